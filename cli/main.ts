@@ -1,0 +1,157 @@
+/**
+ * `shipwatch <pilot|collector|query|all>`: loads the configuration (every problem at once, exit 2), starts the
+ * program(s), and on SIGTERM/SIGINT closes them in order — pilot (stop reading, flush, save positions), collector,
+ * query, then the shared store — within SHIPWATCH_SHUTDOWN_TIMEOUT, exiting 0.
+ */
+import { readFileSync } from 'node:fs';
+import { ShipwatchError } from '../core/errors.js';
+import { describeVariables, loadConfig, type ConfigProblem } from '../core/config/index.js';
+import type { Program } from '../core/config/schema.js';
+import { createLogger } from '../core/log.js';
+import { SharedResources, type RunningProgram, type StartProgram } from '../core/runtime.js';
+
+const PROGRAMS = ['pilot', 'collector', 'query'] as const;
+type One = (typeof PROGRAMS)[number];
+
+const DESCRIPTIONS: Record<Program, string> = {
+  pilot: 'collect container logs (one per host)',
+  collector: 'custom monitoring, container stats, line protocol, traces',
+  query: 'Jaeger query API, log search API and UI',
+  all: 'pilot, collector and query in one process on the embedded store',
+};
+
+export function version(): string {
+  // Compiled, this file is dist/cli/main.js; run from source (tests), cli/main.ts: the package file is above either.
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'shipwatch') return pkg.version;
+    } catch {
+      // not at this depth: try the next
+    }
+  }
+  return 'unknown';
+}
+
+export function helpText(): string {
+  const lines = [
+    'Usage: shipwatch <command>',
+    '',
+    'Commands:',
+    ...(['pilot', 'collector', 'query', 'all'] as const).map((c) => `  ${c.padEnd(10)} ${DESCRIPTIONS[c]}`),
+    '',
+    'Options:',
+    '  --help     this text',
+    '  --version  the version',
+    '',
+    'Configuration comes from environment variables. Durations: 500ms, 2s, 1m, 7d (bare number = seconds);',
+    'sizes: 64MiB, 512KiB.',
+    '',
+  ];
+  let section = '';
+  for (const row of describeVariables()) {
+    if (row.section !== section) {
+      section = row.section;
+      lines.push(`[${section}]`);
+    }
+    const aliases = row.aliases.length > 0 ? ` (also ${row.aliases.join(', ')})` : '';
+    lines.push(`  ${row.name}${aliases}`, `      ${row.doc}${row.default === '' ? '' : ` Default: ${row.default}.`}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function loadProgram(name: One): Promise<StartProgram | undefined> {
+  try {
+    const mod = (await import(`../${name}/program.js`)) as { start?: StartProgram };
+    return mod.start;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(`${name}/program.js`)) return undefined;
+    throw err;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = argv.filter((a) => !a.startsWith('-'));
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`shipwatch ${version()}\n`);
+    return 0;
+  }
+  if (argv.includes('--help') || argv.includes('-h') || args.length === 0) {
+    process.stdout.write(helpText());
+    return args.length === 0 && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0;
+  }
+  const command = args[0] as Program;
+  if (!['pilot', 'collector', 'query', 'all'].includes(command) || args.length > 1) {
+    process.stderr.write(`shipwatch: unknown command "${args.join(' ')}" (expected pilot, collector, query or all; see --help)\n`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = loadConfig(process.env, command);
+  } catch (err) {
+    if (err instanceof ShipwatchError && err.code === 'SW_CONFIG_INVALID') {
+      const problems = (err as ShipwatchError & { problems: ConfigProblem[] }).problems;
+      process.stderr.write(`shipwatch ${command}: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n`);
+      for (const p of problems) process.stderr.write(`  ${p.variable}: ${p.reason}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const log = createLogger({ level: config.common.logLevel, bindings: { program: command } });
+  const shared = new SharedResources();
+  const names: One[] = command === 'all' ? [...PROGRAMS] : [command];
+  const running: Array<{ name: One; program: RunningProgram }> = [];
+  const missing: One[] = [];
+
+  const shutdown = async (): Promise<void> => {
+    for (const { program } of running) await program.close();
+    await shared.closeAll();
+  };
+
+  try {
+    for (const name of names) {
+      const start = await loadProgram(name);
+      if (!start) {
+        missing.push(name);
+        continue;
+      }
+      running.push({ name, program: await start({ config, log: log.child({ component: name }), shared }) });
+    }
+  } catch (err) {
+    log.fatal('start failed', { err, detail: err instanceof Error && err.cause ? String(err.cause) : undefined });
+    await shutdown().catch(() => {});
+    return 1;
+  }
+  if (running.length === 0) {
+    process.stderr.write(`shipwatch: ${missing.join(', ')} is not built yet\n`);
+    return 1;
+  }
+  for (const name of missing) log.warn(`${name} is not built yet; running without it`);
+  log.info('started', { programs: running.map((r) => r.name), summary: running.flatMap((r) => r.program.summary) });
+  for (const r of running) for (const line of r.program.summary) process.stderr.write(`  ${r.name}: ${line}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal });
+      const timer = setTimeout(() => {
+        log.error('shutdown timed out; exiting', { timeoutMs: config.common.shutdownTimeoutMs });
+        resolve(1);
+      }, config.common.shutdownTimeoutMs);
+      timer.unref();
+      shutdown().then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error('shutdown failed', { err });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+}

@@ -1,0 +1,18 @@
+import { parseDurationMs, parseEnum, parseListen, parseString, v } from './schema.js';
+
+/** Variables every program reads. */
+export const common = {
+  dataDir: v({ name: 'SHIPWATCH_DATA_DIR', default: './data', doc: 'Folder of the embedded store, positions and disk buffers.', parse: parseString }),
+  logLevel: v({
+    name: 'LOG_LEVEL', default: 'info', doc: "The program's own log level (JSON lines on standard error).",
+    parse: parseEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  }),
+  retentionMs: v({ name: 'SHIPWATCH_RETENTION', default: '7d', doc: 'How long the embedded store keeps logs, spans and metrics.', parse: parseDurationMs }),
+  dockerHost: v({
+    name: 'DOCKER_HOST', default: '', defaultDoc: '/var/run/docker.sock',
+    doc: 'Container engine endpoint: unix:///path/docker.sock or tcp://host:port.', parse: parseString,
+  }),
+  shutdownTimeoutMs: v({ name: 'SHIPWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'On SIGTERM, how long flushing may take before exit.', parse: parseDurationMs }),
+};
+
+export { parseListen };

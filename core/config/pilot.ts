@@ -1,0 +1,30 @@
+import { Problem, parseEnumList, parseListen, parseList, parseString, v } from './schema.js';
+
+export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store'] as const;
+export type LogOutputName = (typeof LOG_OUTPUTS)[number];
+
+export const pilot = {
+  adminListen: v({ name: 'PILOT_ADMIN_LISTEN', default: ':14271', doc: 'Admin port of the pilot (/health, /metrics).', parse: parseListen }),
+  logPrefixes: v({
+    name: 'PILOT_LOG_PREFIX', default: 'aliyun', doc: 'Label prefixes declaring logs (<prefix>.logs.<name>), comma list.',
+    parse: (raw: string) => {
+      const list = parseList(raw);
+      return list.length > 0 ? list : new Problem('at least one prefix is needed');
+    },
+  }),
+  hostRoot: v({
+    name: 'PILOT_HOST_ROOT', default: '', defaultDoc: '/host when it exists, else /',
+    doc: "Where the host's root is mounted in the pilot's container.", parse: parseString,
+  }),
+  outputs: v({
+    name: 'LOGGING_OUTPUT', aliases: ['FLUENTD_OUTPUT', 'FILEBEAT_OUTPUT'],
+    default: (ctx) => (ctx.program === 'all' ? 'store' : 'console'), defaultDoc: 'console (store in `all`)',
+    doc: 'Log outputs: elasticsearch, console, file, store, or a comma list.',
+    parse: (raw: string) => {
+      const r = parseEnumList(LOG_OUTPUTS)(raw);
+      if (!(r instanceof Problem) && r.length === 0) return new Problem('at least one output is needed');
+      return r;
+    },
+  }),
+  nodeName: v({ name: 'NODE_NAME', default: '', doc: 'Kubernetes node name, recorded as k8s_node_name.', parse: parseString }),
+};

@@ -1,0 +1,17 @@
+import { Problem, parseEnumList, parseString, parseUrlList, v } from './schema.js';
+
+/** Span storage, shared by the collector (writes) and query (reads). */
+export const spanStorage = {
+  types: v({
+    name: 'SPAN_STORAGE_TYPE', default: 'store', doc: 'Span storage: store, elasticsearch, or both (comma list).',
+    parse: (raw: string) => {
+      const r = parseEnumList(['store', 'elasticsearch'] as const)(raw);
+      if (!(r instanceof Problem) && r.length === 0) return new Problem('at least one storage is needed');
+      return r;
+    },
+  }),
+  esServerUrls: v({ name: 'ES_SERVER_URLS', default: 'http://127.0.0.1:9200', doc: 'Elasticsearch URLs (comma list) for spans.', parse: parseUrlList }),
+  esIndexPrefix: v({ name: 'ES_INDEX_PREFIX', default: '', doc: 'Prefix of the Jaeger indices: <prefix>-jaeger-span-YYYY-MM-DD.', parse: parseString }),
+  esUsername: v({ name: 'ES_USERNAME', default: '', doc: 'Elasticsearch user for spans.', parse: parseString }),
+  esPassword: v({ name: 'ES_PASSWORD', default: '', doc: 'Elasticsearch password for spans.', parse: parseString, secret: true }),
+};

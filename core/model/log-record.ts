@@ -1,0 +1,30 @@
+/**
+ * A log record on its way from a pilot source to the sinks.
+ *
+ * The record itself is already serialised (`json`, one JSON object without a trailing newline): the pilot builds it
+ * once from a per-container prefix and the line's own fields, and every sink writes those bytes as they are. The
+ * other members are what sinks need to route, index and acknowledge it without parsing the JSON again.
+ */
+export interface LogEvent {
+  /** The record, one JSON object (SPEC §2.4 fields), no newline. */
+  json: string;
+  /** Index base name (`target` field). */
+  target: string;
+  /** The record's `@timestamp` in ms since the epoch (picks the daily index). */
+  timestampMs: number;
+  /**
+   * Deterministic document id from container, source and position: a replay after a crash yields the same ids, so
+   * Elasticsearch overwrites instead of duplicating.
+   */
+  id: string;
+  /** Searchable columns for the embedded store and the log API. */
+  containerId: string;
+  containerName: string;
+  app: string;
+  service: string;
+  /** The text searched by the log API: the line (`message`) or, for json lines, the raw line. */
+  text: string;
+}
+
+/** The outcome every batch ends in exactly once (Vector's acknowledgement model). */
+export type DeliveryStatus = 'delivered' | 'rejected' | 'dropped';

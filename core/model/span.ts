@@ -1,0 +1,79 @@
+/**
+ * The one span model every trace protocol maps into, faithful to Jaeger's `model.Span`.
+ *
+ * Ids are lowercase hex: `traceId` always 32 characters (128 bits, zero-padded), `spanId` 16. Jaeger prints a
+ * trace id whose high half is zero as 16 characters; `jaegerTraceIdString` does that at the API / ES boundary.
+ * Times are microseconds since the epoch, as Jaeger stores them.
+ */
+
+export type TagType = 'string' | 'bool' | 'int64' | 'float64' | 'binary';
+
+/**
+ * A typed tag. An `int64` value is a `number` while it is a safe integer and a `bigint` beyond 2^53, so values
+ * such as 2^63-1 survive exactly without paying for bigint on every small counter.
+ */
+export type KeyValue =
+  | { key: string; type: 'string'; value: string }
+  | { key: string; type: 'bool'; value: boolean }
+  | { key: string; type: 'int64'; value: number | bigint }
+  | { key: string; type: 'float64'; value: number }
+  | { key: string; type: 'binary'; value: Uint8Array };
+
+export type RefType = 'CHILD_OF' | 'FOLLOWS_FROM';
+
+export interface SpanRef {
+  refType: RefType;
+  traceId: string;
+  spanId: string;
+}
+
+export interface SpanLog {
+  timestampMicros: number;
+  fields: KeyValue[];
+}
+
+export interface Process {
+  serviceName: string;
+  tags: KeyValue[];
+}
+
+export interface Span {
+  traceId: string;
+  spanId: string;
+  operationName: string;
+  references: SpanRef[];
+  flags: number;
+  startTimeMicros: number;
+  durationMicros: number;
+  tags: KeyValue[];
+  logs: SpanLog[];
+  process: Process;
+  warnings?: string[];
+}
+
+const ZERO16 = '0000000000000000';
+
+/** Normalises any hex trace id (1..32 digits, any case) to 32 lowercase digits; undefined when it is not hex. */
+export function normaliseTraceId(hex: string): string | undefined {
+  if (hex.length === 0 || hex.length > 32 || !/^[0-9a-fA-F]+$/.test(hex)) return undefined;
+  return hex.toLowerCase().padStart(32, '0');
+}
+
+/** Normalises a hex span id (1..16 digits) to 16 lowercase digits; undefined when it is not hex. */
+export function normaliseSpanId(hex: string): string | undefined {
+  if (hex.length === 0 || hex.length > 16 || !/^[0-9a-fA-F]+$/.test(hex)) return undefined;
+  return hex.toLowerCase().padStart(16, '0');
+}
+
+/** Jaeger's `TraceID.String()`: 16 digits when the high half is zero, else 32. */
+export function jaegerTraceIdString(traceId: string): string {
+  return traceId.startsWith(ZERO16) ? traceId.slice(16) : traceId;
+}
+
+/** The span's parent: the first CHILD_OF reference of the same trace (Jaeger's `ParentSpanID`). */
+export function parentSpanId(span: Span): string | undefined {
+  for (const ref of span.references) {
+    if (ref.refType === 'CHILD_OF' && ref.traceId === span.traceId) return ref.spanId;
+  }
+  return span.references.length > 0 ? span.references[0]!.spanId : undefined;
+}
