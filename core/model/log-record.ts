@@ -28,3 +28,14 @@ export interface LogEvent {
 
 /** The outcome every batch ends in exactly once (Vector's acknowledgement model). */
 export type DeliveryStatus = 'delivered' | 'rejected' | 'dropped';
+
+/**
+ * An output of the pilot (console, file, Elasticsearch, store). `write` resolves once every event of the batch has
+ * an outcome: delivered, rejected (dead-lettered with its reason, counted) or dropped by explicit configuration
+ * (counted). Only then may the source move its saved position. It rejects only when the sink is closed.
+ */
+export interface LogSink {
+  readonly name: string;
+  write(events: LogEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
