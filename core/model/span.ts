@@ -77,3 +77,11 @@ export function parentSpanId(span: Span): string | undefined {
   }
   return span.references.length > 0 ? span.references[0]!.spanId : undefined;
 }
+
+/**
+ * Where receivers hand decoded spans. 'busy' means the bounded storage queue is full: HTTP receivers answer
+ * 429/503 with Retry-After, UDP receivers count a drop. A consumer never blocks the receiver.
+ */
+export interface SpanConsumer {
+  consume(spans: Span[]): 'accepted' | 'busy';
+}
