@@ -21,6 +21,11 @@ export interface TraceQuery {
   durationMaxMicros?: number;
   /** Maximum number of traces. */
   numTraces: number;
+  /**
+   * Traces to skip before the first one returned (paging, beyond Jaeger); 0 when absent. Readers that cannot page
+   * ignore it and the query program pages their answer itself.
+   */
+  offset?: number;
 }
 
 export interface Operation {
@@ -40,7 +45,18 @@ export interface SpanReader {
   getOperations(query: { serviceName: string; spanKind?: string }): Promise<Operation[]>;
   /** All spans of the trace (32-hex id), or an empty array when unknown. */
   getTrace(traceId: string): Promise<Span[]>;
-  /** Matching traces, each with all its spans, newest first. */
+  /**
+   * Matching traces, each with all its spans, newest first (by the latest start time of a matching span). A trace
+   * matches when one of its spans matches every condition: service, operation, start time within
+   * [startTimeMin, startTimeMax], duration within [durationMin, durationMax] (bounds inclusive, absent = open), and
+   * every tag, each found among that span's tags, log fields or process tags. A tag value is an anchored regular
+   * expression (core/store/tag-pattern.ts); no serviceName means any service.
+   */
   findTraces(query: TraceQuery): Promise<Span[][]>;
   getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]>;
+  /**
+   * Optional: how many traces match the query, ignoring `numTraces` and `offset` (the `total` of a paged search).
+   * A reader without it makes `total` the number of traces returned.
+   */
+  countTraces?(query: TraceQuery): Promise<number>;
 }

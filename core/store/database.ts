@@ -1,0 +1,177 @@
+/**
+ * The embedded store's one SQLite database (better-sqlite3) in `SHIPWATCH_DATA_DIR`, shared by the programs of one
+ * process (`openSharedDatabase`).
+ *
+ * - WAL journal with `synchronous=NORMAL`: a commit survives the process being killed at any moment (only an OS
+ *   crash may lose the last transactions), and readers never block the writer.
+ * - Schema migrations per component (`spans`, `logs`, `metrics`, …): each store module owns an ordered list of
+ *   migrations and calls `migrate(component, list)` when it opens; the versions applied are kept in
+ *   `schema_versions`. A new table family (the metric table, for instance) is a new component, not an edit of
+ *   another one's list.
+ * - Retention: each module registers the tables it keeps (`addRetention`); a background timer deletes rows older
+ *   than `SHIPWATCH_RETENTION` in small batches, so a writer never waits long behind a big delete.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, swError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Runtime } from '../runtime.js';
+import { counter, type Registry } from '../self-metrics.js';
+
+export type Db = Database.Database;
+
+export interface Migration {
+  /** 1, 2, 3, … in order; a migration never changes once released. */
+  version: number;
+  /** What it does, for the log. */
+  description: string;
+  up(db: Db): void;
+}
+
+export interface RetentionTarget {
+  /** For the log and the counter label. */
+  name: string;
+  /**
+   * Deletes at most `maxRows` rows older than the cutoff (ms since the epoch), with whatever companion rows they
+   * own (tag index rows, full-text rows), and returns how many it deleted. Called inside a transaction.
+   */
+  deleteOlderThan(cutoffMs: number, maxRows: number): number;
+}
+
+export interface StoreDatabaseOptions {
+  dataDir: string;
+  /** Rows older than this are deleted in the background; 0 disables retention. */
+  retentionMs: number;
+  log: Logger;
+  registry?: Registry;
+  /** How often retention runs. */
+  retentionIntervalMs?: number;
+  /** Rows deleted per transaction by retention. */
+  retentionBatchRows?: number;
+  /** File name inside dataDir; ':memory:' for a throw-away database. */
+  fileName?: string;
+}
+
+const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
+const DEFAULT_RETENTION_BATCH_ROWS = 2_000;
+
+export class StoreDatabase {
+  readonly db: Db;
+  readonly path: string;
+  private readonly targets: RetentionTarget[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly deleted;
+  private readonly failures;
+
+  constructor(private readonly options: StoreDatabaseOptions) {
+    const fileName = options.fileName ?? 'shipwatch.db';
+    if (fileName !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
+    this.path = fileName === ':memory:' ? fileName : join(options.dataDir, fileName);
+    try {
+      this.db = new Database(this.path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = OFF');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('temp_store = MEMORY');
+      this.db.pragma('cache_size = -65536');
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID');
+    } catch (err) {
+      throw swError('SW_STORE_FAILED', `cannot open ${this.path}: ${describe(err)}`, err);
+    }
+    this.deleted = options.registry
+      ? counter(options.registry, { name: 'shipwatch_store_retention_deleted_total', help: 'Rows deleted by the store retention.', labelNames: ['table'] as const })
+      : undefined;
+    this.failures = options.registry
+      ? counter(options.registry, { name: 'shipwatch_store_retention_failures_total', help: 'Store retention runs that failed.' })
+      : undefined;
+    if (options.retentionMs > 0) {
+      this.timer = setInterval(() => this.runRetention(), options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Applies the component's migrations not applied yet, each in its own transaction. */
+  migrate(component: string, migrations: readonly Migration[]): void {
+    const row = this.db.prepare('SELECT version FROM schema_versions WHERE component = ?').get(component) as { version: number } | undefined;
+    let current = row?.version ?? 0;
+    const save = this.db.prepare('INSERT INTO schema_versions (component, version) VALUES (?, ?) ON CONFLICT(component) DO UPDATE SET version = excluded.version');
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (m.version <= current) continue;
+      try {
+        this.db.transaction(() => {
+          m.up(this.db);
+          save.run(component, m.version);
+        })();
+      } catch (err) {
+        throw swError('SW_STORE_FAILED', `migration ${component} v${m.version} (${m.description}) failed: ${describe(err)}`, err);
+      }
+      this.options.log.info('store migration applied', { component, version: m.version, description: m.description });
+      current = m.version;
+    }
+  }
+
+  addRetention(target: RetentionTarget): void {
+    this.targets.push(target);
+  }
+
+  /**
+   * One retention pass: every target, batch after batch, until nothing older than the cutoff is left. Each batch is
+   * its own short transaction. Returns the rows deleted per target.
+   */
+  runRetention(nowMs = Date.now()): Record<string, number> {
+    const done: Record<string, number> = {};
+    if (this.closed || this.options.retentionMs <= 0) return done;
+    const cutoffMs = nowMs - this.options.retentionMs;
+    const batch = this.options.retentionBatchRows ?? DEFAULT_RETENTION_BATCH_ROWS;
+    for (const target of this.targets) {
+      let total = 0;
+      try {
+        for (;;) {
+          const n = this.db.transaction(() => target.deleteOlderThan(cutoffMs, batch))();
+          total += n;
+          if (n < batch || this.closed) break;
+        }
+      } catch (err) {
+        this.failures?.inc();
+        this.options.log.error('store retention failed', { table: target.name, err });
+      }
+      if (total > 0) {
+        this.deleted?.inc({ table: target.name }, total);
+        this.options.log.debug('store retention deleted rows', { table: target.name, rows: total });
+      }
+      done[target.name] = total;
+    }
+    return done;
+  }
+
+  /** Idempotent. Checkpoints the WAL so the data file is complete on its own. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.options.log.warn('store checkpoint at close failed', { err });
+    }
+    this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+}
+
+const SHARED_KEY = 'store.database';
+
+/** The process's one store database, created on first use and closed with the shared resources. */
+export function openSharedDatabase(runtime: Runtime, registry?: Registry): StoreDatabase {
+  return runtime.shared.get(
+    SHARED_KEY,
+    () => new StoreDatabase({ dataDir: runtime.config.common.dataDir, retentionMs: runtime.config.common.retentionMs, log: runtime.log.child({ component: 'store' }), registry }),
+    (db) => db.close(),
+  );
+}

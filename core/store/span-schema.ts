@@ -1,0 +1,57 @@
+/**
+ * Tables of the `spans` component of the embedded store.
+ *
+ * - `spans`: one row per span; the searchable columns plus `data` (span-codec.ts). `parent_id` feeds the
+ *   dependency links. Indexes serve: trace by id, search by service (+ operation) over a time range, search
+ *   without a service, retention by start time.
+ * - `span_tags`: the tag index, one row per distinct (key, value) of a span, taken from its tags, its log fields and
+ *   its process tags (Jaeger's search matches all three). Its primary key answers `key = ? AND value = ?` and
+ *   `key = ? AND regexp(value)`; `span_tags_span` lets retention delete a span's rows.
+ * - `services`, `operations`: what `/api/services` and `/api/operations` list, with the last time seen.
+ */
+import type { Migration } from './database.js';
+
+export const SPAN_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'spans, tag index, services and operations',
+    up(db) {
+      db.exec(`
+        CREATE TABLE spans (
+          id INTEGER PRIMARY KEY,
+          trace_id TEXT NOT NULL,
+          span_id TEXT NOT NULL,
+          parent_id TEXT,
+          service TEXT NOT NULL,
+          operation TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          start_us INTEGER NOT NULL,
+          duration_us INTEGER NOT NULL,
+          data TEXT NOT NULL
+        );
+        CREATE INDEX spans_trace ON spans (trace_id, span_id);
+        CREATE INDEX spans_service_start ON spans (service, start_us);
+        CREATE INDEX spans_service_operation_start ON spans (service, operation, start_us);
+        CREATE INDEX spans_start ON spans (start_us);
+        CREATE TABLE span_tags (
+          key TEXT NOT NULL,
+          value TEXT NOT NULL,
+          span INTEGER NOT NULL,
+          PRIMARY KEY (key, value, span)
+        ) WITHOUT ROWID;
+        CREATE INDEX span_tags_span ON span_tags (span);
+        CREATE TABLE services (
+          name TEXT PRIMARY KEY,
+          last_seen_us INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE operations (
+          service TEXT NOT NULL,
+          name TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          last_seen_us INTEGER NOT NULL,
+          PRIMARY KEY (service, name, kind)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
+];
