@@ -1,0 +1,123 @@
+/**
+ * Jaeger collector's `POST /api/traces` (port 14268): the body is one Thrift binary `Batch` (jaeger-client's
+ * HTTPSender, Jaeger's Java/Go HTTP senders), content type `application/x-thrift` or
+ * `application/vnd.apache.thrift.binary`. Answers, as Jaeger does, 202 with no body when the spans are taken.
+ *
+ * Refusals: 415 for another content type (checked before the body is read), 413 for a body over the limit or more
+ * spans than allowed, 400 naming the problem for a body that does not decode, 503 with Retry-After when span
+ * storage cannot keep up. Each is counted.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { swError, type ErrorCode } from '../../core/errors.js';
+import { acceptRawBodies, createHttpServer, listen } from '../../core/http-server.js';
+import type { Logger } from '../../core/log.js';
+import type { SpanConsumer } from '../../core/model/span.js';
+import type { Registry } from '../../core/self-metrics.js';
+import { decodeJaegerBatch, type JaegerDecodeLimits } from './jaeger-thrift.js';
+import { jaegerCounters } from './jaeger-metrics.js';
+
+export const JAEGER_THRIFT_CONTENT_TYPES: readonly string[] = ['application/x-thrift', 'application/vnd.apache.thrift.binary'];
+
+export interface JaegerHttpReceiverOptions {
+  consumer: SpanConsumer;
+  registry: Registry;
+  log: Logger;
+  maxBodyBytes: number;
+  maxSpansPerBatch: number;
+  /** Sent as Retry-After (whole seconds, at least 1) with a 503. */
+  retryAfterMs: number;
+}
+
+function mediaType(header: string | undefined): string {
+  if (header === undefined) return '';
+  const semi = header.indexOf(';');
+  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
+
+function refuse(reply: FastifyReply, code: ErrorCode, detail: string): FastifyReply {
+  const err = swError(code, detail);
+  return reply.status(err.status).send({ error: err.code, message: err.message });
+}
+
+/**
+ * Registers `POST /api/traces` on `app`, in its own encapsulated scope: the raw-body parser and the error mapping
+ * it installs do not reach the app's other routes. Await it (or the app's `ready()`) before serving.
+ */
+export async function registerJaegerHttpReceiver(app: FastifyInstance, options: JaegerHttpReceiverOptions): Promise<void> {
+  const { consumer, log } = options;
+  const counters = jaegerCounters(options.registry, 'http');
+  const limits: JaegerDecodeLimits = { maxSpans: options.maxSpansPerBatch };
+  const retryAfter = String(Math.max(1, Math.ceil(options.retryAfterMs / 1000)));
+  const accepted = new Set(JAEGER_THRIFT_CONTENT_TYPES);
+
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    acceptRawBodies(scope, '*');
+    scope.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        counters.decodeErrors.inc();
+        return refuse(reply, 'SW_PAYLOAD_TOO_LARGE', `body over ${options.maxBodyBytes} bytes (COLLECTOR_JAEGER_MAX_BODY)`);
+      }
+      // Not ours to word: the app's own handler answers it.
+      throw err;
+    });
+
+    scope.post('/api/traces', {
+      bodyLimit: options.maxBodyBytes,
+      onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
+        counters.batches.inc();
+        const type = mediaType(req.headers['content-type']);
+        if (!accepted.has(type)) {
+          counters.decodeErrors.inc();
+          return refuse(reply, 'SW_UNSUPPORTED_MEDIA_TYPE', `"${type.slice(0, 100)}": POST /api/traces takes ${JAEGER_THRIFT_CONTENT_TYPES.join(' or ')}`);
+        }
+        return undefined;
+      },
+    }, async (req, reply) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (body.length === 0) {
+        counters.decodeErrors.inc();
+        return refuse(reply, 'SW_BAD_REQUEST', 'empty body: a Thrift binary Batch was expected');
+      }
+      const result = decodeJaegerBatch(body, 'binary', limits);
+      if (!result.ok) {
+        counters.decodeErrors.inc();
+        if (result.reason === 'too_many_spans') return refuse(reply, 'SW_PAYLOAD_TOO_LARGE', `${result.error} (COLLECTOR_JAEGER_MAX_SPANS)`);
+        return refuse(reply, 'SW_BAD_REQUEST', `malformed Jaeger Thrift batch: ${result.error}`);
+      }
+      const spans = result.spans;
+      let outcome: 'accepted' | 'busy' = 'accepted';
+      if (spans.length > 0) {
+        try {
+          outcome = consumer.consume(spans);
+        } catch (err) {
+          counters.consumerFailures.inc(spans.length);
+          log.error('span consumer failed on a Jaeger HTTP batch', { err, spans: spans.length });
+          return refuse(reply, 'SW_STORE_FAILED', 'spans could not be handed to span storage');
+        }
+      }
+      if (outcome === 'busy') {
+        counters.refusedBusy.inc(spans.length);
+        void reply.header('retry-after', retryAfter);
+        return refuse(reply, 'SW_BUSY', `${spans.length} spans refused, retry later`);
+      }
+      counters.spans.inc(spans.length);
+      return reply.status(202).send();
+    });
+  });
+}
+
+export interface JaegerHttpReceiver {
+  app: FastifyInstance;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A server of its own on `listen` (Jaeger's 14268) serving `POST /api/traces`. */
+export async function startJaegerHttpReceiver(options: JaegerHttpReceiverOptions & { listen: { host: string; port: number } }): Promise<JaegerHttpReceiver> {
+  const app = createHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes });
+  await registerJaegerHttpReceiver(app, options);
+  const port = await listen(app, options.listen);
+  let closed: Promise<void> | undefined;
+  return { app, port, close: () => (closed ??= app.close()) };
+}

@@ -1,0 +1,107 @@
+/**
+ * Jaeger's agent ports: one UDP datagram is one `Agent.emitBatch` oneway call, in Thrift compact (6831) or binary
+ * (6832, where jaeger-client for Node sends). Datagrams are up to 65,000 bytes (the clients' packet limit); the
+ * socket takes anything UDP carries.
+ *
+ * Nothing is answered on UDP, so every outcome is counted: datagrams, spans handed on, datagrams that failed to
+ * decode, spans dropped because storage was busy. Decode failures are also logged, at most one line per
+ * `LOG_EVERY_MS` with the number suppressed, so a flood of garbage cannot flood the log.
+ */
+import dgram from 'node:dgram';
+import type { Logger } from '../../core/log.js';
+import type { SpanConsumer } from '../../core/model/span.js';
+import type { Registry } from '../../core/self-metrics.js';
+import { decodeAgentEmitBatch, type JaegerDecodeLimits, type ThriftProtocol } from './jaeger-thrift.js';
+import { jaegerCounters } from './jaeger-metrics.js';
+
+export interface JaegerUdpReceiverOptions {
+  listen: { host: string; port: number };
+  protocol: ThriftProtocol;
+  consumer: SpanConsumer;
+  registry: Registry;
+  log: Logger;
+  maxSpansPerBatch: number;
+  /** SO_RCVBUF; 0 or absent keeps the system default. */
+  socketBufferBytes?: number;
+}
+
+export interface JaegerUdpReceiver {
+  /** The bound port (the configured one, or the one the system chose for port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+const LOG_EVERY_MS = 10_000;
+
+export type DatagramHandler = (datagram: Buffer) => void;
+
+/** The receive path without the socket: decode, count, hand on. Exported for the benchmark. */
+export function createDatagramHandler(options: Omit<JaegerUdpReceiverOptions, 'listen' | 'socketBufferBytes'>): DatagramHandler {
+  const { protocol, consumer, log } = options;
+  const counters = jaegerCounters(options.registry, protocol === 'compact' ? 'udp-compact' : 'udp-binary');
+  const limits: JaegerDecodeLimits = { maxSpans: options.maxSpansPerBatch };
+  let lastLogMs = -Infinity;
+  let suppressed = 0;
+
+  const reportBadDatagram = (bytes: number, error: string): void => {
+    const now = Date.now();
+    if (now - lastLogMs < LOG_EVERY_MS) {
+      suppressed++;
+      return;
+    }
+    log.warn('undecodable Jaeger datagram dropped', { protocol, bytes, error, suppressedSinceLast: suppressed });
+    lastLogMs = now;
+    suppressed = 0;
+  };
+
+  return (datagram) => {
+    counters.batches.inc();
+    const result = decodeAgentEmitBatch(datagram, protocol, limits);
+    if (!result.ok) {
+      counters.decodeErrors.inc();
+      reportBadDatagram(datagram.length, result.error);
+      return;
+    }
+    const spans = result.spans;
+    if (spans.length === 0) return;
+    let outcome: 'accepted' | 'busy';
+    try {
+      outcome = consumer.consume(spans);
+    } catch (err) {
+      counters.consumerFailures.inc(spans.length);
+      log.error('span consumer failed; spans of a Jaeger datagram lost', { err, spans: spans.length });
+      return;
+    }
+    if (outcome === 'busy') counters.refusedBusy.inc(spans.length);
+    else counters.spans.inc(spans.length);
+  };
+}
+
+export async function startJaegerUdpReceiver(options: JaegerUdpReceiverOptions): Promise<JaegerUdpReceiver> {
+  const { listen, log } = options;
+  const handle = createDatagramHandler(options);
+  const socket = dgram.createSocket({
+    type: listen.host.includes(':') ? 'udp6' : 'udp4',
+    ...(options.socketBufferBytes ? { recvBufferSize: options.socketBufferBytes } : {}),
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      socket.unref();
+      reject(new Error(`cannot listen on udp ${listen.host}:${listen.port}`, { cause: err }));
+    };
+    socket.once('error', onError);
+    socket.bind(listen.port, listen.host, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+  socket.on('error', (err) => log.error('Jaeger UDP socket error', { err, protocol: options.protocol }));
+  socket.on('message', handle);
+
+  let closed: Promise<void> | undefined;
+  return {
+    port: socket.address().port,
+    close: () => (closed ??= new Promise<void>((resolve) => socket.close(() => resolve()))),
+  };
+}
