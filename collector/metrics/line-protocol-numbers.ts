@@ -1,0 +1,101 @@
+/**
+ * Numbers of line protocol, read straight out of the body text (no substring for the common short forms).
+ *
+ * The grammar is the specification's (influxdata/line-protocol `line-protocol.ebnf`), decimal only:
+ *   float = [ "-" ] ( digits [ "." [ digits ] ] [ exp ] | "." digits [ exp ] ),  exp = ("e"|"E") ["+"|"-"] digits
+ *   int   = [ "-" ] digits            uint = digits           timestamp = [ "-" ] digits
+ * Hexadecimal floats and `_` digit separators, which Go's `strconv.ParseFloat` would also take, are refused, as
+ * InfluxDB's own parser refuses them.
+ */
+
+/** Exact powers of ten (every one up to 1e22 is exactly representable as a double). */
+const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * The float written in `s[start, end)`: NaN when the text is not a float of the grammar, ±Infinity when it is one
+ * but out of the double range (a line protocol float must be finite).
+ */
+export function readFloat(s: string, start: number, end: number): number {
+  let i = start;
+  let neg = false;
+  if (i < end && s.charCodeAt(i) === 45 /* - */) {
+    neg = true;
+    i++;
+  }
+  let mantissa = 0;
+  const intStart = i;
+  let c = 0;
+  while (i < end && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+    mantissa = mantissa * 10 + (c - 48);
+    i++;
+  }
+  const intDigits = i - intStart;
+  let fracDigits = 0;
+  if (i < end && s.charCodeAt(i) === 46 /* . */) {
+    i++;
+    const fracStart = i;
+    while (i < end && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      i++;
+    }
+    fracDigits = i - fracStart;
+  }
+  if (intDigits === 0 && fracDigits === 0) return NaN;
+  let exp = 0;
+  if (i < end && ((c = s.charCodeAt(i)) === 101 || c === 69) /* e E */) {
+    i++;
+    let expNeg = false;
+    if (i < end && ((c = s.charCodeAt(i)) === 43 || c === 45)) {
+      expNeg = c === 45;
+      i++;
+    }
+    const expStart = i;
+    while (i < end && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+      if (exp < 100_000) exp = exp * 10 + (c - 48);
+      i++;
+    }
+    if (i === expStart) return NaN;
+    if (expNeg) exp = -exp;
+  }
+  if (i !== end) return NaN;
+  // Clinger's fast path: an integer mantissa below 2^53 scaled once by an exact power of ten is correctly
+  // rounded. Everything else goes to the engine's correctly rounded conversion (the text is valid JS syntax too).
+  const scale = exp - fracDigits;
+  let value: number;
+  if (intDigits + fracDigits <= 15 && scale >= -22 && scale <= 22) {
+    value = scale >= 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
+    if (neg) value = -value;
+  } else {
+    value = Number(s.slice(start, end));
+  }
+  return value;
+}
+
+/**
+ * The decimal integer written in `s[start, end)` (an optional `-` when `signed`), or undefined when the text is not
+ * one. The caller checks the range.
+ */
+export function readInteger(s: string, start: number, end: number, signed: boolean): bigint | undefined {
+  let i = start;
+  let neg = false;
+  if (signed && i < end && s.charCodeAt(i) === 45) {
+    neg = true;
+    i++;
+  }
+  if (i === end) return undefined;
+  if (end - i <= 15) {
+    // Up to 15 digits fit a double exactly: one BigInt from a number instead of parsing text.
+    let v = 0;
+    for (; i < end; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+      v = v * 10 + (c - 48);
+    }
+    return BigInt(neg ? -v : v);
+  }
+  for (let j = i; j < end; j++) {
+    const c = s.charCodeAt(j);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return BigInt(s.slice(start, end));
+}
