@@ -1,0 +1,37 @@
+/**
+ * `regexp`: `.format.pattern`, a JavaScript regular expression (compiled with the `u` flag) whose named groups
+ * (`(?<level>\w+)`) become fields; a group that did not take part in the match is left out. A line the pattern does
+ * not match is a failure. The pattern is not anchored for you: write `^…$` to match whole lines.
+ */
+import type { FormatOutcome, LineFormat } from './format.js';
+
+const NO_MATCH: FormatOutcome = Object.freeze({ ok: false, reason: 'line does not match the pattern' });
+
+/** Compiles a pattern; returns the reason it cannot be used (syntax, no named group). */
+export function compileGroupPattern(pattern: string): { re: RegExp; groups: string[] } | string {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, 'u');
+  } catch (err) {
+    // Mapped to the declaration's warning.
+    return `pattern /${pattern}/ is not a valid regular expression: ${(err as Error).message}`;
+  }
+  const groups = [...pattern.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((m) => m[1]!);
+  if (groups.length === 0) return `pattern /${pattern}/ has no named group (?<name>…)`;
+  return { re, groups };
+}
+
+export function createRegexpFormat(re: RegExp, groups: readonly string[]): LineFormat {
+  return {
+    name: 'regexp',
+    keepsMessage: true,
+    fieldNames: [...groups],
+    parse(line: string): FormatOutcome {
+      const m = re.exec(line);
+      if (!m || !m.groups) return NO_MATCH;
+      const fields = Object.create(null) as Record<string, unknown>; // a "__proto__" key stays a field
+      for (const [k, v] of Object.entries(m.groups)) if (v !== undefined) fields[k] = v;
+      return { ok: true, fields, rawJson: null };
+    },
+  };
+}
