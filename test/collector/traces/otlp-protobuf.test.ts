@@ -1,0 +1,186 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { decodeExportTraceRequest, encodeExportTraceResponse, encodeRpcStatus } from '../../../collector/traces/otlp-protobuf.js';
+import { otlpJsonToSpans } from '../../../collector/traces/otlp-translate.js';
+import { ProtoReader } from '../../../collector/traces/protobuf-reader.js';
+
+/** Real spans from the SDK, with every attribute type, events, links, status, kinds, scopes and resources. */
+async function realSpans(): Promise<ReadableSpan[]> {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'shop', 'host.name': 'h', 'k8s.pod.count': 3, ratio: 0.5, on: true, tags: ['x', 'y'] }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const a = provider.getTracer('scope-a', '0.1.0');
+  const b = provider.getTracer('scope-b');
+  const root = a.startSpan('root', { kind: SpanKind.SERVER, attributes: { 'http.status_code': 200, big: 2 ** 52 + 1, neg: -123456789, f: -0.25, s: 'ü€𝄞<&>', arr: [1.5, 2.5] } });
+  const ctx = trace.setSpan(context.active(), root);
+  for (let i = 0; i < 5; i++) {
+    const s = b.startSpan(`child-${i}`, { kind: (i % 5) as SpanKind, links: [{ context: root.spanContext(), attributes: { i } }] }, ctx);
+    s.addEvent(`ev-${i}`, { n: i, ok: i % 2 === 0 });
+    s.setStatus(i % 2 === 0 ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: `bad ${i}` });
+    s.end();
+  }
+  root.end();
+  await provider.forceFlush();
+  const spans = exporter.getFinishedSpans();
+  await provider.shutdown();
+  return spans;
+}
+
+test('protobuf and JSON from the real OTLP serializers translate to identical spans', async () => {
+  const spans = await realSpans();
+  const proto = ProtobufTraceSerializer.serializeRequest(spans)!;
+  const json = JSON.parse(Buffer.from(JsonTraceSerializer.serializeRequest(spans)!).toString('utf8'));
+  const decoded = decodeExportTraceRequest(proto);
+  assert.ok('request' in decoded, 'error' in decoded ? decoded.error : '');
+  const fromProto = otlpJsonToSpans(decoded.request);
+  const fromJson = otlpJsonToSpans(json);
+  assert.equal(fromProto.rejected, 0, fromProto.errors.join('; '));
+  assert.equal(fromJson.rejected, 0, fromJson.errors.join('; '));
+  assert.equal(fromProto.spans.length, 6);
+  assert.deepEqual(fromProto.spans, fromJson.spans);
+  const root = fromProto.spans.find((s) => s.operationName === 'root')!;
+  assert.deepEqual(root.process.tags, [
+    { key: 'host.name', type: 'string', value: 'h' },
+    { key: 'k8s.pod.count', type: 'int64', value: 3 },
+    { key: 'ratio', type: 'float64', value: 0.5 },
+    { key: 'on', type: 'bool', value: true },
+    { key: 'tags', type: 'string', value: '["x","y"]' },
+  ]);
+  assert.deepEqual(root.tags.find((t) => t.key === 's'), { key: 's', type: 'string', value: 'ü€𝄞<&>' });
+  assert.deepEqual(root.tags.find((t) => t.key === 'big'), { key: 'big', type: 'int64', value: 2 ** 52 + 1 });
+  assert.deepEqual(root.tags.find((t) => t.key === 'neg'), { key: 'neg', type: 'int64', value: -123456789 });
+});
+
+// ---- a small protobuf writer for hand-made messages ----
+function varint(n: bigint): number[] {
+  let v = BigInt.asUintN(64, n);
+  const out: number[] = [];
+  while (v > 0x7fn) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}
+const key = (field: number, wire: number): number[] => varint(BigInt(field << 3 | wire));
+const len = (field: number, bytes: number[]): number[] => [...key(field, 2), ...varint(BigInt(bytes.length)), ...bytes];
+const str = (field: number, s: string): number[] => len(field, [...Buffer.from(s)]);
+const fixed64 = (field: number, n: bigint): number[] => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return [...key(field, 1), ...b];
+};
+const intAttr = (key: string, n: bigint): number[] => len(9, [...str(1, key), ...len(2, [3 << 3 | 0, ...varint(n)])]);
+
+function handMade(extraSpanFields: number[]): Uint8Array {
+  const span = [...len(1, Array(16).fill(0xab)), ...len(2, Array(8).fill(0xcd)), ...str(5, 'op'),
+    ...fixed64(7, 1485449191639875123n), ...fixed64(8, 18446744073709551615n), ...extraSpanFields];
+  return Uint8Array.from(len(1, len(2, len(2, span))));
+}
+
+test('int64 attributes decode exactly: negatives, the extremes, and beyond 2^53 as bigint', () => {
+  const buf = handMade([...intAttr('m1', -1n), ...intAttr('max', 2n ** 63n - 1n), ...intAttr('min', -(2n ** 63n)), ...intAttr('p53', 2n ** 53n + 1n), ...intAttr('n53', -(2n ** 53n) - 1n), ...intAttr('small', 300n)]);
+  const decoded = decodeExportTraceRequest(buf);
+  assert.ok('request' in decoded);
+  const span = otlpJsonToSpans(decoded.request).spans[0]!;
+  assert.deepEqual(span.tags.map((t) => t.value), [-1, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n + 1n, -(2n ** 53n) - 1n, 300]);
+});
+
+test('fixed64 times split exactly into micros and nanos, up to the largest uint64', () => {
+  const decoded = decodeExportTraceRequest(handMade([]));
+  assert.ok('request' in decoded);
+  const span = otlpJsonToSpans(decoded.request).spans[0]!;
+  assert.equal(span.traceId, 'ab'.repeat(16));
+  assert.equal(span.spanId, 'cd'.repeat(8));
+  assert.equal(span.startTimeMicros, 1485449191639875);
+  // 18446744073709551615 - 1485449191639875123 ns = 16961294882069676492 ns; µs beyond 2^53 lose only float precision.
+  assert.ok(Math.abs(span.durationMicros - 16961294882069676) < 4);
+});
+
+test('unknown fields are skipped and a known field with the wrong wire type is an error', () => {
+  const unknown = handMade([...str(99, 'future'), ...key(100, 0), 5, ...fixed64(101, 7n), ...key(102, 5), 1, 2, 3, 4]);
+  const ok = decodeExportTraceRequest(unknown);
+  assert.ok('request' in ok);
+  assert.equal(otlpJsonToSpans(ok.request).spans[0]!.operationName, 'op');
+  const wrongType = handMade([...key(5, 0), 1]); // name as a varint
+  const decoded = decodeExportTraceRequest(wrongType);
+  assert.ok('error' in decoded);
+  assert.match(decoded.error, /Span field 5 has wire type 0/);
+});
+
+test('the answers encode as ExportTraceServiceResponse and google.rpc.Status', () => {
+  assert.deepEqual([...encodeExportTraceResponse(0, '')], []);
+  assert.deepEqual([...encodeExportTraceResponse(300, 'x')], [0x0a, 6, 0x08, 0xac, 0x02, 0x12, 1, 0x78]);
+  assert.deepEqual([...encodeRpcStatus(3, 'no')], [0x08, 3, 0x12, 2, 0x6e, 0x6f]);
+});
+
+/** mulberry32: a small seeded PRNG so a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function decodeNeverThrows(buf: Uint8Array, label: string): 'ok' | 'error' {
+  let result: ReturnType<typeof decodeExportTraceRequest>;
+  try {
+    result = decodeExportTraceRequest(buf);
+  } catch (err) {
+    assert.fail(`${label}: decoder threw ${(err as Error).stack}`);
+  }
+  if ('error' in result) {
+    assert.equal(typeof result.error, 'string');
+    return 'error';
+  }
+  try {
+    const t = otlpJsonToSpans(result.request);
+    assert.equal(t.spans.length + t.rejected >= 0, true);
+  } catch (err) {
+    assert.fail(`${label}: translation threw ${(err as Error).stack}`);
+  }
+  return 'ok';
+}
+
+test('fuzz: random bytes, every truncation and random byte flips of a real request never throw (seed 20240607)', async () => {
+  const random = prng(20240607);
+  const valid = ProtobufTraceSerializer.serializeRequest(await realSpans())!;
+  const outcomes = { ok: 0, error: 0 };
+  for (let cut = 0; cut < valid.length; cut++) outcomes[decodeNeverThrows(valid.subarray(0, cut), `truncated at ${cut}`)]++;
+  for (let i = 0; i < 3000; i++) {
+    const mutated = Uint8Array.from(valid);
+    const flips = 1 + Math.floor(random() * 8);
+    for (let f = 0; f < flips; f++) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+    outcomes[decodeNeverThrows(mutated, `mutation ${i}`)]++;
+  }
+  for (let i = 0; i < 3000; i++) {
+    const junk = new Uint8Array(Math.floor(random() * 200));
+    for (let j = 0; j < junk.length; j++) junk[j] = Math.floor(random() * 256);
+    outcomes[decodeNeverThrows(junk, `random ${i}`)]++;
+  }
+  // Both outcomes occur: the fuzz reaches past the first byte into the message structure.
+  assert.ok(outcomes.ok > 100 && outcomes.error > 100, JSON.stringify(outcomes));
+});
+
+test('the reader refuses over-long varints, lengths past the end and group wire types', () => {
+  const long = new ProtoReader(Uint8Array.from(Array(11).fill(0xff)));
+  assert.equal(long.varint32(), 0);
+  assert.match(long.error!, /longer than 10 bytes/);
+  const past = new ProtoReader(Uint8Array.from([0x0a, 0x7f, 1]));
+  past.tag();
+  assert.equal(past.string(), '');
+  assert.match(past.error!, /past the end/);
+  const group = new ProtoReader(Uint8Array.from([0x0b]));
+  group.skip(group.tag() & 7);
+  assert.match(group.error!, /wire type 3/);
+});
