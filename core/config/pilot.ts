@@ -1,4 +1,5 @@
-import { Problem, parseEnumList, parseListen, parseList, parseString, v } from './schema.js';
+import { pilotElasticsearch } from './pilot-elasticsearch.js';
+import { Problem, parseEnumList, parseListen, parseList, parseSizeBytes, parseString, v } from './schema.js';
 
 export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store'] as const;
 export type LogOutputName = (typeof LOG_OUTPUTS)[number];
@@ -27,4 +28,13 @@ export const pilot = {
     },
   }),
   nodeName: v({ name: 'NODE_NAME', default: '', doc: 'Kubernetes node name, recorded as k8s_node_name.', parse: parseString }),
+  maxLineBytes: v({
+    name: 'PILOT_MAX_LINE_BYTES', default: '1MiB',
+    doc: 'Longest log line kept whole; a longer one is cut there and marked "truncated": true.',
+    parse: (raw: string) => {
+      const n = parseSizeBytes(raw);
+      return n instanceof Problem || (n >= 1024 && n <= 64 * 1024 * 1024) ? n : new Problem('must be from 1KiB to 64MiB');
+    },
+  }),
+  ...pilotElasticsearch,
 };

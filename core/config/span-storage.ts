@@ -1,4 +1,4 @@
-import { Problem, parseEnumList, parseString, parseUrlList, v } from './schema.js';
+import { Problem, parseEnumList, parseInteger, parseString, parseUrlList, v } from './schema.js';
 
 /** Span storage, shared by the collector (writes) and query (reads). */
 export const spanStorage = {
@@ -14,4 +14,6 @@ export const spanStorage = {
   esIndexPrefix: v({ name: 'ES_INDEX_PREFIX', default: '', doc: 'Prefix of the Jaeger indices: <prefix>-jaeger-span-YYYY-MM-DD.', parse: parseString }),
   esUsername: v({ name: 'ES_USERNAME', default: '', doc: 'Elasticsearch user for spans.', parse: parseString }),
   esPassword: v({ name: 'ES_PASSWORD', default: '', doc: 'Elasticsearch password for spans.', parse: parseString, secret: true }),
+  esNumShards: v({ name: 'ES_NUM_SHARDS', default: '5', doc: 'Primary shards of each Jaeger index (as Jaeger).', parse: parseInteger(1, 1024) }),
+  esNumReplicas: v({ name: 'ES_NUM_REPLICAS', default: '1', doc: 'Replicas of each Jaeger index (as Jaeger).', parse: parseInteger(0, 64) }),
 };

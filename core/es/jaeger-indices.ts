@@ -1,0 +1,108 @@
+/**
+ * Jaeger's Elasticsearch indices: names (`[prefix-]jaeger-span-YYYY-MM-DD`, `[prefix-]jaeger-service-YYYY-MM-DD`,
+ * one per UTC day of the span's start) and the composable index templates Jaeger installs for Elasticsearch 8
+ * (`mappings/jaeger-span-8.json`, `jaeger-service-8.json`: keyword fields with `ignore_above` 256, nested `tags`,
+ * `process.tags`, `logs.fields`, `references`, and `tag.*` / `process.tag.*` dynamic keyword maps).
+ *
+ * The service template also maps `spanKind`, Shipwatch's one addition to Jaeger's service documents. Pure.
+ */
+
+export interface JaegerIndexNames {
+  spanPrefix: string;
+  servicePrefix: string;
+}
+
+/** Jaeger's `IndexPrefix.Apply`: a non-empty prefix is joined with `-`. */
+export function jaegerIndexNames(prefix: string): JaegerIndexNames {
+  const p = prefix === '' ? '' : `${prefix}-`;
+  return { spanPrefix: `${p}jaeger-span-`, servicePrefix: `${p}jaeger-service-` };
+}
+
+/** `2017-01-26` of a time in µs (UTC). */
+export function indexDate(timeMicros: number): string {
+  return new Date(Math.floor(timeMicros / 1000)).toISOString().slice(0, 10);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The daily indices covering [startMicros, endMicros], newest first (as Jaeger lists them). Past `maxDays` the
+ * list would only make a long URL, so the wildcard pattern is used instead.
+ */
+export function dailyIndices(prefix: string, startMicros: number, endMicros: number, maxDays = 60): string[] {
+  const startDay = Math.floor(startMicros / 1000 / DAY_MS);
+  const endDay = Math.floor(endMicros / 1000 / DAY_MS);
+  if (endDay < startDay) return [];
+  if (endDay - startDay + 1 > maxDays) return [`${prefix}*`];
+  const out: string[] = [];
+  for (let d = endDay; d >= startDay; d--) out.push(prefix + new Date(d * DAY_MS).toISOString().slice(0, 10));
+  return out;
+}
+
+const keyword = { type: 'keyword', ignore_above: 256 } as const;
+const nestedKeyValues = { type: 'nested', dynamic: false, properties: { key: keyword, value: keyword, type: keyword } } as const;
+const tagMaps = [
+  { span_tags_map: { mapping: keyword, path_match: 'tag.*' } },
+  { process_tags_map: { mapping: keyword, path_match: 'process.tag.*' } },
+];
+
+function settings(shards: number, replicas: number): Record<string, unknown> {
+  return {
+    'index.number_of_shards': shards,
+    'index.number_of_replicas': replicas,
+    'index.mapping.nested_fields.limit': 50,
+    'index.requests.cache.enable': true,
+  };
+}
+
+export interface TemplateOptions {
+  prefix: string;
+  shards: number;
+  replicas: number;
+  priority?: number;
+}
+
+/** `PUT _index_template/<name>` bodies, by template name. */
+export function jaegerIndexTemplates(o: TemplateOptions): Array<{ name: string; body: Record<string, unknown> }> {
+  const names = jaegerIndexNames(o.prefix);
+  const span = {
+    priority: o.priority ?? 0,
+    index_patterns: [`${names.spanPrefix}*`],
+    template: {
+      settings: settings(o.shards, o.replicas),
+      mappings: {
+        dynamic_templates: tagMaps,
+        properties: {
+          traceID: keyword,
+          parentSpanID: keyword,
+          spanID: keyword,
+          operationName: keyword,
+          startTime: { type: 'long' },
+          startTimeMillis: { type: 'date', format: 'epoch_millis' },
+          duration: { type: 'long' },
+          flags: { type: 'integer' },
+          logs: { type: 'nested', dynamic: false, properties: { timestamp: { type: 'long' }, fields: nestedKeyValues } },
+          process: { properties: { serviceName: keyword, tag: { type: 'object' }, tags: nestedKeyValues } },
+          references: { type: 'nested', dynamic: false, properties: { refType: keyword, traceID: keyword, spanID: keyword } },
+          tag: { type: 'object' },
+          tags: nestedKeyValues,
+        },
+      },
+    },
+  };
+  const service = {
+    priority: o.priority ?? 0,
+    index_patterns: [`${names.servicePrefix}*`],
+    template: {
+      settings: settings(o.shards, o.replicas),
+      mappings: {
+        dynamic_templates: tagMaps,
+        properties: { serviceName: keyword, operationName: keyword, spanKind: keyword },
+      },
+    },
+  };
+  return [
+    { name: names.spanPrefix.slice(0, -1), body: span },
+    { name: names.servicePrefix.slice(0, -1), body: service },
+  ];
+}
