@@ -14,4 +14,11 @@ export const collector = {
   jaegerMaxSpansPerBatch: v({ name: 'COLLECTOR_JAEGER_MAX_SPANS', default: '10000', doc: 'Most spans in one Jaeger batch (HTTP request or UDP datagram); a larger batch is refused whole (413 / counted).', parse: parseInteger(1, 1_000_000) }),
   jaegerUdpSocketBufferBytes: v({ name: 'COLLECTOR_JAEGER_UDP_SOCKET_BUFFER', default: '0', doc: 'Receive buffer of the Jaeger UDP sockets (absorbs bursts; capped by the kernel\'s net.core.rmem_max); 0 keeps the system default.', parse: parseSizeBytes }),
   jaegerRetryAfterMs: v({ name: 'COLLECTOR_JAEGER_RETRY_AFTER', default: '1s', doc: 'Retry-After sent with 503 when span storage cannot keep up (rounded up to whole seconds).', parse: parseDurationMs }),
+  otlpHttpListen: v({ name: 'COLLECTOR_OTLP_HTTP_LISTEN', default: ':4318', doc: 'HTTP address of OTLP/HTTP POST /v1/traces (JSON or protobuf, gzip or deflate).', parse: parseListen }),
+  otlpMaxBodyBytes: v({ name: 'COLLECTOR_OTLP_MAX_BODY', default: '16MiB', doc: 'Largest POST /v1/traces body, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
+  otlpMaxSpansPerRequest: v({ name: 'COLLECTOR_OTLP_MAX_SPANS', default: '50000', doc: 'Most spans in one OTLP request; a larger request is refused whole with 413.', parse: parseInteger(1, 1_000_000) }),
+  zipkinListen: v({ name: 'COLLECTOR_ZIPKIN_LISTEN', default: ':9411', doc: 'HTTP address of Zipkin\'s POST /api/v2/spans (JSON, protobuf) and /api/v1/spans (JSON).', parse: parseListen }),
+  zipkinMaxBodyBytes: v({ name: 'COLLECTOR_ZIPKIN_MAX_BODY', default: '16MiB', doc: 'Largest Zipkin POST body, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
+  zipkinMaxSpansPerRequest: v({ name: 'COLLECTOR_ZIPKIN_MAX_SPANS', default: '50000', doc: 'Most spans in one Zipkin request; a larger request is refused whole with 413.', parse: parseInteger(1, 1_000_000) }),
+  tracesRetryAfterMs: v({ name: 'COLLECTOR_TRACES_RETRY_AFTER', default: '1s', doc: 'Retry-After sent by the OTLP and Zipkin receivers with 503 when span storage cannot keep up (whole seconds).', parse: parseDurationMs }),
 };
