@@ -22,8 +22,8 @@ export interface TraceQuery {
   /** Maximum number of traces. */
   numTraces: number;
   /**
-   * Traces to skip before the first one returned (paging, beyond Jaeger); 0 when absent. Readers that cannot page
-   * ignore it and the query program pages their answer itself.
+   * Matching traces to skip, in the same newest-first order, before the `numTraces` returned (paging, beyond
+   * Jaeger); absent means 0. A reader searches `offset + numTraces` trace ids and drops the first `offset`.
    */
   offset?: number;
 }

@@ -1,0 +1,82 @@
+/**
+ * The query program's API server (port 16686): Jaeger's v1 and v3 APIs and the log API, behind the optional bearer
+ * token and CORS. Built without listening, so tests drive it with `app.inject()`.
+ *
+ * Every error on an `/api/` path answers in Jaeger's shape (v1 envelope, or v3's `{error}` under `/api/v3/`):
+ * unknown routes 404, malformed requests 400, a missing or wrong token 401; a storage failure 500, logged.
+ */
+import type { FastifyInstance } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { ShipwatchError } from '../core/errors.js';
+import { createHttpServer } from '../core/http-server.js';
+import type { LogReader } from '../core/log-search.js';
+import type { Logger } from '../core/log.js';
+import type { SpanReader } from '../core/span-storage.js';
+import { sendApiError } from './envelope.js';
+import { registerJaegerV1Routes } from './jaeger-v1-routes.js';
+import { registerJaegerV3Routes } from './jaeger-v3-routes.js';
+import { registerLogRoutes } from './log-routes.js';
+
+export interface QueryAppOptions {
+  spanReader: SpanReader;
+  /** Absent: the log API answers 501. */
+  logReader?: LogReader;
+  authToken: string;
+  corsOrigins: string[];
+  maxTraces: number;
+  maxLogs: number;
+  log: Logger;
+  now?: () => number;
+  tailIntervalMs?: number;
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined) return false;
+  const expected = Buffer.from(`Bearer ${token}`);
+  const got = Buffer.from(header);
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
+  const app = createHttpServer({ log: options.log });
+  const anyOrigin = options.corsOrigins.includes('*');
+  const origins = new Set(options.corsOrigins);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && (anyOrigin || origins.has(origin))) {
+      void reply.header('access-control-allow-origin', anyOrigin ? '*' : origin);
+      if (!anyOrigin) void reply.header('vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        return reply
+          .status(204)
+          .header('access-control-allow-methods', 'GET, OPTIONS')
+          .header('access-control-allow-headers', 'Authorization, Content-Type, Last-Event-ID')
+          .header('access-control-max-age', '600')
+          .send();
+      }
+    }
+    if (options.authToken !== '' && req.url.startsWith('/api/') && !tokenMatches(req.headers.authorization, options.authToken)) {
+      void reply.header('www-authenticate', 'Bearer');
+      return sendApiError(req, reply, 401, 'missing or wrong bearer token');
+    }
+  });
+
+  app.setNotFoundHandler((req, reply) => sendApiError(req, reply, 404, '404 page not found'));
+  // The API routes live in their own scope so that their errors take Jaeger's shapes.
+  void app.register(async (api) => {
+    api.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+      const status = err instanceof ShipwatchError ? err.status : (err.statusCode ?? 500);
+      if (status >= 500) options.log.error('query request failed', { url: req.url, err });
+      return sendApiError(req, reply, status, err.message);
+    });
+    registerJaegerV1Routes(api, { reader: options.spanReader, maxTraces: options.maxTraces, now: options.now });
+    registerJaegerV3Routes(api, { reader: options.spanReader, maxTraces: options.maxTraces });
+    if (options.logReader) {
+      registerLogRoutes(api, { reader: options.logReader, maxLogs: options.maxLogs, log: options.log, tailIntervalMs: options.tailIntervalMs });
+    } else {
+      api.get('/api/logs*', (req, reply) => sendApiError(req, reply, 501, 'the log API needs the embedded store'));
+    }
+  });
+  return app;
+}

@@ -1,0 +1,49 @@
+/**
+ * `shipwatch query`: the API server on QUERY_LISTEN (Jaeger v1/v3 APIs, log API) and the admin server on
+ * QUERY_ADMIN_LISTEN. Spans are read from the first storage of SPAN_STORAGE_TYPE; logs from the embedded store.
+ * Close order: the API server (ends live tails), then the admin server; the shared store is closed by the runtime.
+ */
+import { startAdminServer } from '../core/admin-server.js';
+import { listen } from '../core/http-server.js';
+import type { RunningProgram, Runtime } from '../core/runtime.js';
+import { createRegistry } from '../core/self-metrics.js';
+import { createSpanReader } from '../core/span-storage-factory.js';
+import { openSharedDatabase } from '../core/store/database.js';
+import { openStoreLogStorage } from '../core/store/log-store.js';
+import { buildQueryApp } from './api-app.js';
+
+export async function start(runtime: Runtime): Promise<RunningProgram> {
+  const { config, log } = runtime;
+  const registry = createRegistry('query');
+  const spanReader = await createSpanReader(runtime, registry);
+  const store = openSharedDatabase(runtime, registry);
+  const logReader = openStoreLogStorage(runtime);
+  const app = buildQueryApp({
+    spanReader,
+    logReader,
+    authToken: config.query.authToken,
+    corsOrigins: config.query.corsOrigins,
+    maxTraces: config.query.maxTraces,
+    maxLogs: config.query.maxLogs,
+    log,
+  });
+  const port = await listen(app, config.query.listen);
+  const admin = await startAdminServer({
+    listen: config.query.adminListen,
+    registry,
+    log,
+    health: [{ name: 'store', check: () => (store.isOpen ? undefined : 'the embedded store is closed') }],
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    summary: [
+      `Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]})`,
+      `admin on ${config.query.adminListen.host}:${admin.port}`,
+    ],
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await admin.close();
+      })()),
+  };
+}
