@@ -1,0 +1,116 @@
+/**
+ * The collector's container source: follows the engine's containers (the same watcher the pilot uses) and keeps a
+ * scheduler task per declared script, per HTTP endpoint, and for the statistics of every running container.
+ * Every point gets `container_name`, `docker_app`, `docker_service` and `host` unless it carries them already.
+ */
+import type { ContainerInfo } from '../../core/engine/container-info.js';
+import type { ContainerListener } from '../../core/engine/container-watcher.js';
+import type { EngineClient } from '../../core/engine/docker-client.js';
+import type { Logger } from '../../core/log.js';
+import { addTagIfAbsent, type MetricPoint } from '../../core/model/metric-point.js';
+import { counter, type Registry } from '../../core/self-metrics.js';
+import { monitoringDeclaration } from './declarations.js';
+import { httpMonitorRun } from './http-monitor.js';
+import { MonitorScheduler } from './scheduler.js';
+import { scriptMonitorRun } from './script-monitor.js';
+import { statsMonitorRun } from './stats-monitor.js';
+
+export interface ContainerMonitoringOptions {
+  client: EngineClient;
+  hostName: string;
+  labelPrefix: string;
+  intervalMs: number;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  containerStats: boolean;
+  hostProcDir?: string;
+  /** Where points go; `influxdbUrl` when the container names its own InfluxDB (`addon.influxdb`). */
+  emit: (points: MetricPoint[], route: { containerId: string; influxdbUrl?: string }) => void;
+  /** A container is gone: its series should disappear. */
+  forget: (container: { id: string; name: string }) => void;
+  log: Logger;
+  registry: Registry;
+}
+
+export class ContainerMonitoring implements ContainerListener {
+  readonly scheduler: MonitorScheduler;
+  private readonly badLabels;
+  private readonly known = new Map<string, string>();
+
+  constructor(private readonly options: ContainerMonitoringOptions) {
+    this.scheduler = new MonitorScheduler({ intervalMs: options.intervalMs, log: options.log, registry: options.registry });
+    this.badLabels = counter(options.registry, {
+      name: 'shipwatch_monitoring_bad_declarations_total', help: 'Monitoring labels skipped because they are invalid.',
+    });
+  }
+
+  /** The tags every point of this container gets unless it has them. */
+  private containerTags(info: ContainerInfo): Record<string, string> {
+    return { container_name: info.name, docker_app: info.app, docker_service: info.service, host: this.options.hostName };
+  }
+
+  started(info: ContainerInfo): void {
+    const o = this.options;
+    this.known.set(info.id, info.name);
+    const tags = this.containerTags(info);
+    const decorate = (points: MetricPoint[]): void => {
+      for (const p of points) for (const [k, v] of Object.entries(tags)) addTagIfAbsent(p, k, v);
+    };
+    const { declaration, warnings } = monitoringDeclaration(info, o.labelPrefix);
+    for (const w of warnings) {
+      this.badLabels.inc();
+      o.log.warn('invalid monitoring label skipped', { ...w });
+    }
+    const route = { containerId: info.id, ...(declaration.influxdbUrl ? { influxdbUrl: declaration.influxdbUrl } : {}) };
+    const emit = (points: MetricPoint[]): void => o.emit(points, route);
+    const log = o.log;
+
+    if (declaration.script) {
+      this.scheduler.add({
+        key: `${info.id}/script`, kind: 'script', container: info.name,
+        run: scriptMonitorRun({
+          client: o.client, containerId: info.id, containerName: info.name, command: declaration.script,
+          timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, decorate, emit, log, registry: o.registry,
+          ...(o.hostProcDir ? { hostProcDir: o.hostProcDir } : {}),
+        }),
+      });
+    }
+    if (declaration.http) {
+      this.scheduler.add({
+        key: `${info.id}/http`, kind: 'http', container: info.name,
+        run: httpMonitorRun({
+          url: declaration.http.url, tagKeys: declaration.http.tagKeys, containerName: info.name, tags,
+          timeoutMs: o.timeoutMs, maxBodyBytes: o.maxOutputBytes, emit, log, registry: o.registry,
+        }),
+      });
+    }
+    if (o.containerStats) {
+      const statsTags = { ...tags, container_image: info.image, container_status: info.state.status, engine_host: o.hostName };
+      this.scheduler.add({
+        key: `${info.id}/stats`, kind: 'stats', container: info.name,
+        run: statsMonitorRun({ client: o.client, containerId: info.id, tags: statsTags, emit }),
+      });
+    }
+  }
+
+  stopped(info: ContainerInfo): void {
+    this.drop(info.id);
+  }
+
+  removed(id: string): void {
+    this.drop(id);
+  }
+
+  private drop(id: string): void {
+    this.scheduler.removeWhere((key) => key.startsWith(`${id}/`));
+    const name = this.known.get(id);
+    if (name !== undefined) {
+      this.known.delete(id);
+      this.options.forget({ id, name });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.scheduler.close();
+  }
+}
