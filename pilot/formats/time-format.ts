@@ -52,21 +52,24 @@ function toNumber(value: unknown): number {
   return NaN;
 }
 
-const EPOCH_SCALES: Record<string, number> = {
-  epoch: 1000, unix: 1000, epoch_s: 1000, epoch_ms: 1, unix_ms: 1, epoch_us: 1e-3, epoch_ns: 1e-6,
+/** ms per unit, or units per ms (divisor) for sub-ms units: division keeps integers exact. */
+const EPOCH_UNITS: Record<string, (n: number) => number> = {
+  epoch: (n) => Math.round(n * 1000), unix: (n) => Math.round(n * 1000), epoch_s: (n) => Math.round(n * 1000),
+  epoch_ms: (n) => Math.floor(n), unix_ms: (n) => Math.floor(n),
+  epoch_us: (n) => Math.floor(n / 1e3), epoch_ns: (n) => Math.floor(n / 1e6),
 };
 
-function epochParser(scale: number): TimeParser {
+function epochParser(toMs: (n: number) => number): TimeParser {
   return (value) => {
     const n = toNumber(value);
-    return Number.isFinite(n) ? Math.floor(n * scale) : NaN;
+    return Number.isFinite(n) ? toMs(n) : NaN;
   };
 }
 
 /** Seconds below 1e11 (year 5138), ms below 1e14, µs below 1e17, else ns. */
 function autoEpochMs(n: number): number {
   const abs = Math.abs(n);
-  if (abs < 1e11) return Math.floor(n * 1000);
+  if (abs < 1e11) return Math.round(n * 1000);
   if (abs < 1e14) return Math.floor(n);
   if (abs < 1e17) return Math.floor(n / 1e3);
   return Math.floor(n / 1e6);
@@ -163,8 +166,8 @@ export function compileTimeFormat(format: string | undefined): TimeParser | stri
   if (f === '' || f.toLowerCase() === 'auto') return autoParser;
   const lower = f.toLowerCase();
   if (lower === 'iso8601' || lower === 'rfc3339') return isoParser;
-  const scale = EPOCH_SCALES[lower];
-  if (scale !== undefined) return epochParser(scale);
+  const unit = EPOCH_UNITS[lower];
+  if (unit !== undefined) return epochParser(unit);
   if (f.includes('%')) return compileStrftime(f);
   return `time_format "${f}" is not auto, iso8601, rfc3339, epoch, epoch_ms, epoch_us, epoch_ns nor a strftime pattern`;
 }
