@@ -12,6 +12,10 @@ export const common = {
     name: 'DOCKER_HOST', default: '', defaultDoc: '/var/run/docker.sock',
     doc: 'Container engine endpoint: unix:///path/docker.sock or tcp://host:port.', parse: parseString,
   }),
+  hostName: v({
+    name: 'SHIPWATCH_HOSTNAME', default: '', defaultDoc: "NODE_NAME, else the host's /etc/hostname under PILOT_HOST_ROOT, else the system host name",
+    doc: 'The `host` field of records and tag of points.', parse: parseString,
+  }),
   shutdownTimeoutMs: v({ name: 'SHIPWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'On SIGTERM, how long flushing may take before exit.', parse: parseDurationMs }),
 };
 
