@@ -91,7 +91,10 @@ export function parseRetryAfterMs(header: string | string[] | undefined | null, 
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-/** A wait that does not keep the process alive and ends early when `signal` aborts. */
+/**
+ * A wait that ends early when `signal` aborts. It keeps the process alive (unlike background timers): someone awaits
+ * the work behind it, and letting the process exit mid-wait would drop records in hand. Shutdown aborts it.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -106,7 +109,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

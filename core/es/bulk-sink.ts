@@ -128,11 +128,11 @@ export class BulkSink {
       if (this.queue.length >= this.opts.maxBatchEvents || this.queuedBytes >= this.opts.maxBatchBytes) this.cut();
     }
     if (this.queue.length > 0 && this.timer === undefined) {
+      // Referenced on purpose: callers await these records; it lives at most flushIntervalMs.
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.cut();
       }, this.opts.flushIntervalMs);
-      this.timer.unref();
     }
     return ticket.done;
   }
