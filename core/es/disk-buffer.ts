@@ -223,12 +223,12 @@ export class DiskBuffer {
     });
   }
 
-  /** Deletes the oldest segment once it is read to its end and no longer written to. */
+  /** Deletes the oldest segment once it is read to its end. */
   private async dropFinishedHead(): Promise<void> {
     const seg = this.segments[0];
     if (seg === undefined || this.readOffset < seg.bytes) return;
     if (this.writer?.seq === seg.seq) {
-      if (seg.bytes < this.segmentLimit) return; // still being filled
+      // The segment being filled is read to its end: close it too, the next append starts a new one.
       await this.writer.fh.close();
       this.writer = undefined;
     }

@@ -1,0 +1,175 @@
+/**
+ * The pilot's `elasticsearch` output (SPEC §2.5, §2.6): the bulk pipeline (./bulk-sink.ts) behind a bounded disk
+ * buffer (./disk-buffer.ts).
+ *
+ * While Elasticsearch keeps up, a batch goes straight to the bulk pipeline and `write` resolves once every record
+ * is delivered or dead-lettered. When a batch cannot be delivered within the retry timeout (Elasticsearch slow or
+ * down), what is left of it is written to the disk buffer, and from then on new batches go to the buffer behind it,
+ * in order, until a replay loop has drained the buffer into Elasticsearch. A record written to the buffer is
+ * acknowledged (it is durable and will be replayed, across restarts too); when the buffer is full `write` waits —
+ * back-pressure to the tail — unless the buffer is configured to drop, which is counted.
+ *
+ * Shutdown order (close): stop accepting, stop the replay loop, close the bulk pipeline (pending retries hand their
+ * records back, which go to the buffer), close the buffer.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { Config } from '../config/index.js';
+import { describe, swError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { LogEvent, LogSink } from '../model/log-record.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../retry.js';
+import { counter, type Registry } from '../self-metrics.js';
+import { BulkEncoder } from './bulk-encoder.js';
+import { BulkSink } from './bulk-sink.js';
+import { DeadLetterFile } from './dead-letter.js';
+import { DiskBuffer } from './disk-buffer.js';
+
+export interface ElasticsearchOutputOptions {
+  name?: string;
+  client: Client;
+  dataDir: string;
+  rotation: 'daily' | 'monthly' | 'none' | 'datastream';
+  maxBatchEvents: number;
+  maxBatchBytes: number;
+  flushIntervalMs: number;
+  concurrency: number;
+  /** Direct retries of a batch before it waits in the buffer (`maxElapsedMs`), and the backoff of replays. */
+  retryPolicy: Partial<RetryPolicy>;
+  bufferMaxBytes: number;
+  bufferWhenFull: 'block' | 'drop';
+  registry: Registry;
+  log: Logger;
+}
+
+/** The output's options from the pilot's configuration. */
+export function elasticsearchOutputOptions(config: Config, client: Client, registry: Registry, log: Logger): ElasticsearchOutputOptions {
+  const p = config.pilot;
+  return {
+    client,
+    dataDir: config.common.dataDir,
+    rotation: p.esIndexRotation,
+    maxBatchEvents: p.esBatchMaxEvents,
+    maxBatchBytes: p.esBatchMaxBytes,
+    flushIntervalMs: p.esFlushIntervalMs,
+    concurrency: p.esConcurrency,
+    retryPolicy: { maxElapsedMs: p.esRetryTimeoutMs },
+    bufferMaxBytes: p.esBufferMaxBytes,
+    bufferWhenFull: p.esBufferWhenFull,
+    registry,
+    log,
+  };
+}
+
+export class ElasticsearchOutput implements LogSink {
+  readonly name: string;
+  private readonly abort = new AbortController();
+  private replaying: Promise<void> | undefined;
+  private closed = false;
+  private readonly replayRetries;
+
+  private constructor(
+    private readonly opts: ElasticsearchOutputOptions,
+    private readonly bulk: BulkSink,
+    private readonly buffer: DiskBuffer,
+  ) {
+    this.name = opts.name ?? 'elasticsearch';
+    this.replayRetries = counter(opts.registry, {
+      name: 'shipwatch_buffer_replay_retries_total', help: 'Disk-buffer batches tried again after a failed replay.', labelNames: ['output'] as const,
+    });
+  }
+
+  /** Opens the buffer (replaying what a previous run left in it) and starts the pipeline. */
+  static async open(opts: ElasticsearchOutputOptions): Promise<ElasticsearchOutput> {
+    const name = opts.name ?? 'elasticsearch';
+    const encoder = new BulkEncoder(opts.rotation);
+    const bulk = new BulkSink({
+      name,
+      client: opts.client,
+      encode: (events) => encoder.encode(events),
+      opType: opts.rotation === 'datastream' ? 'create' : 'index',
+      maxBatchEvents: opts.maxBatchEvents,
+      maxBatchBytes: opts.maxBatchBytes,
+      flushIntervalMs: opts.flushIntervalMs,
+      concurrency: opts.concurrency,
+      retryPolicy: opts.retryPolicy,
+      deadLetters: new DeadLetterFile(opts.dataDir, name, opts.registry),
+      registry: opts.registry,
+      log: opts.log,
+    });
+    const buffer = await DiskBuffer.open({
+      name, dataDir: opts.dataDir, maxBytes: opts.bufferMaxBytes, whenFull: opts.bufferWhenFull, registry: opts.registry,
+    });
+    const out = new ElasticsearchOutput(opts, bulk, buffer);
+    if (!buffer.isEmpty) out.startReplay();
+    return out;
+  }
+
+  /** Bytes waiting in the disk buffer (0 when Elasticsearch keeps up). */
+  get bufferedBytes(): number {
+    return this.buffer.isEmpty ? 0 : this.buffer.sizeBytes;
+  }
+
+  async write(events: LogEvent[]): Promise<void> {
+    if (this.closed) throw swError('SW_OUTPUT_FAILED', `${this.name} is closed`);
+    if (events.length === 0) return;
+    if (this.replaying === undefined && this.buffer.isEmpty) {
+      const report = await this.bulk.deliver(events);
+      if (report.undelivered.length === 0) return;
+      this.opts.log.warn('Elasticsearch not keeping up; records wait in the disk buffer', { output: this.name, events: report.undelivered.length });
+      await this.buffer.append(report.undelivered);
+    } else {
+      await this.buffer.append(events);
+    }
+    this.startReplay();
+  }
+
+  /** Waits until the disk buffer is drained into Elasticsearch (for tests and shutdown reports). */
+  async drained(): Promise<void> {
+    while (this.replaying !== undefined) await this.replaying;
+  }
+
+  private startReplay(): void {
+    if (this.replaying !== undefined || this.closed) return;
+    this.replaying = this.replay()
+      .catch((err: unknown) => {
+        if (!this.abort.signal.aborted) this.opts.log.error('disk buffer replay stopped', { output: this.name, error: describe(err) });
+      })
+      .finally(() => {
+        this.replaying = undefined;
+        // Records appended while the loop was finishing must not wait for the next write.
+        if (!this.closed && !this.buffer.isEmpty) this.startReplay();
+      });
+  }
+
+  /** Replays buffered batches oldest first; a batch is acknowledged only once none of it is left undelivered. */
+  private async replay(): Promise<void> {
+    const policy = { ...DEFAULT_RETRY_POLICY, ...this.opts.retryPolicy };
+    let failures = 0;
+    for (;;) {
+      if (this.abort.signal.aborted) return;
+      const batch = await this.buffer.next();
+      if (batch === undefined) return;
+      let pending = batch.events;
+      while (pending.length > 0) {
+        const report = await this.bulk.deliver(pending);
+        pending = report.undelivered;
+        if (pending.length === 0) break;
+        if (this.abort.signal.aborted) return; // left in the buffer, replayed at the next start
+        failures++;
+        this.replayRetries.inc({ output: this.name });
+        await sleep(backoffDelayMs(policy, Math.min(failures, 20)), this.abort.signal);
+      }
+      failures = 0;
+      await batch.ack();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort(swError('SW_OUTPUT_FAILED', `${this.name} is closing`));
+    await this.bulk.close();
+    await this.replaying;
+    await this.buffer.close();
+  }
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client } from '@elastic/elasticsearch';
+import { ElasticsearchOutput, type ElasticsearchOutputOptions } from '../../../core/es/elasticsearch-output.js';
+import { silentLogger } from '../../../core/log.js';
+import { createRegistry, type Registry } from '../../../core/self-metrics.js';
+import { esTestUrl } from '../../helpers/es.js';
+import { makeLogEvents } from '../../helpers/log-events.js';
+import { startTcpSwitch } from '../../helpers/tcp-switch.js';
+
+async function metric(registry: Registry, name: string): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  return m ? (await m.get()).values.reduce((s, v) => s + v.value, 0) : 0;
+}
+
+describe('the elasticsearch output with its disk buffer, against a real Elasticsearch', () => {
+  let esUrl: string;
+  let es: Client;
+  let dataDir: string;
+  const target = `sw-out-${process.pid}-${Date.now().toString(36)}`;
+  const day = Date.UTC(2024, 5, 1, 12);
+
+  before(async () => {
+    esUrl = await esTestUrl();
+    es = new Client({ node: esUrl, maxRetries: 0 });
+  });
+  after(async () => {
+    await es.indices.delete({ index: `${target}*`, ignore_unavailable: true, allow_no_indices: true });
+    await es.close();
+  });
+
+  async function open(client: Client, registry: Registry, extra: Partial<ElasticsearchOutputOptions> = {}): Promise<ElasticsearchOutput> {
+    return ElasticsearchOutput.open({
+      client, dataDir, rotation: 'daily', maxBatchEvents: 50, maxBatchBytes: 1 << 20, flushIntervalMs: 10, concurrency: 2,
+      retryPolicy: { initialDelayMs: 20, maxDelayMs: 100, maxElapsedMs: 300 },
+      bufferMaxBytes: 1 << 20, bufferWhenFull: 'block', registry, log: silentLogger, ...extra,
+    });
+  }
+
+  async function count(index: string): Promise<number> {
+    await es.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true });
+    return (await es.count({ index, ignore_unavailable: true, allow_no_indices: true })).count;
+  }
+
+  test('while Elasticsearch is down records wait on disk, and are replayed in order when it comes back', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
+    const relay = await startTcpSwitch(esUrl, false);
+    const client = new Client({ node: relay.url, maxRetries: 0 });
+    const registry = createRegistry('test', false);
+    const out = await open(client, registry);
+    const index = `${target}-a-2024.06.01`;
+    for (let i = 0; i < 4; i++) await out.write(makeLogEvents(25, { target: `${target}-a`, timestampMs: day, idPrefix: `w${i}` }));
+    assert.ok(out.bufferedBytes > 0, 'the batches are in the disk buffer');
+    assert.equal(await count(index), 0);
+    relay.setUp(true);
+    await out.drained();
+    assert.equal(out.bufferedBytes, 0);
+    assert.equal(await count(index), 100);
+    // One shard (the default): its sequence numbers are the order the batches were indexed in.
+    const seq = async (id: string) => (await es.get({ index, id }))._seq_no!;
+    const order = [await seq('w0-0'), await seq('w1-0'), await seq('w2-0'), await seq('w3-0')];
+    assert.deepEqual(order, [...order].sort((a, b) => a - b), 'batches replayed oldest first');
+    assert.ok((await metric(registry, 'shipwatch_buffer_written_events_total')) >= 100);
+    // Back to the direct path once drained.
+    await out.write(makeLogEvents(10, { target: `${target}-a`, timestampMs: day, idPrefix: 'direct' }));
+    assert.equal(out.bufferedBytes, 0);
+    assert.equal(await count(index), 110);
+    await out.close();
+    await client.close();
+    await relay.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('what is on disk survives a restart and is delivered by the next run', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
+    const closedPort = new Client({ node: 'http://127.0.0.1:9', maxRetries: 0 });
+    const first = await open(closedPort, createRegistry('test', false));
+    await first.write(makeLogEvents(40, { target: `${target}-b`, timestampMs: day }));
+    assert.ok(first.bufferedBytes > 0);
+    await first.close();
+    await closedPort.close();
+
+    const registry = createRegistry('test', false);
+    const second = await open(es, registry);
+    await second.drained();
+    assert.equal(await count(`${target}-b-2024.06.01`), 40);
+    await second.close();
+    // A third run finds nothing left to replay.
+    const third = await open(es, createRegistry('test', false));
+    assert.equal(third.bufferedBytes, 0);
+    await third.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('a full buffer blocks write (back-pressure) until Elasticsearch drains it', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
+    const relay = await startTcpSwitch(esUrl, false);
+    const client = new Client({ node: relay.url, maxRetries: 0 });
+    const out = await open(client, createRegistry('test', false), { bufferMaxBytes: 16 * 1024 });
+    let written = 0;
+    let blocked = false;
+    for (let i = 0; i < 40 && !blocked; i++) {
+      const w = out.write(makeLogEvents(10, { target: `${target}-c`, timestampMs: day, idPrefix: `c${i}` })).then(() => written++);
+      blocked = await Promise.race([w.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1500))]);
+      if (blocked) {
+        relay.setUp(true);
+        await w;
+      }
+    }
+    assert.ok(blocked, 'a write waited for space');
+    await out.drained();
+    assert.equal(await count(`${target}-c-2024.06.01`), written * 10);
+    await out.close();
+    await client.close();
+    await relay.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('with when_full=drop records beyond the buffer are dropped and counted, the rest delivered', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
+    const relay = await startTcpSwitch(esUrl, false);
+    const client = new Client({ node: relay.url, maxRetries: 0 });
+    const registry = createRegistry('test', false);
+    const out = await open(client, registry, { bufferMaxBytes: 8 * 1024, bufferWhenFull: 'drop' });
+    for (let i = 0; i < 12; i++) await out.write(makeLogEvents(10, { target: `${target}-d`, timestampMs: day, idPrefix: `d${i}` }));
+    const dropped = await metric(registry, 'shipwatch_buffer_dropped_events_total');
+    assert.ok(dropped > 0, 'some records were dropped');
+    relay.setUp(true);
+    await out.drained();
+    assert.equal(await count(`${target}-d-2024.06.01`), 120 - dropped);
+    await out.close();
+    await client.close();
+    await relay.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+});
