@@ -1,0 +1,196 @@
+/**
+ * `npm test [-- <path>...]`: builds the project, makes sure the services the integration tests talk to are
+ * installed and running (test/services/*.sh), and runs every `*.test.ts` under test/ (or those under the given
+ * paths) with Node's test runner, one file at a time. The exit code is the test runner's.
+ *
+ * The services' coordinates reach the tests as environment variables (SERVICE_ENV below), read back by
+ * test/helpers/services.ts.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, join, relative, resolve, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SERVICES_DIR = join(ROOT, 'test', 'services');
+/** Started in parallel: they only share apt, which they serialise themselves. */
+const SERVICE_SCRIPTS = ['docker.sh', 'elasticsearch.sh', 'victoria-metrics.sh', 'prometheus.sh'] as const;
+
+/** Where the scripts put the services (keep in step with test/services/*.sh). */
+const SERVICE_ENV = {
+  SHIPWATCH_TEST_ES_URL: 'http://127.0.0.1:9200',
+  SHIPWATCH_TEST_VM_URL: 'http://127.0.0.1:8428',
+  SHIPWATCH_TEST_DOCKER_SOCKET: '/var/run/docker.sock',
+  SHIPWATCH_TEST_IMAGE: 'shipwatch-test/busybox:latest',
+  SHIPWATCH_TEST_FIXTURES: resolve(ROOT, '..', 'shared', 'fixtures'),
+} as const;
+
+function seconds(sinceMs: number): string {
+  return `${((performance.now() - sinceMs) / 1000).toFixed(1)} s`;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`test/run: ${message}\n`);
+  process.exit(1);
+}
+
+function build(): void {
+  const r = spawnSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.error) fail(`could not run npx tsc: ${r.error.message}`);
+  if (r.status !== 0) fail(`npx tsc -p . failed (exit ${r.status ?? r.signal}); fix the errors above`);
+}
+
+/** The embedded store is a native module; a broken install must say so before a hundred tests do. */
+function checkNativeModules(): void {
+  try {
+    const require = createRequire(join(ROOT, 'package.json'));
+    const Database = require('better-sqlite3') as new (file: string) => { close(): void };
+    new Database(':memory:').close();
+  } catch (err) {
+    fail(`better-sqlite3 does not load (${(err as Error).message}); rerun npm ci and read its build output`);
+  }
+}
+
+/** Runs one service script, copying its output line by line so parallel scripts do not interleave mid-line. */
+function runScript(script: string): Promise<number> {
+  return new Promise((done) => {
+    const child = spawn('bash', [join(SERVICES_DIR, script)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(`${line}\n`));
+    createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`${line}\n`));
+    child.on('error', (err) => {
+      process.stderr.write(`test/run: ${script}: ${err.message}\n`);
+      done(1);
+    });
+    child.on('close', (code) => done(code ?? 1));
+  });
+}
+
+async function startServices(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stdout.write('test/run: not root: the services must already be installed and running (the scripts only check)\n');
+  }
+  const codes = await Promise.all(SERVICE_SCRIPTS.map(runScript));
+  const failed = SERVICE_SCRIPTS.filter((_, i) => codes[i] !== 0);
+  if (failed.length > 0) fail(`service set-up failed: ${failed.join(', ')} (see test/services/)`);
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not in this folder: try the next
+    }
+  }
+  return undefined;
+}
+
+function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...testFiles(path));
+    else if (entry.name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+/** Every test file, or those that are or lie under one of the filters (paths relative to the current folder). */
+function selectTests(filters: string[]): string[] {
+  const all = testFiles(join(ROOT, 'test')).sort();
+  if (filters.length === 0) return all;
+  const wanted = filters.map((f) => resolve(f));
+  for (const [i, path] of wanted.entries()) {
+    if (!existsSync(path)) fail(`no such test path: ${filters[i]}`);
+  }
+  const picked = all.filter((file) => wanted.some((w) => file === w || (statSync(w).isDirectory() && file.startsWith(w + sep))));
+  if (picked.length === 0) fail(`no *.test.ts under ${filters.join(', ')}`);
+  return picked;
+}
+
+function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = ['--import', 'tsx', '--test', '--test-concurrency=1', ...files.map((f) => relative(ROOT, f))];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise((done) => {
+    child.on('error', (err) => {
+      process.stderr.write(`test/run: could not start the test runner: ${err.message}\n`);
+      done(1);
+    });
+    child.on('close', (code, signal) => done(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/**
+ * Containers test/helpers/docker.ts made carry `shipwatch-test=<pid>`; those of a test process that is gone
+ * (crashed before its clean-up) are removed, and those of live processes (another run) are left alone.
+ */
+function removeLeftoverContainers(): void {
+  const r = spawnSync('docker', ['ps', '-a', '--filter', 'label=shipwatch-test', '--format', '{{.ID}} {{.Label "shipwatch-test"}}'], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) return;
+  const dead = r.stdout
+    .split('\n')
+    .map((line) => line.trim().split(' '))
+    .filter(([id, pid]) => id && !isAlive(Number(pid)))
+    .map(([id]) => id!);
+  if (dead.length === 0) return;
+  spawnSync('docker', ['rm', '-f', '-v', ...dead], { stdio: 'ignore' });
+  process.stdout.write(`test/run: removed ${dead.length} container(s) left by finished test processes\n`);
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function main(): Promise<number> {
+  const filters = process.argv.slice(2);
+  const files = selectTests(filters);
+  const setupStart = performance.now();
+
+  const buildStart = performance.now();
+  build();
+  checkNativeModules();
+  const buildTook = seconds(buildStart);
+
+  const servicesStart = performance.now();
+  await startServices();
+  const prometheusBin = findOnPath('prometheus');
+  if (!prometheusBin) fail('prometheus is not on PATH after test/services/prometheus.sh');
+  const servicesTook = seconds(servicesStart);
+
+  const env = { ...process.env, ...SERVICE_ENV, SHIPWATCH_TEST_PROMETHEUS_BIN: prometheusBin };
+  process.stdout.write(`test/run: setup took ${seconds(setupStart)} (build ${buildTook}, services ${servicesTook})\n`);
+  for (const [name, value] of Object.entries(env).filter(([k]) => k.startsWith('SHIPWATCH_TEST_'))) {
+    process.stdout.write(`test/run:   ${name}=${value}\n`);
+  }
+  process.stdout.write(`test/run: running ${files.length} test file${files.length === 1 ? '' : 's'}\n`);
+
+  const testStart = performance.now();
+  const code = await runTests(files, env);
+  removeLeftoverContainers();
+  process.stdout.write(`test/run: tests took ${seconds(testStart)}, exit ${code}\n`);
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => fail(err instanceof Error ? (err.stack ?? err.message) : String(err)),
+);
