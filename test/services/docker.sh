@@ -5,6 +5,7 @@
 set -euo pipefail
 SERVICE_NAME=docker
 . "$(dirname "$0")/lib.sh"
+service_lock
 
 SOCKET=/var/run/docker.sock
 IMAGE="${SHIPWATCH_TEST_IMAGE:-shipwatch-test/busybox:latest}"
@@ -24,7 +25,7 @@ else
   say "starting dockerd (log: $DOCKERD_LOG)"
   # A socket left by a dead engine would make the new one fail to bind.
   [ -S "$SOCKET" ] && rm -f "$SOCKET"
-  setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 8>&- &
   if ! wait_until 60 engine_answers; then
     tail -n 30 "$DOCKERD_LOG" >&2 || true
     die "dockerd did not answer on $SOCKET within 60 s (log: $DOCKERD_LOG)"

@@ -9,6 +9,7 @@
 set -euo pipefail
 SERVICE_NAME=elasticsearch
 . "$(dirname "$0")/lib.sh"
+service_lock
 
 ES_VERSION=8.19.21
 ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
@@ -115,7 +116,7 @@ start() {
   local began=$SECONDS
   # -d: the launcher returns once the node has started (or failed); its output lands in the logs folder.
   runuser -u "$ES_USER" -- env ES_JAVA_HOME="$(java_home)" ES_PATH_CONF="$ES_HOME/config" \
-    "$ES_HOME/bin/elasticsearch" -d -p "$ES_PIDFILE" </dev/null >>"$ES_LOGS/launcher.log" 2>&1 || {
+    "$ES_HOME/bin/elasticsearch" -d -p "$ES_PIDFILE" </dev/null >>"$ES_LOGS/launcher.log" 2>&1 8>&- || {
     tail -n 40 "$ES_LOGS/launcher.log" "$ES_LOGS/shipwatch-test.log" >&2 2>/dev/null || true
     die "Elasticsearch did not start"
   }

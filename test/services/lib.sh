@@ -15,6 +15,14 @@ need_root() {
   is_root || die "$1 needs root (run the test set-up as root, or install and start it yourself)"
 }
 
+# service_lock: one run of this service's script at a time (several test runs may start it at once). The lock
+# is held on fd 8 until the script exits, so every daemon a script starts must be started with `8>&-`.
+service_lock() {
+  is_root || return 0
+  exec 8>"/var/lock/shipwatch-test-$SERVICE_NAME.lock"
+  flock -w 600 8 || die "another run of the $SERVICE_NAME script held its lock for 10 minutes"
+}
+
 # apt_install <package>...: installs what is missing. `apt-get update` runs only when a package is unknown
 # to the local lists (a fresh machine). Several scripts may run at once, so apt is serialised with a lock.
 apt_install() {

@@ -5,6 +5,7 @@
 set -euo pipefail
 SERVICE_NAME=victoria-metrics
 . "$(dirname "$0")/lib.sh"
+service_lock
 
 VM_LISTEN=127.0.0.1:8428
 VM_URL="http://$VM_LISTEN"
@@ -23,7 +24,7 @@ need_root "starting victoria-metrics"
 mkdir -p "$VM_DATA" "$(dirname "$VM_PIDFILE")" "$SHIPWATCH_TEST_LOGS"
 say "starting $(command -v victoria-metrics) (data: $VM_DATA, log: $VM_LOG)"
 setsid nohup victoria-metrics -httpListenAddr="$VM_LISTEN" -storageDataPath="$VM_DATA" -retentionPeriod=100y \
-  -search.latencyOffset=0s -search.disableCache >>"$VM_LOG" 2>&1 </dev/null &
+  -search.latencyOffset=0s -search.disableCache >>"$VM_LOG" 2>&1 </dev/null 8>&- &
 echo $! >"$VM_PIDFILE"
 if ! wait_until 30 http_ok "$VM_URL/health"; then
   tail -n 20 "$VM_LOG" >&2 || true
