@@ -54,12 +54,12 @@ async function generate(): Promise<void> {
   for (let i = 0; i < LINES; i++) {
     buf += line(i);
     if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
       buf = '';
     }
   }
   out.end(buf);
-  await new Promise((r) => out.once('close', r));
+  await new Promise<void>((r) => out.once('close', () => r()));
 }
 
 const meta = {
