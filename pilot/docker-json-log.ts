@@ -14,6 +14,15 @@
 
 export type Stream = 'stdout' | 'stderr';
 
+/**
+ * The line limit to give the splitter reading a json-file log: one entry holds at most 16 KiB of output, which
+ * JSON escaping can grow up to 6× (`\u0000`), plus the other members (`attrs` may carry labels); a smaller limit
+ * would cut entries into invalid JSON. The user's PILOT_MAX_LINE_BYTES then bounds the assembled line.
+ */
+export function jsonFileLineLimit(maxLineBytes: number): number {
+  return Math.max(maxLineBytes, 16 * 1024 * 6 + 64 * 1024);
+}
+
 export interface DockerLogEntry {
   /** The text, without its trailing `\n` (and `\r\n`). */
   text: string;

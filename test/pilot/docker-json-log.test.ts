@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { createEngineClient } from '../../core/engine/docker-client.js';
-import { DockerLogAssembler, decodeDockerJsonLine, engineTimeMs, type AssembledLine, type DockerLogEntry } from '../../pilot/docker-json-log.js';
+import { DockerLogAssembler, decodeDockerJsonLine, engineTimeMs, jsonFileLineLimit, type AssembledLine, type DockerLogEntry } from '../../pilot/docker-json-log.js';
 import { LineSplitter } from '../../pilot/line-splitter.js';
 
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';
@@ -101,4 +101,10 @@ test("a real container's json-file log: a 40 KiB line comes back whole, CRLF and
   } finally {
     await c.remove({ force: true });
   }
+});
+
+test('the splitter limit for json-file logs never cuts an entry of 16 KiB of escaped output', () => {
+  const worst = JSON.stringify({ log: '\u0001'.repeat(16 * 1024), stream: 'stdout', time: '2026-03-01T00:00:00.000000000Z' });
+  assert.ok(Buffer.byteLength(worst) <= jsonFileLineLimit(1024));
+  assert.equal(jsonFileLineLimit(8 * 1024 * 1024), 8 * 1024 * 1024);
 });
