@@ -21,6 +21,7 @@ import { backoffDelayMs, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '.
 import { counter, type Registry } from '../self-metrics.js';
 import { BulkEncoder } from './bulk-encoder.js';
 import { BulkSink } from './bulk-sink.js';
+import { createEsClient, pilotEsConnection } from './client.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { DiskBuffer } from './disk-buffer.js';
 
@@ -57,6 +58,21 @@ export function elasticsearchOutputOptions(config: Config, client: Client, regis
     bufferWhenFull: p.esBufferWhenFull,
     registry,
     log,
+  };
+}
+
+/**
+ * The pilot's `elasticsearch` output from its configuration (hosts, credentials or the secret file, rotation,
+ * batching, buffer). The client is closed with the output.
+ */
+export async function openPilotElasticsearchOutput(config: Config, registry: Registry, log: Logger): Promise<LogSink> {
+  const client = createEsClient(pilotEsConnection(config.pilot));
+  const output = await ElasticsearchOutput.open(elasticsearchOutputOptions(config, client, registry, log.child({ output: 'elasticsearch' })));
+  let closing: Promise<void> | undefined;
+  return {
+    name: output.name,
+    write: (events) => output.write(events),
+    close: () => (closing ??= output.close().then(() => client.close())),
   };
 }
 
