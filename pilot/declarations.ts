@@ -13,6 +13,11 @@
  * before it is itself declared; otherwise the whole rest is the name. So `aliyun_logs_my_app=stdout` is log
  * `my_app`, and `aliyun_logs_my_app_format=json` sets its format.
  *
+ * Target (the index base name): `.target`, else a tag `target=` (not kept as a field: `target` is one), else a tag
+ * `index=` (log-pilot's filebeat output indexed by it; it stays a field), else the name; lower-cased, since
+ * Elasticsearch refuses upper case. Multiline bounds default to 500 lines, 1 MiB and 5 s (filebeat's lines and
+ * timeout; bytes kept at the line limit's order of size).
+ *
  * Precedence when one setting is given twice: environment over labels (log-pilot copied env over labels), then the
  * first prefix of PILOT_LOG_PREFIX; a differing duplicate is reported. A bad declaration is skipped with a warning
  * naming the container, the label or variable and the reason; the container's other declarations survive.

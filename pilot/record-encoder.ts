@@ -146,7 +146,7 @@ class Encoder implements FileRecordEncoder {
     const outcome = this.parse(line);
     let fields = '';
     let failure = '';
-    let timeMs = engineTimeMs === engineTimeMs ? engineTimeMs : readTimeMs === readTimeMs ? readTimeMs : Date.now();
+    let timeMs = !Number.isNaN(engineTimeMs) ? engineTimeMs : !Number.isNaN(readTimeMs) ? readTimeMs : Date.now();
     if (outcome.ok) {
       if (outcome.fields !== null) {
         fields = outcome.rawJson !== null ? this.jsonFields(outcome.fields, outcome.rawJson) : this.knownFields(outcome.fields);
@@ -204,7 +204,7 @@ class Encoder implements FileRecordEncoder {
 
   private knownFields(values: Record<string, unknown>): string {
     let out = '';
-    for (const k in values) out += this.keyFragments.get(k)! + JSON.stringify(values[k]);
+    for (const k in values) out += (this.keyFragments.get(k) ?? `,${JSON.stringify(k)}:`) + JSON.stringify(values[k]);
     return out;
   }
 }

@@ -16,7 +16,9 @@ export function compileGroupPattern(pattern: string): { re: RegExp; groups: stri
     // Mapped to the declaration's warning.
     return `pattern /${pattern}/ is not a valid regular expression: ${(err as Error).message}`;
   }
-  const groups = [...pattern.matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((m) => m[1]!);
+  // `pattern|` matches the empty string, and its `groups` lists every named group (escapes, classes and Unicode
+  // names included) — more reliable than scanning the pattern's text.
+  const groups = Object.keys(new RegExp(`${pattern}|`, 'u').exec('')?.groups ?? {});
   if (groups.length === 0) return `pattern /${pattern}/ has no named group (?<name>…)`;
   return { re, groups };
 }

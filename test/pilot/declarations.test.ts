@@ -188,3 +188,16 @@ test('labels of other prefixes and unrelated labels are not declarations', () =>
   assert.deepEqual(declarations, []);
   assert.deepEqual(warnings, []);
 });
+
+test("log-pilot's index tag names the target when neither .target nor a target tag is given, and stays a field", () => {
+  const { declarations } = parse({ 'aliyun.logs.web': 'stdout', 'aliyun.logs.web.tags': 'index=Legacy-Web' });
+  assert.equal(declarations[0]!.target, 'legacy-web');
+  assert.deepEqual({ ...declarations[0]!.tags }, { index: 'Legacy-Web' });
+});
+
+test('an explicit .target wins over a differing target tag, with a warning', () => {
+  const { declarations, warnings } = parse({ 'aliyun.logs.web': 'stdout', 'aliyun.logs.web.target': 'a', 'aliyun.logs.web.tags': 'target=b' });
+  assert.equal(declarations[0]!.target, 'a');
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]!.skipped, false);
+});

@@ -82,3 +82,10 @@ test('regexp named groups become fields; an unmatched optional group is left out
 test('a Ruby-only escape is refused rather than silently matching something else', () => {
   assert.match(String(compileGroupPattern('\\A(?<a>x)')), /not a valid regular expression/);
 });
+
+test('regexp group names are found exactly: Unicode names yes, an escaped "(?<x>" no', () => {
+  const compiled = compileGroupPattern('^\\(?<notagroup>(?<größe>\\d+)$');
+  assert.ok(typeof compiled !== 'string');
+  assert.deepEqual(compiled.groups, ['größe']);
+  assert.deepEqual(fields(createRegexpFormat(compiled.re, compiled.groups).parse('(<notagroup>42')), { größe: '42' });
+});
