@@ -25,7 +25,14 @@ export interface PositionEntry {
   ino: number;
   /** Byte offset just after the last acknowledged line. */
   offset: number;
-  /** Last host path the file was read at (for finding it again after a rotation). */
+  /**
+   * Bumped at each truncation (copytruncate): with the identity it names the file's content generation, so record
+   * ids of the content written after a truncation differ from those before it.
+   */
+  generation: number;
+  /** The file's path inside the container when reading began (names its records; `stdout` for stdout). */
+  containerPath: string;
+  /** Last host path the file was read at. */
   path: string;
   updatedMs: number;
 }
@@ -90,11 +97,11 @@ export class PositionStore {
     return new Set([...this.entries.values()].map((e) => e.containerId));
   }
 
-  set(containerId: string, source: string, id: FileIdentity, offset: number, path: string): void {
+  set(containerId: string, source: string, id: FileIdentity, at: { offset: number; generation: number; containerPath: string; path: string }): void {
     const key = positionKey(containerId, source, id);
     const prev = this.entries.get(key);
-    if (prev && prev.offset === offset && prev.path === path) return;
-    this.entries.set(key, { containerId, source, dev: id.dev, ino: id.ino, offset, path, updatedMs: Date.now() });
+    if (prev && prev.offset === at.offset && prev.generation === at.generation && prev.path === at.path) return;
+    this.entries.set(key, { containerId, source, dev: id.dev, ino: id.ino, ...at, updatedMs: Date.now() });
     this.dirty = true;
   }
 

@@ -1,4 +1,5 @@
 import { pilotElasticsearch } from './pilot-elasticsearch.js';
+import { pilotRuntime } from './pilot-runtime.js';
 import { Problem, parseEnumList, parseListen, parseList, parseSizeBytes, parseString, v } from './schema.js';
 
 export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store'] as const;
@@ -37,4 +38,5 @@ export const pilot = {
     },
   }),
   ...pilotElasticsearch,
+  ...pilotRuntime,
 };

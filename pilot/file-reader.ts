@@ -1,0 +1,186 @@
+/**
+ * Reads one file (one identity: device and inode) from a byte position, line by line, for as long as it is told
+ * to: it follows the file's growth by polling, restarts at 0 when the file shrinks below its position
+ * (copytruncate), and on `finish` reads to the end, hands out the unfinished last line, and waits until every line
+ * it handed out is acknowledged.
+ *
+ * It never reads ahead of its consumer: `accept` resolves only when the consumer takes more (back-pressure), and
+ * the saved position moves only as acknowledgements arrive (AckTracker), never as bytes are read.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { AckTracker } from '../core/ack.js';
+import { describe } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { LineSplitter } from './line-splitter.js';
+import type { FileIdentity } from './positions.js';
+
+export interface TailedFile {
+  identity: FileIdentity;
+  /** Truncations seen so far (names the content generation in record ids). */
+  generation: number;
+  /** Host path it was found at. */
+  hostPath: string;
+  /** Path inside the container (`stdout` for standard output). */
+  containerPath: string;
+}
+
+export interface TailLine {
+  text: string;
+  /** Byte offset just after the line. */
+  end: number;
+  truncated: boolean;
+}
+
+export interface TailBatch {
+  lines: TailLine[];
+  /** Bytes read for these lines. */
+  bytes: number;
+  /** The file is finished: the consumer hands out what it still holds. */
+  final: boolean;
+  /** When the bytes were read, ms. */
+  readTimeMs: number;
+  /**
+   * Registers the position this batch lets the file resume at (at most its last line's end; the final batch may
+   * pass the file's end) and returns the function to call once every output acknowledged it.
+   */
+  issue(resumeAt: number): () => void;
+}
+
+/** What the pipeline gives each file. */
+export interface FileConsumer {
+  /** Resolves when the consumer can take more (it may hold the reader back while outputs are behind). */
+  accept(batch: TailBatch): Promise<void>;
+  /** The file was truncated: forget any partial state, records now come from `file` (its generation moved). */
+  restarted(file: TailedFile): void;
+}
+
+export interface FileReaderOptions {
+  pollIntervalMs: number;
+  readChunkBytes: number;
+  maxLineBytes: number;
+  /** A rotated-away file is finished once it has not grown for this long. */
+  rotatedGraceMs: number;
+  log: Logger;
+  onCommit(file: TailedFile, offset: number): void;
+  onTruncated?(file: TailedFile): void;
+}
+
+export type FinishMode = 'now' | 'when-idle';
+
+export class FileReader {
+  private splitter: LineSplitter;
+  private readonly tracker: AckTracker;
+  private readOffset: number;
+  private finishing: FinishMode | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private lastGrowthMs = Date.now();
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly file: TailedFile,
+    startOffset: number,
+    private readonly consumer: FileConsumer,
+    private readonly opts: FileReaderOptions,
+  ) {
+    this.readOffset = startOffset;
+    this.splitter = new LineSplitter({ startOffset, maxLineBytes: opts.maxLineBytes });
+    this.tracker = new AckTracker(startOffset, (offset) => opts.onCommit(this.file, offset));
+    this.done = this.run();
+  }
+
+  get committed(): number {
+    return this.tracker.committed;
+  }
+
+  get isFinishing(): boolean {
+    return this.finishing !== undefined;
+  }
+
+  /** Read to the end (now, or once the file stops growing), then end. */
+  finish(mode: FinishMode): void {
+    if (this.finishing === 'now') return;
+    this.finishing = mode;
+    this.wake?.();
+  }
+
+  /** The file is at its path again (a rotation that did not happen after all): keep following it. */
+  resume(): void {
+    if (this.finishing === 'when-idle') this.finishing = undefined;
+  }
+
+  /** Stops reading at once (shutdown); what was handed out may still be acknowledged. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    return this.done;
+  }
+
+  private async run(): Promise<void> {
+    const buf = Buffer.allocUnsafe(this.opts.readChunkBytes);
+    try {
+      while (!this.stopped) {
+        const { bytesRead } = await this.handle.read(buf, 0, buf.length, this.readOffset);
+        if (bytesRead > 0) {
+          this.readOffset += bytesRead;
+          this.lastGrowthMs = Date.now();
+          const lines: TailLine[] = [];
+          this.splitter.push(buf.subarray(0, bytesRead), (text, end, truncated) => lines.push({ text, end, truncated }));
+          if (lines.length > 0) await this.consumer.accept(this.batch(lines, bytesRead, false));
+          continue;
+        }
+        const st = await this.handle.stat();
+        if (st.size < this.readOffset) {
+          this.truncated();
+          continue;
+        }
+        const idle = Date.now() - this.lastGrowthMs >= this.opts.rotatedGraceMs;
+        if (this.finishing === 'now' || (this.finishing === 'when-idle' && idle)) {
+          const lines: TailLine[] = [];
+          this.splitter.end((text, end, truncated) => lines.push({ text, end, truncated }));
+          await this.consumer.accept(this.batch(lines, 0, true));
+          // Acknowledged before the file is let go: that is what "read to the end" promises.
+          while (!this.stopped && !(await this.tracker.settled(1000))) { /* outputs still working; keep waiting */ }
+          break;
+        }
+        await this.sleep(this.opts.pollIntervalMs);
+      }
+    } catch (err) {
+      this.opts.log.error('reading a log file failed', { path: this.file.hostPath, reason: describe(err) });
+    } finally {
+      await this.handle.close().catch((err: unknown) => this.opts.log.warn('closing a log file failed', { reason: describe(err) }));
+    }
+  }
+
+  private batch(lines: TailLine[], bytes: number, final: boolean): TailBatch {
+    return {
+      lines, bytes, final, readTimeMs: Date.now(),
+      issue: (resumeAt: number) => {
+        const ticket = this.tracker.issue(resumeAt);
+        return () => this.tracker.complete(ticket);
+      },
+    };
+  }
+
+  private truncated(): void {
+    this.opts.log.info('log file truncated; reading it again from the start', { path: this.file.hostPath, position: this.readOffset });
+    this.file.generation++;
+    this.readOffset = 0;
+    this.splitter = new LineSplitter({ startOffset: 0, maxLineBytes: this.opts.maxLineBytes });
+    this.consumer.restarted(this.file);
+    this.tracker.reset(0);
+    this.opts.onTruncated?.(this.file);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Tails one declared source of one container: every file currently at the declared path (its last element may be
+ * a glob, so files that appear later are picked up at the next scan), each read by a FileReader keyed by its
+ * identity (device, inode).
+ *
+ * Rotation by rename-and-create: the path now names a new identity, which is read from 0, while the old identity
+ * (still open) is read until it stops growing, then let go. Copytruncate is the reader's business (the size drops
+ * below its position). After a restart, a saved position whose file is no longer at the path is looked for among
+ * the files beside it (`app.log.1`, `-json.log.1`): a file rotated while the pilot was down is read to its end.
+ */
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { describe } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { FileReader, type FileConsumer, type FinishMode, type TailedFile } from './file-reader.js';
+import type { MappingFailure } from './path-mapper.js';
+import type { FileIdentity, PositionStore } from './positions.js';
+
+export interface CandidateFile {
+  hostPath: string;
+  containerPath: string;
+  open(): Promise<FileHandle | MappingFailure>;
+}
+
+export interface TailTargets {
+  /** The files at the declared path now; problems are refusals or failures to report. */
+  current(): Promise<{ files: CandidateFile[]; problems: MappingFailure[] }>;
+  /** Files beside them a rotated file may have been renamed to. */
+  rotated(): Promise<CandidateFile[]>;
+}
+
+export interface SourceTailOptions {
+  containerId: string;
+  /** `stdout` or the declared path: the positions' source key. */
+  source: string;
+  targets: TailTargets;
+  positions: PositionStore;
+  /** The consumer of a file's lines; `startOffset` is where reading begins. */
+  consumer(file: TailedFile, startOffset: number): FileConsumer;
+  log: Logger;
+  scanIntervalMs: number;
+  pollIntervalMs: number;
+  readChunkBytes: number;
+  maxLineBytes: number;
+  rotatedGraceMs: number;
+  /** A refusal or failure seen for the first time (counted and reported by the caller). */
+  onProblem(problem: MappingFailure): void;
+}
+
+const idKey = (id: FileIdentity): string => `${id.dev}:${id.ino}`;
+
+export class SourceTail {
+  private readonly readers = new Map<string, FileReader>();
+  private readonly reported = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> = Promise.resolve();
+  private state: 'new' | 'running' | 'ending' = 'new';
+
+  constructor(private readonly opts: SourceTailOptions) {}
+
+  /** First scan (recovering rotated files with saved positions), then a scan every scanIntervalMs. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') return;
+    this.state = 'running';
+    await this.scan(true);
+    this.timer = setInterval(() => void this.scan(false), this.opts.scanIntervalMs);
+    this.timer.unref();
+  }
+
+  get fileCount(): number {
+    return this.readers.size;
+  }
+
+  /** The container stopped: one last scan, then every file is read to its end and acknowledged. */
+  async finish(): Promise<void> {
+    if (this.state === 'ending') return this.drained();
+    clearInterval(this.timer);
+    if (this.state === 'running') await this.scan(false);
+    this.state = 'ending';
+    await this.scanning;
+    for (const r of this.readers.values()) r.finish('now');
+    return this.drained();
+  }
+
+  /** Shutdown: stop reading now; positions stay where the acknowledgements brought them. */
+  async stop(): Promise<void> {
+    this.state = 'ending';
+    clearInterval(this.timer);
+    await this.scanning;
+    await Promise.all([...this.readers.values()].map((r) => r.stop()));
+  }
+
+  private async drained(): Promise<void> {
+    await Promise.all([...this.readers.values()].map((r) => r.done));
+  }
+
+  private scan(first: boolean): Promise<void> {
+    this.scanning = this.scanning.then(() => this.scanOnce(first)).catch((err: unknown) => {
+      this.opts.log.error('scanning log files failed', { source: this.opts.source, reason: describe(err) });
+    });
+    return this.scanning;
+  }
+
+  private async scanOnce(first: boolean): Promise<void> {
+    if (this.state !== 'running') return;
+    const { containerId, source, positions } = this.opts;
+    const { files, problems } = await this.opts.targets.current();
+    for (const p of problems) this.report(p);
+    const seen = new Set<string>();
+    for (const candidate of files) {
+      const st = await fsp.stat(candidate.hostPath).catch(() => undefined);
+      if (!st) continue; // gone between the listing and now: the next scan tells
+      const key = idKey(st);
+      seen.add(key);
+      const reader = this.readers.get(key);
+      if (reader) {
+        reader.resume();
+        continue;
+      }
+      const saved = positions.get(containerId, source, st);
+      await this.startReader(candidate, saved ? { offset: saved.offset, generation: saved.generation, containerPath: saved.containerPath } : undefined);
+    }
+    for (const [key, reader] of this.readers) if (!seen.has(key) && !reader.isFinishing) reader.finish('when-idle');
+
+    if (first) await this.recoverRotated(seen);
+  }
+
+  /** Saved positions whose file left the path while the pilot was away: find them beside it, or forget them. */
+  private async recoverRotated(seen: Set<string>): Promise<void> {
+    const { containerId, source, positions } = this.opts;
+    const lost = positions.ofSource(containerId, source).filter((e) => !seen.has(idKey(e)));
+    if (lost.length === 0) return;
+    const byKey = new Map(lost.map((e) => [idKey(e), e]));
+    for (const candidate of await this.opts.targets.rotated()) {
+      const st = await fsp.stat(candidate.hostPath).catch(() => undefined);
+      const saved = st && byKey.get(idKey(st));
+      if (!st || !saved || this.readers.has(idKey(st))) continue;
+      byKey.delete(idKey(st));
+      const reader = await this.startReader(candidate, { offset: saved.offset, generation: saved.generation, containerPath: saved.containerPath });
+      reader?.finish('when-idle');
+    }
+    for (const gone of byKey.values()) positions.delete(containerId, source, gone);
+  }
+
+  private async startReader(candidate: CandidateFile, saved: { offset: number; generation: number; containerPath: string } | undefined): Promise<FileReader | undefined> {
+    const opened = await candidate.open();
+    if ('ok' in opened) {
+      this.report(opened);
+      return undefined;
+    }
+    const st = await opened.stat();
+    const key = idKey(st);
+    if (this.readers.has(key)) {
+      await opened.close();
+      return undefined;
+    }
+    const identity = { dev: st.dev, ino: st.ino };
+    // A saved offset past the end means the identity now names other content (truncated or a reused inode).
+    const fits = saved !== undefined && saved.offset <= st.size;
+    const file: TailedFile = {
+      identity, hostPath: candidate.hostPath,
+      generation: saved ? saved.generation + (fits ? 0 : 1) : 0,
+      containerPath: saved?.containerPath ?? candidate.containerPath,
+    };
+    const start = fits ? saved.offset : 0;
+    const { containerId, source, positions } = this.opts;
+    const reader = new FileReader(opened, file, start, this.opts.consumer(file, start), {
+      pollIntervalMs: this.opts.pollIntervalMs, readChunkBytes: this.opts.readChunkBytes, maxLineBytes: this.opts.maxLineBytes,
+      rotatedGraceMs: this.opts.rotatedGraceMs, log: this.opts.log,
+      onCommit: (f, offset) => positions.set(containerId, source, f.identity, { offset, generation: f.generation, containerPath: f.containerPath, path: f.hostPath }),
+    });
+    positions.set(containerId, source, identity, { offset: start, generation: file.generation, containerPath: file.containerPath, path: file.hostPath });
+    this.readers.set(key, reader);
+    this.opts.log.debug('tailing', { path: candidate.hostPath, from: start });
+    void reader.done.then(() => {
+      this.readers.delete(key);
+      // A file read to its end and let go is forgotten; one stopped at shutdown keeps its position.
+      if (reader.isFinishing && this.state !== 'ending') positions.delete(containerId, source, identity);
+    });
+    return reader;
+  }
+
+  private report(problem: MappingFailure): void {
+    if (this.reported.has(problem.reason)) return;
+    this.reported.add(problem.reason);
+    this.opts.onProblem(problem);
+  }
+}
+
+export type { FinishMode };

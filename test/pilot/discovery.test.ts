@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runContainer, waitFor } from '../helpers/docker.js';
+import { EngineProxy } from '../helpers/engine-proxy.js';
+import { PilotDirs, PilotProcess, type PilotRecord } from './pilot-process.js';
+
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const day = (iso: string): string => iso.slice(0, 10).replace(/-/g, '.');
+
+function numbers(records: PilotRecord[], prefix: string): number[] {
+  return records.map((r) => String(r.message)).filter((m) => m.startsWith(prefix)).map((m) => Number(m.slice(prefix.length)));
+}
+
+test('the seed scenario: stdout and a file on a volume, with tags, become records with every field', async (t) => {
+  const c = await runContainer(t, {
+    name: 'seed',
+    labels: {
+      'aliyun.logs.catalina': 'stdout',
+      'aliyun.logs.access': '/usr/local/tomcat/logs/localhost_access_log.*.txt',
+      'aliyun.logs.access.tags': 'stage=test,name=hello',
+      'com.docker.compose.project': 'shop',
+      'com.docker.compose.service': 'tomcat',
+    },
+    volumes: ['/usr/local/tomcat/logs'],
+    cmd: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "catalina $i"; echo "GET /x $i" >> /usr/local/tomcat/logs/localhost_access_log.2026-01-01.txt; sleep 0.1; done'],
+  });
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs, { SHIPWATCH_HOSTNAME: 'node-7' });
+  const records = await waitFor(() => {
+    const r = dirs.records(c.id);
+    return r.filter((x) => x.target === 'access').length >= 3 && r.filter((x) => x.target === 'catalina').length >= 3 && r;
+  }, { what: 'records of both logs' });
+
+  const catalina = records.find((r) => r.target === 'catalina')!;
+  assert.match(catalina['@timestamp'], ISO_MS);
+  assert.deepEqual({ ...catalina, '@timestamp': 'T' }, {
+    '@timestamp': 'T', message: 'catalina 1', stream: 'stdout', source: 'stdout', target: 'catalina', host: 'node-7',
+    docker_container: c.name, docker_container_id: c.id, docker_app: 'shop', docker_service: 'tomcat',
+  });
+  const access = records.find((r) => r.target === 'access')!;
+  assert.deepEqual({ ...access, '@timestamp': 'T' }, {
+    '@timestamp': 'T', message: 'GET /x 1', source: '/usr/local/tomcat/logs/localhost_access_log.2026-01-01.txt', target: 'access',
+    host: 'node-7', docker_container: c.name, docker_container_id: c.id, docker_app: 'shop', docker_service: 'tomcat', stage: 'test', name: 'hello',
+  });
+  assert.deepEqual(numbers(records.filter((r) => r.target === 'catalina'), 'catalina ').slice(0, 3), [1, 2, 3]);
+  assert.ok(dirs.fileNames().includes(`catalina-${day(catalina['@timestamp'])}.ndjson`));
+  assert.ok(dirs.fileNames().includes(`access-${day(access['@timestamp'])}.ndjson`));
+  const health = await pilot.health();
+  assert.equal(health.status, 200);
+  assert.match(await pilot.metrics(), /shipwatch_pilot_records_acknowledged_total\{program="pilot"\} [1-9]/);
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});
+
+test('json on stdout, csv with keys from env in the writable layer, and a bad label beside a good one', async (t) => {
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs);
+  const started = Date.now();
+  const json = await runContainer(t, {
+    name: 'json',
+    labels: { 'aliyun.logs.app': 'stdout', 'aliyun.logs.app.format': 'json' },
+    cmd: ['sh', '-c', 'echo \'{"level":"warn","user":{"id":7},"msg":"hi"}\'; echo "not json"; sleep 3600'],
+  });
+  const mixed = await runContainer(t, {
+    name: 'mixed',
+    env: { aliyun_logs_my_csv: '/var/log/app/data.csv', aliyun_logs_my_csv_format: 'csv', aliyun_logs_my_csv_format_keys: 'a,b,c' },
+    labels: { 'aliyun.logs.bad': 'relative/path.log', 'aliyun.logs.good': 'stdout' },
+    cmd: ['sh', '-c', 'mkdir -p /var/log/app; echo "1,two,3" >> /var/log/app/data.csv; echo "x,y" >> /var/log/app/data.csv; echo good-line; sleep 3600'],
+  });
+
+  const jsonRecords = await waitFor(() => dirs.records(json.id).length >= 2 && dirs.records(json.id), { what: 'the json records' });
+  const firstMs = Date.parse(String(jsonRecords[0]!['@timestamp']));
+  assert.ok(firstMs - started < 3000, 'a container started after the pilot is collected at once');
+  const ok = jsonRecords.find((r) => r.level === 'warn')!;
+  assert.deepEqual([ok.user, ok.msg, 'message' in ok], [{ id: 7 }, 'hi', false]);
+  const bad = jsonRecords.find((r) => r.message === 'not json')!;
+  assert.match(String(bad.parse_error), /./, 'a line that fails its format is shipped raw with the reason');
+
+  const mixedRecords = await waitFor(() => {
+    const r = dirs.records(mixed.id);
+    return r.filter((x) => x.target === 'my_csv').length >= 2 && r.some((x) => x.target === 'good') && r;
+  }, { what: 'the csv and good records' });
+  const csv = mixedRecords.filter((r) => r.target === 'my_csv');
+  assert.deepEqual([csv[0]!.a, csv[0]!.b, csv[0]!.c, csv[0]!.source], ['1', 'two', '3', '/var/log/app/data.csv']);
+  assert.equal(csv[1]!.message, 'x,y');
+  assert.match(String(csv[1]!.parse_error), /column|field|key/i);
+  assert.equal(mixedRecords.find((r) => r.target === 'good')!.message, 'good-line');
+  assert.equal(mixedRecords.some((r) => r.target === 'bad'), false);
+  const warning = pilot.logs('log declaration skipped').find((w) => w.container === mixed.name);
+  assert.ok(warning, 'the bad declaration is reported');
+  assert.deepEqual([warning.code, warning.label], ['SW_DECLARATION_INVALID', 'aliyun.logs.bad']);
+
+  // Collected within a second of its start: the engine's start time against the first record's read time.
+  const timed = await runContainer(t, { name: 'timed', labels: { 'aliyun.logs.t': 'stdout' }, cmd: ['sh', '-c', 'echo ready; sleep 3600'] });
+  const startedAt = Date.parse((await timed.inspect()).State.StartedAt);
+  await waitFor(() => dirs.records(timed.id).length > 0, { what: 'the late container', timeoutMs: 3000 });
+  const seenAt = pilot.logs('collecting container').find((l) => l.container === timed.name)!.time as number;
+  assert.ok(seenAt - startedAt < 1000, `collected ${seenAt - startedAt} ms after its start`);
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});
+
+test('an engine absent at start is reported on /health and waited for; a lost engine is rejoined without duplicates', async (t) => {
+  const dirs = new PilotDirs(t);
+  const proxy = new EngineProxy(join(dirs.dataDir, 'engine.sock'));
+  t.after(() => proxy.cut());
+  const pilot = await PilotProcess.start(t, dirs, { DOCKER_HOST: proxy.dockerHost });
+  const down = await waitFor(async () => {
+    const h = await pilot.health();
+    return h.status === 503 && h;
+  }, { what: '/health to say the engine is down' });
+  assert.match(JSON.stringify(down.body), /container engine unavailable: unix:\/\/.*engine\.sock/);
+  assert.ok(pilot.stderr.some((l) => l.includes('"code":"SW_ENGINE_UNAVAILABLE"')));
+
+  const c = await runContainer(t, {
+    name: 'steady', labels: { 'aliyun.logs.steady': 'stdout' },
+    cmd: ['sh', '-c', 'i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo "n $i"; sleep 0.05; done; sleep 3600'],
+  });
+  await proxy.open();
+  await waitFor(() => dirs.records(c.id).length >= 10, { what: 'records once the engine is there' });
+  assert.equal((await pilot.health()).status, 200);
+
+  await proxy.cut();
+  await waitFor(async () => (await pilot.health()).status === 503, { what: '/health to see the loss' });
+  await new Promise((r) => setTimeout(r, 500));
+  await proxy.open();
+  await waitFor(async () => (await pilot.health()).status === 200, { what: 'the pilot to reconnect' });
+  const all = await waitFor(() => dirs.records(c.id).length >= 60 && dirs.records(c.id), { what: 'all 60 lines' });
+  await new Promise((r) => setTimeout(r, 500));
+  const n = numbers(dirs.records(c.id), 'n ');
+  assert.deepEqual(n, Array.from({ length: 60 }, (_, i) => i + 1), 'every line once, in order, across the reconnection');
+  assert.equal(all.length, 60);
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});
