@@ -122,3 +122,38 @@ test('the splitter keeps no reference to the caller\'s buffer', () => {
   s.push(Buffer.from(' world\n'), (t) => out.push(t));
   assert.deepEqual(out, ['hello world']);
 });
+
+/** The obvious, whole-buffer version of what the splitter must do. */
+function reference(buf: Buffer, max: number): Line[] {
+  const out: Line[] = [];
+  let start = 0;
+  for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+    let end = nl;
+    if (end > start && buf[end - 1] === 13) end--;
+    let cut = end;
+    if (end - start > max) {
+      cut = start + max;
+      while (cut > start && (buf[cut]! & 0xc0) === 0x80) cut--;
+    }
+    out.push({ text: buf.toString('utf8', start, cut), end: nl + 1, truncated: end - start > max });
+    start = nl + 1;
+  }
+  return out;
+}
+
+test('any way of cutting random input into reads gives the same lines as splitting it whole', () => {
+  let seed = 42;
+  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  const alphabet = [0x61, 0x62, 0x0a, 0x0d, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0x20];
+  for (let round = 0; round < 300; round++) {
+    const buf = Buffer.from(Array.from({ length: rand(400) }, () => alphabet[rand(alphabet.length)]!));
+    const max = 1 + rand(40);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < buf.length;) {
+      const n = 1 + rand(60);
+      chunks.push(buf.subarray(at, at + n));
+      at += n;
+    }
+    assert.deepEqual(run(chunks, { maxLineBytes: max }), reference(buf, max), `round ${round}, max ${max}`);
+  }
+});
