@@ -77,6 +77,7 @@ export class StoreDatabase {
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('temp_store = MEMORY');
       this.db.pragma('cache_size = -65536');
+      this.db.pragma('wal_autocheckpoint = 10000');
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID');
     } catch (err) {
       throw swError('SW_STORE_FAILED', `cannot open ${this.path}: ${describe(err)}`, err);

@@ -6,20 +6,19 @@
  */
 import type { KeyValue, Span, SpanLog } from '../model/span.js';
 
-type EncodedKv = [string, string, unknown];
+export type EncodedKv = [string, string, unknown];
 interface Encoded {
   /** references: [refType (0 CHILD_OF, 1 FOLLOWS_FROM), traceId, spanId] */
   r?: Array<[number, string, string]>;
   f?: number;
   t?: EncodedKv[];
   l?: Array<[number, EncodedKv[]]>;
-  p?: EncodedKv[];
   w?: string[];
 }
 
 const TYPE_CODE = { string: 's', bool: 'b', int64: 'i', float64: 'f', binary: 'x' } as const;
 
-function encodeKvs(kvs: KeyValue[]): EncodedKv[] {
+export function encodeKvs(kvs: KeyValue[]): EncodedKv[] {
   return kvs.map((kv): EncodedKv => {
     switch (kv.type) {
       case 'int64':
@@ -35,7 +34,7 @@ function encodeKvs(kvs: KeyValue[]): EncodedKv[] {
   });
 }
 
-function decodeKvs(kvs: EncodedKv[] | undefined): KeyValue[] {
+export function decodeKvs(kvs: EncodedKv[] | undefined): KeyValue[] {
   if (!kvs) return [];
   return kvs.map(([key, type, value]): KeyValue => {
     switch (type) {
@@ -57,13 +56,18 @@ function decodeKvs(kvs: EncodedKv[] | undefined): KeyValue[] {
   });
 }
 
+/** The process tags column of `processes`. */
+export function encodeProcessTags(tags: KeyValue[]): string {
+  return JSON.stringify(encodeKvs(tags));
+}
+
+/** Span data without the process (stored once in `processes`). */
 export function encodeSpanData(span: Span): string {
   const e: Encoded = {};
   if (span.references.length > 0) e.r = span.references.map((r) => [r.refType === 'FOLLOWS_FROM' ? 1 : 0, r.traceId, r.spanId]);
   if (span.flags !== 0) e.f = span.flags;
   if (span.tags.length > 0) e.t = encodeKvs(span.tags);
   if (span.logs.length > 0) e.l = span.logs.map((l) => [l.timestampMicros, encodeKvs(l.fields)]);
-  if (span.process.tags.length > 0) e.p = encodeKvs(span.process.tags);
   if (span.warnings && span.warnings.length > 0) e.w = span.warnings;
   return JSON.stringify(e);
 }
@@ -76,6 +80,8 @@ export interface SpanRow {
   start_us: number;
   duration_us: number;
   data: string;
+  /** The process's encoded tags (joined from `processes`). */
+  ptags: string;
 }
 
 export function decodeSpanRow(row: SpanRow): Span {
@@ -90,7 +96,7 @@ export function decodeSpanRow(row: SpanRow): Span {
     durationMicros: row.duration_us,
     tags: decodeKvs(e.t),
     logs: (e.l ?? []).map(([ts, fields]): SpanLog => ({ timestampMicros: ts, fields: decodeKvs(fields) })),
-    process: { serviceName: row.service, tags: decodeKvs(e.p) },
+    process: { serviceName: row.service, tags: decodeKvs(JSON.parse(row.ptags) as EncodedKv[]) },
   };
   if (e.w) span.warnings = e.w;
   return span;
@@ -115,4 +121,20 @@ export function tagValueString(kv: KeyValue): string {
 export function spanKindOf(span: Span): string {
   for (const t of span.tags) if (t.key === 'span.kind' && t.type === 'string') return t.value;
   return '';
+}
+
+/** The distinct (key, value-as-text) pairs of a span's tags and log fields: its rows in `span_tags`. */
+export function spanTagPairs(tags: KeyValue[], logs: SpanLog[]): Array<[string, string]> {
+  const seen = new Set<string>();
+  const out: Array<[string, string]> = [];
+  const add = (kv: KeyValue): void => {
+    const value = tagValueString(kv);
+    const id = `${kv.key}\0${value}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    out.push([kv.key, value]);
+  };
+  for (const kv of tags) add(kv);
+  for (const log of logs) for (const kv of log.fields) add(kv);
+  return out;
 }
