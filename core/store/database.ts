@@ -6,8 +6,10 @@
  *   crash may lose the last transactions), and readers never block the writer.
  * - Schema migrations per component (`spans`, `logs`, `metrics`, …): each store module owns an ordered list of
  *   migrations and calls `migrate(component, list)` when it opens; the versions applied are kept in
- *   `schema_versions`. A new table family (the metric table, for instance) is a new component, not an edit of
- *   another one's list.
+ *   `schema_versions`. Components today: `spans` (span-schema.ts), `logs` (log-store.ts). A new table family is
+ *   a new component beside them, not an edit of another one's list: metrics, for instance, go in a
+ *   `metric-store.ts` whose constructor calls `migrate('metrics', METRIC_MIGRATIONS)` and `addRetention(…)`, and
+ *   which is shared like the others (`runtime.shared.get('store.metrics', …)` over `openSharedDatabase`).
  * - Retention: each module registers the tables it keeps (`addRetention`); a background timer deletes rows older
  *   than `SHIPWATCH_RETENTION` in small batches, so a writer never waits long behind a big delete.
  */
