@@ -91,7 +91,8 @@ export function registerJaegerV3Routes(app: FastifyInstance, options: V3Options)
   const { reader } = options;
   const sendTraces = (reply: Parameters<typeof sendV3Error>[0], traces: Span[][]) => {
     if (traces.length === 0) return sendV3Error(reply, 404, 'No traces found');
-    return reply.send({ result: toOtlpTracesData(traces.flat()) });
+    // As Jaeger does, each trace brings its own resourceSpans, concatenated.
+    return reply.send({ result: { resourceSpans: traces.flatMap((t) => toOtlpTracesData(t).resourceSpans) } });
   };
 
   app.get('/api/v3/services', async () => ({ services: await reader.getServices() }));
