@@ -7,6 +7,7 @@
  * range; then the spans of those traces are read by trace id.
  */
 import type { Statement } from 'better-sqlite3';
+import { describe, swError } from '../errors.js';
 import { parentSpanId, type Span } from '../model/span.js';
 import type { DependencyLink, Operation, SpanReader, SpanWriter, TraceQuery } from '../span-storage.js';
 import type { StoreDatabase } from './database.js';
@@ -77,7 +78,15 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   // ---- writer ----
 
   async writeSpans(spans: Span[]): Promise<void> {
-    if (spans.length > 0) this.writeBatch(spans);
+    if (spans.length === 0) return;
+    try {
+      this.writeBatch(spans);
+    } catch (err) {
+      // The batch rolled back: forget what the caches learnt during it (process ids, last-seen times).
+      this.processIds.clear();
+      this.seen.clear();
+      throw swError('SW_STORE_FAILED', `writing ${spans.length} spans: ${describe(err)}`, err);
+    }
   }
 
   /** The database is shared and closed by its owner; closing the storage only forgets its statements. */
