@@ -149,7 +149,7 @@ export class BinaryReader implements ThriftReader {
 
   private length(what: string): number {
     const n = this.readI32();
-    if (n < 0) throw new ThriftError(`negative ${what} length ${n} at byte ${this.pos - 4}`);
+    if (n < 0) throw new ThriftError(`${what} with negative length ${n} at byte ${this.pos - 4}`);
     this.need(n, what);
     return n;
   }

@@ -44,6 +44,7 @@ interface Writer {
   field(type: number, id: number): void;
   boolField(id: number, value: boolean): void;
   listBegin(elemType: number, size: number): void;
+  mapBegin(keyType: number, valueType: number, size: number): void;
   i32(v: number): void;
   i64(v: bigint): void;
   double(v: number): void;
@@ -133,6 +134,10 @@ export class CompactWriter extends ByteSink implements Writer {
       this.varint(BigInt(size));
     }
   }
+  mapBegin(keyType: number, valueType: number, size: number): void {
+    this.varint(BigInt(size));
+    if (size > 0) this.u8((TTYPE_TO_COMPACT[keyType]! << 4) | TTYPE_TO_COMPACT[valueType]!);
+  }
   i32(v: number): void {
     this.zigzag(BigInt(v | 0));
   }
@@ -171,6 +176,11 @@ export class BinaryWriter extends ByteSink implements Writer {
   }
   listBegin(elemType: number, size: number): void {
     this.u8(elemType);
+    this.i32(size);
+  }
+  mapBegin(keyType: number, valueType: number, size: number): void {
+    this.u8(keyType);
+    this.u8(valueType);
     this.i32(size);
   }
   i32(v: number): void {
