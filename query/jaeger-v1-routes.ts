@@ -13,6 +13,7 @@ import type { Span } from '../core/model/span.js';
 import type { SpanReader, TraceQuery } from '../core/span-storage.js';
 import { allValues, envelope, firstValue, sendV1Error } from './envelope.js';
 import { parseGoBool, parseGoDuration, parseGoInt, parseTagParams, parseTraceIdParam, type Parsed } from './go-params.js';
+import { adjustTrace } from './adjust.js';
 import { toUiTrace } from './jaeger-json.js';
 
 export interface V1Options {
@@ -53,6 +54,15 @@ interface SearchParams {
   traceIds: string[];
   limit: number;
   offset: number;
+  /** No adjusters (Jaeger's `raw=true`). */
+  raw: boolean;
+}
+
+function rawParam(q: unknown): Parsed<boolean> {
+  const text = firstValue(q, 'raw');
+  if (text === '') return { value: false };
+  const b = parseGoBool(text);
+  return 'error' in b ? paramError('raw', b.error) : b;
 }
 
 export function parseSearchParams(q: unknown, nowMs: number, maxTraces: number): Parsed<SearchParams> {
@@ -92,11 +102,8 @@ export function parseSearchParams(q: unknown, nowMs: number, maxTraces: number):
     if ('error' in id) return { error: `cannot parse traceID param: ${id.error}` };
     traceIds.push(id.value);
   }
-  const raw = firstValue(q, 'raw');
-  if (raw !== '') {
-    const b = parseGoBool(raw);
-    if ('error' in b) return paramError('raw', b.error);
-  }
+  const raw = rawParam(q);
+  if ('error' in raw) return raw;
   const query: TraceQuery = {
     serviceName: firstValue(q, 'service') || undefined,
     operationName: firstValue(q, 'operation') || undefined,
@@ -108,7 +115,7 @@ export function parseSearchParams(q: unknown, nowMs: number, maxTraces: number):
     numTraces: limit,
     offset,
   };
-  return { value: { query, traceIds, limit, offset } };
+  return { value: { query, traceIds, limit, offset, raw: raw.value } };
 }
 
 export function registerJaegerV1Routes(app: FastifyInstance, options: V1Options): void {
@@ -141,15 +148,18 @@ export function registerJaegerV1Routes(app: FastifyInstance, options: V1Options)
       const t = timeParam(req.query, name, 0);
       if ('error' in t) return sendV1Error(reply, 400, t.error);
     }
+    const raw = rawParam(req.query);
+    if ('error' in raw) return sendV1Error(reply, 400, raw.error);
     const spans = await reader.getTrace(id.value);
     if (spans.length === 0) return sendV1Error(reply, 404, 'trace not found');
-    return envelope([toUiTrace(spans)]);
+    return envelope([toUiTrace(adjustTrace(spans, raw.value))]);
   });
 
   app.get('/api/traces', async (req, reply) => {
     const parsed = parseSearchParams(req.query, now(), options.maxTraces);
     if ('error' in parsed) return sendV1Error(reply, 400, parsed.error);
-    const { query, traceIds, limit, offset } = parsed.value;
+    const { query, traceIds, limit, offset, raw } = parsed.value;
+    const ui = (spans: Span[]) => toUiTrace(adjustTrace(spans, raw));
     if (traceIds.length > 0) {
       const traces: Span[][] = [];
       const errors = [];
@@ -158,11 +168,11 @@ export function registerJaegerV1Routes(app: FastifyInstance, options: V1Options)
         if (spans.length > 0) traces.push(spans);
         else errors.push({ msg: 'trace not found', traceID: id.startsWith('0000000000000000') ? id.slice(16) : id });
       }
-      return envelope(traces.map(toUiTrace), { errors });
+      return envelope(traces.map(ui), { errors });
     }
     const traces = await reader.findTraces(query);
     const total = reader.countTraces ? await reader.countTraces(query) : offset + traces.length;
-    return envelope(traces.map(toUiTrace), { total, limit, offset });
+    return envelope(traces.map(ui), { total, limit, offset });
   });
 
   app.get('/api/dependencies', async (req, reply) => {

@@ -11,6 +11,7 @@ import type { Span } from '../core/model/span.js';
 import type { SpanReader, TraceQuery } from '../core/span-storage.js';
 import { firstValue, sendV3Error } from './envelope.js';
 import { parseGoBool, parseGoDuration, parseRfc3339Micros, parseTraceIdParam, type Parsed } from './go-params.js';
+import { adjustTrace } from './adjust.js';
 import { toOtlpTracesData } from './otlp-json.js';
 import { summariseTrace } from './trace-summary.js';
 
@@ -31,7 +32,7 @@ function malformed(name: string, why: string): { error: string } {
   return { error: `malformed parameter ${name}: ${why}` };
 }
 
-export function parseV3Search(q: unknown, maxTraces: number): Parsed<TraceQuery> {
+export function parseV3Search(q: unknown, maxTraces: number): Parsed<{ query: TraceQuery; raw: boolean }> {
   const query: TraceQuery = { numTraces: DEFAULT_SEARCH_DEPTH };
   const service = param(q, 'query.serviceName', 'query.service_name')[0];
   if (service) query.serviceName = service;
@@ -79,18 +80,21 @@ export function parseV3Search(q: unknown, maxTraces: number): Parsed<TraceQuery>
     if ('error' in d) return malformed(name, d.error);
     if (d.value > 0) query[key] = d.value / 1000;
   }
-  const [raw, rawName] = param(q, 'query.rawTraces', 'query.raw_traces');
-  if (raw !== '') {
-    const b = parseGoBool(raw);
+  const [rawText, rawName] = param(q, 'query.rawTraces', 'query.raw_traces');
+  let raw = false;
+  if (rawText !== '') {
+    const b = parseGoBool(rawText);
     if ('error' in b) return malformed(rawName, b.error);
+    raw = b.value;
   }
-  return { value: query };
+  return { value: { query, raw } };
 }
 
 export function registerJaegerV3Routes(app: FastifyInstance, options: V3Options): void {
   const { reader } = options;
-  const sendTraces = (reply: Parameters<typeof sendV3Error>[0], traces: Span[][]) => {
-    if (traces.length === 0) return sendV3Error(reply, 404, 'No traces found');
+  const sendTraces = (reply: Parameters<typeof sendV3Error>[0], found: Span[][], raw: boolean) => {
+    if (found.length === 0) return sendV3Error(reply, 404, 'No traces found');
+    const traces = found.map((t) => adjustTrace(t, raw));
     // As Jaeger does, each trace brings its own resourceSpans, concatenated.
     return reply.send({ result: { resourceSpans: traces.flatMap((t) => toOtlpTracesData(t).resourceSpans) } });
   };
@@ -113,22 +117,23 @@ export function registerJaegerV3Routes(app: FastifyInstance, options: V3Options)
       const t = parseRfc3339Micros(text);
       if ('error' in t) return sendV3Error(reply, 400, `malformed parameter ${name}: ${t.error}`);
     }
-    const [raw, rawName] = param(req.query, 'rawTraces', 'raw_traces');
-    if (raw !== '' && 'error' in parseGoBool(raw)) return sendV3Error(reply, 400, `malformed parameter ${rawName}: invalid syntax`);
+    const [rawText, rawName] = param(req.query, 'rawTraces', 'raw_traces');
+    const raw = rawText === '' ? { value: false } : parseGoBool(rawText);
+    if ('error' in raw) return sendV3Error(reply, 400, `malformed parameter ${rawName}: ${raw.error}`);
     const spans = await reader.getTrace(id.value);
-    return sendTraces(reply, spans.length > 0 ? [spans] : []);
+    return sendTraces(reply, spans.length > 0 ? [spans] : [], raw.value);
   });
 
   app.get('/api/v3/traces', async (req, reply) => {
     const parsed = parseV3Search(req.query, options.maxTraces);
     if ('error' in parsed) return sendV3Error(reply, 400, parsed.error);
-    return sendTraces(reply, await reader.findTraces(parsed.value));
+    return sendTraces(reply, await reader.findTraces(parsed.value.query), parsed.value.raw);
   });
 
   app.get('/api/v3/trace-summaries', async (req, reply) => {
     const parsed = parseV3Search(req.query, options.maxTraces);
     if ('error' in parsed) return sendV3Error(reply, 400, parsed.error);
-    const traces = await reader.findTraces(parsed.value);
-    return { summaries: traces.map(summariseTrace) };
+    const traces = await reader.findTraces(parsed.value.query);
+    return { summaries: traces.map((t) => summariseTrace(adjustTrace(t, false))) };
   });
 }

@@ -208,3 +208,23 @@ describe('dependencies and unknown routes', () => {
     assert.deepEqual(body.errors, [{ code: 404, msg: '404 page not found' }]);
   });
 });
+
+describe('adjusters', () => {
+  test('a Zipkin client/server pair sharing a span id is separated unless raw=true', async () => {
+    const traceId = '0000000000000000000000000000e001';
+    const mk = (kind: string, service: string) => ({
+      traceId, spanId: '00000000000000c1', operationName: 'call', references: [], flags: 1, startTimeMicros: (NOW_MS - 1000) * 1000,
+      durationMicros: 10, tags: [{ key: 'span.kind', type: 'string' as const, value: kind }], logs: [], process: { serviceName: service, tags: [] },
+    });
+    await f.spans.writeSpans([mk('client', 'caller'), mk('server', 'callee')]);
+    const adjusted = (await get(`/api/traces/${traceId}`)).body.data[0].spans;
+    const server = adjusted.find((s: any) => s.tags[0].value === 'server');
+    assert.equal(server.spanID, '0000000000000001');
+    assert.deepEqual(server.references, [{ refType: 'CHILD_OF', traceID: '000000000000e001', spanID: '00000000000000c1' }]);
+    const raw = (await get(`/api/traces/${traceId}?raw=true`)).body.data[0].spans;
+    assert.deepEqual(raw.map((s: any) => s.spanID), ['00000000000000c1', '00000000000000c1']);
+    const v3 = (await f.app.inject({ url: `/api/v3/traces/${traceId}` })).json();
+    const v3ids = v3.result.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans.map((x: any) => x.spanId))).sort();
+    assert.deepEqual(v3ids, ['0000000000000001', '00000000000000c1']);
+  });
+});
