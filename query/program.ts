@@ -11,12 +11,11 @@ import { createSpanReader } from '../core/span-storage-factory.js';
 import { openSharedDatabase } from '../core/store/database.js';
 import { openStoreLogStorage } from '../core/store/log-store.js';
 import { buildQueryApp } from './api-app.js';
-import { withTraceAdjusters } from './trace-adjusters.js';
 
 export async function start(runtime: Runtime): Promise<RunningProgram> {
   const { config, log } = runtime;
   const registry = createRegistry('query');
-  const spanReader = withTraceAdjusters(await createSpanReader(runtime, registry));
+  const spanReader = await createSpanReader(runtime, registry);
   const store = openSharedDatabase(runtime, registry);
   const logReader = openStoreLogStorage(runtime);
   const app = buildQueryApp({
