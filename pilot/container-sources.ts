@@ -45,6 +45,7 @@ export class ContainerSources implements ContainerListener {
   private readonly declarationProblems;
   private readonly pathsRefused;
   private stopping = false;
+  private readonly createdMs = Date.now();
 
   constructor(private readonly opts: ContainerSourcesOptions) {
     const reg = opts.registry;
@@ -139,6 +140,7 @@ export class ContainerSources implements ContainerListener {
     }
     const o = this.opts;
     const tails: SourceTail[] = [];
+    const startedMs = Date.parse(info.state.startedAt);
     for (const decl of declarations) {
       const encoder = createRecordEncoder(info, decl, { hostName: o.hostName, nodeName: o.nodeName });
       const source = decl.source.kind === 'stdout' ? 'stdout' : decl.source.path;
@@ -149,6 +151,7 @@ export class ContainerSources implements ContainerListener {
       tails.push(new SourceTail({
         containerId: info.id, source, targets, positions: o.positions, log,
         consumer: (file, startOffset) => o.pipeline.consumer(encoder, file, startOffset),
+        ...(startedMs >= this.createdMs - 1000 ? { readRotatedSinceMs: startedMs } : {}),
         ...o.tail,
         onProblem: (p) => {
           if (p.refused) {

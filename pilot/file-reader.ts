@@ -67,6 +67,9 @@ export interface FileReaderOptions {
 
 export type FinishMode = 'now' | 'when-idle';
 
+/** Bytes compared to tell a file rewritten after a truncation from one that only grew. */
+const FINGERPRINT_BYTES = 32;
+
 export class FileReader {
   private splitter: LineSplitter;
   private readonly tracker: AckTracker;
@@ -75,6 +78,9 @@ export class FileReader {
   private stopped = false;
   private wake: (() => void) | undefined;
   private lastGrowthMs = Date.now();
+  /** The bytes just before readOffset, as read: after a pause they must still be there (see `rewritten`). */
+  private tail = Buffer.alloc(0);
+  private idleSinceRead = false;
   readonly done: Promise<void>;
 
   constructor(
@@ -121,8 +127,14 @@ export class FileReader {
     const buf = Buffer.allocUnsafe(this.opts.readChunkBytes);
     try {
       while (!this.stopped) {
+        if (this.idleSinceRead && (await this.rewritten())) {
+          this.truncated();
+          continue;
+        }
         const { bytesRead } = await this.handle.read(buf, 0, buf.length, this.readOffset);
         if (bytesRead > 0) {
+          this.idleSinceRead = false;
+          this.keepTail(buf.subarray(0, bytesRead));
           this.readOffset += bytesRead;
           this.lastGrowthMs = Date.now();
           const lines: TailLine[] = [];
@@ -135,6 +147,7 @@ export class FileReader {
           this.truncated();
           continue;
         }
+        this.idleSinceRead = true;
         const idle = Date.now() - this.lastGrowthMs >= this.opts.rotatedGraceMs;
         if (this.finishing === 'now' || (this.finishing === 'when-idle' && idle)) {
           const lines: TailLine[] = [];
@@ -163,7 +176,28 @@ export class FileReader {
     };
   }
 
+  private keepTail(chunk: Buffer): void {
+    const want = FINGERPRINT_BYTES;
+    if (chunk.length >= want) this.tail = Buffer.from(chunk.subarray(chunk.length - want));
+    else this.tail = Buffer.concat([this.tail, chunk]).subarray(-want);
+  }
+
+  /**
+   * Copytruncate followed by fast writing can make the file grow past our position before we look: its size alone
+   * says nothing. The bytes just before the position are compared with those we read there; changed, the file
+   * was truncated and written again.
+   */
+  private async rewritten(): Promise<boolean> {
+    const n = this.tail.length;
+    if (n === 0) return false;
+    const probe = Buffer.allocUnsafe(n);
+    const { bytesRead } = await this.handle.read(probe, 0, n, this.readOffset - n);
+    return bytesRead < n || !probe.equals(this.tail);
+  }
+
   private truncated(): void {
+    this.idleSinceRead = false;
+    this.tail = Buffer.alloc(0);
     this.opts.log.info('log file truncated; reading it again from the start', { path: this.file.hostPath, position: this.readOffset });
     this.file.generation++;
     this.readOffset = 0;

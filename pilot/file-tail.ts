@@ -27,6 +27,12 @@ export interface TailTargets {
   current(): Promise<{ files: CandidateFile[]; problems: MappingFailure[] }>;
   /** Files beside them a rotated file may have been renamed to. */
   rotated(): Promise<CandidateFile[]>;
+  /**
+   * Whether a rotated file that appeared while the pilot ran and was never read is read from its start: a file
+   * that was current and rotated again between two scans (fast writers, small max-size). Only for names that are
+   * certainly rotations of the source (the engine's `-json.log.N`).
+   */
+  readsMissedRotations?: boolean;
 }
 
 export interface SourceTailOptions {
@@ -43,6 +49,12 @@ export interface SourceTailOptions {
   readChunkBytes: number;
   maxLineBytes: number;
   rotatedGraceMs: number;
+  /**
+   * For a container that started after the pilot: rotated files (see `readsMissedRotations`) last written at or
+   * after this time were written while the pilot ran, before it first looked (a fast writer can rotate before
+   * the first scan), so they are read from their start too.
+   */
+  readRotatedSinceMs?: number;
   /** A refusal or failure seen for the first time (counted and reported by the caller). */
   onProblem(problem: MappingFailure): void;
 }
@@ -52,6 +64,8 @@ const idKey = (id: FileIdentity): string => `${id.dev}:${id.ino}`;
 export class SourceTail {
   private readonly readers = new Map<string, FileReader>();
   private readonly reported = new Set<string>();
+  /** Rotated files known not to need reading: present at the first scan, or read to their end already. */
+  private readonly settled = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> = Promise.resolve();
   private state: 'new' | 'running' | 'ending' = 'new';
@@ -123,6 +137,21 @@ export class SourceTail {
     for (const [key, reader] of this.readers) if (!seen.has(key) && !reader.isFinishing) reader.finish('when-idle');
 
     if (first) await this.recoverRotated(seen);
+    if (this.opts.targets.readsMissedRotations) await this.missedRotations(first);
+  }
+
+  private async missedRotations(first: boolean): Promise<void> {
+    for (const candidate of await this.opts.targets.rotated()) {
+      const st = await fsp.stat(candidate.hostPath).catch(() => undefined);
+      if (!st || this.readers.has(idKey(st)) || this.settled.has(idKey(st))) continue;
+      const since = this.opts.readRotatedSinceMs;
+      if (first && (since === undefined || st.mtimeMs < since)) {
+        this.settled.add(idKey(st)); // history from before the pilot looked: not read, as for a new container
+        continue;
+      }
+      const reader = await this.startReader(candidate, undefined);
+      reader?.finish('when-idle');
+    }
   }
 
   /** Saved positions whose file left the path while the pilot was away: find them beside it, or forget them. */
@@ -174,6 +203,7 @@ export class SourceTail {
     this.opts.log.debug('tailing', { path: candidate.hostPath, from: start });
     void reader.done.then(() => {
       this.readers.delete(key);
+      this.settled.add(key);
       // A file read to its end and let go is forgotten; one stopped at shutdown keeps its position.
       if (reader.isFinishing && this.state !== 'ending') positions.delete(containerId, source, identity);
     });

@@ -26,6 +26,7 @@ export function stdoutTargets(logPath: string, hostRoot: string): TailTargets {
   const dir = dirname(hostPath);
   const prefix = basename(hostPath) + '.';
   return {
+    readsMissedRotations: true,
     async current() {
       if (logPath === '') return { files: [], problems: [{ ok: false, refused: false, reason: 'the container has no json-file log (another log driver?)' }] };
       const exists = await fsp.stat(hostPath).then(() => true, () => false);
