@@ -131,3 +131,45 @@ test('an engine absent at start is reported on /health and waited for; a lost en
   assert.equal(all.length, 60);
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
+
+test('the seed scenario into Elasticsearch: daily indices catalina-YYYY.MM.DD and access-YYYY.MM.DD, one document per line', async (t) => {
+  const { Client } = await import('@elastic/elasticsearch');
+  const { testServices } = await import('../helpers/services.js');
+  const es = new Client({ node: testServices().esUrl });
+  t.after(() => es.close());
+  const c = await runContainer(t, {
+    name: 'seed-es',
+    labels: {
+      'aliyun.logs.catalina': 'stdout',
+      'aliyun.logs.access': '/usr/local/tomcat/logs/localhost_access_log.*.txt',
+      'aliyun.logs.access.tags': 'stage=test,name=hello',
+    },
+    volumes: ['/usr/local/tomcat/logs'],
+    cmd: ['sh', '-c', 'i=0; while [ $i -lt 5 ]; do i=$((i+1)); echo "catalina $i"; echo "GET /x $i" >> /usr/local/tomcat/logs/localhost_access_log.2026-01-01.txt; done; sleep 3600'],
+  });
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs, {
+    LOGGING_OUTPUT: 'elasticsearch', ELASTICSEARCH_HOSTS: testServices().esUrl, ELASTICSEARCH_FLUSH_INTERVAL: '200ms',
+  });
+  const search = async (index: string): Promise<Array<{ _index: string; _source: Record<string, unknown> }>> => {
+    await es.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true });
+    const r = await es.search({ index, ignore_unavailable: true, allow_no_indices: true, size: 100, query: { term: { 'docker_container_id.keyword': c.id } }, sort: [{ '@timestamp': 'asc' }, { 'message.keyword': 'asc' }] });
+    return r.hits.hits as Array<{ _index: string; _source: Record<string, unknown> }>;
+  };
+  const catalina = await waitFor(async () => {
+    const hits = await search('catalina-*');
+    return hits.length === 5 && hits;
+  }, { what: '5 catalina documents', timeoutMs: 20_000, intervalMs: 300 });
+  const access = await waitFor(async () => {
+    const hits = await search('access-*');
+    return hits.length === 5 && hits;
+  }, { what: '5 access documents', timeoutMs: 20_000, intervalMs: 300 });
+  for (const hit of [...catalina, ...access]) {
+    const ts = String(hit._source['@timestamp']);
+    assert.match(ts, ISO_MS);
+    assert.equal(hit._index, `${hit._source.target}-${day(ts)}`);
+  }
+  assert.deepEqual(catalina.map((h) => h._source.message).sort(), ['catalina 1', 'catalina 2', 'catalina 3', 'catalina 4', 'catalina 5']);
+  assert.deepEqual([access[0]!._source.stage, access[0]!._source.name, access[0]!._source.source], ['test', 'hello', '/usr/local/tomcat/logs/localhost_access_log.2026-01-01.txt']);
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});
