@@ -1,0 +1,154 @@
+/**
+ * The Jaeger agent path (port 6831): realistic compact `emitBatch` datagrams — 10 spans each, 8 tags of mixed
+ * types, 2 logs, a reference, a process with 4 tags (≈ 3.6 KB) — decoded and handed to a span consumer.
+ *
+ * 1. handler: the receive path without the socket (`createDatagramHandler`) into a consumer that keeps a count.
+ * 2. queue: the same into the collector's bounded `SpanQueue` with a writer that discards (queue overhead).
+ * 3. socket: datagrams sent from a child process over loopback to a real receiver; spans per CPU-second of this
+ *    (receiving) process only, and how many datagrams the kernel delivered.
+ *
+ * Prints spans/s per CPU-second, MiB/s of datagram bytes, and peak RSS.
+ * `node --import tsx bench/jaeger-compact.bench.ts [seconds-per-phase]`
+ */
+import { fork } from 'node:child_process';
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { SpanQueue } from '../collector/traces/span-queue.js';
+import { createDatagramHandler, startJaegerUdpReceiver } from '../collector/traces/jaeger-udp-receiver.js';
+import { silentLogger } from '../core/log.js';
+import type { Span, SpanConsumer } from '../core/model/span.js';
+import { createRegistry } from '../core/self-metrics.js';
+import { REF, TAG, encodeEmitBatch, type TBatch } from '../test/collector/traces/support/thrift-writer.js';
+
+const SECONDS = Number(process.argv[2] ?? 3);
+const SPANS_PER_DATAGRAM = 10;
+
+function datagrams(count: number): Buffer[] {
+  const out: Buffer[] = [];
+  const t0 = BigInt(Date.UTC(2024, 0, 1)) * 1000n;
+  for (let d = 0; d < count; d++) {
+    const traceLow = BigInt(d + 1) * 0x9e3779b97f4a7c15n;
+    const batch: TBatch = {
+      process: {
+        serviceName: `shop-${d % 5}`,
+        tags: [
+          { key: 'hostname', vType: TAG.STRING, vStr: 'node-1.example.internal' }, { key: 'ip', vType: TAG.STRING, vStr: '10.0.3.17' },
+          { key: 'jaeger.version', vType: TAG.STRING, vStr: 'Go-2.30.0' }, { key: 'client-uuid', vType: TAG.STRING, vStr: '4f1c0ffe-e0d1-5ea5-e4f1-c0ffee0d15ea' },
+        ],
+      },
+      spans: Array.from({ length: SPANS_PER_DATAGRAM }, (_, i) => ({
+        traceIdLow: traceLow, traceIdHigh: BigInt(d), spanId: traceLow + BigInt(i + 1), parentSpanId: i === 0 ? 0n : traceLow + 1n,
+        operationName: `GET /api/orders/{id}`, flags: 1, startTime: t0 + BigInt(d * 1000 + i * 10), duration: BigInt(1000 + i * 37),
+        references: i === 0 ? [] : [{ refType: REF.CHILD_OF, traceIdLow: traceLow, traceIdHigh: BigInt(d), spanId: traceLow + 1n }],
+        tags: [
+          { key: 'span.kind', vType: TAG.STRING, vStr: 'server' }, { key: 'component', vType: TAG.STRING, vStr: 'net/http' },
+          { key: 'http.method', vType: TAG.STRING, vStr: 'GET' }, { key: 'http.url', vType: TAG.STRING, vStr: `/api/orders/${d * 10 + i}?expand=items` },
+          { key: 'http.status_code', vType: TAG.LONG, vLong: 200n }, { key: 'error', vType: TAG.BOOL, vBool: false },
+          { key: 'peer.address', vType: TAG.STRING, vStr: '10.0.7.2:51234' }, { key: 'sampler.param', vType: TAG.DOUBLE, vDouble: 0.001 },
+        ],
+        logs: [
+          { timestamp: t0 + BigInt(d * 1000 + i * 10 + 1), fields: [{ key: 'event', vType: TAG.STRING, vStr: 'cache miss' }, { key: 'key', vType: TAG.STRING, vStr: `order:${d}` }, { key: 'size', vType: TAG.LONG, vLong: 1234n }] },
+          { timestamp: t0 + BigInt(d * 1000 + i * 10 + 5), fields: [{ key: 'event', vType: TAG.STRING, vStr: 'db query' }, { key: 'rows', vType: TAG.LONG, vLong: 3n }, { key: 'retry', vType: TAG.BOOL, vBool: false }] },
+        ],
+      })),
+    };
+    out.push(encodeEmitBatch(batch, 'compact', d));
+  }
+  return out;
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
+const mib = (bytes: number): number => bytes / 1024 / 1024;
+
+class CountingConsumer implements SpanConsumer {
+  spans = 0;
+  consume(spans: Span[]): 'accepted' {
+    this.spans += spans.length;
+    return 'accepted';
+  }
+}
+
+async function runHandler(name: string, consumer: SpanConsumer, count: () => number, data: Buffer[]): Promise<void> {
+  const handle = createDatagramHandler({ protocol: 'compact', consumer, registry: createRegistry('bench', false), log: silentLogger, maxSpansPerBatch: 10_000 });
+  for (let i = 0; i < 2000; i++) handle(data[i % data.length]!); // warm-up
+  const start = count();
+  let bytes = 0;
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  let i = 0;
+  while (performance.now() - wall0 < SECONDS * 1000) {
+    for (let k = 0; k < 500; k++, i++) {
+      const d = data[i % data.length]!;
+      bytes += d.length;
+      handle(d);
+    }
+    // Yield as a socket's event loop would, so asynchronous consumers (the queue's writes) run.
+    await new Promise((r) => setImmediate(r));
+  }
+  const cpu = cpuSeconds(cpu0);
+  const spans = count() - start;
+  console.log(`${name}: ${spans} spans in ${cpu.toFixed(2)} CPU-s → ${Math.round(spans / cpu).toLocaleString('en')} spans per CPU-second, ` +
+    `${(mib(bytes) / cpu).toFixed(1)} MiB/s of datagrams`);
+}
+
+async function runSocket(): Promise<void> {
+  const consumer = new CountingConsumer();
+  const registry = createRegistry('bench', false);
+  const receiver = await startJaegerUdpReceiver({
+    listen: { host: '127.0.0.1', port: 0 }, protocol: 'compact', consumer, registry, log: silentLogger, maxSpansPerBatch: 10_000,
+    socketBufferBytes: 8 * 1024 * 1024,
+  });
+  const total = 20_000;
+  const child = fork(fileURLToPath(import.meta.url), ['--sender', String(receiver.port), String(total)], { execArgv: process.execArgv });
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  await new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise((r) => setTimeout(r, 200)); // let the last datagrams drain
+  const cpu = cpuSeconds(cpu0);
+  const wall = (performance.now() - wall0) / 1000;
+  await receiver.close();
+  console.log(`socket: ${consumer.spans / SPANS_PER_DATAGRAM} of ${total} datagrams delivered by the kernel in ${wall.toFixed(2)} s; ` +
+    `${consumer.spans} spans in ${cpu.toFixed(2)} CPU-s of the receiver → ${Math.round(consumer.spans / cpu).toLocaleString('en')} spans per CPU-second`);
+}
+
+async function sender(port: number, total: number): Promise<void> {
+  const data = datagrams(500);
+  const socket = dgram.createSocket('udp4');
+  // Paced in bursts of 20 (≤ 20k datagrams/s): what is measured is the receiver, not the kernel's buffer.
+  for (let i = 0; i < total; i++) {
+    await new Promise<void>((resolve, reject) => socket.send(data[i % data.length]!, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    if (i % 20 === 19) await new Promise((r) => setTimeout(r, 1));
+  }
+  socket.close();
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--sender') return sender(Number(process.argv[3]), Number(process.argv[4]));
+  const data = datagrams(1000);
+  const avg = data.reduce((n, d) => n + d.length, 0) / data.length;
+  console.log(`Jaeger compact emitBatch: ${data.length} distinct datagrams of ${SPANS_PER_DATAGRAM} spans, ${Math.round(avg)} bytes on average`);
+
+  const counting = new CountingConsumer();
+  await runHandler('handler → counting consumer', counting, () => counting.spans, data);
+
+  const registry = createRegistry('bench', false);
+  let written = 0;
+  const queue = new SpanQueue({
+    writers: [{ writeSpans: async (s) => { written += s.length; }, close: async () => {} }],
+    maxQueuedSpans: 1_000_000, maxBatchSpans: 1000, flushIntervalMs: 100, concurrency: 2, log: silentLogger, registry,
+  });
+  // Count what the queue accepted (it answers 'busy' when full).
+  let accepted = 0;
+  const countingQueue: SpanConsumer = { consume: (s) => { const r = queue.consume(s); if (r === 'accepted') accepted += s.length; return r; } };
+  await runHandler('handler → SpanQueue (discarding writer)', countingQueue, () => accepted, data);
+  await queue.close();
+
+  await runSocket();
+  console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (written by the queue: ${written} spans)`);
+}
+
+await main();
