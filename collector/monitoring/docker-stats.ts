@@ -48,6 +48,21 @@ const BLKIO_LISTS: Array<[list: string, field: (op: string) => string]> = [
 ];
 
 const n = (v: number | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+/** An integer field that never throws: the engine's counters are integers; anything else is cut or read as 0. */
+const whole = (v: number | undefined): FieldValue => int(Math.trunc(n(v)));
+
+/**
+ * The engine's `read` time (RFC 3339 with up to nanoseconds) in nanoseconds; undefined for the zero time
+ * (`0001-01-01T00:00:00Z`, a container that is not running) or anything unreadable.
+ */
+export function readTimeNs(read: string | undefined): bigint | undefined {
+  if (!read) return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(read);
+  if (!m) return undefined;
+  const seconds = Date.parse(`${m[1]}${m[3]}`);
+  if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
+  return BigInt(seconds) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
 
 export function cpuPercent(stats: EngineStats): number {
   const cpuDelta = n(stats.cpu_stats?.cpu_usage?.total_usage) - n(stats.precpu_stats?.cpu_usage?.total_usage);
@@ -75,8 +90,7 @@ function point(measurement: string, tags: Record<string, string>, fields: Array<
 
 /** Telegraf-compatible points for one stats reading. `tags`: container_name, container_image, host, … */
 export function statsToPoints(stats: EngineStats, containerId: string, tags: Record<string, string>, nowNs: bigint): MetricPoint[] {
-  const readMs = stats.read ? Date.parse(stats.read) : NaN;
-  const timeNs = Number.isFinite(readMs) && readMs > 0 ? BigInt(readMs) * 1_000_000n : nowNs;
+  const timeNs = readTimeNs(stats.read) ?? nowNs;
   const id = str(containerId);
   const out: MetricPoint[] = [];
 
@@ -84,24 +98,24 @@ export function statsToPoints(stats: EngineStats, containerId: string, tags: Rec
   const memFields: Array<[string, FieldValue]> = [['container_id', id]];
   for (const key of MEM_STATS) {
     const v = mem.stats?.[key];
-    if (typeof v === 'number') memFields.push([key, int(v)]);
+    if (typeof v === 'number') memFields.push([key, whole(v)]);
   }
-  if (n(mem.failcnt) !== 0) memFields.push(['fail_count', int(n(mem.failcnt))]);
+  if (n(mem.failcnt) !== 0) memFields.push(['fail_count', whole(mem.failcnt)]);
   const used = memUsageNoCache(mem);
-  memFields.push(['limit', int(n(mem.limit))], ['max_usage', int(n(mem.max_usage))], ['usage', int(Math.trunc(used))]);
+  memFields.push(['limit', whole(mem.limit)], ['max_usage', whole(mem.max_usage)], ['usage', whole(used)]);
   memFields.push(['usage_percent', float(n(mem.limit) !== 0 ? (used / n(mem.limit)) * 100 : 0)]);
   out.push(point('docker_container_mem', tags, memFields, timeNs));
 
   const cpu = stats.cpu_stats ?? {};
   out.push(
     point('docker_container_cpu', { ...tags, cpu: 'cpu-total' }, [
-      ['usage_total', int(n(cpu.cpu_usage?.total_usage))],
-      ['usage_in_usermode', int(n(cpu.cpu_usage?.usage_in_usermode))],
-      ['usage_in_kernelmode', int(n(cpu.cpu_usage?.usage_in_kernelmode))],
-      ['usage_system', int(n(cpu.system_cpu_usage))],
-      ['throttling_periods', int(n(cpu.throttling_data?.periods))],
-      ['throttling_throttled_periods', int(n(cpu.throttling_data?.throttled_periods))],
-      ['throttling_throttled_time', int(n(cpu.throttling_data?.throttled_time))],
+      ['usage_total', whole(cpu.cpu_usage?.total_usage)],
+      ['usage_in_usermode', whole(cpu.cpu_usage?.usage_in_usermode)],
+      ['usage_in_kernelmode', whole(cpu.cpu_usage?.usage_in_kernelmode)],
+      ['usage_system', whole(cpu.system_cpu_usage)],
+      ['throttling_periods', whole(cpu.throttling_data?.periods)],
+      ['throttling_throttled_periods', whole(cpu.throttling_data?.throttled_periods)],
+      ['throttling_throttled_time', whole(cpu.throttling_data?.throttled_time)],
       ['container_id', id],
       ['usage_percent', float(cpuPercent(stats))],
     ], timeNs),
@@ -109,24 +123,27 @@ export function statsToPoints(stats: EngineStats, containerId: string, tags: Rec
   const perCpu = cpu.cpu_usage?.percpu_usage ?? [];
   const online = n(cpu.online_cpus);
   perCpu.slice(0, online > 0 ? online : perCpu.length).forEach((usage, i) => {
-    out.push(point('docker_container_cpu', { ...tags, cpu: `cpu${i}` }, [['usage_total', int(n(usage))], ['container_id', id]], timeNs));
+    out.push(point('docker_container_cpu', { ...tags, cpu: `cpu${i}` }, [['usage_total', whole(usage)], ['container_id', id]], timeNs));
   });
 
-  const networks = Object.values(stats.networks ?? {});
+  const networks = Object.values(stats.networks ?? {}).filter((net) => net !== null && typeof net === 'object');
   if (networks.length > 0) {
-    const totals: Array<[string, FieldValue]> = NET_FIELDS.map((f) => [f, int(networks.reduce((sum, net) => sum + n(net[f]), 0))]);
+    const totals: Array<[string, FieldValue]> = NET_FIELDS.map((f) => [f, whole(networks.reduce((sum, net) => sum + n(net[f]), 0))]);
     totals.push(['container_id', id]);
     out.push(point('docker_container_net', { ...tags, network: 'total' }, totals, timeNs));
   }
 
   const blkTotals = new Map<string, number>();
   for (const [list, field] of BLKIO_LISTS) {
-    for (const entry of stats.blkio_stats?.[list] ?? []) {
+    const entries = stats.blkio_stats?.[list];
+    if (!Array.isArray(entries)) continue;
+    for (const entry of entries) {
+      if (entry === null || typeof entry !== 'object') continue;
       const name = field(String(entry.op ?? '').toLowerCase());
       blkTotals.set(name, (blkTotals.get(name) ?? 0) + n(entry.value));
     }
   }
-  const blkFields: Array<[string, FieldValue]> = [...blkTotals].map(([k, v]) => [k, int(v)]);
+  const blkFields: Array<[string, FieldValue]> = [...blkTotals].map(([k, v]) => [k, whole(v)]);
   blkFields.push(['container_id', id]);
   out.push(point('docker_container_blkio', { ...tags, device: 'total' }, blkFields, timeNs));
   return out;
