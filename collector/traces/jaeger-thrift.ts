@@ -130,10 +130,11 @@ class JaegerDecoder {
   private spans(): Span[] {
     const n = this.structList('Batch.spans');
     if (n > this.limits.maxSpans) throw new TooManySpans(`batch of ${n} spans exceeds the limit of ${this.limits.maxSpans}`);
-    const spans: Span[] = new Array<Span>(n);
+    // Grown by push, never sized from the count: a count is only a claim until its elements are read.
+    const spans: Span[] = [];
     for (let i = 0; i < n; i++) {
       this.spanIndex = i;
-      spans[i] = this.span();
+      spans.push(this.span());
     }
     this.spanIndex = -1;
     return spans;
@@ -248,7 +249,7 @@ class JaegerDecoder {
   private logs(): SpanLog[] {
     const r = this.r;
     const n = this.structList('Span.logs');
-    const logs: SpanLog[] = new Array<SpanLog>(n);
+    const logs: SpanLog[] = [];
     for (let i = 0; i < n; i++) {
       let timestampMicros: number | undefined;
       let fields: KeyValue[] | undefined;
@@ -266,15 +267,15 @@ class JaegerDecoder {
       r.readStructEnd();
       if (timestampMicros === undefined) throw new ThriftError('Log is missing its required field timestamp');
       if (fields === undefined) throw new ThriftError('Log is missing its required field fields');
-      logs[i] = { timestampMicros, fields };
+      logs.push({ timestampMicros, fields });
     }
     return logs;
   }
 
   private tags(what: string): KeyValue[] {
     const n = this.structList(what);
-    const tags: KeyValue[] = new Array<KeyValue>(n);
-    for (let i = 0; i < n; i++) tags[i] = this.tag();
+    const tags: KeyValue[] = [];
+    for (let i = 0; i < n; i++) tags.push(this.tag());
     return tags;
   }
 
