@@ -6,7 +6,8 @@ import { PilotDirs, PilotProcess } from './pilot-process.js';
 test('a hostile container reads nothing outside itself: links to system files, to another container, up through "..", swapped later', async (t) => {
   const other = await runContainer(t, { name: 'victim', cmd: ['sh', '-c', 'echo victim-secret > /secret.txt; echo victim-stdout-secret; sleep 3600'] });
   const victim = await other.inspect();
-  const merged = victim.GraphDriver.Data?.MergedDir ?? '';
+  const merged = (victim.GraphDriver.Data as unknown as { MergedDir?: string } | undefined)?.MergedDir ?? '';
+  assert.ok(merged !== '', 'the engine reports the victim\'s writable layer');
   const hostile = await runContainer(t, {
     name: 'hostile',
     volumes: ['/data'],
