@@ -68,3 +68,9 @@ export async function queryAppWithFixtures(overrides: Partial<QueryAppOptions> =
     },
   };
 }
+
+/** GET through `app.inject()`: status and parsed JSON body. */
+export async function getJson(app: FastifyInstance, url: string): Promise<{ status: number; body: any }> {
+  const res = await app.inject({ method: 'GET', url });
+  return { status: res.statusCode, body: res.json() };
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DEP_TRACE, NOW_MS, queryAppWithFixtures, type QueryFixture } from '../helpers/query-fixtures.js';
+import { DEP_TRACE, NOW_MS, getJson, queryAppWithFixtures, type QueryFixture } from '../helpers/query-fixtures.js';
 
 let f: QueryFixture;
 before(async () => {
@@ -8,10 +8,7 @@ before(async () => {
 });
 after(async () => f.close());
 
-async function get(url: string): Promise<{ status: number; body: any }> {
-  const res = await f.app.inject({ method: 'GET', url });
-  return { status: res.statusCode, body: res.json() };
-}
+const get = (url: string) => getJson(f.app, url);
 
 function traceIds(body: any): string[] {
   return body.data.map((t: any) => t.traceID).sort();

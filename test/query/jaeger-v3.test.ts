@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { DEP_TRACE, queryAppWithFixtures, type QueryFixture } from '../helpers/query-fixtures.js';
+import { DEP_TRACE, getJson, queryAppWithFixtures, type QueryFixture } from '../helpers/query-fixtures.js';
 import { JAEGER_STORAGE_FIXTURES } from '../helpers/span-storage-suite.js';
 
 let f: QueryFixture;
@@ -10,10 +10,7 @@ before(async () => {
 });
 after(async () => f.close());
 
-async function get(url: string): Promise<{ status: number; body: any }> {
-  const res = await f.app.inject({ method: 'GET', url });
-  return { status: res.statusCode, body: res.json() };
-}
+const get = (url: string) => getJson(f.app, url);
 
 const WINDOW = 'query.start_time_min=2017-01-26T15:00:00Z&query.start_time_max=2017-01-26T18:00:00.000000Z';
 
