@@ -38,19 +38,20 @@ export function monitoringDeclaration(container: ContainerInfo, prefix: string):
   }
 
   const [httpLabel, http] = label('http');
+  const [tagsLabel, tagsValue] = label('tags');
+  if (http === undefined && tagsValue !== undefined) warn(tagsLabel, `tags are only read with ${httpLabel}, which is not set`);
   if (http !== undefined) {
     const url = parseMonitoringUrl(http, container.ipAddress);
     if (typeof url === 'string') warn(httpLabel, url);
     else {
-      const [, tags] = label('tags');
-      declaration.http = { url, tagKeys: (tags ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '') };
+      declaration.http = { url, tagKeys: (tagsValue ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '') };
     }
   }
 
   const [influxLabel, influx] = label('addon.influxdb');
   if (influx !== undefined) {
     const m = /^(https?):(?:\/\/)?([^:/]+):(\d{1,5})$/.exec(influx.trim());
-    if (!m || Number(m[3]) > 65535) warn(influxLabel, `"${influx}" is not <http|https>:<host>:<port>`);
+    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) warn(influxLabel, `"${influx}" is not <http|https>:<host>:<port>`);
     else declaration.influxdbUrl = `${m[1]}://${m[2]}:${m[3]}`;
   }
   const [, prometheus] = label('addon.prometheus');

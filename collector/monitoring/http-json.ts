@@ -2,7 +2,8 @@
  * An `aliyun.monitoring.http` body → points (Telegraf's httpjson, without its most common complaint: strings and
  * booleans are kept). The body is a JSON object or an array of objects, one point each; nested keys are joined
  * with `_` (array items by index); keys named in `aliyun.monitoring.tags` become tags; numbers become float
- * fields, booleans boolean fields, other strings string fields. Pure: never throws, bounded in depth and fields.
+ * fields, booleans boolean fields, other strings string fields; nulls and empty keys are left out. Pure: never
+ * throws, bounded in depth, fields per point and points per body (what is past a bound is skipped and reported).
  */
 import { bool, float, str, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
 
@@ -33,32 +34,41 @@ export function parseHttpJson(
   const limits = options.limits ?? DEFAULT_HTTP_JSON_LIMITS;
   const objects = Array.isArray(doc) ? doc : [doc];
   if (objects.length === 0) return { ok: true, points: [], warnings: [] };
-  const warnings: string[] = [];
+  if (!Array.isArray(doc) && (doc === null || typeof doc !== 'object')) {
+    return { ok: false, reason: `the body is ${doc === null ? 'null' : typeof doc}, not a JSON object or an array of objects` };
+  }
+  // Warnings are summed over the body: an array of a million scalars is one warning, not a million.
+  const skipped = { notObjects: 0, firstNotObject: -1, empty: 0, deep: 0, fields: 0 };
   const points: MetricPoint[] = [];
+  let cut = false;
   for (const [i, obj] of objects.entries()) {
     if (points.length >= limits.maxPoints) {
-      warnings.push(`only the first ${limits.maxPoints} objects were read`);
+      cut = true;
       break;
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      const what = obj === null ? 'null' : Array.isArray(obj) ? 'an array' : typeof obj;
-      if (!Array.isArray(doc)) return { ok: false, reason: `the body is ${what}, not a JSON object or an array of objects` };
-      warnings.push(`item ${i} is ${what}, not an object: skipped`);
+      if (skipped.notObjects++ === 0) skipped.firstNotObject = i;
       continue;
     }
     const flat = new Map<string, FieldValue>();
-    const tags: Record<string, string> = { ...options.tags };
+    const tags = new Map<string, string>(Object.entries(options.tags));
     const state = { skippedDeep: 0, skippedFields: 0 };
     flatten(obj as Record<string, unknown>, '', 1, options.tagKeys, flat, tags, limits, state);
-    if (state.skippedDeep > 0) warnings.push(`${state.skippedDeep} value(s) nested deeper than ${limits.maxDepth} levels were skipped`);
-    if (state.skippedFields > 0) warnings.push(`${state.skippedFields} field(s) beyond ${limits.maxFields} were skipped`);
+    skipped.deep += state.skippedDeep;
+    skipped.fields += state.skippedFields;
     if (flat.size === 0) {
-      warnings.push(`item ${i} has no fields`);
+      skipped.empty++;
       continue;
     }
-    const sortedTags = Object.entries(tags).filter(([, v]) => v !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const sortedTags = [...tags].filter(([, v]) => v !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     points.push({ measurement: options.measurement, tags: sortedTags, fields: [...flat], timeNs: options.timeNs });
   }
+  const warnings: string[] = [];
+  if (skipped.notObjects > 0) warnings.push(`${skipped.notObjects} array item(s) that are not objects were skipped (the first at index ${skipped.firstNotObject})`);
+  if (skipped.empty > 0) warnings.push(`${skipped.empty} object(s) without any field were skipped`);
+  if (skipped.deep > 0) warnings.push(`${skipped.deep} value(s) nested deeper than ${limits.maxDepth} levels were skipped`);
+  if (skipped.fields > 0) warnings.push(`${skipped.fields} field(s) beyond ${limits.maxFields} per object were skipped`);
+  if (cut) warnings.push(`only the first ${limits.maxPoints} objects were read`);
   return { ok: true, points, warnings };
 }
 
@@ -68,12 +78,13 @@ function flatten(
   depth: number,
   tagKeys: readonly string[],
   fields: Map<string, FieldValue>,
-  tags: Record<string, string>,
+  tags: Map<string, string>,
   limits: HttpJsonLimits,
   state: { skippedDeep: number; skippedFields: number },
 ): void {
   const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
   for (const [k, v] of entries) {
+    if (k === '') continue; // no name to give it: line protocol has no empty keys
     const key = prefix === '' ? k : `${prefix}_${k}`;
     if (v !== null && typeof v === 'object') {
       if (depth >= limits.maxDepth) state.skippedDeep++;
@@ -81,7 +92,7 @@ function flatten(
       continue;
     }
     if (tagKeys.includes(key)) {
-      if (v !== null && v !== undefined) tags[key] = String(v);
+      if (v !== null && v !== undefined) tags.set(key, String(v));
       continue;
     }
     let field: FieldValue | undefined;
