@@ -136,3 +136,34 @@ test('json-file rotation by the engine (max-size, max-file) loses no line of 20,
   assert.ok(rotated.length >= 3, `the engine rotated the log (${rotated.length} rotated files)`);
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
+
+test('a container that exits is read to the end of its files before it is forgotten', async (t) => {
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs);
+  const c = await runContainer(t, {
+    name: 'brief',
+    labels: { 'aliyun.logs.out': 'stdout', 'aliyun.logs.file': '/logs/*.log' },
+    volumes: ['/logs'],
+    cmd: ['sh', '-c', 'i=0; while [ $i -lt 5000 ]; do i=$((i+1)); echo "s $i"; echo "f $i" >> /logs/a.log; done; printf "s last-without-newline"'],
+  });
+  await waitFor(() => pilot.logs('container read to the end').some((l) => l.container === c.name), { what: 'the container to be read out', timeoutMs: 30_000 });
+  const out = fileMessages(dirs, c.id, 'out');
+  assert.deepEqual(tally(out, 's ', 5000), { missing: 0, duplicates: 0 });
+  assert.equal(out[out.length - 1], 's last-without-newline', 'the unfinished last line is shipped too');
+  assert.deepEqual(tally(fileMessages(dirs, c.id, 'file'), 'f ', 5000), { missing: 0, duplicates: 0 });
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});
+
+test('SIGTERM with the output down: the pilot stops reading and exits 0 within the shutdown timeout', async (t) => {
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs, {
+    LOGGING_OUTPUT: 'elasticsearch', ELASTICSEARCH_HOSTS: 'http://127.0.0.1:9', SHIPWATCH_SHUTDOWN_TIMEOUT: '4s', ELASTICSEARCH_FLUSH_INTERVAL: '100ms',
+  });
+  await runContainer(t, { name: 'sigterm', labels: { 'aliyun.logs.out': 'stdout' }, cmd: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "s $i"; sleep 0.01; done'] });
+  await new Promise((r) => setTimeout(r, 1500));
+  const t0 = Date.now();
+  const exit = await pilot.terminate(10_000);
+  const tookMs = Date.now() - t0;
+  assert.deepEqual(exit, { code: 0, signal: null });
+  assert.ok(tookMs < 5000, `exited after ${tookMs} ms`);
+});
