@@ -1,7 +1,8 @@
 /**
  * Runs each container's monitoring tasks every interval, each on its own random phase so a host's containers are
  * not all polled in the same second. A run still going at its next tick makes that tick skip, with a warning and a
- * counter — runs never pile up. Tasks are added and removed as containers come and go.
+ * counter — runs never pile up, and a collection round (`runAllOnce`) joins a run in progress instead of starting a
+ * second one. Tasks are added and removed as containers come and go; a removed task never starts again.
  */
 import type { Logger } from '../../core/log.js';
 import { counter, type Registry } from '../../core/self-metrics.js';
@@ -11,13 +12,22 @@ export interface MonitorTask {
   key: string;
   kind: 'script' | 'http' | 'stats';
   container: string;
-  run(): Promise<void>;
+  run(): Promise<unknown>;
 }
 
 interface Entry {
   task: MonitorTask;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
+  removed: boolean;
+}
+
+export interface SchedulerOptions {
+  intervalMs: number;
+  log: Logger;
+  registry: Registry;
+  /** Source of each task's phase in [0, 1) of the interval; default Math.random. */
+  random?: () => number;
 }
 
 export class MonitorScheduler {
@@ -26,9 +36,7 @@ export class MonitorScheduler {
   private readonly failed;
   private closed = false;
 
-  constructor(
-    private readonly options: { intervalMs: number; log: Logger; registry: Registry; random?: () => number },
-  ) {
+  constructor(private readonly options: SchedulerOptions) {
     this.skipped = counter(options.registry, {
       name: 'shipwatch_monitoring_skipped_ticks_total', help: 'Monitoring ticks skipped because the previous run was still going.', labelNames: ['kind'] as const,
     });
@@ -41,53 +49,77 @@ export class MonitorScheduler {
     return this.entries.has(key);
   }
 
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Schedules a task: first run after a random phase within the interval (now with `runNow`), then every interval. */
   add(task: MonitorTask, options: { runNow?: boolean } = {}): void {
     if (this.closed || this.entries.has(task.key)) return;
     const { intervalMs } = this.options;
     const phaseMs = options.runNow ? 0 : Math.floor((this.options.random ?? Math.random)() * intervalMs);
-    const entry: Entry = { task, running: undefined, timer: undefined as unknown as NodeJS.Timeout };
+    const entry: Entry = { task, running: undefined, timer: undefined, removed: false };
     const tick = (): void => {
       if (entry.running) {
         this.skipped.inc({ kind: task.kind });
-        this.options.log.warn('monitoring run still going at the next tick: tick skipped', { container: task.container, kind: task.kind });
+        this.options.log.warn('monitoring run still going at the next tick: tick skipped', { container: task.container, kind: task.kind, intervalMs });
         return;
       }
-      entry.running = task.run().catch((err: unknown) => {
-        this.failed.inc({ kind: task.kind });
-        this.options.log.error('monitoring run failed', { container: task.container, kind: task.kind, err });
-      }).finally(() => {
-        entry.running = undefined;
-      });
+      void this.start(entry);
     };
     entry.timer = setTimeout(() => {
-      if (!this.entries.has(task.key)) return;
-      tick();
+      if (entry.removed) return;
       entry.timer = setInterval(tick, intervalMs);
       entry.timer.unref();
+      tick();
     }, phaseMs);
     entry.timer.unref();
     this.entries.set(task.key, entry);
   }
 
-  /** Removes every task whose key starts with `prefix` (a container's id). */
+  /** Starts a run unless one is going; never rejects (a throw is counted and logged). */
+  private start(entry: Entry): Promise<void> {
+    if (entry.running) return entry.running;
+    const { task } = entry;
+    let run: Promise<unknown>;
+    try {
+      run = task.run();
+    } catch (err) {
+      run = Promise.reject(err);
+    }
+    entry.running = run.then(
+      () => undefined,
+      (err: unknown) => {
+        this.failed.inc({ kind: task.kind });
+        this.options.log.error('monitoring run failed', { container: task.container, kind: task.kind, err });
+      },
+    ).finally(() => {
+      entry.running = undefined;
+    });
+    return entry.running;
+  }
+
+  /** Removes every task whose key matches (e.g. a container's `<id>/` prefix); a run in progress finishes. */
   removeWhere(predicate: (key: string) => boolean): void {
     for (const [key, entry] of this.entries) {
       if (!predicate(key)) continue;
+      entry.removed = true;
       clearTimeout(entry.timer);
       clearInterval(entry.timer);
       this.entries.delete(key);
     }
   }
 
-  /** Runs every task once now (a collection round), waiting for all; used by benchmarks and tests. */
+  /** One collection round: runs every task now (joining runs already going) and waits for all of them. */
   async runAllOnce(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((e) => e.running ?? e.task.run()));
+    await Promise.all([...this.entries.values()].map((e) => this.start(e)));
   }
 
+  /** Stops scheduling and waits for the runs in progress. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     const running = [...this.entries.values()].map((e) => e.running).filter((r): r is Promise<void> => r !== undefined);
     this.removeWhere(() => true);
-    await Promise.allSettled(running);
+    await Promise.all(running);
   }
 }
