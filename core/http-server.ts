@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { ShipwatchError } from './errors.js';
+import { ERRORS, ShipwatchError } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface HttpServerOptions {
@@ -17,7 +17,6 @@ export function createHttpServer(options: HttpServerOptions, extra: FastifyServe
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024 * 1024,
-    disableRequestLogging: true,
     ...extra,
   });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
@@ -26,7 +25,12 @@ export function createHttpServer(options: HttpServerOptions, extra: FastifyServe
       return;
     }
     const status = err.statusCode ?? 500;
-    if (status >= 500) options.log.error('request failed', { err });
+    if (status >= 500) {
+      // Never the user's mistake: logged with its detail, answered without internals.
+      options.log.error('request failed', { err });
+      void reply.status(status).send({ error: 'SW_INTERNAL', message: ERRORS.SW_INTERNAL.message.replace('%s', 'see the server log') });
+      return;
+    }
     void reply.status(status).send({ error: err.code ?? 'SW_BAD_REQUEST', message: err.message });
   });
   return app;

@@ -1,4 +1,4 @@
-import { parseBool, parseDurationMs, parseInteger, parseListen, parseSizeBytes, parseString, v } from './schema.js';
+import { parseBool, parseDurationMs, parseInteger, parseListen, parseSizeBytes, parseString, parseUrl, v } from './schema.js';
 
 export const collector = {
   adminListen: v({ name: 'COLLECTOR_ADMIN_LISTEN', default: ':14269', doc: 'Admin port of the collector (/health, /metrics, line protocol /write).', parse: parseListen }),
@@ -12,7 +12,7 @@ export const collector = {
   jaegerHttpListen: v({ name: 'COLLECTOR_JAEGER_HTTP_LISTEN', default: ':14268', doc: 'HTTP address of Jaeger\'s POST /api/traces (Thrift binary Batch).', parse: parseListen }),
   jaegerMaxBodyBytes: v({ name: 'COLLECTOR_JAEGER_MAX_BODY', default: '4MiB', doc: 'Largest POST /api/traces body; a larger one gets 413.', parse: parseSizeBytes }),
   jaegerMaxSpansPerBatch: v({ name: 'COLLECTOR_JAEGER_MAX_SPANS', default: '10000', doc: 'Most spans in one Jaeger batch (HTTP request or UDP datagram); a larger batch is refused whole (413 / counted).', parse: parseInteger(1, 1_000_000) }),
-  jaegerUdpSocketBufferBytes: v({ name: 'COLLECTOR_JAEGER_UDP_SOCKET_BUFFER', default: '0', doc: 'Receive buffer of the Jaeger UDP sockets (absorbs bursts; capped by the kernel\'s net.core.rmem_max); 0 keeps the system default.', parse: parseSizeBytes }),
+  jaegerUdpSocketBufferBytes: v({ name: 'COLLECTOR_JAEGER_UDP_SOCKET_BUFFER', default: '4MiB', doc: 'Receive buffer of the Jaeger UDP sockets: absorbs bursts while spans are decoded (capped by the kernel\'s net.core.rmem_max); 0 keeps the system default.', parse: parseSizeBytes }),
   otlpHttpListen: v({ name: 'COLLECTOR_OTLP_HTTP_LISTEN', default: ':4318', doc: 'HTTP address of OTLP/HTTP POST /v1/traces (JSON or protobuf, gzip or deflate).', parse: parseListen }),
   otlpMaxBodyBytes: v({ name: 'COLLECTOR_OTLP_MAX_BODY', default: '16MiB', doc: 'Largest POST /v1/traces body, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
   otlpMaxSpansPerRequest: v({ name: 'COLLECTOR_OTLP_MAX_SPANS', default: '50000', doc: 'Most spans in one OTLP request; a larger request is refused whole with 413.', parse: parseInteger(1, 1_000_000) }),
@@ -24,4 +24,16 @@ export const collector = {
   spanBatchSpans: v({ name: 'COLLECTOR_SPAN_BATCH', default: '1000', doc: 'Spans per storage write.', parse: parseInteger(1, 1_000_000) }),
   spanFlushIntervalMs: v({ name: 'COLLECTOR_SPAN_FLUSH_INTERVAL', default: '200ms', doc: 'Longest a span waits for its storage batch to fill.', parse: parseDurationMs }),
   spanWriteConcurrency: v({ name: 'COLLECTOR_SPAN_WRITERS', default: '2', doc: 'Storage writes under way at once.', parse: parseInteger(1, 64) }),
+  // Metrics: line protocol push, InfluxDB output, Prometheus exposition.
+  writeMaxBodyBytes: v({ name: 'COLLECTOR_WRITE_MAX_BODY', default: '32MiB', doc: 'Largest line protocol push on /write and /api/v2/write, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
+  influxdbUrl: v({ name: 'INFLUXDB_URL', default: '', doc: 'InfluxDB (or VictoriaMetrics) to write metrics to through the /api/v2/write API; unset: no InfluxDB output.', parse: parseUrl }),
+  influxdbToken: v({ name: 'INFLUXDB_TOKEN', default: '', doc: 'InfluxDB API token (InfluxDB 1.8: user:password).', parse: parseString, secret: true }),
+  influxdbOrg: v({ name: 'INFLUXDB_ORG', default: '', doc: 'InfluxDB organisation (ignored by InfluxDB 1.8 and VictoriaMetrics).', parse: parseString }),
+  influxdbBucket: v({ name: 'INFLUXDB_BUCKET', default: 'telegraf', doc: 'InfluxDB bucket (InfluxDB 1.8: database/retention-policy).', parse: parseString }),
+  influxdbQueuePoints: v({ name: 'INFLUXDB_QUEUE', default: '100000', doc: 'Points held for InfluxDB at most while it is slow or down; past it the oldest are dropped and counted.', parse: parseInteger(1, 100_000_000) }),
+  influxdbBatchPoints: v({ name: 'INFLUXDB_BATCH', default: '5000', doc: 'Points per InfluxDB write.', parse: parseInteger(1, 1_000_000) }),
+  influxdbFlushIntervalMs: v({ name: 'INFLUXDB_FLUSH_INTERVAL', default: '1s', doc: 'Longest a point waits for its InfluxDB batch to fill.', parse: parseDurationMs }),
+  influxdbTimeoutMs: v({ name: 'INFLUXDB_TIMEOUT', default: '10s', doc: 'One InfluxDB write taking longer is abandoned and retried.', parse: parseDurationMs }),
+  prometheusStalenessMs: v({ name: 'COLLECTOR_PROMETHEUS_STALENESS', default: '5m', doc: 'A collected series not updated for this long leaves /metrics.', parse: parseDurationMs }),
+  prometheusMaxSeries: v({ name: 'COLLECTOR_PROMETHEUS_MAX_SERIES', default: '100000', doc: 'Collected series exposed on /metrics at most; new ones past it are dropped and counted.', parse: parseInteger(1, 100_000_000) }),
 };
