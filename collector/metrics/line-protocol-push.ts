@@ -1,0 +1,149 @@
+/**
+ * Line protocol pushed to the collector's admin port, answered as InfluxDB answers (Telegraf's `influxdb` and
+ * `influxdb_v2` outputs, and InfluxDB client libraries, work against it unchanged):
+ *
+ * - `POST /api/v2/write?bucket=&org=&precision=ns|us|ms|s` — InfluxDB 2.x. A body with any bad line is refused
+ *   whole (InfluxDB 2.x parses the batch before writing and writes nothing when it fails): 400
+ *   `{"code":"invalid","message":"unable to parse '<line>': <reason> (line N)","line":N}`. An empty body is 400
+ *   "writing requires points"; no bucket is 404 "bucket not found"; a bad precision 400.
+ * - `POST /write?db=&precision=n|ns|u|us|ms|s|m|h` — InfluxDB 1.x. Partial writes as 1.x does them: the good
+ *   lines are kept, and the answer is 400 `{"error":"partial write: unable to parse '<line>': <reason> (line N)
+ *   dropped=K","line":N}` (without "partial write" when no line was good). An empty body is 204; no `db` is 400.
+ * - `Content-Encoding: gzip` bodies are inflated; bad gzip is 400. A body larger than `maxBodyBytes`, compressed
+ *   or once inflated, is 413 (`{"code":"request too large",…}` / `{"error":"Request Entity Too Large"}`).
+ * - 204 on success. Lines without a timestamp get the time of the request.
+ *
+ * The points go to `onPoints` (the metric outputs), which must not block.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { Logger } from '../../core/log.js';
+import type { MetricPoint } from '../../core/model/metric-point.js';
+import { counter, type Registry } from '../../core/self-metrics.js';
+import { parseLineProtocol, type LineFailure } from './line-protocol-parser.js';
+import type { Precision } from './line-protocol-precision.js';
+
+export interface PushContext {
+  api: 'v1' | 'v2';
+  /** v1 `db`, v2 `bucket`. */
+  database: string;
+  /** v2 `org` (may be empty). */
+  org: string;
+}
+
+export interface LineProtocolPushOptions {
+  /** Largest body, compressed and once inflated. */
+  maxBodyBytes: number;
+  onPoints: (points: MetricPoint[], context: PushContext) => void;
+  log: Logger;
+  registry: Registry;
+}
+
+const inflate = promisify(gunzip);
+
+const V1_PRECISIONS: Record<string, Precision> = { n: 'ns', ns: 'ns', u: 'us', us: 'us', µ: 'us', ms: 'ms', s: 's', m: 'm', h: 'h' };
+const V2_PRECISIONS: Record<string, Precision> = { ns: 'ns', us: 'us', ms: 'ms', s: 's' };
+
+type Answer = { status: number; body?: Record<string, unknown> };
+
+/** Registers both write routes, in their own context so that every content type reaches them as bytes. */
+export async function registerLineProtocolPush(app: FastifyInstance, options: LineProtocolPushOptions): Promise<void> {
+  const requests = counter(options.registry, {
+    name: 'shipwatch_line_protocol_requests_total', help: 'Line protocol pushes, by API and answer status.', labelNames: ['api', 'status'] as const,
+  });
+  const received = counter(options.registry, { name: 'shipwatch_line_protocol_points_total', help: 'Points taken from line protocol pushes.', labelNames: ['api'] as const });
+  const badLines = counter(options.registry, { name: 'shipwatch_line_protocol_bad_lines_total', help: 'Pushed lines that did not parse.', labelNames: ['api'] as const });
+
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxBodyBytes }, (_req, body, done) => done(null, body));
+    // Fastify's own body-limit and parser errors, in each API's shape.
+    scope.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+      const api = req.url.startsWith('/api/v2/') ? 'v2' : 'v1';
+      const status = err.statusCode === 413 ? 413 : err.statusCode !== undefined && err.statusCode < 500 ? err.statusCode : 500;
+      if (status >= 500) options.log.error('line protocol push failed', { err });
+      const answer = status === 413 ? tooLarge(api) : api === 'v2' ? { status, body: { code: 'invalid', message: err.message } } : { status, body: { error: err.message } };
+      requests.inc({ api, status: String(answer.status) });
+      void reply.status(answer.status).send(answer.body);
+    });
+
+    const handle = async (api: 'v1' | 'v2', req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const answer = await write(api, req);
+      requests.inc({ api, status: String(answer.status) });
+      if (answer.body === undefined) await reply.status(answer.status).send();
+      else await reply.status(answer.status).send(answer.body);
+    };
+
+    const write = async (api: 'v1' | 'v2', req: FastifyRequest): Promise<Answer> => {
+      const query = req.query as Record<string, string | undefined>;
+      const precisionRaw = query.precision ?? 'ns';
+      const precision = (api === 'v2' ? V2_PRECISIONS : V1_PRECISIONS)[precisionRaw];
+      if (precision === undefined) {
+        return api === 'v2'
+          ? { status: 400, body: { code: 'invalid', message: 'invalid precision; valid precision units are ns, us, ms, and s' } }
+          : { status: 400, body: { error: `invalid precision ${JSON.stringify(precisionRaw)}; valid precisions are n, ns, u, us, ms, s, m and h` } };
+      }
+      const database = (api === 'v2' ? query.bucket : query.db) ?? '';
+      if (database === '') {
+        return api === 'v2' ? { status: 404, body: { code: 'not found', message: 'bucket not found' } } : { status: 400, body: { error: 'database is required' } };
+      }
+      const body = await readBody(api, req, options.maxBodyBytes);
+      if (!Buffer.isBuffer(body)) return body;
+      if (body.length === 0) {
+        return api === 'v2' ? { status: 400, body: { code: 'invalid', message: 'writing requires points' } } : { status: 204 };
+      }
+      const result = parseLineProtocol(body, { precision });
+      const context: PushContext = { api, database, org: query.org ?? '' };
+      if (result.failures.length === 0) {
+        if (result.points.length > 0) {
+          received.inc({ api }, result.points.length);
+          options.onPoints(result.points, context);
+        }
+        return { status: 204 };
+      }
+      badLines.inc({ api }, result.failures.length);
+      const first = describeFailure(result.failures);
+      const line = result.failures[0]!.line;
+      if (api === 'v2') return { status: 400, body: { code: 'invalid', message: first, line } };
+      if (result.points.length === 0) return { status: 400, body: { error: first, line } };
+      received.inc({ api }, result.points.length);
+      options.onPoints(result.points, context);
+      return { status: 400, body: { error: `partial write: ${first} dropped=${result.failures.length}`, line } };
+    };
+
+    scope.post('/api/v2/write', (req, reply) => handle('v2', req, reply));
+    scope.post('/write', (req, reply) => handle('v1', req, reply));
+  });
+}
+
+/** The body as bytes, inflated when gzip; or the answer that refuses it. */
+async function readBody(api: 'v1' | 'v2', req: FastifyRequest, maxBodyBytes: number): Promise<Buffer | Answer> {
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return raw;
+  if (encoding !== 'gzip') {
+    const message = `unsupported Content-Encoding ${JSON.stringify(encoding)}; send identity or gzip`;
+    return api === 'v2' ? { status: 415, body: { code: 'unsupported media type', message } } : { status: 415, body: { error: message } };
+  }
+  try {
+    return await inflate(raw, { maxOutputLength: maxBodyBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(api);
+    const message = `unable to read data: gzip: ${(err as Error).message}`;
+    return api === 'v2' ? { status: 400, body: { code: 'invalid', message } } : { status: 400, body: { error: message } };
+  }
+}
+
+function tooLarge(api: 'v1' | 'v2'): Answer {
+  return api === 'v2'
+    ? { status: 413, body: { code: 'request too large', message: 'unable to read data: points batch is too large' } }
+    : { status: 413, body: { error: 'Request Entity Too Large' } };
+}
+
+/** InfluxDB's wording for the first bad line, with its number (and how many more there are). */
+function describeFailure(failures: LineFailure[]): string {
+  const f = failures[0]!;
+  const more = failures.length > 1 ? ` (and ${failures.length - 1} more bad line${failures.length > 2 ? 's' : ''})` : '';
+  return `unable to parse '${f.text}': ${f.reason} (line ${f.line}, column ${f.column})${more}`;
+}
