@@ -20,7 +20,19 @@ interface OpenFile {
   lastWriteMs: number;
 }
 
+const DAY_MS = 86_400_000;
+let cachedDayStartMs = NaN;
+let cachedDay = '';
+
+/** `YYYY.MM.DD` (UTC); records of one batch nearly always share their day, so the last one is kept. */
 function dayOf(ms: number): string {
+  if (ms >= cachedDayStartMs && ms < cachedDayStartMs + DAY_MS) return cachedDay;
+  cachedDayStartMs = Math.floor(ms / DAY_MS) * DAY_MS;
+  cachedDay = formatDay(ms);
+  return cachedDay;
+}
+
+function formatDay(ms: number): string {
   const d = new Date(ms);
   const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(d.getUTCDate()).padStart(2, '0');
