@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createEngineClient } from '../../../core/engine/docker-client.js';
+import { execInContainer } from '../../../core/engine/exec.js';
+import { docker, runContainer } from '../../helpers/docker.js';
+
+const client = createEngineClient('');
+
+/** The container's processes as the engine lists them (`docker top`), with their state; the pid-1 process first. */
+async function processes(id: string): Promise<Array<{ stat: string; args: string }>> {
+  const top = await docker().getContainer(id).top({ ps_args: '-o pid,stat,args' });
+  return top.Processes.map(([, stat, ...rest]) => ({ stat: stat!, args: rest.join(' ') }));
+}
+
+const alive = (list: Array<{ stat: string }>) => list.filter((p) => !p.stat.startsWith('Z'));
+
+test('a string command runs under the wrapper: its output, error and exit code are exactly its own', async (t) => {
+  const c = await runContainer(t, { name: 'sw-exec' });
+  const r = await execInContainer(client, c.id, 'echo "$0:$#"; echo err >&2; printf partial >&2; exit 4', { timeoutMs: 5000 });
+  assert.deepEqual({ stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, timedOut: r.timedOut, killed: r.killed },
+    { stdout: 'sh:0\n', stderr: 'err\npartial', exitCode: 4, timedOut: false, killed: false });
+  const quiet = await execInContainer(client, c.id, 'true', { timeoutMs: 5000 });
+  assert.deepEqual({ stdout: quiet.stdout, stderr: quiet.stderr, exitCode: quiet.exitCode }, { stdout: '', stderr: '', exitCode: 0 });
+});
+
+test('a command that overruns is stopped with every process it started, inside the container', async (t) => {
+  // pid 1 is a shell loop, which reaps what is reparented to it: nothing at all may remain.
+  const c = await runContainer(t, { name: 'sw-exec-stop', cmd: ['sh', '-c', 'while :; do sleep 1; done'] });
+  const before = alive(await processes(c.id)).length;
+  for (let i = 0; i < 3; i++) {
+    const r = await execInContainer(client, c.id, 'echo started; sleep 300 & sleep 301 | cat; echo never', { timeoutMs: 400 });
+    assert.deepEqual({ timedOut: r.timedOut, killed: r.killed, exitCode: r.exitCode, stdout: r.stdout }, { timedOut: true, killed: true, exitCode: null, stdout: 'started\n' });
+    assert.ok(r.durationMs < 3000, `took ${r.durationMs} ms`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1200)); // pid 1's loop reaps within its sleep
+  const after = await processes(c.id);
+  assert.deepEqual(after.filter((p) => /sleep 30[01]|cat|never/.test(p.args)), [], JSON.stringify(after));
+  assert.equal(alive(after).length, before, JSON.stringify(after));
+  assert.equal(after.filter((p) => p.stat.startsWith('Z')).length, 0);
+});
+
+test('under a pid 1 that never reaps, stopped commands leave no live process (only zombie entries)', async (t) => {
+  const c = await runContainer(t, { name: 'sw-exec-noreap' }); // pid 1: sleep 3600
+  for (let i = 0; i < 3; i++) {
+    const r = await execInContainer(client, c.id, 'while :; do sleep 1; done', { timeoutMs: 300 });
+    assert.equal(r.killed, true);
+  }
+  const after = await processes(c.id);
+  assert.deepEqual(alive(after).map((p) => p.args), ['sleep 3600'], JSON.stringify(after));
+});
+
+test('output past the bound stops the command early when asked, keeping the bound\'s worth', async (t) => {
+  const c = await runContainer(t, { name: 'sw-exec-big', cmd: ['sh', '-c', 'while :; do sleep 1; done'] });
+  const r = await execInContainer(client, c.id, 'yes "m v=1" | head -c 10000000', { timeoutMs: 10_000, maxOutputBytes: 65_536, stopOnOverflow: true });
+  assert.deepEqual({ overflowed: r.overflowed, truncated: r.truncated, killed: r.killed, timedOut: r.timedOut, exitCode: r.exitCode },
+    { overflowed: true, truncated: true, killed: true, timedOut: false, exitCode: null });
+  assert.equal(r.stdout.length, 65_536);
+  assert.ok(r.stdout.startsWith('m v=1\nm v=1\n'));
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  assert.deepEqual((await processes(c.id)).filter((p) => /yes|head/.test(p.args)), []);
+  // Without stopOnOverflow the command runs to its end and only the bound is kept.
+  const all = await execInContainer(client, c.id, 'yes "m v=1" | head -c 1000000', { timeoutMs: 10_000, maxOutputBytes: 1000 });
+  assert.deepEqual({ exitCode: all.exitCode, truncated: all.truncated, overflowed: all.overflowed, length: all.stdout.length }, { exitCode: 0, truncated: true, overflowed: false, length: 1000 });
+});
