@@ -213,12 +213,19 @@ export class InfluxDbSink implements MetricSink {
   }
 
   private async post(body: string): Promise<void> {
+    // A signal per request: the transport leaves its listener on the signal it is given, so the sink's own
+    // (long-lived) signal only forwards to it, and drops the forwarding when the request is over.
+    const request = new AbortController();
+    const forward = (): void => request.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', forward, { once: true });
     try {
-      await this.client.transport.request(this.path, body, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, signal: this.abort.signal });
+      await this.client.transport.request(this.path, body, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, signal: request.signal });
     } catch (err) {
       const status = err instanceof HttpError ? String(err.statusCode) : 'network';
       this.metrics.errors.inc({ sink: this.name, status });
       throw err;
+    } finally {
+      this.abort.signal.removeEventListener('abort', forward);
     }
   }
 
