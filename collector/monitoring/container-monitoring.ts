@@ -2,6 +2,9 @@
  * The collector's container source: follows the engine's containers (the same watcher the pilot uses) and keeps a
  * scheduler task per declared script, per HTTP endpoint, and for the statistics of every running container.
  * Every point gets `container_name`, `docker_app`, `docker_service` and `host` unless it carries them already.
+ *
+ * When a container stops its tasks are removed and `forget` is called; a run that was still going then finishes
+ * without emitting, so the series of a container that is gone do not come back.
  */
 import type { ContainerInfo } from '../../core/engine/container-info.js';
 import type { ContainerListener } from '../../core/engine/container-watcher.js';
@@ -23,7 +26,6 @@ export interface ContainerMonitoringOptions {
   timeoutMs: number;
   maxOutputBytes: number;
   containerStats: boolean;
-  hostProcDir?: string;
   /** Where points go; `influxdbUrl` when the container names its own InfluxDB (`addon.influxdb`). */
   emit: (points: MetricPoint[], route: { containerId: string; influxdbUrl?: string }) => void;
   /** A container is gone: its series should disappear. */
@@ -35,7 +37,8 @@ export interface ContainerMonitoringOptions {
 export class ContainerMonitoring implements ContainerListener {
   readonly scheduler: MonitorScheduler;
   private readonly badLabels;
-  private readonly known = new Map<string, string>();
+  /** Running containers: name, and whether their runs may still emit (false once stopped). */
+  private readonly known = new Map<string, { name: string; life: { alive: boolean } }>();
 
   constructor(private readonly options: ContainerMonitoringOptions) {
     this.scheduler = new MonitorScheduler({ intervalMs: options.intervalMs, log: options.log, registry: options.registry });
@@ -51,7 +54,8 @@ export class ContainerMonitoring implements ContainerListener {
 
   started(info: ContainerInfo): void {
     const o = this.options;
-    this.known.set(info.id, info.name);
+    const life = { alive: true };
+    this.known.set(info.id, { name: info.name, life });
     const tags = this.containerTags(info);
     const decorate = (points: MetricPoint[]): void => {
       for (const p of points) for (const [k, v] of Object.entries(tags)) addTagIfAbsent(p, k, v);
@@ -62,7 +66,9 @@ export class ContainerMonitoring implements ContainerListener {
       o.log.warn('invalid monitoring label skipped', { ...w });
     }
     const route = { containerId: info.id, ...(declaration.influxdbUrl ? { influxdbUrl: declaration.influxdbUrl } : {}) };
-    const emit = (points: MetricPoint[]): void => o.emit(points, route);
+    const emit = (points: MetricPoint[]): void => {
+      if (life.alive) o.emit(points, route);
+    };
     const log = o.log;
 
     if (declaration.script) {
@@ -71,7 +77,6 @@ export class ContainerMonitoring implements ContainerListener {
         run: scriptMonitorRun({
           client: o.client, containerId: info.id, containerName: info.name, command: declaration.script,
           timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, decorate, emit, log, registry: o.registry,
-          ...(o.hostProcDir ? { hostProcDir: o.hostProcDir } : {}),
         }),
       });
     }
@@ -85,7 +90,11 @@ export class ContainerMonitoring implements ContainerListener {
       });
     }
     if (o.containerStats) {
-      const statsTags = { ...tags, container_image: info.image, container_status: info.state.status, engine_host: o.hostName };
+      const [image, version] = splitImage(info.image);
+      // Telegraf's docker input tags (engine_host is the engine's host: this host).
+      const statsTags = {
+        ...tags, container_image: image, container_version: version, container_status: info.state.status || 'running', engine_host: o.hostName,
+      };
       this.scheduler.add({
         key: `${info.id}/stats`, kind: 'stats', container: info.name,
         run: statsMonitorRun({ client: o.client, containerId: info.id, tags: statsTags, emit }),
@@ -103,14 +112,28 @@ export class ContainerMonitoring implements ContainerListener {
 
   private drop(id: string): void {
     this.scheduler.removeWhere((key) => key.startsWith(`${id}/`));
-    const name = this.known.get(id);
-    if (name !== undefined) {
+    const known = this.known.get(id);
+    if (known !== undefined) {
+      known.life.alive = false;
       this.known.delete(id);
-      this.options.forget({ id, name });
+      this.options.forget({ id, name: known.name });
     }
   }
 
   close(): Promise<void> {
     return this.scheduler.close();
   }
+}
+
+/**
+ * `registry:5000/team/app:1.2` → [`registry:5000/team/app`, `1.2`]; no tag → `unknown` (Telegraf's split: a first
+ * path element with `.` or `:`, or `localhost`, is a registry whose port is not a tag).
+ */
+export function splitImage(image: string): [name: string, version: string] {
+  const slash = image.indexOf('/');
+  const hasDomain = slash >= 0 && (/[.:]/.test(image.slice(0, slash)) || image.slice(0, slash) === 'localhost');
+  const domain = hasDomain ? image.slice(0, slash + 1) : '';
+  const rest = hasDomain ? image.slice(slash + 1) : image;
+  const colon = rest.lastIndexOf(':');
+  return colon < 0 ? [domain + rest, 'unknown'] : [domain + rest.slice(0, colon), rest.slice(colon + 1)];
 }
