@@ -21,15 +21,18 @@ export interface HttpMonitorOptions {
   registry: Registry;
 }
 
-export function httpMonitorRun(options: HttpMonitorOptions): () => Promise<void> {
+export type HttpOutcome = 'ok' | 'status' | 'too_large' | 'timeout' | 'unreachable' | 'bad_body';
+
+export function httpMonitorRun(options: HttpMonitorOptions): () => Promise<HttpOutcome> {
   const failures = counter(options.registry, {
     name: 'shipwatch_monitoring_http_failures_total', help: 'HTTP monitoring polls that gave no points.', labelNames: ['reason'] as const,
   });
   const points = counter(options.registry, { name: 'shipwatch_monitoring_points_total', help: 'Points collected by monitoring.', labelNames: ['kind'] as const });
   const measurement = httpJsonMeasurement(options.containerName);
-  const fail = (reason: string, detail: string): void => {
+  const fail = (reason: Exclude<HttpOutcome, 'ok'>, detail: string): HttpOutcome => {
     failures.inc({ reason });
     options.log.warn('monitoring http poll failed', { container: options.containerName, url: options.url.href, reason: detail });
+    return reason;
   };
 
   return async () => {
@@ -56,6 +59,7 @@ export function httpMonitorRun(options: HttpMonitorOptions): () => Promise<void>
       points.inc({ kind: 'http' }, result.points.length);
       options.emit(result.points);
     }
+    return 'ok';
   };
 }
 
