@@ -208,6 +208,8 @@ export class FileReader {
   }
 
   private sleep(ms: number): Promise<void> {
+    // stop() or finish() may have come while we were reading: their wake-up went to no one.
+    if (this.stopped || this.finishing === 'now') return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
       timer.unref();
