@@ -25,7 +25,6 @@ export const ERRORS = {
   SW_UNAUTHORIZED: { message: 'unauthorized: %s', status: 401 },
   SW_NOT_FOUND: { message: 'not found: %s', status: 404 },
   SW_INTERNAL: { message: 'internal error: %s', status: 500 },
-  SW_LINE_PROTOCOL_INVALID: { message: 'invalid line protocol: %s', status: 400 },
   SW_INFLUXDB_REJECTED: { message: 'InfluxDB refused the write: %s', status: 502 },
 } as const satisfies Record<string, ErrorDef>;
 
