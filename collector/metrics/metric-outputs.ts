@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HealthCheck } from '../../core/admin-server.js';
 import type { Config } from '../../core/config/index.js';
 import type { Logger } from '../../core/log.js';
+import type { MetricPoint } from '../../core/model/metric-point.js';
 import type { Registry } from '../../core/self-metrics.js';
 import { InfluxDbSink } from './influxdb-sink.js';
 import { registerLineProtocolPush } from './line-protocol-push.js';
@@ -22,25 +23,55 @@ export interface MetricOutputs {
   health: HealthCheck[];
   /** For startAdminServer's `configure`. */
   configureAdmin(app: FastifyInstance): Promise<void>;
+  /**
+   * Where a container's points go: every output, plus the InfluxDB its `aliyun.monitoring.addon.influxdb` label
+   * names (one sink per distinct URL, created on first use, same token/org/bucket).
+   */
+  write(points: readonly MetricPoint[], route?: { influxdbUrl?: string }): void;
+  /** A container is gone: its Prometheus series disappear. */
+  forgetContainer(name: string): void;
   summary: string[];
+  close(): Promise<void>;
 }
 
 /** `extra` sinks (the embedded store's metric table in `all`) receive every point too. */
 export function createMetricOutputs(config: Config['collector'], deps: { log: Logger; registry: Registry; extra?: MetricSink[] }): MetricOutputs {
   const prometheus = new PrometheusSeries({ stalenessMs: config.prometheusStalenessMs, maxSeries: config.prometheusMaxSeries, registry: deps.registry });
-  const influxdb = config.influxdbUrl === ''
-    ? undefined
-    : new InfluxDbSink({
-      url: config.influxdbUrl, token: config.influxdbToken, org: config.influxdbOrg, bucket: config.influxdbBucket,
-      queuePoints: config.influxdbQueuePoints, batchPoints: config.influxdbBatchPoints, flushIntervalMs: config.influxdbFlushIntervalMs,
-      timeoutMs: config.influxdbTimeoutMs, log: deps.log, registry: deps.registry,
-    });
+  const influxSink = (url: string): InfluxDbSink => new InfluxDbSink({
+    url, token: config.influxdbToken, org: config.influxdbOrg, bucket: config.influxdbBucket,
+    queuePoints: config.influxdbQueuePoints, batchPoints: config.influxdbBatchPoints, flushIntervalMs: config.influxdbFlushIntervalMs,
+    timeoutMs: config.influxdbTimeoutMs, log: deps.log.child({ influxdb: url }), registry: deps.registry,
+  });
+  const influxdb = config.influxdbUrl === '' ? undefined : influxSink(config.influxdbUrl);
   const sink = fanOut([...(influxdb ? [influxdb] : []), prometheus, ...(deps.extra ?? [])]);
+  const addons = new Map<string, InfluxDbSink>();
+  if (influxdb) addons.set(config.influxdbUrl, influxdb);
+  const health = influxdb ? [influxdb.healthCheck()] : [];
   return {
     sink,
     prometheus,
     influxdb,
-    health: influxdb ? [influxdb.healthCheck()] : [],
+    health,
+    write(points, route) {
+      sink.write(points);
+      const url = route?.influxdbUrl;
+      if (url === undefined || url === config.influxdbUrl) return;
+      let addon = addons.get(url);
+      if (!addon) {
+        addon = influxSink(url);
+        addons.set(url, addon);
+        health.push(addon.healthCheck());
+        deps.log.info('sending a container\'s points to the InfluxDB its label names', { url });
+      }
+      addon.write(points);
+    },
+    forgetContainer(name) {
+      prometheus.forget((series) => series.tags['container_name'] === name);
+    },
+    async close() {
+      await sink.close();
+      await Promise.all([...addons.values()].filter((a) => a !== influxdb).map((a) => a.close()));
+    },
     async configureAdmin(app) {
       prometheus.exposeOnMetrics(app);
       await registerLineProtocolPush(app, { maxBodyBytes: config.writeMaxBodyBytes, onPoints: (points) => sink.write(points), log: deps.log, registry: deps.registry });

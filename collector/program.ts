@@ -1,0 +1,90 @@
+/**
+ * `shipwatch collector`: trace receivers → bounded span queue → span storage; container monitoring (scripts,
+ * HTTP endpoints, statistics) and line protocol pushes → metric outputs; the admin port serves /health, /metrics
+ * (the collector's own counters and every collected series) and the push endpoints.
+ *
+ * Close order: receivers (stop accepting), monitoring (stop collecting), the span queue (drain into storage),
+ * metric outputs (flush), the admin port. The shared store is closed by the runtime after every program.
+ */
+import { startAdminServer } from '../core/admin-server.js';
+import { ContainerWatcher } from '../core/engine/container-watcher.js';
+import { sharedEngineClient } from '../core/engine/docker-client.js';
+import { resolveHostName } from '../core/host-name.js';
+import type { RunningProgram, Runtime } from '../core/runtime.js';
+import { createRegistry } from '../core/self-metrics.js';
+import { createSpanWriters } from '../core/span-storage-factory.js';
+import { ContainerMonitoring } from './monitoring/container-monitoring.js';
+import { createMetricOutputs } from './metrics/metric-outputs.js';
+import { SpanQueue } from './traces/span-queue.js';
+import { startTraceReceivers } from './traces/trace-receivers.js';
+
+export async function start(runtime: Runtime): Promise<RunningProgram> {
+  const { config, log } = runtime;
+  const c = config.collector;
+  const registry = createRegistry('collector');
+  const hostName = resolveHostName({ configured: config.common.hostName, nodeName: '', hostRoot: '' });
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((err: unknown) => log.error('collector close step failed', { err }));
+    }
+  };
+
+  try {
+    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry });
+    closers.push(() => metrics.close());
+
+    const writers = await createSpanWriters(runtime, registry);
+    const queue = new SpanQueue({
+      writers, maxQueuedSpans: c.spanQueueSpans, maxBatchSpans: c.spanBatchSpans, flushIntervalMs: c.spanFlushIntervalMs,
+      concurrency: c.spanWriteConcurrency, log: log.child({ component: 'span-queue' }), registry,
+    });
+    closers.push(() => queue.close());
+
+    const engine = sharedEngineClient(runtime.shared, config.common.dockerHost);
+    const monitoring = new ContainerMonitoring({
+      client: engine, hostName, labelPrefix: c.monitoringLabelPrefix, intervalMs: c.monitoringIntervalMs,
+      timeoutMs: c.monitoringTimeoutMs, maxOutputBytes: c.monitoringMaxOutputBytes, containerStats: c.containerStats,
+      emit: (points, route) => metrics.write(points, route), forget: (container) => metrics.forgetContainer(container.name),
+      log: log.child({ component: 'monitoring' }), registry,
+    });
+    const watcher = new ContainerWatcher({ client: engine, listener: monitoring, log: log.child({ component: 'engine' }), registry });
+    watcher.start();
+    closers.push(async () => {
+      await watcher.close();
+      await monitoring.close();
+    });
+
+    const admin = await startAdminServer({
+      listen: c.adminListen, registry, log,
+      health: [
+        { name: 'engine', check: () => watcher.status().reason },
+        { name: 'span-queue', check: () => (queue.fill >= 0.9 ? `span storage is behind: the queue is ${Math.round(queue.fill * 100)}% full` : undefined) },
+        ...metrics.health,
+      ],
+      configure: (app) => metrics.configureAdmin(app),
+    });
+    closers.push(() => admin.close());
+
+    const receivers = await startTraceReceivers(c, queue, registry, log);
+    closers.push(async () => {
+      await Promise.all(receivers.map((r) => r.close()));
+    });
+
+    let closing: Promise<void> | undefined;
+    return {
+      summary: [
+        `admin (/health, /metrics, line protocol /write, /api/v2/write) on ${c.adminListen.host}:${admin.port}`,
+        ...receivers.map((r) => `${r.name} on ${r.where}`),
+        `spans stored in ${config.spanStorage.types.join(' and ')}`,
+        ...metrics.summary,
+        `container monitoring every ${c.monitoringIntervalMs} ms through ${engine.where}`,
+      ],
+      // Receivers were started last and close first: closeAll runs the steps in reverse.
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
