@@ -61,6 +61,8 @@ export class ContainerWatcher {
   private resolveFirstSync!: () => void;
   private readonly failures;
   private readonly reconnects;
+  /** When the last connection was lost (undefined before the first): containers created since then are news. */
+  private lostAtMs: number | undefined;
 
   constructor(options: WatcherOptions) {
     this.opts = { reconnectInitialMs: 250, reconnectMaxMs: 5000, ...options };
@@ -116,6 +118,7 @@ export class ContainerWatcher {
         lastReported = '';
         await ended;
         if (this.closed) break;
+        this.lostAtMs = Date.now();
         this.reason = `${this.opts.client.where}: events stream ended`;
         this.opts.log.warn('container engine connection lost; reconnecting', { engine: this.opts.client.where });
       } catch (err) {
@@ -207,6 +210,9 @@ export class ContainerWatcher {
     const list = await this.opts.client.docker.listContainers({ all: true });
     const all = new Map<string, { running: boolean }>();
     for (const c of list) all.set(c.Id, { running: c.State === 'running' });
+    // Created, run and stopped while we were away: announced and stopped at once, so what it wrote is read.
+    const lostAtMs = this.lostAtMs;
+    const missed = lostAtMs === undefined ? [] : list.filter((c) => c.State !== 'running' && c.State !== 'created' && !this.running.has(c.Id) && c.Created * 1000 >= lostAtMs - 1000);
     for (const [id, info] of this.running) {
       if (all.get(id)?.running === true) continue;
       await this.announceStop(info);
@@ -216,6 +222,12 @@ export class ContainerWatcher {
       if (!c.running || this.running.has(id)) continue;
       await this.inspectAndAnnounce(id);
     }
+    for (const c of missed) {
+      await this.inspectAndAnnounce(c.Id);
+      const info = this.running.get(c.Id);
+      if (info) await this.announceStop(info);
+    }
+    this.lostAtMs = undefined;
     await this.call('synced', () => this.opts.listener.synced?.(all));
   }
 

@@ -110,10 +110,14 @@ test('after losing the engine it reconnects and announces only what changed mean
   assert.equal(watcher.status().connected, false);
   await engine.docker.getContainer(dying).kill();
   const born = await run('sleep 60');
+  const brief = await run('echo gone');
+  await engine.docker.getContainer(brief).wait();
   await proxy.open();
 
   await journal.waitFor(`start ${born}`);
   await journal.waitFor(`stop ${dying}`);
+  await journal.waitFor(`stop ${brief}`);
+  assert.equal(journal.count(`start ${brief}`), 1, 'a container that ran only during the outage is announced, then stopped');
   assert.equal(journal.count(`start ${staying}`), 1, 'no second start for a container that kept running');
   assert.equal(journal.count(`start ${dying}`), 1);
   assert.equal(watcher.status().connected, true);
