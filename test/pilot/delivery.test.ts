@@ -186,3 +186,25 @@ test('a clean restart (SIGTERM) resumes exactly where it stopped: nothing missin
   assert.deepEqual(tally(messages, 's ', 3000), { missing: 0, duplicates: 0 });
   assert.deepEqual(await second.terminate(), { code: 0, signal: null });
 });
+
+test('a container that exited while the pilot was down is read to its end at the next start', async (t) => {
+  const c = await runContainer(t, {
+    name: 'exited-meanwhile',
+    labels: { 'aliyun.logs.out': 'stdout' },
+    cmd: ['sh', '-c', 'echo "s 1"; while [ ! -e /tmp/go ]; do sleep 0.05; done; i=1; while [ $i -lt 2000 ]; do i=$((i+1)); echo "s $i"; done'],
+  });
+  const dirs = new PilotDirs(t);
+  const first = await PilotProcess.start(t, dirs);
+  await waitFor(() => fileMessages(dirs, c.id, 'out').length === 1, { what: 'the first line' });
+  await new Promise((r) => setTimeout(r, 500)); // its position is saved
+  await first.kill();
+  await execIn(c.id, ['touch', '/tmp/go']).catch(() => undefined);
+  await c.container.wait();
+  const second = await PilotProcess.start(t, dirs);
+  const messages = await waitFor(() => {
+    const m = fileMessages(dirs, c.id, 'out');
+    return tally(m, 's ', 2000).missing === 0 && m;
+  }, { what: 'the lines written while the pilot was down', timeoutMs: 20_000 });
+  assert.deepEqual(tally(messages, 's ', 2000), { missing: 0, duplicates: 0 });
+  assert.deepEqual(await second.terminate(), { code: 0, signal: null });
+});
