@@ -50,10 +50,12 @@ function fragment(fields: Record<string, unknown> | undefined): string {
 export function createLogger(options: { level?: LevelOrSilent; sink?: LogSink; bindings?: Record<string, unknown> } = {}): Logger {
   const level = options.level ?? 'info';
   const sink = options.sink ?? process.stderr;
-  return build(level, sink, fragment(options.bindings));
+  return build(level, sink, options.bindings ?? {});
 }
 
-function build(level: LevelOrSilent, sink: LogSink, bound: string): Logger {
+function build(level: LevelOrSilent, sink: LogSink, bindings: Record<string, unknown>): Logger {
+  // A child's binding replaces its parent's of the same name, so a line never carries a key twice.
+  const bound = fragment(bindings);
   const threshold = level === 'silent' ? Infinity : LEVELS[level];
   const make = (name: Level): LogFn => {
     if (LEVELS[name] < threshold) return noop;
@@ -70,7 +72,7 @@ function build(level: LevelOrSilent, sink: LogSink, bound: string): Logger {
     info: make('info'),
     debug: make('debug'),
     trace: make('trace'),
-    child: (bindings) => build(level, sink, bound + fragment(bindings)),
+    child: (more) => build(level, sink, { ...bindings, ...more }),
   };
 }
 
