@@ -44,6 +44,7 @@ export class ContainerSources implements ContainerListener {
   private readonly tracked = new Map<string, Tracked>();
   private readonly declarationProblems;
   private readonly pathsRefused;
+  private readonly readFailures;
   private stopping = false;
   private readonly createdMs = Date.now();
 
@@ -53,6 +54,7 @@ export class ContainerSources implements ContainerListener {
       name: 'shipwatch_pilot_declaration_problems_total', help: 'Log declarations skipped or settings ignored, by outcome.', labelNames: ['outcome'] as const,
     });
     this.pathsRefused = counter(reg, { name: 'shipwatch_pilot_paths_refused_total', help: 'Declared paths refused for leaving their container (SW_PATH_REFUSED).' });
+    this.readFailures = counter(reg, { name: 'shipwatch_pilot_read_failures_total', help: 'Log files that could not be read on (picked up again at a later scan).' });
     const tracked = this.tracked;
     gauge(reg, {
       name: 'shipwatch_pilot_containers', help: 'Containers being collected.',
@@ -153,6 +155,7 @@ export class ContainerSources implements ContainerListener {
         consumer: (file, startOffset) => o.pipeline.consumer(encoder, file, startOffset),
         ...(startedMs >= this.createdMs - 1000 ? { readRotatedSinceMs: startedMs } : {}),
         ...o.tail,
+        onReadFailure: () => this.readFailures.inc(),
         onProblem: (p) => {
           if (p.refused) {
             this.pathsRefused.inc();

@@ -63,6 +63,8 @@ export interface FileReaderOptions {
   log: Logger;
   onCommit(file: TailedFile, offset: number): void;
   onTruncated?(file: TailedFile): void;
+  /** Reading failed (the file is let go; a later scan picks it up again if it is still there). Counted by the caller. */
+  onReadFailure?(file: TailedFile, err: unknown): void;
 }
 
 export type FinishMode = 'now' | 'when-idle';
@@ -160,6 +162,7 @@ export class FileReader {
         await this.sleep(this.opts.pollIntervalMs);
       }
     } catch (err) {
+      this.opts.onReadFailure?.(this.file, err);
       this.opts.log.error('reading a log file failed', { path: this.file.hostPath, reason: describe(err) });
     } finally {
       await this.handle.close().catch((err: unknown) => this.opts.log.warn('closing a log file failed', { reason: describe(err) }));

@@ -57,6 +57,8 @@ export interface SourceTailOptions {
   readRotatedSinceMs?: number;
   /** A refusal or failure seen for the first time (counted and reported by the caller). */
   onProblem(problem: MappingFailure): void;
+  /** A file could not be read on (counted by the caller). */
+  onReadFailure?(err: unknown): void;
 }
 
 const idKey = (id: FileIdentity): string => `${id.dev}:${id.ino}`;
@@ -196,6 +198,7 @@ export class SourceTail {
     const reader = new FileReader(opened, file, start, this.opts.consumer(file, start), {
       pollIntervalMs: this.opts.pollIntervalMs, readChunkBytes: this.opts.readChunkBytes, maxLineBytes: this.opts.maxLineBytes,
       rotatedGraceMs: this.opts.rotatedGraceMs, log: this.opts.log,
+      onReadFailure: (_f, err) => this.opts.onReadFailure?.(err),
       onCommit: (f, offset) => positions.set(containerId, source, f.identity, { offset, generation: f.generation, containerPath: f.containerPath, path: f.hostPath }),
     });
     positions.set(containerId, source, identity, { offset: start, generation: file.generation, containerPath: file.containerPath, path: file.hostPath });
