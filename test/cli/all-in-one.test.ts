@@ -1,0 +1,87 @@
+/**
+ * `shipwatch all` as a newcomer runs it, without a container engine: the collector and query still serve, the
+ * pilot's /health says why it waits, a span sent over OTLP/HTTP comes back from the Jaeger API, a pushed line
+ * protocol point shows on the collector's /metrics, and SIGTERM ends the process with 0.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/ports.js';
+
+const ENTRY = fileURLToPath(new URL('../../cli/shipwatch.ts', import.meta.url));
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('shipwatch all serves traces and metrics without an engine, reports why the pilot waits, and stops on SIGTERM', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-all-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const [query, queryAdmin, pilotAdmin, collectorAdmin, otlp, zipkin, jaegerHttp] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const env = {
+    PATH: process.env.PATH ?? '',
+    SHIPWATCH_DATA_DIR: dataDir,
+    DOCKER_HOST: `unix://${join(dataDir, 'no-engine.sock')}`,
+    QUERY_LISTEN: `127.0.0.1:${query}`, QUERY_ADMIN_LISTEN: `127.0.0.1:${queryAdmin}`,
+    PILOT_ADMIN_LISTEN: `127.0.0.1:${pilotAdmin}`, COLLECTOR_ADMIN_LISTEN: `127.0.0.1:${collectorAdmin}`,
+    COLLECTOR_OTLP_HTTP_LISTEN: `127.0.0.1:${otlp}`, COLLECTOR_ZIPKIN_LISTEN: `127.0.0.1:${zipkin}`,
+    COLLECTOR_JAEGER_HTTP_LISTEN: `127.0.0.1:${jaegerHttp}`,
+    COLLECTOR_JAEGER_COMPACT_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_BINARY_LISTEN: '127.0.0.1:0',
+    COLLECTOR_SPAN_FLUSH_INTERVAL: '50ms',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'all'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.after(() => child.kill('SIGKILL'));
+
+  const services = await waitFor('the query API', async () => {
+    const res = await fetch(`http://127.0.0.1:${query}/api/services`);
+    return res.ok ? ((await res.json()) as { data: string[] }) : undefined;
+  });
+  assert.deepEqual(services.data, []);
+
+  // The pilot is up but waiting for the engine, and says so.
+  const pilotHealth = await fetch(`http://127.0.0.1:${pilotAdmin}/health`);
+  assert.equal(pilotHealth.status, 503);
+  assert.match(JSON.stringify(await pilotHealth.json()), /no-engine\.sock|ENOENT|engine/i);
+
+  // A span in over OTLP/HTTP JSON, out through the Jaeger API.
+  const traceId = '5b8efff798038103d269b633813fc60c';
+  const body = {
+    resourceSpans: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
+      scopeSpans: [{ spans: [{ traceId, spanId: 'eee19b7ec3c1b174', name: 'GET /cart', kind: 2, startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000250000000' }] }],
+    }],
+  };
+  const sent = await fetch(`http://127.0.0.1:${otlp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(sent.status, 200);
+  const trace = await waitFor('the trace', async () => {
+    const res = await fetch(`http://127.0.0.1:${query}/api/traces/${traceId}`);
+    return res.ok ? ((await res.json()) as { data: Array<{ traceID: string; spans: Array<{ operationName: string; duration: number }> }> }) : undefined;
+  });
+  assert.equal(trace.data[0]!.traceID, traceId);
+  assert.equal(trace.data[0]!.spans[0]!.operationName, 'GET /cart');
+  assert.equal(trace.data[0]!.spans[0]!.duration, 250_000);
+
+  // Line protocol pushed to the admin port is exposed for Prometheus.
+  const pushed = await fetch(`http://127.0.0.1:${collectorAdmin}/api/v2/write?bucket=telegraf&org=x`, { method: 'POST', body: 'room_temp,room=kitchen celsius=21.5' });
+  assert.equal(pushed.status, 204);
+  const metrics = await (await fetch(`http://127.0.0.1:${collectorAdmin}/metrics`)).text();
+  assert.match(metrics, /room_temp_celsius\{[^}]*room="kitchen"[^}]*\} 21\.5/);
+
+  child.kill('SIGTERM');
+  const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+  assert.equal(code, 0, `exit ${String(code)}; stderr:\n${stderr.slice(-2000)}`);
+  assert.match(stderr, /query: Jaeger query API/);
+});
