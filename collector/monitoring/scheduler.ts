@@ -30,6 +30,9 @@ export interface SchedulerOptions {
   random?: () => number;
 }
 
+/** Node runs a timer longer than this (about 24.8 days) after 1 ms: longer intervals are cut to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class MonitorScheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly skipped;
@@ -56,7 +59,7 @@ export class MonitorScheduler {
   /** Schedules a task: first run after a random phase within the interval (now with `runNow`), then every interval. */
   add(task: MonitorTask, options: { runNow?: boolean } = {}): void {
     if (this.closed || this.entries.has(task.key)) return;
-    const { intervalMs } = this.options;
+    const intervalMs = Math.min(Math.max(this.options.intervalMs, 1), MAX_TIMER_MS);
     const phaseMs = options.runNow ? 0 : Math.floor((this.options.random ?? Math.random)() * intervalMs);
     const entry: Entry = { task, running: undefined, timer: undefined, removed: false };
     const tick = (): void => {
@@ -110,9 +113,10 @@ export class MonitorScheduler {
     }
   }
 
-  /** One collection round: runs every task now (joining runs already going) and waits for all of them. */
-  async runAllOnce(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((e) => this.start(e)));
+  /** One collection round: runs every task (or those `filter` picks) now, joining runs already going, and waits for all. */
+  async runAllOnce(filter?: (task: MonitorTask) => boolean): Promise<void> {
+    const entries = [...this.entries.values()].filter((e) => !filter || filter(e.task));
+    await Promise.all(entries.map((e) => this.start(e)));
   }
 
   /** Stops scheduling and waits for the runs in progress. Idempotent. */

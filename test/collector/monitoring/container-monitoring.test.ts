@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { containerInfoFromInspect } from '../../../core/engine/container-info.js';
 import { splitImage } from '../../../collector/monitoring/container-monitoring.js';
 import { docker, runContainer, waitFor } from '../../helpers/docker.js';
 import { testServices } from '../../helpers/services.js';
@@ -47,7 +48,7 @@ test('a container that stops has its tasks removed and is forgotten; a run still
     name: 'sw-slow-server',
     cmd: ['sh', '-c', `mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nsleep 1\\nprintf "Content-Type: application/json\\\\r\\\\n\\\\r\\\\n{\\\\"late\\\\": 1}"\\n' > /www/cgi-bin/late && chmod +x /www/cgi-bin/late && exec httpd -f -p 8080 -h /www`],
   });
-  const serverIp = (await server.inspect()).NetworkSettings.IPAddress;
+  const serverIp = containerInfoFromInspect(await server.inspect()).ipAddress;
   await waitFor(async () => (await fetch(`http://${serverIp}:8080/cgi-bin/late`)).ok, { what: 'the slow endpoint' });
   const c = await runContainer(t, { name: 'sw-stop', labels: { 'aliyun.monitoring.http': `http://${serverIp}:8080/cgi-bin/late` } });
   await waitFor(() => h.monitoring.scheduler.has(`${c.id}/http`) && h.monitoring.scheduler.has(`${c.id}/stats`), { what: 'the tasks' });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { containerInfoFromInspect } from '../../../core/engine/container-info.js';
 import { httpMonitorRun } from '../../../collector/monitoring/http-monitor.js';
 import { createLogger } from '../../../core/log.js';
 import type { MetricPoint } from '../../../core/model/metric-point.js';
@@ -25,7 +26,7 @@ async function endpointContainer(t: Cleanup, labels: Record<string, string> = {}
     name: 'sw-http', labels,
     cmd: ['sh', '-c', ['mkdir -p /www/cgi-bin', ...write, slow, 'exec httpd -f -p 8080 -h /www'].join(' && ')],
   });
-  const ip = (await c.inspect()).NetworkSettings.IPAddress;
+  const ip = containerInfoFromInspect(await c.inspect()).ipAddress;
   await waitFor(async () => (await fetch(`http://${ip}:8080/stats.json`)).ok, { what: 'httpd in the container' });
   return { ...c, ip };
 }

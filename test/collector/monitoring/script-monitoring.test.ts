@@ -7,7 +7,7 @@ import { startMonitoring, tagOf } from './support/monitoring-harness.js';
 /** Live (non-zombie) processes of a container as the engine lists them. */
 async function liveProcesses(id: string): Promise<string[]> {
   const top = await docker().getContainer(id).top({ ps_args: '-o pid,stat,args' });
-  return top.Processes.filter(([, stat]) => !stat!.startsWith('Z')).map(([, , ...args]) => args.join(' '));
+  return (top.Processes as string[][]).filter(([, stat]) => !stat!.startsWith('Z')).map(([, , ...args]) => args.join(' '));
 }
 
 test('a script\'s line protocol becomes points: collection time where no timestamp, a bad line reported and skipped, container tags added', async (t) => {

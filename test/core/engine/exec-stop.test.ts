@@ -9,10 +9,10 @@ const client = createEngineClient('');
 /** The container's processes as the engine lists them (`docker top`), with their state; the pid-1 process first. */
 async function processes(id: string): Promise<Array<{ stat: string; args: string }>> {
   const top = await docker().getContainer(id).top({ ps_args: '-o pid,stat,args' });
-  return top.Processes.map(([, stat, ...rest]) => ({ stat: stat!, args: rest.join(' ') }));
+  return (top.Processes as string[][]).map(([, stat, ...rest]) => ({ stat: stat!, args: rest.join(' ') }));
 }
 
-const alive = (list: Array<{ stat: string }>) => list.filter((p) => !p.stat.startsWith('Z'));
+const alive = (list: Array<{ stat: string; args: string }>) => list.filter((p) => !p.stat.startsWith('Z'));
 
 test('a string command runs under the wrapper: its output, error and exit code are exactly its own', async (t) => {
   const c = await runContainer(t, { name: 'sw-exec' });
