@@ -157,3 +157,9 @@ function demuxBuffer(raw: Buffer): { stdout: string; stderr: string } {
   }
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
+
+/** A container's processes as the engine lists them (`docker top`): state (`S`, `R`, `Z` for a zombie…) and command. */
+export async function containerProcesses(idOrName: string): Promise<Array<{ stat: string; args: string }>> {
+  const top = await docker().getContainer(idOrName).top({ ps_args: '-o pid,stat,args' });
+  return (top.Processes as string[][]).map(([, stat, ...args]) => ({ stat: stat ?? '', args: args.join(' ') }));
+}

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { docker, runContainer, waitFor } from '../../helpers/docker.js';
+import { containerProcesses, runContainer, waitFor } from '../../helpers/docker.js';
 import { startMonitoring, tagOf } from './support/monitoring-harness.js';
 
-/** Live (non-zombie) processes of a container as the engine lists them. */
+/** Live (non-zombie) processes of a container. */
 async function liveProcesses(id: string): Promise<string[]> {
-  const top = await docker().getContainer(id).top({ ps_args: '-o pid,stat,args' });
-  return (top.Processes as string[][]).filter(([, stat]) => !stat!.startsWith('Z')).map(([, , ...args]) => args.join(' '));
+  return (await containerProcesses(id)).filter((p) => !p.stat.startsWith('Z')).map((p) => p.args);
 }
 
 test('a script\'s line protocol becomes points: collection time where no timestamp, a bad line reported and skipped, container tags added', async (t) => {

@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createEngineClient } from '../../../core/engine/docker-client.js';
 import { execInContainer } from '../../../core/engine/exec.js';
-import { docker, runContainer } from '../../helpers/docker.js';
+import { containerProcesses, runContainer } from '../../helpers/docker.js';
 
 const client = createEngineClient('');
 
-/** The container's processes as the engine lists them (`docker top`), with their state; the pid-1 process first. */
-async function processes(id: string): Promise<Array<{ stat: string; args: string }>> {
-  const top = await docker().getContainer(id).top({ ps_args: '-o pid,stat,args' });
-  return (top.Processes as string[][]).map(([, stat, ...rest]) => ({ stat: stat!, args: rest.join(' ') }));
-}
+const processes = containerProcesses;
 
 const alive = (list: Array<{ stat: string; args: string }>) => list.filter((p) => !p.stat.startsWith('Z'));
 
