@@ -68,8 +68,9 @@ export function scriptMonitorRun(options: ScriptMonitorOptions): () => Promise<S
       log.warn('monitoring script failed', { ...where, exitCode: result.exitCode, stderr: firstErr });
     }
 
-    // A cut or stopped output may end mid-line: drop the partial last line rather than report it as bad.
-    const complete = result.exitCode !== null && !result.truncated;
+    // A stopped output may end mid-line: drop the partial last line rather than report it as bad. (Standard output
+    // is never cut without stopping the script; a long standard error is cut, which does not concern the lines.)
+    const complete = result.exitCode !== null;
     const text = complete ? result.stdout : result.stdout.slice(0, result.stdout.lastIndexOf('\n') + 1);
     const parsed = parseLineProtocol(text, { defaultTimeNs: timeNs });
     if (parsed.failures.length > 0) {
@@ -90,6 +91,6 @@ export function scriptMonitorRun(options: ScriptMonitorOptions): () => Promise<S
 
 function outcomeOf(result: ExecResult): ScriptOutcome {
   if (result.timedOut) return 'timeout';
-  if (result.overflowed || result.truncated) return 'too_large';
+  if (result.overflowed) return 'too_large';
   return result.exitCode === 0 ? 'ok' : 'failed';
 }
