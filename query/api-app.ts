@@ -1,6 +1,7 @@
 /**
- * The query program's API server (port 16686): Jaeger's v1 and v3 APIs and the log API, behind the optional bearer
- * token and CORS. Built without listening, so tests drive it with `app.inject()`.
+ * The query program's API server (port 16686): Jaeger's v1 and v3 APIs, the log API and `/api/status`, behind the
+ * optional bearer token and CORS, and the web UI's static files (public). Built without listening, so tests drive
+ * it with `app.inject()`.
  *
  * Every error on an `/api/` path answers in Jaeger's shape (v1 envelope, or v3's `{error}` under `/api/v3/`):
  * unknown routes 404, malformed requests 400, a missing or wrong token 401; a storage failure 500, logged.
@@ -16,6 +17,9 @@ import { sendApiError } from './envelope.js';
 import { registerJaegerV1Routes } from './jaeger-v1-routes.js';
 import { registerJaegerV3Routes } from './jaeger-v3-routes.js';
 import { registerLogRoutes } from './log-routes.js';
+import { createStatusSource, type StatusSource } from './status.js';
+import { registerStatusRoutes } from './status-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
 
 export interface QueryAppOptions {
   spanReader: SpanReader;
@@ -28,6 +32,10 @@ export interface QueryAppOptions {
   log: Logger;
   now?: () => number;
   tailIntervalMs?: number;
+  /** What `/api/status` reports; default: query alone, with what its readers hold. */
+  status?: StatusSource;
+  /** The web UI's folder (default: query/ui), or false for none. */
+  uiDir?: string | false;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -77,6 +85,12 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
     } else {
       api.get('/api/logs*', (req, reply) => sendApiError(req, reply, 501, 'the log API needs the embedded store'));
     }
+    registerStatusRoutes(
+      api,
+      options.status ??
+        createStatusSource({ command: 'query', programs: [{ name: 'query', self: true }], spanReader: options.spanReader, spanStorage: 'span storage', logReader: options.logReader }),
+    );
   });
+  if (options.uiDir !== false) registerUiRoutes(app, { dir: options.uiDir });
   return app;
 }

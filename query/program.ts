@@ -1,9 +1,10 @@
 /**
- * `shipwatch query`: the API server on QUERY_LISTEN (Jaeger v1/v3 APIs, log API) and the admin server on
+ * `shipwatch query`: the API server on QUERY_LISTEN (Jaeger v1/v3 APIs, log API, status, web UI) and the admin server on
  * QUERY_ADMIN_LISTEN. Spans are read from the first storage of SPAN_STORAGE_TYPE; logs from the embedded store.
  * Close order: the API server (ends live tails), then the admin server; the shared store is closed by the runtime.
  */
 import { startAdminServer } from '../core/admin-server.js';
+import { sharedEngineClient } from '../core/engine/docker-client.js';
 import { listen } from '../core/http-server.js';
 import type { RunningProgram, Runtime } from '../core/runtime.js';
 import { createRegistry } from '../core/self-metrics.js';
@@ -11,6 +12,7 @@ import { createSpanReader } from '../core/span-storage-factory.js';
 import { openSharedDatabase } from '../core/store/database.js';
 import { openStoreLogStorage } from '../core/store/log-store.js';
 import { buildQueryApp } from './api-app.js';
+import { createStatusSource, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
 
 export async function start(runtime: Runtime): Promise<RunningProgram> {
   const { config, log } = runtime;
@@ -18,6 +20,30 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   const spanReader = await createSpanReader(runtime, registry);
   const store = openSharedDatabase(runtime, registry);
   const logReader = openStoreLogStorage(runtime);
+  // The admin port is known once it listens (it may be chosen at start): the status asks for it then.
+  let queryAdminPort: number | undefined;
+  const programs = (): ProgramProbe[] => [
+    ...(config.program === 'all'
+      ? [
+          { name: 'pilot', healthUrl: healthUrlOf(config.pilot.adminListen) },
+          { name: 'collector', healthUrl: healthUrlOf(config.collector.adminListen) },
+        ]
+      : []),
+    { name: 'query', self: true, healthUrl: queryAdminPort === undefined ? undefined : healthUrlOf({ ...config.query.adminListen, port: queryAdminPort }) },
+  ];
+  const status = (): Promise<StatusReport> =>
+    createStatusSource({
+      command: config.program,
+      programs: programs(),
+      spanReader,
+      spanStorage: config.spanStorage.types[0] ?? 'store',
+      logReader,
+      // Only `all` shares the pilot's and collector's engine; a lone query may run far from any engine.
+      engine:
+        config.program === 'all'
+          ? { client: sharedEngineClient(runtime.shared, config.common.dockerHost), logPrefixes: config.pilot.logPrefixes, monitoringPrefix: config.collector.monitoringLabelPrefix }
+          : undefined,
+    })();
   const app = buildQueryApp({
     spanReader,
     logReader,
@@ -26,6 +52,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     maxTraces: config.query.maxTraces,
     maxLogs: config.query.maxLogs,
     log,
+    status,
   });
   const port = await listen(app, config.query.listen);
   const admin = await startAdminServer({
@@ -34,10 +61,11 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     log,
     health: [{ name: 'store', check: () => (store.isOpen ? undefined : 'the embedded store is closed') }],
   });
+  queryAdminPort = admin.port;
   let closing: Promise<void> | undefined;
   return {
     summary: [
-      `Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]})`,
+      `web UI, Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]})`,
       `admin on ${config.query.adminListen.host}:${admin.port}`,
     ],
     close: () =>

@@ -1,0 +1,108 @@
+/**
+ * The web UI's static files (plain HTML, CSS and ES modules from `query/ui/`, no build step): `/` answers
+ * `index.html`, `/ui/<file>` the other files. The files are public; only the API behind them needs the token.
+ *
+ * The folder is listed once at registration and only the names found there are served, so a request path is never
+ * joined onto the file system: `..`, encoded slashes and absolute paths simply do not name a listed file (404).
+ * Files are read into memory once (the whole UI is a few tens of KiB) with a strong ETag; as their names carry no
+ * content hash, every answer says `no-cache`, so a browser revalidates (a 304 when nothing changed) and never runs a
+ * stale module after an upgrade.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { swError } from '../core/errors.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json; charset=utf-8',
+};
+
+/**
+ * Scripts, styles and API calls from this origin only: no inline script can run even if a log line ever slipped
+ * into the page unescaped. Inline styles stay allowed for the positions the views compute (timeline bars).
+ */
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'";
+
+interface StaticFile {
+  body: Buffer;
+  contentType: string;
+  etag: string;
+}
+
+/**
+ * Where the UI's files are: beside this module when run from source, `../../query/ui` from the compiled
+ * `dist/query/`.
+ */
+export function defaultUiDir(): string {
+  const candidates = [new URL('./ui/', import.meta.url), new URL('../../query/ui/', import.meta.url)].map((u) => fileURLToPath(u));
+  const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
+  if (found === undefined) throw swError('SW_NOT_FOUND', `the web UI's files (index.html) in ${candidates.join(' or ')}`);
+  return found;
+}
+
+function listFiles(dir: string, root = dir): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path, root));
+    else if (entry.isFile() && CONTENT_TYPES[extname(entry.name)] !== undefined) out.push(relative(root, path).split(sep).join('/'));
+  }
+  return out;
+}
+
+/** The UI's files by URL path (`/` for index.html, `/ui/<relative path>` for the others). */
+export function loadUiFiles(dir: string): Map<string, StaticFile> {
+  const files = new Map<string, StaticFile>();
+  for (const name of listFiles(dir)) {
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    const body = readFileSync(path);
+    const file = { body, contentType: CONTENT_TYPES[extname(name)]!, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+    files.set(name === 'index.html' ? '/' : `/ui/${name}`, file);
+  }
+  return files;
+}
+
+function send(req: FastifyRequest, reply: FastifyReply, file: StaticFile): FastifyReply {
+  void reply
+    .header('content-type', file.contentType)
+    .header('cache-control', 'no-cache')
+    .header('etag', file.etag)
+    .header('x-content-type-options', 'nosniff');
+  if (file.contentType.startsWith('text/html')) void reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  const inm = req.headers['if-none-match'];
+  if (typeof inm === 'string' && inm.split(',').some((t) => t.trim() === file.etag)) return reply.status(304).send();
+  return reply.send(file.body);
+}
+
+export interface UiRouteOptions {
+  /** The folder holding index.html and the modules; default `defaultUiDir()`. */
+  dir?: string;
+}
+
+export function registerUiRoutes(app: FastifyInstance, options: UiRouteOptions = {}): void {
+  const files = loadUiFiles(options.dir ?? defaultUiDir());
+  const index = files.get('/');
+  if (index === undefined) throw swError('SW_NOT_FOUND', `index.html in ${options.dir ?? 'the web UI folder'}`);
+  const notFound = (reply: FastifyReply): FastifyReply => reply.status(404).type('text/plain; charset=utf-8').send('not found\n');
+
+  app.get('/', (req, reply) => send(req, reply, index));
+  app.get('/index.html', (_req, reply) => reply.redirect('/', 301));
+  app.get('/ui/*', (req, reply) => {
+    // The raw path, not the decoded parameter: a name is looked up, never resolved.
+    const path = req.url.split('?', 1)[0]!;
+    const file = files.get(path);
+    return file === undefined ? notFound(reply) : send(req, reply, file);
+  });
+}

@@ -1,0 +1,77 @@
+// A small SVG line chart: one or more series of [timeMs, value] points over a shared time axis, with a few
+// value and time ticks and the value under the pointer.
+import { formatTime, h, svg, colorOf } from './dom.js';
+
+const W = 900;
+const H = 280;
+const M = { top: 12, right: 16, bottom: 28, left: 64 };
+
+function niceTicks(min, max, count) {
+  if (min === max) return [min];
+  const raw = (max - min) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const out = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+export function formatValue(v) {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${(v / 1e9).toPrecision(3)}G`;
+  if (a >= 1e6) return `${(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e4) return `${(v / 1e3).toPrecision(3)}k`;
+  return Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, '');
+}
+
+function timeLabel(ms, spanMs) {
+  const t = formatTime(ms);
+  return spanMs > 36 * 3600_000 ? t.slice(5, 16) : spanMs > 120_000 ? t.slice(11, 16) : t.slice(11, 19);
+}
+
+/** series: [{ name, points: [[timeMs, value], ...] }] */
+export function lineChart(series) {
+  const all = series.flatMap((s) => s.points);
+  if (all.length === 0) return h('p.muted', 'No points in this time range.');
+  let [t0, t1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
+  let [v0, v1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
+  if (t0 === t1) [t0, t1] = [t0 - 60_000, t1 + 60_000];
+  if (v0 === v1) [v0, v1] = [v0 - 1, v1 + 1];
+  else if (v0 > 0 && v0 < (v1 - v0) * 0.5) v0 = 0;
+  const x = (t) => M.left + ((t - t0) / (t1 - t0)) * (W - M.left - M.right);
+  const y = (v) => H - M.bottom - ((v - v0) / (v1 - v0)) * (H - M.top - M.bottom);
+
+  const grid = niceTicks(v0, v1, 5).map((v) => [
+    svg('line', { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: 'grid' }),
+    svg('text', { x: M.left - 8, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, formatValue(v)),
+  ]);
+  const times = [...Array(6).keys()].map((i) => t0 + ((t1 - t0) * i) / 5).map((t) =>
+    svg('text', { x: x(t), y: H - 8, 'text-anchor': 'middle', class: 'axis' }, timeLabel(t, t1 - t0)));
+  const lines = series.map((s) => {
+    const color = colorOf(s.name);
+    const d = s.points.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join('');
+    return [
+      svg('path', { d, fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-linejoin': 'round', class: 'series' }),
+      s.points.length <= 60 ? s.points.map(([t, v]) => svg('circle', { cx: x(t), cy: y(v), r: 2.5, fill: color })) : null,
+    ];
+  });
+  const cursor = svg('line', { y1: M.top, y2: H - M.bottom, class: 'cursor', visibility: 'hidden' });
+  const readout = h('div.chart-readout.muted', 'Point at the chart to read values');
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': series.map((s) => s.name).join(', ') },
+    grid, svg('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, class: 'axis-line' }), times, lines, cursor);
+  chart.addEventListener('mousemove', (e) => {
+    const box = chart.getBoundingClientRect();
+    const t = t0 + (((e.clientX - box.left) / box.width) * W - M.left) / (W - M.left - M.right) * (t1 - t0);
+    if (t < t0 || t > t1) return;
+    cursor.setAttribute('x1', x(t));
+    cursor.setAttribute('x2', x(t));
+    cursor.setAttribute('visibility', 'visible');
+    const parts = series.map((s) => {
+      const p = s.points.reduce((best, q) => (Math.abs(q[0] - t) < Math.abs(best[0] - t) ? q : best), s.points[0]);
+      return p ? `${s.name}: ${formatValue(p[1])} at ${formatTime(p[0])}` : '';
+    });
+    readout.textContent = parts.filter(Boolean).join('  ·  ');
+  });
+  const legend = series.length > 1 ? h('div.legend', series.map((s) => h('span.legend-item', h('span.swatch', { style: { background: colorOf(s.name) } }), s.name))) : null;
+  return h('div.chart-box', chart, legend, readout);
+}

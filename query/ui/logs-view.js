@@ -1,0 +1,170 @@
+// Logs: search by container, app, service, target, time range and text (GET /api/logs, newest first, paged), a
+// live tail (GET /api/logs/tail, server-sent events) and an NDJSON download (GET /api/logs/download).
+import { download, followEvents, getJson, token, apiUrl } from './api.js';
+import { clear, colorOf, formatTime, h, routeWith, show } from './dom.js';
+import { timeRange } from './time-range.js';
+
+const PAGE = 100;
+const MAX_LIVE_ROWS = 1000;
+const FILTERS = [
+  ['container', 'Container', 'name or id'],
+  ['app', 'App', 'project or stack'],
+  ['service', 'Service', 'service name'],
+  ['target', 'Target', 'index name'],
+];
+/** Fields every record carries (SPEC §2.4): shown in the details, not as chips on the line. */
+const METADATA = new Set([
+  '@timestamp', 'message', 'stream', 'source', 'target', 'host', 'docker_container', 'docker_container_id', 'docker_app',
+  'docker_service', 'k8s_pod', 'k8s_pod_namespace', 'k8s_container_name', 'k8s_node_name', 'parse_error', 'truncated',
+]);
+/** A json line's level field, coloured when it says warn or error. */
+const LEVEL_KEYS = new Set(['level', 'severity', 'lvl']);
+const SUGGESTED = { container: 'docker_container', app: 'docker_app', service: 'docker_service', target: 'target' };
+
+export function renderLogs(main, params) {
+  const inputs = Object.fromEntries(
+    FILTERS.map(([name, label, hint]) => [
+      name,
+      h('input', { name, value: params[name] ?? '', placeholder: hint, list: `logs-${name}-values`, autocomplete: 'off', 'aria-label': label }),
+    ]),
+  );
+  const lists = Object.fromEntries(FILTERS.map(([name]) => [name, h(`datalist#logs-${name}-values`)]));
+  const text = h('input.search-text', {
+    name: 'q', value: params.q ?? '', placeholder: 'Search text: every word must occur · "a phrase" · prefix*', 'aria-label': 'Search text', autofocus: true,
+  });
+  const range = timeRange(params, '24h');
+  const live = h('input', { type: 'checkbox', name: 'live', checked: params.live === '1' });
+  const liveState = h('span.live-state');
+  const downloadLink = h('a.button.secondary', { href: '#', title: 'The matching records as newline-delimited JSON' }, 'Download NDJSON');
+  const summary = h('div.summary');
+  const pager = h('div.pager');
+  const list = h('div.log-list', { role: 'list' });
+  const offset = Math.max(0, Number(params.offset) || 0);
+
+  const form = h('form.toolbar', { onsubmit: (e) => (e.preventDefault(), go(0)) },
+    h('div.toolbar-row', text, range.el, h('button', { type: 'submit' }, 'Search')),
+    h('div.toolbar-row',
+      FILTERS.map(([name, label]) => h('label.field', h('span', label), inputs[name], lists[name])),
+      h('label.toggle', { title: 'Show new matching records as they arrive' }, live, h('span', 'Live tail'), liveState),
+      downloadLink,
+    ),
+  );
+  clear(main, h('section.view.logs-view', form, h('div.results-bar', summary, pager), list));
+
+  const filters = () => Object.fromEntries(FILTERS.map(([name]) => [name, inputs[name].value.trim()]).concat([['q', text.value.trim()]]));
+  const apiParams = () => {
+    const { startMs, endMs } = range.range();
+    return { ...filters(), start: startMs === undefined ? undefined : Math.floor(startMs), end: endMs === undefined ? undefined : Math.floor(endMs) };
+  };
+  function go(newOffset) {
+    location.hash = routeWith('/logs', { ...filters(), ...range.params(), offset: newOffset || undefined, live: live.checked ? '1' : undefined });
+  }
+  live.addEventListener('change', () => go(0));
+
+  downloadLink.href = apiUrl('/api/logs/download', apiParams());
+  downloadLink.addEventListener('click', (e) => {
+    if (!token()) return; // a plain link works without a token
+    e.preventDefault();
+    download('/api/logs/download', apiParams(), 'logs.ndjson').catch((err) => showError(err));
+  });
+
+  const seen = Object.fromEntries(FILTERS.map(([name]) => [name, new Set()]));
+  const remember = (record) => {
+    for (const [name, field] of Object.entries(SUGGESTED)) {
+      const v = record[field];
+      if (typeof v === 'string' && v !== '' && !seen[name].has(v) && seen[name].size < 200) {
+        seen[name].add(v);
+        lists[name].append(h('option', { value: v }));
+      }
+    }
+  };
+  const showError = (err) => clear(summary, h('span.error', `Could not load logs: ${err.message}`));
+
+  const controller = new AbortController();
+  (async () => {
+    clear(summary, h('span.muted', 'Loading…'));
+    const body = await getJson('/api/logs', { ...apiParams(), limit: PAGE, offset }, { signal: controller.signal });
+    const records = body.data ?? [];
+    records.forEach(remember);
+    clear(list, records.map(logRow));
+    if (records.length === 0) list.append(emptyState(Object.values(filters()).some((v) => v !== '')));
+    const first = records.length === 0 ? 0 : offset + 1;
+    clear(summary, h('strong', String(body.total)), ` record${body.total === 1 ? '' : 's'}`, records.length > 0 ? h('span.muted', ` · showing ${first}–${offset + records.length}, newest first`) : null);
+    clear(pager,
+      h('button.secondary', { type: 'button', disabled: offset === 0 || live.checked, onclick: () => go(Math.max(0, offset - PAGE)) }, '‹ Newer'),
+      h('button.secondary', { type: 'button', disabled: offset + records.length >= body.total || live.checked, onclick: () => go(offset + PAGE) }, 'Older ›'),
+    );
+    if (!live.checked) return;
+    // The tail follows the same filters from now on; the time range does not apply to what is still to come.
+    const { start, end, ...tailParams } = apiParams();
+    await followEvents('/api/logs/tail', tailParams, {
+      signal: controller.signal,
+      onState: (state, err) => clear(liveState, h(`span.pill.${state}`, state === 'live' ? '● live' : state === 'failed' ? `stopped: ${err.message}` : 'reconnecting…')),
+      onEvent: (data) => {
+        const record = JSON.parse(data);
+        remember(record);
+        list.querySelector('.empty')?.remove();
+        const row = logRow(record);
+        row.classList.add('fresh');
+        list.prepend(row);
+        while (list.childElementCount > MAX_LIVE_ROWS) list.lastElementChild.remove();
+      },
+    });
+  })().catch((err) => {
+    if (!controller.signal.aborted) showError(err);
+  });
+  return () => controller.abort();
+}
+
+function emptyState(filtered) {
+  return h('div.empty',
+    h('p', filtered ? 'No log record matches this search.' : 'No log records in this time range yet.'),
+    h('p.muted', 'A container declares its logs with a label, for example ', h('code', 'aliyun.logs.app=stdout'),
+      ' (or a file path inside it). The Status page lists the containers that declare logs.'),
+  );
+}
+
+function logRow(record) {
+  const timeMs = Date.parse(record['@timestamp']);
+  const container = record.docker_container ?? record.k8s_container_name ?? '';
+  const chips = Object.entries(record).filter(([k]) => !METADATA.has(k));
+  // A json line without `message`: its own fields are the line.
+  const message = record.message !== undefined ? show(record.message) : '';
+  const row = h('div.log-row', { role: 'listitem', tabindex: 0, title: 'Show every field' },
+    h('span.log-time', formatTime(timeMs)),
+    h('span.log-container', { style: { color: colorOf(container) }, title: record.docker_container_id ?? '' }, container || '—'),
+    record.stream === 'stderr' ? h('span.badge.stderr', 'stderr') : null,
+    h('span.log-line',
+      message ? h('span.log-message', message) : null,
+      chips.map(([k, v]) => h('span.chip', { class: LEVEL_KEYS.has(k) ? `level-${String(v).toLowerCase()}` : undefined }, h('span.chip-key', k), '=', show(v))),
+    ),
+    record.parse_error !== undefined ? h('span.badge.parse-error', { title: show(record.parse_error) }, 'parse error') : null,
+    record.truncated === true ? h('span.badge.truncated', { title: 'The line was longer than PILOT_MAX_LINE_BYTES and was cut' }, 'truncated') : null,
+  );
+  const toggle = () => {
+    const next = row.nextElementSibling;
+    if (next?.classList.contains('log-details')) return next.remove();
+    row.after(details(record));
+  };
+  row.addEventListener('click', (e) => {
+    if (!window.getSelection()?.toString()) toggle(e);
+  });
+  row.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') toggle();
+  });
+  return row;
+}
+
+function details(record) {
+  const keys = Object.keys(record).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return h('div.log-details',
+    h('table.kv', h('tbody', keys.map((k) => h('tr', { class: k === 'parse_error' || k === 'truncated' ? 'marker' : undefined }, h('th', k), h('td', show(record[k])))))),
+  );
+}
+
+function rank(key) {
+  if (key === '@timestamp') return 0;
+  if (key === 'message') return 1;
+  if (key === 'parse_error' || key === 'truncated') return 2;
+  return METADATA.has(key) ? 4 : 3;
+}

@@ -1,0 +1,138 @@
+// One trace (GET /api/traces/:id): a header with its facts, then the timeline: each span a row, nested by its
+// references, its bar placed by start and duration; a click on a row shows its tags, logs, process and references.
+import { getJson } from './api.js';
+import { clear, colorOf, formatMicros, formatTime, h, show } from './dom.js';
+import { spanTree, summarize } from './trace-model.js';
+
+const TICKS = 4;
+
+/** `openSpan`: a span id whose details start open (`#/trace/<id>?span=<spanID>`). */
+export function renderTrace(main, traceId, openSpan) {
+  const controller = new AbortController();
+  const section = h('section.view.trace-view', h('p.muted', 'Loading trace…'));
+  clear(main, section);
+  getJson(`/api/traces/${encodeURIComponent(traceId)}`, {}, { signal: controller.signal })
+    .then((body) => {
+      const trace = body.data?.[0];
+      if (!trace || trace.spans.length === 0) throw new Error('trace not found');
+      clear(section, header(trace), timeline(trace, openSpan));
+    })
+    .catch((err) => {
+      if (!controller.signal.aborted) clear(section, backLink(), h('p.error', `Trace ${traceId}: ${err.message}`));
+    });
+  return () => controller.abort();
+}
+
+function backLink() {
+  // Back to the search as it was (app.js keeps the last one for this tab).
+  return h('a.back', { href: sessionStorage.getItem('shipwatch.lastSearch') ?? '#/traces' }, '‹ Back to search');
+}
+
+function header(trace) {
+  const s = summarize(trace);
+  const fact = (label, value) => h('div.fact', h('span.fact-label', label), h('span.fact-value', value));
+  return h('header.trace-header',
+    backLink(),
+    h('h2', h('span.service-name', { style: { color: colorOf(s.rootService) } }, s.rootService), ': ', s.rootOperation,
+      h('span.trace-id.mono', ` ${trace.traceID}`)),
+    h('div.facts',
+      fact('Trace start', formatTime(s.startMicros / 1000)),
+      fact('Duration', formatMicros(s.durationMicros)),
+      fact('Services', String(s.services.length)),
+      fact('Depth', String(s.depth)),
+      fact('Total spans', String(s.spanCount)),
+      s.errorCount > 0 ? fact('Errors', String(s.errorCount)) : null,
+    ),
+    (trace.warnings ?? []).length > 0 ? h('ul.warnings', trace.warnings.map((w) => h('li', w))) : null,
+  );
+}
+
+function timeline(trace, openSpan) {
+  const rows = spanTree(trace);
+  const start = Math.min(...trace.spans.map((s) => s.startTime));
+  const total = Math.max(1, Math.max(...trace.spans.map((s) => s.startTime + s.duration)) - start);
+  const ruler = h('div.tl-ruler', [...Array(TICKS + 1).keys()].map((i) =>
+    h('span.tick', { style: { left: `${(i / TICKS) * 100}%` } }, formatMicros((total * i) / TICKS))));
+  const body = h('div.tl-body', { role: 'tree' });
+  const collapsed = new Set();
+
+  const elements = rows.map((row, index) => {
+    const { span, depth, service } = row;
+    const left = ((span.startTime - start) / total) * 100;
+    const width = Math.max(0.15, (span.duration / total) * 100);
+    const toggle = row.hasChildren
+      ? h('button.tl-toggle', { type: 'button', 'aria-label': 'Collapse', onclick: (e) => (e.stopPropagation(), flip(index)) }, '▾')
+      : h('span.tl-toggle-space');
+    // The duration beside the bar, or inside it when the bar reaches the right edge and is wide enough.
+    const labelPlace = left + width <= 75 ? { left: `${left + width}%` } : width >= 12 ? { right: `${100 - left - width}%` } : { right: `${100 - left}%` };
+    const labelClass = left + width > 75 && width >= 12 ? 'tl-label.inside' : 'tl-label';
+    const el = h('div.tl-row', { role: 'treeitem', tabindex: 0, dataset: { depth } },
+      h('div.tl-name', { style: { paddingLeft: `${depth * 14 + 4}px` }, title: `${service}: ${span.operationName}` },
+        toggle,
+        h('span.tl-service', { style: { borderLeftColor: colorOf(service) } }, service),
+        h('span.tl-op', span.operationName),
+        row.error ? h('span.badge.error-count', '!') : null,
+      ),
+      h('div.tl-track',
+        h('div.tl-bar', { class: row.error ? 'error' : undefined, style: { left: `${left}%`, width: `${width}%`, background: colorOf(service) } }),
+        h(`span.${labelClass}`, { style: labelPlace }, formatMicros(span.duration)),
+      ),
+    );
+    const open = () => {
+      const next = el.nextElementSibling;
+      if (next?.classList.contains('span-details')) return next.remove();
+      el.after(spanDetails(row, start, trace));
+    };
+    el.addEventListener('click', open);
+    el.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') open();
+    });
+    return { el, row, toggle };
+  });
+
+  // Collapsing hides every row below whose depth is greater, up to the next row at the same depth or above.
+  function flip(index) {
+    if (collapsed.has(index)) collapsed.delete(index);
+    else collapsed.add(index);
+    elements[index].toggle.textContent = collapsed.has(index) ? '▸' : '▾';
+    let hideBelow = Infinity;
+    for (const [i, { el, row }] of elements.entries()) {
+      if (row.depth <= hideBelow) hideBelow = Infinity;
+      const hidden = row.depth > hideBelow;
+      el.hidden = hidden;
+      if (hidden && el.nextElementSibling?.classList.contains('span-details')) el.nextElementSibling.remove();
+      if (!hidden && collapsed.has(i)) hideBelow = row.depth;
+    }
+  }
+
+  body.append(...elements.map((e) => e.el));
+  elements.find((e) => e.row.span.spanID === openSpan)?.el.click();
+  return h('div.timeline',
+    h('div.tl-head', h('div.tl-name', 'Service & operation'), ruler),
+    body,
+  );
+}
+
+function kvTable(items) {
+  if (items.length === 0) return h('p.muted', 'none');
+  return h('table.kv', h('tbody', items.map(({ key, value }) => h('tr', h('th', key), h('td', show(value))))));
+}
+
+function spanDetails({ span, service, process }, traceStart, trace) {
+  const refs = (span.references ?? []).map((r) => ({ key: r.refType, value: r.traceID === trace.traceID ? r.spanID : `${r.traceID}/${r.spanID}` }));
+  return h('div.span-details',
+    h('div.span-facts',
+      h('strong', `${service}: ${span.operationName}`),
+      h('span.muted', ` · duration ${formatMicros(span.duration)} · starts at ${formatMicros(span.startTime - traceStart)} · span `), h('span.mono', span.spanID),
+    ),
+    h('div.detail-grid',
+      h('div', h('h4', 'Tags'), kvTable(span.tags ?? [])),
+      h('div', h('h4', `Process (${service})`), kvTable(process?.tags ?? [])),
+      h('div', h('h4', `Logs (${(span.logs ?? []).length})`),
+        (span.logs ?? []).length === 0 ? h('p.muted', 'none') : span.logs.map((log) => h('div.span-log',
+          h('div.span-log-time', `${formatMicros(log.timestamp - traceStart)} · ${formatTime(log.timestamp / 1000)}`), kvTable(log.fields ?? [])))),
+      refs.length > 0 ? h('div', h('h4', 'References'), kvTable(refs)) : null,
+      (span.warnings ?? []).length > 0 ? h('div', h('h4', 'Warnings'), h('ul.warnings', span.warnings.map((w) => h('li', w)))) : null,
+    ),
+  );
+}
