@@ -16,7 +16,13 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVICES_DIR = join(ROOT, 'test', 'services');
 /** Started in parallel: they only share apt, which they serialise themselves. */
-const SERVICE_SCRIPTS = ['docker.sh', 'elasticsearch.sh', 'victoria-metrics.sh', 'prometheus.sh'] as const;
+const SERVICE_SCRIPTS = ['docker.sh', 'elasticsearch.sh', 'victoria-metrics.sh', 'prometheus.sh', 'base-image.sh'] as const;
+
+/**
+ * A test file that has not finished in this time is cancelled, so one hung file cannot eat CI's whole budget.
+ * (In Node 20, --test-timeout bounds each file's process.)
+ */
+const FILE_TIMEOUT_MS = 15 * 60_000;
 
 /** Where the scripts put the services (keep in step with test/services/*.sh). */
 const SERVICE_ENV = {
@@ -24,6 +30,8 @@ const SERVICE_ENV = {
   SHIPWATCH_TEST_VM_URL: 'http://127.0.0.1:8428',
   SHIPWATCH_TEST_DOCKER_SOCKET: '/var/run/docker.sock',
   SHIPWATCH_TEST_IMAGE: 'shipwatch-test/busybox:latest',
+  /** The Dockerfile's BASE_IMAGE in test/deploy/image.test.ts (Debian 12 + this machine's Node.js 20). */
+  SHIPWATCH_TEST_BASE_IMAGE: 'shipwatch-test/node-base:bookworm',
   SHIPWATCH_TEST_FIXTURES: resolve(ROOT, '..', 'shared', 'fixtures'),
 } as const;
 
@@ -37,7 +45,10 @@ function fail(message: string): never {
 }
 
 function build(): void {
-  const r = spawnSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'inherit' });
+  // Under `npm test`, npm exports its configuration as npm_config_*; the project's allow-scripts list would make
+  // the nested npx warn that it is ignored. Neither matters to tsc.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'npm_config_allow_scripts'));
+  const r = spawnSync('npx', ['tsc', '-p', '.'], { cwd: ROOT, stdio: 'inherit', env });
   if (r.error) fail(`could not run npx tsc: ${r.error.message}`);
   if (r.status !== 0) fail(`npx tsc -p . failed (exit ${r.status ?? r.signal}); fix the errors above`);
 }
@@ -114,7 +125,12 @@ function selectTests(filters: string[]): string[] {
 }
 
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = ['--import', 'tsx', '--test', '--test-concurrency=1', ...files.map((f) => relative(ROOT, f))];
+  // --test-force-exit: a file whose tests are done exits even if a failed test left a handle open (a watcher,
+  // a server), instead of hanging the run.
+  const args = [
+    '--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', `--test-timeout=${FILE_TIMEOUT_MS}`,
+    ...files.map((f) => relative(ROOT, f)),
+  ];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);

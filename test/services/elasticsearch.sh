@@ -58,8 +58,13 @@ install_es() {
   local zip="$download/elasticsearch-$ES_VERSION.zip"
   if [ ! -s "$zip" ]; then
     say "fetching $ES_ARTIFACT (mvn dependency:copy)"
-    mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="$ES_ARTIFACT" -DoutputDirectory="$download" -Dmdep.overWriteReleases=true >&2 ||
-      die "mvn could not fetch $ES_ARTIFACT"
+    local mvn_log="$SHIPWATCH_TEST_LOGS/mvn-elasticsearch.log"
+    mkdir -p "$SHIPWATCH_TEST_LOGS"
+    mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="$ES_ARTIFACT" -DoutputDirectory="$download" \
+      -Dmdep.overWriteReleases=true >"$mvn_log" 2>&1 || {
+      tail -n 30 "$mvn_log" >&2
+      die "mvn could not fetch $ES_ARTIFACT (log: $mvn_log)"
+    }
   fi
   say "unpacking into $ES_HOME"
   local tmp="$SHIPWATCH_TEST_CACHE/.unpack-$$"
