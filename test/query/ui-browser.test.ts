@@ -1,0 +1,150 @@
+/**
+ * The web UI in a real browser: Debian's chromium (test/services/chromium.sh), headless, against the query program
+ * listening on loopback over a store holding a few log records and one trace written through the store's APIs.
+ * `--dump-dom` gives the page as the modules rendered it; a screenshot of each view is kept under
+ * `.test-data/ui-screenshots/` for a person to look at.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../core/config/index.js';
+import { silentLogger } from '../../core/log.js';
+import { SharedResources, type RunningProgram } from '../../core/runtime.js';
+import { openStoreSpanStorage } from '../../core/span-storage-factory.js';
+import { openStoreLogStorage } from '../../core/store/log-store.js';
+import { start } from '../../query/program.js';
+import { SAMPLE_NGINX_LINE, SAMPLE_TRACE_ID, sampleLogs, sampleTrace } from '../helpers/ui-sample-data.js';
+
+const run = promisify(execFile);
+const SCREENSHOTS = fileURLToPath(new URL('../../.test-data/ui-screenshots/', import.meta.url));
+
+function chromiumBin(): string {
+  const bin = process.env.SHIPWATCH_TEST_CHROMIUM_BIN;
+  if (!bin) throw new Error('SHIPWATCH_TEST_CHROMIUM_BIN not set: run through `npm test -- test/query/ui-browser.test.ts` (test/services/chromium.sh installs it)');
+  return bin;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'shipwatch-ui-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The query program on its own store; the sample is written through the shared storages it reads. */
+async function startQuery(name: string, env: Record<string, string> = {}): Promise<Server> {
+  const config = loadConfig({ SHIPWATCH_DATA_DIR: join(dir, name), QUERY_LISTEN: '127.0.0.1:0', QUERY_ADMIN_LISTEN: '127.0.0.1:0', ...env }, 'query');
+  const runtime = { config, log: silentLogger, shared: new SharedResources() };
+  const now = Date.now();
+  await openStoreLogStorage(runtime).write(sampleLogs(now));
+  await openStoreSpanStorage(runtime).writeSpans(sampleTrace(now));
+  const program: RunningProgram = await start(runtime);
+  const port = /:(\d+)/.exec(program.summary[0]!.split(' on ')[1]!)![1];
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await program.close();
+      await runtime.shared.closeAll();
+    },
+  };
+}
+
+let profile = 0;
+
+/** Runs headless chromium on `url` with a fresh profile; `--dump-dom` output, or a screenshot written to `png`. */
+async function chromium(url: string, output: { png: string } | 'dom'): Promise<string> {
+  const userDataDir = join(dir, `profile-${++profile}`);
+  const args = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${userDataDir}`,
+    // Virtual time runs until the page has been idle this long: the views' API calls are answered first.
+    '--virtual-time-budget=10000', '--window-size=1400,900',
+    ...(output === 'dom' ? ['--dump-dom'] : [`--screenshot=${output.png}`]),
+    url,
+  ];
+  const { stdout } = await run(chromiumBin(), args, { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+/** The page's visible text, roughly: tags dropped, the entities the serialiser writes decoded. */
+function textOf(dom: string): string {
+  return dom.replace(/<[^>]*>/g, ' ').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+}
+
+let server: Server;
+before(async () => {
+  server = await startQuery('open');
+  mkdirSync(SCREENSHOTS, { recursive: true });
+});
+after(() => server.close());
+
+describe('the web UI in chromium', () => {
+  test('the logs view shows the records, newest first, with their fields and the parse error and truncated markers', async () => {
+    const dom = await chromium(`${server.url}/#/logs`, 'dom');
+    const text = textOf(dom);
+    assert.ok(text.includes(SAMPLE_NGINX_LINE), 'the nginx line');
+    assert.match(text, /7 records/);
+    assert.match(text, /level ?= ?warn msg ?= ?slow query duration_ms ?= ?1250 table ?= ?orders/, 'a json line as its fields');
+    assert.equal((dom.match(/class="badge parse-error"/g) ?? []).length, 1);
+    assert.equal((dom.match(/class="badge truncated"/g) ?? []).length, 1);
+    assert.ok(text.indexOf('order placed') < text.indexOf('worker process started'), 'newest first');
+  });
+
+  test('a text search narrows the logs', async () => {
+    const text = textOf(await chromium(`${server.url}/#/logs?q=nginx&lookback=24h`, 'dom'));
+    assert.match(text, /1 record\b/);
+    assert.ok(text.includes('worker process started'));
+    assert.ok(!text.includes(SAMPLE_NGINX_LINE));
+  });
+
+  test('the traces view lists the trace with its services and spans', async () => {
+    const text = textOf(await chromium(`${server.url}/#/traces`, 'dom'));
+    assert.match(text, /1 trace\b/);
+    assert.match(text, /frontend : GET \/checkout/);
+    assert.match(text, /4 spans/);
+    for (const s of ['api (1)', 'cache (1)', 'db (1)', 'frontend (1)']) assert.ok(text.includes(s), s);
+  });
+
+  test('the trace view draws every span nested by its references, with durations and the open span details', async () => {
+    const dom = await chromium(`${server.url}/#/trace/${SAMPLE_TRACE_ID}?span=00000000000000f2`, 'dom');
+    const depths = [...dom.matchAll(/class="tl-row"[^>]*data-depth="(\d)"[^>]*>.*?class="tl-op">([^<]*)</g)].map((m) => [m[2], Number(m[1])]);
+    assert.deepEqual(depths, [['GET /checkout', 0], ['POST /orders', 1], ['GET cart', 2], ['INSERT orders', 2]]);
+    const text = textOf(dom);
+    for (const d of ['48ms', '41ms', '1.8ms', '30ms']) assert.ok(text.includes(d), d);
+    assert.match(text, /order validated/, 'the open span shows its log');
+    assert.match(text, /hostname api-1/, 'and its process tags');
+  });
+
+  test('the status view reports the query program and what the store holds', async () => {
+    const text = textOf(await chromium(`${server.url}/#/status`, 'dom'));
+    assert.match(text, /Programs \(shipwatch query\)/);
+    assert.match(text, /query running/);
+    assert.match(text, /store · 7 records/);
+  });
+
+  test('each view renders in a screenshot', async () => {
+    for (const [name, route] of [['logs', '#/logs'], ['traces', '#/traces'], ['trace', `#/trace/${SAMPLE_TRACE_ID}?span=00000000000000f2`], ['status', '#/status']]) {
+      const png = join(SCREENSHOTS, `${name}.png`);
+      rmSync(png, { force: true });
+      await chromium(`${server.url}/${route}`, { png });
+      const bytes = readFileSync(png);
+      assert.equal(bytes.subarray(1, 4).toString(), 'PNG', name);
+      assert.equal(bytes.readUInt32BE(16), 1400, `${name}: width`);
+      assert.ok(bytes.length > 10_000, `${name}: ${bytes.length} bytes is too small for a rendered view`);
+    }
+  });
+
+  test('with a token the page asks for it instead of showing data', async (t) => {
+    const secured = await startQuery('secured', { QUERY_AUTH_TOKEN: 'ui-s3cret' });
+    t.after(() => secured.close());
+    const dom = await chromium(`${secured.url}/#/logs`, 'dom');
+    assert.match(dom, /<dialog id="token-dialog"[^>]*\bopen\b/);
+    assert.ok(!textOf(dom).includes(SAMPLE_NGINX_LINE));
+  });
+});
