@@ -4,28 +4,12 @@
  * decoded, mapped through OTLP to the span model and handed to a consumer. Prints spans per CPU-second, MiB/s,
  * peak RSS. `node --import tsx bench/zipkin.bench.ts [spans] [rounds]`
  */
-import { hrTimeToMicroseconds } from '@opentelemetry/core';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { decodeZipkin, type ZipkinFormat } from '../collector/traces/zipkin-decode.js';
 import { batches, cpuSeconds, sdkSpans } from './support/sdk-spans.js';
+import { KIND, zipkinJson } from './support/zipkin-json.js';
 
 const SPANS = Number(process.argv[2] ?? 20_000);
 const ROUNDS = Number(process.argv[3] ?? 10);
-const KIND = ['', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
-
-function zipkinJson(span: ReadableSpan): Record<string, unknown> {
-  const tags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(span.attributes)) tags[k] = String(v);
-  if (span.status.code === 2) Object.assign(tags, { 'otel.status_code': 'ERROR', error: span.status.message ?? '' });
-  for (const [k, v] of Object.entries(span.resource.attributes)) tags[k] = String(v);
-  return {
-    traceId: span.spanContext().traceId, id: span.spanContext().spanId, parentId: span.parentSpanContext?.spanId,
-    name: span.name, kind: KIND[span.kind] || undefined,
-    timestamp: Math.floor(hrTimeToMicroseconds(span.startTime)), duration: Math.floor(hrTimeToMicroseconds(span.duration)),
-    localEndpoint: { serviceName: String(span.resource.attributes['service.name']) }, tags,
-    annotations: span.events.length > 0 ? span.events.map((e) => ({ timestamp: Math.floor(hrTimeToMicroseconds(e.time)), value: e.name })) : undefined,
-  };
-}
 
 // proto3 ListOfSpans, written field by field (zipkin.proto numbers) for the protobuf case.
 const varint = (n: number, out: number[]) => {

@@ -1,0 +1,141 @@
+/**
+ * The trace receive paths all the way into the embedded store: request bodies / datagrams decoded as the receivers
+ * decode them, handed to the collector's `SpanQueue` (its default sizes: 100,000 spans held, batches of 1,000, two
+ * writes at once) and written by `StoreSpanStorage` into a fresh on-disk database (WAL) in a temporary directory.
+ *
+ * - otlp-json: OTLP/JSON bodies of 512 spans serialised by the OpenTelemetry SDK's own serializer;
+ * - jaeger-compact: agent `emitBatch` datagrams of 10 spans (bench/support/jaeger-datagrams.ts);
+ * - zipkin-json: Zipkin v2 JSON bodies of 512 spans as the Zipkin exporter writes them.
+ *
+ * Every body carries distinct trace and span ids. Each case runs in a child process of its own, so its peak RSS and
+ * JIT state are its own; inputs are built before the clock starts (they are part of the peak RSS). The figure is
+ * stored spans per CPU-second of the whole process (decode + translate + queue + SQLite, which runs on the main
+ * thread) from the first body to the last batch committed; a receiver answering 'busy' is retried after a turn of
+ * the event loop, as a client retries after Retry-After. The case fails when a span accepted is not in the store.
+ *
+ * `node --import tsx bench/traces-to-store.bench.ts [spans-per-case] [case]`
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { createDatagramHandler } from '../collector/traces/jaeger-udp-receiver.js';
+import { decodeOtlpTraces } from '../collector/traces/otlp-decode.js';
+import { SpanQueue } from '../collector/traces/span-queue.js';
+import { decodeZipkin } from '../collector/traces/zipkin-decode.js';
+import { silentLogger } from '../core/log.js';
+import type { Span } from '../core/model/span.js';
+import { createRegistry } from '../core/self-metrics.js';
+import { StoreDatabase } from '../core/store/database.js';
+import { StoreSpanStorage } from '../core/store/span-store.js';
+import { SPANS_PER_DATAGRAM, datagrams } from './support/jaeger-datagrams.js';
+import { batches, sdkSpans } from './support/sdk-spans.js';
+import { zipkinJson } from './support/zipkin-json.js';
+
+const CASES = ['otlp-json', 'jaeger-compact', 'zipkin-json'] as const;
+type Case = (typeof CASES)[number];
+
+const SPANS = Number(process.argv[2] ?? 100_000);
+const MAX_SPANS = 100_000;
+
+/** One input unit (a request body or a datagram) → whether the receiver had it accepted. */
+type Feed = (input: Buffer) => 'accepted' | 'busy';
+
+async function inputs(which: Case): Promise<Buffer[]> {
+  if (which === 'jaeger-compact') return datagrams(Math.ceil(SPANS / SPANS_PER_DATAGRAM));
+  const groups = batches(await sdkSpans(SPANS), 512);
+  if (which === 'otlp-json') return groups.map((g) => Buffer.from(JsonTraceSerializer.serializeRequest(g)!));
+  return groups.map((g) => Buffer.from(JSON.stringify(g.map(zipkinJson))));
+}
+
+function feeder(which: Case, queue: SpanQueue): Feed {
+  const consume = (spans: Span[]) => queue.consume(spans);
+  switch (which) {
+    case 'otlp-json':
+      return (body) => {
+        const out = decodeOtlpTraces(body, 'json', MAX_SPANS);
+        if (!out.ok || out.translation.rejected > 0) throw new Error(`bench input did not decode: ${JSON.stringify(out).slice(0, 300)}`);
+        return consume(out.translation.spans);
+      };
+    case 'zipkin-json':
+      return (body) => {
+        const out = decodeZipkin(body, 'v2-json', MAX_SPANS);
+        if (!out.ok) throw new Error(`bench input did not decode: ${out.message}`);
+        return consume(out.spans);
+      };
+    case 'jaeger-compact': {
+      // The UDP handler counts a 'busy' as a drop; the bench sees it through the consumer and sends again.
+      let last: 'accepted' | 'busy' = 'accepted';
+      const handle = createDatagramHandler({
+        protocol: 'compact', registry: createRegistry('bench', false), log: silentLogger, maxSpansPerBatch: MAX_SPANS,
+        consumer: { consume: (spans) => (last = consume(spans)) },
+      });
+      return (datagram) => {
+        handle(datagram);
+        return last;
+      };
+    }
+  }
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function runCase(which: Case): Promise<void> {
+  const data = await inputs(which);
+  const bytes = data.reduce((n, b) => n + b.length, 0);
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-traces-bench-'));
+  const db = new StoreDatabase({ dataDir: dir, retentionMs: 0, log: silentLogger });
+  const store = new StoreSpanStorage(db);
+  let stored = 0;
+  const queue = new SpanQueue({
+    writers: [{ writeSpans: async (spans) => { await store.writeSpans(spans); stored += spans.length; }, close: async () => {} }],
+    maxQueuedSpans: 100_000, maxBatchSpans: 1_000, flushIntervalMs: 200, concurrency: 2, log: silentLogger, registry: createRegistry('bench', false),
+  });
+  const feed = feeder(which, queue);
+  // A receiver handles one request (or a few datagrams) per turn of the event loop.
+  const perTurn = which === 'jaeger-compact' ? 20 : 1;
+  let retries = 0;
+  try {
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    for (let i = 0; i < data.length; i++) {
+      while (feed(data[i]!) === 'busy') {
+        retries++;
+        await turn();
+      }
+      if (i % perTurn === perTurn - 1) await turn();
+    }
+    await queue.close();
+    const cpu = process.cpuUsage(cpu0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    const wallS = (performance.now() - wall0) / 1000;
+    const rows = db.db.prepare('SELECT COUNT(*) FROM spans').pluck().get() as number;
+    const expected = which === 'jaeger-compact' ? data.length * SPANS_PER_DATAGRAM : SPANS;
+    if (rows !== expected || stored !== expected) throw new Error(`${which}: ${expected} spans sent, ${stored} written, ${rows} in the store`);
+    const dbBytes = statSync(join(dir, 'shipwatch.db')).size + statSync(join(dir, 'shipwatch.db-wal')).size;
+    console.log(`${which.padEnd(15)} ${rows} spans stored in ${cpuS.toFixed(2)} CPU-s / ${wallS.toFixed(2)} s wall → ` +
+      `${Math.round(rows / cpuS).toLocaleString('en')} spans per CPU-second, ${Math.round(rows / wallS).toLocaleString('en')} spans/s, ` +
+      `${(bytes / 2 ** 20 / cpuS).toFixed(1)} MiB/s of input; ${retries} busy retries; database ${Math.round(dbBytes / rows)} bytes/span; ` +
+      `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[3] as Case | undefined;
+  if (only !== undefined) {
+    if (!CASES.includes(only)) throw new Error(`unknown case ${only}; one of ${CASES.join(', ')}`);
+    return runCase(only);
+  }
+  for (const which of CASES) {
+    const child = fork(fileURLToPath(import.meta.url), [String(SPANS), which], { execArgv: process.execArgv });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`case ${which} exited with ${code}`);
+  }
+}
+
+await main();
