@@ -3,10 +3,12 @@
  * OTLP translation (opentelemetry-collector-contrib `pkg/translator/jaeger` `ProtoToTraces`).
  *
  * - one resourceSpans per distinct process: `service.name`, then the process tags
- * - one scopeSpans per `otel.scope.name` / `otel.scope.version` (or `otel.library.*`) pair, tags removed
+ * - one scopeSpans per `otel.scope.name` / `otel.scope.version` (or `otel.library.*`) pair and scope attributes
+ *   (`span.scope`), tags removed
  * - `span.kind` → kind; `otel.status_code` / `otel.status_description`, or `error=true`, → status;
  *   `w3c.tracestate` → traceState; those tags removed from the attributes
- * - the parent reference → parentSpanId; every other reference → a link with `opentracing.ref_type`
+ * - the parent reference → parentSpanId; every other reference → a link with `opentracing.ref_type`, then the
+ *   reference's own tags (the link's other attributes); a parent reference with tags is a link as well, as received
  * - logs → events (`event` field → name)
  *
  * OTLP JSON encoding: hex ids, times and int64 as decimal strings, enums as numbers, bytes as base64.
@@ -67,14 +69,17 @@ function encodeSpan(span: Span): Record<string, unknown> {
     .filter((r) => {
       if (!parentUsed && parent !== undefined && r.spanId === parent && r.traceId === span.traceId) {
         parentUsed = true;
-        return false;
+        return r.tags !== undefined && r.tags.length > 0;
       }
       return true;
     })
     .map((r) => ({
       traceId: r.traceId,
       spanId: r.spanId,
-      attributes: [{ key: 'opentracing.ref_type', value: { stringValue: r.refType === 'FOLLOWS_FROM' ? 'follows_from' : 'child_of' } }],
+      attributes: [
+        { key: 'opentracing.ref_type', value: { stringValue: r.refType === 'FOLLOWS_FROM' ? 'follows_from' : 'child_of' } },
+        ...otlpAttributes(r.tags ?? []),
+      ],
     }));
   const out: Record<string, unknown> = { traceId: span.traceId, spanId: span.spanId };
   const traceState = str(span.tags, 'w3c.tracestate');
@@ -104,7 +109,7 @@ function encodeSpan(span: Span): Record<string, unknown> {
 
 /** `{ resourceSpans: [...] }` for the spans (of one or more traces), in their order. */
 export function toOtlpTracesData(spans: Span[]): { resourceSpans: unknown[] } {
-  const resources = new Map<string, { resource: unknown; scopes: Map<string, { scope: Record<string, string>; spans: unknown[] }> }>();
+  const resources = new Map<string, { resource: unknown; scopes: Map<string, { scope: Record<string, unknown>; spans: unknown[] }> }>();
   for (const span of spans) {
     const resourceKey = JSON.stringify([span.process.serviceName, otlpAttributes(span.process.tags)]);
     let res = resources.get(resourceKey);
@@ -115,12 +120,14 @@ export function toOtlpTracesData(spans: Span[]): { resourceSpans: unknown[] } {
     }
     const name = str(span.tags, 'otel.scope.name') ?? str(span.tags, 'otel.library.name');
     const version = str(span.tags, 'otel.scope.version') ?? str(span.tags, 'otel.library.version');
-    const scopeKey = `${name ?? ''}\0${version ?? ''}`;
+    const scopeAttributes = span.scope && span.scope.tags.length > 0 ? otlpAttributes(span.scope.tags) : undefined;
+    const scopeKey = `${name ?? ''}\0${version ?? ''}\0${scopeAttributes ? JSON.stringify(scopeAttributes) : ''}`;
     let scope = res.scopes.get(scopeKey);
     if (!scope) {
-      const s: Record<string, string> = {};
+      const s: Record<string, unknown> = {};
       if (name) s.name = name;
       if (version) s.version = version;
+      if (scopeAttributes) s.attributes = scopeAttributes;
       scope = { scope: s, spans: [] };
       res.scopes.set(scopeKey, scope);
     }

@@ -4,12 +4,13 @@
  * then opentelemetry-collector-contrib `pkg/translator/jaeger` (`ProtoFromTraces`):
  *
  * - resource attributes → process tags; `service.name` → `process.serviceName`
- * - scope name / version → `otel.scope.name` / `otel.scope.version` span tags (first), scope attributes dropped
+ * - scope name / version → `otel.scope.name` / `otel.scope.version` span tags (first); scope attributes → `span.scope`
+ *   (beyond Jaeger v1's model, as Jaeger v2 keeps them)
  * - span attributes, then `span.kind` (client/server/producer/consumer/internal; none when unspecified),
  *   `otel.status_code` (OK / ERROR), `error=true` on ERROR, `otel.status_description`, `w3c.tracestate`
  * - parentSpanId → the first reference, CHILD_OF; each link → a reference whose type is CHILD_OF when its
  *   `opentracing.ref_type` attribute is "child_of", else FOLLOWS_FROM (a link to the parent retypes the parent
- *   reference instead); other link attributes and all dropped counts are not kept (Jaeger's model has no place)
+ *   reference instead); its other attributes → the reference's `tags`; dropped counts are not kept
  * - events → logs: `event` = the name (unless an attribute named `event` exists), then the attributes
  * - flags: the sampled bit of the W3C trace flags; times truncated to microseconds
  *
@@ -19,7 +20,7 @@
  * mapped (bad ids, bad times, bad attribute values) is rejected and counted; a request whose structure is not an
  * ExportTraceServiceRequest at all is `malformed`.
  */
-import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../../core/model/span.js';
+import type { KeyValue, Process, Span, SpanLog, SpanRef, SpanScope } from '../../core/model/span.js';
 import { attributeToTag } from './otlp-any-value.js';
 import { formatGoTime, readNanos, type NanoTime } from './otlp-time.js';
 
@@ -118,7 +119,7 @@ function translateResource(rs: unknown, r: number, t: Translation): string | und
     if (process === undefined) process = buildProcess(rs.resource);
     let scope = ss.scope;
     if (scope === undefined || scope === null) scope = field(ss, 'instrumentationLibrary', 'instrumentation_library');
-    const scopeTags = buildScopeTags(scope);
+    const scopeTags = buildScope(scope);
     for (let i = 0; i < spans.length; i++) {
       const where = () => `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`;
       if (typeof process === 'string') {
@@ -129,7 +130,7 @@ function translateResource(rs: unknown, r: number, t: Translation): string | und
         t.reject(where, scopeTags);
         continue;
       }
-      const out = translateSpan(spans[i], process, scopeTags);
+      const out = translateSpan(spans[i], process, scopeTags.tags, scopeTags.scope);
       if (typeof out === 'string') t.reject(where, out);
       else t.spans.push(out);
     }
@@ -159,8 +160,9 @@ function buildProcess(resource: unknown): Process | string {
   return { serviceName: serviceName ?? 'missing-service-name', tags };
 }
 
-function buildScopeTags(scope: unknown): KeyValue[] | string {
-  if (scope === undefined || scope === null) return [];
+/** The scope's name / version span tags and, when it has attributes, the `SpanScope` its spans share. */
+function buildScope(scope: unknown): { tags: KeyValue[]; scope?: SpanScope } | string {
+  if (scope === undefined || scope === null) return { tags: [] };
   if (!isObj(scope)) return 'scope is not an object';
   const tags: KeyValue[] = [];
   const { name, version } = scope;
@@ -168,7 +170,10 @@ function buildScopeTags(scope: unknown): KeyValue[] | string {
   if (version !== undefined && version !== null && typeof version !== 'string') return 'scope.version is not a string';
   if (name) tags.push({ key: 'otel.scope.name', type: 'string', value: name });
   if (version) tags.push({ key: 'otel.scope.version', type: 'string', value: version });
-  return tags;
+  const attributes: KeyValue[] = [];
+  const problem = appendAttributes(attributes, scope.attributes, 'scope.attributes');
+  if (problem !== undefined) return problem;
+  return attributes.length > 0 ? { tags, scope: { tags: attributes } } : { tags };
 }
 
 function readEnum(v: unknown, names: Record<string, number>): number | undefined {
@@ -191,7 +196,7 @@ function appendAttributes(dest: KeyValue[], attrs: unknown, what: string): strin
   return undefined;
 }
 
-function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[]): Span | string {
+function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], scope: SpanScope | undefined): Span | string {
   if (!isObj(raw)) return 'the span is not an object';
   const traceId = readHexId(field(raw, 'traceId', 'trace_id'), 32);
   if (traceId === undefined) return 'traceId is not 32 hex digits';
@@ -277,6 +282,7 @@ function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[]): S
     logs,
     process,
   };
+  if (scope !== undefined) span.scope = scope;
   if (warnings !== undefined) span.warnings = warnings;
   return span;
 }
@@ -292,23 +298,29 @@ function appendLinks(refs: SpanRef[], links: unknown, traceId: string, parent: s
     const linkSpan = readHexId(field(link, 'spanId', 'span_id'), 16);
     if (linkSpan === undefined) return `links[${i}].spanId is not 16 hex digits`;
     let refType: SpanRef['refType'] = 'FOLLOWS_FROM';
+    let refTypeSeen = false;
+    const tags: KeyValue[] = [];
     const attrs = link.attributes;
     if (attrs !== undefined && attrs !== null && !Array.isArray(attrs)) return `links[${i}].attributes is not an array`;
-    if (Array.isArray(attrs)) {
-      for (const kv of attrs as unknown[]) {
-        if (isObj(kv) && kv.key === 'opentracing.ref_type') {
-          if (isObj(kv.value) && kv.value.stringValue === 'child_of') refType = 'CHILD_OF';
-          break;
-        }
+    for (const kv of (attrs as unknown[] | undefined | null) ?? []) {
+      if (!isObj(kv) || typeof kv.key !== 'string') return `links[${i}].attributes has an attribute without a string key`;
+      if (kv.key === 'opentracing.ref_type' && !refTypeSeen) {
+        refTypeSeen = true;
+        if (isObj(kv.value) && kv.value.stringValue === 'child_of') refType = 'CHILD_OF';
+        continue;
       }
+      const tag = attributeToTag(kv.key, kv.value);
+      if (typeof tag === 'string') return `links[${i}] ${tag}`;
+      tags.push(tag);
     }
     const t = linkTrace === '' ? ZERO_TRACE : linkTrace;
     const s = linkSpan === '' ? ZERO_SPAN : linkSpan;
     if (parent !== undefined && t === traceId && s === parent) {
       refs[0]!.refType = refType; // the link names the parent: it retypes the parent reference
+      if (tags.length > 0) refs[0]!.tags = tags;
       continue;
     }
-    refs.push({ refType, traceId: t, spanId: s });
+    refs.push(tags.length > 0 ? { refType, traceId: t, spanId: s, tags } : { refType, traceId: t, spanId: s });
   }
   return undefined;
 }

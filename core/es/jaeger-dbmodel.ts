@@ -9,6 +9,10 @@
  * hex); floats use the shortest text that reads back to the same number (Jaeger's Go writer uses 10 significant
  * digits, which loses precision beyond them).
  *
+ * Beyond Jaeger's schema, and only when present: `scope` {tags} (OTLP scope attributes) and a reference's `tags`
+ * (OTLP link attributes), kept in the document's source so a trace reads back whole; the span mapping indexes
+ * neither (jaeger-indices.ts), so searches do not see them, as in Jaeger's own Elasticsearch storage.
+ *
  * Reading accepts both that form and Jaeger 2's typed values (JSON numbers and booleans), the promoted `tag` /
  * `process.tag` maps, and 16- or 32-digit ids. Pure: no I/O, never throws.
  */
@@ -20,6 +24,7 @@ import {
   type RefType,
   type Span,
   type SpanLog,
+  type SpanRef,
   type TagType,
 } from '../model/span.js';
 
@@ -35,7 +40,7 @@ export interface DbSpan {
   parentSpanID?: string;
   flags?: number;
   operationName: string;
-  references: Array<{ refType: string; traceID: string; spanID: string }> | null;
+  references: Array<{ refType: string; traceID: string; spanID: string; tags?: DbKeyValue[] }> | null;
   startTime: number;
   startTimeMillis: number;
   duration: number;
@@ -43,6 +48,7 @@ export interface DbSpan {
   tag?: Record<string, unknown>;
   logs: Array<{ timestamp: number; fields: DbKeyValue[] | null }> | null;
   process: { serviceName: string; tags: DbKeyValue[] | null; tag?: Record<string, unknown> };
+  scope?: { tags: DbKeyValue[] | null };
 }
 
 export interface DbService {
@@ -78,13 +84,17 @@ export function spanToDb(span: Span): DbSpan {
     spanID: span.spanId,
     ...(span.flags !== 0 ? { flags: span.flags } : {}),
     operationName: span.operationName,
-    references: span.references.map((r) => ({ refType: r.refType, traceID: jaegerTraceIdString(r.traceId), spanID: r.spanId })),
+    references: span.references.map((r) => {
+      const ref = { refType: r.refType, traceID: jaegerTraceIdString(r.traceId), spanID: r.spanId };
+      return r.tags && r.tags.length > 0 ? { ...ref, tags: toDbKeyValues(r.tags) } : ref;
+    }),
     startTime: span.startTimeMicros,
     startTimeMillis: Math.floor(span.startTimeMicros / 1000),
     duration: span.durationMicros,
     tags: toDbKeyValues(span.tags),
     logs: span.logs.map((l) => ({ timestamp: l.timestampMicros, fields: l.fields.length > 0 ? toDbKeyValues(l.fields) : null })),
     process: { serviceName: span.process.serviceName, tags: toDbKeyValues(span.process.tags) },
+    ...(span.scope && span.scope.tags.length > 0 ? { scope: { tags: toDbKeyValues(span.scope.tags) } } : {}),
   };
 }
 
@@ -160,7 +170,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = '@'): Decoded<Span> {
   const spanId = normaliseSpanId(String(doc.spanID ?? ''));
   if (traceId === undefined || spanId === undefined) return { problem: `bad ids ${String(doc.traceID)}/${String(doc.spanID)}` };
   const problems: string[] = [];
-  const references = [];
+  const references: SpanRef[] = [];
   for (const r of doc.references ?? []) {
     const t = normaliseTraceId(String(r.traceID ?? ''));
     const s = normaliseSpanId(String(r.spanID ?? ''));
@@ -168,7 +178,9 @@ export function spanFromDb(doc: DbSpan, dotReplacement = '@'): Decoded<Span> {
       problems.push(`bad reference ${String(r.traceID)}/${String(r.spanID)}`);
       continue;
     }
-    references.push({ refType: (r.refType === 'FOLLOWS_FROM' ? 'FOLLOWS_FROM' : 'CHILD_OF') as RefType, traceId: t, spanId: s });
+    const ref: SpanRef = { refType: (r.refType === 'FOLLOWS_FROM' ? 'FOLLOWS_FROM' : 'CHILD_OF') as RefType, traceId: t, spanId: s };
+    if (Array.isArray(r.tags) && r.tags.length > 0) ref.tags = keyValues(r.tags, problems);
+    references.push(ref);
   }
   const logs: SpanLog[] = (doc.logs ?? []).map((l) => ({ timestampMicros: Number(l.timestamp), fields: keyValues(l.fields, problems) }));
   const span: Span = {
@@ -186,6 +198,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = '@'): Decoded<Span> {
       tags: [...keyValues(doc.process?.tags, problems), ...fromTagMap(doc.process?.tag, dotReplacement)],
     },
   };
+  if (Array.isArray(doc.scope?.tags) && doc.scope.tags.length > 0) span.scope = { tags: keyValues(doc.scope.tags, problems) };
   if (problems.length > 0) span.warnings = problems;
   return { ok: span };
 }

@@ -4,7 +4,8 @@
  * (`mappings/jaeger-span-8.json`, `jaeger-service-8.json`: keyword fields with `ignore_above` 256, nested `tags`,
  * `process.tags`, `logs.fields`, `references`, and `tag.*` / `process.tag.*` dynamic keyword maps).
  *
- * The service template also maps `spanKind`, Shipwatch's one addition to Jaeger's service documents. Pure.
+ * Shipwatch's additions: the service template maps `spanKind`, and the span template keeps `scope` (OTLP scope
+ * attributes) in the source without indexing it. Pure.
  */
 
 export interface JaegerIndexNames {
@@ -84,6 +85,8 @@ export function jaegerIndexTemplates(o: TemplateOptions): Array<{ name: string; 
           logs: { type: 'nested', dynamic: false, properties: { timestamp: { type: 'long' }, fields: nestedKeyValues } },
           process: { properties: { serviceName: keyword, tag: { type: 'object' }, tags: nestedKeyValues } },
           references: { type: 'nested', dynamic: false, properties: { refType: keyword, traceID: keyword, spanID: keyword } },
+          // Shipwatch's addition: OTLP scope attributes, kept in the source only (jaeger-dbmodel.ts).
+          scope: { type: 'object', enabled: false },
           tag: { type: 'object' },
           tags: nestedKeyValues,
         },

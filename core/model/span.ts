@@ -25,6 +25,11 @@ export interface SpanRef {
   refType: RefType;
   traceId: string;
   spanId: string;
+  /**
+   * An OTLP link's attributes other than `opentracing.ref_type` (which `refType` holds); absent when there are none.
+   * Jaeger's v1 model has no place for them: the v1 JSON leaves them out, API v3 returns them as the link's.
+   */
+  tags?: KeyValue[];
 }
 
 export interface SpanLog {
@@ -34,6 +39,15 @@ export interface SpanLog {
 
 export interface Process {
   serviceName: string;
+  tags: KeyValue[];
+}
+
+/**
+ * The OTLP instrumentation scope's attributes. Its name and version are the `otel.scope.name` / `otel.scope.version`
+ * span tags, as Jaeger keeps them; the attributes have no place in Jaeger's v1 model (the v1 JSON leaves them out,
+ * API v3 returns them). Spans of one scope share the object.
+ */
+export interface SpanScope {
   tags: KeyValue[];
 }
 
@@ -48,6 +62,8 @@ export interface Span {
   tags: KeyValue[];
   logs: SpanLog[];
   process: Process;
+  /** Absent when the scope has no attributes. */
+  scope?: SpanScope;
   warnings?: string[];
 }
 

@@ -1,19 +1,33 @@
 /**
  * Tables of the `spans` component of the embedded store.
  *
- * - `spans`: one row per span; the searchable columns plus `data` (span-codec.ts). `parent_id` feeds the
- *   dependency links; `process` points at the span's process. Indexes serve: trace by id, search by service
- *   (+ operation) over a time range, search without a service, retention by start time.
- * - `span_tags`: the tag index of span tags and log fields, one row per distinct (key, value) of a span; its
- *   primary key answers `key = ? AND value IN (…)` both as a posting list and as a probe for one span.
+ * Version 2 (what the store writes; span-write.ts):
+ * - `spans`: one row per span: trace id (16-byte blob), its group, span id, parent id (dependency links), process,
+ *   service and operation (`span_names` ids), start, duration, and `data` (span-codec.ts). Indexes serve search by
+ *   service over a time range newest first (operation and duration are checked on the rows walked), search without
+ *   a service, retention by start time.
+ * - `trace_spans`: where a trace's spans are: the spans of a trace written by one batch get consecutive ids, so one
+ *   row (trace id, first span id, count) per trace and batch finds them. Trace ids are random: an index of them is
+ *   written at random places, and one row per trace and batch instead of per span is what keeps that affordable
+ *   (bench/traces-to-store.bench.ts: a per-span trace index cost about 3.7 µs of the ≈ 16 µs a span took).
+ * - `span_groups`: spans written together (a batch, up to `GROUP_SPANS`), with consecutive span ids from `grp` on.
+ * - `group_tags`: the tag index: each distinct tag of a group's spans (span tags, log fields, scope tags, reference
+ *   tags) once per group, keyed by its hash (tag-hash.ts) and the group, which grows with every batch: new rows of
+ *   a tag land at the end of its range instead of at random places. It answers "which groups hold this tag" as a
+ *   posting list and "does this group hold it" as a probe; a search then checks the candidate span's own tags.
+ * - `tag_keys` / `tag_values`: the values of each tag key while it has at most `MAX_LISTED_VALUES` of them, which a
+ *   regular-expression search enumerates; a key with more is marked `many`.
  * - `processes` / `process_tags`: a process (service + tags) is stored and indexed once, not once per span: Jaeger
  *   clients repeat 3–5 process tags on every span, a third of the tag rows otherwise.
  * - `services`, `operations`: what `/api/services` and `/api/operations` list, with the last time seen.
  *
- * Retention deletes a span's tag rows from its own data (no index by span is kept: it would double the tag
- * index for the sake of a background job).
+ * Version 1 kept service and operation names as text, trace ids as hex and one tag index row per span and (key,
+ * value); version 2 moves its spans over, re-indexed.
  */
-import type { Migration } from './database.js';
+import type { Db, Migration } from './database.js';
+import { decodeSpan, type EncodedKv, decodeKvs } from './span-codec.js';
+import { SpanRowWriter } from './span-write.js';
+import type { Process, Span } from '../model/span.js';
 
 export const SPAN_MIGRATIONS: readonly Migration[] = [
   {
@@ -71,4 +85,88 @@ export const SPAN_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'spans by name ids and blob trace ids, tag index by tag hash and span group, listed tag values',
+    up(db) {
+      db.exec(`
+        DROP INDEX spans_trace;
+        DROP INDEX spans_service_start;
+        DROP INDEX spans_service_operation_start;
+        DROP INDEX spans_start;
+        DROP TABLE span_tags;
+        ALTER TABLE spans RENAME TO spans_v1;
+        CREATE TABLE span_names (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE spans (
+          id INTEGER PRIMARY KEY,
+          trace_id BLOB NOT NULL,
+          grp INTEGER NOT NULL,
+          span_id TEXT NOT NULL,
+          parent_id TEXT,
+          process INTEGER NOT NULL,
+          service INTEGER NOT NULL,
+          operation INTEGER NOT NULL,
+          start_us INTEGER NOT NULL,
+          duration_us INTEGER NOT NULL,
+          data TEXT NOT NULL
+        );
+        CREATE TABLE trace_spans (
+          trace_id BLOB NOT NULL,
+          first INTEGER NOT NULL,
+          spans INTEGER NOT NULL,
+          PRIMARY KEY (trace_id, first)
+        ) WITHOUT ROWID;
+        CREATE INDEX spans_service_start ON spans (service, start_us);
+        CREATE INDEX spans_start ON spans (start_us);
+        CREATE TABLE span_groups (
+          grp INTEGER PRIMARY KEY,
+          spans INTEGER NOT NULL
+        );
+        CREATE TABLE group_tags (
+          tag INTEGER NOT NULL,
+          grp INTEGER NOT NULL,
+          PRIMARY KEY (tag, grp)
+        ) WITHOUT ROWID;
+        CREATE TABLE tag_keys (
+          key TEXT PRIMARY KEY,
+          many INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE tag_values (
+          key TEXT NOT NULL,
+          value TEXT NOT NULL,
+          PRIMARY KEY (key, value)
+        ) WITHOUT ROWID;
+      `);
+      moveVersion1Spans(db);
+      db.exec('DROP TABLE spans_v1');
+    },
+  },
 ];
+
+/** Rewrites the version 1 spans through the version 2 write path, a thousand at a time. */
+function moveVersion1Spans(db: Db): void {
+  const writer = new SpanRowWriter(db);
+  const read = db.prepare(
+    `SELECT s.id, s.trace_id, s.span_id, s.service, s.operation, s.start_us, s.duration_us, s.data, p.tags AS ptags
+     FROM spans_v1 s JOIN processes p ON p.id = s.process WHERE s.id > ? ORDER BY s.id LIMIT 1000`,
+  );
+  const processes = new Map<string, Process>();
+  for (let after = 0; ;) {
+    const rows = read.all(after) as Array<{ id: number; trace_id: string; span_id: string; service: string; operation: string; start_us: number; duration_us: number; data: string; ptags: string }>;
+    if (rows.length === 0) return;
+    const spans: Span[] = rows.map((r) => {
+      const key = `${r.service}\0${r.ptags}`;
+      let process = processes.get(key);
+      if (process === undefined) {
+        process = { serviceName: r.service, tags: decodeKvs(JSON.parse(r.ptags) as EncodedKv[]) };
+        processes.set(key, process);
+      }
+      return decodeSpan({ traceId: r.trace_id, spanId: r.span_id, operationName: r.operation, startTimeMicros: r.start_us, durationMicros: r.duration_us, data: r.data, process });
+    });
+    writer.write(spans);
+    after = rows[rows.length - 1]!.id;
+  }
+}

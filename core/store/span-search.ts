@@ -1,92 +1,116 @@
 /**
- * Turns a `TraceQuery` into the condition on `spans s` that span-store.ts reads newest first, taking trace ids
- * until it has enough. The plan, per tag of the query:
+ * Trace search on the embedded store: a `TraceQuery` becomes one condition on `spans s`, read newest first, each
+ * candidate span checked against the query's tags in JavaScript, until `offset + numTraces` traces are found.
  *
- * 1. the tag's values: the value itself when exact; for a regular expression, the key's distinct values in the tag
- *    index that match (found by seeking from value to value, so a key with few values costs few seeks), unless the
- *    key has more than `MAX_REGEX_VALUES` values — then each candidate span's own tags are tested in JavaScript;
- * 2. the processes whose tags hold one of those values (few: a process is indexed once, not per span);
- * 3. how many spans hold one of those values, counted up to `DRIVE_LIMIT`.
+ * The tag index (`group_tags`) knows which span groups (the spans of a trace written by one batch) hold a tag, not
+ * which span: the condition narrows the walk to spans of the right service, operation, times and durations in
+ * groups holding every tag, and the check on the candidate's own tags (span tags, log fields, scope and reference
+ * tags, process tags) makes the answer exact — which also absorbs the rare hash collision. Per tag of the query:
  *
- * When some tag has no matching process and a posting list under `DRIVE_LIMIT`, that list drives the search
- * (`s.id IN (…)`, other indexes disabled with unary `+`): a selective tag without a service is a few index reads.
- * Otherwise the search walks the service's (or the time) index newest first and probes every tag for each span,
- * stopping as soon as enough traces are found: frequent tags (`error=true`, `http.method=GET`) cost little because
- * matches come early. Benchmarked in bench/query.bench.ts.
+ * 1. its values: the value itself when exact; for a regular expression the key's listed values that match
+ *    (`tag_values`), or none listed when the key has too many values — then only the check applies;
+ * 2. the processes whose tags match (few: a process is indexed once);
+ * 3. how many groups hold one of the values, counted up to `DRIVE_LIMIT`.
+ *
+ * When some tag has no matching process and a posting list under `DRIVE_LIMIT`, that list drives the search (the
+ * spans of those groups, other indexes disabled with unary `+`): a selective tag without a service reads a few
+ * groups. Otherwise the walk follows the service's (or the time) index newest first and probes every tag per span,
+ * stopping as soon as enough traces are found. Benchmarked in bench/query.bench.ts.
  */
 import type { Statement } from 'better-sqlite3';
 import type { TraceQuery } from '../span-storage.js';
-import { compileTagPattern, matchesTagPattern, type TagPattern } from './tag-pattern.js';
+import { forEachEncodedTag, type EncodedSpan } from './span-codec.js';
+import { tagHash } from './tag-hash.js';
+import { matchesTagPattern, type TagPattern } from './tag-pattern.js';
 
-export const DRIVE_LIMIT = 5_000;
-export const MAX_REGEX_VALUES = 2_000;
+/**
+ * A tag held by at most this many groups drives the search: its groups' spans (≈ 1,000 each) are read and checked
+ * instead of walking the service or time index.
+ */
+export const DRIVE_LIMIT = 32;
 
-export interface SearchSql {
-  /** The condition on `spans s`. */
-  where: string;
-  params: unknown[];
+export type Prepare = (sql: string) => Statement;
+
+export interface SearchContext {
+  prepare: Prepare;
+  pattern(raw: string): TagPattern;
+  /** The id of a service / operation name; undefined when never stored. */
+  nameId(name: string): number | undefined;
+  /** The process's tags as (key, value-as-text) pairs. */
+  processTags(id: number): Array<[string, string]>;
 }
 
 interface TagPlan {
   key: string;
-  /** Matching values, or undefined when they are too many to list (regex over a high-cardinality key). */
-  values: string[] | undefined;
+  /** The key as it appears in stored JSON: a span whose data lacks it cannot hold the tag (unless its process does). */
+  needle: string;
   pattern: TagPattern;
+  /** Hashes of the matching values, or undefined when they are not listed (regex over a key with many values). */
+  hashes: number[] | undefined;
   processes: number[];
-  /** Span rows holding one of the values, up to DRIVE_LIMIT (DRIVE_LIMIT means "many"). */
+  /** Groups holding one of the values, up to DRIVE_LIMIT (DRIVE_LIMIT means "many"). */
   postings: number;
 }
 
-export type Prepare = (sql: string) => Statement;
-
-function placeholders(n: number): string {
-  return Array.from({ length: n }, () => '?').join(',');
+interface Plan {
+  from: string;
+  where: string;
+  params: unknown[];
+  tags: TagPlan[];
 }
 
-/** The distinct values of `key` in `table` that match the pattern; undefined past `MAX_REGEX_VALUES` values. */
-function regexValues(prepare: Prepare, table: 'span_tags' | 'process_tags', key: string, pattern: TagPattern): string[] | undefined {
-  const first = prepare(`SELECT value FROM ${table} WHERE key = ? ORDER BY value LIMIT 1`).pluck();
-  const next = prepare(`SELECT value FROM ${table} WHERE key = ? AND value > ? ORDER BY value LIMIT 1`).pluck();
-  const out: string[] = [];
-  let value = first.get(key) as string | undefined;
-  for (let seen = 0; value !== undefined; seen++) {
-    if (seen >= MAX_REGEX_VALUES) return undefined;
-    if (matchesTagPattern(pattern, value)) out.push(value);
-    value = next.get(key, value) as string | undefined;
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(',');
+
+/** The listed values of `key` that match a regular expression; undefined when the key has too many to list. */
+function listedValues(prepare: Prepare, key: string, pattern: TagPattern): string[] | undefined {
+  const many = prepare('SELECT many FROM tag_keys WHERE key = ?').pluck().get(key) as number | undefined;
+  if (many === undefined) return [];
+  if (many) return undefined;
+  const values = prepare('SELECT value FROM tag_values WHERE key = ?').pluck().all(key) as string[];
+  return values.filter((v) => matchesTagPattern(pattern, v));
+}
+
+function planTag(ctx: SearchContext, key: string, pattern: TagPattern): TagPlan {
+  const { prepare } = ctx;
+  const values = pattern.kind === 'exact' ? [pattern.value] : listedValues(prepare, key, pattern);
+  const hashes = values?.map((v) => tagHash(key, v));
+  let processes: number[];
+  if (pattern.kind === 'exact') {
+    processes = prepare('SELECT DISTINCT process FROM process_tags WHERE key = ? AND value = ?').pluck().all(key, pattern.value) as number[];
+  } else {
+    const rows = prepare('SELECT process, value FROM process_tags WHERE key = ?').all(key) as Array<{ process: number; value: string }>;
+    processes = [...new Set(rows.filter((r) => matchesTagPattern(pattern, r.value)).map((r) => r.process))];
   }
-  return out;
-}
-
-function planTag(prepare: Prepare, key: string, pattern: TagPattern): TagPlan {
-  const values = pattern.kind === 'exact' ? [pattern.value] : regexValues(prepare, 'span_tags', key, pattern);
-  const processValues = pattern.kind === 'exact' ? [pattern.value] : (regexValues(prepare, 'process_tags', key, pattern) ?? []);
-  const processes = processValues.length === 0 ? [] : (prepare(`SELECT DISTINCT process FROM process_tags WHERE key = ? AND value IN (${placeholders(processValues.length)})`)
-    .pluck().all(key, ...processValues) as number[]);
   let postings = DRIVE_LIMIT;
-  if (values !== undefined) {
-    postings = values.length === 0 ? 0 : (prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM span_tags WHERE key = ? AND value IN (${placeholders(values.length)}) LIMIT ${DRIVE_LIMIT})`)
-      .pluck().get(key, ...values) as number);
+  if (hashes !== undefined) {
+    postings = hashes.length === 0 ? 0 : (prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM group_tags WHERE tag IN (${placeholders(hashes.length)}) LIMIT ${DRIVE_LIMIT})`)
+      .pluck().get(...hashes) as number);
   }
-  return { key, values, pattern, processes, postings };
+  return { key, needle: JSON.stringify(key), pattern, hashes, processes, postings };
 }
 
-export function buildSearchSql(prepare: Prepare, query: TraceQuery, patternOf: (raw: string) => TagPattern = compileTagPattern): SearchSql {
-  const plans = Object.entries(query.tags ?? {}).map(([key, raw]) => planTag(prepare, key, patternOf(raw)));
+function plan(ctx: SearchContext, query: TraceQuery): Plan | undefined {
+  const tags = Object.entries(query.tags ?? {}).map(([key, raw]) => planTag(ctx, key, ctx.pattern(raw)));
   let driver: TagPlan | undefined;
-  for (const p of plans) {
-    if (p.values !== undefined && p.processes.length === 0 && p.postings < DRIVE_LIMIT && (!driver || p.postings < driver.postings)) driver = p;
+  for (const p of tags) {
+    if (p.hashes !== undefined && p.processes.length === 0 && p.postings < DRIVE_LIMIT && (!driver || p.postings < driver.postings)) driver = p;
   }
   // With a driving posting list, the other indexes are disabled (unary +) so the planner reads that list.
   const col = (name: string): string => (driver ? `+s.${name}` : `s.${name}`);
   const clauses: string[] = [];
   const params: unknown[] = [];
-  if (query.serviceName) {
-    clauses.push(`${col('service')} = ?`);
-    params.push(query.serviceName);
+  let from = 'spans s';
+  if (driver) {
+    from = `(SELECT DISTINCT grp FROM group_tags WHERE tag IN (${placeholders(driver.hashes!.length)})) t
+      JOIN span_groups g ON g.grp = t.grp JOIN spans s ON s.id >= g.grp AND s.id < g.grp + g.spans`;
+    params.push(...driver.hashes!);
   }
-  if (query.operationName) {
-    clauses.push(`${col('operation')} = ?`);
-    params.push(query.operationName);
+  for (const [name, value] of [['service', query.serviceName], ['operation', query.operationName]] as const) {
+    if (!value) continue;
+    const id = ctx.nameId(value);
+    if (id === undefined) return undefined;
+    clauses.push(`${col(name)} = ?`);
+    params.push(id);
   }
   const range = (name: string, min: number | undefined, max: number | undefined): void => {
     if (min !== undefined && min > 0) {
@@ -100,25 +124,68 @@ export function buildSearchSql(prepare: Prepare, query: TraceQuery, patternOf: (
   };
   range('start_us', query.startTimeMinMicros, query.startTimeMaxMicros);
   range('duration_us', query.durationMinMicros, query.durationMaxMicros);
-  for (const p of plans) {
-    if (p === driver) {
-      clauses.push(`s.id IN (SELECT span FROM span_tags WHERE key = ? AND value IN (${placeholders(p.values!.length)}))`);
-      params.push(p.key, ...p.values!);
-      continue;
-    }
+  for (const p of tags) {
+    if (p === driver || p.hashes === undefined) continue; // a regex over a key with many values: the check only
     const alternatives: string[] = [];
-    if (p.values === undefined) {
-      alternatives.push('sw_span_tag_match(s.data, ?, ?)');
-      params.push(p.key, p.pattern.kind === 'exact' ? p.pattern.value : p.pattern.source);
-    } else if (p.values.length > 0) {
-      alternatives.push(`EXISTS (SELECT 1 FROM span_tags t WHERE t.key = ? AND t.value IN (${placeholders(p.values.length)}) AND t.span = s.id)`);
-      params.push(p.key, ...p.values);
+    if (p.hashes.length > 0) {
+      alternatives.push(`EXISTS (SELECT 1 FROM group_tags t WHERE t.tag IN (${placeholders(p.hashes.length)}) AND t.grp = s.grp)`);
+      params.push(...p.hashes);
     }
     if (p.processes.length > 0) {
       alternatives.push(`s.process IN (${placeholders(p.processes.length)})`);
       params.push(...p.processes);
     }
-    clauses.push(alternatives.length > 0 ? `(${alternatives.join(' OR ')})` : '0');
+    if (alternatives.length === 0) return undefined;
+    clauses.push(`(${alternatives.join(' OR ')})`);
   }
-  return { where: clauses.length > 0 ? clauses.join(' AND ') : '1', params };
+  return { from, where: clauses.length > 0 ? clauses.join(' AND ') : '1', params, tags };
 }
+
+/** Whether one span (its stored data and process) holds every tag of the query. */
+function spanMatches(tags: TagPlan[], data: string, processTags: () => Array<[string, string]>): boolean {
+  // Most candidates of a walk fail on a key they do not hold at all: a substring test spares parsing them.
+  for (const p of tags) if (!data.includes(p.needle) && !processTags().some(([key]) => key === p.key)) return false;
+  const e = JSON.parse(data) as EncodedSpan;
+  const pending = new Set(tags);
+  const offer = (key: string, value: string): void => {
+    for (const p of pending) if (p.key === key && matchesTagPattern(p.pattern, value)) pending.delete(p);
+  };
+  forEachEncodedTag(e, offer);
+  if (pending.size > 0) for (const [key, value] of processTags()) offer(key, value);
+  return pending.size === 0;
+}
+
+/**
+ * The trace ids (32 hex digits) of matching spans, newest matching span first, each once; `visit` returns false to
+ * stop the walk.
+ */
+export function walkMatchingTraces(ctx: SearchContext, query: TraceQuery, visit: (traceId: string) => boolean): void {
+  const p = plan(ctx, query);
+  if (p === undefined) return;
+  const seen = new Set<string>();
+  if (p.tags.length === 0) {
+    const rows = ctx.prepare(`SELECT s.trace_id FROM ${p.from} WHERE ${p.where} ORDER BY s.start_us DESC`).pluck().iterate(...p.params) as IterableIterator<Buffer>;
+    for (const id of rows) {
+      const traceId = id.toString('hex');
+      if (seen.has(traceId)) continue;
+      seen.add(traceId);
+      if (!visit(traceId)) return;
+    }
+    return;
+  }
+  const rows = ctx.prepare(`SELECT s.trace_id, s.data, s.process FROM ${p.from} WHERE ${p.where} ORDER BY s.start_us DESC`).raw().iterate(...p.params) as IterableIterator<[Buffer, string, number]>;
+  const processes = new Map<number, Array<[string, string]>>();
+  for (const [id, data, process] of rows) {
+    const traceId = id.toString('hex');
+    const processTags = (): Array<[string, string]> => {
+      let tags = processes.get(process);
+      if (tags === undefined) processes.set(process, (tags = ctx.processTags(process)));
+      return tags;
+    };
+    if (seen.has(traceId) || !spanMatches(p.tags, data, processTags)) continue;
+    seen.add(traceId);
+    if (!visit(traceId)) return;
+  }
+}
+
+

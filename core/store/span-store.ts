@@ -1,78 +1,55 @@
 /**
  * Span storage on the embedded store: `SpanWriter` and `SpanReader` over the tables of span-schema.ts.
  *
- * Writing: one transaction per batch (spans, their tag index rows, new processes, services and operations).
- * Searching: span-search.ts turns the `TraceQuery` into one condition over `spans`, read newest first until
- * `offset + numTraces` distinct traces are seen, so a search stops early instead of aggregating the whole time
- * range; then the spans of those traces are read by trace id.
+ * Writing: one transaction per batch (span-write.ts). Searching: span-search.ts walks the matching spans newest
+ * first and stops once `offset + numTraces` traces are found; then the spans of those traces are read by trace id.
  */
 import type { Statement } from 'better-sqlite3';
 import { describe, swError } from '../errors.js';
-import { parentSpanId, type Span } from '../model/span.js';
+import type { Process, Span } from '../model/span.js';
 import type { DependencyLink, Operation, SpanReader, SpanWriter, TraceQuery } from '../span-storage.js';
 import type { StoreDatabase } from './database.js';
-import {
-  decodeKvs, decodeSpanRow, encodeProcessTags, encodeSpanData, spanKindOf, spanTagPairs, tagValueString, type EncodedKv, type SpanRow,
-} from './span-codec.js';
+import { decodeKvs, decodeSpan, encodedValueString, forEachEncodedTag, type EncodedKv, type EncodedSpan } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
-import { buildSearchSql } from './span-search.js';
-import { compileTagPattern, matchesTagPattern, type TagPattern } from './tag-pattern.js';
+import { walkMatchingTraces, type SearchContext } from './span-search.js';
+import { LAST_SEEN_REFRESH_US, SpanRowWriter } from './span-write.js';
+import { tagHash } from './tag-hash.js';
+import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
-/** How often (µs of span time) the last-seen time of a known service / operation is refreshed. */
-const LAST_SEEN_REFRESH_US = 3_600_000_000;
 /** Trace ids per `IN (…)` when reading traces. */
 const TRACE_IDS_PER_READ = 500;
-const TAGS_PER_INSERT = 32;
-const SPAN_COLUMNS = 's.trace_id, s.span_id, s.service, s.operation, s.start_us, s.duration_us, s.data, p.tags AS ptags';
-const FROM_SPANS = 'spans s JOIN processes p ON p.id = s.process';
+const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process';
+/** Spans by trace id: the id ranges `trace_spans` holds for it. */
+const BY_TRACE = 'trace_spans t JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
+
+type SpanRow = [Buffer, string, number, number, number, string, number];
 
 export class StoreSpanStorage implements SpanWriter, SpanReader {
-  private readonly insertSpan: Statement;
-  private readonly insertTagStatements: Statement[] = [];
-  private readonly insertProcess: Statement;
-  private readonly insertProcessTag: Statement;
-  private readonly touchProcess: Statement;
-  /** service + encoded tags → process id and the last-seen µs written. */
-  private readonly processIds = new Map<string, { id: number; lastSeenUs: number }>();
-  private readonly upsertService: Statement;
-  private readonly upsertOperation: Statement;
+  private readonly writer: SpanRowWriter;
   private readonly byTrace: Statement;
   private readonly statements = new Map<string, Statement>();
   private readonly patterns = new Map<string, TagPattern>();
-  /** service / service\0operation\0kind → last-seen µs written to the tables. */
-  private readonly seen = new Map<string, number>();
+  /** span_names id → name; names never change once written. */
+  private readonly names = new Map<number, string>();
   private readonly writeBatch: (spans: Span[]) => void;
+  private readonly search: SearchContext;
 
   constructor(private readonly store: StoreDatabase) {
     store.migrate('spans', SPAN_MIGRATIONS);
     const db = store.db;
-    // A regular expression over a key with too many values to list is tested on each candidate span's own data.
-    db.function('sw_span_tag_match', { deterministic: true }, (data: unknown, key: unknown, pattern: unknown) => {
-      const e = JSON.parse(String(data)) as { t?: EncodedKv[]; l?: Array<[number, EncodedKv[]]> };
-      const p = this.pattern(String(pattern));
-      const kvs = [...decodeKvs(e.t), ...(e.l ?? []).flatMap(([, f]) => decodeKvs(f))];
-      return kvs.some((kv) => kv.key === key && matchesTagPattern(p, tagValueString(kv))) ? 1 : 0;
-    });
-    this.insertSpan = db.prepare(
-      'INSERT INTO spans (trace_id, span_id, parent_id, process, service, operation, kind, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.insertProcess = db.prepare(
-      `INSERT INTO processes (service, tags, last_seen_us) VALUES (?, ?, ?)
-       ON CONFLICT(service, tags) DO UPDATE SET last_seen_us = max(last_seen_us, excluded.last_seen_us) RETURNING id`,
-    );
-    this.insertProcessTag = db.prepare('INSERT OR IGNORE INTO process_tags (key, value, process) VALUES (?, ?, ?)');
-    this.touchProcess = db.prepare('UPDATE processes SET last_seen_us = max(last_seen_us, ?) WHERE id = ?');
-    this.upsertService = db.prepare(
-      'INSERT INTO services (name, last_seen_us) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET last_seen_us = max(last_seen_us, excluded.last_seen_us)',
-    );
-    this.upsertOperation = db.prepare(
-      'INSERT INTO operations (service, name, kind, last_seen_us) VALUES (?, ?, ?, ?) ON CONFLICT(service, name, kind) DO UPDATE SET last_seen_us = max(last_seen_us, excluded.last_seen_us)',
-    );
-    this.byTrace = db.prepare(`SELECT ${SPAN_COLUMNS} FROM ${FROM_SPANS} WHERE s.trace_id = ? ORDER BY s.start_us, s.id`);
-    this.writeBatch = db.transaction((spans: Span[]) => {
-      for (const span of spans) this.writeOne(span);
-    });
+    this.writer = new SpanRowWriter(db);
+    this.byTrace = db.prepare(`SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id = ? ORDER BY s.start_us, s.id`).raw();
+    this.writeBatch = db.transaction((spans: Span[]) => this.writer.write(spans));
     store.addRetention({ name: 'spans', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
+    this.search = {
+      prepare: (sql) => this.stmt(sql),
+      pattern: (raw) => this.pattern(raw),
+      nameId: (name) => this.stmt('SELECT id FROM span_names WHERE name = ?').pluck().get(name) as number | undefined,
+      processTags: (id) => {
+        const tags = this.stmt('SELECT tags FROM processes WHERE id = ?').pluck().get(id) as string | undefined;
+        return ((tags ? JSON.parse(tags) : []) as EncodedKv[]).map((kv): [string, string] => [kv[0], encodedValueString(kv)]);
+      },
+    };
   }
 
   // ---- writer ----
@@ -82,9 +59,8 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     try {
       this.writeBatch(spans);
     } catch (err) {
-      // The batch rolled back: forget what the caches learnt during it (process ids, last-seen times).
-      this.processIds.clear();
-      this.seen.clear();
+      // The batch rolled back: forget what the caches learnt during it (name and process ids, last-seen times).
+      this.writer.forget();
       throw swError('SW_STORE_FAILED', `writing ${spans.length} spans: ${describe(err)}`, err);
     }
   }
@@ -94,73 +70,41 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     this.statements.clear();
   }
 
-  private writeOne(span: Span): void {
-    const service = span.process.serviceName;
-    const kind = spanKindOf(span);
-    const { lastInsertRowid } = this.insertSpan.run(
-      span.traceId, span.spanId, parentSpanId(span) ?? null, this.processId(span), service, span.operationName, kind,
-      span.startTimeMicros, span.durationMicros, encodeSpanData(span),
-    );
-    this.insertTags(spanTagPairs(span.tags, span.logs), lastInsertRowid);
-    if (this.isNew(service, span.startTimeMicros)) this.upsertService.run(service, span.startTimeMicros);
-    if (this.isNew(`${service}\0${span.operationName}\0${kind}`, span.startTimeMicros)) {
-      this.upsertOperation.run(service, span.operationName, kind, span.startTimeMicros);
-    }
-  }
-
   /**
-   * A span's tag rows in one statement per up to 32 rows: one call across to SQLite instead of one per tag
-   * (bench/query.bench.ts: about +15% spans per CPU-second).
+   * Deletes spans older than the cutoff and, for each group they belonged to, the tag index rows no remaining span of
+   * the group still needs (and the group once it has no span left).
    */
-  private insertTags(pairs: Array<[string, string]>, span: number | bigint): void {
-    for (let at = 0; at < pairs.length; at += TAGS_PER_INSERT) {
-      const chunk = pairs.slice(at, at + TAGS_PER_INSERT);
-      let stmt = this.insertTagStatements[chunk.length];
-      if (!stmt) {
-        stmt = this.store.db.prepare(`INSERT OR IGNORE INTO span_tags (key, value, span) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`);
-        this.insertTagStatements[chunk.length] = stmt;
-      }
-      const params: unknown[] = [];
-      for (const [key, value] of chunk) params.push(key, value, span);
-      stmt.run(...params);
-    }
-  }
-
-  /** The span's process row, created (with its tag index rows) the first time the process is seen. */
-  private processId(span: Span): number {
-    const tags = encodeProcessTags(span.process.tags);
-    const cacheKey = `${span.process.serviceName}\0${tags}`;
-    const known = this.processIds.get(cacheKey);
-    if (known) {
-      if (span.startTimeMicros >= known.lastSeenUs + LAST_SEEN_REFRESH_US) {
-        this.touchProcess.run(span.startTimeMicros, known.id);
-        known.lastSeenUs = span.startTimeMicros;
-      }
-      return known.id;
-    }
-    const id = (this.insertProcess.get(span.process.serviceName, tags, span.startTimeMicros) as { id: number }).id;
-    for (const kv of span.process.tags) this.insertProcessTag.run(kv.key, tagValueString(kv), id);
-    this.processIds.set(cacheKey, { id, lastSeenUs: span.startTimeMicros });
-    return id;
-  }
-
-  private isNew(key: string, startUs: number): boolean {
-    const last = this.seen.get(key);
-    if (last !== undefined && startUs < last + LAST_SEEN_REFRESH_US) return false;
-    this.seen.set(key, startUs);
-    return true;
-  }
-
   private deleteOlderThan(cutoffMs: number, maxRows: number): number {
     const cutoffUs = cutoffMs * 1000;
-    const rows = this.stmt('SELECT id, data FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?').all(cutoffUs, maxRows) as Array<{ id: number; data: string }>;
-    const delTag = this.stmt('DELETE FROM span_tags WHERE key = ? AND value = ? AND span = ?');
+    const rows = this.stmt('SELECT id, grp, data, trace_id FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?').raw().all(cutoffUs, maxRows) as Array<[number, number, string, Buffer]>;
     const delSpan = this.stmt('DELETE FROM spans WHERE id = ?');
-    for (const row of rows) {
-      const e = JSON.parse(row.data) as { t?: EncodedKv[]; l?: Array<[number, EncodedKv[]]> };
-      const logs = (e.l ?? []).map(([timestampMicros, f]) => ({ timestampMicros, fields: decodeKvs(f) }));
-      for (const [key, value] of spanTagPairs(decodeKvs(e.t), logs)) delTag.run(key, value, row.id);
-      delSpan.run(row.id);
+    const groups = new Map<number, Set<number>>();
+    const ranges = new Map<string, { trace: Buffer; first: number; spans: number }>();
+    const rangeOf = this.stmt('SELECT first, spans FROM trace_spans WHERE trace_id = ? AND first <= ? ORDER BY first DESC LIMIT 1');
+    const hashesOf = (data: string, into: Set<number>): void => forEachEncodedTag(JSON.parse(data) as EncodedSpan, (k, v) => into.add(tagHash(k, v)));
+    for (const [id, grp, data, trace] of rows) {
+      let tags = groups.get(grp);
+      if (!tags) groups.set(grp, (tags = new Set()));
+      hashesOf(data, tags);
+      const range = rangeOf.get(trace, id) as { first: number; spans: number } | undefined;
+      if (range) ranges.set(`${trace.toString('hex')}/${range.first}`, { trace, ...range });
+      delSpan.run(id);
+    }
+    const anyLeft = this.stmt('SELECT 1 FROM spans WHERE id >= ? AND id < ? LIMIT 1').pluck();
+    const delRange = this.stmt('DELETE FROM trace_spans WHERE trace_id = ? AND first = ?');
+    for (const r of ranges.values()) if (anyLeft.get(r.first, r.first + r.spans) === undefined) delRange.run(r.trace, r.first);
+    const size = this.stmt('SELECT spans FROM span_groups WHERE grp = ?').pluck();
+    // The group's other spans: a tag goes from the index only when none of them holds it.
+    const remaining = this.stmt('SELECT data FROM spans WHERE id >= ? AND id < ? AND grp = ?').pluck();
+    const delTag = this.stmt('DELETE FROM group_tags WHERE tag = ? AND grp = ?');
+    const delGroup = this.stmt('DELETE FROM span_groups WHERE grp = ?');
+    for (const [grp, tags] of groups) {
+      const n = (size.get(grp) as number | undefined) ?? 0;
+      const kept = new Set<number>();
+      const left = remaining.all(grp, grp + n, grp) as string[];
+      for (const data of left) hashesOf(data, kept);
+      for (const tag of tags) if (!kept.has(tag)) delTag.run(tag, grp);
+      if (left.length === 0) delGroup.run(grp);
     }
     if (rows.length < maxRows) {
       // No span older than the cutoff is left. A service, operation or process last seen (refreshed hourly) an hour
@@ -172,8 +116,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
         this.stmt('DELETE FROM process_tags WHERE process = ?').run(id);
         this.stmt('DELETE FROM processes WHERE id = ?').run(id);
       }
-      this.seen.clear();
-      this.processIds.clear();
+      this.writer.forgetLastSeen();
     }
     return rows.length;
   }
@@ -192,31 +135,40 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   }
 
   async getTrace(traceId: string): Promise<Span[]> {
-    return (this.byTrace.all(traceId) as SpanRow[]).map(decodeSpanRow);
+    if (!/^[0-9a-f]{32}$/.test(traceId)) return [];
+    return this.decodeRows(this.byTrace.all(Buffer.from(traceId, 'hex')) as SpanRow[], new Map());
   }
 
   async findTraces(query: TraceQuery): Promise<Span[][]> {
     const ids = this.findTraceIds(query);
     const byId = new Map<string, Span[]>(ids.map((id) => [id, []]));
+    const processes = new Map<number, Process>();
     for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
       const chunk = ids.slice(i, i + TRACE_IDS_PER_READ);
-      const rows = this.stmt(`SELECT ${SPAN_COLUMNS} FROM ${FROM_SPANS} WHERE s.trace_id IN (${chunk.map(() => '?').join(',')}) ORDER BY s.start_us, s.id`).all(...chunk) as SpanRow[];
-      for (const row of rows) byId.get(row.trace_id)!.push(decodeSpanRow(row));
+      const rows = this.stmt(`SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id IN (${chunk.map(() => '?').join(',')}) ORDER BY s.start_us, s.id`)
+        .raw().all(...chunk.map((id) => Buffer.from(id, 'hex'))) as SpanRow[];
+      for (const span of this.decodeRows(rows, processes)) byId.get(span.traceId)!.push(span);
     }
     return ids.map((id) => byId.get(id)!);
   }
 
   async countTraces(query: TraceQuery): Promise<number> {
-    const { where, params } = buildSearchSql((sql) => this.stmt(sql), query, (v) => this.pattern(v));
-    return this.stmt(`SELECT COUNT(DISTINCT s.trace_id) FROM spans s WHERE ${where}`).pluck().get(...params) as number;
+    let n = 0;
+    walkMatchingTraces(this.search, query, () => {
+      n++;
+      return true;
+    });
+    return n;
   }
 
   async getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]> {
     const rows = this.stmt(
-      `SELECT p.service AS parent, c.service AS child, COUNT(*) AS callCount
-       FROM spans c JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_id
+      `SELECT pn.name AS parent, cn.name AS child, COUNT(*) AS callCount
+       FROM spans c JOIN trace_spans t ON t.trace_id = c.trace_id
+       JOIN spans p ON p.id >= t.first AND p.id < t.first + t.spans AND p.span_id = c.parent_id
+       JOIN span_names pn ON pn.id = p.service JOIN span_names cn ON cn.id = c.service
        WHERE c.start_us >= ? AND c.start_us <= ? AND c.parent_id IS NOT NULL AND p.service <> c.service
-       GROUP BY p.service, c.service ORDER BY p.service, c.service`,
+       GROUP BY p.service, c.service ORDER BY parent, child`,
     ).all((endTimeMs - lookbackMs) * 1000, endTimeMs * 1000) as DependencyLink[];
     return rows;
   }
@@ -226,14 +178,34 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const offset = Math.max(0, query.offset ?? 0);
     const wanted = offset + Math.max(0, query.numTraces);
     if (query.numTraces <= 0) return [];
-    const { where, params } = buildSearchSql((sql) => this.stmt(sql), query, (v) => this.pattern(v));
-    const seen = new Set<string>();
-    const stmt = this.stmt(`SELECT s.trace_id FROM spans s WHERE ${where} ORDER BY s.start_us DESC`).pluck();
-    for (const traceId of stmt.iterate(...params) as IterableIterator<string>) {
-      seen.add(traceId);
-      if (seen.size >= wanted) break;
+    const ids: string[] = [];
+    walkMatchingTraces(this.search, query, (traceId) => {
+      ids.push(traceId);
+      return ids.length < wanted;
+    });
+    return ids.slice(offset);
+  }
+
+  /** Spans of rows; processes shared by the spans of one read (a fresh object per read: callers may adjust spans). */
+  private decodeRows(rows: SpanRow[], processes: Map<number, Process>): Span[] {
+    return rows.map(([traceId, spanId, operation, startUs, durationUs, data, processId]) => {
+      let process = processes.get(processId);
+      if (process === undefined) {
+        const row = this.stmt('SELECT service, tags FROM processes WHERE id = ?').get(processId) as { service: string; tags: string };
+        process = { serviceName: row.service, tags: decodeKvs(JSON.parse(row.tags) as EncodedKv[]) };
+        processes.set(processId, process);
+      }
+      return decodeSpan({ traceId: traceId.toString('hex'), spanId, operationName: this.name(operation), startTimeMicros: startUs, durationMicros: durationUs, data, process });
+    });
+  }
+
+  private name(id: number): string {
+    let name = this.names.get(id);
+    if (name === undefined) {
+      name = (this.stmt('SELECT name FROM span_names WHERE id = ?').pluck().get(id) as string | undefined) ?? '';
+      this.names.set(id, name);
     }
-    return [...seen].slice(offset);
+    return name;
   }
 
   private pattern(value: string): TagPattern {

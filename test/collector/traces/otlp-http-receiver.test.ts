@@ -83,7 +83,7 @@ function assertMapped(spans: Span[], ids: Emitted, service: string): void {
   assert.equal(child.durationMicros, 100000); // 100_000_500 ns truncated
   assert.deepEqual(child.references, [
     { refType: 'CHILD_OF', traceId: ids.traceId, spanId: ids.parentId },
-    { refType: 'FOLLOWS_FROM', traceId: ids.producer.traceId, spanId: ids.producer.spanId },
+    { refType: 'FOLLOWS_FROM', traceId: ids.producer.traceId, spanId: ids.producer.spanId, tags: [{ key: 'messaging.system', type: 'string', value: 'kafka' }] },
   ]);
   assert.notEqual(ids.producer.traceId, ids.traceId);
   assert.deepEqual(child.tags, [

@@ -85,14 +85,60 @@ test('the log tags fixture keeps typed log fields, bytes as binary', () => {
   assert.deepEqual(span.process.tags, []);
 });
 
-test('the link attributes fixture: child_of links are CHILD_OF, follows_from FOLLOWS_FROM, other link attributes are dropped', () => {
+test('the link attributes fixture: child_of links are CHILD_OF, follows_from FOLLOWS_FROM, other link attributes are the reference tags', () => {
   const body = JSON.parse(readFileSync(join(FIXTURES, 'link_attributes_trace.json'), 'utf8'));
   const span = otlpJsonToSpans(body).spans[0]!;
   assert.deepEqual(span.references, [
-    { refType: 'CHILD_OF', traceId: '000000000000000000000000000000ff', spanId: '00000000000000ff' },
+    {
+      refType: 'CHILD_OF', traceId: '000000000000000000000000000000ff', spanId: '00000000000000ff',
+      tags: [
+        { key: 'sameplacelinkattribute1', type: 'string', value: 'sameplacevalue' },
+        { key: 'sameplacelinkattribute2', type: 'int64', value: 123 },
+        { key: 'sameplacelinkattribute4', type: 'bool', value: true },
+        { key: 'sameplacelinkattribute3', type: 'float64', value: 72.5 },
+        { key: 'linkblob', type: 'binary', value: new Uint8Array([0, 0, 0x30, 0x39]) },
+      ],
+    },
     { refType: 'CHILD_OF', traceId: '00000000000000000000000000000001', spanId: '0000000000000002' },
     { refType: 'FOLLOWS_FROM', traceId: '00000000000000000000000000000001', spanId: '0000000000000002' },
   ]);
+});
+
+test('the scope attributes fixture keeps the scope attributes beside the name and version tags, shared by the scope', () => {
+  const body = JSON.parse(readFileSync(join(FIXTURES, 'scope_attributes_trace.json'), 'utf8'));
+  const [span] = otlpJsonToSpans(body).spans;
+  assert.deepEqual(span!.tags.slice(0, 2), [
+    { key: 'otel.scope.name', type: 'string', value: 'testing-library' },
+    { key: 'otel.scope.version', type: 'string', value: '1.1.1' },
+  ]);
+  assert.deepEqual(span!.scope, {
+    tags: [
+      { key: 'sameplacescopeattribute1', type: 'string', value: 'sameplacevalue' },
+      { key: 'sameplacescopeattribute2', type: 'int64', value: 123 },
+      { key: 'sameplacescopeattribute4', type: 'bool', value: true },
+      { key: 'sameplacescopeattribute3', type: 'float64', value: 72.5 },
+      { key: 'scopeblob', type: 'binary', value: new Uint8Array([0, 0, 0x30, 0x39]) },
+    ],
+  });
+  const scopeSpans = body.resourceSpans[0].scopeSpans[0];
+  scopeSpans.spans.push({ ...scopeSpans.spans[0], spanId: '0000000000000003' });
+  const two = otlpJsonToSpans(body).spans;
+  assert.equal(two.length, 2);
+  assert.equal(two[0]!.scope, two[1]!.scope, 'the spans of one scope share its attributes');
+  assert.equal(otlpJsonToSpans(request({ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1' }, undefined, { name: 'x' })).spans[0]!.scope, undefined,
+    'a scope without attributes leaves no scope on the span');
+});
+
+test('a link to the parent retypes the parent reference and gives it the link attributes; a bad link attribute rejects the span', () => {
+  const traceId = '0'.repeat(31) + '1';
+  const out = otlpJsonToSpans(request({
+    traceId, spanId: '0'.repeat(15) + '2', parentSpanId: '0'.repeat(15) + '1',
+    links: [{ traceId, spanId: '0'.repeat(15) + '1', attributes: [{ key: 'opentracing.ref_type', value: { stringValue: 'follows_from' } }, { key: 'why', value: { stringValue: 'retry' } }] }],
+  }));
+  assert.deepEqual(out.spans[0]!.references, [{ refType: 'FOLLOWS_FROM', traceId, spanId: '0'.repeat(15) + '1', tags: [{ key: 'why', type: 'string', value: 'retry' }] }]);
+  const bad = otlpJsonToSpans(request({ traceId, spanId: '0'.repeat(15) + '2', links: [{ traceId, spanId: '0'.repeat(15) + '3', attributes: [{ key: 'n', value: { intValue: 'x' } }] }] }));
+  assert.equal(bad.rejected, 1);
+  assert.match(bad.errors[0]!, /links\[0\]/);
 });
 
 test('the scope fixture puts otel.scope.name and otel.scope.version first among the span tags', () => {

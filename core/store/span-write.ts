@@ -1,0 +1,248 @@
+/**
+ * The embedded store's span write path: the rows one batch of spans adds (span-schema.ts v2). The caller runs
+ * `write` inside one transaction per batch and calls `forget` when that transaction rolls back, so no cache keeps
+ * what the database lost.
+ *
+ * Where the time goes, and what was done about it (bench/traces-to-store.bench.ts, Jaeger compact datagrams of 10
+ * spans into the store; before these changes the store took ≈ 50 µs per span, its tag index alone ≈ 21 µs):
+ *
+ * - the tag index holds each distinct tag once per group (up to `GROUP_SPANS` spans written together), not once
+ *   per span, keyed by a 52-bit hash (tag-hash.ts) and the group: 14 rows of (key, value, span) text per span
+ *   became ≈ 1.1 integer rows per span there (only values unique to a span stay one row each); group ids grow with
+ *   every batch, so a tag's new rows append to the end of its range instead of landing at random places;
+ * - service and operation names are integer ids (`span_names`), trace ids 16-byte blobs: smaller rows and indexes;
+ * - a process is looked up by object identity first (receivers share one `Process` across the spans of a batch),
+ *   its JSON key built only when a new object arrives;
+ * - every statement is prepared once; the index rows of a trace go in one multi-row INSERT.
+ */
+import type { Statement } from 'better-sqlite3';
+import { parentSpanId, type Process, type Span } from '../model/span.js';
+import type { Db } from './database.js';
+import { encodeProcessTags, encodeSpanData, forEachSpanTag, spanKindOf, tagValueString } from './span-codec.js';
+import { tagHash } from './tag-hash.js';
+
+/** How often (µs of span time) the last-seen time of a known service / operation / process is refreshed. */
+export const LAST_SEEN_REFRESH_US = 3_600_000_000;
+/**
+ * Distinct values of a tag key listed in `tag_values` (what a regular-expression search enumerates); a key with more
+ * is marked `many`, and a regular expression over it is checked on each candidate span instead.
+ */
+export const MAX_LISTED_VALUES = 2_000;
+/**
+ * Spans per group of the tag index: a batch of the collector's queue (1,000 spans) is one group. Its rows say which
+ * groups hold a tag; a search checks each candidate span's own tags.
+ */
+export const GROUP_SPANS = 1_024;
+/** Index rows per INSERT statement. */
+const ROWS_PER_INSERT = 64;
+
+interface ProcessEntry {
+  id: number;
+  lastSeenUs: number;
+}
+
+export class SpanRowWriter {
+  private readonly insertSpan: Statement;
+  private readonly insertGroup: Statement;
+  private readonly insertTraceSpans: Statement;
+  private readonly lastId: Statement;
+  private readonly insertTagRows: Statement[] = [];
+  private readonly insertName: Statement;
+  private readonly insertProcess: Statement;
+  private readonly insertProcessTag: Statement;
+  private readonly touchProcess: Statement;
+  private readonly upsertService: Statement;
+  private readonly upsertOperation: Statement;
+  private readonly insertValue: Statement;
+  private readonly insertKey: Statement;
+  private readonly markMany: Statement;
+  private readonly dropValues: Statement;
+  private names = new Map<string, number>();
+  private processByObject = new WeakMap<Process, ProcessEntry>();
+  private processByKey = new Map<string, ProcessEntry>();
+  /** service / service\0operation\0kind → last-seen µs written. */
+  private seen = new Map<string, number>();
+  /** Listed values per key, or 'many'. */
+  private values = new Map<string, Set<string> | 'many'>();
+
+  constructor(private readonly db: Db) {
+    this.insertSpan = db.prepare(
+      'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertGroup = db.prepare('INSERT INTO span_groups (grp, spans) VALUES (?, ?)');
+    this.insertTraceSpans = db.prepare('INSERT INTO trace_spans (trace_id, first, spans) VALUES (?, ?, ?)');
+    this.lastId = db.prepare('SELECT max(id) FROM spans').pluck();
+    this.insertName = db.prepare('INSERT INTO span_names (name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id').pluck();
+    this.insertProcess = db.prepare(
+      `INSERT INTO processes (service, tags, last_seen_us) VALUES (?, ?, ?)
+       ON CONFLICT(service, tags) DO UPDATE SET last_seen_us = max(last_seen_us, excluded.last_seen_us) RETURNING id`,
+    ).pluck();
+    this.insertProcessTag = db.prepare('INSERT OR IGNORE INTO process_tags (key, value, process) VALUES (?, ?, ?)');
+    this.touchProcess = db.prepare('UPDATE processes SET last_seen_us = max(last_seen_us, ?) WHERE id = ?');
+    this.upsertService = db.prepare(
+      'INSERT INTO services (name, last_seen_us) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET last_seen_us = max(last_seen_us, excluded.last_seen_us)',
+    );
+    this.upsertOperation = db.prepare(
+      'INSERT INTO operations (service, name, kind, last_seen_us) VALUES (?, ?, ?, ?) ON CONFLICT(service, name, kind) DO UPDATE SET last_seen_us = max(last_seen_us, excluded.last_seen_us)',
+    );
+    this.insertValue = db.prepare('INSERT OR IGNORE INTO tag_values (key, value) VALUES (?, ?)');
+    this.insertKey = db.prepare('INSERT OR IGNORE INTO tag_keys (key, many) VALUES (?, 0)');
+    this.markMany = db.prepare('UPDATE tag_keys SET many = 1 WHERE key = ?');
+    this.dropValues = db.prepare('DELETE FROM tag_values WHERE key = ?');
+    this.loadValues();
+  }
+
+  /**
+   * Writes the spans' rows; run inside a transaction. Spans get consecutive ids, those of one trace next to each
+   * other; every `GROUP_SPANS` of them form a group whose id is its first span's.
+   */
+  write(spans: Span[]): void {
+    const traces = new Map<string, Span[]>();
+    for (const span of spans) {
+      const same = traces.get(span.traceId);
+      if (same === undefined) traces.set(span.traceId, [span]);
+      else same.push(span);
+    }
+    let id = ((this.lastId.get() as number | null) ?? 0) + 1;
+    let grp = 0;
+    let groupEnd = 0;
+    const hashes = new Set<number>();
+    const addTag = (key: string, value: string): void => {
+      hashes.add(tagHash(key, value));
+      this.listValue(key, value);
+    };
+    const closeGroup = (): void => {
+      if (grp === 0) return;
+      this.insertGroup.run(grp, id - grp);
+      this.insertTags(grp, hashes);
+      hashes.clear();
+    };
+    for (const [traceId, ofTrace] of traces) {
+      const traceBlob = Buffer.from(traceId, 'hex');
+      this.insertTraceSpans.run(traceBlob, id, ofTrace.length);
+      for (const span of ofTrace) {
+        if (id >= groupEnd) {
+          closeGroup();
+          grp = id;
+          groupEnd = id + GROUP_SPANS;
+        }
+        const service = span.process.serviceName;
+        const start = span.startTimeMicros;
+        this.insertSpan.run(
+          id++, traceBlob, grp, span.spanId, parentSpanId(span) ?? null, this.processId(span.process, start), this.nameId(service),
+          this.nameId(span.operationName), start, span.durationMicros, encodeSpanData(span),
+        );
+        forEachSpanTag(span, addTag);
+        if (this.isNew(service, start)) this.upsertService.run(service, start);
+        const kind = spanKindOf(span);
+        if (this.isNew(`${service}\0${span.operationName}\0${kind}`, start)) this.upsertOperation.run(service, span.operationName, kind, start);
+      }
+    }
+    closeGroup();
+  }
+
+  /** After a rollback: forget every id and last-seen time learnt since the last commit. */
+  forget(): void {
+    this.names = new Map();
+    this.processByObject = new WeakMap();
+    this.processByKey = new Map();
+    this.seen = new Map();
+    this.loadValues();
+  }
+
+  /** After retention deleted services, operations and processes. */
+  forgetLastSeen(): void {
+    this.seen = new Map();
+    this.processByObject = new WeakMap();
+    this.processByKey = new Map();
+  }
+
+  private insertTags(grp: number, tags: Set<number>): void {
+    const params: unknown[] = [];
+    for (const tag of tags) {
+      params.push(tag, grp);
+      if (params.length === ROWS_PER_INSERT * 2) {
+        this.tagStatement(ROWS_PER_INSERT).run(params);
+        params.length = 0;
+      }
+    }
+    if (params.length > 0) this.tagStatement(params.length / 2).run(params);
+  }
+
+  private tagStatement(rows: number): Statement {
+    let stmt = this.insertTagRows[rows];
+    if (stmt === undefined) {
+      stmt = this.db.prepare(`INSERT INTO group_tags (tag, grp) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`);
+      this.insertTagRows[rows] = stmt;
+    }
+    return stmt;
+  }
+
+  private nameId(name: string): number {
+    let id = this.names.get(name);
+    if (id === undefined) {
+      id = this.insertName.get(name) as number;
+      this.names.set(name, id);
+    }
+    return id;
+  }
+
+  /** The process row, created (with its tag index rows) the first time the process is seen. */
+  private processId(process: Process, startUs: number): number {
+    let entry = this.processByObject.get(process);
+    if (entry === undefined) {
+      const tags = encodeProcessTags(process.tags);
+      const key = `${process.serviceName}\0${tags}`;
+      entry = this.processByKey.get(key);
+      if (entry === undefined) {
+        const id = this.insertProcess.get(process.serviceName, tags, startUs) as number;
+        for (const kv of process.tags) this.insertProcessTag.run(kv.key, tagValueString(kv), id);
+        entry = { id, lastSeenUs: startUs };
+        this.processByKey.set(key, entry);
+      }
+      this.processByObject.set(process, entry);
+    }
+    if (startUs >= entry.lastSeenUs + LAST_SEEN_REFRESH_US) {
+      this.touchProcess.run(startUs, entry.id);
+      entry.lastSeenUs = startUs;
+    }
+    return entry.id;
+  }
+
+  private isNew(key: string, startUs: number): boolean {
+    const last = this.seen.get(key);
+    if (last !== undefined && startUs < last + LAST_SEEN_REFRESH_US) return false;
+    this.seen.set(key, startUs);
+    return true;
+  }
+
+  /** Keeps `tag_values` listing the values of keys with few of them. */
+  private listValue(key: string, value: string): void {
+    let listed = this.values.get(key);
+    if (listed === 'many') return;
+    if (listed === undefined) {
+      listed = new Set();
+      this.values.set(key, listed);
+      this.insertKey.run(key);
+    } else if (listed.has(value)) return;
+    if (listed.size >= MAX_LISTED_VALUES) {
+      this.markMany.run(key);
+      this.dropValues.run(key);
+      this.values.set(key, 'many');
+      return;
+    }
+    this.insertValue.run(key, value);
+    listed.add(value);
+  }
+
+  private loadValues(): void {
+    this.values = new Map();
+    for (const { key, many } of this.db.prepare('SELECT key, many FROM tag_keys').iterate() as IterableIterator<{ key: string; many: number }>) {
+      this.values.set(key, many ? 'many' : new Set());
+    }
+    for (const { key, value } of this.db.prepare('SELECT key, value FROM tag_values').iterate() as IterableIterator<{ key: string; value: string }>) {
+      const listed = this.values.get(key);
+      if (listed instanceof Set) listed.add(value);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Span } from '../../../core/model/span.js';
+import { decodeSpan, encodeKvs, encodeSpanData, forEachEncodedTag, forEachSpanTag, type EncodedSpan } from '../../../core/store/span-codec.js';
+
+const process = { serviceName: 'svc', tags: [] };
+
+function span(): Span {
+  return {
+    traceId: '0123456789abcdef0123456789abcdef', spanId: '0123456789abcdef', operationName: 'op', flags: 1,
+    startTimeMicros: 1_700_000_000_000_000, durationMicros: 42,
+    references: [
+      { refType: 'CHILD_OF', traceId: '0123456789abcdef0123456789abcdef', spanId: '00000000000000aa' },
+      { refType: 'FOLLOWS_FROM', traceId: 'ffffffffffffffffffffffffffffffff', spanId: '00000000000000bb', tags: [{ key: 'why', type: 'string', value: 'retry "2"' }] },
+    ],
+    tags: [
+      { key: 'quote"and\\backslash', type: 'string', value: 'line\nbreak\ttab \u2028 é 😀 \u0000' },
+      { key: 'big', type: 'int64', value: -9223372036854775808n },
+      { key: 'small', type: 'int64', value: -7 },
+      { key: 'nan', type: 'float64', value: Number.NaN },
+      { key: 'neg-zero', type: 'float64', value: -0 },
+      { key: 'pi', type: 'float64', value: 3.141592653589793 },
+      { key: 'yes', type: 'bool', value: true },
+      { key: 'bytes', type: 'binary', value: new Uint8Array([1, 2, 255]) },
+    ],
+    logs: [{ timestampMicros: 1_700_000_000_000_001, fields: [{ key: 'event', type: 'string', value: 'cache miss' }] }],
+    process,
+    scope: { tags: [{ key: 'scope.attr', type: 'int64', value: 123 }] },
+    warnings: ['clock "skew"'],
+  };
+}
+
+test('span data written by hand is the JSON of the encoded arrays, and reads back to the same span', () => {
+  const s = span();
+  const data = encodeSpanData(s);
+  const parsed = JSON.parse(data) as EncodedSpan;
+  assert.deepEqual(parsed.t, JSON.parse(JSON.stringify(encodeKvs(s.tags))));
+  assert.deepEqual(parsed.s, [['scope.attr', 'i', 123]]);
+  const back = decodeSpan({ traceId: s.traceId, spanId: s.spanId, operationName: s.operationName, startTimeMicros: s.startTimeMicros, durationMicros: s.durationMicros, data, process });
+  assert.deepEqual(back, { ...s, tags: s.tags.map((t) => (t.key === 'neg-zero' ? { ...t, value: 0 } : t)) }, 'JSON has no -0; everything else is exact');
+});
+
+test('a span without optional parts is an empty object, and the searchable tags read the same from data and model', () => {
+  const bare: Span = { ...span(), references: [], flags: 0, tags: [], logs: [], warnings: undefined, scope: undefined };
+  delete bare.warnings;
+  delete bare.scope;
+  assert.equal(encodeSpanData(bare), '{}');
+  const s = span();
+  const fromModel: string[] = [];
+  const fromData: string[] = [];
+  forEachSpanTag(s, (k, v) => fromModel.push(`${k}=${v}`));
+  forEachEncodedTag(JSON.parse(encodeSpanData(s)) as EncodedSpan, (k, v) => fromData.push(`${k}=${v}`));
+  assert.deepEqual(fromData, fromModel);
+  assert.ok(fromModel.includes('why=retry "2"') && fromModel.includes('scope.attr=123') && fromModel.includes('bytes=0102ff'));
+});
