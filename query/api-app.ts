@@ -91,6 +91,6 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
         createStatusSource({ command: 'query', programs: [{ name: 'query', self: true }], spanReader: options.spanReader, spanStorage: 'span storage', logReader: options.logReader }),
     );
   });
-  if (options.uiDir !== false) registerUiRoutes(app, { dir: options.uiDir });
+  if (options.uiDir !== false) registerUiRoutes(app, { dirs: options.uiDir === undefined ? undefined : [options.uiDir], log: options.log });
   return app;
 }

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { swError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -39,15 +39,14 @@ interface StaticFile {
   etag: string;
 }
 
-/**
- * Where the UI's files are: beside this module when run from source, `../../query/ui` from the compiled
- * `dist/query/`.
- */
-export function defaultUiDir(): string {
-  const candidates = [new URL('./ui/', import.meta.url), new URL('../../query/ui/', import.meta.url)].map((u) => fileURLToPath(u));
-  const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
-  if (found === undefined) throw swError('SW_NOT_FOUND', `the web UI's files (index.html) in ${candidates.join(' or ')}`);
-  return found;
+/** Where the UI's files may be: beside this module when run from source, `../../query/ui` from the compiled `dist/query/`. */
+export function uiDirCandidates(): string[] {
+  return [new URL('./ui/', import.meta.url), new URL('../../query/ui/', import.meta.url)].map((u) => fileURLToPath(u));
+}
+
+/** The first folder holding index.html, if any. */
+export function findUiDir(candidates = uiDirCandidates()): string | undefined {
+  return candidates.find((dir) => existsSync(join(dir, 'index.html')));
 }
 
 function listFiles(dir: string, root = dir): string[] {
@@ -87,14 +86,26 @@ function send(req: FastifyRequest, reply: FastifyReply, file: StaticFile): Fasti
 }
 
 export interface UiRouteOptions {
-  /** The folder holding index.html and the modules; default `defaultUiDir()`. */
-  dir?: string;
+  /** Folders that may hold index.html and the modules, the first found is served; default `uiDirCandidates()`. */
+  dirs?: string[];
+  log: Logger;
 }
 
-export function registerUiRoutes(app: FastifyInstance, options: UiRouteOptions = {}): void {
-  const files = loadUiFiles(options.dir ?? defaultUiDir());
-  const index = files.get('/');
-  if (index === undefined) throw swError('SW_NOT_FOUND', `index.html in ${options.dir ?? 'the web UI folder'}`);
+/**
+ * An installation without the UI's files (an image that left them out) still serves the APIs: `/` then says what
+ * is missing (503), and the start-up log says it once.
+ */
+export function registerUiRoutes(app: FastifyInstance, options: UiRouteOptions): void {
+  const candidates = options.dirs ?? uiDirCandidates();
+  const dir = findUiDir(candidates);
+  if (dir === undefined) {
+    const reason = `the web UI's files are missing: no index.html in ${candidates.join(' or ')}`;
+    options.log.warn('web UI not served', { reason });
+    app.get('/', (_req, reply) => reply.status(503).type('text/plain; charset=utf-8').send(`${reason}\nThe APIs are under /api/.\n`));
+    return;
+  }
+  const files = loadUiFiles(dir);
+  const index = files.get('/')!;
   const notFound = (reply: FastifyReply): FastifyReply => reply.status(404).type('text/plain; charset=utf-8').send('not found\n');
 
   app.get('/', (req, reply) => send(req, reply, index));

@@ -14,7 +14,7 @@ export function renderStatus(main) {
   const load = () =>
     getJson('/api/status', {}, { signal: controller.signal })
       .then((s) => {
-        clear(body, programs(s), engine(s), storage(s), gettingStarted());
+        clear(body, programs(s), storage(s), engine(s), gettingStarted());
         updated.textContent = `updated ${formatTime(s.timeMs)} · refreshes every ${REFRESH_MS / 1000} s`;
       })
       .catch((err) => {
@@ -30,6 +30,12 @@ export function renderStatus(main) {
 
 function card(title, ...content) {
   return h('div.card', h('h3', title), ...content);
+}
+
+function wideCard(title, ...content) {
+  const c = card(title, ...content);
+  c.classList.add('wide');
+  return c;
 }
 
 function programs(s) {
@@ -59,7 +65,7 @@ function engine(s) {
     h('td', c.logs.length === 0 ? h('span.muted', '—') : c.logs.map((l) => h('div', h('a', { href: `#/logs?container=${encodeURIComponent(c.name)}` }, l.name), ' ← ', h('span.mono', l.source)))),
     h('td', c.monitoring.length === 0 ? h('span.muted', '—') : c.monitoring.join(', ')),
   ));
-  return card('Container engine',
+  return wideCard('Container engine',
     h('p', h('span.pill.ok', 'connected'), ' ', h('span.mono', e.where), h('span.muted', ` · ${e.containers.length} container${e.containers.length === 1 ? '' : 's'} declaring logs or monitoring, ${e.otherContainers} other running`)),
     e.containers.length === 0
       ? h('p.muted', 'No running container declares logs or monitoring by label yet.')

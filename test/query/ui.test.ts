@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { queryAppWithFixtures, type QueryFixture } from '../helpers/query-fixtures.js';
-import { defaultUiDir } from '../../query/ui-routes.js';
+import { findUiDir } from '../../query/ui-routes.js';
 
 const UI_DIR = fileURLToPath(new URL('../../query/ui/', import.meta.url));
 
@@ -30,7 +32,7 @@ function importsOf(js: string): string[] {
 
 describe('the web UI', () => {
   test('the UI folder is found beside the query program', () => {
-    assert.equal(defaultUiDir(), UI_DIR);
+    assert.equal(findUiDir(), UI_DIR);
   });
 
   test('/ answers the page as HTML with a content security policy, revalidated by its ETag', async () => {
@@ -110,6 +112,20 @@ describe('the web UI', () => {
     assert.equal(refused.headers['www-authenticate'], 'Bearer');
     const ok = await secured.app.inject({ url: '/api/status', headers: { authorization: 'Bearer s3cret' } });
     assert.equal(ok.statusCode, 200);
+  });
+
+  test('an installation missing the UI files still serves the API, and / says what is missing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'shipwatch-no-ui-'));
+    const partial = await queryAppWithFixtures({ uiDir: empty });
+    try {
+      const res = await partial.app.inject({ url: '/' });
+      assert.equal(res.statusCode, 503);
+      assert.match(res.body, /web UI's files are missing: no index.html in .*shipwatch-no-ui-/);
+      assert.equal((await partial.app.inject({ url: '/api/services' })).statusCode, 200);
+    } finally {
+      await partial.close();
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   test('the app can be built without the UI', async () => {
