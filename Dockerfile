@@ -28,6 +28,8 @@ ENV NODE_ENV=production \
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+# The web UI's static files (no build step): dist/query/ui-routes.js serves them from /app/query/ui.
+COPY --from=build /app/query/ui query/ui
 COPY bin/shipwatch.js bin/shipwatch.js
 VOLUME /data
 # collector: 6831/udp 6832/udp 14268 9411 4318 14269; query: 16686 16687; pilot admin: 14271
