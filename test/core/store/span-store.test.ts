@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { silentLogger } from '../../../core/log.js';
 import type { Span } from '../../../core/model/span.js';
 import { StoreDatabase } from '../../../core/store/database.js';
+import { SPAN_MIGRATIONS } from '../../../core/store/span-schema.js';
 import { StoreSpanStorage } from '../../../core/store/span-store.js';
 
 function span(id: number, service: string, startUs: number): Span {
@@ -45,5 +46,51 @@ test('int64 beyond 2^53, binary and non-finite floats survive the store exactly'
   assert.deepEqual(got, s);
   assert.equal((await store.findTraces({ tags: { bytes: '00ff10', big: '9223372036854775807', ok: 'false' }, numTraces: 5 })).length, 1,
     'tag values are searched in their text form (binary as hex)');
+  db.close();
+});
+
+test('spans stored by schema version 1 move to version 2 whole and stay searchable by their tags', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+  db.migrate('spans', SPAN_MIGRATIONS.filter((m) => m.version === 1));
+  const traceId = '00000000000000000000000000000abc';
+  db.db.prepare("INSERT INTO processes (id, service, tags, last_seen_us) VALUES (1, 'old-svc', '[[\"host\",\"s\",\"h1\"]]', 1000)").run();
+  db.db.prepare("INSERT INTO process_tags (key, value, process) VALUES ('host', 'h1', 1)").run();
+  const insert = db.db.prepare('INSERT INTO spans (trace_id, span_id, parent_id, process, service, operation, kind, start_us, duration_us, data) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)');
+  insert.run(traceId, '0000000000000001', null, 'old-svc', 'GET /', 'server', 1000, 50, '{"t":[["span.kind","s","server"],["http.status_code","i",500]],"l":[[1010,[["event","s","boom"]]]]}');
+  insert.run(traceId, '0000000000000002', '0000000000000001', 'old-svc', 'SELECT', '', 1005, 20, '{"r":[[0,"00000000000000000000000000000abc","0000000000000001"]],"f":1}');
+  db.db.prepare("INSERT INTO span_tags (key, value, span) VALUES ('http.status_code', '500', 1), ('span.kind', 'server', 1), ('event', 'boom', 1)").run();
+  const store = new StoreSpanStorage(db);
+  const spans = await store.getTrace(traceId);
+  assert.deepEqual(spans.map((s) => [s.spanId, s.operationName, s.startTimeMicros, s.process.serviceName]), [
+    ['0000000000000001', 'GET /', 1000, 'old-svc'], ['0000000000000002', 'SELECT', 1005, 'old-svc'],
+  ]);
+  assert.deepEqual(spans[0]!.logs, [{ timestampMicros: 1010, fields: [{ key: 'event', type: 'string', value: 'boom' }] }]);
+  assert.deepEqual(spans[1]!.references, [{ refType: 'CHILD_OF', traceId, spanId: '0000000000000001' }]);
+  const found = await store.findTraces({ serviceName: 'old-svc', tags: { 'http.status_code': '500', event: 'b.*', host: 'h1' }, numTraces: 5 });
+  assert.deepEqual(found.map((t) => t.length), [2]);
+  assert.deepEqual(await store.findTraces({ serviceName: 'old-svc', operationName: 'SELECT', tags: { 'http.status_code': '500' }, numTraces: 5 }), [],
+    'the tags must be on the span of that operation');
+  assert.deepEqual(db.db.prepare("SELECT name FROM sqlite_master WHERE name IN ('spans_v1', 'span_tags')").all(), []);
+  db.close();
+});
+
+test('retention deletes old spans with the index rows only they needed, and the rest stays searchable', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 60_000, retentionIntervalMs: 3_600_000, log: silentLogger });
+  const store = new StoreSpanStorage(db);
+  const nowMs = 10_000_000;
+  const old = span(1, 'svc', (nowMs - 120_000) * 1000);
+  old.tags.push({ key: 'only', type: 'string', value: 'old' }, { key: 'shared', type: 'string', value: 'x' });
+  const young = { ...span(2, 'svc', (nowMs - 1_000) * 1000), traceId: old.traceId };
+  young.tags.push({ key: 'shared', type: 'string', value: 'x' });
+  const other = span(3, 'svc', (nowMs - 130_000) * 1000);
+  await store.writeSpans([old, young, other]);
+  assert.equal(db.runRetention(nowMs).spans, 2);
+  assert.deepEqual((await store.getTrace(old.traceId)).map((s) => s.spanId), [young.spanId]);
+  assert.deepEqual(await store.getTrace(other.traceId), []);
+  assert.equal((await store.findTraces({ tags: { shared: 'x' }, numTraces: 5 })).length, 1);
+  assert.equal((await store.findTraces({ tags: { only: 'old' }, numTraces: 5 })).length, 0);
+  const count = (sql: string) => db.db.prepare(sql).pluck().get() as number;
+  assert.equal(count('SELECT COUNT(*) FROM trace_spans'), 1, "the deleted trace's range is gone");
+  assert.equal(count('SELECT COUNT(*) FROM group_tags'), young.tags.length, "only the remaining span's own tags are left in the index");
   db.close();
 });
