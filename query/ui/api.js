@@ -41,7 +41,7 @@ function askToken(refused) {
   asking ??= new Promise((resolve) => {
     const dialog = document.getElementById('token-dialog');
     const form = dialog.querySelector('form');
-    const input = dialog.querySelector('input');
+    const input = dialog.querySelector('input[name=token]');
     dialog.querySelector('.token-refused').hidden = !refused;
     input.value = '';
     const done = (e) => {

@@ -123,3 +123,9 @@ export function routeWith(path, params) {
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '')).toString();
   return `#${path}${qs ? `?${qs}` : ''}`;
 }
+
+/** Goes to a route; the same route again re-runs it (a second click on Search refreshes). */
+export function navigate(hash) {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = hash;
+}

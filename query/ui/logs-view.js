@@ -1,7 +1,7 @@
 // Logs: search by container, app, service, target, time range and text (GET /api/logs, newest first, paged), a
 // live tail (GET /api/logs/tail, server-sent events) and an NDJSON download (GET /api/logs/download).
 import { download, followEvents, getJson, token, apiUrl } from './api.js';
-import { clear, colorOf, formatTime, h, routeWith, show } from './dom.js';
+import { clear, colorOf, formatTime, h, navigate, routeWith, show } from './dom.js';
 import { timeRange } from './time-range.js';
 
 const PAGE = 100;
@@ -57,7 +57,7 @@ export function renderLogs(main, params) {
     return { ...filters(), start: startMs === undefined ? undefined : Math.floor(startMs), end: endMs === undefined ? undefined : Math.floor(endMs) };
   };
   function go(newOffset) {
-    location.hash = routeWith('/logs', { ...filters(), ...range.params(), offset: newOffset || undefined, live: live.checked ? '1' : undefined });
+    navigate(routeWith('/logs', { ...filters(), ...range.params(), offset: newOffset || undefined, live: live.checked ? '1' : undefined }));
   }
   live.addEventListener('change', () => go(0));
 
@@ -80,13 +80,19 @@ export function renderLogs(main, params) {
   };
   const showError = (err) => clear(summary, h('span.error', `Could not load logs: ${err.message}`));
 
+  // A click on a container name narrows the search to it.
+  const row = (record) => logRow(record, (name) => {
+    inputs.container.value = name;
+    go(0);
+  });
+
   const controller = new AbortController();
   (async () => {
     clear(summary, h('span.muted', 'Loading…'));
     const body = await getJson('/api/logs', { ...apiParams(), limit: PAGE, offset }, { signal: controller.signal });
     const records = body.data ?? [];
     records.forEach(remember);
-    clear(list, records.map(logRow));
+    clear(list, records.map(row));
     if (records.length === 0) list.append(emptyState(Object.values(filters()).some((v) => v !== '')));
     const first = records.length === 0 ? 0 : offset + 1;
     clear(summary, h('strong', String(body.total)), ` record${body.total === 1 ? '' : 's'}`, records.length > 0 ? h('span.muted', ` · showing ${first}–${offset + records.length}, newest first`) : null);
@@ -104,9 +110,9 @@ export function renderLogs(main, params) {
         const record = JSON.parse(data);
         remember(record);
         list.querySelector('.empty')?.remove();
-        const row = logRow(record);
-        row.classList.add('fresh');
-        list.prepend(row);
+        const fresh = row(record);
+        fresh.classList.add('fresh');
+        list.prepend(fresh);
         while (list.childElementCount > MAX_LIVE_ROWS) list.lastElementChild.remove();
       },
     });
@@ -124,7 +130,7 @@ function emptyState(filtered) {
   );
 }
 
-function logRow(record) {
+function logRow(record, onContainer) {
   const timeMs = Date.parse(record['@timestamp']);
   const container = record.docker_container ?? record.k8s_container_name ?? '';
   const chips = Object.entries(record).filter(([k]) => !METADATA.has(k));
@@ -132,7 +138,14 @@ function logRow(record) {
   const message = record.message !== undefined ? show(record.message) : '';
   const row = h('div.log-row', { role: 'listitem', tabindex: 0, title: 'Show every field' },
     h('span.log-time', formatTime(timeMs)),
-    h('span.log-container', { style: { color: colorOf(container) }, title: record.docker_container_id ?? '' }, container || '—'),
+    h('span.log-container', {
+      style: { color: colorOf(container) }, title: container ? `Only ${container}'s logs` : '',
+      onclick: (e) => {
+        if (!container) return;
+        e.stopPropagation();
+        onContainer(container);
+      },
+    }, container || '—'),
     record.stream === 'stderr' ? h('span.badge.stderr', 'stderr') : null,
     h('span.log-line',
       message ? h('span.log-message', message) : null,

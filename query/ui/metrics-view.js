@@ -2,7 +2,7 @@
 // GET /api/metrics/series), one line per tag set. When the query program does not serve metrics, the view says so.
 import { ApiError, getJson } from './api.js';
 import { lineChart } from './chart.js';
-import { clear, h, routeWith } from './dom.js';
+import { clear, h, navigate, routeWith } from './dom.js';
 import { timeRange } from './time-range.js';
 
 /** A time as the API may give it (ms, µs or ns since the epoch, or RFC 3339) in ms. */
@@ -54,7 +54,7 @@ export function renderMetrics(main, params) {
   const signal = controller.signal;
   let measurements = [];
   const go = () => {
-    location.hash = routeWith('/metrics', { measurement: measurement.value, field: field.value, ...range.params() });
+    navigate(routeWith('/metrics', { measurement: measurement.value, field: field.value, ...range.params() }));
   };
   const fillFields = (selected) => {
     const m = measurements.find((x) => x.name === measurement.value);

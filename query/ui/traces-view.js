@@ -2,7 +2,7 @@
 // (`GET /api/traces` as the Jaeger UI calls it: start/end in µs, `tags` a JSON object, durations as Go strings), and
 // a list of the traces found, each linking to the trace view.
 import { getJson } from './api.js';
-import { clear, colorOf, formatAgo, formatMicros, formatTime, h, routeWith } from './dom.js';
+import { clear, colorOf, formatAgo, formatMicros, formatTime, h, navigate, routeWith } from './dom.js';
 import { timeRange } from './time-range.js';
 import { summarize } from './trace-model.js';
 
@@ -57,10 +57,10 @@ export function renderTraces(main, params) {
       tagsProblem.textContent = 'Tags are key=value pairs separated by spaces';
       return;
     }
-    location.hash = routeWith('/traces', {
+    navigate(routeWith('/traces', {
       service: service.value, operation: operation.value, tags: tags.value.trim(), minDuration: minDuration.value.trim(),
       maxDuration: maxDuration.value.trim(), limit: limit.value, ...range.params(),
-    });
+    }));
   };
 
   const loadOperations = async (name, selected) => {

@@ -57,18 +57,26 @@ async function startQuery(name: string, env: Record<string, string> = {}): Promi
 
 let profile = 0;
 
-/** Runs headless chromium on `url` with a fresh profile; `--dump-dom` output, or a screenshot written to `png`. */
+/** What the page's console says that means a broken page: uncaught errors, refused loads, policy violations. */
+const CONSOLE_PROBLEM = /Uncaught|Failed to load|Refused to|Content Security Policy|net::ERR_|SyntaxError/;
+
+/**
+ * Runs headless chromium on `url` with a fresh profile: the `--dump-dom` output (or a screenshot written to `png`),
+ * and asserts the page's console (chromium's log on stderr) reported no problem.
+ */
 async function chromium(url: string, output: { png: string } | 'dom'): Promise<string> {
   const userDataDir = join(dir, `profile-${++profile}`);
   const args = [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${userDataDir}`,
     // Virtual time runs until the page has been idle this long: the views' API calls are answered first.
-    '--virtual-time-budget=10000', '--window-size=1400,900',
+    '--virtual-time-budget=10000', '--window-size=1400,900', '--enable-logging=stderr', '--v=0',
     ...(output === 'dom' ? ['--dump-dom'] : [`--screenshot=${output.png}`]),
     url,
   ];
-  const { stdout } = await run(chromiumBin(), args, { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout, stderr } = await run(chromiumBin(), args, { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 });
+  const problems = stderr.split('\n').filter((line) => line.includes(':CONSOLE') && CONSOLE_PROBLEM.test(line));
+  assert.deepEqual(problems, [], `the page's console on ${url}`);
   return stdout;
 }
 
