@@ -32,7 +32,7 @@ export function renderLogs(main, params) {
   const text = h('input.search-text', {
     name: 'q', value: params.q ?? '', placeholder: 'Search text: every word must occur · "a phrase" · prefix*', 'aria-label': 'Search text', autofocus: true,
   });
-  const range = timeRange(params, '24h');
+  const range = timeRange(params, 'all');
   const live = h('input', { type: 'checkbox', name: 'live', checked: params.live === '1' });
   const liveState = h('span.live-state');
   const downloadLink = h('a.button.secondary', { href: '#', title: 'The matching records as newline-delimited JSON' }, 'Download NDJSON');

@@ -28,7 +28,8 @@ export function renderTraces(main, params) {
   const maxDuration = h('input', { name: 'maxDuration', value: params.maxDuration ?? '', placeholder: 'e.g. 2s', size: 8, 'aria-label': 'Max duration' });
   const limit = h('select', { name: 'limit', 'aria-label': 'Limit' }, LIMITS.map((n) => h('option', { value: n }, `${n} traces`)));
   limit.value = LIMITS.includes(Number(params.limit)) ? params.limit : '20';
-  const range = timeRange(params, '1h');
+  // The v1 API's own default lookback.
+  const range = timeRange(params, '2d');
   const tagsProblem = h('span.error');
   const summary = h('div.summary');
   const results = h('div.trace-list');
