@@ -47,6 +47,18 @@ interface EngineEvent {
   Actor?: { ID?: string };
 }
 
+/** An engine that accepts a request and never answers must not stall the watch: such a call fails, and we reconnect. */
+const ENGINE_ANSWER_TIMEOUT_MS = 15_000;
+
+function answered<T>(call: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer for ${what} within ${ENGINE_ANSWER_TIMEOUT_MS} ms`)), ENGINE_ANSWER_TIMEOUT_MS);
+    timer.unref();
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
+}
+
 export class ContainerWatcher {
   private readonly running = new Map<string, ContainerInfo>();
   private readonly opts: Required<Omit<WatcherOptions, 'registry'>> & { registry?: Registry };
@@ -153,9 +165,9 @@ export class ContainerWatcher {
   private async connectOnce(): Promise<Promise<void>> {
     const { client } = this.opts;
     await pingEngine(client);
-    const stream = (await client.docker.getEvents({
+    const stream = (await answered(client.docker.getEvents({
       filters: { type: ['container'], event: ['start', 'die', 'destroy'] },
-    })) as NodeJS.ReadableStream & { destroy?: () => void };
+    }), 'the events stream')) as NodeJS.ReadableStream & { destroy?: () => void };
     this.stream = stream;
     const pending: EngineEvent[] = [];
     let syncing = true;
@@ -207,7 +219,7 @@ export class ContainerWatcher {
   }
 
   private async synchronise(): Promise<void> {
-    const list = await this.opts.client.docker.listContainers({ all: true });
+    const list = await answered(this.opts.client.docker.listContainers({ all: true }), 'the container list');
     const all = new Map<string, { running: boolean }>();
     for (const c of list) all.set(c.Id, { running: c.State === 'running' });
     // Created, run and stopped while we were away: announced and stopped at once, so what it wrote is read.
@@ -251,7 +263,7 @@ export class ContainerWatcher {
   private async inspectAndAnnounce(id: string): Promise<void> {
     let info: ContainerInfo;
     try {
-      info = containerInfoFromInspect(await this.opts.client.docker.getContainer(id).inspect());
+      info = containerInfoFromInspect(await answered(this.opts.client.docker.getContainer(id).inspect(), 'inspect'));
     } catch (err) {
       if (isNoSuchContainer(err)) return; // gone before we looked: nothing left to read
       throw err;
@@ -263,7 +275,7 @@ export class ContainerWatcher {
   /** The latest inspect (state, exit code) when the engine still has the container, else what we knew. */
   private async refresh(info: ContainerInfo): Promise<ContainerInfo> {
     try {
-      return containerInfoFromInspect(await this.opts.client.docker.getContainer(info.id).inspect());
+      return containerInfoFromInspect(await answered(this.opts.client.docker.getContainer(info.id).inspect(), 'inspect'));
     } catch (err) {
       if (!isNoSuchContainer(err)) this.opts.log.debug('inspect after die failed', { container: info.name, reason: engineFailure(err) });
       return info;

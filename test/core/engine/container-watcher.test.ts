@@ -8,6 +8,7 @@ import { ContainerWatcher } from '../../../core/engine/container-watcher.js';
 import { createEngineClient } from '../../../core/engine/docker-client.js';
 import { createLogger } from '../../../core/log.js';
 import { EngineProxy } from '../../helpers/engine-proxy.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';
 const engine = createEngineClient('');
@@ -71,12 +72,14 @@ test('running containers are announced at start, a new one within a second, and 
   await watcher.close();
 });
 
-test('an engine absent at start is reported, retried, and followed once it appears', async () => {
+test('an engine absent at start is reported, retried, and followed once it appears', async (t) => {
   const proxy = new EngineProxy(join(dir, 'late.sock'));
+  t.after(() => proxy.cut());
   const journal = new Journal();
   const lines: string[] = [];
   const log = createLogger({ level: 'error', sink: { write: (l: string) => lines.push(l) } });
   const watcher = new ContainerWatcher({ client: createEngineClient(proxy.dockerHost), listener: journal.listener, log, reconnectInitialMs: 50, reconnectMaxMs: 200 });
+  t.after(() => watcher.close());
   watcher.start();
   await new Promise((r) => setTimeout(r, 600));
   const status = watcher.status();
@@ -88,18 +91,18 @@ test('an engine absent at start is reported, retried, and followed once it appea
   const id = await run('sleep 30');
   await proxy.open();
   await journal.waitFor(`start ${id}`, 3000);
-  assert.equal(watcher.status().connected, true);
-  await watcher.close();
-  await proxy.cut();
+  await waitFor(() => watcher.status().connected, { what: 'the watcher to report the connection', timeoutMs: 3000 });
 });
 
-test('after losing the engine it reconnects and announces only what changed meanwhile', async () => {
+test('after losing the engine it reconnects and announces only what changed meanwhile', async (t) => {
   const proxy = new EngineProxy(join(dir, 'cut.sock'));
+  t.after(() => proxy.cut());
   await proxy.open();
   const staying = await run('sleep 60');
   const dying = await run('sleep 60');
   const journal = new Journal();
   const watcher = new ContainerWatcher({ client: createEngineClient(proxy.dockerHost), listener: journal.listener, log: quiet, reconnectInitialMs: 50, reconnectMaxMs: 200 });
+  t.after(() => watcher.close());
   watcher.start();
   await watcher.synchronised();
   await journal.waitFor(`start ${staying}`);
@@ -120,7 +123,5 @@ test('after losing the engine it reconnects and announces only what changed mean
   assert.equal(journal.count(`start ${brief}`), 1, 'a container that ran only during the outage is announced, then stopped');
   assert.equal(journal.count(`start ${staying}`), 1, 'no second start for a container that kept running');
   assert.equal(journal.count(`start ${dying}`), 1);
-  assert.equal(watcher.status().connected, true);
-  await watcher.close();
-  await proxy.cut();
+  await waitFor(() => watcher.status().connected, { what: 'the watcher to report the connection', timeoutMs: 3000 });
 });
