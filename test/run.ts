@@ -15,8 +15,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVICES_DIR = join(ROOT, 'test', 'services');
-/** Started in parallel: they only share apt, which they serialise themselves. */
-const SERVICE_SCRIPTS = ['docker.sh', 'elasticsearch.sh', 'victoria-metrics.sh', 'prometheus.sh', 'base-image.sh'] as const;
+/**
+ * Every `test/services/*.sh` but the sourced lib.sh: a new service is a new script. They run side by side: they
+ * serialise apt themselves, and one that needs another's service waits for it.
+ */
+function serviceScripts(): string[] {
+  return readdirSync(SERVICES_DIR).filter((f) => f.endsWith('.sh') && f !== 'lib.sh').sort();
+}
 
 /**
  * A test file that has not finished in this time is cancelled, so one hung file cannot eat CI's whole budget.
@@ -82,8 +87,9 @@ async function startServices(): Promise<void> {
   if (process.getuid?.() !== 0) {
     process.stdout.write('test/run: not root: the services must already be installed and running (the scripts only check)\n');
   }
-  const codes = await Promise.all(SERVICE_SCRIPTS.map(runScript));
-  const failed = SERVICE_SCRIPTS.filter((_, i) => codes[i] !== 0);
+  const scripts = serviceScripts();
+  const codes = await Promise.all(scripts.map(runScript));
+  const failed = scripts.filter((_, i) => codes[i] !== 0);
   if (failed.length > 0) fail(`service set-up failed: ${failed.join(', ')} (see test/services/)`);
 }
 
