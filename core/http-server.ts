@@ -45,3 +45,23 @@ export async function listen(app: FastifyInstance, where: { host: string; port: 
   await app.listen({ host: where.host, port: where.port });
   return (app.server.address() as AddressInfo).port;
 }
+
+export interface RunningHttpServer {
+  app: FastifyInstance;
+  /** The bound port (the configured one, or the one the system chose for port 0). */
+  port: number;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A server of its own on `where`, its routes registered by `register` before it listens. */
+export async function startHttpServer(
+  options: HttpServerOptions & { listen: { host: string; port: number } },
+  register: (app: FastifyInstance) => Promise<void> | void,
+): Promise<RunningHttpServer> {
+  const app = createHttpServer(options);
+  await register(app);
+  const port = await listen(app, options.listen);
+  let closed: Promise<void> | undefined;
+  return { app, port, close: () => (closed ??= app.close()) };
+}

@@ -9,12 +9,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { swError, type ErrorCode } from '../../core/errors.js';
-import { acceptRawBodies, createHttpServer, listen } from '../../core/http-server.js';
+import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
 import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
 import { decodeJaegerBatch, type JaegerDecodeLimits } from './jaeger-thrift.js';
-import { jaegerCounters } from './jaeger-metrics.js';
+import { traceCounters } from './trace-receiver-metrics.js';
 
 export const JAEGER_THRIFT_CONTENT_TYPES: readonly string[] = ['application/x-thrift', 'application/vnd.apache.thrift.binary'];
 
@@ -45,7 +45,7 @@ function refuse(reply: FastifyReply, code: ErrorCode, detail: string): FastifyRe
  */
 export async function registerJaegerHttpReceiver(app: FastifyInstance, options: JaegerHttpReceiverOptions): Promise<void> {
   const { consumer, log } = options;
-  const counters = jaegerCounters(options.registry, 'http');
+  const counters = traceCounters(options.registry, 'jaeger-http');
   const limits: JaegerDecodeLimits = { maxSpans: options.maxSpansPerBatch };
   const retryAfter = String(Math.max(1, Math.ceil(options.retryAfterMs / 1000)));
   const accepted = new Set(JAEGER_THRIFT_CONTENT_TYPES);
@@ -65,7 +65,7 @@ export async function registerJaegerHttpReceiver(app: FastifyInstance, options: 
     scope.post('/api/traces', {
       bodyLimit: options.maxBodyBytes,
       onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
-        counters.batches.inc();
+        counters.requests.inc();
         const type = mediaType(req.headers['content-type']);
         if (!accepted.has(type)) {
           counters.decodeErrors.inc();
@@ -107,17 +107,9 @@ export async function registerJaegerHttpReceiver(app: FastifyInstance, options: 
   });
 }
 
-export interface JaegerHttpReceiver {
-  app: FastifyInstance;
-  port: number;
-  close(): Promise<void>;
-}
+export type JaegerHttpReceiver = RunningHttpServer;
 
 /** A server of its own on `listen` (Jaeger's 14268) serving `POST /api/traces`. */
 export async function startJaegerHttpReceiver(options: JaegerHttpReceiverOptions & { listen: { host: string; port: number } }): Promise<JaegerHttpReceiver> {
-  const app = createHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes });
-  await registerJaegerHttpReceiver(app, options);
-  const port = await listen(app, options.listen);
-  let closed: Promise<void> | undefined;
-  return { app, port, close: () => (closed ??= app.close()) };
+  return startHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen }, (app) => registerJaegerHttpReceiver(app, options));
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
 import { decodeAgentEmitBatch, type JaegerDecodeLimits, type ThriftProtocol } from './jaeger-thrift.js';
-import { jaegerCounters } from './jaeger-metrics.js';
+import { traceCounters } from './trace-receiver-metrics.js';
 
 export interface JaegerUdpReceiverOptions {
   listen: { host: string; port: number };
@@ -38,7 +38,7 @@ export type DatagramHandler = (datagram: Buffer) => void;
 /** The receive path without the socket: decode, count, hand on. Exported for the benchmark. */
 export function createDatagramHandler(options: Omit<JaegerUdpReceiverOptions, 'listen' | 'socketBufferBytes'>): DatagramHandler {
   const { protocol, consumer, log } = options;
-  const counters = jaegerCounters(options.registry, protocol === 'compact' ? 'udp-compact' : 'udp-binary');
+  const counters = traceCounters(options.registry, protocol === 'compact' ? 'jaeger-udp-compact' : 'jaeger-udp-binary');
   const limits: JaegerDecodeLimits = { maxSpans: options.maxSpansPerBatch };
   let lastLogMs = -Infinity;
   let suppressed = 0;
@@ -55,7 +55,7 @@ export function createDatagramHandler(options: Omit<JaegerUdpReceiverOptions, 'l
   };
 
   return (datagram) => {
-    counters.batches.inc();
+    counters.requests.inc();
     const result = decodeAgentEmitBatch(datagram, protocol, limits);
     if (!result.ok) {
       counters.decodeErrors.inc();

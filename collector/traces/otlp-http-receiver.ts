@@ -9,7 +9,7 @@
  * - 503 with Retry-After when span storage cannot keep up (OTLP clients retry it)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { acceptRawBodies, createHttpServer, listen } from '../../core/http-server.js';
+import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
 import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
@@ -131,17 +131,9 @@ export async function registerOtlpHttpReceiver(app: FastifyInstance, options: Ot
   });
 }
 
-export interface OtlpHttpReceiver {
-  app: FastifyInstance;
-  port: number;
-  close(): Promise<void>;
-}
+export type OtlpHttpReceiver = RunningHttpServer;
 
 /** A server of its own on `listen` (OTLP/HTTP's 4318) serving `POST /v1/traces`. */
 export async function startOtlpHttpReceiver(options: OtlpHttpReceiverOptions & { listen: { host: string; port: number } }): Promise<OtlpHttpReceiver> {
-  const app = createHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes });
-  await registerOtlpHttpReceiver(app, options);
-  const port = await listen(app, options.listen);
-  let closed: Promise<void> | undefined;
-  return { app, port, close: () => (closed ??= app.close()) };
+  return startHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen }, (app) => registerOtlpHttpReceiver(app, options));
 }

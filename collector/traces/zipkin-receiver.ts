@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { swError, type ErrorCode } from '../../core/errors.js';
-import { acceptRawBodies, createHttpServer, listen } from '../../core/http-server.js';
+import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
 import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
@@ -118,17 +118,9 @@ export async function registerZipkinReceiver(app: FastifyInstance, options: Zipk
   });
 }
 
-export interface ZipkinReceiver {
-  app: FastifyInstance;
-  port: number;
-  close(): Promise<void>;
-}
+export type ZipkinReceiver = RunningHttpServer;
 
 /** A server of its own on `listen` (Zipkin's 9411). */
 export async function startZipkinReceiver(options: ZipkinReceiverOptions & { listen: { host: string; port: number } }): Promise<ZipkinReceiver> {
-  const app = createHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes });
-  await registerZipkinReceiver(app, options);
-  const port = await listen(app, options.listen);
-  let closed: Promise<void> | undefined;
-  return { app, port, close: () => (closed ??= app.close()) };
+  return startHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen }, (app) => registerZipkinReceiver(app, options));
 }

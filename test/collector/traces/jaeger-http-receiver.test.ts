@@ -119,7 +119,7 @@ describe('the Jaeger HTTP receiver', () => {
 
   test('while storage is busy a batch gets 503 with Retry-After, and is taken once it is not', async () => {
     const body = encodeBatch({ process: { serviceName: 's' }, spans: [span(1), span(2)] }, 'binary');
-    const refusedBefore = await counterValue(registry, 'shipwatch_jaeger_spans_refused_busy_total', { transport: 'http' });
+    const refusedBefore = await counterValue(registry, 'shipwatch_trace_spans_refused_busy_total', { protocol: 'jaeger-http' });
     consumer.spans.length = 0;
     consumer.busy = true;
     const busy = await post(body, 'application/x-thrift');
@@ -127,16 +127,16 @@ describe('the Jaeger HTTP receiver', () => {
     assert.equal(busy.status, 503);
     assert.equal(busy.headers.get('retry-after'), '3');
     assert.equal(((await busy.json()) as { error: string }).error, 'SW_BUSY');
-    assert.equal(await counterValue(registry, 'shipwatch_jaeger_spans_refused_busy_total', { transport: 'http' }), refusedBefore + 2);
+    assert.equal(await counterValue(registry, 'shipwatch_trace_spans_refused_busy_total', { protocol: 'jaeger-http' }), refusedBefore + 2);
     assert.equal(consumer.spans.length, 0);
     assert.equal((await post(body, 'application/x-thrift')).status, 202);
     assert.equal(consumer.spans.length, 2);
   });
 
   test('bad requests are counted as decode errors', async () => {
-    const before = await counterValue(registry, 'shipwatch_jaeger_decode_errors_total', { transport: 'http' });
+    const before = await counterValue(registry, 'shipwatch_trace_decode_errors_total', { protocol: 'jaeger-http' });
     await (await post(Buffer.from([1, 2, 3]), 'application/x-thrift')).text();
     await (await post('x', 'text/plain')).text();
-    assert.equal(await counterValue(registry, 'shipwatch_jaeger_decode_errors_total', { transport: 'http' }), before + 2);
+    assert.equal(await counterValue(registry, 'shipwatch_trace_decode_errors_total', { protocol: 'jaeger-http' }), before + 2);
   });
 });

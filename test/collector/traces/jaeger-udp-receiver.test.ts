@@ -31,7 +31,7 @@ describe('the Jaeger UDP receivers', () => {
   let consumer: CollectingConsumer;
   let compact: JaegerUdpReceiver;
   let binary: JaegerUdpReceiver;
-  const transport = (p: 'compact' | 'binary') => ({ transport: `udp-${p}` });
+  const transport = (p: 'compact' | 'binary') => ({ protocol: `jaeger-udp-${p}` });
 
   before(async () => {
     registry = createRegistry('collector', false);
@@ -79,7 +79,7 @@ describe('the Jaeger UDP receivers', () => {
 
   test('truncated, random and wrong-protocol datagrams are counted as decode errors and nothing is consumed', async () => {
     consumer.spans.length = 0;
-    const before = await counterValue(registry, 'shipwatch_jaeger_decode_errors_total', transport('compact'));
+    const before = await counterValue(registry, 'shipwatch_trace_decode_errors_total', transport('compact'));
     const good = encodeEmitBatch({ process: { serviceName: 's' }, spans: [span(1), span(2)] }, 'compact');
     const bad = [
       good.subarray(0, good.length - 3),
@@ -92,34 +92,34 @@ describe('the Jaeger UDP receivers', () => {
     await send(compact.port, ...bad, good);
     await consumer.waitFor(2);
     // The good datagram was sent last; UDP on loopback keeps order, so the bad ones are counted by now.
-    assert.equal(await counterValue(registry, 'shipwatch_jaeger_decode_errors_total', transport('compact')), before + bad.length);
+    assert.equal(await counterValue(registry, 'shipwatch_trace_decode_errors_total', transport('compact')), before + bad.length);
     assert.deepEqual(consumer.spans.map((s) => s.operationName), ['op1', 'op2']);
   });
 
   test('a datagram with more spans than allowed is refused whole and counted', async () => {
     consumer.spans.length = 0;
-    const before = await counterValue(registry, 'shipwatch_jaeger_decode_errors_total', transport('binary'));
+    const before = await counterValue(registry, 'shipwatch_trace_decode_errors_total', transport('binary'));
     const many = encodeEmitBatch({ process: { serviceName: 's' }, spans: Array.from({ length: 51 }, (_, i) => span(i)) }, 'binary');
     const ok = encodeEmitBatch({ process: { serviceName: 's' }, spans: [span(9)] }, 'binary');
     await send(binary.port, many, ok);
     await consumer.waitFor(1);
     assert.equal(consumer.spans.length, 1);
-    assert.equal(await counterValue(registry, 'shipwatch_jaeger_decode_errors_total', transport('binary')), before + 1);
+    assert.equal(await counterValue(registry, 'shipwatch_trace_decode_errors_total', transport('binary')), before + 1);
   });
 
   test('spans arriving while storage is busy are dropped and counted, and received again once it is not', async () => {
     consumer.spans.length = 0;
-    const droppedBefore = await counterValue(registry, 'shipwatch_jaeger_spans_refused_busy_total', transport('compact'));
-    const receivedBefore = await counterValue(registry, 'shipwatch_jaeger_spans_received_total', transport('compact'));
+    const droppedBefore = await counterValue(registry, 'shipwatch_trace_spans_refused_busy_total', transport('compact'));
+    const receivedBefore = await counterValue(registry, 'shipwatch_trace_spans_received_total', transport('compact'));
     consumer.busy = true;
     await send(compact.port, encodeEmitBatch({ process: { serviceName: 's' }, spans: [span(1), span(2), span(3)] }, 'compact'));
     const deadline = Date.now() + 5000;
     while (consumer.refused < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     consumer.busy = false;
-    assert.equal(await counterValue(registry, 'shipwatch_jaeger_spans_refused_busy_total', transport('compact')), droppedBefore + 3);
+    assert.equal(await counterValue(registry, 'shipwatch_trace_spans_refused_busy_total', transport('compact')), droppedBefore + 3);
     await send(compact.port, encodeEmitBatch({ process: { serviceName: 's' }, spans: [span(4)] }, 'compact'));
     await consumer.waitFor(1);
-    assert.equal(await counterValue(registry, 'shipwatch_jaeger_spans_received_total', transport('compact')), receivedBefore + 1);
+    assert.equal(await counterValue(registry, 'shipwatch_trace_spans_received_total', transport('compact')), receivedBefore + 1);
   });
 });
 
