@@ -173,3 +173,17 @@ test('the seed scenario into Elasticsearch: daily indices catalina-YYYY.MM.DD an
   assert.deepEqual([access[0]!._source.stage, access[0]!._source.name, access[0]!._source.source], ['test', 'hello', '/usr/local/tomcat/logs/localhost_access_log.2026-01-01.txt']);
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
+
+test('the console output writes one JSON record per line on standard output, beside the file output', async (t) => {
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs, { LOGGING_OUTPUT: 'console,file' });
+  const c = await runContainer(t, { name: 'console', labels: { 'aliyun.logs.con': 'stdout' }, cmd: ['sh', '-c', 'echo "a \\"quoted\\" line"; echo second; sleep 3600'] });
+  const lines = await waitFor(() => {
+    const mine = pilot.stdout.filter((l) => l.includes(c.id));
+    return mine.length === 2 && mine;
+  }, { what: 'two console lines' });
+  const parsed = lines.map((l) => JSON.parse(l) as PilotRecord);
+  assert.deepEqual(parsed.map((r) => r.message), ['a "quoted" line', 'second']);
+  assert.deepEqual(parsed, dirs.records(c.id), 'both outputs got the same records');
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});

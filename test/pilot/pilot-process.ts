@@ -50,6 +50,8 @@ export class PilotDirs {
 
 export class PilotProcess {
   readonly stderr: string[] = [];
+  /** Standard output lines (the console output). */
+  readonly stdout: string[] = [];
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   adminPort = 0;
 
@@ -64,7 +66,12 @@ export class PilotProcess {
         if (m) this.adminPort = Number(m[1]);
       }
     });
-    child.stdout!.resume();
+    let outPartial = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (outPartial + chunk).split('\n');
+      outPartial = lines.pop()!;
+      this.stdout.push(...lines);
+    });
     this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
