@@ -41,7 +41,8 @@ describe('the web UI', () => {
     assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
     assert.equal(res.headers['cache-control'], 'no-cache');
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
-    assert.match(String(res.headers['content-security-policy']), /script-src 'self'/);
+    assert.match(String(res.headers['content-security-policy']), /script-src 'self'; style-src 'self';/);
+    assert.doesNotMatch(String(res.headers['content-security-policy']), /unsafe/);
     assert.equal(res.body, readFileSync(`${UI_DIR}index.html`, 'utf8'));
     const again = await f.app.inject({ url: '/', headers: { 'if-none-match': String(res.headers.etag) } });
     assert.equal(again.statusCode, 304);
