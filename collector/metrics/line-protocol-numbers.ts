@@ -73,9 +73,10 @@ export function readFloat(s: string, start: number, end: number): number {
 
 /**
  * The decimal integer written in `s[start, end)` (an optional `-` when `signed`), or undefined when the text is not
- * one. The caller checks the range.
+ * one: a number when it has up to 15 digits (a double holds those exactly, and they are far inside 64 bits), else a
+ * bigint. The caller checks the range of a bigint.
  */
-export function readInteger(s: string, start: number, end: number, signed: boolean): bigint | undefined {
+export function readInteger(s: string, start: number, end: number, signed: boolean): number | bigint | undefined {
   let i = start;
   let neg = false;
   if (signed && i < end && s.charCodeAt(i) === 45) {
@@ -84,18 +85,24 @@ export function readInteger(s: string, start: number, end: number, signed: boole
   }
   if (i === end) return undefined;
   if (end - i <= 15) {
-    // Up to 15 digits fit a double exactly: one BigInt from a number instead of parsing text.
     let v = 0;
     for (; i < end; i++) {
       const c = s.charCodeAt(i);
       if (c < 48 || c > 57) return undefined;
       v = v * 10 + (c - 48);
     }
-    return BigInt(neg ? -v : v);
+    // `0 - v`, not `-v`: "-0" is the integer 0, not the double -0.
+    return neg ? 0 - v : v;
   }
   for (let j = i; j < end; j++) {
     const c = s.charCodeAt(j);
     if (c < 48 || c > 57) return undefined;
   }
   return BigInt(s.slice(start, end));
+}
+
+/** `readInteger` (signed) as a bigint, for timestamps. */
+export function readInteger64(s: string, start: number, end: number): bigint | undefined {
+  const v = readInteger(s, start, end, true);
+  return typeof v === 'number' ? BigInt(v) : v;
 }

@@ -16,14 +16,28 @@
  * A bad line is reported (line, column, reason, its text) and skipped; the lines after it are still read. Bodies
  * given as bytes must be UTF-8: names and values with invalid UTF-8 are refused, comments are not checked.
  *
- * Synchronous, no I/O, never throws. Speed (bench/line-protocol.bench.ts): one pass with charCodeAt and a class
- * table, substrings only for the tokens themselves, numbers read in place (see line-protocol-numbers.ts).
+ * Synchronous, no I/O, never throws. Speed (bench/line-protocol.bench.ts, 1M Telegraf-like lines): what repeats
+ * between the lines of a body is recognised rather than read again, always by an exact compare of the text, so
+ * a line that only looks like an earlier one is read in full:
+ * - the series (measurement and tags, the text before the first space) is looked up by that text, and its points
+ *   share its arrays;
+ * - the field keys of the last line of the series are compared where the keys are; the points of one shape share
+ *   their key and type arrays;
+ * - the last timestamp is compared before digits are read; tokens that are read are interned per body.
+ * On the shared 2-CPU benchmark machine, in runs side by side (its load moved from 6 to 20 during them): the
+ * previous parser (pair and object per tag and field, BigInt per integer) 176–181k lines per CPU-second; the
+ * flat point alone 360–540k; with the series and keys recognised 400–550k and more when the machine was quieter.
+ * The figures quoted in the bench's history are from that machine; JavaScript loops cost it about 3 ns a
+ * character, which is why native compares (indexOf, startsWith, slice + ===) are preferred where they can do.
  */
 import { isUtf8 } from 'node:buffer';
-import type { FieldValue, MetricPoint } from '../../core/model/metric-point.js';
-import { compareCodePoints } from './key-order.js';
-import { readFloat, readInteger } from './line-protocol-numbers.js';
+import { BOOL, FLOAT, INT, STRING, UINT, type FieldData, type FieldType, type MetricPoint } from '../../core/model/metric-point.js';
+import { readFloat, readInteger, readInteger64 } from './line-protocol-numbers.js';
 import { floorToUnit, MAX_INT64, MAX_UINT64, MIN_INT64, NANOS_PER_UNIT, type Precision } from './line-protocol-precision.js';
+import {
+  BACKSLASH, CLASS, flat, fromLatin1, fullHash, isPlain, KEY_STOP, lineEnd, MEASUREMENT_STOP, PRINTABLE_STOP, quote, sameText, sampleHash,
+  showChar, sortTags, unescapeString, unescapeToken,
+} from './line-protocol-text.js';
 
 export interface ParseOptions {
   /** Unit of the timestamps written in the body; default `ns`. */
@@ -48,38 +62,47 @@ export interface ParseResult {
   failures: LineFailure[];
 }
 
-const NONPRINT = 1;
-const SPACE = 2;
-const COMMA = 4;
-const EQUALS = 8;
-const BACKSLASH = 16;
-const CLASS = new Uint8Array(128);
-for (let c = 0; c < 32; c++) CLASS[c] = NONPRINT;
-CLASS[127] = NONPRINT;
-CLASS[32] = SPACE;
-CLASS[44] = COMMA;
-CLASS[61] = EQUALS;
-CLASS[92] = BACKSLASH;
-
-/** What ends a measurement; its escapable characters are those of them that are printable. */
-const MEASUREMENT_STOP = NONPRINT | SPACE | COMMA;
-/** What ends a tag key, a tag value or a field key. */
-const KEY_STOP = NONPRINT | SPACE | COMMA | EQUALS;
-const PRINTABLE_STOP = SPACE | COMMA | EQUALS;
-
 const TEXT_LIMIT = 200;
 
 /**
  * Names and tag values repeat through a body (Telegraf writes the same hosts and keys on every line), so tokens are
- * interned per body: a hit costs a compare instead of a new string. bench/line-protocol.bench.ts: with the
- * interning, the reuse of the previous line's timestamp and exact-size arrays, the garbage collector's share fell
- * from about half of the time to a fraction of it.
+ * interned per body: a hit costs a compare instead of a new string, and keys compare by reference afterwards.
  */
 const INTERN_SLOTS = 1024;
 const INTERN_MAX_LENGTH = 64;
 
-const TRUE: FieldValue = Object.freeze({ type: 'bool', value: true });
-const FALSE: FieldValue = Object.freeze({ type: 'bool', value: false });
+/**
+ * A measurement with its tags, as the text before the first space of a line gives them. The lines of one series
+ * repeat that text exactly, so it is read once per body: later lines find it by the text (one native hash and
+ * compare instead of a token per measurement, key and value) and share its arrays.
+ */
+interface Series {
+  /** The text before the first space of its lines. */
+  text: string;
+  measurement: string;
+  tagKeys: readonly string[];
+  tagValues: readonly string[];
+  /** The field keys and types of the last line of this series. */
+  fields: FieldShape | undefined;
+}
+
+/**
+ * Field keys and types, shared by the points that have the same ones (every line of a Telegraf input). The keys are
+ * tried first on the next line of the series, each with one native compare (startsWith); a miss falls back to
+ * reading the token.
+ */
+interface FieldShape {
+  keys: readonly string[];
+  types: Uint8Array;
+  /** `key=` as a flat string, for each key written as itself (see isPlain); undefined for the others. */
+  keyEq: ReadonlyArray<string | undefined>;
+}
+
+/** Series slots: a power of two well above the series of a body; a collision only costs a miss. */
+const SERIES_SLOTS = 4096;
+
+/** Largest integer that a number holds exactly. */
+const SAFE = 9007199254740991;
 
 /** Parses a whole body. Bytes are read as UTF-8; a string is taken as it is. */
 export function parseLineProtocol(body: string | Uint8Array, options: ParseOptions = {}): ParseResult {
@@ -104,18 +127,30 @@ class Parser {
   private pos = 0;
   /** OR of the non-ASCII code units of the last token (0 when it is ASCII). */
   private wide = 0;
+
   private failure: { at: number; reason: string } | undefined;
   /** Line counting for failures only: the line number at `countedPos`. */
   private countedPos = 0;
   private countedLine = 1;
   private readonly interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+  /** Where each interned token was read in the body: compared there, a flat string against itself. */
+  private readonly internedAt = new Int32Array(INTERN_SLOTS);
   /** The last timestamp read (its text range and value): lines of one gather share it. */
-  private lastTimeStart = 0;
-  private lastTimeEnd = 0;
+  /** The last timestamp read, as a flat string, and its value. */
+  private lastTime = '';
   private lastTimeNs = 0n;
-  /** Reused between entries; each point gets an exact-size copy. */
-  private readonly tagScratch: Array<[string, string]> = [];
-  private readonly fieldScratch: Array<[string, FieldValue]> = [];
+  /** Reused between entries; each point gets an exact-size copy of the values, and a shared shape. */
+  private readonly tagKeys: string[] = [];
+  private readonly tagValues: string[] = [];
+  private readonly fieldKeys: string[] = [];
+  private readonly fieldTypes: FieldType[] = [];
+  private readonly fieldValues: FieldData[] = [];
+  /** The type of the last field value read. */
+  private valueType: FieldType = FLOAT;
+  /** Series by the hash of the text that gave them, and the last field shape of each measurement. */
+  private readonly series: Array<Series | undefined> = new Array<Series | undefined>(SERIES_SLOTS).fill(undefined);
+  private readonly lastFields = new Map<string, FieldShape>();
+
 
   constructor(
     private readonly s: string,
@@ -195,20 +230,103 @@ class Parser {
   private entry(): MetricPoint | undefined {
     const s = this.s;
     const n = this.n;
-    const measurementAt = this.pos;
+    // A series seen before in this body: the same text up to the first space, when that space ended its tags,
+    // gives the same measurement and tags (a stored text never holds a line end, so neither does a match): found
+    // with indexOf, a hash, and one string compare (slice + ===, a native memcmp). Measured on the benchmark's
+    // machine for an 80-character series text: a JavaScript compare loop 235 ns, slice + === 43 ns, and
+    // Map.get(slice) 240 ns a line.
+    const start = this.pos;
+    const space = s.indexOf(' ', start);
+    const length = space - start;
+    let slot = -1;
+    let series: Series | undefined;
+    if (length > 0) {
+      slot = fullHash(s, start, space) & (SERIES_SLOTS - 1);
+      series = this.series[slot];
+      if (series !== undefined && (series.text.length !== length || series.text !== s.slice(start, space))) series = undefined;
+    }
+    if (series !== undefined) {
+      let pos = space + 1;
+      while (pos < n && s.charCodeAt(pos) === 32) pos++;
+      this.pos = pos;
+    } else {
+      series = this.readSeries();
+      if (series === undefined) return undefined;
+      if (slot >= 0 && series.text.length === length) this.series[slot] = series;
+    }
+    // Fields, then the optional timestamp.
+    const shape = series.fields ?? this.lastFields.get(series.measurement);
+    const keyEq = shape?.keyEq;
+    const fieldKeys = this.fieldKeys;
+    const fieldTypes = this.fieldTypes;
+    const fieldValues = this.fieldValues;
+    let fieldCount = 0;
+    for (;;) {
+      let pos = this.pos;
+      let key: string;
+      // The key the last line of this series had here, when it is written here too (startsWith: native).
+      const eq = keyEq !== undefined && fieldCount < keyEq.length ? keyEq[fieldCount] : undefined;
+      const keyAt = pos;
+      if (eq !== undefined && s.startsWith(eq, pos)) {
+        key = shape!.keys[fieldCount]!;
+        pos += eq.length;
+      } else {
+        key = this.token(KEY_STOP);
+        pos = this.pos;
+        if (key.length === 0) {
+          return this.fail(keyAt, pos >= n ? 'expected a field key, found the end of the input' : `invalid character ${showChar(s.charCodeAt(pos))} at the start of a field key`);
+        }
+        if (pos >= n) return this.fail(pos, `expected '=' after field key ${quote(key)}, found the end of the input`);
+        if (s.charCodeAt(pos) !== 61) return this.fail(pos, `expected '=' after field key ${quote(key)}, found ${showChar(s.charCodeAt(pos))}`);
+        pos++;
+      }
+      this.pos = pos;
+      if (pos >= n) return this.fail(pos, `field ${quote(key)} has no value`);
+      const value = this.fieldValue(key);
+      if (value === undefined) return undefined;
+      // A second value for a field key replaces the first in place (InfluxDB keeps the last one).
+      let k = 0;
+      while (k < fieldCount && fieldKeys[k] !== key) k++;
+      fieldKeys[k] = key;
+      fieldTypes[k] = this.valueType;
+      fieldValues[k] = value;
+      if (k === fieldCount) fieldCount++;
+      pos = this.pos;
+      if (pos >= n) return this.point(series, shape, fieldCount, this.defaultTimeNs);
+      const c = s.charCodeAt(pos);
+      if (c === 44) {
+        this.pos = pos + 1;
+        continue;
+      }
+      if (c !== 32 && c !== 13 && c !== 10) return this.fail(pos, `unexpected character ${showChar(c)} after field ${quote(key)}`);
+      while (pos < n && s.charCodeAt(pos) === 32) pos++;
+      this.pos = pos;
+      if (this.endOfLine()) return this.point(series, shape, fieldCount, this.defaultTimeNs);
+      const timeNs = this.timestamp();
+      return timeNs === undefined ? undefined : this.point(series, shape, fieldCount, timeNs);
+    }
+  }
+
+  /** The measurement and the tags, read token by token; the series is remembered by its text. */
+  private readSeries(): Series | undefined {
+    const s = this.s;
+    const n = this.n;
+    const start = this.pos;
     const measurement = this.token(MEASUREMENT_STOP);
     if (measurement.length === 0) {
-      return this.fail(measurementAt, this.pos >= n ? 'no measurement' : `invalid character ${showChar(s.charCodeAt(this.pos))} at the start of the measurement`);
+      return this.fail(start, this.pos >= n ? 'no measurement' : `invalid character ${showChar(s.charCodeAt(this.pos))} at the start of the measurement`);
     }
-    // Tags.
-    const tagScratch = this.tagScratch;
+    const tagKeys = this.tagKeys;
+    const tagValues = this.tagValues;
     let tagCount = 0;
     let ordered = true;
     let high = false;
+    let end = n;
     if (!this.tagComma()) return undefined;
     for (;;) {
       let pos = this.pos;
       if (pos < n && s.charCodeAt(pos) === 32) {
+        end = pos;
         while (++pos < n && s.charCodeAt(pos) === 32);
         this.pos = pos;
         break;
@@ -227,54 +345,44 @@ class Parser {
       this.pos = pos + 1;
       const value = this.token(KEY_STOP);
       if (value.length === 0) return this.fail(pos + 1, `tag ${quote(key)} has no value`);
-      if (tagCount > 0 && !(key > tagScratch[tagCount - 1]![0])) ordered = false;
-      tagScratch[tagCount++] = [key, value];
+      if (tagCount > 0 && !(key > tagKeys[tagCount - 1]!)) ordered = false;
+      tagKeys[tagCount] = key;
+      tagValues[tagCount++] = value;
       if (this.pos >= n) break;
       if (!this.tagComma()) return undefined;
     }
-    const tags = tagScratch.slice(0, tagCount);
     if (!ordered || high) {
-      tags.sort((a, b) => compareCodePoints(a[0], b[0]));
-      for (let i = 1; i < tags.length; i++) {
-        if (tags[i]![0] === tags[i - 1]![0]) return this.fail(measurementAt, `tag key ${quote(tags[i]![0])} given twice`);
-      }
+      const duplicate = sortTags(tagKeys, tagValues, tagCount);
+      if (duplicate !== undefined) return this.fail(start, `tag key ${quote(duplicate)} given twice`);
     }
-    // Fields, then the optional timestamp.
-    const fieldScratch = this.fieldScratch;
-    let fieldCount = 0;
-    for (;;) {
-      const keyAt = this.pos;
-      const key = this.token(KEY_STOP);
-      let pos = this.pos;
-      if (key.length === 0) {
-        return this.fail(keyAt, pos >= n ? 'expected a field key, found the end of the input' : `invalid character ${showChar(s.charCodeAt(pos))} at the start of a field key`);
-      }
-      if (pos >= n) return this.fail(pos, `expected '=' after field key ${quote(key)}, found the end of the input`);
-      if (s.charCodeAt(pos) !== 61) return this.fail(pos, `expected '=' after field key ${quote(key)}, found ${showChar(s.charCodeAt(pos))}`);
-      pos++;
-      this.pos = pos;
-      if (pos >= n) return this.fail(pos, `field ${quote(key)} has no value`);
-      const value = this.fieldValue(key);
-      if (value === undefined) return undefined;
-      // A second value for a field key replaces the first in place (InfluxDB keeps the last one).
-      let k = 0;
-      while (k < fieldCount && fieldScratch[k]![0] !== key) k++;
-      if (k < fieldCount) fieldScratch[k] = [key, value];
-      else fieldScratch[fieldCount++] = [key, value];
-      pos = this.pos;
-      if (pos >= n) return { measurement, tags, fields: fieldScratch.slice(0, fieldCount), timeNs: this.defaultTimeNs };
-      const c = s.charCodeAt(pos);
-      if (c === 44) {
-        this.pos = pos + 1;
-        continue;
-      }
-      if (c !== 32 && c !== 13 && c !== 10) return this.fail(pos, `unexpected character ${showChar(c)} after field ${quote(key)}`);
-      while (pos < n && s.charCodeAt(pos) === 32) pos++;
-      this.pos = pos;
-      if (this.endOfLine()) return { measurement, tags, fields: fieldScratch.slice(0, fieldCount), timeNs: this.defaultTimeNs };
-      const timeNs = this.timestamp();
-      return timeNs === undefined ? undefined : { measurement, tags, fields: fieldScratch.slice(0, fieldCount), timeNs };
+    return { text: end < n ? s.slice(start, end) : '', measurement, tagKeys: tagKeys.slice(0, tagCount), tagValues: tagValues.slice(0, tagCount), fields: undefined };
+  }
+
+  /** The point of the entry just read: the series' arrays, its own values, and `shape` when it fits. */
+  private point(series: Series, shape: FieldShape | undefined, fieldCount: number, timeNs: bigint): MetricPoint {
+    if (shape === undefined || !this.fits(shape, fieldCount)) {
+      const keys = this.fieldKeys.slice(0, fieldCount);
+      shape = { keys, types: Uint8Array.from(this.fieldTypes.slice(0, fieldCount)), keyEq: keys.map((k) => (isPlain(k) ? flat(k + '=') : undefined)) };
+      this.lastFields.set(series.measurement, shape);
     }
+    series.fields = shape;
+    return {
+      measurement: series.measurement,
+      tagKeys: series.tagKeys,
+      tagValues: series.tagValues,
+      fieldKeys: shape.keys,
+      fieldTypes: shape.types,
+      fieldValues: this.fieldValues.slice(0, fieldCount),
+      timeNs,
+    };
+  }
+
+  private fits(shape: FieldShape, fieldCount: number): boolean {
+    const { keys, types } = shape;
+    if (keys.length !== fieldCount) return false;
+    // Predicted and interned keys are mostly the same string objects: mostly one pointer compare each.
+    for (let i = 0; i < fieldCount; i++) if (keys[i] !== this.fieldKeys[i] || types[i] !== this.fieldTypes[i]) return false;
+    return true;
   }
 
   /** A comma after the measurement or a tag value must be followed by a tag key. */
@@ -333,28 +441,17 @@ class Parser {
     const length = i - start;
     if (length === 0) return '';
     if (length > INTERN_MAX_LENGTH) return s.slice(start, i);
-    // A few sampled characters make the slot: cheaper than hashing every character, and a collision only costs
-    // a miss. The quarter points catch the usual numbered names (web-007, cpu3).
-    const slot =
-      (length * 31 +
-        s.charCodeAt(start) +
-        s.charCodeAt(i - 1) * 7 +
-        s.charCodeAt(start + (length >> 1)) * 13 +
-        s.charCodeAt(start + (length >> 2)) * 17 +
-        s.charCodeAt(start + ((3 * length) >> 2)) * 19) &
-      (INTERN_SLOTS - 1);
+    const slot = sampleHash(s, start, i) & (INTERN_SLOTS - 1);
     const known = this.interned[slot]!;
-    if (known.length === length) {
-      let j = 0;
-      while (j < length && known.charCodeAt(j) === s.charCodeAt(start + j)) j++;
-      if (j === length) return known;
-    }
+    if (known.length === length && sameText(s, this.internedAt[slot]!, start, length)) return known;
     const token = s.slice(start, i);
     this.interned[slot] = token;
+    this.internedAt[slot] = start;
     return token;
   }
 
-  private fieldValue(key: string): FieldValue | undefined {
+  /** The value of field `key`, its type in `valueType`; undefined on failure. */
+  private fieldValue(key: string): FieldData | undefined {
     const s = this.s;
     const n = this.n;
     const start = this.pos;
@@ -373,20 +470,25 @@ class Parser {
         const signed = last === 105;
         const v = readInteger(s, start, end - 1, signed);
         if (v === undefined) return this.fail(start, `invalid ${signed ? 'integer' : 'unsigned integer'} ${quote(s.slice(start, end))} for field ${quote(key)}`);
+        this.valueType = signed ? INT : UINT;
+        // Up to 15 digits come as a number, always in range; longer ones as a bigint, kept only beyond 2^53.
+        if (typeof v === 'number') return v;
         if (signed ? v < MIN_INT64 || v > MAX_INT64 : v > MAX_UINT64) return this.fail(start, `${signed ? 'integer' : 'unsigned integer'} ${quote(s.slice(start, end))} of field ${quote(key)} is out of range`);
-        return signed ? { type: 'int', value: v } : { type: 'uint', value: v };
+        return v >= -SAFE && v <= SAFE ? Number(v) : v;
       }
       const f = readFloat(s, start, end);
       if (Number.isNaN(f)) return this.fail(start, `invalid number ${quote(s.slice(start, end))} for field ${quote(key)}`);
       if (f === Infinity || f === -Infinity) return this.fail(start, `number ${quote(s.slice(start, end))} of field ${quote(key)} is out of range`);
-      return { type: 'float', value: f };
+      this.valueType = FLOAT;
+      return f;
     }
     if (c === 116 || c === 84 || c === 102 || c === 70 /* t T f F */) {
+      this.valueType = BOOL;
       switch (s.slice(start, end)) {
         case 't': case 'T': case 'true': case 'True': case 'TRUE':
-          return TRUE;
+          return true;
         case 'f': case 'F': case 'false': case 'False': case 'FALSE':
-          return FALSE;
+          return false;
         default:
           return this.fail(start, `invalid boolean ${quote(s.slice(start, end))} for field ${quote(key)}`);
       }
@@ -395,7 +497,7 @@ class Parser {
     return this.fail(start, `the value of field ${quote(key)} (${quote(s.slice(start, end))}) is of no known type`);
   }
 
-  private stringValue(key: string): FieldValue | undefined {
+  private stringValue(key: string): string | undefined {
     const s = this.s;
     const n = this.n;
     const open = this.pos;
@@ -417,7 +519,8 @@ class Parser {
       return this.fail(open, `string field ${quote(key)} has no closing quote`);
     }
     this.pos = i + 1;
-    return { type: 'string', value: escaped ? unescapeString(s, open + 1, i) : s.slice(open + 1, i) };
+    this.valueType = STRING;
+    return escaped ? unescapeString(s, open + 1, i) : s.slice(open + 1, i);
   }
 
   /** `-?[0-9]+` then spaces and the end of the line. */
@@ -426,28 +529,36 @@ class Parser {
     const n = this.n;
     const start = this.pos;
     let pos = start;
-    let c = 0;
-    while (pos < n && ((c = s.charCodeAt(pos)) === 45 || (c >= 48 && c <= 57))) pos++;
-    const end = pos;
-    if (pos < n && c !== 32 && c !== 13 && c !== 10) {
-      this.pos = pos;
-      return this.fail(start, `invalid timestamp ${quote(s.slice(start, lineEnd(s, pos)))}`);
-    }
     let timeNs = this.defaultTimeNs;
-    if (end > start && end - start === this.lastTimeEnd - this.lastTimeStart && sameText(s, start, this.lastTimeStart, end - start)) {
+    const length = this.lastTime.length;
+    let c = 0;
+    // The lines of one gather share their timestamp: the same digits followed by the end of the timestamp have the
+    // same value, found by a native compare instead of reading the number.
+    if (
+      length > 0 &&
+      ((c = s.charCodeAt(start + length)) === 32 || c === 10 || c === 13 || start + length === n) &&
+      s.startsWith(this.lastTime, start)
+    ) {
       timeNs = this.lastTimeNs;
-      this.pos = end;
-    } else if (end > start) {
-      const raw = readInteger(s, start, end, true);
-      this.pos = end;
-      if (raw === undefined) return this.fail(start, `invalid timestamp ${quote(s.slice(start, end))}`);
-      timeNs = raw * this.unitNs;
-      if (raw < MIN_INT64 || raw > MAX_INT64 || timeNs < MIN_INT64 || timeNs > MAX_INT64) {
-        return this.fail(start, `timestamp ${quote(s.slice(start, end))} is out of range`);
+      pos = start + length;
+    } else {
+      while (pos < n && ((c = s.charCodeAt(pos)) === 45 || (c >= 48 && c <= 57))) pos++;
+      const end = pos;
+      if (pos < n && c !== 32 && c !== 13 && c !== 10) {
+        this.pos = pos;
+        return this.fail(start, `invalid timestamp ${quote(s.slice(start, lineEnd(s, pos)))}`);
       }
-      this.lastTimeStart = start;
-      this.lastTimeEnd = end;
-      this.lastTimeNs = timeNs;
+      if (end > start) {
+        const raw = readInteger64(s, start, end);
+        this.pos = end;
+        if (raw === undefined) return this.fail(start, `invalid timestamp ${quote(s.slice(start, end))}`);
+        timeNs = raw * this.unitNs;
+        if (raw < MIN_INT64 || raw > MAX_INT64 || timeNs < MIN_INT64 || timeNs > MAX_INT64) {
+          return this.fail(start, `timestamp ${quote(s.slice(start, end))} is out of range`);
+        }
+        this.lastTime = flat(s.slice(start, end));
+        this.lastTimeNs = timeNs;
+      }
     }
     while (pos < n && s.charCodeAt(pos) === 32) pos++;
     this.pos = pos;
@@ -505,86 +616,3 @@ class Parser {
   }
 }
 
-function sameText(s: string, a: number, b: number, length: number): boolean {
-  for (let j = 0; j < length; j++) if (s.charCodeAt(a + j) !== s.charCodeAt(b + j)) return false;
-  return true;
-}
-
-function unescapeToken(s: string, start: number, end: number, escapable: number): string {
-  let out = '';
-  let from = start;
-  for (let i = start; i < end - 1; i++) {
-    if (s.charCodeAt(i) !== 92) continue;
-    const d = s.charCodeAt(i + 1);
-    if (d < 128 && (CLASS[d]! & escapable) !== 0) {
-      out += s.slice(from, i);
-      from = i + 1;
-      i++;
-    }
-  }
-  return out + s.slice(from, end);
-}
-
-const STRING_ESCAPES: Record<number, string> = { 92: '\\', 34: '"', 110: '\n', 114: '\r', 116: '\t' };
-
-function unescapeString(s: string, start: number, end: number): string {
-  let out = '';
-  let from = start;
-  for (let i = start; i < end - 1; i++) {
-    if (s.charCodeAt(i) !== 92) continue;
-    const replacement = STRING_ESCAPES[s.charCodeAt(i + 1)];
-    if (replacement !== undefined) {
-      out += s.slice(from, i) + replacement;
-      from = i + 2;
-      i++;
-    }
-  }
-  return out + s.slice(from, end);
-}
-
-/**
- * A point read from a body with invalid UTF-8 somewhere: its strings are still one character per byte. Decodes
- * them in place; false when one of them is not UTF-8. Byte order is code point order, so the tag order holds.
- */
-function fromLatin1(point: MetricPoint): boolean {
-  const decode = (t: string): string | undefined => {
-    if (!/[\u0080-\u00ff]/.test(t)) return t;
-    const bytes = Buffer.from(t, 'latin1');
-    return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
-  };
-  const m = decode(point.measurement);
-  if (m === undefined) return false;
-  point.measurement = m;
-  for (const tag of point.tags) {
-    const k = decode(tag[0]);
-    const v = decode(tag[1]);
-    if (k === undefined || v === undefined) return false;
-    tag[0] = k;
-    tag[1] = v;
-  }
-  for (const field of point.fields) {
-    const k = decode(field[0]);
-    if (k === undefined) return false;
-    field[0] = k;
-    if (field[1].type === 'string') {
-      const v = decode(field[1].value);
-      if (v === undefined) return false;
-      field[1] = { type: 'string', value: v };
-    }
-  }
-  return true;
-}
-
-function lineEnd(s: string, from: number): number {
-  let i = from;
-  while (i < s.length && s.charCodeAt(i) !== 10 && s.charCodeAt(i) !== 13) i++;
-  return i;
-}
-
-function showChar(c: number): string {
-  return c < 32 || c === 127 ? `'\\x${c.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(c)}'`;
-}
-
-function quote(t: string): string {
-  return JSON.stringify(t.length > 64 ? t.slice(0, 64) + '…' : t);
-}

@@ -15,7 +15,7 @@
  * measurement starting with `#` (it would read as a comment); a tag key given twice; no field; a float that is not
  * finite; an integer outside 64 bits; a time outside the signed 64-bit nanosecond range; a lone surrogate.
  */
-import type { FieldValue, MetricPoint } from '../../core/model/metric-point.js';
+import { BOOL, FLOAT, INT, STRING, UINT, typeName, type FieldData, type MetricPoint } from '../../core/model/metric-point.js';
 import { compareCodePoints } from './key-order.js';
 import { MAX_INT64, MAX_UINT64, MIN_INT64, NANOS_PER_UNIT, type Precision } from './line-protocol-precision.js';
 
@@ -37,16 +37,19 @@ export function serializePoint(point: MetricPoint, precision: Precision = 'ns'):
   if (measurement.charCodeAt(0) === 35) return { ok: false, reason: 'a measurement starting with "#" would read as a comment' };
   let line = escapeWith(measurement, MEASUREMENT_SPECIAL);
 
-  let tags = point.tags;
-  for (let i = 1; i < tags.length; i++) {
-    if (compareCodePoints(tags[i - 1]![0], tags[i]![0]) >= 0) {
-      tags = [...tags].sort((a, b) => compareCodePoints(a[0], b[0]));
+  const { tagKeys, tagValues } = point;
+  let order: number[] | undefined;
+  for (let i = 1; i < tagKeys.length; i++) {
+    if (compareCodePoints(tagKeys[i - 1]!, tagKeys[i]!) >= 0) {
+      order = tagKeys.map((_, j) => j).sort((a, b) => compareCodePoints(tagKeys[a]!, tagKeys[b]!));
       break;
     }
   }
-  for (let i = 0; i < tags.length; i++) {
-    const [key, value] = tags[i]!;
-    if (i > 0 && key === tags[i - 1]![0]) return { ok: false, reason: `tag key ${JSON.stringify(key)} given twice` };
+  for (let i = 0; i < tagKeys.length; i++) {
+    const t = order ? order[i]! : i;
+    const key = tagKeys[t]!;
+    const value = tagValues[t]!;
+    if (i > 0 && key === tagKeys[order ? order[i - 1]! : i - 1]) return { ok: false, reason: `tag key ${JSON.stringify(key)} given twice` };
     const badKey = checkName(key, 'tag key');
     if (badKey !== undefined) return { ok: false, reason: badKey };
     const badValue = checkName(value, `value of tag ${JSON.stringify(key)}`);
@@ -54,13 +57,17 @@ export function serializePoint(point: MetricPoint, precision: Precision = 'ns'):
     line += ',' + escapeWith(key, KEY_SPECIAL) + '=' + escapeWith(value, KEY_SPECIAL);
   }
 
-  if (point.fields.length === 0) return { ok: false, reason: 'a point needs at least one field' };
+  const { fieldKeys, fieldTypes, fieldValues } = point;
+  if (fieldKeys.length === 0) return { ok: false, reason: 'a point needs at least one field' };
   let sep = ' ';
-  for (const [key, value] of point.fields) {
+  for (let i = 0; i < fieldKeys.length; i++) {
+    const key = fieldKeys[i]!;
     const badKey = checkName(key, 'field key');
     if (badKey !== undefined) return { ok: false, reason: badKey };
-    const text = formatValue(value);
-    if (text === undefined) return { ok: false, reason: `field ${JSON.stringify(key)} cannot be written: ${describeValue(value)}` };
+    const type = fieldTypes[i]!;
+    const value = fieldValues[i]!;
+    const text = formatValue(type, value);
+    if (text === undefined) return { ok: false, reason: `field ${JSON.stringify(key)} cannot be written: ${describeValue(type, value)}` };
     line += sep + escapeWith(key, KEY_SPECIAL) + '=' + text;
     sep = ',';
   }
@@ -91,20 +98,24 @@ export function serializePoints(points: readonly MetricPoint[], precision: Preci
   return { text: out.length === 0 ? '' : out.join('\n') + '\n', lines: out.length, failures };
 }
 
-/** A field value as line protocol writes it; undefined when it cannot be written. */
-export function formatValue(value: FieldValue): string | undefined {
-  switch (value.type) {
-    case 'float':
-      return Number.isFinite(value.value) ? formatFloat(value.value) : undefined;
-    case 'int':
-      return value.value >= MIN_INT64 && value.value <= MAX_INT64 ? `${value.value}i` : undefined;
-    case 'uint':
-      return value.value >= 0n && value.value <= MAX_UINT64 ? `${value.value}u` : undefined;
-    case 'bool':
-      return value.value ? 'true' : 'false';
-    case 'string':
-      if (UNWRITABLE_IN_STRING.test(value.value)) return undefined;
-      return '"' + value.value.replace(STRING_SPECIAL, (c) => STRING_ESCAPES[c]!) + '"';
+/** A field value of the given type (metric-point.ts) as line protocol writes it; undefined when it cannot be written. */
+export function formatValue(type: number, value: FieldData): string | undefined {
+  switch (type) {
+    case FLOAT:
+      return typeof value === 'number' && Number.isFinite(value) ? formatFloat(value) : undefined;
+    case INT:
+      if (typeof value === 'number') return Number.isSafeInteger(value) ? `${value}i` : undefined;
+      return typeof value === 'bigint' && value >= MIN_INT64 && value <= MAX_INT64 ? `${value}i` : undefined;
+    case UINT:
+      if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? `${value}u` : undefined;
+      return typeof value === 'bigint' && value >= 0n && value <= MAX_UINT64 ? `${value}u` : undefined;
+    case BOOL:
+      return value === true ? 'true' : value === false ? 'false' : undefined;
+    case STRING:
+      if (typeof value !== 'string' || UNWRITABLE_IN_STRING.test(value)) return undefined;
+      return '"' + value.replace(STRING_SPECIAL, (c) => STRING_ESCAPES[c]!) + '"';
+    default:
+      return undefined;
   }
 }
 
@@ -134,6 +145,6 @@ function escapeWith(text: string, special: RegExp): string {
   return special.test(text) ? text.replace(special, '\\$&') : text;
 }
 
-function describeValue(value: FieldValue): string {
-  return value.type === 'float' ? `${value.value} is not a finite float` : `${value.type} ${String(value.value)} is out of range or not UTF-8`;
+function describeValue(type: number, value: FieldData): string {
+  return type === FLOAT ? `${String(value)} is not a finite float` : `${typeName(type)} ${String(value)} is out of range, of the wrong kind or not UTF-8`;
 }

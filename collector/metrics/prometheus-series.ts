@@ -15,7 +15,7 @@
  * Render the text with `render()`; `exposeOnMetrics(app)` appends it to the admin port's `/metrics`.
  */
 import type { FastifyInstance } from 'fastify';
-import type { MetricPoint } from '../../core/model/metric-point.js';
+import { numericValue, type MetricPoint } from '../../core/model/metric-point.js';
 import { counter, gauge, type Registry } from '../../core/self-metrics.js';
 import type { MetricSink } from './metric-sink.js';
 
@@ -33,8 +33,9 @@ interface Series {
   value: number;
   updatedMs: number;
   measurement: string;
-  /** The point's tags, for forget(). */
-  tags: ReadonlyArray<readonly [string, string]>;
+  /** The point's tags, for forget() (the point's own arrays: points are never changed). */
+  tagKeys: readonly string[];
+  tagValues: readonly string[];
 }
 
 export type SeriesPredicate = (series: { measurement: string; tags: Readonly<Record<string, string>> }) => boolean;
@@ -74,18 +75,15 @@ export class PrometheusSeries implements MetricSink {
     for (const point of points) {
       const prefix = metricName(point.measurement) + '_';
       let labels: string | undefined;
-      for (const [field, value] of point.fields) {
-        let v: number;
-        if (value.type === 'float') v = value.value;
-        else if (value.type === 'int' || value.type === 'uint') v = Number(value.value);
-        else if (value.type === 'bool') v = value.value ? 1 : 0;
-        else continue;
-        const name = prefix + metricName(field);
+      for (let i = 0; i < point.fieldKeys.length; i++) {
+        const v = numericValue(point, i);
+        if (v === undefined) continue;
+        const name = prefix + metricName(point.fieldKeys[i]!);
         if (name.startsWith('shipwatch_')) {
           this.dropped.inc({ reason: 'reserved_name' });
           continue;
         }
-        labels ??= labelText(point.tags);
+        labels ??= labelText(point.tagKeys, point.tagValues);
         let family = this.byName.get(name);
         const existing = family?.get(labels);
         if (existing) {
@@ -101,7 +99,7 @@ export class PrometheusSeries implements MetricSink {
           family = new Map();
           this.byName.set(name, family);
         }
-        family.set(labels, { labels, value: v, updatedMs: now, measurement: point.measurement, tags: point.tags.map(([k, t]) => [k, t] as const) });
+        family.set(labels, { labels, value: v, updatedMs: now, measurement: point.measurement, tagKeys: point.tagKeys, tagValues: point.tagValues });
         this.count++;
       }
     }
@@ -110,7 +108,7 @@ export class PrometheusSeries implements MetricSink {
   /** Removes at once the series whose point matched `predicate` (e.g. the tags of a container that is gone). */
   forget(predicate: SeriesPredicate): number {
     let removed = 0;
-    this.removeWhere((s) => predicate({ measurement: s.measurement, tags: Object.fromEntries(s.tags) }), () => removed++);
+    this.removeWhere((s) => predicate({ measurement: s.measurement, tags: Object.fromEntries(s.tagKeys.map((k, i) => [k, s.tagValues[i]!])) }), () => removed++);
     return removed;
   }
 
@@ -170,12 +168,13 @@ export function labelName(raw: string): string {
   return s === '' ? '_' : s;
 }
 
-function labelText(tags: ReadonlyArray<readonly [string, string]>): string {
-  if (tags.length === 0) return '';
+function labelText(keys: readonly string[], values: readonly string[]): string {
+  if (keys.length === 0) return '';
   const seen = new Set<string>();
   const parts: string[] = [];
-  for (const [key, value] of tags) {
-    const name = labelName(key);
+  for (let i = 0; i < keys.length; i++) {
+    const name = labelName(keys[i]!);
+    const value = values[i]!;
     if (seen.has(name)) continue;
     seen.add(name);
     parts.push(`${name}="${value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))}"`);

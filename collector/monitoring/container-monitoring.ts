@@ -10,7 +10,7 @@ import type { ContainerInfo } from '../../core/engine/container-info.js';
 import type { ContainerListener } from '../../core/engine/container-watcher.js';
 import type { EngineClient } from '../../core/engine/docker-client.js';
 import type { Logger } from '../../core/log.js';
-import { addTagIfAbsent, type MetricPoint } from '../../core/model/metric-point.js';
+import { addTagsIfAbsent, type MetricPoint } from '../../core/model/metric-point.js';
 import { counter, type Registry } from '../../core/self-metrics.js';
 import { monitoringDeclaration } from './declarations.js';
 import { httpMonitorRun } from './http-monitor.js';
@@ -58,7 +58,7 @@ export class ContainerMonitoring implements ContainerListener {
     this.known.set(info.id, { name: info.name, life });
     const tags = this.containerTags(info);
     const decorate = (points: MetricPoint[]): void => {
-      for (const p of points) for (const [k, v] of Object.entries(tags)) addTagIfAbsent(p, k, v);
+      for (const p of points) addTagsIfAbsent(p, tags);
     };
     const { declaration, warnings } = monitoringDeclaration(info, o.labelPrefix);
     for (const w of warnings) {

@@ -6,7 +6,7 @@
  * mem `usage` = usage without page cache (`cache`, else cgroup v1 `total_inactive_file`, else v2 `inactive_file`),
  * `usage_percent` = that / limit × 100. Integer counters are line-protocol integers, as Telegraf writes them.
  */
-import { float, int, str, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
+import { float, int, makePoint, str, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
 
 /** The parts of the Engine API's stats object this reads (cgroup v1 and v2). */
 export interface EngineStats {
@@ -83,11 +83,6 @@ export function memUsageNoCache(mem: NonNullable<EngineStats['memory_stats']>): 
   return v2 < usage ? usage - v2 : usage;
 }
 
-function point(measurement: string, tags: Record<string, string>, fields: Array<[string, FieldValue]>, timeNs: bigint): MetricPoint {
-  const sorted = Object.entries(tags).filter(([, v]) => v !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { measurement, tags: sorted, fields, timeNs };
-}
-
 /** Telegraf-compatible points for one stats reading. `tags`: container_name, container_image, host, … */
 export function statsToPoints(stats: EngineStats, containerId: string, tags: Record<string, string>, nowNs: bigint): MetricPoint[] {
   const timeNs = readTimeNs(stats.read) ?? nowNs;
@@ -104,11 +99,11 @@ export function statsToPoints(stats: EngineStats, containerId: string, tags: Rec
   const used = memUsageNoCache(mem);
   memFields.push(['limit', whole(mem.limit)], ['max_usage', whole(mem.max_usage)], ['usage', whole(used)]);
   memFields.push(['usage_percent', float(n(mem.limit) !== 0 ? (used / n(mem.limit)) * 100 : 0)]);
-  out.push(point('docker_container_mem', tags, memFields, timeNs));
+  out.push(makePoint('docker_container_mem', tags, memFields, timeNs));
 
   const cpu = stats.cpu_stats ?? {};
   out.push(
-    point('docker_container_cpu', { ...tags, cpu: 'cpu-total' }, [
+    makePoint('docker_container_cpu', { ...tags, cpu: 'cpu-total' }, [
       ['usage_total', whole(cpu.cpu_usage?.total_usage)],
       ['usage_in_usermode', whole(cpu.cpu_usage?.usage_in_usermode)],
       ['usage_in_kernelmode', whole(cpu.cpu_usage?.usage_in_kernelmode)],
@@ -123,14 +118,14 @@ export function statsToPoints(stats: EngineStats, containerId: string, tags: Rec
   const perCpu = cpu.cpu_usage?.percpu_usage ?? [];
   const online = n(cpu.online_cpus);
   perCpu.slice(0, online > 0 ? online : perCpu.length).forEach((usage, i) => {
-    out.push(point('docker_container_cpu', { ...tags, cpu: `cpu${i}` }, [['usage_total', whole(usage)], ['container_id', id]], timeNs));
+    out.push(makePoint('docker_container_cpu', { ...tags, cpu: `cpu${i}` }, [['usage_total', whole(usage)], ['container_id', id]], timeNs));
   });
 
   const networks = Object.values(stats.networks ?? {}).filter((net) => net !== null && typeof net === 'object');
   if (networks.length > 0) {
     const totals: Array<[string, FieldValue]> = NET_FIELDS.map((f) => [f, whole(networks.reduce((sum, net) => sum + n(net[f]), 0))]);
     totals.push(['container_id', id]);
-    out.push(point('docker_container_net', { ...tags, network: 'total' }, totals, timeNs));
+    out.push(makePoint('docker_container_net', { ...tags, network: 'total' }, totals, timeNs));
   }
 
   const blkTotals = new Map<string, number>();
@@ -145,6 +140,6 @@ export function statsToPoints(stats: EngineStats, containerId: string, tags: Rec
   }
   const blkFields: Array<[string, FieldValue]> = [...blkTotals].map(([k, v]) => [k, whole(v)]);
   blkFields.push(['container_id', id]);
-  out.push(point('docker_container_blkio', { ...tags, device: 'total' }, blkFields, timeNs));
+  out.push(makePoint('docker_container_blkio', { ...tags, device: 'total' }, blkFields, timeNs));
   return out;
 }

@@ -5,7 +5,7 @@
  * fields, booleans boolean fields, other strings string fields; nulls and empty keys are left out. Pure: never
  * throws, bounded in depth, fields per point and points per body (what is past a bound is skipped and reported).
  */
-import { bool, float, str, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
+import { bool, float, makePoint, str, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
 
 export interface HttpJsonLimits {
   /** Deeper values are skipped (and reported). */
@@ -60,8 +60,7 @@ export function parseHttpJson(
       skipped.empty++;
       continue;
     }
-    const sortedTags = [...tags].filter(([, v]) => v !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    points.push({ measurement: options.measurement, tags: sortedTags, fields: [...flat], timeNs: options.timeNs });
+    points.push(makePoint(options.measurement, tags, flat, options.timeNs));
   }
   const warnings: string[] = [];
   if (skipped.notObjects > 0) warnings.push(`${skipped.notObjects} array item(s) that are not objects were skipped (the first at index ${skipped.firstNotObject})`);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { FieldValue, MetricPoint } from '../../core/model/metric-point.js';
+import { BOOL, FLOAT, INT, intData, STRING, UINT, fieldPairs, tagPairs, type FieldData, type FieldType, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
 import { parseLineProtocol } from '../../collector/metrics/line-protocol-parser.js';
 import type { Precision } from '../../collector/metrics/line-protocol-precision.js';
 import { serializePoint } from '../../collector/metrics/line-protocol-serializer.js';
@@ -48,8 +48,8 @@ function toCorpusPoint(p: MetricPoint): CorpusPoint {
   return {
     time: p.timeNs.toString(),
     name: p.measurement,
-    tags: p.tags.map(([key, value]) => ({ key, value })),
-    fields: p.fields.map(([key, v]) => ({ key, value: toCorpusValue(v) })),
+    tags: tagPairs(p).map(([key, value]) => ({ key, value })),
+    fields: fieldPairs(p).map(([key, v]) => ({ key, value: toCorpusValue(v) })),
   };
 }
 
@@ -64,21 +64,26 @@ function toCorpusValue(v: FieldValue): CorpusValue {
   }
 }
 
+/** The corpus's point as it is, unsorted tags and repeated keys included: the serializer must judge those. */
 function fromCorpusPoint(p: CorpusPoint): MetricPoint {
+  const values = p.fields.map((f) => fromCorpusValue(f.value));
   return {
     measurement: p.name,
-    tags: p.tags.map((t) => [t.key, t.value]),
-    fields: p.fields.map((f) => [f.key, fromCorpusValue(f.value)]),
+    tagKeys: p.tags.map((t) => t.key),
+    tagValues: p.tags.map((t) => t.value),
+    fieldKeys: p.fields.map((f) => f.key),
+    fieldTypes: Uint8Array.from(values.map(([type]) => type)),
+    fieldValues: values.map(([, value]) => value),
     timeNs: BigInt(p.time),
   };
 }
 
-function fromCorpusValue(v: CorpusValue): FieldValue {
-  if ('float' in v) return { type: 'float', value: v.float };
-  if ('int' in v) return { type: 'int', value: BigInt(v.int) };
-  if ('uint' in v) return { type: 'uint', value: BigInt(v.uint) };
-  if ('string' in v) return { type: 'string', value: v.string };
-  return { type: 'bool', value: v.bool };
+function fromCorpusValue(v: CorpusValue): [FieldType, FieldData] {
+  if ('float' in v) return [FLOAT, v.float];
+  if ('int' in v) return [INT, intData(BigInt(v.int))];
+  if ('uint' in v) return [UINT, intData(BigInt(v.uint))];
+  if ('string' in v) return [STRING, v.string];
+  return [BOOL, v.bool];
 }
 
 /** undefined when the outcome is the expected one, else what differs. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../../core/log.js';
-import { float, int, type MetricPoint } from '../../../core/model/metric-point.js';
+import { float, int, makePoint, type MetricPoint } from '../../../core/model/metric-point.js';
 import { createRegistry, type Registry } from '../../../core/self-metrics.js';
 import { InfluxDbSink, type InfluxDbSinkOptions } from '../../../collector/metrics/influxdb-sink.js';
 import { freePort } from '../../helpers/ports.js';
@@ -12,9 +12,7 @@ import { exportSeries, ownVictoriaMetrics } from '../../helpers/victoria-metrics
 import { waitFor } from '../../helpers/wait.js';
 
 function points(measurement: string, count: number, startMs: number): MetricPoint[] {
-  return Array.from({ length: count }, (_, i) => ({
-    measurement, tags: [['host', 'h1']], fields: [['n', int(i)], ['x', float(i / 4)]], timeNs: BigInt(startMs + i) * 1_000_000n,
-  }));
+  return Array.from({ length: count }, (_, i) => makePoint(measurement, [['host', 'h1']], [['n', int(i)], ['x', float(i / 4)]], BigInt(startMs + i) * 1_000_000n));
 }
 
 function logCapture() {

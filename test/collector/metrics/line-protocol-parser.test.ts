@@ -1,19 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { parseLineProtocol } from '../../../collector/metrics/line-protocol-parser.js';
+import { fieldPairs, tagPairs, type MetricPoint } from '../../../core/model/metric-point.js';
 
 const T0 = 1_700_000_000_123_456_789n;
 
 test('a telegraf line gives its measurement, sorted tags, typed fields and time', () => {
   const r = parseLineProtocol('disk,path=/,device=sda1 free=12i,used_percent=41.5,inodes=7u,ro=F,label="root fs" 1700000000000000000\n');
   assert.deepEqual(r.failures, []);
-  assert.deepEqual(r.points, [{
+  assert.deepEqual(r.points.map(view), [{
     measurement: 'disk',
     tags: [['device', 'sda1'], ['path', '/']],
     fields: [['free', { type: 'int', value: 12n }], ['used_percent', { type: 'float', value: 41.5 }], ['inodes', { type: 'uint', value: 7n }],
       ['ro', { type: 'bool', value: false }], ['label', { type: 'string', value: 'root fs' }]],
     timeNs: 1_700_000_000_000_000_000n,
   }]);
+  // Integers are numbers while they are safe, bigints beyond.
+  assert.deepEqual(r.points[0]!.fieldValues, [12, 41.5, 7, false, 'root fs']);
+  const big = parseLineProtocol('m a=9007199254740991i,b=9007199254740992i,c=-9223372036854775808i,d=18446744073709551615u,e=-0i 1');
+  assert.deepEqual(big.points[0]!.fieldValues, [9007199254740991, 9007199254740992n, -9223372036854775808n, 18446744073709551615n, 0]);
 });
 
 test('bad lines are reported with their line number and the good lines around them are kept', () => {
@@ -47,7 +53,7 @@ test('bad lines are reported with their line number and the good lines around th
 test('a string value may span lines, and line numbers count its line feeds', () => {
   const r = parseLineProtocol('m s="a\nb" 5\nbad\nm v=1 6\n');
   assert.equal(r.points.length, 2);
-  assert.equal((r.points[0]!.fields[0]![1] as { value: string }).value, 'a\nb');
+  assert.equal(r.points[0]!.fieldValues[0], 'a\nb');
   assert.deepEqual(r.failures.map((f) => [f.line, f.text]), [[3, 'bad']]);
 });
 
@@ -69,8 +75,8 @@ test('escapes are undone per element, other backslashes are kept', () => {
   assert.deepEqual(r.failures, []);
   const p = r.points[0]!;
   assert.equal(p.measurement, 'c pu,x');
-  assert.deepEqual(p.tags, [['t=k', 'a b,c=d']]);
-  assert.deepEqual(p.fields, [['f k', { type: 'string', value: 'q"\\\n\\x' }]]);
+  assert.deepEqual(tagPairs(p), [['t=k', 'a b,c=d']]);
+  assert.deepEqual(fieldPairs(p), [['f k', { type: 'string', value: 'q"\\\n\\x' }]]);
 });
 
 test('a tag key given twice is refused, a field key given twice keeps its last value in its first place', () => {
@@ -78,7 +84,7 @@ test('a tag key given twice is refused, a field key given twice keeps its last v
   assert.equal(dup.points.length, 0);
   assert.match(dup.failures[0]!.reason, /given twice/);
   const fields = parseLineProtocol('m x=1,y=2,x=3i 1');
-  assert.deepEqual(fields.points[0]!.fields, [['x', { type: 'int', value: 3n }], ['y', { type: 'float', value: 2 }]]);
+  assert.deepEqual(fieldPairs(fields.points[0]!), [['x', { type: 'int', value: 3n }], ['y', { type: 'float', value: 2 }]]);
 });
 
 test('timestamps follow the precision, and lines without one get the default time cut to it', () => {
@@ -98,7 +104,7 @@ test('bytes must be UTF-8 in names and values, not in comments', () => {
     Buffer.from('ok,t=\u00e9 v=1 1\n# '), Buffer.from([0xff]), Buffer.from(' in a comment\nbad,t='), Buffer.from([0xc3, 0x28]), Buffer.from(' v=1 2\nok2 s="\u00fc" 3\n'),
   ]);
   const r = parseLineProtocol(body);
-  assert.deepEqual(r.points.map((p) => [p.measurement, p.tags, p.fields]), [
+  assert.deepEqual(r.points.map((p) => [p.measurement, tagPairs(p), fieldPairs(p)]), [
     ['ok', [['t', '\u00e9']], [['v', { type: 'float', value: 1 }]]],
     ['ok2', [], [['s', { type: 'string', value: '\u00fc' }]]],
   ]);
@@ -108,7 +114,7 @@ test('bytes must be UTF-8 in names and values, not in comments', () => {
 test('floats follow the grammar exactly and must be finite', () => {
   const value = (text: string): unknown => {
     const r = parseLineProtocol(`m v=${text} 1`);
-    return r.failures.length > 0 ? 'error' : (r.points[0]!.fields[0]![1] as { value: unknown }).value;
+    return r.failures.length > 0 ? 'error' : r.points[0]!.fieldValues[0];
   };
   assert.equal(value('1.'), 1);
   assert.equal(value('.5'), 0.5);
@@ -124,4 +130,71 @@ test('a huge body of good lines is read whole', () => {
   const r = parseLineProtocol(Buffer.from(line.repeat(200_000)));
   assert.equal(r.points.length, 200_000);
   assert.equal(r.failures.length, 0);
+});
+
+/** A point as plain pairs, to compare whole. */
+function view(p: MetricPoint): { measurement: string; tags: Array<[string, string]>; fields: ReturnType<typeof fieldPairs>; timeNs: bigint } {
+  return { measurement: p.measurement, tags: tagPairs(p), fields: fieldPairs(p), timeNs: p.timeNs };
+}
+
+test('lines of one series share its tag arrays, lines of one shape their key and type arrays, and nothing is changed by that', () => {
+  const r = parseLineProtocol('cpu,host=a u=1,s=2i 1\ncpu,host=b u=3,s=4i 1\ncpu,host=a u=5,s=6i 2\ncpu,host=a u=7,s=8 2\ncpu,host=a s=9i,u=1 2\n');
+  assert.equal(r.failures.length, 0);
+  const [a1, b, a2, changedType, changedOrder] = r.points as [MetricPoint, MetricPoint, MetricPoint, MetricPoint, MetricPoint];
+  assert.equal(a1.tagValues, a2.tagValues);
+  assert.notEqual(a1.tagValues, b.tagValues);
+  assert.equal(a1.fieldKeys, b.fieldKeys);
+  assert.equal(a1.fieldTypes, a2.fieldTypes);
+  assert.deepEqual(r.points.map(view), [
+    { measurement: 'cpu', tags: [['host', 'a']], fields: [['u', { type: 'float', value: 1 }], ['s', { type: 'int', value: 2n }]], timeNs: 1n },
+    { measurement: 'cpu', tags: [['host', 'b']], fields: [['u', { type: 'float', value: 3 }], ['s', { type: 'int', value: 4n }]], timeNs: 1n },
+    { measurement: 'cpu', tags: [['host', 'a']], fields: [['u', { type: 'float', value: 5 }], ['s', { type: 'int', value: 6n }]], timeNs: 2n },
+    { measurement: 'cpu', tags: [['host', 'a']], fields: [['u', { type: 'float', value: 7 }], ['s', { type: 'float', value: 8 }]], timeNs: 2n },
+    { measurement: 'cpu', tags: [['host', 'a']], fields: [['s', { type: 'int', value: 9n }], ['u', { type: 'float', value: 1 }]], timeNs: 2n },
+  ]);
+  assert.notEqual(changedType.fieldTypes, a2.fieldTypes);
+  assert.notEqual(changedOrder.fieldKeys, a2.fieldKeys);
+});
+
+test('a line that starts like a series or a key seen before is read for what it is', () => {
+  const body = [
+    'm,t=a f=1 1',
+    'm,t=a\\ x f=2 1', // the first space is escaped: the tag value is "a x"
+    'm,t=a f=3,g=4 1',
+    'm,t=a f\\=x=5 1', // a field key "f=x", not "f"
+    'm,t=a ff=6 1',
+    'm,t=a f=7 12',
+    'm,t=a f=8 1x',
+    'm,t=a f=9 1 ',
+    'm,t=a\tb f=10 1',
+  ].join('\n');
+  const r = parseLineProtocol(body);
+  assert.deepEqual(r.points.map((p) => [tagPairs(p), fieldPairs(p).map(([k, v]) => [k, v.value]), p.timeNs]), [
+    [[['t', 'a']], [['f', 1]], 1n],
+    [[['t', 'a x']], [['f', 2]], 1n],
+    [[['t', 'a']], [['f', 3], ['g', 4]], 1n],
+    [[['t', 'a']], [['f=x', 5]], 1n],
+    [[['t', 'a']], [['ff', 6]], 1n],
+    [[['t', 'a']], [['f', 7]], 12n],
+    [[['t', 'a']], [['f', 9]], 1n],
+  ]);
+  assert.deepEqual(r.failures.map((f) => [f.line, f.column]), [[7, 11], [9, 6]]);
+});
+
+test('a body of many corpus lines gives the points its lines give one by one', () => {
+  // Every accepted case of the conformance corpus, in a body twice over and interleaved, so that the series and
+  // keys remembered from one line meet the next ones: the points must be those of each case read alone.
+  const corpus = JSON.parse(readFileSync(new URL('../../../../shared/fixtures/line-protocol/corpus.json', import.meta.url), 'utf8')
+    .replace(/"(time|defaultTime|int|uint)":\s*(-?\d+)/g, '"$1":"$2"')) as { decode: Record<string, { input: { text: unknown; precision: string }; output: object }> };
+  const texts = Object.values(corpus.decode)
+    .filter((c) => typeof c.input.text === 'string' && c.input.precision === '1ns' && 'result' in c.output)
+    .map((c) => c.input.text as string);
+  assert.ok(texts.length > 300);
+  const order = [...texts, ...texts.slice().reverse(), ...texts.filter((_, i) => i % 3 === 0), ...texts];
+  const options = { defaultTimeNs: T0 };
+  const alone = order.flatMap((t) => parseLineProtocol(t, options).points.map(view));
+  const whole = parseLineProtocol(Buffer.from(order.join('\n')), options);
+  assert.deepEqual(whole.failures, []);
+  assert.equal(whole.points.length, alone.length);
+  assert.deepEqual(whole.points.map(view), alone);
 });

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildAdminApp } from '../../../core/admin-server.js';
 import { silentLogger } from '../../../core/log.js';
-import { bool, float, int, str, type MetricPoint } from '../../../core/model/metric-point.js';
+import { bool, float, int, makePoint, str, type FieldValue, type MetricPoint } from '../../../core/model/metric-point.js';
 import { counter, createRegistry } from '../../../core/self-metrics.js';
 import { PrometheusSeries } from '../../../collector/metrics/prometheus-series.js';
 
-function point(measurement: string, tags: Array<[string, string]>, fields: MetricPoint['fields']): MetricPoint {
-  return { measurement, tags, fields, timeNs: 0n };
+function point(measurement: string, tags: Array<[string, string]>, fields: Array<[string, FieldValue]>): MetricPoint {
+  return makePoint(measurement, tags, fields, 0n);
 }
 
 test('numeric fields become <measurement>_<field> series with sanitised names, booleans as 0/1, strings skipped', (t) => {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { containerInfoFromInspect } from '../../../core/engine/container-info.js';
 import { splitImage } from '../../../collector/monitoring/container-monitoring.js';
+import { fieldPairs } from '../../../core/model/metric-point.js';
 import { docker, runContainer, waitFor } from '../../helpers/docker.js';
 import { testServices } from '../../helpers/services.js';
 import { startMonitoring, tagOf } from './support/monitoring-harness.js';
@@ -26,10 +27,10 @@ test('a running container gets docker_container_cpu, mem, net and blkio points w
     assert.equal(tagOf(p, 'host'), 'test-host');
     assert.equal(tagOf(p, 'docker_app'), 'shop');
     assert.equal(tagOf(p, 'docker_service'), 'shop_web');
-    assert.deepEqual(p.fields.find(([k]) => k === 'container_id')?.[1], { type: 'string', value: c.id });
+    assert.deepEqual(fieldPairs(p).find(([k]) => k === 'container_id')?.[1], { type: 'string', value: c.id });
   }
   const mem = points.find((p) => p.measurement === 'docker_container_mem')!;
-  const usage = mem.fields.find(([k]) => k === 'usage')?.[1];
+  const usage = fieldPairs(mem).find(([k]) => k === 'usage')?.[1];
   assert.ok(usage?.type === 'int' && usage.value > 0n);
 });
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { cpuPercent, memUsageNoCache, readTimeNs, statsToPoints, type EngineStats } from '../../../collector/monitoring/docker-stats.js';
 import { createEngineClient } from '../../../core/engine/docker-client.js';
 import { readStats } from '../../../core/engine/stats.js';
-import type { FieldValue, MetricPoint } from '../../../core/model/metric-point.js';
+import { type FieldValue, type MetricPoint, fieldPairs, tagPairs } from '../../../core/model/metric-point.js';
 import { runContainer, waitFor } from '../../helpers/docker.js';
 
 /** A reading the engine (Docker 20.10, cgroup v1) gave for a busybox container running `yes` after writing 20 MiB to /tmp. */
@@ -14,13 +14,13 @@ const NOW_NS = 1_700_000_000_000_000_000n;
 const TAGS = { container_name: 'web-1', host: 'node-a', docker_app: '' };
 
 function find(points: MetricPoint[], measurement: string, tag?: [string, string]): MetricPoint {
-  const p = points.find((x) => x.measurement === measurement && (!tag || x.tags.some(([k, v]) => k === tag[0] && v === tag[1])));
+  const p = points.find((x) => x.measurement === measurement && (!tag || tagPairs(x).some(([k, v]) => k === tag[0] && v === tag[1])));
   assert.ok(p, `no ${measurement} point${tag ? ` with ${tag.join('=')}` : ''}`);
   return p;
 }
 
 function field(p: MetricPoint, name: string): FieldValue | undefined {
-  return p.fields.find(([k]) => k === name)?.[1];
+  return fieldPairs(p).find(([k]) => k === name)?.[1];
 }
 
 function num(p: MetricPoint, name: string): number {
@@ -51,15 +51,15 @@ test('the memory of a real cgroup v1 reading is usage without the page cache, ov
 
 test('a real reading gives Telegraf\'s measurements, per-CPU points, network and block I/O totals at the read time', () => {
   const points = statsToPoints(V1, ID, TAGS, NOW_NS);
-  assert.deepEqual(points.map((p) => `${p.measurement}/${p.tags.find(([k]) => k === 'cpu' || k === 'network' || k === 'device')?.[1] ?? ''}`), [
+  assert.deepEqual(points.map((p) => `${p.measurement}/${tagPairs(p).find(([k]) => k === 'cpu' || k === 'network' || k === 'device')?.[1] ?? ''}`), [
     'docker_container_mem/', 'docker_container_cpu/cpu-total', 'docker_container_cpu/cpu0', 'docker_container_cpu/cpu1',
     'docker_container_net/total', 'docker_container_blkio/total',
   ]);
   const readNs = BigInt(Date.parse('2026-11-21T23:02:18Z')) * 1_000_000n + 865_737_361n;
   for (const p of points) {
     assert.equal(p.timeNs, readNs, 'the engine\'s read time, to the nanosecond');
-    assert.deepEqual(p.tags.filter(([k]) => k === 'container_name' || k === 'host' || k === 'docker_app'), [['container_name', 'web-1'], ['host', 'node-a']]);
-    const keys = p.tags.map(([k]) => k);
+    assert.deepEqual(tagPairs(p).filter(([k]) => k === 'container_name' || k === 'host' || k === 'docker_app'), [['container_name', 'web-1'], ['host', 'node-a']]);
+    const keys = tagPairs(p).map(([k]) => k);
     assert.deepEqual(keys, [...keys].sort(), 'tags sorted');
   }
   const total = find(points, 'docker_container_cpu', ['cpu', 'cpu-total']);
@@ -72,7 +72,7 @@ test('a real reading gives Telegraf\'s measurements, per-CPU points, network and
   const net = find(points, 'docker_container_net');
   assert.deepEqual(field(net, 'rx_bytes'), { type: 'int', value: 736n });
   assert.deepEqual(field(net, 'rx_packets'), { type: 'int', value: 8n });
-  assert.deepEqual(find(points, 'docker_container_blkio').fields, [['container_id', { type: 'string', value: ID }]]);
+  assert.deepEqual(fieldPairs(find(points, 'docker_container_blkio')), [['container_id', { type: 'string', value: ID }]]);
 });
 
 test('cgroup v1 without the cache stat takes total_inactive_file off the usage', () => {
@@ -119,7 +119,7 @@ test('a cgroup v2 reading: cpu from 4 online CPUs, memory without inactive_file,
   assert.deepEqual([field(net, 'rx_bytes'), field(net, 'tx_bytes'), field(net, 'rx_packets'), field(net, 'tx_errors')],
     [{ type: 'int', value: 1024n }, { type: 'int', value: 16n }, { type: 'int', value: 6n }, { type: 'int', value: 0n }]);
   const blk = find(points, 'docker_container_blkio', ['device', 'total']);
-  assert.deepEqual(blk.fields, [
+  assert.deepEqual(fieldPairs(blk), [
     ['io_service_bytes_recursive_read', { type: 'int', value: 5120n }],
     ['io_service_bytes_recursive_write', { type: 'int', value: 8192n }],
     ['container_id', { type: 'string', value: 'c2' }],

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { containerInfoFromInspect } from '../../../core/engine/container-info.js';
 import { httpMonitorRun } from '../../../collector/monitoring/http-monitor.js';
 import { createLogger } from '../../../core/log.js';
-import type { MetricPoint } from '../../../core/model/metric-point.js';
+import { type MetricPoint, fieldPairs, tagPairs } from '../../../core/model/metric-point.js';
 import { createRegistry } from '../../../core/self-metrics.js';
 import { runContainer, waitFor, type Cleanup } from '../../helpers/docker.js';
 import { startMonitoring } from './support/monitoring-harness.js';
@@ -61,8 +61,8 @@ test('an http label on a container serving JSON gives httpjson_<name> points wit
   assert.equal(points.length, 1);
   const p = points[0]!;
   assert.equal(p.measurement, `httpjson_${c.name}`);
-  assert.deepEqual(p.tags, [['container_name', c.name], ['docker_app', 'shop'], ['host', 'test-host'], ['node_id', '7'], ['region', 'eu']]);
-  assert.deepEqual(p.fields, [
+  assert.deepEqual(tagPairs(p), [['container_name', c.name], ['docker_app', 'shop'], ['host', 'test-host'], ['node_id', '7'], ['region', 'eu']]);
+  assert.deepEqual(fieldPairs(p), [
     ['requests', { type: 'float', value: 12 }], ['up', { type: 'bool', value: true }], ['mode', { type: 'string', value: 'primary' }],
     ['latency_p50', { type: 'float', value: 0.1 }], ['latency_p99', { type: 'float', value: 0.9 }],
   ]);
@@ -74,7 +74,7 @@ test('an array of objects gives a point per object', async (t) => {
   const c = await endpointContainer(t);
   const d = direct(`http://${c.ip}:8080/list.json`, { tagKeys: ['region'] });
   assert.equal(await d.run(), 'ok');
-  assert.deepEqual(d.points.map((p) => [p.tags.find(([k]) => k === 'region')?.[1], p.fields]), [
+  assert.deepEqual(d.points.map((p) => [tagPairs(p).find(([k]) => k === 'region')?.[1], fieldPairs(p)]), [
     ['eu', [['load', { type: 'float', value: 1 }]]], ['us', [['load', { type: 'float', value: 2 }]]],
   ]);
 });

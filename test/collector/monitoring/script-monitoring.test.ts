@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fieldPairs, tagPairs } from '../../../core/model/metric-point.js';
 import { containerProcesses, runContainer, waitFor } from '../../helpers/docker.js';
 import { startMonitoring, tagOf } from './support/monitoring-harness.js';
 
@@ -32,10 +33,10 @@ test('a script\'s line protocol becomes points: collection time where no timesta
   const points = h.pointsOf(c.id);
   assert.deepEqual(points.map((p) => p.measurement), ['app_requests', 'app_latency', 'app_queue']);
   const [requests, latency, queue] = points;
-  assert.deepEqual(requests!.fields, [['count', { type: 'int', value: 3n }], ['ok', { type: 'bool', value: true }]]);
+  assert.deepEqual(fieldPairs(requests!), [['count', { type: 'int', value: 3n }], ['ok', { type: 'bool', value: true }]]);
   for (const p of [requests!, queue!]) assert.ok(p.timeNs >= before && p.timeNs <= after, `collection time, got ${p.timeNs}`);
   assert.equal(latency!.timeNs, 1_700_000_000_000_000_000n);
-  assert.deepEqual(requests!.tags, [['container_name', c.name], ['docker_app', 'shop'], ['docker_service', 'web'], ['host', 'test-host'], ['route', '/a']]);
+  assert.deepEqual(tagPairs(requests!), [['container_name', c.name], ['docker_app', 'shop'], ['docker_service', 'web'], ['host', 'test-host'], ['route', '/a']]);
   assert.equal(tagOf(latency!, 'host'), 'own-host', 'a tag the point carries is kept');
   assert.deepEqual(h.emitted.filter((e) => e.route.containerId === c.id).map((e) => e.route.influxdbUrl), ['http://influxdb:8086']);
 

@@ -86,6 +86,4 @@ export async function startMonitoring(options: Partial<Omit<ContainerMonitoringO
 }
 
 /** The tag's value on a point, or undefined. */
-export function tagOf(point: MetricPoint, key: string): string | undefined {
-  return point.tags.find(([k]) => k === key)?.[1];
-}
+export { tagValue as tagOf } from '../../../../core/model/metric-point.js';
