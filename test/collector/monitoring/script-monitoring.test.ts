@@ -97,6 +97,16 @@ test('a script printing 10 MB is stopped at the output bound; the complete lines
   assert.deepEqual((await liveProcesses(c.id)).filter((p) => /yes|head/.test(p)), []);
 });
 
+test('a long standard error is cut without touching the lines of standard output', async (t) => {
+  const h = await startMonitoring({ maxOutputBytes: 64 * 1024 });
+  t.after(() => h.close());
+  const c = await runContainer(t, { name: 'sw-script-stderr', labels: { 'aliyun.monitoring.script': "yes 'noise' | head -c 2000000 >&2; echo 'quiet v=1'" } });
+  await waitFor(() => h.monitoring.scheduler.has(`${c.id}/script`), { what: 'the script task' });
+  await h.monitoring.scheduler.runAllOnce();
+  assert.equal(await h.counter('shipwatch_monitoring_script_runs_total', { outcome: 'ok' }), 1);
+  assert.deepEqual(h.pointsOf(c.id).map((p) => p.measurement), ['quiet']);
+});
+
 test('a script that never ends is stopped inside the container at the timeout, ticks meanwhile skip, and nothing piles up', async (t) => {
   const h = await startMonitoring({ intervalMs: 250, timeoutMs: 700 });
   t.after(() => h.close());
