@@ -13,6 +13,7 @@ import { resolveHostName } from '../core/host-name.js';
 import type { RunningProgram, Runtime } from '../core/runtime.js';
 import { createRegistry } from '../core/self-metrics.js';
 import { createSpanWriters } from '../core/span-storage-factory.js';
+import { openStoreMetricStorage } from '../core/store/metric-store.js';
 import { ContainerMonitoring } from './monitoring/container-monitoring.js';
 import { createMetricOutputs } from './metrics/metric-outputs.js';
 import { SpanQueue } from './traces/span-queue.js';
@@ -31,7 +32,9 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   };
 
   try {
-    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry });
+    // The store's metric table (METRICS_STORE, on in `all`) is one more output; the runtime closes it with the store.
+    const extra = c.metricsStore ? [openStoreMetricStorage(runtime, registry)] : [];
+    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry, extra });
     closers.push(() => metrics.close());
 
     const writers = await createSpanWriters(runtime, registry);

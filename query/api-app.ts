@@ -13,10 +13,12 @@ import { createHttpServer } from '../core/http-server.js';
 import type { LogReader } from '../core/log-search.js';
 import type { Logger } from '../core/log.js';
 import type { SpanReader } from '../core/span-storage.js';
+import type { MetricQueries } from '../core/store/metric-query.js';
 import { sendApiError } from './envelope.js';
 import { registerJaegerV1Routes } from './jaeger-v1-routes.js';
 import { registerJaegerV3Routes } from './jaeger-v3-routes.js';
 import { registerLogRoutes } from './log-routes.js';
+import { registerMetricRoutes } from './metric-routes.js';
 import { createStatusSource, type StatusSource } from './status.js';
 import { registerStatusRoutes } from './status-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
@@ -25,6 +27,8 @@ export interface QueryAppOptions {
   spanReader: SpanReader;
   /** Absent: the log API answers 501. */
   logReader?: LogReader;
+  /** The embedded store's metrics; absent: the metric API answers 501. */
+  metricReader?: MetricQueries;
   authToken: string;
   corsOrigins: string[];
   maxTraces: number;
@@ -84,6 +88,11 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
       registerLogRoutes(api, { reader: options.logReader, maxLogs: options.maxLogs, log: options.log, tailIntervalMs: options.tailIntervalMs });
     } else {
       api.get('/api/logs*', (req, reply) => sendApiError(req, reply, 501, 'the log API needs the embedded store'));
+    }
+    if (options.metricReader) {
+      registerMetricRoutes(api, { reader: options.metricReader, now: options.now });
+    } else {
+      api.get('/api/metrics/*', (req, reply) => sendApiError(req, reply, 501, 'the metric API needs the embedded store'));
     }
     registerStatusRoutes(
       api,

@@ -11,6 +11,7 @@ import { createRegistry } from '../core/self-metrics.js';
 import { createSpanReader } from '../core/span-storage-factory.js';
 import { openSharedDatabase } from '../core/store/database.js';
 import { openStoreLogStorage } from '../core/store/log-store.js';
+import { openStoreMetricStorage } from '../core/store/metric-store.js';
 import { buildQueryApp } from './api-app.js';
 import { createStatusSource, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
 
@@ -20,6 +21,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   const spanReader = await createSpanReader(runtime, registry);
   const store = openSharedDatabase(runtime, registry);
   const logReader = openStoreLogStorage(runtime);
+  const metricReader = openStoreMetricStorage(runtime, registry);
   // The admin port is known once it listens (it may be chosen at start): the status asks for it then.
   let queryAdminPort: number | undefined;
   const programs = (): ProgramProbe[] => [
@@ -47,6 +49,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   const app = buildQueryApp({
     spanReader,
     logReader,
+    metricReader,
     authToken: config.query.authToken,
     corsOrigins: config.query.corsOrigins,
     maxTraces: config.query.maxTraces,

@@ -3,21 +3,11 @@
  * endpoint, the monitors, container statistics) hand their points to `write`; each sink decides what it keeps.
  *
  * Outputs here: InfluxDB (influxdb-sink.ts), Prometheus exposition (prometheus-series.ts). The embedded store's
- * metric table implements the same interface in its own file, beside them.
+ * metric table (core/store/metric-store.ts) implements the same interface, which lives in core/model/metric-point.ts.
  */
-import type { MetricPoint } from '../../core/model/metric-point.js';
+import type { MetricSink } from '../../core/model/metric-point.js';
 
-export interface MetricSink {
-  /** For logs and the start-up summary. */
-  readonly name: string;
-  /**
-   * Takes the points. Returns at once and never throws: a sink queues, batches and retries on its own, within its
-   * own bounds, and counts what it cannot keep. The points may be shared with other sinks: a sink never mutates them.
-   */
-  write(points: readonly MetricPoint[]): void;
-  /** Delivers what it still holds within its own time bound, then stops. Idempotent. */
-  close(): Promise<void>;
-}
+export type { MetricSink };
 
 /** One sink that hands every batch to each of `sinks`, in order. */
 export function fanOut(sinks: readonly MetricSink[]): MetricSink {

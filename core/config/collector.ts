@@ -35,5 +35,9 @@ export const collector = {
   influxdbFlushIntervalMs: v({ name: 'INFLUXDB_FLUSH_INTERVAL', default: '1s', doc: 'Longest a point waits for its InfluxDB batch to fill.', parse: parseDurationMs }),
   influxdbTimeoutMs: v({ name: 'INFLUXDB_TIMEOUT', default: '10s', doc: 'One InfluxDB write taking longer is abandoned and retried.', parse: parseDurationMs }),
   prometheusStalenessMs: v({ name: 'COLLECTOR_PROMETHEUS_STALENESS', default: '5m', doc: 'A collected series not updated for this long leaves /metrics.', parse: parseDurationMs }),
+  metricsStore: v({
+    name: 'METRICS_STORE', default: (ctx) => (ctx.program === 'all' ? 'true' : 'false'), defaultDoc: 'false (true in `all`)',
+    doc: 'Keep collected metrics in the embedded store too (SHIPWATCH_DATA_DIR, kept for SHIPWATCH_RETENTION), for the query API and its UI.', parse: parseBool,
+  }),
   prometheusMaxSeries: v({ name: 'COLLECTOR_PROMETHEUS_MAX_SERIES', default: '100000', doc: 'Collected series exposed on /metrics at most; new ones past it are dropped and counted.', parse: parseInteger(1, 100_000_000) }),
 };

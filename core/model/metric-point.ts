@@ -39,6 +39,24 @@ export interface MetricPoint {
 }
 
 /**
+ * What every metric output is: it takes points and it closes. Sources (the line protocol push endpoint, the
+ * monitors, container statistics) hand their points to `write`; each sink decides what it keeps. Here in core
+ * because the embedded store's metric table (core/store/metric-store.ts) is one; the collector's own sinks are in
+ * collector/metrics/.
+ */
+export interface MetricSink {
+  /** For logs and the start-up summary. */
+  readonly name: string;
+  /**
+   * Takes the points. Returns at once and never throws: a sink queues, batches and retries on its own, within its
+   * own bounds, and counts what it cannot keep. The points may be shared with other sinks: a sink never mutates them.
+   */
+  write(points: readonly MetricPoint[]): void;
+  /** Delivers what it still holds within its own time bound, then stops. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
  * A typed field value on its own, for code that builds points one field at a time (the monitors) and for readers
  * that want one (`fieldPairs`). Here `int` and `uint` are always bigint.
  */

@@ -1,0 +1,130 @@
+/**
+ * Reading the embedded store's metrics (tables in metric-store.ts): what is there (measurements, their fields and
+ * tag keys, the values of a tag) and time series aggregated over steps, for query's `/api/metrics/…`.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './database.js';
+
+export type Aggregate = 'avg' | 'min' | 'max' | 'sum' | 'count' | 'last';
+export const AGGREGATES: readonly Aggregate[] = ['avg', 'min', 'max', 'sum', 'count', 'last'];
+/** What makes sense on string fields (booleans are 0/1, so the others work: avg is the share of true). */
+export const STRING_AGGREGATES: readonly Aggregate[] = ['count', 'last'];
+
+export interface MeasurementInfo {
+  measurement: string;
+  fields: Array<{ name: string; type: string }>;
+  tagKeys: string[];
+}
+
+export interface SeriesQuery {
+  measurement: string;
+  field: string;
+  /** Every tag must have this value. */
+  tags: Readonly<Record<string, string>>;
+  /** [startMs, endMs) */
+  startMs: number;
+  endMs: number;
+  stepMs: number;
+  aggregate: Aggregate;
+  /** Series returned at most (the first by id); `truncated` says when there were more. */
+  maxSeries: number;
+}
+
+export interface SeriesResult {
+  measurement: string;
+  field: string;
+  type: string;
+  aggregate: Aggregate;
+  stepMs: number;
+  /** Each series with its points `[bucket start ms, value]`, buckets without a value left out. */
+  series: Array<{ tags: Record<string, string>; points: Array<[number, number | string | null]> }>;
+  truncated: boolean;
+}
+
+const AGGREGATE_SQL: Readonly<Record<Aggregate, string>> = {
+  avg: 'avg(value) AS v',
+  min: 'min(value) AS v',
+  max: 'max(value) AS v',
+  sum: 'sum(value) AS v',
+  count: 'count(value) AS v',
+  // SQLite takes a bare column from the row that gave max(): the value of the latest point of the bucket.
+  last: 'value AS v, max(ts_ns) AS latest',
+};
+
+export class MetricQueries {
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(private readonly db: Db) {}
+
+  /** Every measurement with its fields (and their types) and tag keys, by name. */
+  async measurements(): Promise<MeasurementInfo[]> {
+    const byName = new Map<string, MeasurementInfo>();
+    const entry = (m: string): MeasurementInfo => {
+      let e = byName.get(m);
+      if (!e) {
+        e = { measurement: m, fields: [], tagKeys: [] };
+        byName.set(m, e);
+      }
+      return e;
+    };
+    const fields = this.stmt('SELECT measurement, field, type FROM metric_fields ORDER BY measurement, field').all() as Array<{ measurement: string; field: string; type: string }>;
+    for (const f of fields) entry(f.measurement).fields.push({ name: f.field, type: f.type });
+    const keys = this.stmt(
+      'SELECT DISTINCT s.measurement AS measurement, t.key AS key FROM metric_series s JOIN metric_series_tags t ON t.series = s.id ORDER BY 1, 2',
+    ).all() as Array<{ measurement: string; key: string }>;
+    for (const k of keys) entry(k.measurement).tagKeys.push(k.key);
+    return [...byName.values()].sort((a, b) => (a.measurement < b.measurement ? -1 : a.measurement > b.measurement ? 1 : 0));
+  }
+
+  /** The values tag `key` has in the series of `measurement`, sorted, at most `limit`. */
+  async tagValues(measurement: string, key: string, limit: number): Promise<string[]> {
+    return this.stmt(
+      `SELECT DISTINCT t.value FROM metric_series_tags t JOIN metric_series s ON s.id = t.series
+       WHERE t.key = ? AND s.measurement = ? ORDER BY t.value LIMIT ?`,
+    ).pluck().all(key, measurement, Math.max(0, limit)) as string[];
+  }
+
+  /** The type of a field ('float', 'int', 'uint', 'string', 'bool'), undefined when the measurement has no such field. */
+  async fieldType(measurement: string, field: string): Promise<string | undefined> {
+    return this.stmt('SELECT type FROM metric_fields WHERE measurement = ? AND field = ?').pluck().get(measurement, field) as string | undefined;
+  }
+
+  /** The matching series' values of one field, aggregated per step; undefined when there is no such field. */
+  async series(q: SeriesQuery): Promise<SeriesResult | undefined> {
+    const field = this.stmt('SELECT id, type FROM metric_fields WHERE measurement = ? AND field = ?').get(q.measurement, q.field) as
+      | { id: number; type: string }
+      | undefined;
+    if (field === undefined) return undefined;
+    const tagFilters = Object.entries(q.tags);
+    const where = ['measurement = ?', ...tagFilters.map(() => 'id IN (SELECT series FROM metric_series_tags WHERE key = ? AND value = ?)')];
+    const found = this.stmt(`SELECT id, tags FROM metric_series WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(
+      q.measurement,
+      ...tagFilters.flat(),
+      q.maxSeries + 1,
+    ) as Array<{ id: number; tags: string }>;
+    const truncated = found.length > q.maxSeries;
+    const startNs = BigInt(Math.floor(q.startMs)) * 1_000_000n;
+    const endNs = BigInt(Math.floor(q.endMs)) * 1_000_000n;
+    const stepNs = BigInt(Math.max(1, Math.floor(q.stepMs))) * 1_000_000n;
+    const points = this.stmt(
+      `SELECT (ts_ns - ?) / ? AS bucket, ${AGGREGATE_SQL[q.aggregate]} FROM metric_points
+       WHERE series = ? AND field = ? AND ts_ns >= ? AND ts_ns < ? GROUP BY bucket ORDER BY bucket`,
+    );
+    const series: SeriesResult['series'] = [];
+    for (const s of found.slice(0, q.maxSeries)) {
+      const rows = points.all(startNs, stepNs, s.id, field.id, startNs, endNs) as Array<{ bucket: number; v: number | string | null }>;
+      if (rows.length === 0) continue;
+      series.push({ tags: JSON.parse(s.tags) as Record<string, string>, points: rows.map((r) => [q.startMs + r.bucket * q.stepMs, r.v]) });
+    }
+    return { measurement: q.measurement, field: q.field, type: field.type, aggregate: q.aggregate, stepMs: q.stepMs, series, truncated };
+  }
+
+  protected stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+}
