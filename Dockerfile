@@ -9,17 +9,27 @@ FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 # better-sqlite3 builds from source when no prebuilt binary matches.
 RUN if ! command -v g++ >/dev/null; then apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*; fi
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
+# .npmrc names the dependencies whose install scripts may run.
+COPY package.json package-lock.json .npmrc ./
+# node-gyp compiles against the headers of the Node.js it runs on when they are installed beside it
+# (<prefix>/include/node: /usr/local in the official node image, /usr in a Debian-packaged Node.js); without
+# them it would download them, which a build without internet cannot.
+RUN nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")" \
+ && if [ -f "$nodedir/include/node/common.gypi" ]; then export npm_config_nodedir="$nodedir"; fi \
+ && npm ci --ignore-scripts --no-audit --no-fund \
+ && JOBS=max npm rebuild better-sqlite3 \
+ && node -e "new (require('better-sqlite3'))(':memory:').close()"
 COPY tsconfig.json ./
 COPY cli cli
 COPY core core
 COPY pilot pilot
 COPY collector collector
 COPY query query
-COPY test test
-COPY bench bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev && rm -rf dist/test dist/bench
+# Only the programs are compiled (test/ and bench/ stay out of the image).
+RUN printf '{"extends":"./tsconfig.json","include":["cli","core","pilot","collector","query"]}' >tsconfig.image.json \
+ && npx tsc -p tsconfig.image.json \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${BASE_IMAGE}
 WORKDIR /app
