@@ -44,6 +44,11 @@ interface TagPlan {
   key: string;
   /** The key as it appears in stored JSON: a span whose data lacks it cannot hold the tag (unless its process does). */
   needle: string;
+  /**
+   * For an exact value of plain characters: the text stored data holds wherever a tag has that value (a string's
+   * characters, a number's or boolean's JSON text) — except a binary value, stored as base64 but searched as hex.
+   */
+  valueNeedle: string | undefined;
   pattern: TagPattern;
   /** Hashes of the matching values, or undefined when they are not listed (regex over a key with many values). */
   hashes: number[] | undefined;
@@ -58,6 +63,9 @@ interface Plan {
   params: unknown[];
   tags: TagPlan[];
 }
+
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
+const BINARY_TAG = ',"x",';
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(',');
 
@@ -86,7 +94,8 @@ function planTag(ctx: SearchContext, key: string, pattern: TagPattern): TagPlan 
     postings = hashes.length === 0 ? 0 : (prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM group_tags WHERE tag IN (${placeholders(hashes.length)}) LIMIT ${DRIVE_LIMIT})`)
       .pluck().get(...hashes) as number);
   }
-  return { key, needle: JSON.stringify(key), pattern, hashes, processes, postings };
+  const valueNeedle = pattern.kind === 'exact' && PLAIN.test(pattern.value) ? pattern.value : undefined;
+  return { key, needle: JSON.stringify(key), valueNeedle, pattern, hashes, processes, postings };
 }
 
 function plan(ctx: SearchContext, query: TraceQuery): Plan | undefined {
@@ -125,26 +134,39 @@ function plan(ctx: SearchContext, query: TraceQuery): Plan | undefined {
   range('start_us', query.startTimeMinMicros, query.startTimeMaxMicros);
   range('duration_us', query.durationMinMicros, query.durationMaxMicros);
   for (const p of tags) {
-    if (p === driver || p.hashes === undefined) continue; // a regex over a key with many values: the check only
-    const alternatives: string[] = [];
-    if (p.hashes.length > 0) {
-      alternatives.push(`EXISTS (SELECT 1 FROM group_tags t WHERE t.tag IN (${placeholders(p.hashes.length)}) AND t.grp = s.grp)`);
+    if (p.hashes !== undefined && p.hashes.length === 0 && p.processes.length === 0) return undefined;
+    // In the span's own data: its group holds the tag (unless the driver already says so), and — tested by SQLite
+    // on the text, before any row reaches JavaScript — the data holds the key, and the value's text when exact.
+    // (bench/query.bench.ts at 1M spans, the total of service + http.status_code=500: p50 800 → 218 ms, and that search's p99 144 → 113 ms.)
+    const inData: string[] = [];
+    if (p !== driver && p.hashes !== undefined && p.hashes.length > 0) {
+      inData.push(`EXISTS (SELECT 1 FROM group_tags t WHERE t.tag IN (${placeholders(p.hashes.length)}) AND t.grp = s.grp)`);
       params.push(...p.hashes);
     }
+    inData.push('instr(s.data, ?) > 0');
+    params.push(p.needle);
+    if (p.valueNeedle !== undefined) {
+      inData.push('(instr(s.data, ?) > 0 OR instr(s.data, ?) > 0)');
+      params.push(p.valueNeedle, BINARY_TAG);
+    }
+    let clause = inData.join(' AND ');
     if (p.processes.length > 0) {
-      alternatives.push(`s.process IN (${placeholders(p.processes.length)})`);
+      clause = `(${clause}) OR s.process IN (${placeholders(p.processes.length)})`;
       params.push(...p.processes);
     }
-    if (alternatives.length === 0) return undefined;
-    clauses.push(`(${alternatives.join(' OR ')})`);
+    clauses.push(`(${clause})`);
   }
   return { from, where: clauses.length > 0 ? clauses.join(' AND ') : '1', params, tags };
 }
 
 /** Whether one span (its stored data and process) holds every tag of the query. */
 function spanMatches(tags: TagPlan[], data: string, processTags: () => Array<[string, string]>): boolean {
-  // Most candidates of a walk fail on a key they do not hold at all: a substring test spares parsing them.
-  for (const p of tags) if (!data.includes(p.needle) && !processTags().some(([key]) => key === p.key)) return false;
+  // Most candidates of a walk lack the key or the value text altogether: substring tests spare parsing them
+  // (bench/query.bench.ts, service + http.status_code=500 at 1M spans: p99 357 → 144 ms).
+  for (const p of tags) {
+    const lacks = !data.includes(p.needle) || (p.valueNeedle !== undefined && !data.includes(p.valueNeedle) && !data.includes(BINARY_TAG));
+    if (lacks && !processTags().some(([key]) => key === p.key)) return false;
+  }
   const e = JSON.parse(data) as EncodedSpan;
   const pending = new Set(tags);
   const offer = (key: string, value: string): void => {

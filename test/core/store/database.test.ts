@@ -57,7 +57,8 @@ describe('the store database', () => {
     await spans.writeSpans([span(1000, now - 1000)]);
     assert.deepEqual(db.runRetention(now), { spans: 35 });
     assert.equal((db.db.prepare('SELECT COUNT(*) AS n FROM spans').get() as { n: number }).n, 1);
-    assert.equal((db.db.prepare('SELECT COUNT(*) AS n FROM span_tags').get() as { n: number }).n, 1);
+    assert.equal((db.db.prepare('SELECT COUNT(*) AS n FROM group_tags').get() as { n: number }).n, 1, "the remaining span's one tag");
+    assert.equal((db.db.prepare('SELECT COUNT(*) AS n FROM trace_spans').get() as { n: number }).n, 1);
     assert.deepEqual(await spans.getServices(), ['svc-0']);
     assert.deepEqual((await spans.getOperations({ serviceName: 'svc-0' })).map((o) => o.name), ['op-1']);
     assert.match(await registry.metrics(), /shipwatch_store_retention_deleted_total\{table="spans",program="test"\} 35/);
