@@ -4,8 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { otlpJsonToSpans } from '../../../collector/traces/otlp-translate.js';
 import type { KeyValue, Span } from '../../../core/model/span.js';
+import { fileURLToPath } from 'node:url';
 
-const FIXTURES = '/work/shared/fixtures/jaeger-storage/traces';
+/** The shared fixtures beside the repository (`../shared`). */
+const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/jaeger-storage/traces', import.meta.url));
 
 interface FixtureSpan {
   traceId: string;
