@@ -96,3 +96,16 @@ export function esVersion(): Promise<string> {
     return node.version;
   });
 }
+
+/** The test node's URL once it answers yellow health, so a node still starting is not a failure. */
+export async function esTestUrl(): Promise<string> {
+  const url = testServices().esUrl;
+  await withClient(async (client) => {
+    try {
+      await client.cluster.health({ wait_for_status: 'yellow', timeout: '60s' });
+    } catch (err) {
+      throw new Error(`no Elasticsearch at ${url} (the test runner starts it: npm test)`, { cause: err });
+    }
+  });
+  return url;
+}

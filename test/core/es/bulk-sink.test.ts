@@ -10,7 +10,7 @@ import { DeadLetterFile } from '../../../core/es/dead-letter.js';
 import { silentLogger } from '../../../core/log.js';
 import { createRegistry, type Registry } from '../../../core/self-metrics.js';
 import { startBulkStandIn } from '../../helpers/bulk-stand-in.js';
-import { esTestUrl } from '../../helpers/es.js';
+import { esTestUrl } from '../../helpers/elasticsearch.js';
 import { makeLogEvents } from '../../helpers/log-events.js';
 
 const FAST_RETRY = { initialDelayMs: 10, maxDelayMs: 50, maxElapsedMs: 10_000 };

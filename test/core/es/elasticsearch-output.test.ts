@@ -7,7 +7,7 @@ import { Client } from '@elastic/elasticsearch';
 import { ElasticsearchOutput, type ElasticsearchOutputOptions } from '../../../core/es/elasticsearch-output.js';
 import { silentLogger } from '../../../core/log.js';
 import { createRegistry, type Registry } from '../../../core/self-metrics.js';
-import { esTestUrl } from '../../helpers/es.js';
+import { esTestUrl } from '../../helpers/elasticsearch.js';
 import { makeLogEvents } from '../../helpers/log-events.js';
 import { startTcpSwitch } from '../../helpers/tcp-switch.js';
 

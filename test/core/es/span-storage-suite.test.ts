@@ -8,7 +8,7 @@ import { EsSpanReader } from '../../../core/es/span-reader.js';
 import { EsSpanWriter } from '../../../core/es/span-writer.js';
 import { createRegistry } from '../../../core/self-metrics.js';
 import { SCOPE_AND_LINK_ATTRIBUTE_SEARCHES, runSpanStorageSuite } from '../../helpers/span-storage-suite.js';
-import { esTestUrl } from '../../helpers/es.js';
+import { esTestUrl } from '../../helpers/elasticsearch.js';
 
 runSpanStorageSuite({
   name: 'Elasticsearch',
