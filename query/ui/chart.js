@@ -2,8 +2,8 @@
 // value and time ticks and the value under the pointer.
 import { formatTime, h, svg, colorOf } from './dom.js';
 
-const W = 900;
-const H = 280;
+const W = 1200;
+const H = 320;
 const M = { top: 12, right: 16, bottom: 28, left: 64 };
 
 function niceTicks(min, max, count) {
@@ -29,11 +29,22 @@ function timeLabel(ms, spanMs) {
   return spanMs > 36 * 3600_000 ? t.slice(5, 16) : spanMs > 120_000 ? t.slice(11, 16) : t.slice(11, 19);
 }
 
-/** series: [{ name, points: [[timeMs, value], ...] }] */
-export function lineChart(series) {
+/** The usual time between two points of a series (the median step), 0 with fewer than two points. */
+function usualStepMs(points) {
+  const steps = points.slice(1).map((p, i) => p[0] - points[i][0]).sort((a, b) => a - b);
+  return steps.length === 0 ? 0 : steps[Math.floor(steps.length / 2)];
+}
+
+/**
+ * series: [{ name, points: [[timeMs, value], ...] }] by time. Options: `stepMs`, the buckets' width: a line breaks
+ * where points are missing for more than three times the series' usual step (or the bucket width, if longer), so a
+ * pause shows as a gap while a series sampled less often than the buckets stays one line; `startMs` / `endMs`, the
+ * time axis (default: the points' own span).
+ */
+export function lineChart(series, { stepMs = 0, startMs, endMs } = {}) {
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0) return h('p.muted', 'No points in this time range.');
-  let [t0, t1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
+  if (all.length === 0) return h('div.empty', h('p', 'No points in this time range.'));
+  let [t0, t1] = [startMs ?? Math.min(...all.map((p) => p[0])), endMs ?? Math.max(...all.map((p) => p[0]))];
   let [v0, v1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
   if (t0 === t1) [t0, t1] = [t0 - 60_000, t1 + 60_000];
   if (v0 === v1) [v0, v1] = [v0 - 1, v1 + 1];
@@ -49,7 +60,8 @@ export function lineChart(series) {
     svg('text', { x: x(t), y: H - 8, 'text-anchor': 'middle', class: 'axis' }, timeLabel(t, t1 - t0)));
   const lines = series.map((s) => {
     const color = colorOf(s.name);
-    const d = s.points.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join('');
+    const gapMs = 3 * Math.max(stepMs, usualStepMs(s.points)) || Infinity;
+    const d = s.points.map(([t, v], i) => `${i === 0 || t - s.points[i - 1][0] > gapMs ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join('');
     return [
       svg('path', { d, fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-linejoin': 'round', class: 'series' }),
       s.points.length <= 60 ? s.points.map(([t, v]) => svg('circle', { cx: x(t), cy: y(v), r: 2.5, fill: color })) : null,
@@ -67,6 +79,7 @@ export function lineChart(series) {
     cursor.setAttribute('x2', x(t));
     cursor.setAttribute('visibility', 'visible');
     const parts = series.map((s) => {
+      if (s.points.length === 0) return '';
       const p = s.points.reduce((best, q) => (Math.abs(q[0] - t) < Math.abs(best[0] - t) ? q : best), s.points[0]);
       return p ? `${s.name}: ${formatValue(p[1])} at ${formatTime(p[0])}` : '';
     });

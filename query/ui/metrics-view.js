@@ -1,42 +1,36 @@
-// Metrics: measurement and field pickers and a line chart of the series (GET /api/metrics/measurements,
-// GET /api/metrics/series), one line per tag set. When the query program does not serve metrics, the view says so.
+// Metrics: measurement, field, aggregate and one tag filter, a time range, and a line chart of the matching
+// series, one line per tag set (GET /api/metrics/measurements, /api/metrics/tag-values, /api/metrics/series).
 import { ApiError, getJson } from './api.js';
 import { lineChart } from './chart.js';
 import { clear, h, navigate, routeWith } from './dom.js';
 import { timeRange } from './time-range.js';
 
-/** A time as the API may give it (ms, µs or ns since the epoch, or RFC 3339) in ms. */
-function toMs(t) {
-  if (typeof t === 'string') return /^\d+$/.test(t) ? toMs(Number(t)) : Date.parse(t);
-  if (t > 1e17) return t / 1e6;
-  if (t > 1e14) return t / 1e3;
-  return t;
+const NUMERIC_AGGREGATES = ['avg', 'min', 'max', 'sum', 'count', 'last'];
+/** A chart needs numbers: a string field is counted per step. */
+const STRING_AGGREGATES = ['count'];
+/** What a first visit shows when it is there: the containers' CPU. */
+const PREFERRED = ['docker_container_cpu', 'usage_percent'];
+
+function option(value, label = value) {
+  return h('option', { value }, label);
 }
 
-/** `[{ name, fields: [names] }]` from the measurements answer. */
-export function readMeasurements(body) {
-  return (body?.data ?? []).map((m) => (typeof m === 'string' ? { name: m, fields: [] } : {
-    name: m.name ?? m.measurement,
-    fields: (m.fields ?? []).map((f) => (typeof f === 'string' ? f : f.name ?? f.key)),
-  })).filter((m) => typeof m.name === 'string');
-}
-
-/** `[{ name, points: [[ms, value]] }]` from the series answer, numeric values only, by time. */
-export function readSeries(body) {
-  return (body?.data ?? []).map((s, i) => {
-    const tags = s.tags ?? {};
-    const label = Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(', ');
-    const points = (s.points ?? s.values ?? [])
-      .map((p) => (Array.isArray(p) ? [toMs(p[0]), Number(p[1])] : [toMs(p.time ?? p.timeMs ?? p.t), Number(p.value ?? p.v)]))
-      .filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v))
-      .sort((a, b) => a[0] - b[0]);
-    return { name: s.name ?? (label || `series ${i + 1}`), points };
-  });
+/**
+ * Legend names: the tags that tell the series apart (all of them for a single series), `key=value` joined.
+ * Tags every series shares say nothing about which line is which.
+ */
+export function seriesNames(series) {
+  const keys = [...new Set(series.flatMap((s) => Object.keys(s.tags)))].sort();
+  const varying = series.length === 1 ? keys : keys.filter((k) => new Set(series.map((s) => s.tags[k])).size > 1);
+  return series.map((s, i) => varying.map((k) => `${k}=${s.tags[k] ?? ''}`).join(', ') || `series ${i + 1}`);
 }
 
 export function renderMetrics(main, params) {
   const measurement = h('select', { name: 'measurement', 'aria-label': 'Measurement' });
   const field = h('select', { name: 'field', 'aria-label': 'Field' });
+  const aggregate = h('select', { name: 'aggregate', 'aria-label': 'Aggregate' });
+  const tagKey = h('select', { name: 'tagKey', 'aria-label': 'Tag' });
+  const tagValue = h('select', { name: 'tagValue', 'aria-label': 'Tag value' });
   const range = timeRange(params, '1h');
   const chartBox = h('div.chart-area');
   const summary = h('div.summary');
@@ -44,6 +38,9 @@ export function renderMetrics(main, params) {
     h('div.toolbar-row',
       h('label.field', h('span', 'Measurement'), measurement),
       h('label.field', h('span', 'Field'), field),
+      h('label.field', h('span', 'Per step'), aggregate),
+      h('label.field', h('span', 'Where tag'), tagKey),
+      h('label.field', h('span', 'is'), tagValue),
       h('label.field', h('span', 'Time'), range.el),
       h('button', { type: 'submit' }, 'Show'),
     ),
@@ -53,43 +50,94 @@ export function renderMetrics(main, params) {
   const controller = new AbortController();
   const signal = controller.signal;
   let measurements = [];
-  const go = () => {
-    navigate(routeWith('/metrics', { measurement: measurement.value, field: field.value, ...range.params() }));
-  };
-  const fillFields = (selected) => {
-    const m = measurements.find((x) => x.name === measurement.value);
-    clear(field, (m?.fields ?? []).map((f) => h('option', { value: f }, f)));
-    if (selected && m?.fields.includes(selected)) field.value = selected;
-  };
-  measurement.addEventListener('change', () => fillFields());
+  const current = () => measurements.find((m) => m.measurement === measurement.value);
+  const fieldType = () => current()?.fields.find((f) => f.name === field.value)?.type;
+
+  function go() {
+    navigate(routeWith('/metrics', {
+      measurement: measurement.value, field: field.value, aggregate: aggregate.value,
+      tagKey: tagKey.value, tagValue: tagKey.value ? tagValue.value : '', ...range.params(),
+    }));
+  }
+  function fillAggregates(selected) {
+    const list = fieldType() === 'string' ? STRING_AGGREGATES : NUMERIC_AGGREGATES;
+    clear(aggregate, list.map((a) => option(a)));
+    aggregate.value = list.includes(selected) ? selected : list[0];
+  }
+  function fillFields(selected) {
+    const fields = current()?.fields ?? [];
+    clear(field, fields.map((f) => option(f.name, f.type === 'float' ? f.name : `${f.name} (${f.type})`)));
+    const numeric = fields.find((f) => f.type !== 'string');
+    field.value = fields.some((f) => f.name === selected) ? selected : (numeric ?? fields[0])?.name ?? '';
+  }
+  async function fillTagValues(selected) {
+    clear(tagValue, option('', 'any value'));
+    tagValue.disabled = !tagKey.value;
+    if (!tagKey.value) return;
+    const body = await getJson('/api/metrics/tag-values', { measurement: measurement.value, key: tagKey.value }, { signal });
+    tagValue.append(...(body.data ?? []).map((v) => option(v)));
+    if ((body.data ?? []).includes(selected)) tagValue.value = selected;
+  }
+  function fillTagKeys(selected) {
+    clear(tagKey, option('', 'any'), (current()?.tagKeys ?? []).map((k) => option(k)));
+    if ((current()?.tagKeys ?? []).includes(selected)) tagKey.value = selected;
+  }
+  measurement.addEventListener('change', () => {
+    fillFields();
+    fillAggregates(aggregate.value);
+    fillTagKeys();
+    fillTagValues().catch(showError);
+  });
+  field.addEventListener('change', () => fillAggregates(aggregate.value));
+  tagKey.addEventListener('change', () => fillTagValues().catch(showError));
+
+  function showError(err) {
+    if (signal.aborted) return;
+    if (err instanceof ApiError && (err.status === 404 || err.status === 501) && measurements.length === 0) {
+      clear(section, h('div.empty', h('p', 'This query program does not serve metrics.'),
+        h('p.muted', 'Metrics are kept in the embedded store when METRICS_STORE is on (it is in shipwatch all); the collector also exposes them for Prometheus on its admin port (/metrics).')));
+    } else clear(summary, h('span.error', err.message));
+  }
 
   (async () => {
-    measurements = readMeasurements(await getJson('/api/metrics/measurements', {}, { signal }));
+    measurements = (await getJson('/api/metrics/measurements', {}, { signal })).data ?? [];
     if (measurements.length === 0) {
       clear(section, h('div.empty', h('p', 'No metrics stored yet.'),
-        h('p.muted', 'Label a container aliyun.monitoring.http or aliyun.monitoring.script, or push line protocol to the collector on port 14269 (/write).')));
+        h('p.muted', 'Container statistics arrive once a minute (COLLECTOR_CONTAINER_STATS); containers can also declare ',
+          h('code', 'aliyun.monitoring.http'), ' or ', h('code', 'aliyun.monitoring.script'), ', and line protocol can be pushed to the collector\'s ',
+          h('code', '/write'), ' on port 14269.')));
       return;
     }
-    clear(measurement, measurements.map((m) => h('option', { value: m.name }, m.name)));
-    if (params.measurement && measurements.some((m) => m.name === params.measurement)) measurement.value = params.measurement;
-    fillFields(params.field);
+    clear(measurement, measurements.map((m) => option(m.measurement)));
+    const preferred = measurements.some((m) => m.measurement === PREFERRED[0]);
+    measurement.value = measurements.some((m) => m.measurement === params.measurement) ? params.measurement : preferred ? PREFERRED[0] : measurements[0].measurement;
+    fillFields(params.field ?? (measurement.value === PREFERRED[0] ? PREFERRED[1] : undefined));
+    fillAggregates(params.aggregate);
+    fillTagKeys(params.tagKey);
+    await fillTagValues(params.tagValue);
     if (!field.value) return;
     const { startMs, endMs } = range.range();
+    const end = endMs ?? Date.now();
+    // "Any time" charts the retention period the store keeps by default.
+    const start = startMs ?? end - 7 * 24 * 3600_000;
     clear(summary, h('span.muted', 'Loading…'));
-    const body = await getJson('/api/metrics/series', {
-      measurement: measurement.value, field: field.value,
-      start: startMs === undefined ? undefined : Math.floor(startMs), end: endMs === undefined ? undefined : Math.floor(endMs),
-    }, { signal });
-    const series = readSeries(body);
+    const query = {
+      measurement: measurement.value, field: field.value, aggregate: aggregate.value, start: Math.floor(start), end: Math.ceil(end),
+      ...(tagKey.value && tagValue.value ? { [`tag.${tagKey.value}`]: tagValue.value } : {}),
+    };
+    const result = (await getJson('/api/metrics/series', query, { signal })).data;
+    const names = seriesNames(result.series);
+    const series = result.series.map((s, i) => ({
+      name: names[i],
+      points: s.points.filter(([, v]) => typeof v === 'number' && Number.isFinite(v)),
+    }));
     const points = series.reduce((n, s) => n + s.points.length, 0);
-    clear(summary, h('strong', `${measurement.value}.${field.value}`), h('span.muted', ` · ${series.length} series, ${points} points`));
-    clear(chartBox, lineChart(series));
-  })().catch((err) => {
-    if (signal.aborted) return;
-    if (err instanceof ApiError && (err.status === 404 || err.status === 501)) {
-      clear(section, h('div.empty', h('p', 'This query program does not serve metrics.'),
-        h('p.muted', 'The collector still sends them to its metric outputs and exposes them for Prometheus on port 14269 (/metrics).')));
-    } else clear(summary, h('span.error', err.message));
-  });
+    clear(summary,
+      h('strong', `${result.measurement} · ${result.field}`),
+      h('span.muted', ` · ${result.aggregate} per ${result.stepMs >= 1000 ? `${result.stepMs / 1000} s` : `${result.stepMs} ms`} · ${series.length} series, ${points} points`),
+      result.truncated ? h('span.badge.truncated', { title: 'More series match; narrow with a tag' }, 'more series than shown') : null,
+    );
+    clear(chartBox, lineChart(series, { stepMs: result.stepMs, startMs: start, endMs: end }));
+  })().catch(showError);
   return () => controller.abort();
 }

@@ -1,9 +1,12 @@
 /**
  * A small, realistic sample for the web UI's tests and screenshots: log records of two containers as the pilot
  * makes them (an nginx access line, JSON lines with their fields, one that failed its format, one cut at the line
- * limit) and one trace of three services, all within the minutes before `nowMs`.
+ * limit), one trace of four services, and container CPU statistics of the two containers, all within the minutes
+ * before `nowMs`.
  */
+import { parseLineProtocol } from '../../collector/metrics/line-protocol-parser.js';
 import type { LogEvent } from '../../core/model/log-record.js';
+import type { MetricPoint } from '../../core/model/metric-point.js';
 import type { Span } from '../../core/model/span.js';
 
 export const SAMPLE_TRACE_ID = '5b8aa5a2d2c872e8321cf37308d69df2';
@@ -52,4 +55,19 @@ export function sampleTrace(nowMs: number): Span[] {
     span('00000000000000f3', 'cache', '00000000000000f2', 'GET cart', 3_500, 1_800, [{ key: 'error', type: 'bool', value: true }]),
     span('00000000000000f4', 'db', '00000000000000f2', 'INSERT orders', 6_000, 30_000, [{ key: 'db.statement', type: 'string', value: 'INSERT INTO orders VALUES (?, ?)' }]),
   ];
+}
+
+/** `docker_container_cpu usage_percent` of shop-web-1 (a slow wave) and shop-api-1 (steady), every 15 s for 30 minutes. */
+export function sampleMetrics(nowMs: number): MetricPoint[] {
+  const lines: string[] = [];
+  for (let i = 0; i < 120; i++) {
+    const ns = BigInt(nowMs - (119 - i) * 15_000) * 1_000_000n;
+    const web = (20 + 15 * Math.sin(i / 10)).toFixed(2);
+    const api = (5 + (i % 7) * 0.5).toFixed(2);
+    lines.push(`docker_container_cpu,container_name=shop-web-1,host=node-1 usage_percent=${web},throttling_periods=0i ${ns}`);
+    lines.push(`docker_container_cpu,container_name=shop-api-1,host=node-1 usage_percent=${api},throttling_periods=0i ${ns}`);
+  }
+  const parsed = parseLineProtocol(lines.join('\n'));
+  if (parsed.points.length !== lines.length) throw new Error(`sample metrics: ${lines.length - parsed.points.length} lines did not parse`);
+  return parsed.points;
 }

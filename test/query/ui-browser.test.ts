@@ -1,6 +1,7 @@
 /**
  * The web UI in a real browser: Debian's chromium (test/services/chromium.sh), headless, against the query program
- * listening on loopback over a store holding a few log records and one trace written through the store's APIs.
+ * listening on loopback over a store holding a few log records, one trace and container statistics written through
+ * the store's APIs.
  * `--dump-dom` gives the page as the modules rendered it; a screenshot of each view is kept under
  * `.test-data/ui-screenshots/` for a person to look at.
  */
@@ -17,8 +18,9 @@ import { silentLogger } from '../../core/log.js';
 import { SharedResources, type RunningProgram } from '../../core/runtime.js';
 import { openStoreSpanStorage } from '../../core/span-storage-factory.js';
 import { openStoreLogStorage } from '../../core/store/log-store.js';
+import { openStoreMetricStorage } from '../../core/store/metric-store.js';
 import { start } from '../../query/program.js';
-import { SAMPLE_NGINX_LINE, SAMPLE_TRACE_ID, sampleLogs, sampleTrace } from '../helpers/ui-sample-data.js';
+import { SAMPLE_NGINX_LINE, SAMPLE_TRACE_ID, sampleLogs, sampleMetrics, sampleTrace } from '../helpers/ui-sample-data.js';
 
 const run = promisify(execFile);
 const SCREENSHOTS = fileURLToPath(new URL('../../.test-data/ui-screenshots/', import.meta.url));
@@ -44,6 +46,9 @@ async function startQuery(name: string, env: Record<string, string> = {}): Promi
   const now = Date.now();
   await openStoreLogStorage(runtime).write(sampleLogs(now));
   await openStoreSpanStorage(runtime).writeSpans(sampleTrace(now));
+  const metrics = openStoreMetricStorage(runtime);
+  metrics.write(sampleMetrics(now));
+  metrics.flush();
   const program: RunningProgram = await start(runtime);
   const port = /:(\d+)/.exec(program.summary[0]!.split(' on ')[1]!)![1];
   return {
@@ -129,6 +134,23 @@ describe('the web UI in chromium', () => {
     assert.match(text, /hostname api-1/, 'and its process tags');
   });
 
+  test('the metrics view charts the containers\' CPU, one line per container', async () => {
+    const dom = await chromium(`${server.url}/#/metrics`, 'dom');
+    const text = textOf(dom);
+    assert.match(text, /docker_container_cpu · usage_percent · avg per \d+ s · 2 series, \d+ points/);
+    const paths = [...dom.matchAll(/<path d="(M[^"]+)"[^>]*class="series"/g)].map((m) => m[1]!);
+    assert.equal(paths.length, 2);
+    // 30 minutes of points every 15 s in an hour's chart: each line has many vertices.
+    for (const d of paths) assert.ok(d.split('L').length > 20, d.slice(0, 80));
+    for (const name of ['container_name=shop-api-1', 'container_name=shop-web-1']) assert.ok(text.includes(name), name);
+  });
+
+  test('a tag filter narrows the chart to one series', async () => {
+    const dom = await chromium(`${server.url}/#/metrics?measurement=docker_container_cpu&field=usage_percent&aggregate=max&tagKey=container_name&tagValue=shop-web-1`, 'dom');
+    assert.match(textOf(dom), /max per \d+ s · 1 series/);
+    assert.equal([...dom.matchAll(/class="series"/g)].length, 1);
+  });
+
   test('the status view reports the query program and what the store holds', async () => {
     const text = textOf(await chromium(`${server.url}/#/status`, 'dom'));
     assert.match(text, /Programs \(shipwatch query\)/);
@@ -137,7 +159,9 @@ describe('the web UI in chromium', () => {
   });
 
   test('each view renders in a screenshot', async () => {
-    for (const [name, route] of [['logs', '#/logs'], ['traces', '#/traces'], ['trace', `#/trace/${SAMPLE_TRACE_ID}?span=00000000000000f2`], ['status', '#/status']]) {
+    for (const [name, route] of [
+      ['logs', '#/logs'], ['traces', '#/traces'], ['trace', `#/trace/${SAMPLE_TRACE_ID}?span=00000000000000f2`], ['metrics', '#/metrics'], ['status', '#/status'],
+    ]) {
       const png = join(SCREENSHOTS, `${name}.png`);
       rmSync(png, { force: true });
       await chromium(`${server.url}/${route}`, { png });
