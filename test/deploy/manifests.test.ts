@@ -20,6 +20,7 @@ import { BulkEncoder } from '../../core/es/bulk-encoder.js';
 import { indexDate, jaegerIndexNames, jaegerIndexTemplates } from '../../core/es/jaeger-indices.js';
 import { fieldPairs, tagPairs, type MetricPoint } from '../../core/model/metric-point.js';
 import { execIn, runContainer, waitFor } from '../helpers/docker.js';
+import { esTestUrl } from '../helpers/elasticsearch.js';
 import { testServices } from '../helpers/services.js';
 import { startMonitoring } from '../collector/monitoring/support/monitoring-harness.js';
 
@@ -405,7 +406,7 @@ test('the Kibana data views resolve to the pilot\'s log indices and to Jaeger\'s
   const mapping = JSON.stringify(spanTemplate?.body);
   assert.match(mapping, new RegExp(`"${spans.attributes.timeFieldName}":\\{"type":"date"`), 'the spans\' time field is a date in Jaeger\'s mapping');
 
-  const es = testServices().esUrl;
+  const es = await esTestUrl();
   const target = `sw-dataview-${process.pid}`;
   const now = Date.now();
   const indices = [
