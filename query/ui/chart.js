@@ -85,6 +85,6 @@ export function lineChart(series, { stepMs = 0, startMs, endMs } = {}) {
     });
     readout.textContent = parts.filter(Boolean).join('  ·  ');
   });
-  const legend = series.length > 1 ? h('div.legend', series.map((s) => h('span.legend-item', h('span.swatch', { style: { background: colorOf(s.name) } }), s.name))) : null;
+  const legend = series.length > 0 ? h('div.legend', series.map((s) => h('span.legend-item', h('span.swatch', { style: { background: colorOf(s.name) } }), s.name))) : null;
   return h('div.chart-box', chart, legend, readout);
 }
