@@ -11,6 +11,8 @@ import { createLogger } from '../core/log.js';
 import { SharedResources, type RunningProgram, type StartProgram } from '../core/runtime.js';
 
 const PROGRAMS = ['pilot', 'collector', 'query'] as const;
+/** Long enough for the first engine listing, short enough to read as part of the start. */
+const REPORT_DELAY_MS = 2000;
 type One = (typeof PROGRAMS)[number];
 
 const DESCRIPTIONS: Record<Program, string> = {
@@ -131,6 +133,18 @@ export async function main(argv: string[]): Promise<number> {
   for (const name of missing) log.warn(`${name} is not built yet; running without it`);
   log.info('started', { programs: running.map((r) => r.name), summary: running.flatMap((r) => r.program.summary) });
   for (const r of running) for (const line of r.program.summary) process.stderr.write(`  ${r.name}: ${line}\n`);
+  // A moment later, once discovery has settled: what was found and where to look.
+  const reportTimer = setTimeout(() => {
+    for (const r of running) {
+      r.program.report?.().then(
+        (lines) => {
+          for (const line of lines) process.stderr.write(`  ${r.name}: ${line}\n`);
+        },
+        (err: unknown) => log.warn('start-up report failed', { err }),
+      );
+    }
+  }, REPORT_DELAY_MS);
+  reportTimer.unref();
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -16,6 +16,8 @@ export interface RunningProgram {
   summary: string[];
   /** Stop reading, flush, save positions. Idempotent. */
   close(): Promise<void>;
+  /** What it found once settled (engine, declaring containers, where to look), printed a moment after start. */
+  report?(): Promise<string[]>;
 }
 
 export type StartProgram = (runtime: Runtime) => Promise<RunningProgram>;

@@ -13,7 +13,7 @@ import { openSharedDatabase } from '../core/store/database.js';
 import { openStoreLogStorage } from '../core/store/log-store.js';
 import { openStoreMetricStorage } from '../core/store/metric-store.js';
 import { buildQueryApp } from './api-app.js';
-import { createStatusSource, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
+import { createStatusSource, describeStatus, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
 
 export async function start(runtime: Runtime): Promise<RunningProgram> {
   const { config, log } = runtime;
@@ -71,10 +71,16 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       `web UI, Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]})`,
       `admin on ${config.query.adminListen.host}:${admin.port}`,
     ],
+    report: async () => describeStatus(await status(), `http://${uiHost(config.query.listen.host)}:${port}`),
     close: () =>
       (closing ??= (async () => {
         await app.close();
         await admin.close();
       })()),
   };
+}
+
+/** A wildcard listen address is reached on localhost. */
+function uiHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
 }

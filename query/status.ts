@@ -137,3 +137,23 @@ export function healthUrlOf(listen: { host: string; port: number }): string | un
   const host = ['', '0.0.0.0', '::'].includes(listen.host) ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   return `http://${host}:${listen.port}/health`;
 }
+
+/** The status as a few lines for a person at a terminal: what was found and where to look. */
+export function describeStatus(report: StatusReport, uiUrl: string): string[] {
+  const lines: string[] = [];
+  const e = report.engine;
+  if (e) {
+    if (!e.connected) lines.push(`container engine at ${e.where} not reachable (${e.reason ?? 'no answer'}); the pilot keeps trying`);
+    else {
+      const logs = e.containers.filter((c) => c.logs.length > 0);
+      const monitored = e.containers.filter((c) => c.monitoring.length > 0);
+      const names = (list: DeclaredContainer[]): string => list.slice(0, 8).map((c) => c.name).join(', ') + (list.length > 8 ? ', …' : '');
+      lines.push(`container engine at ${e.where}: ${e.containers.length + e.otherContainers} containers`);
+      lines.push(logs.length > 0 ? `${logs.length} declare logs: ${names(logs)}` : 'no container declares logs yet (label one with aliyun.logs.<name>=stdout)');
+      if (monitored.length > 0) lines.push(`${monitored.length} declare monitoring: ${names(monitored)}`);
+    }
+  }
+  for (const p of report.programs) if (p.state !== 'ok' && p.state !== 'unknown') lines.push(`${p.name}: ${p.state}${p.failures ? ` (${Object.values(p.failures).join('; ')})` : ''}`);
+  lines.push(`open ${uiUrl}/ for logs, traces and metrics; point the Jaeger UI or Grafana's Jaeger data source at ${uiUrl}`);
+  return lines;
+}

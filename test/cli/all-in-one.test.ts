@@ -80,8 +80,12 @@ test('shipwatch all serves traces and metrics without an engine, reports why the
   const metrics = await (await fetch(`http://127.0.0.1:${collectorAdmin}/metrics`)).text();
   assert.match(metrics, /room_temp_celsius\{[^}]*room="kitchen"[^}]*\} 21\.5/);
 
+  // A moment after start, what was found and where to look.
+  await waitFor('the start-up report', async () => (/query: open http/.test(stderr) ? true : undefined));
   child.kill('SIGTERM');
   const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
   assert.equal(code, 0, `exit ${String(code)}; stderr:\n${stderr.slice(-2000)}`);
-  assert.match(stderr, /query: Jaeger query API/);
+  assert.match(stderr, /query: web UI, Jaeger query API/);
+  assert.match(stderr, /query: container engine at .*not reachable/);
+  assert.match(stderr, /query: open http:\/\/127\.0\.0\.1:\d+\/ for logs, traces and metrics/);
 });
