@@ -132,13 +132,16 @@ export async function main(argv: string[]): Promise<number> {
   }
   for (const name of missing) log.warn(`${name} is not built yet; running without it`);
   log.info('started', { programs: running.map((r) => r.name), summary: running.flatMap((r) => r.program.summary) });
-  for (const r of running) for (const line of r.program.summary) process.stderr.write(`  ${r.name}: ${line}\n`);
+  // Standard error carries JSON log lines only (SPEC §6); a person at a terminal also gets the summary as text.
+  const human = process.stderr.isTTY === true;
+  if (human) for (const r of running) for (const line of r.program.summary) process.stderr.write(`  ${r.name}: ${line}\n`);
   // A moment later, once discovery has settled: what was found and where to look.
   const reportTimer = setTimeout(() => {
     for (const r of running) {
       r.program.report?.().then(
         (lines) => {
-          for (const line of lines) process.stderr.write(`  ${r.name}: ${line}\n`);
+          log.info('found', { program: r.name, report: lines });
+          if (human) for (const line of lines) process.stderr.write(`  ${r.name}: ${line}\n`);
         },
         (err: unknown) => log.warn('start-up report failed', { err }),
       );
