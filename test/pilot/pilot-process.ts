@@ -62,7 +62,8 @@ export class PilotProcess {
       partial = lines.pop()!;
       for (const l of lines) {
         this.stderr.push(l);
-        const m = /pilot: admin http:\/\/[^:]+:(\d+)/.exec(l);
+        // The start-up summary: a JSON 'started' entry (or a text line on a terminal) naming the admin address.
+        const m = /admin http:\/\/[^:"\s]+:(\d+)/.exec(l);
         if (m) this.adminPort = Number(m[1]);
       }
     });
