@@ -109,3 +109,32 @@ export async function esTestUrl(): Promise<string> {
   });
   return url;
 }
+
+export interface ScanOptions extends ReadOptions {
+  query?: estypes.QueryDslQueryContainer;
+  /** Source fields to return (default all). */
+  fields?: string[];
+}
+
+/** Every matching document (beyond the 10,000 a search returns), with its `_version`, through the scroll API. */
+export function scan<T = Record<string, unknown>>(index: string, options: ScanOptions = {}): Promise<Array<Hit<T> & { version: number }>> {
+  return withClient(async (client) => {
+    if (options.refresh ?? true) await client.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true });
+    const out: Array<Hit<T> & { version: number }> = [];
+    let r = await client.search<T>({
+      index, ignore_unavailable: true, allow_no_indices: true, scroll: '1m', size: 5000, version: true, sort: ['_doc'],
+      ...(options.query ? { query: options.query } : {}),
+      ...(options.fields ? { _source: options.fields } : {}),
+    });
+    try {
+      while (r.hits.hits.length > 0) {
+        for (const h of r.hits.hits) out.push({ id: h._id ?? '', index: h._index, source: h._source as T, version: h._version ?? 0 });
+        if (!r._scroll_id) break;
+        r = await client.scroll<T>({ scroll_id: r._scroll_id, scroll: '1m' });
+      }
+    } finally {
+      if (r._scroll_id) await client.clearScroll({ scroll_id: r._scroll_id });
+    }
+    return out;
+  });
+}

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execIn, runContainer, waitFor } from '../helpers/docker.js';
+import { count, deleteIndices, esTestUrl, scan } from '../helpers/elasticsearch.js';
 import { PilotDirs, PilotProcess, type PilotRecord } from './pilot-process.js';
 
 /** Numbers found after `prefix` in the messages, and how they fall short of 1..n. */
@@ -45,10 +47,39 @@ const fileMessages = (dirs: PilotDirs, id: string, target: string): string[] =>
 const N = 20_000;
 const HALF = N / 2;
 
-test('20,000 lines on stdout and 20,000 in a file renamed halfway survive two SIGKILLs: none missing, none twice', async (t) => {
+/** The sum of a metric's samples on the pilot's /metrics whose labels include all of `labels`. */
+function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** A name for this run's indices: lower case, unique, so runs never read each other's documents. */
+function runTarget(base: string): string {
+  return `sw-${base}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+/** Every document of an index: its message and its `_version` (above 1: written again under the same `_id`). */
+async function esMessages(index: string): Promise<Array<{ message: string; version: number }>> {
+  const hits = await scan<{ message: string }>(index, { fields: ['message'] });
+  return hits.map((h) => ({ message: String(h.source.message), version: h.version }));
+}
+
+test('20,000 lines on stdout and 20,000 in a file renamed halfway survive two SIGKILLs: none missing, none twice in Elasticsearch', async (t) => {
+  const esUrl = await esTestUrl();
+  const run = runTarget('delivery');
+  const targets = { out: `${run}-out`, file: `${run}-file` } as const;
+  t.after(() => deleteIndices(`${run}-*`));
   const c = await runContainer(t, {
     name: 'delivery',
-    labels: { 'aliyun.logs.out': 'stdout', 'aliyun.logs.file': '/logs/app.log' },
+    labels: {
+      'aliyun.logs.out': 'stdout', 'aliyun.logs.out.target': targets.out,
+      'aliyun.logs.file': '/logs/app.log', 'aliyun.logs.file.target': targets.file,
+    },
     volumes: ['/logs'],
     cmd: ['sh', '-c', [
       'gen() { i=$1; while [ $i -le $2 ]; do echo "s $i"; echo "f $i" >&3; i=$((i+1)); done; }',
@@ -59,34 +90,61 @@ test('20,000 lines on stdout and 20,000 in a file renamed halfway survive two SI
     ].join('\n')],
   });
   const dirs = new PilotDirs(t);
-  const env = { LOGGING_OUTPUT: 'store,file', PILOT_MAX_IN_FLIGHT: '256KiB' };
+  // One index per target (no daily rotation), so a run that crosses midnight still has one place per record.
+  const env = {
+    LOGGING_OUTPUT: 'elasticsearch,store,file', ELASTICSEARCH_HOSTS: esUrl, ELASTICSEARCH_INDEX_ROTATION: 'none',
+    ELASTICSEARCH_FLUSH_INTERVAL: '100ms', PILOT_MAX_IN_FLIGHT: '256KiB',
+  };
 
   const first = await PilotProcess.start(t, dirs, env);
-  await waitFor(() => fileMessages(dirs, c.id, 'file').length > 0, { what: 'the first records', intervalMs: 20 });
+  await waitFor(() => fileMessages(dirs, c.id, targets.file).length > 0, { what: 'the first records', intervalMs: 20 });
   await first.kill();
-  const afterFirst = fileMessages(dirs, c.id, 'out').length + fileMessages(dirs, c.id, 'file').length;
+  const afterFirst = fileMessages(dirs, c.id, targets.out).length + fileMessages(dirs, c.id, targets.file).length;
   await execIn(c.id, ['touch', '/tmp/go']); // the file is renamed while no pilot runs
   await waitFor(async () => (await execIn(c.id, ['ls', '/tmp/done'])).exitCode === 0, { what: 'the writer to finish', timeoutMs: 30_000 });
 
   const second = await PilotProcess.start(t, dirs, env);
-  await waitFor(() => fileMessages(dirs, c.id, 'out').length > afterFirst / 2 + 2000, { what: 'more records', intervalMs: 20 });
+  await waitFor(() => fileMessages(dirs, c.id, targets.out).length > afterFirst / 2 + 2000, { what: 'more records', intervalMs: 20 });
   await second.kill();
 
   const third = await PilotProcess.start(t, dirs, env);
-  await waitFor(() => storeMessages(dirs.dataDir, c.id, 'out').length === N && storeMessages(dirs.dataDir, c.id, 'file').length === N,
-    { what: `${N} records of each log in the store`, timeoutMs: 60_000, intervalMs: 250 });
+  await waitFor(async () => (await count(targets.out)) === N && (await count(targets.file)) === N &&
+    storeMessages(dirs.dataDir, c.id, targets.out).length === N && storeMessages(dirs.dataDir, c.id, targets.file).length === N,
+  { what: `${N} records of each log in Elasticsearch and the store`, timeoutMs: 60_000, intervalMs: 250 });
   await new Promise((r) => setTimeout(r, 1000)); // anything extra would show now
   assert.deepEqual(await third.terminate(), { code: 0, signal: null });
 
-  for (const target of ['out', 'file']) {
-    const prefix = target === 'out' ? 's ' : 'f ';
+  for (const [name, target] of Object.entries(targets)) {
+    const prefix = name === 'out' ? 's ' : 'f ';
+    const docs = await esMessages(target);
+    assert.deepEqual(tally(docs.map((d) => d.message), prefix, N), { missing: 0, duplicates: 0 }, `Elasticsearch, ${name}`);
+    assert.equal(docs.length, N, `Elasticsearch, ${name}: no document beyond the numbered lines`);
+    assert.equal(await count(target), N);
     const stored = storeMessages(dirs.dataDir, c.id, target);
-    assert.deepEqual(tally(stored, prefix, N), { missing: 0, duplicates: 0 }, `store, ${target}`);
-    assert.equal(stored.length, N, `store, ${target}: no record beyond the numbered lines`);
+    assert.deepEqual(tally(stored, prefix, N), { missing: 0, duplicates: 0 }, `store, ${name}`);
+    assert.equal(stored.length, N, `store, ${name}: no record beyond the numbered lines`);
     // The file output is not idempotent: a kill replays what was shipped after the last saved position.
     const filed = tally(fileMessages(dirs, c.id, target), prefix, N);
-    assert.equal(filed.missing, 0, `file output, ${target}: ${JSON.stringify(filed)}`);
-    t.diagnostic(`file output ${target}: ${filed.duplicates} lines written again after the kills (deduplicated by record id in the store)`);
+    assert.equal(filed.missing, 0, `file output, ${name}: ${JSON.stringify(filed)}`);
+    const overwritten = docs.filter((d) => d.version > 1).length;
+    t.diagnostic(`${name}: the file output has ${filed.duplicates} lines written again after the kills; Elasticsearch overwrote ${overwritten} documents in place`);
+  }
+
+  // Replays overwrite because ids are deterministic. Proof without relying on the kills' timing: lose the positions,
+  // so the next pilot reads everything still in place again (stdout whole, the current file: the second half).
+  rmSync(join(dirs.dataDir, 'pilot', 'positions.json'));
+  const fourth = await PilotProcess.start(t, dirs, { ...env, LOGGING_OUTPUT: 'elasticsearch' });
+  await waitFor(async () => metricValue(await fourth.metrics(), 'shipwatch_output_events_total', { output: 'elasticsearch', outcome: 'delivered' }) >= N + HALF,
+    { what: 'everything read again to be delivered', timeoutMs: 60_000, intervalMs: 250 });
+  assert.deepEqual(await fourth.terminate(), { code: 0, signal: null });
+  for (const [name, target] of Object.entries(targets)) {
+    const prefix = name === 'out' ? 's ' : 'f ';
+    const docs = await esMessages(target);
+    assert.deepEqual(tally(docs.map((d) => d.message), prefix, N), { missing: 0, duplicates: 0 }, `Elasticsearch after the re-read, ${name}`);
+    assert.equal(docs.length, N);
+    const reread = docs.filter((d) => name === 'out' || Number(d.message.slice(prefix.length)) > HALF);
+    assert.equal(reread.length, name === 'out' ? N : HALF);
+    assert.deepEqual(reread.filter((d) => d.version < 2).map((d) => d.message).slice(0, 5), [], `${name}: every record read again overwrote its document`);
   }
 });
 
