@@ -24,11 +24,18 @@
  *
  * Version 1 kept service and operation names as text, trace ids as hex and one tag index row per span and (key,
  * value); version 2 moves its spans over, re-indexed.
+ *
+ * Version 3 keys `group_tags` by (epoch, tag, group), the epoch being `grp / TAG_EPOCH_SPANS` (span-write.ts). Keyed
+ * by tag first, a batch's ≈ 1,100 new rows (most of them values unique to a span: URLs, statements, user ids) landed
+ * on as many random pages of the whole index, every one of them rewritten to the WAL at commit: ≈ 2.8 µs per span
+ * at 100k spans, ≈ 6.2 µs at 1M and growing with the store. Epoch first, they land in the newest epoch's few pages
+ * (≈ 1.4 µs per span, flat). A posting list is read epoch by epoch (a seek per epoch: ≈ 60 at 1M spans); a probe
+ * of one group knows its epoch.
  */
 import type { Process, Span } from '../model/span.js';
 import type { Db, Migration } from './database.js';
 import { decodeKvs, decodeSpan, type EncodedKv } from './span-codec.js';
-import { SpanRowWriter } from './span-write.js';
+import { SpanRowWriter, TAG_EPOCH_SPANS } from './span-write.js';
 
 export const SPAN_MIGRATIONS: readonly Migration[] = [
   {
@@ -145,11 +152,28 @@ export const SPAN_MIGRATIONS: readonly Migration[] = [
       db.exec('DROP TABLE spans_v1');
     },
   },
+  {
+    version: 3,
+    description: 'tag index keyed by span id epoch first',
+    up(db) {
+      db.exec(`
+        CREATE TABLE group_tags_v3 (
+          epoch INTEGER NOT NULL,
+          tag INTEGER NOT NULL,
+          grp INTEGER NOT NULL,
+          PRIMARY KEY (epoch, tag, grp)
+        ) WITHOUT ROWID;
+        INSERT INTO group_tags_v3 (epoch, tag, grp) SELECT grp / ${TAG_EPOCH_SPANS}, tag, grp FROM group_tags ORDER BY 1, 2, 3;
+        DROP TABLE group_tags;
+        ALTER TABLE group_tags_v3 RENAME TO group_tags;
+      `);
+    },
+  },
 ];
 
 /** Rewrites the version 1 spans through the version 2 write path, a thousand at a time. */
 function moveVersion1Spans(db: Db): void {
-  const writer = new SpanRowWriter(db);
+  const writer = new SpanRowWriter(db, { tagEpochs: false });
   const read = db.prepare(
     `SELECT s.id, s.trace_id, s.span_id, s.service, s.operation, s.start_us, s.duration_us, s.data, p.tags AS ptags
      FROM spans_v1 s JOIN processes p ON p.id = s.process WHERE s.id > ? ORDER BY s.id LIMIT 1000`,

@@ -12,7 +12,7 @@ import type { StoreDatabase } from './database.js';
 import { decodeKvs, decodeSpan, encodedValueString, forEachEncodedTag, type EncodedKv, type EncodedSpan } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
 import { walkMatchingTraces, type SearchContext } from './span-search.js';
-import { LAST_SEEN_REFRESH_US, SpanRowWriter } from './span-write.js';
+import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch } from './span-write.js';
 import { tagHash } from './tag-hash.js';
 import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
@@ -98,14 +98,14 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const size = this.stmt('SELECT spans FROM span_groups WHERE grp = ?').pluck();
     // The group's other spans: a tag goes from the index only when none of them holds it.
     const remaining = this.stmt('SELECT data FROM spans WHERE id >= ? AND id < ? AND grp = ?').pluck();
-    const delTag = this.stmt('DELETE FROM group_tags WHERE tag = ? AND grp = ?');
+    const delTag = this.stmt('DELETE FROM group_tags WHERE epoch = ? AND tag = ? AND grp = ?');
     const delGroup = this.stmt('DELETE FROM span_groups WHERE grp = ?');
     for (const [grp, tags] of groups) {
       const n = (size.get(grp) as number | undefined) ?? 0;
       const kept = new Set<number>();
       const left = remaining.all(grp, grp + n, grp) as string[];
       for (const data of left) hashesOf(data, kept);
-      for (const tag of tags) if (!kept.has(tag)) delTag.run(tag, grp);
+      for (const tag of tags) if (!kept.has(tag)) delTag.run(tagEpoch(grp), tag, grp);
       if (left.length === 0) delGroup.run(grp);
     }
     if (rows.length < maxRows) {

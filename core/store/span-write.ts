@@ -36,8 +36,26 @@ export const MAX_LISTED_VALUES = 2_000;
  * groups hold a tag; a search checks each candidate span's own tags.
  */
 export const GROUP_SPANS = 1_024;
+/**
+ * Span ids per epoch of the tag index: its rows are keyed (epoch, tag, group), so a batch's new rows land in the
+ * newest epoch's few pages instead of all over the index (see span-schema.ts v3).
+ */
+export const TAG_EPOCH_SPANS = 16_384;
 /** Index rows per INSERT statement. */
 const ROWS_PER_INSERT = 64;
+
+/** The tag index epoch of a group (SQL: `grp / TAG_EPOCH_SPANS`, integer division). */
+export function tagEpoch(grp: number): number {
+  return Math.floor(grp / TAG_EPOCH_SPANS);
+}
+
+export interface SpanRowWriterOptions {
+  /**
+   * Whether `group_tags` has its epoch column (schema version 3 on); false only for the version 2 migration, which
+   * writes the version 2 table.
+   */
+  tagEpochs?: boolean;
+}
 
 interface ProcessEntry {
   id: number;
@@ -68,7 +86,10 @@ export class SpanRowWriter {
   /** Listed values per key, or 'many'. */
   private values = new Map<string, Set<string> | 'many'>();
 
-  constructor(private readonly db: Db) {
+  private readonly tagEpochs: boolean;
+
+  constructor(private readonly db: Db, options: SpanRowWriterOptions = {}) {
+    this.tagEpochs = options.tagEpochs ?? true;
     this.insertSpan = db.prepare(
       'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -162,20 +183,25 @@ export class SpanRowWriter {
 
   private insertTags(grp: number, tags: Set<number>): void {
     const params: unknown[] = [];
+    const columns = this.tagEpochs ? 3 : 2;
+    const epoch = tagEpoch(grp);
     for (const tag of tags) {
+      if (this.tagEpochs) params.push(epoch);
       params.push(tag, grp);
-      if (params.length === ROWS_PER_INSERT * 2) {
+      if (params.length === ROWS_PER_INSERT * columns) {
         this.tagStatement(ROWS_PER_INSERT).run(params);
         params.length = 0;
       }
     }
-    if (params.length > 0) this.tagStatement(params.length / 2).run(params);
+    if (params.length > 0) this.tagStatement(params.length / columns).run(params);
   }
 
   private tagStatement(rows: number): Statement {
     let stmt = this.insertTagRows[rows];
     if (stmt === undefined) {
-      stmt = this.db.prepare(`INSERT INTO group_tags (tag, grp) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`);
+      stmt = this.db.prepare(this.tagEpochs
+        ? `INSERT INTO group_tags (epoch, tag, grp) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}`
+        : `INSERT INTO group_tags (tag, grp) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`);
       this.insertTagRows[rows] = stmt;
     }
     return stmt;

@@ -5,6 +5,7 @@ import type { Span } from '../../../core/model/span.js';
 import { StoreDatabase } from '../../../core/store/database.js';
 import { SPAN_MIGRATIONS } from '../../../core/store/span-schema.js';
 import { StoreSpanStorage } from '../../../core/store/span-store.js';
+import { SpanRowWriter, TAG_EPOCH_SPANS, tagEpoch } from '../../../core/store/span-write.js';
 
 function span(id: number, service: string, startUs: number): Span {
   return {
@@ -71,6 +72,36 @@ test('spans stored by schema version 1 move to version 2 whole and stay searchab
   assert.deepEqual(await store.findTraces({ serviceName: 'old-svc', operationName: 'SELECT', tags: { 'http.status_code': '500' }, numTraces: 5 }), [],
     'the tags must be on the span of that operation');
   assert.deepEqual(db.db.prepare("SELECT name FROM sqlite_master WHERE name IN ('spans_v1', 'span_tags')").all(), []);
+  db.close();
+});
+
+test('a version 2 tag index moves to version 3 epochs whole, and tags are found in every epoch before and after new writes', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+  db.migrate('spans', SPAN_MIGRATIONS.filter((m) => m.version <= 2));
+  const v2 = new SpanRowWriter(db.db, { tagEpochs: false });
+  const tagged = (id: number, value: string): Span => {
+    const s = span(id, 'svc', 1_000 + id);
+    s.tags.push({ key: 'rare', type: 'string', value });
+    return s;
+  };
+  // A first group in epoch 0, a batch long enough to cross into the next epoch, a group in epoch 1.
+  const filler = Array.from({ length: TAG_EPOCH_SPANS + 100 }, (_, i) => span(10 + i, 'bulk', 500));
+  for (const batch of [[tagged(1, 'a')], filler, [tagged(2, 'c')]]) db.db.transaction(() => v2.write(batch)).immediate();
+  const before = db.db.prepare('SELECT tag, grp FROM group_tags ORDER BY tag, grp').raw().all() as Array<[number, number]>;
+  const store = new StoreSpanStorage(db);
+  const after = db.db.prepare('SELECT epoch, tag, grp FROM group_tags ORDER BY tag, grp').raw().all() as Array<[number, number, number]>;
+  assert.deepEqual(after.map(([, tag, grp]) => [tag, grp]), before, 'every index row is kept');
+  assert.ok(after.every(([epoch, , grp]) => epoch === tagEpoch(grp)));
+  assert.deepEqual(new Set(after.map(([epoch]) => epoch)), new Set([0, 1]), 'the rows span two epochs');
+  await store.writeSpans([tagged(3, 'a'), tagged(4, 'e')]);
+  const ids = async (q: { serviceName?: string; tags: Record<string, string> }) =>
+    (await store.findTraces({ ...q, numTraces: 10 })).map((t) => t[0]!.spanId).sort();
+  const id = (n: number) => span(n, 'x', 0).spanId;
+  assert.deepEqual(await ids({ tags: { rare: 'a' } }), [id(1), id(3)], 'a posting list read across epochs');
+  assert.deepEqual(await ids({ tags: { rare: 'c' } }), [id(2)]);
+  assert.deepEqual(await ids({ serviceName: 'svc', tags: { rare: 'e' } }), [id(4)], 'a probe of the group in its epoch');
+  assert.deepEqual(await ids({ serviceName: 'svc', tags: { rare: '[ac]' } }), [id(1), id(2), id(3)]);
+  assert.deepEqual(await ids({ serviceName: 'svc', tags: { rare: 'b' } }), []);
   db.close();
 });
 
