@@ -129,7 +129,7 @@ test('two thousand garbage datagrams on a real socket leave the receiver serving
     const good = encodeEmitBatch(seedBatch(random, 3), 'compact');
     const garbage = Array.from({ length: 2000 }, () => mutate(random, good));
     const sendOne = (d: Buffer): Promise<void> => new Promise((resolve, reject) => socket.send(d, receiver.port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-    const receivedSoFar = () => counterValue(registry, 'shipwatch_jaeger_batches_received_total', { transport: 'udp-compact' });
+    const receivedSoFar = () => counterValue(registry, 'shipwatch_trace_requests_received_total', { protocol: 'jaeger-udp-compact' });
     const waitUntilReceived = async (n: number): Promise<void> => {
       const deadline = Date.now() + 5000;
       while ((await receivedSoFar()) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
@@ -141,8 +141,8 @@ test('two thousand garbage datagrams on a real socket leave the receiver serving
     }
     await sendOne(good);
     await waitUntilReceived(2001);
-    const received = await counterValue(registry, 'shipwatch_jaeger_batches_received_total', { transport: 'udp-compact' });
-    const errors = await counterValue(registry, 'shipwatch_jaeger_decode_errors_total', { transport: 'udp-compact' });
+    const received = await counterValue(registry, 'shipwatch_trace_requests_received_total', { protocol: 'jaeger-udp-compact' });
+    const errors = await counterValue(registry, 'shipwatch_trace_decode_errors_total', { protocol: 'jaeger-udp-compact' });
     assert.equal(received, 2001, 'loopback delivered every datagram');
     // Each datagram either decoded (its spans consumed) or counted as an error; the last, good one decoded.
     assert.ok(errors > 1500, `most mutations are errors (${errors})`);
