@@ -63,33 +63,49 @@ export function encodeProcessTags(tags: KeyValue[]): string {
   return JSON.stringify(encodeKvs(tags));
 }
 
-/** A JSON string literal; plain ASCII without quotes or backslashes (nearly every key and value) is not escaped. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-function quote(s: string): string {
-  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+/** Whether a string is plain ASCII without quotes or backslashes (nearly every key and value): its JSON is itself. */
+function isPlain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
 }
 
-/** `JSON.stringify(encodeKvs(kvs))`, written directly. */
+/** A JSON string literal; a plain string is not escaped. */
+function quote(s: string): string {
+  return isPlain(s) ? '"' + s + '"' : JSON.stringify(s);
+}
+
+/**
+ * `JSON.stringify(encodeKvs(kvs))`, written directly: every type by hand (a finite float's JSON is its `String`),
+ * plain concatenation rather than template literals.
+ */
 function kvsJson(kvs: KeyValue[]): string {
   let out = '[';
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
     if (i > 0) out += ',';
+    out += '[' + quote(kv.key);
     switch (kv.type) {
       case 'string':
-        out += `[${quote(kv.key)},"s",${quote(kv.value)}]`;
+        out += ',"s",' + quote(kv.value) + ']';
         break;
       case 'bool':
-        out += `[${quote(kv.key)},"b",${kv.value ? 'true' : 'false'}]`;
+        out += kv.value ? ',"b",true]' : ',"b",false]';
         break;
       case 'int64':
-        out += typeof kv.value === 'bigint' ? `[${quote(kv.key)},"I","${kv.value}"]` : `[${quote(kv.key)},"i",${kv.value}]`;
+        out += typeof kv.value === 'bigint' ? ',"I","' + kv.value.toString() + '"]' : ',"i",' + String(kv.value) + ']';
+        break;
+      case 'float64':
+        // JSON has no NaN/Infinity: they are kept as strings.
+        out += Number.isFinite(kv.value) ? ',"f",' + String(kv.value) + ']' : ',"F","' + String(kv.value) + '"]';
         break;
       default:
-        out += JSON.stringify(encodeKvs([kv])[0]);
+        out += ',"x","' + Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('base64') + '"]';
     }
   }
-  return `${out}]`;
+  return out + ']';
 }
 
 /**

@@ -98,7 +98,7 @@ function planTag(ctx: SearchContext, key: string, pattern: TagPattern): TagPlan 
   }
   let postings = DRIVE_LIMIT;
   if (hashes !== undefined) {
-    postings = hashes.length === 0 ? 0 : (prepare(`SELECT COUNT(*) FROM (${EPOCHS} SELECT 1 FROM e JOIN group_tags t ON t.epoch = e.x AND t.tag IN (${placeholders(hashes.length)}) LIMIT ${DRIVE_LIMIT})`)
+    postings = hashes.length === 0 ? 0 : (prepare(`SELECT COUNT(*) FROM (${EPOCHS} SELECT 1 FROM e CROSS JOIN group_tags t ON t.epoch = e.x AND t.tag IN (${placeholders(hashes.length)}) LIMIT ${DRIVE_LIMIT})`)
       .pluck().get(...hashes) as number);
   }
   const valueNeedle = pattern.kind === 'exact' && PLAIN.test(pattern.value) ? pattern.value : undefined;
@@ -117,8 +117,10 @@ function plan(ctx: SearchContext, query: TraceQuery): Plan | undefined {
   const params: unknown[] = [];
   let from = 'spans s';
   if (driver) {
-    from = `(${EPOCHS} SELECT DISTINCT t.grp FROM e JOIN group_tags t ON t.epoch = e.x AND t.tag IN (${placeholders(driver.hashes!.length)})) t
-      JOIN span_groups g ON g.grp = t.grp JOIN spans s ON s.id >= g.grp AND s.id < g.grp + g.spans`;
+    // CROSS JOIN keeps this order: the planner has no estimate of the posting list's size and would otherwise walk
+    // the time index and probe the list per span.
+    from = `(${EPOCHS} SELECT DISTINCT t.grp FROM e CROSS JOIN group_tags t ON t.epoch = e.x AND t.tag IN (${placeholders(driver.hashes!.length)})) t
+      CROSS JOIN span_groups g ON g.grp = t.grp CROSS JOIN spans s ON s.id >= g.grp AND s.id < g.grp + g.spans`;
     params.push(...driver.hashes!);
   }
   for (const [name, value] of [['service', query.serviceName], ['operation', query.operationName]] as const) {
