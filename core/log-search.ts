@@ -23,7 +23,10 @@ export interface LogQuery {
 }
 
 export interface LogHit {
-  /** Position in the storage, increasing with arrival; the tail's cursor. */
+  /**
+   * Position in the storage, increasing with arrival; the tail's cursor. Opaque: letters, digits, `.`, `-`, `_`
+   * (it travels as a server-sent event's id).
+   */
   cursor: string;
   /** The record (SPEC §2.4), one JSON object. */
   json: string;
@@ -39,4 +42,9 @@ export interface LogReader {
    * `cursor` undefined means "from now": returns no records and the current cursor.
    */
   readAfter(query: Omit<LogQuery, 'offset'>, cursor: string | undefined): Promise<{ hits: LogHit[]; cursor: string }>;
+  /**
+   * Optional: the matching records newest first, skipping `query.offset`, at most `max` in all, a page at a time
+   * (the download). A storage whose deep offsets are costly offers it; without it the download pages by offset.
+   */
+  scan?(query: Omit<LogQuery, 'limit'>, max: number): AsyncIterable<LogHit[]>;
 }

@@ -28,6 +28,8 @@ export interface LogRouteOptions {
 
 const DEFAULT_LIMIT = 100;
 const DOWNLOAD_CHUNK = 1000;
+/** A tail cursor a reader may have made (core/log-search.ts); the reader itself judges it. */
+const CURSOR = /^[\w.-]{1,8192}$/;
 
 function timeMs(q: unknown, name: string): Parsed<number | undefined> {
   const raw = firstValue(q, name);
@@ -94,6 +96,10 @@ export function registerLogRoutes(app: FastifyInstance, options: LogRouteOptions
     const q = parsed.value;
     const max = options.maxLogs * 100;
     async function* lines(): AsyncGenerator<string> {
+      if (reader.scan) {
+        for await (const hits of reader.scan(q, max)) if (hits.length > 0) yield hits.map((h) => h.json).join('\n') + '\n';
+        return;
+      }
       let sent = 0;
       while (sent < max) {
         const hits = await reader.search({ ...q, offset: (q.offset ?? 0) + sent, limit: Math.min(DOWNLOAD_CHUNK, max - sent) });
@@ -113,7 +119,7 @@ export function registerLogRoutes(app: FastifyInstance, options: LogRouteOptions
     if ('error' in parsed) return sendV1Error(reply, 400, parsed.error);
     const q = { ...parsed.value, offset: undefined };
     const lastEventId = req.headers['last-event-id'];
-    let cursor = typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? lastEventId : (await reader.readAfter(q, undefined)).cursor;
+    let cursor = typeof lastEventId === 'string' && CURSOR.test(lastEventId) ? lastEventId : (await reader.readAfter(q, undefined)).cursor;
     startStream(reply, options, tails, async (write) => {
       const next = await reader.readAfter(q, cursor);
       for (const hit of next.hits) write(`id: ${hit.cursor}\ndata: ${hit.json}\n\n`);

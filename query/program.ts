@@ -1,16 +1,16 @@
 /**
  * `shipwatch query`: the API server on QUERY_LISTEN (Jaeger v1/v3 APIs, log API, status, web UI) and the admin server on
- * QUERY_ADMIN_LISTEN. Spans are read from the first storage of SPAN_STORAGE_TYPE; logs from the embedded store.
+ * QUERY_ADMIN_LISTEN. Spans are read from the first storage of SPAN_STORAGE_TYPE; logs from LOG_STORAGE_TYPE's.
  * Close order: the API server (ends live tails), then the admin server; the shared store is closed by the runtime.
  */
 import { startAdminServer } from '../core/admin-server.js';
 import { sharedEngineClient } from '../core/engine/docker-client.js';
 import { listen } from '../core/http-server.js';
 import type { RunningProgram, Runtime } from '../core/runtime.js';
+import { createLogReader } from '../core/log-reader-factory.js';
 import { createRegistry } from '../core/self-metrics.js';
 import { createSpanReader } from '../core/span-storage-factory.js';
 import { openSharedDatabase } from '../core/store/database.js';
-import { openStoreLogStorage } from '../core/store/log-store.js';
 import { openStoreMetricStorage } from '../core/store/metric-store.js';
 import { buildQueryApp } from './api-app.js';
 import { createStatusSource, describeStatus, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
@@ -20,7 +20,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   const registry = createRegistry('query');
   const spanReader = await createSpanReader(runtime, registry);
   const store = openSharedDatabase(runtime, registry);
-  const logReader = openStoreLogStorage(runtime);
+  const logReader = createLogReader(runtime);
   const metricReader = openStoreMetricStorage(runtime, registry);
   // The admin port is known once it listens (it may be chosen at start): the status asks for it then.
   let queryAdminPort: number | undefined;
@@ -68,7 +68,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   let closing: Promise<void> | undefined;
   return {
     summary: [
-      `web UI, Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]})`,
+      `web UI, Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]}, logs from ${config.query.logStorageType})`,
       `admin on ${config.query.adminListen.host}:${admin.port}`,
     ],
     report: async () => describeStatus(await status(), `http://${uiHost(config.query.listen.host)}:${port}`),

@@ -1,4 +1,4 @@
-import { parseInteger, parseList, parseListen, parseString, v } from './schema.js';
+import { Problem, parseEnum, parseInteger, parseList, parseListen, parseString, v } from './schema.js';
 
 export const query = {
   listen: v({ name: 'QUERY_LISTEN', default: ':16686', doc: 'Jaeger query API, log API and UI.', parse: parseListen }),
@@ -15,5 +15,18 @@ export const query = {
   maxLogs: v({
     name: 'QUERY_MAX_LOGS', default: '1000',
     doc: 'Largest page of the log search; the NDJSON download streams up to 100 times this.', parse: parseInteger(1, 100_000),
+  }),
+  logStorageType: v({
+    name: 'LOG_STORAGE_TYPE', default: 'store',
+    doc: 'Where the log API reads logs: store (the embedded store) or elasticsearch (the indices of QUERY_LOG_INDICES on ES_SERVER_URLS, with ES_USERNAME / ES_PASSWORD: the cluster that holds the spans and the logs).',
+    parse: parseEnum(['store', 'elasticsearch'] as const),
+  }),
+  logIndices: v({
+    name: 'QUERY_LOG_INDICES', default: '*-20*,-*jaeger-*',
+    doc: 'Indices the log API searches when LOG_STORAGE_TYPE=elasticsearch (comma list, wildcards, -exclusions): the default matches the pilot\'s daily and monthly <target>-YYYY.MM[.DD] indices but not Jaeger\'s; name the targets for rotation none.',
+    parse: (raw: string) => {
+      const list = parseList(raw);
+      return list.length > 0 ? list : new Problem('at least one index or pattern is needed');
+    },
   }),
 };
