@@ -167,7 +167,12 @@ export class ElasticsearchOutput implements LogSink {
       if (batch === undefined) return;
       let pending = batch.events;
       while (pending.length > 0) {
-        const report = await this.bulk.deliver(pending);
+        const delivery = this.bulk.deliver(pending);
+        // Batches are replayed one at a time, so nothing else would fill this request: waiting for the flush
+        // interval (1 s by default) would cap the replay at one buffered batch per interval, slower than a few
+        // chatty containers fill the buffer, which then never drains after an outage.
+        this.bulk.flush();
+        const report = await delivery;
         pending = report.undelivered;
         if (pending.length === 0) break;
         if (this.abort.signal.aborted) return; // left in the buffer, replayed at the next start

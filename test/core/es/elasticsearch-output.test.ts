@@ -74,6 +74,27 @@ describe('the elasticsearch output with its disk buffer, against a real Elastics
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  test('many small buffered batches drain without each waiting for the flush interval', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
+    const relay = await startTcpSwitch(esUrl, false);
+    const client = new Client({ node: relay.url, maxRetries: 0 });
+    // The default flush interval: a replay that waited for it would take a second per buffered batch.
+    const out = await open(client, createRegistry('test', false), { flushIntervalMs: 1000 });
+    const batches = 60;
+    for (let i = 0; i < batches; i++) await out.write(makeLogEvents(2, { target: `${target}-e`, timestampMs: day, idPrefix: `e${i}` }));
+    assert.ok(out.bufferedBytes > 0);
+    relay.setUp(true);
+    const t0 = Date.now();
+    await out.drained();
+    const tookMs = Date.now() - t0;
+    assert.equal(await count(`${target}-e-2024.06.01`), batches * 2);
+    assert.ok(tookMs < 15_000, `${batches} buffered batches replayed in ${tookMs} ms`);
+    await out.close();
+    await client.close();
+    await relay.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
   test('what is on disk survives a restart and is delivered by the next run', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
     const closedPort = new Client({ node: 'http://127.0.0.1:9', maxRetries: 0 });
