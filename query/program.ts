@@ -40,6 +40,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       spanReader,
       spanStorage: config.spanStorage.types[0] ?? 'store',
       logReader,
+      logStorage: config.query.logStorageType,
       // Only `all` shares the pilot's and collector's engine; a lone query may run far from any engine.
       engine:
         config.program === 'all'

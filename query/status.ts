@@ -58,6 +58,8 @@ export interface StatusOptions {
   spanReader: SpanReader;
   spanStorage: string;
   logReader?: LogReader;
+  /** Where the log reader reads (LOG_STORAGE_TYPE); default store. */
+  logStorage?: string;
   engine?: { client: EngineClient; logPrefixes: string[]; monitoringPrefix: string };
   probeTimeoutMs?: number;
 }
@@ -116,7 +118,7 @@ async function storageStatus(options: StatusOptions): Promise<StatusReport['stor
   if (!options.logReader) return { spans: options.spanStorage, services, logs: 'none (the log API needs the embedded store)' };
   const [logRecords, newest] = await Promise.all([options.logReader.count({}), options.logReader.search({ limit: 1 })]);
   const newestLog = newest[0] === undefined ? undefined : (JSON.parse(newest[0].json) as Record<string, unknown>)['@timestamp'];
-  return { spans: options.spanStorage, services, logs: 'store', logRecords, newestLog: typeof newestLog === 'string' ? newestLog : undefined };
+  return { spans: options.spanStorage, services, logs: options.logStorage ?? 'store', logRecords, newestLog: typeof newestLog === 'string' ? newestLog : undefined };
 }
 
 export function createStatusSource(options: StatusOptions): StatusSource {
