@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execIn, runContainer, waitFor } from '../helpers/docker.js';
+import { startElasticsearch, stopElasticsearch } from '../helpers/services.js';
 import { count, deleteIndices, esTestUrl, scan } from '../helpers/elasticsearch.js';
 import { PilotDirs, PilotProcess, type PilotRecord } from './pilot-process.js';
 
@@ -265,4 +266,63 @@ test('a container that exited while the pilot was down is read to its end at the
   }, { what: 'the lines written while the pilot was down', timeoutMs: 20_000 });
   assert.deepEqual(tally(messages, 's ', 2000), { missing: 0, duplicates: 0 });
   assert.deepEqual(await second.terminate(), { code: 0, signal: null });
+});
+
+test('Elasticsearch stopped for a minute mid-stream: records wait in the disk buffer, then none is missing or twice', async (t) => {
+  const esUrl = await esTestUrl();
+  const target = runTarget('outage');
+  t.after(async () => {
+    await startElasticsearch(); // also when the test failed while it was down
+    await deleteIndices(`${target}*`);
+  });
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs, {
+    LOGGING_OUTPUT: 'elasticsearch', ELASTICSEARCH_HOSTS: esUrl, ELASTICSEARCH_INDEX_ROTATION: 'none',
+    ELASTICSEARCH_FLUSH_INTERVAL: '200ms', ELASTICSEARCH_RETRY_TIMEOUT: '5s',
+  });
+  const c = await runContainer(t, {
+    name: 'outage',
+    labels: { 'aliyun.logs.out': 'stdout', 'aliyun.logs.out.target': target },
+    cmd: ['sh', '-c', 'i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); echo "o $i"; sleep 0.05; done; echo $i > /tmp/total; sleep 3600'],
+  });
+  const bufferBytes = async (): Promise<number> => metricValue(await pilot.metrics(), 'shipwatch_buffer_bytes', { output: 'elasticsearch' });
+  await waitFor(async () => (await count(target)) >= 20, { what: 'the first records in Elasticsearch', timeoutMs: 20_000, intervalMs: 250 });
+
+  await stopElasticsearch();
+  const downAtMs = Date.now();
+  const OUTAGE_MS = 60_000;
+  const early = await waitFor(async () => {
+    const b = await bufferBytes();
+    return b > 0 && b;
+  }, { what: 'the disk buffer to hold records', timeoutMs: 30_000, intervalMs: 500 });
+  await new Promise((r) => setTimeout(r, Math.max(0, downAtMs + OUTAGE_MS - 5000 - Date.now())));
+  const late = await bufferBytes();
+  assert.ok(late > early, `the buffer keeps taking the lines printed during the outage (${early} then ${late} bytes)`);
+  assert.equal((await pilot.health()).status, 200, 'an output outage does not make the pilot unhealthy');
+  await new Promise((r) => setTimeout(r, Math.max(0, downAtMs + OUTAGE_MS - Date.now())));
+  await startElasticsearch();
+  const upAtMs = Date.now();
+  t.diagnostic(`Elasticsearch down ${upAtMs - downAtMs} ms (stopped and started again by its script)`);
+
+  await execIn(c.id, ['touch', '/tmp/stop']);
+  const total = Number(await waitFor(async () => {
+    const r = await execIn(c.id, ['cat', '/tmp/total']);
+    return r.exitCode === 0 && r.stdout.trim();
+  }, { what: 'the printer to stop' }));
+  await waitFor(async () => (await count(target)) >= total && (await bufferBytes()) === 0,
+    { what: `all ${total} lines in Elasticsearch and the buffer empty`, timeoutMs: 60_000, intervalMs: 500 }).catch(async (err: Error) => {
+    const state = { count: await count(target), bufferBytes: await bufferBytes(), pilot: pilot.logs(/./).filter((l) => l.level !== 'info').slice(-10) };
+    throw new Error(`${err.message}: ${JSON.stringify(state)}`, { cause: err });
+  });
+  const drainedMs = Date.now() - upAtMs;
+  await new Promise((r) => setTimeout(r, 1000)); // anything extra would show now
+
+  const docs = await esMessages(target);
+  assert.deepEqual(tally(docs.map((d) => d.message), 'o ', total), { missing: 0, duplicates: 0 });
+  assert.equal(docs.length, total, 'no document beyond the numbered lines');
+  const metrics = await pilot.metrics();
+  const buffered = metricValue(metrics, 'shipwatch_buffer_written_events_total', { output: 'elasticsearch' });
+  assert.ok(buffered > 0, 'records went through the disk buffer');
+  t.diagnostic(`${total} lines, ${buffered} through the disk buffer (${late} bytes at most seen); all in Elasticsearch ${drainedMs} ms after it answered again`);
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
