@@ -1,5 +1,5 @@
 /**
- * The embedded store's span write path: the rows one batch of spans adds (span-schema.ts v2). The caller runs
+ * The embedded store's span write path: the rows one batch of spans adds (span-schema.ts v3). The caller runs
  * `write` inside one transaction per batch and calls `forget` when that transaction rolls back, so no cache keeps
  * what the database lost.
  *
@@ -8,15 +8,20 @@
  *
  * - the tag index holds each distinct tag once per group (up to `GROUP_SPANS` spans written together), not once
  *   per span, keyed by a 52-bit hash (tag-hash.ts) and the group: 14 rows of (key, value, span) text per span
- *   became ≈ 1.1 integer rows per span there (only values unique to a span stay one row each); group ids grow with
- *   every batch, so a tag's new rows append to the end of its range instead of landing at random places;
+ *   became ≈ 1.1 integer rows per span there (only values unique to a span stay one row each);
+ * - its rows are keyed epoch first (`TAG_EPOCH_SPANS`): keyed by tag first, every batch's rows landed on random
+ *   pages all over the index, each rewritten to the WAL at commit, a cost growing with the store (bench/query.bench.ts
+ *   write at 1M spans: 33–42k → 46–71k spans per CPU-second);
  * - service and operation names are integer ids (`span_names`), trace ids 16-byte blobs: smaller rows and indexes;
  * - a process is looked up by object identity first (receivers share one `Process` across the spans of a batch),
  *   its JSON key built only when a new object arrives;
  * - every statement is prepared once; the index rows of a group go in multi-row INSERTs of 64.
  *
- * After all of it the store took ≈ 24 µs per such span (≈ 16 µs per span of the OpenTelemetry SDK's, which has no
- * logs), about half of it in SQLite's own insert of the span row and its two indexes.
+ * After all of it the store takes ≈ 19–23 µs per such span on a loaded machine (≈ 14–16 µs per span of the
+ * OpenTelemetry SDK's, which has no logs). By parts, measured one at a time: the span row with its two indexes and
+ * its commit ≈ 4 µs in SQLite alone (≈ 2.5 µs without the ≈ 500 bytes of data), encoding the data ≈ 3.5 µs, the
+ * tag walk and hashes ≈ 1.5 µs, the tag index rows ≈ 1.5–3 µs, garbage collection of all of it the rest. The
+ * trace index (`trace_spans`) still takes random trace ids: one random insert per trace and batch.
  */
 import type { Statement } from 'better-sqlite3';
 import { parentSpanId, type Process, type Span } from '../model/span.js';
