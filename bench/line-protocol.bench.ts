@@ -7,25 +7,16 @@
  * `node --import tsx bench/line-protocol.bench.ts [lines] [rounds]`
  */
 import { parseLineProtocol } from '../collector/metrics/line-protocol-parser.js';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const BODY_LINES = 5_000;
 
-/** A deterministic generator, so runs compare. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 /** The bodies, generated one at a time so that no million strings are held at once (they would inflate the RSS). */
 function makeBodies(count: number): Buffer[] {
-  const r = rng(42);
+  const r = seededRandom(42);
   const hosts = Array.from({ length: 50 }, (_, i) => `web-${String(i).padStart(3, '0')}.eu-west-1.internal`);
   const f = (max: number, digits = 2): string => (r() * max).toFixed(digits);
   const i = (max: number): string => `${Math.floor(r() * max)}i`;

@@ -19,22 +19,14 @@ import type { KeyValue, Span } from '../core/model/span.js';
 import type { TraceQuery } from '../core/span-storage.js';
 import { StoreDatabase } from '../core/store/database.js';
 import { StoreSpanStorage } from '../core/store/span-store.js';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);
 const BATCH = 1_000;
 const SERVICES = 30;
 const HOUR_US = 3_600_000_000;
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-const r = rng(7);
+const r = seededRandom(7);
 const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
 const hex = (digits: number): string => {
   let s = '';

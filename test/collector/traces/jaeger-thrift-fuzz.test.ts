@@ -7,18 +7,8 @@ import { silentLogger } from '../../../core/log.js';
 import { createRegistry } from '../../../core/self-metrics.js';
 import { CollectingConsumer, counterValue } from './support/collecting-consumer.js';
 import { REF, TAG, encodeBatch, encodeEmitBatch, type TBatch } from './support/thrift-writer.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
-/** mulberry32: a small seeded generator, so a failure replays exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seedBatch(random: () => number, n: number): TBatch {
   const big = (): bigint => BigInt.asIntN(64, BigInt(Math.floor(random() * 2 ** 32)) << 32n | BigInt(Math.floor(random() * 2 ** 32)));
@@ -75,7 +65,7 @@ function check(result: JaegerDecodeResult): void {
 }
 
 test('every prefix of valid datagrams and bodies fails cleanly, and only the whole decodes', () => {
-  const random = rng(1);
+  const random = seededRandom(1);
   const batch = seedBatch(random, 5);
   for (const protocol of ['compact', 'binary'] as const) {
     const emit = encodeEmitBatch(batch, protocol);
@@ -95,7 +85,7 @@ function spans(result: JaegerDecodeResult): number {
 }
 
 test('20,000 seeded mutations of valid input never throw and never yield malformed spans', () => {
-  const random = rng(0x5eed);
+  const random = seededRandom(0x5eed);
   const seeds: Array<[Buffer, 'compact' | 'binary', boolean]> = [];
   for (const protocol of ['compact', 'binary'] as const) {
     for (const n of [0, 1, 3, 10]) {
@@ -118,7 +108,7 @@ test('20,000 seeded mutations of valid input never throw and never yield malform
 });
 
 test('two thousand garbage datagrams on a real socket leave the receiver serving', async () => {
-  const random = rng(42);
+  const random = seededRandom(42);
   const registry = createRegistry('collector', false);
   const consumer = new CollectingConsumer();
   const receiver = await startJaegerUdpReceiver({

@@ -7,6 +7,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { decodeExportTraceRequest, encodeExportTraceResponse, encodeRpcStatus } from '../../../collector/traces/otlp-protobuf.js';
 import { otlpJsonToSpans } from '../../../collector/traces/otlp-translate.js';
 import { ProtoReader } from '../../../collector/traces/protobuf-reader.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 /** Real spans from the SDK, with every attribute type, events, links, status, kinds, scopes and resources. */
 async function realSpans(): Promise<ReadableSpan[]> {
@@ -120,17 +121,6 @@ test('the answers encode as ExportTraceServiceResponse and google.rpc.Status', (
   assert.deepEqual([...encodeRpcStatus(3, 'no')], [0x08, 3, 0x12, 2, 0x6e, 0x6f]);
 });
 
-/** mulberry32: a small seeded PRNG so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function decodeNeverThrows(buf: Uint8Array, label: string): 'ok' | 'error' {
   let result: ReturnType<typeof decodeExportTraceRequest>;
@@ -153,7 +143,7 @@ function decodeNeverThrows(buf: Uint8Array, label: string): 'ok' | 'error' {
 }
 
 test('fuzz: random bytes, every truncation and random byte flips of a real request never throw (seed 20240607)', async () => {
-  const random = prng(20240607);
+  const random = seededRandom(20240607);
   const valid = ProtobufTraceSerializer.serializeRequest(await realSpans())!;
   const outcomes = { ok: 0, error: 0 };
   for (let cut = 0; cut < valid.length; cut++) outcomes[decodeNeverThrows(valid.subarray(0, cut), `truncated at ${cut}`)]++;
