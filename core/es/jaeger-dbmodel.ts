@@ -10,8 +10,8 @@
  * digits, which loses precision beyond them).
  *
  * Beyond Jaeger's schema, and only when present: `scope` {tags} (OTLP scope attributes) and a reference's `tags`
- * (OTLP link attributes), kept in the document's source so a trace reads back whole; the span mapping indexes
- * neither (jaeger-indices.ts), so searches do not see them, as in Jaeger's own Elasticsearch storage.
+ * (OTLP link attributes), in the same key/type/value form, so a trace reads back whole; the span mapping indexes
+ * both as nested lists (jaeger-indices.ts) and tag searches match them (jaeger-query.ts), as the embedded store's do.
  *
  * Reading accepts both that form and Jaeger 2's typed values (JSON numbers and booleans), the promoted `tag` /
  * `process.tag` maps, and 16- or 32-digit ids. Pure: no I/O, never throws.

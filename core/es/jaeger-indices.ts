@@ -4,8 +4,10 @@
  * (`mappings/jaeger-span-8.json`, `jaeger-service-8.json`: keyword fields with `ignore_above` 256, nested `tags`,
  * `process.tags`, `logs.fields`, `references`, and `tag.*` / `process.tag.*` dynamic keyword maps).
  *
- * Shipwatch's additions: the service template maps `spanKind`, and the span template keeps `scope` (OTLP scope
- * attributes) in the source without indexing it. Pure.
+ * Shipwatch's additions, all of them new fields beside Jaeger's (its documents read and search as before): the
+ * service template maps `spanKind`; the span template maps `scope.tags` (OTLP scope attributes) and
+ * `references.tags` (OTLP link attributes) as nested key/value lists like `tags`, so tag searches match them.
+ * `spanMappingAdditions` is the same pair as a put-mapping body, for span indices created before they existed. Pure.
  */
 
 export interface JaegerIndexNames {
@@ -63,6 +65,21 @@ export interface TemplateOptions {
   priority?: number;
 }
 
+const SPAN_ADDITIONS = {
+  references: { type: 'nested', dynamic: false, properties: { tags: nestedKeyValues } },
+  scope: { type: 'object', dynamic: false, properties: { tags: nestedKeyValues } },
+} as const;
+
+/**
+ * Shipwatch's fields of a span document (jaeger-dbmodel.ts): a reference's `tags` (link attributes) and `scope.tags`
+ * (scope attributes), as a `PUT <index>/_mapping` body. Only new fields, so Elasticsearch merges it into a span
+ * index made from an older template (Jaeger's or Shipwatch's); documents written before it stay unsearchable by
+ * those fields until reindexed.
+ */
+export function spanMappingAdditions(): { properties: typeof SPAN_ADDITIONS } {
+  return { properties: SPAN_ADDITIONS };
+}
+
 /** `PUT _index_template/<name>` bodies, by template name. */
 export function jaegerIndexTemplates(o: TemplateOptions): Array<{ name: string; body: Record<string, unknown> }> {
   const names = jaegerIndexNames(o.prefix);
@@ -84,9 +101,8 @@ export function jaegerIndexTemplates(o: TemplateOptions): Array<{ name: string; 
           flags: { type: 'integer' },
           logs: { type: 'nested', dynamic: false, properties: { timestamp: { type: 'long' }, fields: nestedKeyValues } },
           process: { properties: { serviceName: keyword, tag: { type: 'object' }, tags: nestedKeyValues } },
-          references: { type: 'nested', dynamic: false, properties: { refType: keyword, traceID: keyword, spanID: keyword } },
-          // Shipwatch's addition: OTLP scope attributes, kept in the source only (jaeger-dbmodel.ts).
-          scope: { type: 'object', enabled: false },
+          references: { type: 'nested', dynamic: false, properties: { refType: keyword, traceID: keyword, spanID: keyword, ...SPAN_ADDITIONS.references.properties } },
+          scope: SPAN_ADDITIONS.scope,
           tag: { type: 'object' },
           tags: nestedKeyValues,
         },

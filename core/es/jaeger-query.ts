@@ -4,7 +4,9 @@
  * - a trace search is one bool query over span documents — every condition on the same span — with a `traceIDs`
  *   terms aggregation ordered by each trace's latest matching `startTime`, newest first;
  * - a tag condition matches the nested `tags`, `process.tags` and `logs.fields` (key equal, value a regular
- *   expression), or the promoted `tag.<key>` / `process.tag.<key>` fields (dots in the key replaced by `@`);
+ *   expression), or the promoted `tag.<key>` / `process.tag.<key>` fields (dots in the key replaced by `@`); and,
+ *   Shipwatch's addition, the scope attributes (`scope.tags`) and link attributes (`references.tags`), as the
+ *   embedded store does (store/span-search.ts) — unmapped in indices older than those fields, hence `ignore_unmapped`;
  * - services and operations are terms aggregations over the service documents.
  *
  * The start time is bounded on `startTimeMillis` (a date, so Elasticsearch can skip shards) and, to the microsecond,
@@ -16,13 +18,19 @@ export const TRACE_ID_AGG = 'traceIDs';
 
 type Query = Record<string, unknown>;
 
-function nestedTagQuery(path: string, key: string, value: string): Query {
+function nestedTagQuery(path: string, key: string, value: string, ignoreUnmapped = false): Query {
   return {
     nested: {
       path,
       query: { bool: { must: [{ match: { [`${path}.key`]: key } }, { regexp: { [`${path}.value`]: { value } } }] } },
+      ...(ignoreUnmapped ? { ignore_unmapped: true } : {}),
     },
   };
+}
+
+/** A link attribute: `references.tags` is nested in the nested `references`. */
+function linkTagQuery(key: string, value: string): Query {
+  return { nested: { path: 'references', query: nestedTagQuery('references.tags', key, value, true), ignore_unmapped: true } };
 }
 
 function objectTagQuery(field: string, key: string, value: string): Query {
@@ -39,6 +47,8 @@ export function tagQuery(key: string, value: string, dotReplacement = '@'): Quer
         nestedTagQuery('tags', key, value),
         nestedTagQuery('process.tags', key, value),
         nestedTagQuery('logs.fields', key, value),
+        nestedTagQuery('scope.tags', key, value, true),
+        linkTagQuery(key, value),
       ],
       minimum_should_match: 1,
     },

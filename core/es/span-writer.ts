@@ -1,7 +1,9 @@
 /**
  * Spans into Elasticsearch in Jaeger's schema (SPEC §3.5): each span a document of `[prefix-]jaeger-span-YYYY-MM-DD`
  * (./jaeger-dbmodel.ts), each service/operation pair a document of `[prefix-]jaeger-service-YYYY-MM-DD`, the dates
- * those of the span's start (UTC). The index templates are installed at start.
+ * those of the span's start (UTC). The index templates are installed at start, and the span indices that already
+ * exist get Shipwatch's added fields mapped (scope and link attributes, jaeger-indices.ts) so spans written to them
+ * from now on are searchable by those too.
  *
  * Ids are deterministic, so a retried batch overwrites instead of duplicating: a span's `_id` is Jaeger 2's
  * `traceID_spanID_<fnv-1a 64 of the document>`, a service document's is Jaeger's fnv-1a 64 of service and operation
@@ -22,7 +24,7 @@ import { counter, type Registry } from '../self-metrics.js';
 import type { SpanWriter } from '../span-storage.js';
 import { classifyBulkItems, classifyRequestError } from './bulk-response.js';
 import { spanKindOf, spanToDb } from './jaeger-dbmodel.js';
-import { indexDate, jaegerIndexNames, jaegerIndexTemplates, type JaegerIndexNames } from './jaeger-indices.js';
+import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions, type JaegerIndexNames } from './jaeger-indices.js';
 
 /**
  * FNV-1a 64 of the UTF-8 bytes, as Go's `strconv.FormatUint(h, 16)` prints it. Computed on two 32-bit halves:
@@ -80,6 +82,29 @@ export class EsSpanWriter implements SpanWriter {
       } catch (err) {
         throw swError('SW_OUTPUT_FAILED', `cannot install the index template ${t.name}`, err);
       }
+    }
+    await this.mapAdditionsOnExistingIndices();
+  }
+
+  /**
+   * Maps the added span fields in span indices made from an older template (today's, typically). Elasticsearch
+   * cannot turn on indexing of an object created disabled, so an index made by the first Shipwatch template that
+   * kept `scope` unindexed stays without scope search; it is named in a warning (the next daily index has it).
+   */
+  private async mapAdditionsOnExistingIndices(): Promise<void> {
+    const index = `${this.names.spanPrefix}*`;
+    const { client } = this.opts;
+    try {
+      await client.indices.putMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open', ...spanMappingAdditions() });
+      const mappings = await client.indices.getMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open' });
+      const unindexed = Object.entries(mappings)
+        .filter(([, m]) => (m.mappings.properties?.scope as { enabled?: boolean } | undefined)?.enabled === false)
+        .map(([name]) => name);
+      if (unindexed.length > 0) {
+        this.opts.log.warn('span indices created without scope indexing: their spans are not found by scope attributes', { indices: unindexed.sort().join(',') });
+      }
+    } catch (err) {
+      throw swError('SW_OUTPUT_FAILED', `cannot map the added span fields in the existing ${index} indices`, err);
     }
   }
 

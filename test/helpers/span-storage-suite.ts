@@ -58,16 +58,6 @@ interface QueryFixture {
   ExpectedFixtures: string[];
 }
 
-/**
- * Searches by scope attributes and link attributes: the span model keeps both (`span.scope`, `SpanRef.tags`), but a
- * store in Jaeger's v1 Elasticsearch schema has no indexed field for them (Jaeger's own Elasticsearch, OpenSearch,
- * Badger and Cassandra backends skip these two queries for the same reason).
- */
-export const SCOPE_AND_LINK_ATTRIBUTE_SEARCHES: Record<string, string> = {
-  'Scope Attributes': "scope attributes are kept in the document's source but Jaeger's span mapping indexes no field for them",
-  'Link Attributes': "link attributes are kept in the document's source but Jaeger's span mapping indexes no field for them",
-};
-
 /** RFC 3339 with up to nanoseconds → microseconds since the epoch (Date.parse stops at milliseconds). */
 export function rfc3339ToMicros(text: string): number {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(text);
