@@ -8,7 +8,8 @@
 #
 # Built once and reused while its inputs are the same: the script itself, the Node.js and npm versions, the CA
 # bundle and the package list are hashed into the label `shipwatch-test.base-inputs`; a different hash rebuilds the image.
-# Debian's packages come from SHIPWATCH_TEST_DEBIAN_MIRROR (default http://deb.debian.org/debian); the downloaded
+# Debian's packages come from SHIPWATCH_TEST_DEBIAN_MIRROR (default: the first Debian archive in this machine's apt
+# sources, so the base image is fetched from wherever apt already fetches); the downloaded
 # .deb files are kept under the cache folder, so a rebuild downloads only what changed.
 set -euo pipefail
 SERVICE_NAME=base-image
@@ -16,7 +17,15 @@ SERVICE_NAME=base-image
 service_lock
 
 IMAGE="${SHIPWATCH_TEST_BASE_IMAGE:-shipwatch-test/node-base:bookworm}"
-MIRROR="${SHIPWATCH_TEST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+apt_mirror() {
+  # deb822 sources first (Debian 12's default), then the one-line format.
+  # Missing files and no match are normal here: never let them end the script (set -e, pipefail).
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true
+    grep -hsE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true
+  } | awk '$1 == "URIs:" {print $2; next} {print $2}' | { grep -v -- '-security' || true; } | sed -n 1p
+}
+MIRROR="${SHIPWATCH_TEST_DEBIAN_MIRROR:-$(apt_mirror)}"
+[ -n "$MIRROR" ] || die "no Debian archive in this machine's apt sources: set SHIPWATCH_TEST_DEBIAN_MIRROR"
 SUITE=bookworm
 PACKAGES=ca-certificates,python3,make,g++
 SOCKET=/var/run/docker.sock
