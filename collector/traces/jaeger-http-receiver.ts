@@ -15,6 +15,7 @@ import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
 import { decodeJaegerBatch, type JaegerDecodeLimits } from './jaeger-thrift.js';
 import { traceCounters } from './trace-receiver-metrics.js';
+import { mediaType } from './http-body.js';
 
 export const JAEGER_THRIFT_CONTENT_TYPES: readonly string[] = ['application/x-thrift', 'application/vnd.apache.thrift.binary'];
 
@@ -28,11 +29,6 @@ export interface JaegerHttpReceiverOptions {
   retryAfterMs: number;
 }
 
-function mediaType(header: string | undefined): string {
-  if (header === undefined) return '';
-  const semi = header.indexOf(';');
-  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
-}
 
 function refuse(reply: FastifyReply, code: ErrorCode, detail: string): FastifyReply {
   const err = swError(code, detail);

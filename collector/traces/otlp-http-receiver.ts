@@ -10,24 +10,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
-import type { Logger } from '../../core/log.js';
-import type { SpanConsumer } from '../../core/model/span.js';
-import type { Registry } from '../../core/self-metrics.js';
 import { decodeContentEncoding, mediaType } from './http-body.js';
 import { decodeOtlpTraces, type OtlpEncoding } from './otlp-decode.js';
 import { encodeExportTraceResponse, encodeRpcStatus } from './otlp-protobuf.js';
 import { traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
+import type { HttpTraceReceiverOptions } from './http-receiver-options.js';
 
-export interface OtlpHttpReceiverOptions {
-  consumer: SpanConsumer;
-  registry: Registry;
-  log: Logger;
-  /** Largest body, compressed and once decompressed. */
-  maxBodyBytes: number;
-  maxSpansPerRequest: number;
-  /** Sent as Retry-After (whole seconds, at least 1) with a 503. */
-  retryAfterMs: number;
-}
+export type OtlpHttpReceiverOptions = HttpTraceReceiverOptions;
 
 const CONTENT_TYPES: Record<string, OtlpEncoding> = { 'application/json': 'json', 'application/x-protobuf': 'protobuf' };
 /** google.rpc.Code values for the Status body. */

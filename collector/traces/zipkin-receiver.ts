@@ -10,23 +10,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { swError, type ErrorCode } from '../../core/errors.js';
 import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
-import type { Logger } from '../../core/log.js';
-import type { SpanConsumer } from '../../core/model/span.js';
-import type { Registry } from '../../core/self-metrics.js';
 import { decodeContentEncoding, mediaType } from './http-body.js';
 import { traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
 import { decodeZipkin, type ZipkinFormat } from './zipkin-decode.js';
+import type { HttpTraceReceiverOptions } from './http-receiver-options.js';
 
-export interface ZipkinReceiverOptions {
-  consumer: SpanConsumer;
-  registry: Registry;
-  log: Logger;
-  /** Largest body, compressed and once decompressed. */
-  maxBodyBytes: number;
-  maxSpansPerRequest: number;
-  /** Sent as Retry-After (whole seconds, at least 1) with a 503. */
-  retryAfterMs: number;
-}
+export type ZipkinReceiverOptions = HttpTraceReceiverOptions;
 
 const STATUS_CODE: Record<number, ErrorCode> = { 400: 'SW_BAD_REQUEST', 413: 'SW_PAYLOAD_TOO_LARGE', 415: 'SW_UNSUPPORTED_MEDIA_TYPE' };
 

@@ -1,0 +1,15 @@
+import type { Logger } from '../../core/log.js';
+import type { SpanConsumer } from '../../core/model/span.js';
+import type { Registry } from '../../core/self-metrics.js';
+
+/** What every HTTP trace receiver (OTLP, Zipkin) is given. */
+export interface HttpTraceReceiverOptions {
+  consumer: SpanConsumer;
+  registry: Registry;
+  log: Logger;
+  /** Largest body, compressed and once decompressed. */
+  maxBodyBytes: number;
+  maxSpansPerRequest: number;
+  /** Sent as Retry-After (whole seconds, at least 1) with a 503. */
+  retryAfterMs: number;
+}
