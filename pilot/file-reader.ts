@@ -13,6 +13,7 @@ import { describe } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LineSplitter } from './line-splitter.js';
 import type { FileIdentity } from './positions.js';
+import { WakeableSleep } from '../core/wakeable-sleep.js';
 
 export interface TailedFile {
   identity: FileIdentity;
@@ -78,7 +79,7 @@ export class FileReader {
   private readOffset: number;
   private finishing: FinishMode | undefined;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly pause = new WakeableSleep();
   private lastGrowthMs = Date.now();
   /** The bytes just before readOffset, as read: after a pause they must still be there (see `rewritten`). */
   private tail = Buffer.alloc(0);
@@ -110,7 +111,7 @@ export class FileReader {
   finish(mode: FinishMode): void {
     if (this.finishing === 'now') return;
     this.finishing = mode;
-    this.wake?.();
+    this.pause.wake();
   }
 
   /** The file is at its path again (a rotation that did not happen after all): keep following it. */
@@ -121,7 +122,7 @@ export class FileReader {
   /** Stops reading at once (shutdown); what was handed out may still be acknowledged. */
   stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.pause.wake();
     return this.done;
   }
 
@@ -213,13 +214,6 @@ export class FileReader {
   private sleep(ms: number): Promise<void> {
     // stop() or finish() may have come while we were reading: their wake-up went to no one.
     if (this.stopped || this.finishing === 'now') return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      timer.unref();
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return this.pause.sleep(ms);
   }
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { counter, type Registry } from '../self-metrics.js';
 import { containerInfoFromInspect, type ContainerInfo } from './container-info.js';
 import { engineFailure, isNoSuchContainer, pingEngine, type EngineClient } from './docker-client.js';
+import { WakeableSleep } from '../wakeable-sleep.js';
 
 export interface ContainerListener {
   /** A container that runs and was not announced yet (it may already have stopped again: read what it wrote). */
@@ -68,7 +69,7 @@ export class ContainerWatcher {
   private connected = false;
   private reason = 'not connected yet';
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly pause = new WakeableSleep();
   private firstSync: Promise<void>;
   private resolveFirstSync!: () => void;
   private readonly failures;
@@ -112,7 +113,7 @@ export class ContainerWatcher {
     this.closed = true;
     this.resolveFirstSync();
     this.stream?.destroy?.();
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
     await this.chain;
   }
@@ -151,14 +152,7 @@ export class ContainerWatcher {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      timer.unref();
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return this.pause.sleep(ms);
   }
 
   /** Opens the events stream, synchronises, and returns a promise that settles when the stream ends. */
