@@ -14,7 +14,7 @@ import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
 import { decodeJaegerBatch, type JaegerDecodeLimits } from './jaeger-thrift.js';
-import { traceCounters } from './trace-receiver-metrics.js';
+import { handOverSpans, traceCounters } from './trace-receiver-metrics.js';
 import { mediaType } from './http-body.js';
 
 export const JAEGER_THRIFT_CONTENT_TYPES: readonly string[] = ['application/x-thrift', 'application/vnd.apache.thrift.binary'];
@@ -82,22 +82,12 @@ export async function registerJaegerHttpReceiver(app: FastifyInstance, options: 
         return refuse(reply, 'SW_BAD_REQUEST', `malformed Jaeger Thrift batch: ${result.error}`);
       }
       const spans = result.spans;
-      let outcome: 'accepted' | 'busy' = 'accepted';
-      if (spans.length > 0) {
-        try {
-          outcome = consumer.consume(spans);
-        } catch (err) {
-          counters.consumerFailures.inc(spans.length);
-          log.error('span consumer failed on a Jaeger HTTP batch', { err, spans: spans.length });
-          return refuse(reply, 'SW_STORE_FAILED', 'spans could not be handed to span storage');
-        }
-      }
+      const outcome = handOverSpans(consumer, spans, counters, log, 'a Jaeger HTTP batch');
+      if (outcome === 'failed') return refuse(reply, 'SW_STORE_FAILED', 'spans could not be handed to span storage');
       if (outcome === 'busy') {
-        counters.refusedBusy.inc(spans.length);
         void reply.header('retry-after', retryAfter);
         return refuse(reply, 'SW_BUSY', `${spans.length} spans refused, retry later`);
       }
-      counters.spans.inc(spans.length);
       return reply.status(202).send();
     });
   });

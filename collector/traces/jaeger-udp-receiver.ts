@@ -12,7 +12,7 @@ import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
 import { decodeAgentEmitBatch, type JaegerDecodeLimits, type ThriftProtocol } from './jaeger-thrift.js';
-import { traceCounters } from './trace-receiver-metrics.js';
+import { handOverSpans, traceCounters } from './trace-receiver-metrics.js';
 
 export interface JaegerUdpReceiverOptions {
   listen: { host: string; port: number };
@@ -62,18 +62,8 @@ export function createDatagramHandler(options: Omit<JaegerUdpReceiverOptions, 'l
       reportBadDatagram(datagram.length, result.error);
       return;
     }
-    const spans = result.spans;
-    if (spans.length === 0) return;
-    let outcome: 'accepted' | 'busy';
-    try {
-      outcome = consumer.consume(spans);
-    } catch (err) {
-      counters.consumerFailures.inc(spans.length);
-      log.error('span consumer failed; spans of a Jaeger datagram lost', { err, spans: spans.length });
-      return;
-    }
-    if (outcome === 'busy') counters.refusedBusy.inc(spans.length);
-    else counters.spans.inc(spans.length);
+    // Busy or failed, UDP has no one to answer: the spans are dropped, and counted.
+    handOverSpans(consumer, result.spans, counters, log, 'a Jaeger datagram (its spans are lost)');
   };
 }
 

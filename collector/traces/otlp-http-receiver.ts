@@ -13,7 +13,7 @@ import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../
 import { decodeContentEncoding, mediaType } from './http-body.js';
 import { decodeOtlpTraces, type OtlpEncoding } from './otlp-decode.js';
 import { encodeExportTraceResponse, encodeRpcStatus } from './otlp-protobuf.js';
-import { traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
+import { handOverSpans, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
 import type { HttpTraceReceiverOptions } from './http-receiver-options.js';
 
 export type OtlpHttpReceiverOptions = HttpTraceReceiverOptions;
@@ -100,20 +100,10 @@ export async function registerOtlpHttpReceiver(app: FastifyInstance, options: Ot
       }
       const { spans, rejected, errors } = decoded.translation;
       if (rejected > 0) c.rejectedSpans.inc(rejected);
-      if (spans.length > 0) {
-        let outcome: 'accepted' | 'busy';
-        try {
-          outcome = consumer.consume(spans);
-        } catch (err) {
-          c.consumerFailures.inc(spans.length);
-          log.error('span consumer failed on an OTLP request', { err, spans: spans.length });
-          return status(reply, encoding, 500, 'spans could not be handed to span storage');
-        }
-        if (outcome === 'busy') {
-          c.refusedBusy.inc(spans.length);
-          return status(reply.header('retry-after', retryAfter), encoding, 503, `span storage cannot keep up: ${spans.length} spans refused, retry later`);
-        }
-        c.spans.inc(spans.length);
+      const outcome = handOverSpans(consumer, spans, c, log, 'an OTLP request');
+      if (outcome === 'failed') return status(reply, encoding, 500, 'spans could not be handed to span storage');
+      if (outcome === 'busy') {
+        return status(reply.header('retry-after', retryAfter), encoding, 503, `span storage cannot keep up: ${spans.length} spans refused, retry later`);
       }
       return success(reply, encoding, rejected, errors.join('; '));
     });

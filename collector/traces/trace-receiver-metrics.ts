@@ -4,6 +4,8 @@
  * `zipkin-v1-json`), so "spans received per protocol" is one query. Label children are bound once per receiver and
  * protocol, so counting on the hot path is one increment.
  */
+import type { Logger } from '../../core/log.js';
+import type { Span, SpanConsumer } from '../../core/model/span.js';
 import { counter, type Registry } from '../../core/self-metrics.js';
 
 export type TraceProtocol =
@@ -37,4 +39,30 @@ export function traceCounters(registry: Registry, protocol: TraceProtocol): Trac
     refusedBusy: of('shipwatch_trace_spans_refused_busy_total', 'Spans refused because span storage could not keep up: 503 over HTTP, dropped over UDP.'),
     consumerFailures: of('shipwatch_trace_spans_consumer_failed_total', 'Spans lost because handing them to span storage failed unexpectedly.'),
   };
+}
+
+/**
+ * Hands decoded spans to storage and counts the outcome in one place, for every receiver: 'accepted' (counted as
+ * received), 'busy' (counted as refused: the receiver answers 503 or drops), or 'failed' when the consumer threw
+ * (counted and logged; a defect downstream). No spans is 'accepted' with nothing counted.
+ */
+export function handOverSpans(
+  consumer: SpanConsumer,
+  spans: Span[],
+  counters: TraceCounters,
+  log: Logger,
+  what: string,
+): 'accepted' | 'busy' | 'failed' {
+  if (spans.length === 0) return 'accepted';
+  let outcome: 'accepted' | 'busy';
+  try {
+    outcome = consumer.consume(spans);
+  } catch (err) {
+    counters.consumerFailures.inc(spans.length);
+    log.error(`span consumer failed on ${what}`, { err, spans: spans.length });
+    return 'failed';
+  }
+  if (outcome === 'busy') counters.refusedBusy.inc(spans.length);
+  else counters.spans.inc(spans.length);
+  return outcome;
 }

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { swError, type ErrorCode } from '../../core/errors.js';
 import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
 import { decodeContentEncoding, mediaType } from './http-body.js';
-import { traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
+import { handOverSpans, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
 import { decodeZipkin, type ZipkinFormat } from './zipkin-decode.js';
 import type { HttpTraceReceiverOptions } from './http-receiver-options.js';
 
@@ -85,21 +85,11 @@ export async function registerZipkinReceiver(app: FastifyInstance, options: Zipk
           return refuse(reply, STATUS_CODE[decoded.status]!, decoded.message + limit);
         }
         const spans = decoded.spans;
-        if (spans.length > 0) {
-          let outcome: 'accepted' | 'busy';
-          try {
-            outcome = consumer.consume(spans);
-          } catch (err) {
-            c.consumerFailures.inc(spans.length);
-            log.error('span consumer failed on a Zipkin request', { err, spans: spans.length });
-            return refuse(reply, 'SW_STORE_FAILED', 'spans could not be handed to span storage');
-          }
-          if (outcome === 'busy') {
-            c.refusedBusy.inc(spans.length);
-            void reply.header('retry-after', retryAfter);
-            return refuse(reply, 'SW_BUSY', `${spans.length} spans refused, retry later`);
-          }
-          c.spans.inc(spans.length);
+        const outcome = handOverSpans(consumer, spans, c, log, 'a Zipkin request');
+        if (outcome === 'failed') return refuse(reply, 'SW_STORE_FAILED', 'spans could not be handed to span storage');
+        if (outcome === 'busy') {
+          void reply.header('retry-after', retryAfter);
+          return refuse(reply, 'SW_BUSY', `${spans.length} spans refused, retry later`);
         }
         return reply.status(202).send();
       });
