@@ -80,5 +80,8 @@ test('a container that restarts gets its tasks back and is monitored again', asy
   await docker().getContainer(c.id).restart({ t: 0 });
   await waitFor(() => h.forgotten.some((f) => f.id === c.id) && h.monitoring.scheduler.has(`${c.id}/script`), { what: 'forget then the task again' });
   await h.monitoring.scheduler.runAllOnce();
-  assert.deepEqual(h.pointsOf(c.id).map((p) => p.measurement), ['alive']);
+  // The restarted task may also have ticked on its own phase before this round: one point or more, all its own.
+  const measurements = h.pointsOf(c.id).map((p) => p.measurement);
+  assert.ok(measurements.length >= 1, 'the restarted container is monitored again');
+  assert.deepEqual([...new Set(measurements)], ['alive']);
 });
