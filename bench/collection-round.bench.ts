@@ -12,6 +12,7 @@
  */
 import Docker from 'dockerode';
 import { ContainerMonitoring } from '../collector/monitoring/container-monitoring.js';
+import { labelFilter } from '../collector/monitoring/label-filter.js';
 import type { MonitorTask } from '../collector/monitoring/scheduler.js';
 import type { ContainerInfo } from '../core/engine/container-info.js';
 import { ContainerWatcher } from '../core/engine/container-watcher.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   const monitoring = new ContainerMonitoring({
     client, hostName: 'bench-host', labelPrefix: 'aliyun', intervalMs: 2 ** 31 - 1, // no tick during the bench: only the rounds run
     timeoutMs: 10_000, maxOutputBytes: 1024 * 1024,
-    containerStats: true, emit: (p) => void (points += p.length), forget: () => {}, log, registry,
+    containerStats: true, statsLabels: labelFilter([], ['aliyun.*']), emit: (p) => void (points += p.length), forget: () => {}, log, registry,
   });
   const own = (info: ContainerInfo): boolean => info.labels[BENCH_LABEL] === String(process.pid);
   const watcher = new ContainerWatcher({

@@ -15,6 +15,7 @@ import { createRegistry } from '../core/self-metrics.js';
 import { createSpanWriters } from '../core/span-storage-factory.js';
 import { openStoreMetricStorage } from '../core/store/metric-store.js';
 import { ContainerMonitoring } from './monitoring/container-monitoring.js';
+import { labelFilter } from './monitoring/label-filter.js';
 import { createMetricOutputs } from './metrics/metric-outputs.js';
 import { SpanQueue } from './traces/span-queue.js';
 import { startTraceReceivers } from './traces/trace-receivers.js';
@@ -48,6 +49,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     const monitoring = new ContainerMonitoring({
       client: engine, hostName, labelPrefix: c.monitoringLabelPrefix, intervalMs: c.monitoringIntervalMs,
       timeoutMs: c.monitoringTimeoutMs, maxOutputBytes: c.monitoringMaxOutputBytes, containerStats: c.containerStats,
+      statsLabels: labelFilter(c.statsLabelInclude, c.statsLabelExclude),
       emit: (points, route) => metrics.write(points, route), forget: (container) => metrics.forgetContainer(container.name),
       log: log.child({ component: 'monitoring' }), registry,
     });

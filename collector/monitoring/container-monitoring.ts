@@ -14,6 +14,7 @@ import { addTagsIfAbsent, type MetricPoint } from '../../core/model/metric-point
 import { counter, type Registry } from '../../core/self-metrics.js';
 import { monitoringDeclaration } from './declarations.js';
 import { httpMonitorRun } from './http-monitor.js';
+import { labelTags, type LabelFilter } from './label-filter.js';
 import { MonitorScheduler } from './scheduler.js';
 import { scriptMonitorRun } from './script-monitor.js';
 import { statsMonitorRun } from './stats-monitor.js';
@@ -26,6 +27,8 @@ export interface ContainerMonitoringOptions {
   timeoutMs: number;
   maxOutputBytes: number;
   containerStats: boolean;
+  /** Which container labels become tags of the stats points (Telegraf adds every label by default). */
+  statsLabels: LabelFilter;
   /** Where points go; `influxdbUrl` when the container names its own InfluxDB (`addon.influxdb`). */
   emit: (points: MetricPoint[], route: { containerId: string; influxdbUrl?: string }) => void;
   /** A container is gone: its series should disappear. */
@@ -92,9 +95,9 @@ export class ContainerMonitoring implements ContainerListener {
     if (o.containerStats) {
       const [image, version] = splitImage(info.image);
       // Telegraf's docker input tags (engine_host is the engine's host: this host).
-      const statsTags = {
+      const statsTags = labelTags(info.labels, o.statsLabels, {
         ...tags, container_image: image, container_version: version, container_status: info.state.status || 'running', engine_host: o.hostName,
-      };
+      });
       this.scheduler.add({
         key: `${info.id}/stats`, kind: 'stats', container: info.name,
         run: statsMonitorRun({ client: o.client, containerId: info.id, tags: statsTags, emit }),

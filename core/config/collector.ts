@@ -1,4 +1,4 @@
-import { parseBool, parseDurationMs, parseInteger, parseListen, parseSizeBytes, parseString, parseUrl, v } from './schema.js';
+import { parseBool, parseDurationMs, parseInteger, parseList, parseListen, parseSizeBytes, parseString, parseUrl, v } from './schema.js';
 
 export const collector = {
   adminListen: v({ name: 'COLLECTOR_ADMIN_LISTEN', default: ':14269', doc: 'Admin port of the collector (/health, /metrics, line protocol /write).', parse: parseListen }),
@@ -7,6 +7,8 @@ export const collector = {
   monitoringMaxOutputBytes: v({ name: 'MONITORING_MAX_OUTPUT', default: '1MiB', doc: 'Output of one script run or HTTP body read at most; the rest is cut and reported.', parse: parseSizeBytes }),
   monitoringLabelPrefix: v({ name: 'MONITORING_LABEL_PREFIX', default: 'aliyun', doc: 'Label prefix declaring monitoring (<prefix>.monitoring.script, .http, .tags).', parse: parseString }),
   containerStats: v({ name: 'COLLECTOR_CONTAINER_STATS', default: 'true', doc: 'Collect docker_container_cpu/mem/net/blkio for every running container.', parse: parseBool }),
+  statsLabelInclude: v({ name: 'COLLECTOR_STATS_LABEL_INCLUDE', default: '', doc: 'Container labels added as tags to docker_container_* points: comma-separated globs (`*`, `?`); empty: every label (Telegraf\'s docker_label_include).', parse: parseList }),
+  statsLabelExclude: v({ name: 'COLLECTOR_STATS_LABEL_EXCLUDE', default: 'aliyun.*', doc: 'Container labels never added as tags (globs; Telegraf\'s docker_label_exclude). The declaration labels are excluded by default.', parse: parseList }),
   jaegerCompactListen: v({ name: 'COLLECTOR_JAEGER_COMPACT_LISTEN', default: ':6831', doc: 'UDP address of the Jaeger agent protocol in Thrift compact (emitBatch).', parse: parseListen }),
   jaegerBinaryListen: v({ name: 'COLLECTOR_JAEGER_BINARY_LISTEN', default: ':6832', doc: 'UDP address of the Jaeger agent protocol in Thrift binary (emitBatch; jaeger-client for Node sends here).', parse: parseListen }),
   jaegerHttpListen: v({ name: 'COLLECTOR_JAEGER_HTTP_LISTEN', default: ':14268', doc: 'HTTP address of Jaeger\'s POST /api/traces (Thrift binary Batch).', parse: parseListen }),

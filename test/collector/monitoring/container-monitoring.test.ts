@@ -8,10 +8,13 @@ import { docker, runContainer, waitFor } from '../../helpers/docker.js';
 import { testServices } from '../../helpers/services.js';
 import { startMonitoring, tagOf } from './support/monitoring-harness.js';
 
-test('a running container gets docker_container_cpu, mem, net and blkio points with Telegraf\'s tags and ours', async (t) => {
+test('a running container gets docker_container_cpu, mem, net and blkio points with Telegraf\'s tags, its labels and ours', async (t) => {
   const h = await startMonitoring({ containerStats: true });
   t.after(() => h.close());
-  const c = await runContainer(t, { name: 'sw-stats', labels: { 'com.docker.swarm.service.name': 'shop_web', 'com.docker.stack.namespace': 'shop' } });
+  const c = await runContainer(t, {
+    name: 'sw-stats',
+    labels: { 'com.docker.swarm.service.name': 'shop_web', 'com.docker.stack.namespace': 'shop', 'aliyun.logs.app': 'stdout', host: 'from-a-label', team: 'payments' },
+  });
   await waitFor(() => h.monitoring.scheduler.has(`${c.id}/stats`), { what: 'the stats task' });
   assert.equal(h.monitoring.scheduler.has(`${c.id}/script`), false, 'no script declared, no script task');
   await h.monitoring.scheduler.runAllOnce();
@@ -28,6 +31,10 @@ test('a running container gets docker_container_cpu, mem, net and blkio points w
     assert.equal(tagOf(p, 'docker_app'), 'shop');
     assert.equal(tagOf(p, 'docker_service'), 'shop_web');
     assert.deepEqual(fieldPairs(p).find(([k]) => k === 'container_id')?.[1], { type: 'string', value: c.id });
+    // Labels become tags as in Telegraf, except the declaration labels; a label never replaces one of our tags.
+    assert.equal(tagOf(p, 'team'), 'payments');
+    assert.equal(tagOf(p, 'com.docker.stack.namespace'), 'shop');
+    assert.equal(tagOf(p, 'aliyun.logs.app'), undefined);
   }
   const mem = points.find((p) => p.measurement === 'docker_container_mem')!;
   const usage = fieldPairs(mem).find(([k]) => k === 'usage')?.[1];

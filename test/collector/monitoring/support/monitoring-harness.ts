@@ -5,6 +5,7 @@
  */
 import type { ContainerInfo } from '../../../../core/engine/container-info.js';
 import { ContainerMonitoring, type ContainerMonitoringOptions } from '../../../../collector/monitoring/container-monitoring.js';
+import { labelFilter } from '../../../../collector/monitoring/label-filter.js';
 import { ContainerWatcher, type ContainerListener } from '../../../../core/engine/container-watcher.js';
 import { createEngineClient } from '../../../../core/engine/docker-client.js';
 import { createLogger } from '../../../../core/log.js';
@@ -58,7 +59,7 @@ export async function startMonitoring(options: Partial<Omit<ContainerMonitoringO
   const forgotten: Array<{ id: string; name: string }> = [];
   const monitoring = new ContainerMonitoring({
     client, hostName: 'test-host', labelPrefix: 'aliyun', intervalMs: 60_000, timeoutMs: 2000, maxOutputBytes: 1024 * 1024,
-    containerStats: false, ...options,
+    containerStats: false, statsLabels: labelFilter([], ['aliyun.*']), ...options,
     emit: (points, route) => emitted.push({ points, route }),
     forget: (container) => forgotten.push(container),
     log, registry,
