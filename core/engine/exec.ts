@@ -11,9 +11,14 @@
  * its host pid, when this process sees the engine's pid namespace and the pid's cgroup names the container (never a
  * guess: a pid that is not provably the container's is not signalled, and `killed` says false).
  *
+ * A process that left the group (`setsid`, a daemon's double fork) still carries the run's environment: a wrapped
+ * command runs with a variable naming the run (RUN_MARK), and the stop also kills every process in the container
+ * whose environment holds it.
+ *
  * Processes a stopped command leaves behind are reparented to the container's pid 1; an init that reaps (`--init`,
  * a shell) removes them, a pid 1 that never waits (e.g. `sleep`) keeps their zombie entries (no CPU, no memory).
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
@@ -49,6 +54,8 @@ export interface ExecResult {
 /** First line the wrapper writes on standard error; removed from what the caller sees. */
 const PID_MARK = '@@shipwatch-exec-pid:';
 const WRAPPER = `printf '${PID_MARK}%s\\n' "$$" >&2; exec sh -c "$1"`;
+/** The variable naming one run in its environment, inherited by everything it starts. */
+const RUN_MARK = 'SHIPWATCH_EXEC_RUN';
 /** How long the kill exec and the confirmation that the command is gone may take. */
 const STOP_TIMEOUT_MS = 3000;
 
@@ -123,6 +130,8 @@ export async function execInContainer(client: EngineClient, containerId: string,
   const started = Date.now();
   const wrapped = typeof command === 'string';
   const cmd = wrapped ? ['sh', '-c', WRAPPER, 'sh', command] : command;
+  const run = wrapped ? randomBytes(9).toString('hex') : undefined;
+  const env = run ? [...(options.env ?? []), `${RUN_MARK}=${run}`] : options.env;
   const limit = options.maxOutputBytes ?? 1024 * 1024;
   let overflow: () => void = () => {};
   const overflowed = new Promise<'overflow'>((resolve) => (overflow = () => resolve('overflow')));
@@ -133,7 +142,7 @@ export async function execInContainer(client: EngineClient, containerId: string,
   try {
     exec = await client.docker.getContainer(containerId).exec({
       Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false,
-      ...(options.user ? { User: options.user } : {}), ...(options.env ? { Env: options.env } : {}),
+      ...(options.user ? { User: options.user } : {}), ...(env ? { Env: env } : {}),
     });
     stream = (await exec.start({ hijack: true, stdin: false })) as typeof stream;
   } catch (cause) {
@@ -160,7 +169,8 @@ export async function execInContainer(client: EngineClient, containerId: string,
     exitCode = await exitCodeOf(exec, containerId);
   } else {
     stream.destroy?.();
-    killed = await stopExec(client, containerId, exec, err instanceof MarkedCapture ? err.pid : undefined);
+    const wrapper = err instanceof MarkedCapture && run ? { pid: err.pid, run } : undefined;
+    killed = await stopExec(client, containerId, exec, wrapper, options.user);
   }
   return {
     stdout: out.text(), stderr: err.text(), exitCode, timedOut: outcome === 'timeout', overflowed: outcome === 'overflow', killed,
@@ -183,16 +193,19 @@ async function exitCodeOf(exec: EngineExec, containerId: string): Promise<number
 }
 
 /** Stops a command still running; true once the engine says it is gone. */
-async function stopExec(client: EngineClient, containerId: string, exec: EngineExec, containerPid: number | undefined): Promise<boolean> {
+async function stopExec(
+  client: EngineClient, containerId: string, exec: EngineExec, wrapper: { pid: number | undefined; run: string } | undefined, user: string | undefined,
+): Promise<boolean> {
   let info;
   try {
     info = await exec.inspect();
   } catch {
     return false; // the engine went away: the process went with its container, or we cannot tell
   }
+  // Even when the command itself has ended, what it detached may still run: a wrapped run is always swept.
+  if (wrapper) await killInContainer(client, containerId, wrapper.pid, wrapper.run, user);
   if (!info.Running) return true;
-  if (containerPid !== undefined && containerPid > 1) await killInContainer(client, containerId, containerPid);
-  else if (!(await killByHostPid(info.Pid, containerId))) return false;
+  if (!wrapper?.pid && !(await killByHostPid(info.Pid, containerId))) return false;
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (;;) {
     try {
@@ -205,10 +218,19 @@ async function stopExec(client: EngineClient, containerId: string, exec: EngineE
   }
 }
 
-/** A second exec signals the wrapper's process group (its pid inside the container); a plain pid if groups fail. */
-async function killInContainer(client: EngineClient, containerId: string, pid: number): Promise<void> {
+/**
+ * A second exec signals the wrapper's process group (its pid inside the container; a plain pid if groups fail),
+ * then every process whose environment names the run, twice (one may fork while the first pass runs).
+ */
+async function killInContainer(client: EngineClient, containerId: string, pid: number | undefined, run: string, user: string | undefined): Promise<void> {
+  const group = pid !== undefined && pid > 1 ? `kill -9 -${pid} 2>/dev/null || kill -9 ${pid} 2>/dev/null; ` : '';
+  // environ is NUL-separated: one variable per line for grep.
+  const sweep = `for d in /proc/[0-9]*; do tr '\\0' '\\n' < "$d/environ" 2>/dev/null | grep -qxF "$1" && kill -9 "\${d#/proc/}" 2>/dev/null; done`;
+  const script = `${group}${sweep}; ${sweep}; exit 0`;
   try {
-    await execInContainer(client, containerId, ['sh', '-c', `kill -9 -${pid} 2>/dev/null || kill -9 ${pid}`], { timeoutMs: STOP_TIMEOUT_MS, maxOutputBytes: 4096 });
+    await execInContainer(client, containerId, ['sh', '-c', script, 'sh', `${RUN_MARK}=${run}`], {
+      timeoutMs: STOP_TIMEOUT_MS, maxOutputBytes: 4096, ...(user ? { user } : {}),
+    });
   } catch {
     // The engine or the container is gone: the caller's confirmation reads the outcome from the exec's state.
   }

@@ -35,6 +35,23 @@ test('a command that overruns is stopped with every process it started, inside t
   assert.equal(after.filter((p) => p.stat.startsWith('Z')).length, 0);
 });
 
+test('a process that left the command\'s group (setsid, a double fork) is stopped with it', async (t) => {
+  const c = await runContainer(t, { name: 'sw-exec-setsid', cmd: ['sh', '-c', 'while :; do sleep 1; done'] });
+  const r = await execInContainer(client, c.id, 'setsid sleep 302 & (sleep 304 &) ; sleep 303', { timeoutMs: 500 });
+  assert.deepEqual({ timedOut: r.timedOut, killed: r.killed }, { timedOut: true, killed: true });
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  const after = await processes(c.id);
+  assert.deepEqual(alive(after).filter((p) => /sleep 30[234]/.test(p.args)), [], JSON.stringify(after));
+  // The sweep names the run: a process of another run, or of the container itself, is left alone.
+  const detached = await execInContainer(client, c.id, 'setsid sleep 305 >/dev/null 2>&1 & exit 0', { timeoutMs: 2000 });
+  assert.equal(detached.exitCode, 0);
+  const other = await execInContainer(client, c.id, 'sleep 306', { timeoutMs: 300 });
+  assert.equal(other.killed, true);
+  const left = alive(await processes(c.id)).map((p) => p.args);
+  assert.ok(left.some((a) => /sleep 305/.test(a)), JSON.stringify(left));
+  assert.ok(!left.some((a) => /sleep 306/.test(a)), JSON.stringify(left));
+});
+
 test('under a pid 1 that never reaps, stopped commands leave no live process (only zombie entries)', async (t) => {
   const c = await runContainer(t, { name: 'sw-exec-noreap' }); // pid 1: sleep 3600
   for (let i = 0; i < 3; i++) {
