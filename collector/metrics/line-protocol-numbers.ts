@@ -8,8 +8,64 @@
  * InfluxDB's own parser refuses them.
  */
 
+import { FLOAT, INT, UINT, type FieldType } from '../../core/model/metric-point.js';
+
 /** Exact powers of ten (every one up to 1e22 is exactly representable as a double). */
 const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/** What `readCommonNumber` read. */
+export interface CommonNumber {
+  value: number;
+  /** FLOAT, INT or UINT (core/model/metric-point.ts). */
+  type: FieldType;
+  /** Where the number's text ends: the field separator, the line end or the end of the body. */
+  end: number;
+}
+
+/**
+ * A field value of the forms agents write nearly always, read in one pass with no substring: `-?d+(.d*)?` (a float),
+ * `-?d+i` (an integer) or `d+u` (an unsigned integer) of up to 15 digits, followed by `,`, a space, a line end or the
+ * end of the body. Such a float is exact: a mantissa below 10^15 < 2^53 divided once by an exact power of ten is
+ * correctly rounded, so it is what `Number()` gives. Returns false, having set nothing, for any other text; the
+ * caller then reads the value in full (readFloat, readInteger), which also names what is wrong.
+ */
+export function readCommonNumber(s: string, start: number, n: number, out: CommonNumber): boolean {
+  let i = start;
+  let c = s.charCodeAt(i);
+  const neg = c === 45; /* - */
+  if (neg) c = s.charCodeAt(++i);
+  const digitsStart = i;
+  let mantissa = 0;
+  while (c >= 48 && c <= 57) {
+    mantissa = mantissa * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  const intDigits = i - digitsStart;
+  if (intDigits === 0) return false;
+  let type: FieldType = FLOAT;
+  let fracDigits = 0;
+  if (c === 46 /* . */) {
+    const fracStart = ++i;
+    c = s.charCodeAt(i);
+    while (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      c = s.charCodeAt(++i);
+    }
+    fracDigits = i - fracStart;
+  } else if (c === 105 /* i */ || (c === 117 /* u */ && !neg)) {
+    type = c === 105 ? INT : UINT;
+    c = s.charCodeAt(++i);
+  }
+  if (intDigits + fracDigits > 15) return false;
+  if (i < n && c !== 44 && c !== 32 && c !== 10 && c !== 13) return false;
+  let value = fracDigits === 0 ? mantissa : mantissa / POW10[fracDigits]!;
+  // An integer "-0" is 0; a float "-0" is the double -0, as Number("-0") gives.
+  if (neg) value = type === FLOAT ? -value : 0 - value;
+  out.value = value;
+  out.type = type;
+  out.end = i;
+  return true;
+}
 
 /**
  * The float written in `s[start, end)`: NaN when the text is not a float of the grammar, ±Infinity when it is one
