@@ -26,7 +26,7 @@
 import type { Statement } from 'better-sqlite3';
 import { parentSpanId, type Process, type Span } from '../model/span.js';
 import type { Db } from './database.js';
-import { encodeProcessTags, encodeSpanData, forEachSpanTag, spanKindOf, tagValueString } from './span-codec.js';
+import { encodeProcessTags, encodeSpanData, spanKindOf, tagValueString } from './span-codec.js';
 import { tagHash } from './tag-hash.js';
 
 /** How often (µs of span time) the last-seen time of a known service / operation / process is refreshed. */
@@ -62,6 +62,11 @@ export interface SpanRowWriterOptions {
   tagEpochs?: boolean;
 }
 
+interface SeenService {
+  lastSeenUs: number;
+  operations: Map<string, Map<string, number>>;
+}
+
 interface ProcessEntry {
   id: number;
   lastSeenUs: number;
@@ -86,8 +91,8 @@ export class SpanRowWriter {
   private names = new Map<string, number>();
   private processByObject = new WeakMap<Process, ProcessEntry>();
   private processByKey = new Map<string, ProcessEntry>();
-  /** service / service\0operation\0kind → last-seen µs written. */
-  private seen = new Map<string, number>();
+  /** Last-seen µs written per service, and per operation and span kind of it. */
+  private seen = new Map<string, SeenService>();
   /** Listed values per key, or 'many'. */
   private values = new Map<string, Set<string> | 'many'>();
 
@@ -159,12 +164,9 @@ export class SpanRowWriter {
         const start = span.startTimeMicros;
         this.insertSpan.run(
           id++, traceBlob, grp, span.spanId, parentSpanId(span) ?? null, this.processId(span.process, start), this.nameId(service),
-          this.nameId(span.operationName), start, span.durationMicros, encodeSpanData(span),
+          this.nameId(span.operationName), start, span.durationMicros, encodeSpanData(span, addTag),
         );
-        forEachSpanTag(span, addTag);
-        if (this.isNew(service, start)) this.upsertService.run(service, start);
-        const kind = spanKindOf(span);
-        if (this.isNew(`${service}\0${span.operationName}\0${kind}`, start)) this.upsertOperation.run(service, span.operationName, kind, start);
+        this.seenAt(service, span.operationName, spanKindOf(span), start);
       }
     }
     closeGroup();
@@ -190,7 +192,8 @@ export class SpanRowWriter {
     const params: unknown[] = [];
     const columns = this.tagEpochs ? 3 : 2;
     const epoch = tagEpoch(grp);
-    for (const tag of tags) {
+    const sorted = Float64Array.from(tags).sort();
+    for (const tag of sorted) {
       if (this.tagEpochs) params.push(epoch);
       params.push(tag, grp);
       if (params.length === ROWS_PER_INSERT * columns) {
@@ -243,11 +246,30 @@ export class SpanRowWriter {
     return entry.id;
   }
 
-  private isNew(key: string, startUs: number): boolean {
-    const last = this.seen.get(key);
-    if (last !== undefined && startUs < last + LAST_SEEN_REFRESH_US) return false;
-    this.seen.set(key, startUs);
-    return true;
+  /**
+   * Records the service and operation as seen at `startUs`, writing their rows when new or last written more than
+   * `LAST_SEEN_REFRESH_US` earlier. Looked up by the names as they are (nested maps), no key built per span.
+   */
+  private seenAt(service: string, operation: string, kind: string, startUs: number): void {
+    let entry = this.seen.get(service);
+    if (entry === undefined) {
+      entry = { lastSeenUs: Number.NEGATIVE_INFINITY, operations: new Map() };
+      this.seen.set(service, entry);
+    }
+    if (startUs >= entry.lastSeenUs + LAST_SEEN_REFRESH_US) {
+      this.upsertService.run(service, startUs);
+      entry.lastSeenUs = startUs;
+    }
+    let kinds = entry.operations.get(operation);
+    if (kinds === undefined) {
+      kinds = new Map();
+      entry.operations.set(operation, kinds);
+    }
+    const last = kinds.get(kind);
+    if (last === undefined || startUs >= last + LAST_SEEN_REFRESH_US) {
+      this.upsertOperation.run(service, operation, kind, startUs);
+      kinds.set(kind, startUs);
+    }
   }
 
   /** Keeps `tag_values` listing the values of keys with few of them. */

@@ -53,3 +53,14 @@ test('a span without optional parts is an empty object, and the searchable tags 
   assert.deepEqual(fromData, fromModel);
   assert.ok(fromModel.includes('why=retry "2"') && fromModel.includes('scope.attr=123') && fromModel.includes('bytes=0102ff'));
 });
+
+test('the tags an encoding hands to its sink are the searchable tags of the span, each value as text', () => {
+  const s = span();
+  const fromModel: string[] = [];
+  const fromSink: string[] = [];
+  forEachSpanTag(s, (k, v) => fromModel.push(`${k}=${v}`));
+  const data = encodeSpanData(s, (k, v) => fromSink.push(`${k}=${v}`));
+  assert.equal(data, encodeSpanData(s), 'the sink does not change the data');
+  assert.deepEqual(fromSink.sort(), fromModel.sort());
+  assert.ok(fromSink.includes('big=-9223372036854775808') && fromSink.includes('nan=NaN') && fromSink.includes('yes=true'));
+});
