@@ -54,11 +54,21 @@ export function fullHash(s: string, start: number, end: number): number {
 }
 
 /**
- * A flat copy of an ASCII string (a slice or a concatenation is a view, slower to compare, and a slice keeps the
- * whole body alive).
+ * A flat copy of a string of code units up to 0xff (a slice or a concatenation is a view, slower to compare, and a
+ * slice keeps the whole body alive).
  */
 export function flat(t: string): string {
   return Buffer.from(t, 'latin1').toString('latin1');
+}
+
+/**
+ * A copy of `t` that holds nothing of the text it was cut from, for what outlives a body: V8 makes a slice or a
+ * concatenation of 13 characters or more a view of its source, which would keep the whole body alive.
+ */
+export function detach(t: string): string {
+  if (t.length < 13) return t;
+  for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 0xff) return Buffer.from(t, 'utf16le').toString('utf16le');
+  return flat(t);
 }
 
 /** Whether `s` holds the same `length` characters at `a` and at `b`. */

@@ -198,3 +198,50 @@ test('a body of many corpus lines gives the points its lines give one by one', (
   assert.equal(whole.points.length, alone.length);
   assert.deepEqual(whole.points.map(view), alone);
 });
+
+test('series and field shapes remembered from one body are recognised in the next, and each line still gets its own', () => {
+  const first = parseLineProtocol(Buffer.from('carry,host=web-1.eu-west-1.internal u=1,s=2i 1\n'));
+  const next = parseLineProtocol(Buffer.from([
+    'carry,host=web-1.eu-west-1.internal u=3,s=4i 2',
+    'carry,host=web-1.eu-west-1.internal0 u=5,s=6i 2', // a longer text that starts like the remembered one
+    'carry,host=web-1.eu-west-1.internal u=7,s="x" 3', // the same series with another field type
+    'carry,host=web-1.eu-west-1.internal s=8i,u=9 3', // ... and the keys in another order
+  ].join('\n')));
+  assert.deepEqual(next.failures, []);
+  const [same, longer, otherType, otherOrder] = next.points as [MetricPoint, MetricPoint, MetricPoint, MetricPoint];
+  assert.equal(same.tagValues, first.points[0]!.tagValues);
+  assert.equal(same.fieldKeys, first.points[0]!.fieldKeys);
+  assert.deepEqual(next.points.map(view), [
+    { measurement: 'carry', tags: [['host', 'web-1.eu-west-1.internal']], fields: [['u', { type: 'float', value: 3 }], ['s', { type: 'int', value: 4n }]], timeNs: 2n },
+    { measurement: 'carry', tags: [['host', 'web-1.eu-west-1.internal0']], fields: [['u', { type: 'float', value: 5 }], ['s', { type: 'int', value: 6n }]], timeNs: 2n },
+    { measurement: 'carry', tags: [['host', 'web-1.eu-west-1.internal']], fields: [['u', { type: 'float', value: 7 }], ['s', { type: 'string', value: 'x' }]], timeNs: 3n },
+    { measurement: 'carry', tags: [['host', 'web-1.eu-west-1.internal']], fields: [['s', { type: 'int', value: 8n }], ['u', { type: 'float', value: 9 }]], timeNs: 3n },
+  ]);
+  assert.notEqual(otherType.fieldTypes, same.fieldTypes);
+  assert.notEqual(otherOrder.fieldKeys, same.fieldKeys);
+  assert.equal(longer.fieldKeys, same.fieldKeys);
+});
+
+test('more series than are remembered, in the same order body after body, each keep their own tags', () => {
+  // Five times the series slots: every slot is taken over many times while the order is followed.
+  const hosts = Array.from({ length: 20_000 }, (_, i) => `host-${i}.example.internal`);
+  for (let round = 0; round < 3; round++) {
+    const r = parseLineProtocol(Buffer.from(hosts.map((h, i) => `many,host=${h} v=${i}i ${round}`).join('\n')));
+    assert.equal(r.failures.length, 0);
+    assert.equal(r.points.length, hosts.length);
+    r.points.forEach((p, i) => {
+      assert.equal(p.tagValues[0], hosts[i]);
+      assert.equal(p.fieldValues[0], i);
+    });
+  }
+});
+
+test('a body that is not UTF-8 and a UTF-8 body whose text has the same characters each read their own', () => {
+  // As bytes the first is é (C3 A9) behind a comment that is not UTF-8; the second writes the characters Ã and ©.
+  const notUtf8 = Buffer.concat([Buffer.from('# '), Buffer.from([0xff]), Buffer.from('\nlatin,t=\u00e9 v=1 1\n')]);
+  const utf8 = Buffer.from('latin,t=\u00c3\u00a9 v=2 2\n');
+  for (const order of [[notUtf8, utf8], [utf8, notUtf8], [notUtf8, utf8]]) {
+    const tags = order.map((body) => parseLineProtocol(body).points.map((p) => tagPairs(p)));
+    assert.deepEqual(tags, order.map((body) => [[['t', body === utf8 ? '\u00c3\u00a9' : '\u00e9']]]));
+  }
+});

@@ -1,0 +1,200 @@
+/**
+ * Reading a line protocol body token by token, the base of the parser (line-protocol-parser.ts): the position in
+ * the body, measurements, keys and tag values with their escapes undone and repeats interned, line ends, comments,
+ * and where a bad entry went wrong. Synchronous, never throws.
+ */
+import { FLOAT, type FieldType } from '../../core/model/metric-point.js';
+import { type CommonNumber } from './line-protocol-numbers.js';
+import { BACKSLASH, CLASS, lineEnd, PRINTABLE_STOP, sameText, sampleHash, showChar, unescapeToken } from './line-protocol-text.js';
+
+export interface LineFailure {
+  /** 1-based line of the body where the problem is. */
+  line: number;
+  /** 1-based column (characters) of the problem in that line. */
+  column: number;
+  reason: string;
+  /** That line of the body, cut at 200 characters. */
+  text: string;
+}
+
+const TEXT_LIMIT = 200;
+
+/**
+ * Names and tag values repeat through a body (Telegraf writes the same hosts and keys on every line), so tokens are
+ * interned per body: a hit costs a compare instead of a new string, and keys compare by reference afterwards.
+ */
+const INTERN_SLOTS = 1024;
+const INTERN_MAX_LENGTH = 64;
+
+export class LineScanner {
+  readonly n: number;
+  pos = 0;
+  /** OR of the non-ASCII code units of the last token (0 when it is ASCII). */
+  wide = 0;
+  /** The type of the last field value read (line-protocol-field-value.ts). */
+  valueType: FieldType = FLOAT;
+  /** Reused for each number read by readCommonNumber. */
+  readonly common: CommonNumber = { value: 0, type: FLOAT, end: 0 };
+
+  private failure: { at: number; reason: string } | undefined;
+  /** Line counting for failures only: the line number at `countedPos`. */
+  private countedPos = 0;
+  private countedLine = 1;
+  private readonly interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+  /** Where each interned token was read in the body: compared there, a flat string against itself. */
+  private readonly internedAt = new Int32Array(INTERN_SLOTS);
+
+  constructor(
+    /** The body. */
+    readonly s: string,
+    /** Whether the body was not UTF-8 and holds one character per byte (see fromLatin1). */
+    readonly latin1: boolean,
+  ) {
+    this.n = s.length;
+  }
+
+  /**
+   * A measurement, key or tag value up to the first character of `stop` not escaped; unescaped. Sets `wide`.
+   */
+  token(stop: number): string {
+    const s = this.s;
+    const n = this.n;
+    const start = this.pos;
+    let i = start;
+    let wide = 0;
+    let escaped = false;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c >= 128) {
+        wide |= c;
+        i++;
+        continue;
+      }
+      const k = CLASS[c]!;
+      if (k === 0) {
+        i++;
+        continue;
+      }
+      if ((k & stop) !== 0) break;
+      if (k === BACKSLASH && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d < 128 && (CLASS[d]! & stop & PRINTABLE_STOP) !== 0) {
+          escaped = true;
+          i += 2;
+          continue;
+        }
+      }
+      i++;
+    }
+    this.pos = i;
+    this.wide = wide;
+    if (escaped) return unescapeToken(s, start, i, stop & PRINTABLE_STOP);
+    const length = i - start;
+    if (length === 0) return '';
+    if (length > INTERN_MAX_LENGTH) return s.slice(start, i);
+    const slot = sampleHash(s, start, i) & (INTERN_SLOTS - 1);
+    const known = this.interned[slot]!;
+    if (known.length === length && sameText(s, this.internedAt[slot]!, start, length)) return known;
+    const token = s.slice(start, i);
+    this.interned[slot] = token;
+    this.internedAt[slot] = start;
+    return token;
+  }
+
+  /** A comma after the measurement or a tag value must be followed by a tag key. */
+  tagComma(): boolean {
+    const pos = this.pos;
+    if (pos >= this.n || this.s.charCodeAt(pos) !== 44) return true;
+    this.pos = pos + 1;
+    if (pos + 1 >= this.n) {
+      this.fail(pos + 1, 'expected a tag key after the comma, found the end of the input');
+      return false;
+    }
+    const c = this.s.charCodeAt(pos + 1);
+    if (c === 32 || c === 13 || c === 10) {
+      this.fail(pos + 1, 'expected a tag key after the comma, found white space');
+      return false;
+    }
+    return true;
+  }
+
+  /** Skips spaces. */
+  skipSpaces(): void {
+    const s = this.s;
+    const n = this.n;
+    let pos = this.pos;
+    while (pos < n && s.charCodeAt(pos) === 32) pos++;
+    this.pos = pos;
+  }
+
+  /** Consumes `\n`, `\r\n`, or `\r` at the end of the input; true at the end of the input. */
+  endOfLine(): boolean {
+    const pos = this.pos;
+    if (pos >= this.n) return true;
+    const c = this.s.charCodeAt(pos);
+    if (c === 10) {
+      this.pos = pos + 1;
+      return true;
+    }
+    if (c === 13) {
+      if (pos + 1 >= this.n) {
+        this.pos = pos + 1;
+        return true;
+      }
+      if (this.s.charCodeAt(pos + 1) === 10) {
+        this.pos = pos + 2;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A comment (at `pos`, its `#`) runs to the end of the line and holds no control character (a tab included). */
+  comment(): boolean {
+    const s = this.s;
+    let pos = this.pos + 1;
+    for (; pos < this.n; pos++) {
+      const c = s.charCodeAt(pos);
+      if (c === 10) {
+        this.pos = pos + 1;
+        return true;
+      }
+      if (c < 32 || c === 127) {
+        if (c === 13 && (pos + 1 === this.n || s.charCodeAt(pos + 1) === 10)) continue;
+        this.pos = pos;
+        this.fail(pos, `invalid character ${showChar(c)} in a comment`);
+        return false;
+      }
+    }
+    this.pos = pos;
+    return true;
+  }
+
+  /** Records the problem of the current entry; returns undefined so callers can `return this.fail(…)`. */
+  fail(at: number, reason: string): undefined {
+    this.failure = { at, reason };
+    if (this.pos < at) this.pos = at;
+    return undefined;
+  }
+
+  /** After a bad entry, reading resumes on the next line. */
+  skipLine(): void {
+    const nl = this.s.indexOf('\n', this.pos);
+    this.pos = nl < 0 ? this.n : nl + 1;
+  }
+
+  /** The last problem recorded by `fail`, placed in the body. */
+  describeFailure(): LineFailure {
+    const { at, reason } = this.failure!;
+    const s = this.s;
+    // Failures come in body order, so counting lines from the last one keeps the whole pass linear.
+    let line = this.countedLine;
+    for (let i = this.countedPos; i < at; i++) if (s.charCodeAt(i) === 10) line++;
+    this.countedPos = at;
+    this.countedLine = line;
+    const start = s.lastIndexOf('\n', at - 1) + 1;
+    let text = s.slice(start, Math.min(lineEnd(s, start), start + TEXT_LIMIT));
+    if (this.latin1) text = Buffer.from(text, 'latin1').toString('utf8');
+    return { line, column: at - start + 1, reason, text };
+  }
+}
