@@ -41,7 +41,7 @@ import { readFieldValue } from './line-protocol-field-value.js';
 import { readInteger64 } from './line-protocol-numbers.js';
 import { floorToUnit, MAX_INT64, MIN_INT64, NANOS_PER_UNIT, type Precision } from './line-protocol-precision.js';
 import { LineScanner, type LineFailure } from './line-protocol-scanner.js';
-import { readSeries, SeriesCache, type FieldShape, type Series } from './line-protocol-series.js';
+import { MAX_KEPT_TEXT, readSeries, SeriesCache, type FieldShape, type Series } from './line-protocol-series.js';
 import { flat, fromLatin1, KEY_STOP, lineEnd, quote, showChar } from './line-protocol-text.js';
 
 export type { LineFailure } from './line-protocol-scanner.js';
@@ -158,9 +158,11 @@ class Parser extends LineScanner {
       this.pos = space + 1;
       this.skipSpaces();
     } else {
-      series = readSeries(this);
+      // Only a series that may be kept needs strings of its own.
+      const keepable = space > start && space - start <= MAX_KEPT_TEXT;
+      series = readSeries(this, keepable);
       if (series === undefined) return undefined;
-      if (series.text.length === space - start) this.cache.remember(series);
+      if (keepable && series.text.length === space - start) this.cache.remember(series);
     }
     if (this.previous !== undefined) this.cache.follows(this.previous, series);
     this.previous = series;

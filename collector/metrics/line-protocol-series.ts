@@ -45,6 +45,11 @@ export interface FieldShape {
 const SERIES_SLOTS = 4096;
 /** The measurements whose last field shape is kept; past that the list starts again (a new series then reads its keys). */
 const SHAPE_LIMIT = 1024;
+/**
+ * The longest series text, and the most characters of field keys in a shape, that are kept: with the slots, what
+ * the cache holds stays within a few megabytes whatever the bodies.
+ */
+export const MAX_KEPT_TEXT = 1024;
 
 /** Remembered series, found by their text; bounded. */
 export class SeriesCache {
@@ -66,8 +71,12 @@ export class SeriesCache {
     return undefined;
   }
 
-  /** Keeps `series` (its text not empty) in its slot; the series it replaces lets go of its successor. */
+  /**
+   * Keeps `series` (its text not empty, its strings detached) in its slot unless its text is too long; the series it
+   * replaces lets go of its successor.
+   */
   remember(series: Series): void {
+    if (series.text.length > MAX_KEPT_TEXT) return;
     const slot = fullHash(series.text, 0, series.text.length) & (SERIES_SLOTS - 1);
     const old = this.slots[slot];
     // A replaced series may still be some series' successor: cutting its own link keeps what is held bounded (the
@@ -82,7 +91,7 @@ export class SeriesCache {
 
   /** Notes that a line of `series` followed a line of `previous`. */
   follows(previous: Series, series: Series): void {
-    if (previous.kept) previous.next = series;
+    if (previous.kept && series.kept) previous.next = series;
   }
 
   /** The last field shape of the measurement, for a series read for the first time. */
@@ -90,13 +99,17 @@ export class SeriesCache {
     return this.shapes.get(measurement);
   }
 
-  /** A new shape for `series`, also kept for its measurement. */
+  /** A new shape for `series`, also kept for its measurement unless its keys are too long. */
   newShape(series: Series, keys: readonly string[], types: readonly FieldType[]): FieldShape {
     const detached = keys.map(detach);
     const shape: FieldShape = { keys: detached, types: Uint8Array.from(types), keyEq: detached.map((k) => (isPlain(k) ? flat(k + '=') : undefined)) };
-    if (this.shapes.size >= SHAPE_LIMIT && !this.shapes.has(series.measurement)) this.shapes.clear();
-    this.shapes.set(series.measurement, shape);
-    series.fields = shape;
+    let length = series.measurement.length;
+    for (const key of keys) length += key.length;
+    if (length <= MAX_KEPT_TEXT) {
+      if (this.shapes.size >= SHAPE_LIMIT && !this.shapes.has(series.measurement)) this.shapes.clear();
+      this.shapes.set(detach(series.measurement), shape);
+      series.fields = shape;
+    }
     return shape;
   }
 }
@@ -107,9 +120,9 @@ const tagValues: string[] = [];
 
 /**
  * The measurement and the tags at the scanner's position, read token by token, up to the spaces before the fields.
- * Its strings are copies that hold nothing of the body.
+ * With `detached`, its strings are copies that hold nothing of the body, so that the cache may keep it.
  */
-export function readSeries(sc: LineScanner): Series | undefined {
+export function readSeries(sc: LineScanner, detached: boolean): Series | undefined {
   const s = sc.s;
   const n = sc.n;
   const start = sc.pos;
@@ -153,11 +166,12 @@ export function readSeries(sc: LineScanner): Series | undefined {
     const duplicate = sortTags(tagKeys, tagValues, tagCount);
     if (duplicate !== undefined) return sc.fail(start, `tag key ${quote(duplicate)} given twice`);
   }
+  const copy = detached ? detach : (t: string): string => t;
   return {
-    text: end < n ? detach(s.slice(start, end)) : '',
-    measurement: detach(measurement),
-    tagKeys: tagKeys.slice(0, tagCount).map(detach),
-    tagValues: tagValues.slice(0, tagCount).map(detach),
+    text: end < n ? copy(s.slice(start, end)) : '',
+    measurement: copy(measurement),
+    tagKeys: tagKeys.slice(0, tagCount).map(copy),
+    tagValues: tagValues.slice(0, tagCount).map(copy),
     fields: undefined,
     next: undefined,
     kept: false,

@@ -245,3 +245,14 @@ test('a body that is not UTF-8 and a UTF-8 body whose text has the same characte
     assert.deepEqual(tags, order.map((body) => [[['t', body === utf8 ? '\u00c3\u00a9' : '\u00e9']]]));
   }
 });
+
+test('a series or field keys too long to be kept are read in full on every line', () => {
+  const value = 'v'.repeat(3000);
+  const key = 'k'.repeat(3000);
+  const body = [`long,t=${value} ${key}=1 1`, `long,t=${value}x ${key}=2 1`, `long,t=${value} ${key}=3i 2`].join('\n');
+  for (let round = 0; round < 2; round++) {
+    const r = parseLineProtocol(Buffer.from(body));
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(r.points.map((p) => [p.tagValues[0]!.length, p.fieldKeys[0], p.fieldValues[0], p.timeNs]), [[3000, key, 1, 1n], [3001, key, 2, 1n], [3000, key, 3, 2n]]);
+  }
+});
