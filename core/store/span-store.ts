@@ -12,15 +12,20 @@ import type { StoreDatabase } from './database.js';
 import { decodeKvs, decodeSpan, encodedValueString, forEachEncodedTag, type EncodedKv, type EncodedSpan } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
 import { walkMatchingTraces, type SearchContext } from './span-search.js';
-import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch } from './span-write.js';
+import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
 import { tagHash } from './tag-hash.js';
 import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
 /** Trace ids per `IN (…)` when reading traces. */
 const TRACE_IDS_PER_READ = 500;
 const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process';
-/** Spans by trace id: the id ranges `trace_spans` holds for it. */
-const BY_TRACE = 'trace_spans t JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
+/**
+ * The trace index's epochs (`e.x`), oldest to newest: its rows are keyed epoch first (span-schema.ts v4), so a trace
+ * is looked up with one seek per epoch.
+ */
+const TRACE_EPOCHS = 'WITH RECURSIVE e(x) AS (SELECT min(epoch) FROM trace_spans UNION ALL SELECT x + 1 FROM e WHERE x < (SELECT max(epoch) FROM trace_spans))';
+/** Spans by trace id (`t.trace_id`, compared by the caller): the id ranges `trace_spans` holds for it, epoch by epoch. */
+const BY_TRACE = 'e CROSS JOIN trace_spans t ON t.epoch = e.x CROSS JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
 
 type SpanRow = [Buffer, string, number, number, number, string, number];
 
@@ -38,7 +43,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     store.migrate('spans', SPAN_MIGRATIONS);
     const db = store.db;
     this.writer = new SpanRowWriter(db);
-    this.byTrace = db.prepare(`SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id = ? ORDER BY s.start_us, s.id`).raw();
+    this.byTrace = db.prepare(`${TRACE_EPOCHS} SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id = ? ORDER BY s.start_us, s.id`).raw();
     // IMMEDIATE: the write lock is taken before the writer reads the last span id it numbers the batch from.
     const batch = db.transaction((spans: Span[]) => this.writer.write(spans));
     this.writeBatch = (spans) => batch.immediate(spans);
@@ -82,19 +87,28 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const delSpan = this.stmt('DELETE FROM spans WHERE id = ?');
     const groups = new Map<number, Set<number>>();
     const ranges = new Map<string, { trace: Buffer; first: number; spans: number }>();
-    const rangeOf = this.stmt('SELECT first, spans FROM trace_spans WHERE trace_id = ? AND first <= ? ORDER BY first DESC LIMIT 1');
+    const rangeIn = this.stmt('SELECT first, spans FROM trace_spans WHERE epoch = ? AND trace_id = ? AND first <= ? ORDER BY first DESC LIMIT 1');
+    const oldestEpoch = (this.stmt('SELECT min(epoch) FROM trace_spans').pluck().get() as number | null) ?? 0;
+    // The range holding span `id` starts at or before it: in its epoch, or (a batch crossing an epoch) one before.
+    const rangeOf = (trace: Buffer, id: number): { first: number; spans: number } | undefined => {
+      for (let epoch = traceEpoch(id); epoch >= oldestEpoch; epoch--) {
+        const range = rangeIn.get(epoch, trace, id) as { first: number; spans: number } | undefined;
+        if (range) return range;
+      }
+      return undefined;
+    };
     const hashesOf = (data: string, into: Set<number>): void => forEachEncodedTag(JSON.parse(data) as EncodedSpan, (k, v) => into.add(tagHash(k, v)));
     for (const [id, grp, data, trace] of rows) {
       let tags = groups.get(grp);
       if (!tags) groups.set(grp, (tags = new Set()));
       hashesOf(data, tags);
-      const range = rangeOf.get(trace, id) as { first: number; spans: number } | undefined;
+      const range = rangeOf(trace, id);
       if (range) ranges.set(`${trace.toString('hex')}/${range.first}`, { trace, ...range });
       delSpan.run(id);
     }
     const anyLeft = this.stmt('SELECT 1 FROM spans WHERE id >= ? AND id < ? LIMIT 1').pluck();
-    const delRange = this.stmt('DELETE FROM trace_spans WHERE trace_id = ? AND first = ?');
-    for (const r of ranges.values()) if (anyLeft.get(r.first, r.first + r.spans) === undefined) delRange.run(r.trace, r.first);
+    const delRange = this.stmt('DELETE FROM trace_spans WHERE epoch = ? AND trace_id = ? AND first = ?');
+    for (const r of ranges.values()) if (anyLeft.get(r.first, r.first + r.spans) === undefined) delRange.run(traceEpoch(r.first), r.trace, r.first);
     const size = this.stmt('SELECT spans FROM span_groups WHERE grp = ?').pluck();
     // The group's other spans: a tag goes from the index only when none of them holds it.
     const remaining = this.stmt('SELECT data FROM spans WHERE id >= ? AND id < ? AND grp = ?').pluck();
@@ -147,7 +161,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const processes = new Map<number, Process>();
     for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
       const chunk = ids.slice(i, i + TRACE_IDS_PER_READ);
-      const rows = this.stmt(`SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id IN (${chunk.map(() => '?').join(',')}) ORDER BY s.start_us, s.id`)
+      const rows = this.stmt(`${TRACE_EPOCHS} SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id IN (${chunk.map(() => '?').join(',')}) ORDER BY s.start_us, s.id`)
         .raw().all(...chunk.map((id) => Buffer.from(id, 'hex'))) as SpanRow[];
       for (const span of this.decodeRows(rows, processes)) byId.get(span.traceId)!.push(span);
     }
@@ -163,16 +177,40 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     return n;
   }
 
+  /**
+   * Parent → child service calls of the spans started in the window: each child's parent is looked up among the
+   * spans of its trace (any time), read through the trace index like a trace is, a chunk of traces at a time.
+   */
   async getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]> {
-    const rows = this.stmt(
-      `SELECT pn.name AS parent, cn.name AS child, COUNT(*) AS callCount
-       FROM spans c JOIN trace_spans t ON t.trace_id = c.trace_id
-       JOIN spans p ON p.id >= t.first AND p.id < t.first + t.spans AND p.span_id = c.parent_id
-       JOIN span_names pn ON pn.id = p.service JOIN span_names cn ON cn.id = c.service
-       WHERE c.start_us >= ? AND c.start_us <= ? AND c.parent_id IS NOT NULL AND p.service <> c.service
-       GROUP BY p.service, c.service ORDER BY parent, child`,
-    ).all((endTimeMs - lookbackMs) * 1000, endTimeMs * 1000) as DependencyLink[];
-    return rows;
+    const children = this.stmt('SELECT trace_id, parent_id, service FROM spans WHERE start_us >= ? AND start_us <= ? AND parent_id IS NOT NULL')
+      .raw().all((endTimeMs - lookbackMs) * 1000, endTimeMs * 1000) as Array<[Buffer, string, number]>;
+    const traces = new Map<string, Buffer>();
+    for (const [trace] of children) traces.set(trace.toString('hex'), trace);
+    // trace hex + span id → the services of the spans with that id (a Zipkin span id may be shared by two halves).
+    const servicesOf = new Map<string, number[]>();
+    const ids = [...traces.values()];
+    for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
+      const chunk = ids.slice(i, i + TRACE_IDS_PER_READ);
+      const rows = this.stmt(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service FROM ${BY_TRACE} WHERE t.trace_id IN (${chunk.map(() => '?').join(',')})`)
+        .raw().all(...chunk) as Array<[Buffer, string, number]>;
+      for (const [trace, spanId, service] of rows) {
+        const key = trace.toString('hex') + spanId;
+        const known = servicesOf.get(key);
+        if (known) known.push(service);
+        else servicesOf.set(key, [service]);
+      }
+    }
+    const calls = new Map<string, DependencyLink>();
+    for (const [trace, parentId, child] of children) {
+      for (const parent of servicesOf.get(trace.toString('hex') + parentId) ?? []) {
+        if (parent === child) continue;
+        const key = `${parent}/${child}`;
+        const link = calls.get(key);
+        if (link) link.callCount++;
+        else calls.set(key, { parent: this.name(parent), child: this.name(child), callCount: 1 });
+      }
+    }
+    return [...calls.values()].sort((a, b) => (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0));
   }
 
   /** Trace ids of the matching traces, newest matching span first, after `offset`, at most `numTraces`. */

@@ -20,8 +20,12 @@
  * After all of it the store takes ≈ 19–23 µs per such span on a loaded machine (≈ 14–16 µs per span of the
  * OpenTelemetry SDK's, which has no logs). By parts, measured one at a time: the span row with its two indexes and
  * its commit ≈ 4 µs in SQLite alone (≈ 2.5 µs without the ≈ 500 bytes of data), encoding the data ≈ 3.5 µs, the
- * tag walk and hashes ≈ 1.5 µs, the tag index rows ≈ 1.5–3 µs, garbage collection of all of it the rest. The
- * trace index (`trace_spans`) still takes random trace ids: one random insert per trace and batch.
+ * tag walk and hashes ≈ 1.5 µs, the tag index rows ≈ 1.5–3 µs, garbage collection of all of it the rest.
+ *
+ * Then: the tags are hashed while the data is encoded (one walk); the trace index is keyed epoch first
+ * (`TRACE_EPOCH_SPANS`): keyed by the random trace id, a batch of the OpenTelemetry SDK's spans (2 per trace, so
+ * 500 trace rows per batch) dirtied a few hundred pages of that index at every commit, ≈ 2.5 µs per span at 100k
+ * spans and growing with the store.
  */
 import type { Statement } from 'better-sqlite3';
 import { parentSpanId, type Process, type Span } from '../model/span.js';
@@ -46,6 +50,12 @@ export const GROUP_SPANS = 1_024;
  * newest epoch's few pages instead of all over the index (see span-schema.ts v3).
  */
 export const TAG_EPOCH_SPANS = 16_384;
+/**
+ * Span ids per epoch of the trace index: its rows are keyed (epoch, trace id, first span id), the epoch being the
+ * first span id's, so a batch's one row per trace lands in the newest epoch's few pages instead of at a random place
+ * of the whole index (span-schema.ts v4). A trace is read with one seek per epoch.
+ */
+export const TRACE_EPOCH_SPANS = 16_384;
 /** Index rows per INSERT statement. */
 const ROWS_PER_INSERT = 64;
 
@@ -54,12 +64,17 @@ export function tagEpoch(grp: number): number {
   return Math.floor(grp / TAG_EPOCH_SPANS);
 }
 
+/** The trace index epoch of a trace range starting at span id `first` (SQL: `first / TRACE_EPOCH_SPANS`). */
+export function traceEpoch(first: number): number {
+  return Math.floor(first / TRACE_EPOCH_SPANS);
+}
+
 export interface SpanRowWriterOptions {
   /**
-   * Whether `group_tags` has its epoch column (schema version 3 on); false only for the version 2 migration, which
-   * writes the version 2 table.
+   * Whether `group_tags` and `trace_spans` have their epoch columns (schema versions 3 and 4 on); false only for the
+   * version 2 migration, which writes the version 2 tables.
    */
-  tagEpochs?: boolean;
+  epochs?: boolean;
 }
 
 interface SeenService {
@@ -96,15 +111,17 @@ export class SpanRowWriter {
   /** Listed values per key, or 'many'. */
   private values = new Map<string, Set<string> | 'many'>();
 
-  private readonly tagEpochs: boolean;
+  private readonly epochs: boolean;
 
   constructor(private readonly db: Db, options: SpanRowWriterOptions = {}) {
-    this.tagEpochs = options.tagEpochs ?? true;
+    this.epochs = options.epochs ?? true;
     this.insertSpan = db.prepare(
       'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertGroup = db.prepare('INSERT INTO span_groups (grp, spans) VALUES (?, ?)');
-    this.insertTraceSpans = db.prepare('INSERT INTO trace_spans (trace_id, first, spans) VALUES (?, ?, ?)');
+    this.insertTraceSpans = this.epochs
+      ? db.prepare('INSERT INTO trace_spans (epoch, trace_id, first, spans) VALUES (?, ?, ?, ?)')
+      : db.prepare('INSERT INTO trace_spans (trace_id, first, spans) VALUES (?, ?, ?)');
     this.lastId = db.prepare('SELECT max(id) FROM spans').pluck();
     this.insertName = db.prepare('INSERT INTO span_names (name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id').pluck();
     this.insertProcess = db.prepare(
@@ -153,7 +170,8 @@ export class SpanRowWriter {
     };
     for (const [traceId, ofTrace] of traces) {
       const traceBlob = Buffer.from(traceId, 'hex');
-      this.insertTraceSpans.run(traceBlob, id, ofTrace.length);
+      if (this.epochs) this.insertTraceSpans.run(traceEpoch(id), traceBlob, id, ofTrace.length);
+      else this.insertTraceSpans.run(traceBlob, id, ofTrace.length);
       for (const span of ofTrace) {
         if (id >= groupEnd) {
           closeGroup();
@@ -190,11 +208,11 @@ export class SpanRowWriter {
 
   private insertTags(grp: number, tags: Set<number>): void {
     const params: unknown[] = [];
-    const columns = this.tagEpochs ? 3 : 2;
+    const columns = this.epochs ? 3 : 2;
     const epoch = tagEpoch(grp);
     const sorted = Float64Array.from(tags).sort();
     for (const tag of sorted) {
-      if (this.tagEpochs) params.push(epoch);
+      if (this.epochs) params.push(epoch);
       params.push(tag, grp);
       if (params.length === ROWS_PER_INSERT * columns) {
         this.tagStatement(ROWS_PER_INSERT).run(params);
@@ -207,7 +225,7 @@ export class SpanRowWriter {
   private tagStatement(rows: number): Statement {
     let stmt = this.insertTagRows[rows];
     if (stmt === undefined) {
-      stmt = this.db.prepare(this.tagEpochs
+      stmt = this.db.prepare(this.epochs
         ? `INSERT INTO group_tags (epoch, tag, grp) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}`
         : `INSERT INTO group_tags (tag, grp) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`);
       this.insertTagRows[rows] = stmt;

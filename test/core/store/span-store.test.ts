@@ -5,7 +5,7 @@ import type { Span } from '../../../core/model/span.js';
 import { StoreDatabase } from '../../../core/store/database.js';
 import { SPAN_MIGRATIONS } from '../../../core/store/span-schema.js';
 import { StoreSpanStorage } from '../../../core/store/span-store.js';
-import { SpanRowWriter, TAG_EPOCH_SPANS, tagEpoch } from '../../../core/store/span-write.js';
+import { SpanRowWriter, TAG_EPOCH_SPANS, TRACE_EPOCH_SPANS, tagEpoch, traceEpoch } from '../../../core/store/span-write.js';
 
 function span(id: number, service: string, startUs: number): Span {
   return {
@@ -78,7 +78,7 @@ test('spans stored by schema version 1 move to version 2 whole and stay searchab
 test('a version 2 tag index moves to version 3 epochs whole, and tags are found in every epoch before and after new writes', async () => {
   const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
   db.migrate('spans', SPAN_MIGRATIONS.filter((m) => m.version <= 2));
-  const v2 = new SpanRowWriter(db.db, { tagEpochs: false });
+  const v2 = new SpanRowWriter(db.db, { epochs: false });
   const tagged = (id: number, value: string): Span => {
     const s = span(id, 'svc', 1_000 + id);
     s.tags.push({ key: 'rare', type: 'string', value });
@@ -123,5 +123,51 @@ test('retention deletes old spans with the index rows only they needed, and the 
   const count = (sql: string) => db.db.prepare(sql).pluck().get() as number;
   assert.equal(count('SELECT COUNT(*) FROM trace_spans'), 1, "the deleted trace's range is gone");
   assert.equal(count('SELECT COUNT(*) FROM group_tags'), young.tags.length, "only the remaining span's own tags are left in the index");
+  db.close();
+});
+
+test('a version 3 trace index moves to version 4 epochs whole, and a trace whose spans sit in several epochs reads whole', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+  db.migrate('spans', SPAN_MIGRATIONS.filter((m) => m.version <= 2));
+  const v2 = new SpanRowWriter(db.db, { epochs: false });
+  const ofTrace = (id: number, traceOf: number): Span => ({ ...span(id, 'svc', 1_000 + id), traceId: span(traceOf, 'x', 0).traceId });
+  const filler = Array.from({ length: TRACE_EPOCH_SPANS + 100 }, (_, i) => span(10 + i, 'bulk', 500));
+  for (const batch of [[ofTrace(1, 1)], filler, [ofTrace(2, 1)]]) db.db.transaction(() => v2.write(batch)).immediate();
+  db.migrate('spans', SPAN_MIGRATIONS.filter((m) => m.version === 3));
+  const before = db.db.prepare('SELECT trace_id, first, spans FROM trace_spans ORDER BY trace_id, first').raw().all() as Array<[Buffer, number, number]>;
+  const store = new StoreSpanStorage(db);
+  const after = db.db.prepare('SELECT epoch, trace_id, first, spans FROM trace_spans ORDER BY trace_id, first').raw().all() as Array<[number, Buffer, number, number]>;
+  assert.deepEqual(after.map(([, ...rest]) => rest), before, 'every range is kept');
+  assert.ok(after.every(([epoch, , first]) => epoch === traceEpoch(first)));
+  assert.deepEqual(new Set(after.map(([epoch]) => epoch)), new Set([0, 1]), 'the ranges sit in two epochs');
+  const traceId = span(1, 'x', 0).traceId;
+  assert.deepEqual((await store.getTrace(traceId)).map((s) => s.spanId), [span(1, 'x', 0).spanId, span(2, 'x', 0).spanId]);
+  await store.writeSpans([ofTrace(3, 1)]);
+  assert.equal((await store.getTrace(traceId)).length, 3, 'a later batch adds a range');
+  const found = await store.findTraces({ serviceName: 'svc', tags: { n: '2' }, numTraces: 5 });
+  assert.deepEqual(found.map((t) => t.length), [3], 'a search returns the whole trace');
+  db.close();
+});
+
+test('a trace range crossing an epoch is found by retention from any of its spans, and dependencies find parents in other batches', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 60_000, retentionIntervalMs: 3_600_000, retentionBatchRows: 5_000, log: silentLogger });
+  const store = new StoreSpanStorage(db);
+  const nowMs = 10_000_000;
+  const oldUs = (nowMs - 120_000) * 1000;
+  const long = Array.from({ length: TRACE_EPOCH_SPANS + 10 }, (_, i) => ({ ...span(100 + i, 'bulk', oldUs + i), traceId: span(99, 'x', 0).traceId }));
+  const parent = span(1, 'front', (nowMs - 2_000) * 1000);
+  const child = { ...span(2, 'back', (nowMs - 1_000) * 1000), traceId: parent.traceId };
+  child.references = [{ refType: 'CHILD_OF', traceId: parent.traceId, spanId: parent.spanId }];
+  await store.writeSpans([parent]);
+  await store.writeSpans(long);
+  await store.writeSpans([child]);
+  const ranges = db.db.prepare('SELECT epoch, first, spans FROM trace_spans ORDER BY first').raw().all() as Array<[number, number, number]>;
+  assert.ok(ranges.some(([epoch, first, n]) => traceEpoch(first + n - 1) > epoch), 'one range ends in a later epoch than it starts');
+  assert.equal((await store.getTrace(long[0]!.traceId)).length, long.length);
+  assert.deepEqual(await store.getDependencies(nowMs, 60_000), [{ parent: 'front', child: 'back', callCount: 1 }]);
+  assert.equal(db.runRetention(nowMs).spans, long.length);
+  const count = (sql: string) => db.db.prepare(sql).pluck().get() as number;
+  assert.equal(count('SELECT COUNT(*) FROM trace_spans'), 2, "the long trace's range is gone, the other trace's two stay");
+  assert.deepEqual((await store.getTrace(parent.traceId)).map((s) => s.spanId), [parent.spanId, child.spanId]);
   db.close();
 });
