@@ -65,6 +65,15 @@ const NO_PROCESS: Process = Object.freeze({ serviceName: '', tags: [] }) as Proc
 class JaegerDecoder {
   /** Index of the span being read, for the failure reason. */
   private spanIndex = -1;
+  /**
+   * The last trace id made and its four 32-bit words: the spans of a batch (and their references) mostly share one
+   * trace, so they share one string, made once (and hashed once where it is a map key).
+   */
+  private lastTraceId = '';
+  private lastHighHi = 0;
+  private lastHighLo = 0;
+  private lastLowHi = 0;
+  private lastLowLo = 0;
 
   constructor(
     private readonly r: ThriftReader,
@@ -203,13 +212,25 @@ class JaegerDecoder {
     }
     r.readStructEnd();
     if (seen !== REQUIRED_SPAN_FIELDS) throw new ThriftError(`Span is missing its required field ${missingSpanField(seen)}`);
-    const traceId = hex64(highHi, highLo) + hex64(lowHi, lowLo);
+    const traceId = this.traceId(highHi, highLo, lowHi, lowLo);
     if (parentHi !== 0 || parentLo !== 0) references = withParent(traceId, hex64(parentHi, parentLo), references);
     const span: Span = {
       traceId, spanId, operationName, references, flags, startTimeMicros, durationMicros, tags, logs, process: NO_PROCESS,
     };
     if (warnings) span.warnings = warnings;
     return span;
+  }
+
+  /** The 32 hex digits of traceIdHigh:traceIdLow; the previous string when it is the same id. */
+  private traceId(highHi: number, highLo: number, lowHi: number, lowLo: number): string {
+    if (this.lastTraceId === '' || highHi !== this.lastHighHi || highLo !== this.lastHighLo || lowHi !== this.lastLowHi || lowLo !== this.lastLowLo) {
+      this.lastTraceId = hex64(highHi, highLo) + hex64(lowHi, lowLo);
+      this.lastHighHi = highHi;
+      this.lastHighLo = highLo;
+      this.lastLowHi = lowHi;
+      this.lastLowLo = lowLo;
+    }
+    return this.lastTraceId;
   }
 
   private references(): { references: SpanRef[]; warnings?: string[] } {
@@ -238,7 +259,7 @@ class JaegerDecoder {
       }
       r.readStructEnd();
       if (seen !== 0b1111) throw new ThriftError(`SpanRef is missing its required field ${['refType', 'traceIdLow', 'traceIdHigh', 'spanId'][firstUnset(seen, 0b1111)]}`);
-      const traceId = hex64(highHi, highLo) + hex64(lowHi, lowLo);
+      const traceId = this.traceId(highHi, highLo, lowHi, lowLo);
       const spanId = hex64(idHi, idLo);
       if (refType === 0 || refType === 1) references.push({ refType: refType === 0 ? 'CHILD_OF' : 'FOLLOWS_FROM', traceId, spanId });
       else (warnings ??= []).push(`reference to span ${spanId} of unknown type ${refType} dropped`);
