@@ -93,6 +93,7 @@ function stringValue(sc: LineScanner, key: string): string | undefined {
   }
   if (i >= n) {
     sc.pos = n;
+    sc.incomplete = sc.more;
     return sc.fail(open, `string field ${quote(key)} has no closing quote`);
   }
   sc.pos = i + 1;

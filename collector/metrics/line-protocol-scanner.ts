@@ -27,8 +27,16 @@ const INTERN_SLOTS = 1024;
 const INTERN_MAX_LENGTH = 64;
 
 export class LineScanner {
-  readonly n: number;
+  /** The text being read: the whole body, or a part of it that ends with a line feed (see `more`). */
+  s = '';
+  n = 0;
   pos = 0;
+  /**
+   * Whether the body goes on after the text. Only a string value can run past a line feed, so only one can find
+   * the end of such a text too soon: it then sets `incomplete`, and its line is read again with more of the body.
+   */
+  more = false;
+  incomplete = false;
   /** OR of the non-ASCII code units of the last token (0 when it is ASCII). */
   wide = 0;
   /** The type of the last field value read (line-protocol-field-value.ts). */
@@ -37,20 +45,36 @@ export class LineScanner {
   readonly common: CommonNumber = { value: 0, type: FLOAT, end: 0 };
 
   private failure: { at: number; reason: string } | undefined;
-  /** Line counting for failures only: the line number at `countedPos`. */
+  /** Line counting for failures only: the body's line number at `countedPos` of the text; 0 until counted. */
   private countedPos = 0;
-  private countedLine = 1;
+  private countedLine = 0;
   private readonly interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
-  /** Where each interned token was read in the body: compared there, a flat string against itself. */
+  /** Where each interned token was read in the text: compared there, a flat string against itself. */
   private readonly internedAt = new Int32Array(INTERN_SLOTS);
+  private internedAny = false;
 
   constructor(
-    /** The body. */
-    readonly s: string,
     /** Whether the body was not UTF-8 and holds one character per byte (see fromLatin1). */
     readonly latin1: boolean,
-  ) {
-    this.n = s.length;
+  ) {}
+
+  /** Starts on `text`: the whole body, or its next part when `more` of it follows. */
+  begin(text: string, more: boolean): void {
+    this.s = text;
+    this.n = text.length;
+    this.pos = 0;
+    this.more = more;
+    this.incomplete = false;
+    this.countedPos = 0;
+    this.countedLine = 0;
+    // Interned tokens are found by their place in the text they came from.
+    if (this.internedAny) this.interned.fill('');
+    this.internedAny = false;
+  }
+
+  /** The body's line number of the text's first line: 1, unless the text is a later part of the body. */
+  protected firstLine(): number {
+    return 1;
   }
 
   /**
@@ -96,6 +120,7 @@ export class LineScanner {
     const known = this.interned[slot]!;
     if (known.length === length && sameText(s, this.internedAt[slot]!, start, length)) return known;
     const token = s.slice(start, i);
+    this.internedAny = true;
     this.interned[slot] = token;
     this.internedAt[slot] = start;
     return token;
@@ -188,7 +213,7 @@ export class LineScanner {
     const { at, reason } = this.failure!;
     const s = this.s;
     // Failures come in body order, so counting lines from the last one keeps the whole pass linear.
-    let line = this.countedLine;
+    let line = this.countedLine === 0 ? this.firstLine() : this.countedLine;
     for (let i = this.countedPos; i < at; i++) if (s.charCodeAt(i) === 10) line++;
     this.countedPos = at;
     this.countedLine = line;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { parseLineProtocol } from '../../../collector/metrics/line-protocol-parser.js';
 import { fieldPairs, tagPairs, type MetricPoint } from '../../../core/model/metric-point.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const T0 = 1_700_000_000_123_456_789n;
 
@@ -255,4 +256,29 @@ test('a series or field keys too long to be kept are read in full on every line'
     assert.deepEqual(r.failures, []);
     assert.deepEqual(r.points.map((p) => [p.tagValues[0]!.length, p.fieldKeys[0], p.fieldValues[0], p.timeNs]), [[3000, key, 1, 1n], [3001, key, 2, 1n], [3000, key, 3, 2n]]);
   }
+});
+
+test('a large body read in parts gives what it gives as one text, even where string values span the parts', () => {
+  // Multi-line string values of every size, some longer than a part, among good and bad lines.
+  const random = seededRandom(11);
+  const lines: string[] = [];
+  for (let size = 0, i = 0; size < 600_000; i++) {
+    const r = random();
+    const line = r < 0.7 ? `cpu,host=web-${i % 50} usage=${i}.5,n=${i}i ${1_700_000_000_000_000_000n + BigInt(i)}`
+      : r < 0.85 ? `log,host=web-${i % 50} msg="${'text\n'.repeat(Math.floor(random() * (random() < 0.01 ? 30_000 : 30)))}end",n=${i}i ${i}`
+        : r < 0.95 ? `bad line ${i}` : `u,t=\u00e9\u{1f600} s="\u00fc\n\u4e2d" ${i}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  const text = lines.join('\n') + '\nopen v="never closed\nmore\n';
+  const options = { defaultTimeNs: T0 };
+  const asText = parseLineProtocol(text, options);
+  const asBytes = parseLineProtocol(Buffer.from(text), options);
+  assert.ok(asText.points.length > 1000 && asText.failures.length > 100, `${asText.points.length} points, ${asText.failures.length} failures`);
+  assert.deepEqual(asBytes.failures, asText.failures);
+  assert.deepEqual(asBytes.points.map(view), asText.points.map(view));
+  // Not UTF-8 (a comment at the start): the same points, and failures on the same lines.
+  const notUtf8 = parseLineProtocol(Buffer.concat([Buffer.from([0x23, 0xff, 0x0a]), Buffer.from(text)]), options);
+  assert.deepEqual(notUtf8.points.map(view), asText.points.map(view));
+  assert.deepEqual(notUtf8.failures.map((f) => [f.line - 1, f.column, f.reason, f.text]), asText.failures.map((f) => [f.line, f.column, f.reason, f.text]));
 });
