@@ -118,6 +118,11 @@ class Parser extends LineScanner {
   private readonly fieldKeys: string[] = [];
   private readonly fieldTypes: FieldType[] = [];
   private readonly fieldValues: FieldData[] = [];
+  /**
+   * The values while they are all numbers (nearly every line): made as a double array, which V8 keeps as such, so
+   * a point's values are one flat array instead of an array of boxed numbers.
+   */
+  private readonly numberValues: number[] = [0.5];
   /** Reading bytes in parts: where the text starts in the body, and the body's line feeds counted so far. */
   private bytes: Buffer | undefined;
   private textStart = 0;
@@ -227,6 +232,8 @@ class Parser extends LineScanner {
     const fieldKeys = this.fieldKeys;
     const fieldTypes = this.fieldTypes;
     const fieldValues = this.fieldValues;
+    const numberValues = this.numberValues;
+    let numbers = true;
     let fieldCount = 0;
     // Leading fields whose keys are the shape's, in its order: those keys are unique, so no search for a repeat.
     let shapeKeys = 0;
@@ -268,7 +275,15 @@ class Parser extends LineScanner {
       }
       fieldKeys[k] = key;
       fieldTypes[k] = this.valueType;
-      fieldValues[k] = value;
+      if (numbers && typeof value === 'number') {
+        numberValues[k] = value;
+      } else {
+        if (numbers) {
+          for (let i = 0; i < fieldCount; i++) fieldValues[i] = numberValues[i]!;
+          numbers = false;
+        }
+        fieldValues[k] = value;
+      }
       if (k === fieldCount) fieldCount++;
       pos = this.pos;
       let lineDone = pos >= n;
@@ -285,12 +300,12 @@ class Parser extends LineScanner {
       const timeNs = lineDone ? this.defaultTimeNs : this.timestamp();
       if (timeNs === undefined) return undefined;
       const fits = shape !== undefined && ((shapeTypes && shapeKeys === fieldCount && fieldCount === shape.keys.length) || this.fits(shape, fieldCount));
-      return this.point(series, fits ? shape : undefined, fieldCount, timeNs);
+      return this.point(series, fits ? shape : undefined, fieldCount, numbers ? numberValues : fieldValues, timeNs);
     }
   }
 
   /** The point of the entry just read: the series' arrays, its own values, and `shape` (when it fits) or a new one. */
-  private point(series: Series, shape: FieldShape | undefined, fieldCount: number, timeNs: bigint): MetricPoint {
+  private point(series: Series, shape: FieldShape | undefined, fieldCount: number, values: readonly FieldData[], timeNs: bigint): MetricPoint {
     if (shape === undefined) shape = this.cache.newShape(series, this.fieldKeys.slice(0, fieldCount), this.fieldTypes.slice(0, fieldCount));
     else series.fields = shape;
     return {
@@ -299,7 +314,7 @@ class Parser extends LineScanner {
       tagValues: series.tagValues,
       fieldKeys: shape.keys,
       fieldTypes: shape.types,
-      fieldValues: this.fieldValues.slice(0, fieldCount),
+      fieldValues: values.slice(0, fieldCount),
       timeNs,
     };
   }
@@ -326,7 +341,7 @@ class Parser extends LineScanner {
     if (
       length > 0 &&
       ((c = s.charCodeAt(start + length)) === 32 || c === 10 || c === 13 || start + length === n) &&
-      s.startsWith(this.lastTime, start)
+      s.slice(start, start + length) === this.lastTime
     ) {
       timeNs = this.lastTimeNs;
       pos = start + length;
