@@ -3,7 +3,7 @@
  * process (`openSharedDatabase`).
  *
  * - WAL journal with `synchronous=NORMAL`: a commit survives the process being killed at any moment (only an OS
- *   crash may lose the last transactions), and readers never block the writer.
+ *   crash may lose the last transactions), and readers never block the writer. New databases get 16 KiB pages.
  * - Schema migrations per component (`spans`, `logs`, `metrics`, …): each store module owns an ordered list of
  *   migrations and calls `migrate(component, list)` when it opens; the versions applied are kept in
  *   `schema_versions`. Components today: `spans` (span-schema.ts), `logs` (log-store.ts). A new table family is
@@ -56,6 +56,10 @@ export interface StoreDatabaseOptions {
 }
 
 const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
+/** Page size of a database this creates. */
+const PAGE_SIZE_BYTES = 16_384;
+/** WAL size past which a commit checkpoints it (SQLite's `wal_autocheckpoint`, set in pages). */
+const WAL_CHECKPOINT_BYTES = 10_000 * 4096;
 const DEFAULT_RETENTION_BATCH_ROWS = 2_000;
 
 export class StoreDatabase {
@@ -73,13 +77,17 @@ export class StoreDatabase {
     this.path = fileName === ':memory:' ? fileName : join(options.dataDir, fileName);
     try {
       this.db = new Database(this.path);
+      // Only a new database takes it (an existing one keeps the page size it was made with): 16 KiB pages cut the
+      // WAL frames a commit writes, one write call each, by four (bench/traces-to-store.bench.ts: ≈ 1.5 µs per span).
+      this.db.pragma(`page_size = ${PAGE_SIZE_BYTES}`);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = OFF');
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('temp_store = MEMORY');
       this.db.pragma('cache_size = -65536');
-      this.db.pragma('wal_autocheckpoint = 10000');
+      // A checkpoint once the WAL holds ≈ 40 MiB, whatever the page size.
+      this.db.pragma(`wal_autocheckpoint = ${Math.round(WAL_CHECKPOINT_BYTES / (this.db.pragma('page_size', { simple: true }) as number))}`);
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID');
     } catch (err) {
       throw swError('SW_STORE_FAILED', `cannot open ${this.path}: ${describe(err)}`, err);

@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { silentLogger } from '../../../core/log.js';
 import type { Span } from '../../../core/model/span.js';
 import { createRegistry } from '../../../core/self-metrics.js';
+import Database from 'better-sqlite3';
 import { StoreDatabase, type Migration } from '../../../core/store/database.js';
 import { StoreSpanStorage } from '../../../core/store/span-store.js';
 
@@ -36,6 +37,26 @@ describe('the store database', () => {
     b.migrate('test', migrations);
     assert.equal(runs, 2);
     b.close();
+  });
+
+  test('a new database gets 16 KiB pages; one made with 4 KiB pages keeps them and opens with its data', async () => {
+    const fresh = new StoreDatabase({ dataDir: dir, fileName: 'pages-new.db', retentionMs: 0, log: silentLogger });
+    assert.equal(fresh.db.pragma('page_size', { simple: true }), 16_384);
+    assert.equal(fresh.db.pragma('wal_autocheckpoint', { simple: true }), 2_500, 'the WAL is checkpointed at the same size in bytes');
+    fresh.close();
+    const old = new Database(join(dir, 'pages-old.db'));
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    old.exec("CREATE TABLE kept (x); INSERT INTO kept VALUES ('before')");
+    old.close();
+    const reopened = new StoreDatabase({ dataDir: dir, fileName: 'pages-old.db', retentionMs: 0, log: silentLogger });
+    assert.equal(reopened.db.pragma('page_size', { simple: true }), 4096);
+    assert.equal(reopened.db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+    assert.equal(reopened.db.prepare('SELECT x FROM kept').pluck().get(), 'before');
+    const spans = new StoreSpanStorage(reopened);
+    await spans.writeSpans([span(1, 1_000)]);
+    assert.equal((await spans.getTrace(span(1, 0).traceId)).length, 1);
+    reopened.close();
   });
 
   test('a failing migration is reported with its component and version, and leaves nothing behind', () => {
