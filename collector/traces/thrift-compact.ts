@@ -7,6 +7,7 @@
  * Bounds: every varint is at most its protocol width (5 bytes for 32 bits, 10 for 64), every length and element
  * count is checked against the bytes left, nesting is bounded by the caller's struct depth and by `skipValue`.
  */
+import { shortString } from './short-strings.js';
 import {
   MAX_DEPTH, T_BOOL, T_BYTE, T_DOUBLE, T_I16, T_I32, T_I64, T_LIST, T_MAP, T_SET, T_STOP, T_STRING, T_STRUCT, T_UUID,
   ThriftError, skipValue, typeName, type MessageHeader, type ThriftReader,
@@ -212,7 +213,7 @@ export class CompactReader implements ThriftReader {
     const n = this.length('a string');
     const start = this.pos;
     this.pos += n;
-    return this.buf.toString('utf8', start, this.pos);
+    return shortString(this.buf, start, this.pos);
   }
 
   readBinary(): Uint8Array {
