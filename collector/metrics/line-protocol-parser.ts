@@ -206,7 +206,7 @@ class Parser extends LineScanner {
     const start = this.pos;
     // A series seen before: the same text up to the first space, when that space ended its tags, gives the same
     // measurement and tags (a remembered text never holds a line end, so neither does a match).
-    const space = s.indexOf(' ', start);
+    const space = this.spaceAfter(start);
     let series = space > start ? this.cache.find(s, start, space, this.previous) : undefined;
     if (series !== undefined) {
       this.pos = space + 1;

@@ -52,6 +52,8 @@ export class LineScanner {
   /** Where each interned token was read in the text: compared there, a flat string against itself. */
   private readonly internedAt = new Int32Array(INTERN_SLOTS);
   private internedAny = false;
+  /** The first space at or after the last place searched from (-1: none in the text; -2: not searched yet). */
+  private knownSpace = -2;
 
   constructor(
     /** Whether the body was not UTF-8 and holds one character per byte (see fromLatin1). */
@@ -70,6 +72,17 @@ export class LineScanner {
     // Interned tokens are found by their place in the text they came from.
     if (this.internedAny) this.interned.fill('');
     this.internedAny = false;
+    this.knownSpace = -2;
+  }
+
+  /**
+   * The first space at or after `from` (not before the last `from`), or -1. The answer of the last search stands
+   * while it is still ahead: lines without a space (bad ones) would otherwise each search the rest of the text.
+   */
+  spaceAfter(from: number): number {
+    const known = this.knownSpace;
+    if (known === -1 || known >= from) return known;
+    return (this.knownSpace = this.s.indexOf(' ', from));
   }
 
   /** The body's line number of the text's first line: 1, unless the text is a later part of the body. */
