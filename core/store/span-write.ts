@@ -30,7 +30,8 @@
 import type { Statement } from 'better-sqlite3';
 import { parentSpanId, type Process, type Span } from '../model/span.js';
 import type { Db } from './database.js';
-import { encodeProcessTags, encodeSpanData, spanKindOf, tagValueString } from './span-codec.js';
+import { JsonBytes } from './json-bytes.js';
+import { encodeProcessTags, spanKindOf, tagValueString, writeSpanData } from './span-codec.js';
 import { tagHash } from './tag-hash.js';
 
 /** How often (µs of span time) the last-seen time of a known service / operation / process is refreshed. */
@@ -112,11 +113,14 @@ export class SpanRowWriter {
   private values = new Map<string, Set<string> | 'many'>();
 
   private readonly epochs: boolean;
+  /** Where each span's data is written. */
+  private readonly data = new JsonBytes();
 
   constructor(private readonly db: Db, options: SpanRowWriterOptions = {}) {
     this.epochs = options.epochs ?? true;
     this.insertSpan = db.prepare(
-      'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      // The data comes as the UTF-8 bytes of its JSON (json-bytes.ts), stored as the text they are.
+      'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))',
     );
     this.insertGroup = db.prepare('INSERT INTO span_groups (grp, spans) VALUES (?, ?)');
     this.insertTraceSpans = this.epochs
@@ -158,6 +162,7 @@ export class SpanRowWriter {
     let grp = 0;
     let groupEnd = 0;
     const hashes = new Set<number>();
+    const data = this.data;
     const addTag = (key: string, value: string): void => {
       hashes.add(tagHash(key, value));
       this.listValue(key, value);
@@ -180,9 +185,11 @@ export class SpanRowWriter {
         }
         const service = span.process.serviceName;
         const start = span.startTimeMicros;
+        data.reset();
+        writeSpanData(data, span, addTag);
         this.insertSpan.run(
           id++, traceBlob, grp, span.spanId, parentSpanId(span) ?? null, this.processId(span.process, start), this.nameId(service),
-          this.nameId(span.operationName), start, span.durationMicros, encodeSpanData(span, addTag),
+          this.nameId(span.operationName), start, span.durationMicros, data.view(),
         );
         this.seenAt(service, span.operationName, spanKindOf(span), start);
       }

@@ -64,3 +64,13 @@ test('the tags an encoding hands to its sink are the searchable tags of the span
   assert.deepEqual(fromSink.sort(), fromModel.sort());
   assert.ok(fromSink.includes('big=-9223372036854775808') && fromSink.includes('nan=NaN') && fromSink.includes('yes=true'));
 });
+
+test('span data longer than the byte buffer grows it and stays the JSON of the encoded arrays, one span after another', () => {
+  const long = span();
+  long.tags.push({ key: 'plain', type: 'string', value: 'x'.repeat(9_000) }, { key: 'wide', type: 'string', value: 'é😀"'.repeat(3_000) });
+  for (const s of [long, span(), long]) {
+    const parsed = JSON.parse(encodeSpanData(s)) as EncodedSpan;
+    assert.deepEqual(parsed.t, JSON.parse(JSON.stringify(encodeKvs(s.tags))));
+    assert.deepEqual(parsed.w, s.warnings);
+  }
+});

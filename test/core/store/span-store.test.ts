@@ -171,3 +171,23 @@ test('a trace range crossing an epoch is found by retention from any of its span
   assert.deepEqual((await store.getTrace(parent.traceId)).map((s) => s.spanId), [parent.spanId, child.spanId]);
   db.close();
 });
+
+test('span data written as bytes is stored as text: non-ASCII, escaped and lone-surrogate values read back and are found', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+  const store = new StoreSpanStorage(db);
+  const s = span(21, 'svc', 1_000);
+  s.tags.push(
+    { key: 'city', type: 'string', value: 'Zürich 😀' }, { key: 'quote"key', type: 'string', value: 'a\\b\n"c"' },
+    { key: 'lone', type: 'string', value: 'x\ud800y' }, { key: 'ratio', type: 'float64', value: 1e-7 },
+  );
+  s.logs = [{ timestampMicros: 1_001, fields: [{ key: 'event', type: 'string', value: 'ünïcode' }] }];
+  s.warnings = ['naïve "warning"'];
+  await store.writeSpans([s]);
+  assert.equal(db.db.prepare('SELECT typeof(data) FROM spans').pluck().get(), 'text');
+  assert.deepEqual((await store.getTrace(s.traceId))[0], s);
+  // A value with a backslash is a regular expression (tag-pattern.ts): the backslash is escaped to be matched.
+  for (const tags of [{ city: 'Zürich 😀' }, { 'quote"key': 'a\\\\b\n"c"' }, { event: 'ünïcode' }, { ratio: '1e-7' }]) {
+    assert.equal((await store.findTraces({ serviceName: 'svc', tags, numTraces: 5 })).length, 1, JSON.stringify(tags));
+  }
+  db.close();
+});
