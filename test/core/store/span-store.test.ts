@@ -186,7 +186,8 @@ test('span data written as bytes is stored as text: non-ASCII, escaped and lone-
   assert.equal(db.db.prepare('SELECT typeof(data) FROM spans').pluck().get(), 'text');
   assert.deepEqual((await store.getTrace(s.traceId))[0], s);
   // A value with a backslash is a regular expression (tag-pattern.ts): the backslash is escaped to be matched.
-  for (const tags of [{ city: 'Zürich 😀' }, { 'quote"key': 'a\\\\b\n"c"' }, { event: 'ünïcode' }, { ratio: '1e-7' }]) {
+  const searches: Array<Record<string, string>> = [{ city: 'Zürich 😀' }, { 'quote"key': 'a\\\\b\n"c"' }, { event: 'ünïcode' }, { ratio: '1e-7' }];
+  for (const tags of searches) {
     assert.equal((await store.findTraces({ serviceName: 'svc', tags, numTraces: 5 })).length, 1, JSON.stringify(tags));
   }
   db.close();
