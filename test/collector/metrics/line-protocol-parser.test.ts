@@ -282,3 +282,11 @@ test('a large body read in parts gives what it gives as one text, even where str
   assert.deepEqual(notUtf8.points.map(view), asText.points.map(view));
   assert.deepEqual(notUtf8.failures.map((f) => [f.line - 1, f.column, f.reason, f.text]), asText.failures.map((f) => [f.line, f.column, f.reason, f.text]));
 });
+
+test('a point is a plain object with the fields of the model', () => {
+  const [p] = parseLineProtocol(Buffer.from('plain,t=a f=1.5,g=2i 3\n')).points as [MetricPoint];
+  assert.equal(Object.getPrototypeOf(p), Object.prototype);
+  assert.deepStrictEqual(p, {
+    measurement: 'plain', tagKeys: ['t'], tagValues: ['a'], fieldKeys: ['f', 'g'], fieldTypes: Uint8Array.from([0, 1]), fieldValues: [1.5, 2], timeNs: 3n,
+  });
+});
