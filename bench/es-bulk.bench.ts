@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const registry = createRegistry('bench', false);
   const encoder = new BulkEncoder('daily');
   const sink = new BulkSink({
-    name: 'bench', client, encode: (e) => encoder.encode(e), opType: 'index', maxBatchEvents: 2000, maxBatchBytes: 5 << 20,
+    name: 'bench', client, opType: 'index', maxBatchEvents: 2000, maxBatchBytes: 5 << 20,
     flushIntervalMs: 100, concurrency: 4, retryPolicy: { maxElapsedMs: 60_000 }, deadLetters: new DeadLetterFile(dataDir, 'bench', registry),
     registry, log: silentLogger,
   });
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   let cpu = process.cpuUsage();
   let began = performance.now();
   const chunks: Array<Promise<unknown>> = [];
-  for (let i = 0; i < input.length; i += 500) chunks.push(sink.deliver(input.slice(i, i + 500)));
+  for (let i = 0; i < input.length; i += 500) chunks.push(sink.deliver(encoder.encodeItems(input.slice(i, i + 500))));
   await Promise.all(chunks);
   let wall = (performance.now() - began) / 1000;
   let cpuS = (() => { const c = process.cpuUsage(cpu); return (c.user + c.system) / 1e6; })();

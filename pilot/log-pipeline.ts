@@ -8,6 +8,7 @@
  * would pass the bound waits in `accept`, so tailing pauses while outputs are behind and nothing piles up in memory.
  */
 import { describe } from '../core/errors.js';
+import type { Counter } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import type { LogEvent, LogSink } from '../core/model/log-record.js';
 import { counter, gauge, type Registry } from '../core/self-metrics.js';
@@ -105,21 +106,24 @@ export class LogPipeline {
     }
     this.inFlightBytes += bytes;
     this.setInFlight(this.inFlightBytes);
-    void Promise.all(this.opts.sinks.map((sink) => sink.write(events).then(() => true, (err: unknown) => {
-      this.writeFailures.inc({ output: sink.name });
-      this.opts.log.error('output did not take a batch; it will be read again after a restart', { output: sink.name, reason: describe(err) });
-      return false;
-    }))).then((outcomes) => {
-      if (outcomes.every(Boolean)) {
-        ack?.();
-        this.recordsShipped.inc(events.length);
-      }
-      this.inFlightBytes -= bytes;
-      this.setInFlight(this.inFlightBytes);
-      const waiting = this.waiters;
-      this.waiters = [];
-      for (const w of waiting) w();
-    });
+    // The records are handed to each output and not referenced here afterwards: an output that has taken them
+    // (the Elasticsearch output encodes them at once) lets them go while the batch waits for its outcome.
+    const writes: Array<Promise<boolean>> = [];
+    for (const sink of this.opts.sinks) writes.push(writeTo(sink, events, this.writeFailures, this.opts.log));
+    void this.settle(writes, events.length, bytes, ack);
+  }
+
+  private async settle(writes: Array<Promise<boolean>>, count: number, bytes: number, ack: (() => void) | undefined): Promise<void> {
+    const outcomes = await Promise.all(writes);
+    if (outcomes.every(Boolean)) {
+      ack?.();
+      this.recordsShipped.inc(count);
+    }
+    this.inFlightBytes -= bytes;
+    this.setInFlight(this.inFlightBytes);
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w();
   }
 
   /** @internal */
@@ -130,6 +134,15 @@ export class LogPipeline {
   get maxLineBytes(): number {
     return this.opts.maxLineBytes;
   }
+}
+
+/** One output's outcome for a batch: true once it has one for every record, false (counted, logged) if it failed. */
+function writeTo(sink: LogSink, events: LogEvent[], failures: Counter<'output'>, log: Logger): Promise<boolean> {
+  return sink.write(events).then(() => true, (err: unknown) => {
+    failures.inc({ output: sink.name });
+    log.error('output did not take a batch; it will be read again after a restart', { output: sink.name, reason: describe(err) });
+    return false;
+  });
 }
 
 /**

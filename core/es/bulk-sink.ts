@@ -1,6 +1,6 @@
 /**
- * The Elasticsearch bulk pipeline (Vector's sink shape): events are batched by count, bytes and time, each batch is
- * sent with bounded concurrency, and the answer is read item by item:
+ * The Elasticsearch bulk pipeline (Vector's sink shape): encoded items (./bulk-items.ts) are batched by count, bytes
+ * and time, each batch is sent with bounded concurrency, and the answer is read item by item:
  *
  * - delivered items are done;
  * - items refused for their content (mapping conflict, other 4xx) are written to the dead-letter file with the reason;
@@ -8,15 +8,17 @@
  *   retried with the one retry helper — only the items still pending — until the retry deadline;
  * - what is still pending at the deadline comes back as `undelivered` for the caller (the disk buffer) to keep.
  *
- * Every outcome and every retry is counted. `deliver` resolves when each of its events has an outcome.
+ * Items travel as byte ranges of what the caller handed in: a request body is those ranges joined, nothing is
+ * encoded again for a retry. Every outcome and every retry is counted. `deliver` resolves when each of its items has
+ * an outcome.
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { describe, swError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { LogEvent } from '../model/log-record.js';
 import { retry, retryCounters, RetryExhaustedError, type RetryCounters, type RetryPolicy } from '../retry.js';
 import { counter, type Registry } from '../self-metrics.js';
+import { describeItem, itemStart, joinItems, NO_ITEMS, sliceItems, type BulkItems } from './bulk-items.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
 import type { DeadLetter, DeadLetterFile } from './dead-letter.js';
 
@@ -24,8 +26,6 @@ export interface BulkSinkOptions {
   /** Output name, the `output` label of the counters. */
   name: string;
   client: Client;
-  /** Builds the `_bulk` NDJSON body (action and source lines, trailing newline) of the events, in order. */
-  encode: (events: LogEvent[]) => string;
   /** `index` overwrites by `_id`; `create` for data streams. */
   opType: 'index' | 'create';
   maxBatchEvents: number;
@@ -43,39 +43,54 @@ export interface BulkSinkOptions {
 export interface DeliveryReport {
   delivered: number;
   rejected: number;
-  /** Events still pending when their retry deadline passed, in their original order. */
-  undelivered: LogEvent[];
+  /** Items still pending when their retry deadline passed, in their original order. */
+  undelivered: BulkItems;
 }
 
-/** One `deliver` call waiting for the outcomes of its events. */
+type Outcome = 'delivered' | 'rejected' | 'undelivered';
+
+/**
+ * The answer's parts the pipeline reads: whether any item failed, and each item's status and error. Without the
+ * rest (index, id, version, shards, sequence numbers) the answer of a 1000-item request is ~25 KiB instead of
+ * ~200 KiB, which the client would otherwise parse for nothing (the `es` case of bench/pilot-pipeline).
+ */
+const FILTER_PATH = 'errors,items.*.status,items.*.error';
+
+/** One `deliver` call waiting for the outcomes of its items. */
 class Ticket {
-  remaining: number;
-  readonly report: DeliveryReport = { delivered: 0, rejected: 0, undelivered: [] };
-  private readonly order = new Map<LogEvent, number>();
+  private remaining: number;
+  private delivered = 0;
+  private rejected = 0;
+  private undelivered: Array<[number, number]> = [];
   resolve!: (report: DeliveryReport) => void;
   readonly done: Promise<DeliveryReport>;
 
-  constructor(events: LogEvent[]) {
-    this.remaining = events.length;
-    events.forEach((e, i) => this.order.set(e, i));
+  constructor(readonly items: BulkItems) {
+    this.remaining = items.ends.length;
     this.done = new Promise((r) => (this.resolve = r));
   }
 
-  settle(event: LogEvent, outcome: 'delivered' | 'rejected' | 'undelivered'): void {
-    if (outcome === 'delivered') this.report.delivered++;
-    else if (outcome === 'rejected') this.report.rejected++;
-    else this.report.undelivered.push(event);
-    if (--this.remaining === 0) {
-      this.report.undelivered.sort((a, b) => this.order.get(a)! - this.order.get(b)!);
-      this.resolve(this.report);
+  settle(from: number, to: number, outcome: Outcome): void {
+    const n = to - from;
+    if (outcome === 'delivered') this.delivered += n;
+    else if (outcome === 'rejected') this.rejected += n;
+    else this.undelivered.push([from, to]);
+    this.remaining -= n;
+    if (this.remaining === 0) {
+      const ranges = this.undelivered.sort((a, b) => a[0] - b[0]);
+      this.resolve({ delivered: this.delivered, rejected: this.rejected, undelivered: joinItems(ranges.map(([f, t]) => sliceItems(this.items, f, t))) });
     }
   }
 }
 
-interface Entry {
-  event: LogEvent;
+/** Items `[from, to)` of one delivery. */
+interface Piece {
   ticket: Ticket;
+  from: number;
+  to: number;
 }
+
+const pieceBytes = (p: Piece): number => itemStart(p.ticket.items, p.to) - itemStart(p.ticket.items, p.from);
 
 /** Transient item failures left after an attempt: thrown to the retry helper so it waits and tries again. */
 class PendingItemsError extends Error {
@@ -84,13 +99,9 @@ class PendingItemsError extends Error {
   }
 }
 
-/** Bytes an event adds to a bulk body: its source line plus an action line (index name and id). */
-function entryBytes(e: LogEvent): number {
-  return e.json.length + e.target.length + e.id.length + 64;
-}
-
 export class BulkSink {
-  private queue: Entry[] = [];
+  private queue: Piece[] = [];
+  private queuedItems = 0;
   private queuedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
@@ -117,16 +128,19 @@ export class BulkSink {
     });
   }
 
-  /** Resolves when every event is delivered, rejected (dead letter) or given back undelivered at its deadline. */
-  deliver(events: LogEvent[]): Promise<DeliveryReport> {
+  /** Resolves when every item is delivered, rejected (dead letter) or given back undelivered at its deadline. */
+  deliver(items: BulkItems): Promise<DeliveryReport> {
     if (this.closed) return Promise.reject(swError('SW_OUTPUT_FAILED', `${this.opts.name} is closed`));
-    const ticket = new Ticket(events);
-    if (events.length === 0) ticket.resolve(ticket.report);
-    for (const event of events) {
-      this.queue.push({ event, ticket });
-      this.queuedBytes += entryBytes(event);
-      if (this.queue.length >= this.opts.maxBatchEvents || this.queuedBytes >= this.opts.maxBatchBytes) this.cut();
+    const ticket = new Ticket(items);
+    const n = items.ends.length;
+    if (n === 0) {
+      ticket.resolve({ delivered: 0, rejected: 0, undelivered: NO_ITEMS });
+      return ticket.done;
     }
+    this.queue.push({ ticket, from: 0, to: n });
+    this.queuedItems += n;
+    this.queuedBytes += items.bytes.length;
+    if (this.queuedItems >= this.opts.maxBatchEvents || this.queuedBytes >= this.opts.maxBatchBytes) this.cut();
     if (this.queue.length > 0 && this.timer === undefined) {
       // Referenced on purpose: callers await these records; it lives at most flushIntervalMs.
       this.timer = setTimeout(() => {
@@ -142,7 +156,7 @@ export class BulkSink {
     this.cut();
   }
 
-  /** Stops waiting between retries (pending items come back undelivered) and refuses new events. Idempotent. */
+  /** Stops waiting between retries (pending items come back undelivered) and refuses new items. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.cut();
@@ -151,28 +165,49 @@ export class BulkSink {
     while (this.inFlight > 0) await new Promise<void>((r) => this.waiting.push(r));
   }
 
+  /** Cuts the queue into requests of at most maxBatchEvents items and maxBatchBytes (an item alone may be larger). */
   private cut(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    const { maxBatchEvents, maxBatchBytes } = this.opts;
     while (this.queue.length > 0) {
-      let bytes = 0;
+      const batch: Piece[] = [];
       let n = 0;
-      while (n < this.queue.length && n < this.opts.maxBatchEvents) {
-        const b = entryBytes(this.queue[n]!.event);
-        if (n > 0 && bytes + b > this.opts.maxBatchBytes) break;
-        bytes += b;
-        n++;
+      let bytes = 0;
+      while (this.queue.length > 0 && n < maxBatchEvents) {
+        const p = this.queue[0]!;
+        const whole = pieceBytes(p);
+        if (n + p.to - p.from <= maxBatchEvents && bytes + whole <= maxBatchBytes) {
+          batch.push(p);
+          this.queue.shift();
+          n += p.to - p.from;
+          bytes += whole;
+          continue;
+        }
+        // Part of this piece: the items that still fit.
+        const items = p.ticket.items;
+        const base = itemStart(items, p.from);
+        let take = p.from;
+        while (take < p.to && n + take - p.from < maxBatchEvents && (n + take - p.from === 0 || bytes + items.ends[take]! - base <= maxBatchBytes)) take++;
+        if (take > p.from) {
+          batch.push({ ticket: p.ticket, from: p.from, to: take });
+          n += take - p.from;
+          bytes += itemStart(items, take) - base;
+          p.from = take;
+        }
+        break;
       }
-      const batch = this.queue.splice(0, n);
+      this.queuedItems -= n;
       this.queuedBytes -= bytes;
       void this.dispatch(batch);
     }
+    this.queuedItems = 0;
     this.queuedBytes = 0;
   }
 
-  private async dispatch(batch: Entry[]): Promise<void> {
+  private async dispatch(batch: Piece[]): Promise<void> {
     while (this.inFlight >= this.opts.concurrency) await new Promise<void>((r) => this.waiting.push(r));
     this.inFlight++;
     try {
@@ -184,7 +219,7 @@ export class BulkSink {
   }
 
   /** One batch to its end: retried (only what is pending) until delivered, rejected, or its deadline. */
-  private async send(batch: Entry[]): Promise<void> {
+  private async send(batch: Piece[]): Promise<void> {
     const { name } = this.opts;
     let pending = batch;
     try {
@@ -192,8 +227,9 @@ export class BulkSink {
         async () => {
           pending = await this.attempt(pending);
           if (pending.length > 0) {
-            this.itemRetries.inc({ output: name }, pending.length);
-            throw new PendingItemsError(pending.length, pending[0]!.event.id);
+            const count = pending.reduce((s, p) => s + p.to - p.from, 0);
+            this.itemRetries.inc({ output: name }, count);
+            throw new PendingItemsError(count, describeItem(pending[0]!.ticket.items, pending[0]!.from).id);
           }
         },
         {
@@ -209,60 +245,96 @@ export class BulkSink {
       const status = requestErrorStatus(err);
       if (err instanceof RetryExhaustedError || this.abort.signal.aborted || status === 401 || status === 403 || status === 413) {
         // Not the documents' fault (outage, credentials, size): hand them back to be kept and tried later.
-        this.opts.log.warn('bulk delivery postponed', { output: name, events: pending.length, error: describe(err) });
-        for (const e of pending) this.settle(e, 'undelivered');
+        this.opts.log.warn('bulk delivery postponed', { output: name, events: pending.reduce((s, p) => s + p.to - p.from, 0), error: describe(err) });
+        for (const p of pending) this.settle(p, 'undelivered');
       } else {
         // A permanent failure of the whole request (400: the body itself was refused): dead letters, with the reason.
-        await this.reject(pending.map((e) => ({ index: e.event.target, status, reason: describe(err), event: e.event })), pending);
+        const letters: DeadLetter[] = [];
+        for (const p of pending) for (let i = p.from; i < p.to; i++) letters.push({ ...describeItem(p.ticket.items, i), status, reason: describe(err) });
+        await this.reject(letters, pending);
       }
     }
   }
 
-  /** Sends the entries once; returns those to try again. Throws on a whole-request failure. */
-  private async attempt(entries: Entry[]): Promise<Entry[]> {
-    const events = entries.map((e) => e.event);
+  /** Sends the pieces once; returns those to try again. Throws on a whole-request failure. */
+  private async attempt(pieces: Piece[]): Promise<Piece[]> {
+    const slices = pieces.map((p) => p.ticket.items.bytes.subarray(itemStart(p.ticket.items, p.from), itemStart(p.ticket.items, p.to)));
+    const sent = pieces.reduce((s, p) => s + p.to - p.from, 0);
     let body: unknown;
     try {
       body = await this.opts.client.transport.request(
-        { method: 'POST', path: '/_bulk', bulkBody: this.opts.encode(events) },
-        { signal: this.abort.signal, requestTimeout: this.opts.requestTimeoutMs ?? 30_000 },
+        { method: 'POST', path: '/_bulk', querystring: { filter_path: FILTER_PATH }, bulkBody: slices.length === 1 ? slices[0]! : Buffer.concat(slices) },
+        // The client's own redaction of a failed request's error copies its metadata key by key — the request body
+        // too, byte by byte: a sixth of the CPU while Elasticsearch was down (bench/pilot-pipeline, es-buffer). Its
+        // `remove` mode drops the answer's headers, Retry-After included. So it is off, and the request (its
+        // headers carry the credentials) is taken out of the error below instead.
+        { signal: this.abort.signal, requestTimeout: this.opts.requestTimeoutMs ?? 30_000, redaction: { type: 'off' } },
       );
     } catch (err) {
+      withoutRequest(err);
       this.requests.inc({ output: this.opts.name, result: 'failed' });
       throw err;
     }
-    const outcomes = classifyBulkItems(body, entries.length, this.opts.opType);
-    const again: Entry[] = [];
+    const answer = body as { errors?: unknown; items?: unknown[] } | undefined;
+    if (answer?.errors === false && answer.items?.length === sent) {
+      // Every item succeeded: nothing to read one by one.
+      this.requests.inc({ output: this.opts.name, result: 'ok' });
+      for (const p of pieces) this.settle(p, 'delivered');
+      return [];
+    }
+    const outcomes = classifyBulkItems(body, sent, this.opts.opType);
+    const delivered: Piece[] = [];
+    const again: Piece[] = [];
     const letters: DeadLetter[] = [];
-    const rejected: Entry[] = [];
-    outcomes.forEach((o, i) => {
-      const entry = entries[i]!;
-      if (o.kind === 'delivered') this.settle(entry, 'delivered');
-      else if (o.kind === 'retry') again.push(entry);
-      else {
-        letters.push({ index: o.index, status: o.status, reason: o.reason, event: entry.event });
-        rejected.push(entry);
+    const rejected: Piece[] = [];
+    let k = 0;
+    for (const p of pieces) {
+      for (let i = p.from; i < p.to; i++) {
+        const o = outcomes[k++]!;
+        if (o.kind === 'delivered') addItem(delivered, p.ticket, i);
+        else if (o.kind === 'retry') addItem(again, p.ticket, i);
+        else {
+          const item = describeItem(p.ticket.items, i);
+          letters.push({ ...item, index: o.index || item.index, status: o.status, reason: o.reason });
+          addItem(rejected, p.ticket, i);
+        }
       }
-    });
+    }
+    for (const p of delivered) this.settle(p, 'delivered');
     this.requests.inc({ output: this.opts.name, result: again.length === 0 && rejected.length === 0 ? 'ok' : 'partial' });
     await this.reject(letters, rejected);
     return again;
   }
 
-  private async reject(letters: DeadLetter[], entries: Entry[]): Promise<void> {
-    if (entries.length === 0) return;
+  private async reject(letters: DeadLetter[], pieces: Piece[]): Promise<void> {
+    if (pieces.length === 0) return;
     try {
       await this.opts.deadLetters.write(letters);
-      for (const e of entries) this.settle(e, 'rejected');
+      for (const p of pieces) this.settle(p, 'rejected');
     } catch (err) {
       // The dead-letter file is unwritable: keep the records rather than lose them.
       this.opts.log.error('dead letters not written; records kept as undelivered', { output: this.opts.name, error: describe(err) });
-      for (const e of entries) this.settle(e, 'undelivered');
+      for (const p of pieces) this.settle(p, 'undelivered');
     }
   }
 
-  private settle(entry: Entry, outcome: 'delivered' | 'rejected' | 'undelivered'): void {
-    this.events.inc({ output: this.opts.name, outcome });
-    entry.ticket.settle(entry.event, outcome);
+  private settle(p: Piece, outcome: Outcome): void {
+    this.events.inc({ output: this.opts.name, outcome }, p.to - p.from);
+    p.ticket.settle(p.from, p.to, outcome);
   }
+}
+
+/** Appends item `i` to `pieces`, extending the last piece when it is the item just before. */
+function addItem(pieces: Piece[], ticket: Ticket, i: number): void {
+  const last = pieces[pieces.length - 1];
+  if (last !== undefined && last.ticket === ticket && last.to === i) last.to = i + 1;
+  else pieces.push({ ticket, from: i, to: i + 1 });
+}
+
+/** Takes the request (headers with credentials, the body) and the connection out of a client error's metadata. */
+function withoutRequest(err: unknown): void {
+  const meta = (err as { meta?: { meta?: Record<string, unknown> } } | null)?.meta?.meta;
+  if (meta === undefined || meta === null || typeof meta !== 'object') return;
+  delete meta['request'];
+  delete meta['connection'];
 }

@@ -7,14 +7,16 @@ import { mkdir, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Counter } from 'prom-client';
 import { swError } from '../errors.js';
-import type { LogEvent } from '../model/log-record.js';
 import { counter, type Registry } from '../self-metrics.js';
 
 export interface DeadLetter {
   index: string;
   status: number;
   reason: string;
-  event: LogEvent;
+  /** The document's `_id`. */
+  id: string;
+  /** The record as it was sent (its source line). */
+  record: string;
 }
 
 export class DeadLetterFile {
@@ -43,8 +45,8 @@ export class DeadLetterFile {
     let text = '';
     for (const l of letters) {
       // The record is embedded as parsed JSON when it parses, so the file stays one object per line.
-      text += `{"time":"${time}","output":${JSON.stringify(this.output)},"index":${JSON.stringify(l.index)},"id":${JSON.stringify(l.event.id)},` +
-        `"status":${l.status},"reason":${JSON.stringify(l.reason)},"record":${isJsonObject(l.event.json) ? l.event.json : JSON.stringify(l.event.json)}}\n`;
+      text += `{"time":"${time}","output":${JSON.stringify(this.output)},"index":${JSON.stringify(l.index)},"id":${JSON.stringify(l.id)},` +
+        `"status":${l.status},"reason":${JSON.stringify(l.reason)},"record":${isJsonObject(l.record) ? l.record : JSON.stringify(l.record)}}\n`;
     }
     const file = this.fileFor(nowMs);
     const next = this.chain.then(async () => {

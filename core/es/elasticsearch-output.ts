@@ -2,10 +2,16 @@
  * The pilot's `elasticsearch` output (SPEC §2.5, §2.6): the bulk pipeline (./bulk-sink.ts) behind a bounded disk
  * buffer (./disk-buffer.ts).
  *
+ * A batch is encoded once, on arrival, into the bytes of its bulk items (./bulk-items.ts); from then on only those
+ * bytes travel — to Elasticsearch, into the buffer, and from the buffer to Elasticsearch again — and the records
+ * themselves are released at once.
+ *
  * While Elasticsearch keeps up, a batch goes straight to the bulk pipeline and `write` resolves once every record
  * is delivered or dead-lettered. When a batch cannot be delivered within the retry timeout (Elasticsearch slow or
  * down), what is left of it is written to the disk buffer, and from then on new batches go to the buffer behind it,
- * in order, until a replay loop has drained the buffer into Elasticsearch. A record written to the buffer is
+ * in order, until a replay loop has drained the buffer into Elasticsearch. The replay sends several buffered batches
+ * per request, up to the bulk bounds (ELASTICSEARCH_BULK_MAX_SIZE / _BYTES), so it drains faster than containers
+ * fill it even when they write a few lines per batch. A record written to the buffer is
  * acknowledged (it is durable and will be replayed, across restarts too); when the buffer is full `write` waits —
  * back-pressure to the tail — unless the buffer is configured to drop, which is counted.
  *
@@ -20,6 +26,7 @@ import type { LogEvent, LogSink } from '../model/log-record.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from '../retry.js';
 import { counter, type Registry } from '../self-metrics.js';
 import { BulkEncoder } from './bulk-encoder.js';
+import { itemCount, type BulkItems } from './bulk-items.js';
 import { BulkSink } from './bulk-sink.js';
 import { createEsClient, pilotEsConnection } from './client.js';
 import { DeadLetterFile } from './dead-letter.js';
@@ -85,6 +92,7 @@ export class ElasticsearchOutput implements LogSink {
 
   private constructor(
     private readonly opts: ElasticsearchOutputOptions,
+    private readonly encoder: BulkEncoder,
     private readonly bulk: BulkSink,
     private readonly buffer: DiskBuffer,
   ) {
@@ -101,7 +109,6 @@ export class ElasticsearchOutput implements LogSink {
     const bulk = new BulkSink({
       name,
       client: opts.client,
-      encode: (events) => encoder.encode(events),
       opType: opts.rotation === 'datastream' ? 'create' : 'index',
       maxBatchEvents: opts.maxBatchEvents,
       maxBatchBytes: opts.maxBatchBytes,
@@ -113,9 +120,10 @@ export class ElasticsearchOutput implements LogSink {
       log: opts.log,
     });
     const buffer = await DiskBuffer.open({
-      name, dataDir: opts.dataDir, maxBytes: opts.bufferMaxBytes, whenFull: opts.bufferWhenFull, registry: opts.registry,
+      name, dataDir: opts.dataDir, maxBytes: opts.bufferMaxBytes, whenFull: opts.bufferWhenFull, registry: opts.registry, log: opts.log,
+      migrateLegacyLine: (line) => legacyBatchItems(encoder, line),
     });
-    const out = new ElasticsearchOutput(opts, bulk, buffer);
+    const out = new ElasticsearchOutput(opts, encoder, bulk, buffer);
     if (!buffer.isEmpty) out.startReplay();
     return out;
   }
@@ -125,16 +133,21 @@ export class ElasticsearchOutput implements LogSink {
     return this.buffer.isEmpty ? 0 : this.buffer.sizeBytes;
   }
 
-  async write(events: LogEvent[]): Promise<void> {
-    if (this.closed) throw swError('SW_OUTPUT_FAILED', `${this.name} is closed`);
-    if (events.length === 0) return;
-    if (this.replaying === undefined && this.buffer.isEmpty) {
-      const report = await this.bulk.deliver(events);
-      if (report.undelivered.length === 0) return;
-      this.opts.log.warn('Elasticsearch not keeping up; records wait in the disk buffer', { output: this.name, events: report.undelivered.length });
+  write(events: LogEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(swError('SW_OUTPUT_FAILED', `${this.name} is closed`));
+    if (events.length === 0) return Promise.resolve();
+    // Not an async function: nothing here keeps the records alive while the bytes wait for Elasticsearch or the disk.
+    return this.writeItems(this.encoder.encodeItems(events));
+  }
+
+  private async writeItems(items: BulkItems): Promise<void> {
+    if (this.replaying === undefined && this.buffer.idle) {
+      const report = await this.bulk.deliver(items);
+      if (itemCount(report.undelivered) === 0) return;
+      this.opts.log.warn('Elasticsearch not keeping up; records wait in the disk buffer', { output: this.name, events: itemCount(report.undelivered) });
       await this.buffer.append(report.undelivered);
     } else {
-      await this.buffer.append(events);
+      await this.buffer.append(items);
     }
     this.startReplay();
   }
@@ -157,31 +170,34 @@ export class ElasticsearchOutput implements LogSink {
       });
   }
 
-  /** Replays buffered batches oldest first; a batch is acknowledged only once none of it is left undelivered. */
+  /**
+   * Replays buffered batches oldest first, as many per request as the bulk bounds allow; a run is acknowledged only
+   * once none of it is left undelivered (items refused for their content are dead letters, as on the direct path).
+   */
   private async replay(): Promise<void> {
     const policy = { ...DEFAULT_RETRY_POLICY, ...this.opts.retryPolicy };
+    const limits = { maxItems: this.opts.maxBatchEvents, maxBytes: this.opts.maxBatchBytes };
     let failures = 0;
     for (;;) {
       if (this.abort.signal.aborted) return;
-      const batch = await this.buffer.next();
-      if (batch === undefined) return;
-      let pending = batch.events;
-      while (pending.length > 0) {
+      const run = await this.buffer.next(limits);
+      if (run === undefined) return;
+      let pending = run.items;
+      while (itemCount(pending) > 0) {
         const delivery = this.bulk.deliver(pending);
-        // Batches are replayed one at a time, so nothing else would fill this request: waiting for the flush
-        // interval (1 s by default) would cap the replay at one buffered batch per interval, slower than a few
-        // chatty containers fill the buffer, which then never drains after an outage.
+        // One run is replayed at a time, so nothing else would fill this request: waiting for the flush interval
+        // would cap the replay at one run per interval.
         this.bulk.flush();
         const report = await delivery;
         pending = report.undelivered;
-        if (pending.length === 0) break;
+        if (itemCount(pending) === 0) break;
         if (this.abort.signal.aborted) return; // left in the buffer, replayed at the next start
         failures++;
         this.replayRetries.inc({ output: this.name });
         await sleep(backoffDelayMs(policy, Math.min(failures, 20)), this.abort.signal);
       }
       failures = 0;
-      await batch.ack();
+      await run.ack();
     }
   }
 
@@ -193,4 +209,16 @@ export class ElasticsearchOutput implements LogSink {
     await this.replaying;
     await this.buffer.close();
   }
+}
+
+/** A line of a disk buffer of the previous format (a JSON array of records) as bulk items; undefined when torn. */
+function legacyBatchItems(encoder: BulkEncoder, line: string): BulkItems | undefined {
+  let events: unknown;
+  try {
+    events = JSON.parse(line);
+  } catch {
+    return undefined; // a torn last line: counted by the migration as unreadable
+  }
+  if (!Array.isArray(events) || !events.every((e: Partial<LogEvent>) => typeof e?.json === 'string' && typeof e.id === 'string' && typeof e.target === 'string')) return undefined;
+  return encoder.encodeItems(events as LogEvent[]);
 }

@@ -41,3 +41,27 @@ test('an id needing escapes is escaped', () => {
   const body = new BulkEncoder('none').encodeOne(event('t', 0, 'a"b\\c'));
   assert.deepEqual(lines(body)[0], { index: { _index: 't', _id: 'a"b\\c' } });
 });
+
+test('encoded items are the body\'s bytes, each item ending where its two lines end, multi-byte characters included', async () => {
+  const { describeItem, itemStart, sliceItems, joinItems } = await import('../../../core/es/bulk-items.js');
+  const encoder = new BulkEncoder('daily');
+  const day = Date.UTC(2024, 0, 1);
+  const events = [
+    { ...event('app', day, 'a'), json: JSON.stringify({ message: 'plain' }) },
+    { ...event('app', day, 'b'), json: JSON.stringify({ message: 'Grüße, 東京 🚀' }) },
+    { ...event('app', day + 86_400_000, 'c"quoted'), json: JSON.stringify({ message: 'é'.repeat(5000) }) },
+  ];
+  // Many multi-byte records: the buffer sized from character counts has to grow.
+  for (let i = 0; i < 50; i++) events.push({ ...event('app', day, `m${i}`), json: JSON.stringify({ message: '東'.repeat(300) }) });
+  const items = encoder.encodeItems(events);
+  assert.equal(items.bytes.toString('utf8'), encoder.encode(events));
+  assert.equal(items.ends.length, events.length);
+  for (let i = 0; i < events.length; i++) {
+    const text = items.bytes.toString('utf8', itemStart(items, i), items.ends[i]);
+    assert.equal(text, encoder.encodeOne(events[i]!), `item ${i}`);
+    assert.deepEqual(describeItem(items, i), { id: events[i]!.id, index: encoder.indexName('app', events[i]!.timestampMs), record: events[i]!.json });
+  }
+  const rejoined = joinItems([sliceItems(items, 0, 1), sliceItems(items, 1, 3), sliceItems(items, 3, events.length)]);
+  assert.deepEqual(rejoined.bytes, items.bytes);
+  assert.deepEqual([...rejoined.ends], [...items.ends]);
+});

@@ -5,9 +5,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
 import { BulkEncoder } from '../../../core/es/bulk-encoder.js';
+import { describeItem, itemCount, type BulkItems } from '../../../core/es/bulk-items.js';
 import { BulkSink } from '../../../core/es/bulk-sink.js';
 import { DeadLetterFile } from '../../../core/es/dead-letter.js';
 import { silentLogger } from '../../../core/log.js';
+import type { LogEvent } from '../../../core/model/log-record.js';
 import { createRegistry, type Registry } from '../../../core/self-metrics.js';
 import { startBulkStandIn } from '../../helpers/bulk-stand-in.js';
 import { esTestUrl } from '../../helpers/elasticsearch.js';
@@ -22,12 +24,14 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
   return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
 }
 
+const encoder = new BulkEncoder('daily');
+const items = (events: LogEvent[]): BulkItems => encoder.encodeItems(events);
+const idsOf = (b: BulkItems): string[] => Array.from({ length: itemCount(b) }, (_, i) => describeItem(b, i).id);
+
 function makeSink(client: Client, dataDir: string, registry: Registry, overrides: Partial<ConstructorParameters<typeof BulkSink>[0]> = {}): BulkSink {
-  const encoder = new BulkEncoder('daily');
   return new BulkSink({
     name: 'es-test',
     client,
-    encode: (events) => encoder.encode(events),
     opType: 'index',
     maxBatchEvents: 100,
     maxBatchBytes: 1 << 20,
@@ -61,13 +65,13 @@ describe('the bulk sink against a real Elasticsearch', () => {
     const registry = createRegistry('test', false);
     const sink = makeSink(client, dataDir, registry);
     const events = [...makeLogEvents(150, { target, timestampMs: day }), ...makeLogEvents(50, { target, timestampMs: day + 86_400_000, idPrefix: 'next-day' })];
-    const first = await sink.deliver(events);
-    assert.deepEqual({ delivered: first.delivered, rejected: first.rejected, undelivered: first.undelivered.length }, { delivered: 200, rejected: 0, undelivered: 0 });
+    const first = await sink.deliver(items(events));
+    assert.deepEqual({ delivered: first.delivered, rejected: first.rejected, undelivered: itemCount(first.undelivered) }, { delivered: 200, rejected: 0, undelivered: 0 });
     await client.indices.refresh({ index: `${target}-*` });
     assert.equal((await client.count({ index: `${target}-2024.03.05` })).count, 150);
     assert.equal((await client.count({ index: `${target}-2024.03.06` })).count, 50);
 
-    const again = await sink.deliver(events);
+    const again = await sink.deliver(items(events));
     assert.equal(again.delivered, 200);
     await client.indices.refresh({ index: `${target}-*` });
     assert.equal((await client.count({ index: `${target}-*` })).count, 200);
@@ -82,12 +86,12 @@ describe('the bulk sink against a real Elasticsearch', () => {
     const sink = makeSink(client, dataDir, registry);
     const conflictTarget = `${target}-conflict`;
     // The first batch maps `status` as a number; then one record carries text there.
-    await sink.deliver(makeLogEvents(1, { target: conflictTarget, timestampMs: day, idPrefix: 'seed', extra: () => ({ status: 200 }) }));
+    await sink.deliver(items(makeLogEvents(1, { target: conflictTarget, timestampMs: day, idPrefix: 'seed', extra: () => ({ status: 200 }) })));
     const events = makeLogEvents(20, { target: conflictTarget, timestampMs: day, extra: (i) => ({ status: i === 13 ? 'not a number' : 404 }) });
-    const report = await sink.deliver(events);
+    const report = await sink.deliver(items(events));
     assert.equal(report.delivered, 19);
     assert.equal(report.rejected, 1);
-    assert.equal(report.undelivered.length, 0);
+    assert.equal(itemCount(report.undelivered), 0);
     await client.indices.refresh({ index: `${conflictTarget}-*` });
     assert.equal((await client.count({ index: `${conflictTarget}-*` })).count, 20); // 19 + the seed
 
@@ -109,8 +113,8 @@ describe('the bulk sink against a real Elasticsearch', () => {
     const closed = new Client({ node: 'http://127.0.0.1:9', maxRetries: 0 });
     const sink = makeSink(closed, dataDir, registry, { retryPolicy: { initialDelayMs: 10, maxDelayMs: 20, maxElapsedMs: 200 } });
     const events = makeLogEvents(5, { target, timestampMs: day });
-    const report = await sink.deliver(events);
-    assert.deepEqual(report.undelivered.map((e) => e.id), events.map((e) => e.id));
+    const report = await sink.deliver(items(events));
+    assert.deepEqual(idsOf(report.undelivered), events.map((e) => e.id));
     assert.ok((await metric(registry, 'shipwatch_retries_total', { operation: 'es-test.bulk' })) >= 1);
     assert.equal(await metric(registry, 'shipwatch_retry_exhausted_total', { operation: 'es-test.bulk' }), 1);
     assert.equal(await metric(registry, 'shipwatch_output_events_total', { outcome: 'undelivered' }), 5);
@@ -134,7 +138,7 @@ describe('the bulk sink under faults a real node will not produce on demand (loo
     const sink = makeSink(client, dataDir, registry);
     const events = makeLogEvents(30, { target: 'storm', timestampMs: Date.UTC(2024, 0, 1) });
     const began = Date.now();
-    const report = await sink.deliver(events);
+    const report = await sink.deliver(items(events));
     assert.ok(Date.now() - began >= 1000, 'Retry-After: 1 was waited');
     assert.equal(report.delivered, 30);
     assert.equal(stand.requests.length, 5);
@@ -157,9 +161,9 @@ describe('the bulk sink under faults a real node will not produce on demand (loo
     const registry = createRegistry('test', false);
     const sink = makeSink(client, dataDir, registry);
     const events = makeLogEvents(12, { target: 'partial', timestampMs: Date.UTC(2024, 0, 1) });
-    const report = await sink.deliver(events);
+    const report = await sink.deliver(items(events));
     assert.equal(report.delivered, 12);
-    assert.equal(report.undelivered.length, 0);
+    assert.equal(itemCount(report.undelivered), 0);
     const retried = events.filter((_, i) => i % 3 === 0).map((e) => e.id);
     assert.equal(stand.requests.length, 3);
     assert.deepEqual(stand.requests[1]!.ids, retried, 'only the 503 items are sent again');

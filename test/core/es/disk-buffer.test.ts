@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
+import { BulkEncoder } from '../../../core/es/bulk-encoder.js';
+import { describeItem, itemCount, type BulkItems } from '../../../core/es/bulk-items.js';
 import { DiskBuffer, type DiskBufferOptions } from '../../../core/es/disk-buffer.js';
-import { createRegistry } from '../../../core/self-metrics.js';
+import type { LogEvent } from '../../../core/model/log-record.js';
+import { createRegistry, type Registry } from '../../../core/self-metrics.js';
 import { makeLogEvents } from '../../helpers/log-events.js';
 
 let dataDir: string;
@@ -13,43 +16,93 @@ beforeEach(async () => {
 });
 afterEach(async () => rm(dataDir, { recursive: true, force: true }));
 
+const encoder = new BulkEncoder('daily');
+
 function options(extra: Partial<DiskBufferOptions> = {}): DiskBufferOptions {
   return { name: 'es', dataDir, maxBytes: 1 << 20, whenFull: 'block', maxSegmentBytes: 4096, registry: createRegistry('test', false), ...extra };
 }
 
-const batch = (n: number, prefix: string) => makeLogEvents(n, { target: 'app', timestampMs: Date.UTC(2024, 0, 1), idPrefix: prefix });
+const events = (n: number, prefix: string): LogEvent[] => makeLogEvents(n, { target: 'app', timestampMs: Date.UTC(2024, 0, 1), idPrefix: prefix });
+const batch = (n: number, prefix: string): BulkItems => encoder.encodeItems(events(n, prefix));
+const idsOf = (items: BulkItems): string[] => Array.from({ length: itemCount(items) }, (_, i) => describeItem(items, i).id);
+/** One stored batch per run. */
+const ONE = { maxItems: 1, maxBytes: 1 };
+const segmentDir = (): string => path.join(dataDir, 'buffer', 'es');
+const segmentFiles = async (): Promise<string[]> => (await readdir(segmentDir())).filter((f) => f.endsWith('.seg')).sort();
 
-async function drainIds(buf: DiskBuffer, limit = Infinity): Promise<string[][]> {
+async function metric(registry: Registry, name: string): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  return m ? (await m.get()).values.reduce((s, v) => s + v.value, 0) : 0;
+}
+
+async function drainIds(buf: DiskBuffer, limits = ONE, most = Infinity): Promise<string[][]> {
   const out: string[][] = [];
-  while (out.length < limit) {
-    const b = await buf.next();
-    if (b === undefined) break;
-    out.push(b.events.map((e) => e.id));
-    await b.ack();
+  while (out.length < most) {
+    const run = await buf.next(limits);
+    if (run === undefined) break;
+    out.push(idsOf(run.items));
+    await run.ack();
   }
   return out;
 }
 
-test('batches come back oldest first across segments, and acknowledged segments are deleted', async () => {
+test('batches come back oldest first across segments, byte for byte, and acknowledged segments are deleted', async () => {
   const buf = await DiskBuffer.open(options());
-  const written: string[][] = [];
+  const written: BulkItems[] = [];
   for (let i = 0; i < 12; i++) {
-    const events = batch(5, `b${i}`);
-    written.push(events.map((e) => e.id));
-    assert.equal(await buf.append(events), 'buffered');
+    written.push(batch(5, `b${i}`));
+    assert.equal(await buf.append(written[i]!), 'buffered');
   }
-  const dir = path.join(dataDir, 'buffer', 'es');
-  assert.ok((await readdir(dir)).filter((f) => f.endsWith('.ndjson')).length > 1, 'several segments were written');
-  assert.deepEqual(await drainIds(buf), written);
+  assert.ok((await segmentFiles()).length > 1, 'several segments were written');
+  for (const w of written) {
+    const run = await buf.next(ONE);
+    assert.ok(run);
+    assert.deepEqual(run.items.bytes, w.bytes, 'the stored bytes are the bulk lines');
+    assert.deepEqual([...run.items.ends], [...w.ends]);
+    await run.ack();
+  }
+  assert.equal(await buf.next(ONE), undefined);
   assert.ok(buf.isEmpty);
-  assert.ok((await readdir(dir)).filter((f) => f.endsWith('.ndjson')).length <= 1, 'read segments are gone');
+  assert.ok((await segmentFiles()).length <= 1, 'read segments are gone');
+  await buf.close();
+});
+
+test('a run joins stored batches up to the item and byte bounds, and a larger batch comes alone', async () => {
+  const buf = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  for (let i = 0; i < 10; i++) await buf.append(batch(3, `s${i}`));
+  await buf.append(batch(40, 'big'));
+  await buf.append(batch(3, 'after'));
+  const runs = await drainIds(buf, { maxItems: 10, maxBytes: 1 << 20 });
+  assert.deepEqual(runs.map((r) => r.length), [9, 9, 9, 3, 40, 3], 'three batches of 3 fit in 10 items; a batch of 40 exceeds the bound alone');
+  assert.deepEqual(runs.flat().slice(0, 4), ['s0-0', 's0-1', 's0-2', 's1-0']);
+  const bytes = batch(3, 's0').bytes.length;
+  await buf.append(batch(3, 'x0'));
+  await buf.append(batch(3, 'x1'));
+  await buf.append(batch(3, 'x2'));
+  assert.deepEqual((await drainIds(buf, { maxItems: 1000, maxBytes: 2 * bytes + 1 })).map((r) => r.length), [6, 3], 'the byte bound also cuts runs');
+  await buf.close();
+});
+
+test('appends waiting together are made durable by one fdatasync (group commit), each resolving once written', async () => {
+  const registry = createRegistry('test', false);
+  const buf = await DiskBuffer.open(options({ registry, maxSegmentBytes: 16 << 20, maxBytes: 64 << 20 }));
+  const n = 200;
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => buf.append(batch(2, `g${i}`))));
+  assert.ok(results.every((r) => r === 'buffered'));
+  const syncs = await metric(registry, 'shipwatch_buffer_syncs_total');
+  assert.ok(syncs >= 1 && syncs < n / 4, `${n} concurrent appends took ${syncs} fdatasyncs`);
+  const [seg] = await segmentFiles();
+  assert.equal((await stat(path.join(segmentDir(), seg!))).size, buf.sizeBytes, 'every resolved append is in the file');
+  const ids = (await drainIds(buf, { maxItems: 10_000, maxBytes: 1 << 30 })).flat();
+  assert.equal(ids.length, 2 * n);
+  assert.deepEqual(ids.slice(0, 4), ['g0-0', 'g0-1', 'g1-0', 'g1-1'], 'in append order');
   await buf.close();
 });
 
 test('a restart replays only what was not acknowledged, and new batches follow it', async () => {
   const first = await DiskBuffer.open(options());
   for (let i = 0; i < 6; i++) await first.append(batch(3, `b${i}`));
-  const done = await drainIds(first, 2);
+  const done = await drainIds(first, ONE, 2);
   assert.deepEqual(done.map((ids) => ids[0]), ['b0-0', 'b1-0']);
   await first.close();
 
@@ -61,6 +114,67 @@ test('a restart replays only what was not acknowledged, and new batches follow i
   await second.close();
 });
 
+test('a segment cut inside its last batch (a crash mid-write) is reported and skipped; the batches before and after are replayed', async () => {
+  const registry = createRegistry('test', false);
+  const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  for (let i = 0; i < 4; i++) await first.append(batch(3, `t${i}`));
+  await first.close();
+  const [seg] = await segmentFiles();
+  const file = path.join(segmentDir(), seg!);
+  const size = (await stat(file)).size;
+  await truncate(file, size - 100);
+
+  const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
+  await second.append(batch(3, 'after'));
+  const ids = await drainIds(second);
+  assert.deepEqual(ids.map((r) => r[0]), ['t0-0', 't1-0', 't2-0', 'after-0']);
+  const skipped = await metric(registry, 'shipwatch_buffer_skipped_bytes_total');
+  assert.equal(skipped, size - 100 - 3 * (size / 4), 'the torn batch\'s bytes are counted as skipped');
+  await second.close();
+});
+
+test('a damaged batch in the middle of a segment is skipped and the intact ones after it are still replayed', async () => {
+  const registry = createRegistry('test', false);
+  const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  for (let i = 0; i < 5; i++) await first.append(batch(3, `d${i}`));
+  await first.close();
+  const [seg] = await segmentFiles();
+  const file = path.join(segmentDir(), seg!);
+  const frameBytes = (await stat(file)).size / 5;
+  const fh = await open(file, 'r+');
+  await fh.write(Buffer.from('XX'), 0, 2, 2 * frameBytes + 40); // inside the third batch's items
+  await fh.close();
+
+  const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
+  const ids = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
+  assert.deepEqual(ids.flat().filter((id) => id.endsWith('-0')), ['d0-0', 'd1-0', 'd3-0', 'd4-0']);
+  assert.equal(await metric(registry, 'shipwatch_buffer_skipped_bytes_total'), frameBytes);
+  await second.close();
+});
+
+test('a buffer of the previous format (JSON arrays of records) is migrated from its read position, and its files removed', async () => {
+  await rm(segmentDir(), { recursive: true, force: true });
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(segmentDir(), { recursive: true });
+  const lines = [events(2, 'old0'), events(2, 'old1'), events(2, 'old2')].map((e) => JSON.stringify(e) + '\n');
+  await writeFile(path.join(segmentDir(), '000000000001.ndjson'), lines.join('') + '[{"json":"torn');
+  await writeFile(path.join(segmentDir(), '000000000002.ndjson'), JSON.stringify(events(2, 'old3')) + '\n');
+  await writeFile(path.join(segmentDir(), 'read-position.json'), JSON.stringify({ seq: 1, offset: Buffer.byteLength(lines[0]!) }));
+  const migrate = (line: string): BulkItems | undefined => {
+    try {
+      return encoder.encodeItems(JSON.parse(line) as LogEvent[]);
+    } catch {
+      return undefined;
+    }
+  };
+  const buf = await DiskBuffer.open(options({ migrateLegacyLine: migrate }));
+  const ids = await drainIds(buf);
+  assert.deepEqual(ids, [['old1-0', 'old1-1'], ['old2-0', 'old2-1'], ['old3-0', 'old3-1']], 'the acknowledged first line is not replayed, the torn last one is dropped');
+  const left = await readdir(segmentDir());
+  assert.deepEqual(left.filter((f) => f.endsWith('.ndjson') || f === 'read-position.json'), []);
+  await buf.close();
+});
+
 test('a full buffer makes append wait until a replayed segment frees space', async () => {
   const buf = await DiskBuffer.open(options({ maxBytes: 6000, maxSegmentBytes: 1500 }));
   while (buf.sizeBytes < 4500) await buf.append(batch(2, `fill${buf.sizeBytes}`));
@@ -70,9 +184,9 @@ test('a full buffer makes append wait until a replayed segment frees space', asy
   assert.equal(appended, false, 'the append waits: back-pressure');
   // Replaying (and acknowledging) the first segment's batches frees it.
   while (!appended) {
-    const b = await buf.next();
-    if (b === undefined) break;
-    await b.ack();
+    const run = await buf.next(ONE);
+    if (run === undefined) break;
+    await run.ack();
   }
   await pending;
   assert.equal(appended, true);
@@ -88,9 +202,18 @@ test('with when_full=drop a batch that does not fit is dropped and counted', asy
   for (let i = 0; i < 10; i++) results.push(await buf.append(batch(2, `b${i}`)));
   assert.ok(results.includes('dropped'));
   const dropped = results.filter((r) => r === 'dropped').length;
-  const metric = await registry.getSingleMetric('shipwatch_buffer_dropped_events_total')!.get();
-  assert.equal(metric.values[0]!.value, dropped * 2);
+  assert.equal(await metric(registry, 'shipwatch_buffer_dropped_events_total'), dropped * 2);
   const kept = await drainIds(buf);
   assert.equal(kept.length, 10 - dropped);
   await buf.close();
+});
+
+test('the stored file holds the bulk lines as they are sent', async () => {
+  const buf = await DiskBuffer.open(options());
+  const items = batch(2, 'raw');
+  await buf.append(items);
+  await buf.close();
+  const [seg] = await segmentFiles();
+  const text = (await readFile(path.join(segmentDir(), seg!))).toString('latin1');
+  assert.ok(text.includes(items.bytes.toString('latin1')), 'the NDJSON of the items is in the segment unchanged');
 });
