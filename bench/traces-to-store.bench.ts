@@ -4,6 +4,7 @@
  * writes at once) and written by `StoreSpanStorage` into a fresh on-disk database (WAL) in a temporary directory.
  *
  * - otlp-json: OTLP/JSON bodies of 512 spans serialised by the OpenTelemetry SDK's own serializer;
+ * - otlp-proto: the same spans as OTLP/protobuf bodies (the SDK's protobuf serializer);
  * - jaeger-compact: agent `emitBatch` datagrams of 10 spans (bench/support/jaeger-datagrams.ts);
  * - zipkin-json: Zipkin v2 JSON bodies of 512 spans as the Zipkin exporter writes them.
  *
@@ -20,7 +21,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { createDatagramHandler } from '../collector/traces/jaeger-udp-receiver.js';
 import { decodeOtlpTraces } from '../collector/traces/otlp-decode.js';
 import { SpanQueue } from '../collector/traces/span-queue.js';
@@ -34,7 +35,7 @@ import { SPANS_PER_DATAGRAM, datagrams } from './support/jaeger-datagrams.js';
 import { batches, sdkSpans } from './support/sdk-spans.js';
 import { zipkinJson } from './support/zipkin-json.js';
 
-const CASES = ['otlp-json', 'jaeger-compact', 'zipkin-json'] as const;
+const CASES = ['otlp-json', 'otlp-proto', 'jaeger-compact', 'zipkin-json'] as const;
 type Case = (typeof CASES)[number];
 
 const SPANS = Number(process.argv[2] ?? 100_000);
@@ -47,6 +48,7 @@ async function inputs(which: Case): Promise<Buffer[]> {
   if (which === 'jaeger-compact') return datagrams(Math.ceil(SPANS / SPANS_PER_DATAGRAM));
   const groups = batches(await sdkSpans(SPANS), 512);
   if (which === 'otlp-json') return groups.map((g) => Buffer.from(JsonTraceSerializer.serializeRequest(g)!));
+  if (which === 'otlp-proto') return groups.map((g) => Buffer.from(ProtobufTraceSerializer.serializeRequest(g)!));
   return groups.map((g) => Buffer.from(JSON.stringify(g.map(zipkinJson))));
 }
 
@@ -54,8 +56,9 @@ function feeder(which: Case, queue: SpanQueue): Feed {
   const consume = (spans: Span[]) => queue.consume(spans);
   switch (which) {
     case 'otlp-json':
+    case 'otlp-proto':
       return (body) => {
-        const out = decodeOtlpTraces(body, 'json', MAX_SPANS);
+        const out = decodeOtlpTraces(body, which === 'otlp-json' ? 'json' : 'protobuf', MAX_SPANS);
         if (!out.ok || out.translation.rejected > 0) throw new Error(`bench input did not decode: ${JSON.stringify(out).slice(0, 300)}`);
         return consume(out.translation.spans);
       };
