@@ -4,6 +4,7 @@
  * moves the cursor to the end and returns a zero value, so decoding loops stop by themselves and the caller
  * checks `error` once.
  */
+import { shortString } from './short-strings.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -162,17 +163,8 @@ export class ProtoReader {
     const stop = this.segStop;
     const len = stop - start;
     if (len === 0) return '';
-    if (len <= 24) {
-      // Short ASCII strings (keys, names) are cheaper to build by hand than through TextDecoder.
-      let s = '';
-      for (let i = start; i < stop; i++) {
-        const c = this.buf[i]!;
-        if (c >= 0x80) return this.text.toString('utf8', start, stop);
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
-    return this.text.toString('utf8', start, stop);
+    // Short strings (keys, names, most values) come from the shared table: one string per distinct bytes.
+    return shortString(this.text, start, stop);
   }
 
   /** A copy of a bytes field (the request buffer is not kept alive by the spans). */
