@@ -31,9 +31,9 @@
  * - the last timestamp is compared before digits are read; tokens that are read are interned per body;
  * - numbers of the usual forms are read in one pass where they are (readCommonNumber).
  * On the shared 2-CPU benchmark machine (load 3–5) the parser went from 0.57–0.72M lines per CPU-second to
- * 1.25–1.44M; without the series kept between bodies (a new series is read in full, one line in nine in the bench)
- * it does 0.84–0.95M. JavaScript loops cost that machine 1.5–2 ns a character, which is why native compares
- * (indexOf, slice + ===) are preferred where they can do.
+ * 1.03–1.51M (the median round of a run; best rounds to 1.56M); without the series kept between bodies (a new
+ * series is read in full, one line in nine in the bench) it does about 0.97M. JavaScript loops cost that machine
+ * 1.5–2 ns a character, which is why native compares (indexOf, slice + ===) are preferred where they can do.
  */
 import { isUtf8 } from 'node:buffer';
 import type { FieldData, FieldType, MetricPoint } from '../../core/model/metric-point.js';
