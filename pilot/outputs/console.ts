@@ -3,6 +3,7 @@
  * taken its bytes (so a slow reader of our stdout slows the tail down instead of growing memory).
  */
 import type { Writable } from 'node:stream';
+import { ByteWriter } from '../../core/byte-writer.js';
 import { swError } from '../../core/errors.js';
 import type { LogEvent, LogSink } from '../../core/model/log-record.js';
 
@@ -15,10 +16,15 @@ export class ConsoleSink implements LogSink {
   write(events: LogEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(swError('SW_OUTPUT_FAILED', 'console output is closed'));
     if (events.length === 0) return Promise.resolve();
-    let text = '';
-    for (const e of events) text += e.json + '\n';
+    let chars = 0;
+    for (const e of events) chars += e.json.length + 1;
+    const out = new ByteWriter(Math.ceil(chars * 1.05));
+    for (const e of events) {
+      out.write(e.json);
+      out.byte(10);
+    }
     return new Promise((resolve, reject) => {
-      this.out.write(text, (err) => (err ? reject(swError('SW_OUTPUT_FAILED', `console: ${err.message}`, err)) : resolve()));
+      this.out.write(out.bytes(), (err) => (err ? reject(swError('SW_OUTPUT_FAILED', `console: ${err.message}`, err)) : resolve()));
     });
   }
 
