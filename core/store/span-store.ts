@@ -18,6 +18,8 @@ import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
 /** Trace ids per `IN (…)` when reading traces. */
 const TRACE_IDS_PER_READ = 500;
+/** Child spans whose parents are looked up together by the dependency count. */
+const DEPENDENCY_CHILDREN_PER_READ = 5_000;
 const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process';
 /**
  * The trace index's epochs (`e.x`), oldest to newest: its rows are keyed epoch first (span-schema.ts v4), so a trace
@@ -179,20 +181,36 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
 
   /**
    * Parent → child service calls of the spans started in the window: each child's parent is looked up among the
-   * spans of its trace (any time), read through the trace index like a trace is, a chunk of traces at a time.
+   * spans of its trace (any time), read through the trace index like a trace is. The children are read in time
+   * order a chunk at a time (a trace's spans are close in time, so mostly in one chunk): memory stays bounded.
    */
   async getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]> {
-    const children = this.stmt('SELECT trace_id, parent_id, service FROM spans WHERE start_us >= ? AND start_us <= ? AND parent_id IS NOT NULL')
-      .raw().all((endTimeMs - lookbackMs) * 1000, endTimeMs * 1000) as Array<[Buffer, string, number]>;
+    const calls = new Map<string, DependencyLink>();
+    const children = this.stmt('SELECT trace_id, parent_id, service FROM spans WHERE start_us >= ? AND start_us <= ? AND parent_id IS NOT NULL ORDER BY start_us')
+      .raw().iterate((endTimeMs - lookbackMs) * 1000, endTimeMs * 1000) as IterableIterator<[Buffer, string, number]>;
+    let chunk: Array<[Buffer, string, number]> = [];
+    for (const child of children) {
+      chunk.push(child);
+      if (chunk.length === DEPENDENCY_CHILDREN_PER_READ) {
+        this.countCalls(chunk, calls);
+        chunk = [];
+      }
+    }
+    this.countCalls(chunk, calls);
+    return [...calls.values()].sort((a, b) => (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0));
+  }
+
+  /** Adds the calls of these children (trace id, parent span id, service) to `calls`. */
+  private countCalls(children: Array<[Buffer, string, number]>, calls: Map<string, DependencyLink>): void {
     const traces = new Map<string, Buffer>();
     for (const [trace] of children) traces.set(trace.toString('hex'), trace);
     // trace hex + span id → the services of the spans with that id (a Zipkin span id may be shared by two halves).
     const servicesOf = new Map<string, number[]>();
     const ids = [...traces.values()];
     for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
-      const chunk = ids.slice(i, i + TRACE_IDS_PER_READ);
-      const rows = this.stmt(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service FROM ${BY_TRACE} WHERE t.trace_id IN (${chunk.map(() => '?').join(',')})`)
-        .raw().all(...chunk) as Array<[Buffer, string, number]>;
+      const part = ids.slice(i, i + TRACE_IDS_PER_READ);
+      const rows = this.stmt(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service FROM ${BY_TRACE} WHERE t.trace_id IN (${part.map(() => '?').join(',')})`)
+        .raw().all(...part) as Array<[Buffer, string, number]>;
       for (const [trace, spanId, service] of rows) {
         const key = trace.toString('hex') + spanId;
         const known = servicesOf.get(key);
@@ -200,7 +218,6 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
         else servicesOf.set(key, [service]);
       }
     }
-    const calls = new Map<string, DependencyLink>();
     for (const [trace, parentId, child] of children) {
       for (const parent of servicesOf.get(trace.toString('hex') + parentId) ?? []) {
         if (parent === child) continue;
@@ -210,7 +227,6 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
         else calls.set(key, { parent: this.name(parent), child: this.name(child), callCount: 1 });
       }
     }
-    return [...calls.values()].sort((a, b) => (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0));
   }
 
   /** Trace ids of the matching traces, newest matching span first, after `offset`, at most `numTraces`. */

@@ -192,3 +192,20 @@ test('span data written as bytes is stored as text: non-ASCII, escaped and lone-
   }
   db.close();
 });
+
+test('dependencies count every call when the children fill several reads, parents written in earlier batches', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+  const store = new StoreSpanStorage(db);
+  const nowMs = 10_000_000;
+  const parents = Array.from({ length: 3_000 }, (_, i) => span(1 + i, i % 2 === 0 ? 'front' : 'edge', (nowMs - 5_000) * 1000 + i));
+  const children = parents.flatMap((p, i) => [0, 1].map((k): Span => ({
+    ...span(10_000 + 2 * i + k, k === 0 ? 'back' : p.process.serviceName, (nowMs - 4_000) * 1000 + 2 * i + k), traceId: p.traceId,
+    references: [{ refType: 'CHILD_OF', traceId: p.traceId, spanId: p.spanId }],
+  })));
+  await store.writeSpans(parents);
+  for (let i = 0; i < children.length; i += 1_000) await store.writeSpans(children.slice(i, i + 1_000));
+  assert.deepEqual(await store.getDependencies(nowMs, 60_000), [
+    { parent: 'edge', child: 'back', callCount: 1_500 }, { parent: 'front', child: 'back', callCount: 1_500 },
+  ], 'a child of its own service is no call');
+  db.close();
+});
