@@ -170,3 +170,19 @@ test('k8s_node_name comes from the options when set', () => {
   const e = createRecordEncoder(m, decl, { hostName: 'h', nodeName: 'node-a' }).forFile('', 'k').encode('x', 1, false, 'stdout', T, NaN);
   assert.equal(record(e.json)['k8s_node_name'], 'node-a');
 });
+
+test('@timestamp is the record time in ISO form to the millisecond, across minutes, days, years and the whole range', () => {
+  const enc = encoderFor({ 'aliyun.logs.web': 'stdout' });
+  const times = [0, 1, 999, 1000, 59_999, 60_000, T, T + 7, T + 59_993, Date.UTC(2025, 11, 31, 23, 59, 59, 999), Date.UTC(2026, 0, 1), 253402300799999];
+  let seed = 7;
+  for (let i = 0; i < 500; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    times.push(T + seed * 37);
+  }
+  for (const ms of times) {
+    const r = record(enc.encode('x', 10, false, 'stdout', ms, NaN).json);
+    assert.equal(r['@timestamp'], new Date(ms).toISOString(), String(ms));
+  }
+  // Out of order, back and forth within one minute.
+  for (const ms of [T + 30_000, T + 1, T + 59_999, T]) assert.equal(record(enc.encode('x', 10, false, 'stdout', ms, NaN).json)['@timestamp'], new Date(ms).toISOString());
+});
