@@ -22,8 +22,8 @@
  * its commit ≈ 4 µs in SQLite alone (≈ 2.5 µs without the ≈ 500 bytes of data), encoding the data ≈ 3.5 µs, the
  * tag walk and hashes ≈ 1.5 µs, the tag index rows ≈ 1.5–3 µs, garbage collection of all of it the rest.
  *
- * Then (same bench, Jaeger compact ≈ 32k → 39–53k spans per CPU-second, OpenTelemetry SDK spans over OTLP/JSON
- * ≈ 47k → 43–57k): the tags are hashed while the data is encoded (one walk); the data is written as UTF-8 bytes
+ * Then (same bench, Jaeger compact ≈ 32k → 39–55k spans per CPU-second, OpenTelemetry SDK spans over OTLP/JSON
+ * ≈ 47k → 43–60k): the tags are hashed while the data is encoded (one walk); the data is written as UTF-8 bytes
  * into one reused buffer (json-bytes.ts) rather than concatenated; the trace index is keyed epoch first
  * (`TRACE_EPOCH_SPANS`): keyed by the random trace id, a batch of the SDK's spans (2 per trace, so 500 trace rows
  * per batch) dirtied a few hundred pages of that index at every commit, ≈ 2.5 µs per span at 100k spans and
