@@ -10,9 +10,13 @@ export class ByteWriter {
   private buf: Buffer;
   private off = 0;
 
-  /** `estimateBytes`: the expected total (ASCII text: its character count); the buffer grows past it if needed. */
-  constructor(estimateBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, estimateBytes));
+  /**
+   * `estimateBytes`: the expected total (ASCII text: its character count); the buffer grows past it if needed.
+   * `pool`: where to take a buffer from, when one large enough waits there.
+   */
+  constructor(estimateBytes: number, pool?: BufferPool) {
+    const size = Math.max(64, estimateBytes);
+    this.buf = pool?.take(size) ?? Buffer.allocUnsafe(size);
   }
 
   /** Bytes written so far. */
@@ -43,5 +47,32 @@ export class ByteWriter {
     const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.off + need));
     this.buf.copy(grown, 0, 0, this.off);
     this.buf = grown;
+  }
+}
+
+/**
+ * Buffers given back once nothing reads them any more, for the next ByteWriter. Batches of the same size come one
+ * after another: reusing their buffers spares the allocator and the garbage collector, which counts every new
+ * buffer as memory grown and runs full collections after each few tens of MiB (bench/pilot-pipeline, es-buffer).
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(private readonly maxBuffers: number, private readonly maxBufferBytes: number) {}
+
+  /** A buffer of at least `bytes`, or undefined. */
+  take(bytes: number): Buffer | undefined {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      if (this.free[i]!.length >= bytes) return this.free.splice(i, 1)[0];
+    }
+    return undefined;
+  }
+
+  /** Gives back the whole buffer `view` is a view of. The caller must not read `view` (or any view of it) after. */
+  give(view: Buffer): void {
+    const whole = view.buffer;
+    if (view.byteOffset !== 0 || whole.byteLength > this.maxBufferBytes || whole.byteLength < 4096) return;
+    if (this.free.length >= this.maxBuffers) this.free.shift();
+    this.free.push(Buffer.from(whole, 0, whole.byteLength));
   }
 }

@@ -9,7 +9,7 @@
  *
  * The action line's text up to the id is cached per target and period, so an event costs two concatenations.
  */
-import { ByteWriter } from '../byte-writer.js';
+import { BufferPool, ByteWriter } from '../byte-writer.js';
 import type { LogEvent } from '../model/log-record.js';
 import type { BulkItems } from './bulk-items.js';
 
@@ -33,6 +33,8 @@ function pad2(n: number): string {
 
 export class BulkEncoder {
   private readonly cache = new Map<string, CachedAction>();
+  /** Buffers of encoded items their user is done with (see `recycle`). */
+  private readonly pool = new BufferPool(8, 16 * 1024 * 1024);
 
   constructor(readonly rotation: IndexRotation) {}
 
@@ -60,12 +62,17 @@ export class BulkEncoder {
     const ends = new Uint32Array(n);
     let chars = 0;
     for (let i = 0; i < n; i++) chars += events[i]!.json.length + events[i]!.id.length;
-    const out = new ByteWriter(Math.ceil(chars * 1.05) + 96 * n);
+    const out = new ByteWriter(Math.ceil(chars * 1.05) + 96 * n, this.pool);
     for (let i = 0; i < n; i++) {
       out.write(this.encodeOne(events[i]!));
       ends[i] = out.length;
     }
     return { bytes: out.bytes(), ends };
+  }
+
+  /** `items` (made by `encodeItems`) are no longer read by anyone: their buffer may be reused. */
+  recycle(items: BulkItems): void {
+    this.pool.give(items.bytes);
   }
 
   private cached(target: string, ms: number): CachedAction {

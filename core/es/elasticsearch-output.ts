@@ -148,6 +148,8 @@ export class ElasticsearchOutput implements LogSink {
       await this.buffer.append(report.undelivered);
     } else {
       await this.buffer.append(items);
+      // Written (or dropped): these bytes went nowhere else.
+      this.encoder.recycle(items);
     }
     this.startReplay();
   }

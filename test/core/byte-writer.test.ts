@@ -24,3 +24,22 @@ test('an exact estimate for ASCII text is used without growing', () => {
   assert.equal(bytes.buffer.byteLength >= 501, true);
   assert.equal(bytes.toString('latin1'), text + '\n');
 });
+
+test('a buffer given back to the pool is written into by the next writer that fits in it, a small one is not kept', async () => {
+  const { BufferPool } = await import('../../core/byte-writer.js');
+  const pool = new BufferPool(2, 1 << 20);
+  const first = new ByteWriter(10_000, pool);
+  first.write('a'.repeat(9000));
+  const used = first.bytes();
+  pool.give(used);
+  const second = new ByteWriter(8000, pool);
+  second.write('b'.repeat(8000));
+  assert.equal(second.bytes().buffer, used.buffer, 'the same memory, reused');
+  assert.equal(second.bytes().toString('latin1'), 'b'.repeat(8000));
+  assert.equal(pool.take(8000), undefined, 'taken once, not handed out twice');
+  pool.give(Buffer.alloc(100));
+  assert.equal(pool.take(10), undefined, 'a small (pooled by Node) buffer is not kept');
+  const bigger = new ByteWriter(20_000, pool);
+  bigger.write('c');
+  assert.notEqual(bigger.bytes().buffer, used.buffer);
+});
