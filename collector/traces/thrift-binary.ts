@@ -7,7 +7,7 @@
  * Bounds: negative sizes are refused, every length and element count is checked against the bytes left, and
  * nesting is bounded.
  */
-import { shortString } from './short-strings.js';
+import { ThriftByteReader } from './thrift-byte-reader.js';
 import {
   MAX_DEPTH, T_BOOL, T_BYTE, T_DOUBLE, T_I16, T_I32, T_I64, T_LIST, T_MAP, T_SET, T_STOP, T_STRING, T_STRUCT, T_UUID,
   ThriftError, skipValue, typeName, type MessageHeader, type ThriftReader,
@@ -22,33 +22,8 @@ const MIN_SIZE: Record<number, number> = {
   [T_MAP]: 6, [T_SET]: 5, [T_LIST]: 5, [T_UUID]: 16,
 };
 
-export class BinaryReader implements ThriftReader {
-  fieldId = 0;
-  elemType = 0;
-  keyType = 0;
-  valueType = 0;
-  i64Hi = 0;
-  i64Lo = 0;
-  private pos: number;
-  private readonly end: number;
-  private readonly buf: Buffer;
+export class BinaryReader extends ThriftByteReader implements ThriftReader {
   private depth = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.pos = 0;
-    this.end = this.buf.length;
-  }
-
-  get offset(): number {
-    return this.pos;
-  }
-
-  private need(n: number, what: string): void {
-    if (n > this.end - this.pos) {
-      throw new ThriftError(`truncated: ${what} needs ${n} bytes at byte ${this.pos}, ${this.end - this.pos} left`);
-    }
-  }
 
   private checkType(code: number, what: string): number {
     if (MIN_SIZE[code] === undefined) throw new ThriftError(`unknown ${what} type ${code} at byte ${this.pos - 1}`);
@@ -148,26 +123,11 @@ export class BinaryReader implements ThriftReader {
     return v;
   }
 
-  private length(what: string): number {
+  protected length(what: string): number {
     const n = this.readI32();
     if (n < 0) throw new ThriftError(`${what} with negative length ${n} at byte ${this.pos - 4}`);
     this.need(n, what);
     return n;
-  }
-
-  readString(): string {
-    const n = this.length('a string');
-    const start = this.pos;
-    this.pos += n;
-    return shortString(this.buf, start, this.pos);
-  }
-
-  readBinary(): Uint8Array {
-    const n = this.length('a binary');
-    const out = new Uint8Array(n);
-    out.set(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return out;
   }
 
   skip(type: number): void {

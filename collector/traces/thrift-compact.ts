@@ -7,7 +7,7 @@
  * Bounds: every varint is at most its protocol width (5 bytes for 32 bits, 10 for 64), every length and element
  * count is checked against the bytes left, nesting is bounded by the caller's struct depth and by `skipValue`.
  */
-import { shortString } from './short-strings.js';
+import { ThriftByteReader } from './thrift-byte-reader.js';
 import {
   MAX_DEPTH, T_BOOL, T_BYTE, T_DOUBLE, T_I16, T_I32, T_I64, T_LIST, T_MAP, T_SET, T_STOP, T_STRING, T_STRUCT, T_UUID,
   ThriftError, skipValue, typeName, type MessageHeader, type ThriftReader,
@@ -21,36 +21,11 @@ const COMPACT_TO_TTYPE = [T_STOP, T_BOOL, T_BOOL, T_BYTE, T_I16, T_I32, T_I64, T
 
 const NO_BOOL = -1;
 
-export class CompactReader implements ThriftReader {
-  fieldId = 0;
-  elemType = 0;
-  keyType = 0;
-  valueType = 0;
-  i64Hi = 0;
-  i64Lo = 0;
-  private pos: number;
-  private readonly end: number;
-  private readonly buf: Buffer;
+export class CompactReader extends ThriftByteReader implements ThriftReader {
   private lastFieldId = 0;
   private readonly fieldIdStack: number[] = [];
   /** A boolean field's value travels in its header: 1 true, 0 false, NO_BOOL when none is pending. */
   private pendingBool = NO_BOOL;
-
-  constructor(bytes: Uint8Array) {
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.pos = 0;
-    this.end = this.buf.length;
-  }
-
-  get offset(): number {
-    return this.pos;
-  }
-
-  private need(n: number, what: string): void {
-    if (n > this.end - this.pos) {
-      throw new ThriftError(`truncated: ${what} needs ${n} bytes at byte ${this.pos}, ${this.end - this.pos} left`);
-    }
-  }
 
   private byte(): number {
     if (this.pos >= this.end) throw new ThriftError(`truncated at byte ${this.pos}`);
@@ -203,25 +178,10 @@ export class CompactReader implements ThriftReader {
     return value;
   }
 
-  private length(what: string): number {
+  protected length(what: string): number {
     const n = this.varint32();
     this.need(n, what);
     return n;
-  }
-
-  readString(): string {
-    const n = this.length('a string');
-    const start = this.pos;
-    this.pos += n;
-    return shortString(this.buf, start, this.pos);
-  }
-
-  readBinary(): Uint8Array {
-    const n = this.length('a binary');
-    const out = new Uint8Array(n);
-    out.set(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return out;
   }
 
   skip(type: number): void {
