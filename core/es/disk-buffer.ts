@@ -27,7 +27,7 @@ import { swError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { counter, gauge, type Registry } from '../self-metrics.js';
 import { listLegacySegments, readAt, readLegacySegment, readPosition, removeLegacySegments, syncDirectory, writeAll } from './buffer-files.js';
-import { encodeFrame, findNextFrame, readFrame } from './buffer-frame.js';
+import { encodeFrame, findNextFrame, FRAME_HEADER_BYTES, readFrame } from './buffer-frame.js';
 import { joinItems, type BulkItems } from './bulk-items.js';
 
 export interface DiskBufferOptions {
@@ -66,6 +66,8 @@ interface QueuedAppend {
 
 const SEGMENT_RE = /^(\d{12})\.seg$/;
 const POSITION_FILE = 'replay-position.json';
+/** Bytes read from a segment at a time when replaying: about a request's worth of frames at the default bounds. */
+const READ_CHUNK_BYTES = 1 << 20;
 
 export class DiskBuffer {
   private segments: Segment[] = [];
@@ -282,16 +284,20 @@ export class DiskBuffer {
     });
   }
 
-  /** Frames from the read position; undefined when damage was skipped instead (the caller reads on). */
+  /**
+   * Frames from the read position, read a chunk at a time (a run is about one request: reading more ahead would be
+   * read again for the next run); undefined when torn or damaged bytes were skipped instead (the caller reads on).
+   */
   private async readRun(seg: Segment, limits: { maxItems: number; maxBytes: number }): Promise<BufferedRun | undefined> {
     const start = this.readOffset;
-    let chunk = await readAt(seg.file, start, Math.min(seg.bytes - start, Math.max(1 << 20, 2 * limits.maxBytes)));
+    /** The file offset of `chunk`'s first byte, and the next frame's offset in `chunk`. */
+    let chunkAt = start;
+    let chunk = await readAt(seg.file, start, Math.min(seg.bytes - start, READ_CHUNK_BYTES));
+    let at = 0;
     const parts: BulkItems[] = [];
     let items = 0;
     let bytes = 0;
-    let at = 0;
-    let reread = false;
-    while (at < chunk.length && items < limits.maxItems && bytes < limits.maxBytes) {
+    while (chunkAt + at < seg.bytes && items < limits.maxItems && bytes < limits.maxBytes) {
       const f = readFrame(chunk, at);
       if (f.kind === 'frame') {
         if (parts.length > 0 && (items + f.items.ends.length > limits.maxItems || bytes + f.items.bytes.length > limits.maxBytes)) break;
@@ -299,26 +305,30 @@ export class DiskBuffer {
         items += f.items.ends.length;
         bytes += f.items.bytes.length;
         at += f.size;
-      } else if (parts.length > 0) {
-        break; // what was read goes first; the rest is looked at by the next call
-      } else if (f.kind === 'short' && f.size > 0 && start + f.size <= seg.bytes && !reread) {
-        chunk = await readAt(seg.file, start, f.size); // one frame larger than the chunk
-        reread = true;
-      } else {
-        // A frame the segment ends inside (a crash mid-write), or damage: skip to the next intact frame, or the end.
-        const rest = chunk.length === seg.bytes - start ? chunk : await readAt(seg.file, start, seg.bytes - start);
-        const next = f.kind === 'damaged' ? findNextFrame(rest, 0) : -1;
-        const skipped = next < 0 ? rest.length : next;
-        this.skippedBytes.inc({ output: this.opts.name }, skipped);
-        this.log.warn('disk buffer: torn or damaged bytes skipped', {
-          output: this.opts.name, segment: path.basename(seg.file), offset: start, bytes: skipped, reason: f.kind === 'damaged' ? f.reason : 'the segment ends inside a frame',
-        });
-        await this.savePosition(seg.seq, start + skipped);
-        return undefined;
+        continue;
       }
+      const need = f.kind === 'short' ? Math.max(f.size, FRAME_HEADER_BYTES) : 0;
+      if (f.kind === 'short' && chunkAt + at + need <= seg.bytes) {
+        // The frame goes on past this chunk, and the segment holds it: read on from the frame.
+        chunkAt += at;
+        at = 0;
+        chunk = await readAt(seg.file, chunkAt, Math.min(seg.bytes - chunkAt, Math.max(READ_CHUNK_BYTES, need)));
+        if (chunk.length >= need) continue;
+      }
+      if (parts.length > 0) break; // what was read goes first; the rest is looked at by the next call
+      // A frame the segment ends inside (a crash mid-write), or damage: skip to the next intact frame, or the end.
+      const rest = await readAt(seg.file, start, seg.bytes - start);
+      const next = f.kind === 'damaged' ? findNextFrame(rest, 0) : -1;
+      const skipped = next < 0 ? rest.length : next;
+      this.skippedBytes.inc({ output: this.opts.name }, skipped);
+      this.log.warn('disk buffer: torn or damaged bytes skipped', {
+        output: this.opts.name, segment: path.basename(seg.file), offset: start, bytes: skipped, reason: f.kind === 'damaged' ? f.reason : 'the segment ends inside a frame',
+      });
+      await this.savePosition(seg.seq, start + skipped);
+      return undefined;
     }
     const seq = seg.seq;
-    const end = start + at;
+    const end = chunkAt + at;
     return { items: joinItems(parts), ack: () => this.ack(seq, end) };
   }
 

@@ -83,6 +83,22 @@ test('a run joins stored batches up to the item and byte bounds, and a larger ba
   await buf.close();
 });
 
+test('runs are read across the read chunk, and a batch larger than the chunk comes whole', async () => {
+  const buf = await DiskBuffer.open(options({ maxSegmentBytes: 64 << 20, maxBytes: 256 << 20 }));
+  const big = (n: number, prefix: string): BulkItems => encoder.encodeItems(makeLogEvents(n, {
+    target: 'app', timestampMs: Date.UTC(2024, 0, 1), idPrefix: prefix, extra: () => ({ pad: 'p'.repeat(1000) }),
+  }));
+  const sizes = [600, 600, 600, 3000, 5];
+  for (const [i, n] of sizes.entries()) await buf.append(big(n, `c${i}`));
+  const runs = await drainIds(buf, { maxItems: 100_000, maxBytes: 64 << 20 });
+  assert.deepEqual(runs.map((r) => r.length), [sizes.reduce((a, b) => a + b, 0)], 'one run of every batch, read over several chunks');
+  for (const [i, n] of sizes.entries()) await buf.append(big(n, `d${i}`));
+  const limited = await drainIds(buf, { maxItems: 1000, maxBytes: 64 << 20 });
+  assert.deepEqual(limited.map((r) => r.length), [600, 600, 600, 3000, 5]);
+  assert.deepEqual(limited.map((r) => r[r.length - 1]), sizes.map((n, i) => `d${i}-${n - 1}`));
+  await buf.close();
+});
+
 test('appends waiting together are made durable by one fdatasync (group commit), each resolving once written', async () => {
   const registry = createRegistry('test', false);
   const buf = await DiskBuffer.open(options({ registry, maxSegmentBytes: 16 << 20, maxBytes: 64 << 20 }));
