@@ -94,7 +94,9 @@ test('json on stdout, csv with keys from env in the writable layer, and a bad la
   const timed = await runContainer(t, { name: 'timed', labels: { 'aliyun.logs.t': 'stdout' }, cmd: ['sh', '-c', 'echo ready; sleep 3600'] });
   const startedAt = Date.parse((await timed.inspect()).State.StartedAt);
   await waitFor(() => dirs.records(timed.id).length > 0, { what: 'the late container', timeoutMs: 3000 });
-  const seenAt = pilot.logs('collecting container').find((l) => l.container === timed.name)!.time as number;
+  // Its records and the pilot's log travel by different pipes: the log line may arrive a moment after the records.
+  const seen = await waitFor(() => pilot.logs('collecting container').find((l) => l.container === timed.name), { what: 'the collecting log line' });
+  const seenAt = seen.time as number;
   assert.ok(seenAt - startedAt < 1000, `collected ${seenAt - startedAt} ms after its start`);
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
