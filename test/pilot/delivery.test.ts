@@ -167,6 +167,8 @@ test('copytruncate, even when the file is written again at once, loses no line',
     return tally(m, 'c ', 8000).missing === 0 && m;
   }, { what: 'all 8000 lines', timeoutMs: 30_000 });
   assert.deepEqual(tally(messages, 'c ', 8000), { missing: 0, duplicates: 0 });
+  // The pilot's log travels by another pipe than its records: wait for both truncations to be told.
+  await waitFor(() => pilot.logs('log file truncated; reading it again from the start').length >= 2, { what: 'the two truncations logged' });
   assert.equal(pilot.logs('log file truncated; reading it again from the start').length, 2);
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
