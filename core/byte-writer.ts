@@ -7,8 +7,8 @@
  * Elasticsearch output's encoding twice as long before).
  */
 export class ByteWriter {
-  private buf: Buffer;
-  private off = 0;
+  protected buf: Buffer;
+  protected off = 0;
 
   /**
    * `estimateBytes`: the expected total (ASCII text: its character count); the buffer grows past it if needed.
@@ -38,12 +38,23 @@ export class ByteWriter {
     this.buf[this.off++] = b;
   }
 
-  /** What was written (a view of the buffer, not a copy). */
+  /** What was written (a view of the buffer, not a copy, valid until the next write or reset). */
   bytes(): Buffer {
     return this.buf.subarray(0, this.off);
   }
 
-  private grow(need: number): void {
+  /** What was written, decoded. */
+  toString(): string {
+    return this.buf.toString('utf8', 0, this.off);
+  }
+
+  /** Starts again at the beginning of the same buffer. */
+  reset(): void {
+    this.off = 0;
+  }
+
+  /** Room for `need` more bytes. */
+  protected grow(need: number): void {
     const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.off + need));
     this.buf.copy(grown, 0, 0, this.off);
     this.buf = grown;

@@ -75,7 +75,7 @@ export type TagSink = (key: string, value: string) => void;
  * `String`). Each tag also goes to `sink` with its `tagValueString`.
  */
 function writeKvs(out: JsonBytes, kvs: KeyValue[], sink: TagSink | undefined): void {
-  out.char(0x5b);
+  out.byte(0x5b);
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
     out.ascii(i > 0 ? ',[' : '[');
@@ -95,7 +95,7 @@ function writeKvs(out: JsonBytes, kvs: KeyValue[], sink: TagSink | undefined): v
         if (typeof kv.value === 'bigint') {
           out.ascii(',"I","');
           out.ascii(text);
-          out.char(0x22);
+          out.byte(0x22);
         } else {
           out.ascii(',"i",');
           out.ascii(text);
@@ -112,7 +112,7 @@ function writeKvs(out: JsonBytes, kvs: KeyValue[], sink: TagSink | undefined): v
         } else {
           out.ascii(',"F","');
           out.ascii(text);
-          out.char(0x22);
+          out.byte(0x22);
         }
         if (sink !== undefined) sink(kv.key, text);
         break;
@@ -121,13 +121,13 @@ function writeKvs(out: JsonBytes, kvs: KeyValue[], sink: TagSink | undefined): v
         const bytes = Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength);
         out.ascii(',"x","');
         out.ascii(bytes.toString('base64'));
-        out.char(0x22);
+        out.byte(0x22);
         if (sink !== undefined) sink(kv.key, bytes.toString('hex'));
       }
     }
-    out.char(0x5d);
+    out.byte(0x5d);
   }
-  out.char(0x5d);
+  out.byte(0x5d);
 }
 
 /**
@@ -137,7 +137,7 @@ function writeKvs(out: JsonBytes, kvs: KeyValue[], sink: TagSink | undefined): v
  * scope tags, reference tags), sparing the writer a second walk.
  */
 export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void {
-  out.char(0x7b);
+  out.byte(0x7b);
   let sep = false;
   if (span.references.length > 0) {
     out.ascii('"r":[');
@@ -146,15 +146,15 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
       out.ascii(i > 0 ? ',[' : '[');
       out.ascii(r.refType === 'FOLLOWS_FROM' ? '1,' : '0,');
       out.string(r.traceId);
-      out.char(0x2c);
+      out.byte(0x2c);
       out.string(r.spanId);
       if (r.tags && r.tags.length > 0) {
-        out.char(0x2c);
+        out.byte(0x2c);
         writeKvs(out, r.tags, sink);
       }
-      out.char(0x5d);
+      out.byte(0x5d);
     }
-    out.char(0x5d);
+    out.byte(0x5d);
     sep = true;
   }
   if (span.flags !== 0) {
@@ -173,11 +173,11 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
       const log = span.logs[i]!;
       out.ascii(i > 0 ? ',[' : '[');
       out.ascii(String(log.timestampMicros));
-      out.char(0x2c);
+      out.byte(0x2c);
       writeKvs(out, log.fields, sink);
-      out.char(0x5d);
+      out.byte(0x5d);
     }
-    out.char(0x5d);
+    out.byte(0x5d);
     sep = true;
   }
   if (span.scope && span.scope.tags.length > 0) {
@@ -188,12 +188,12 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
   if (span.warnings && span.warnings.length > 0) {
     out.ascii(sep ? ',"w":[' : '"w":[');
     for (let i = 0; i < span.warnings.length; i++) {
-      if (i > 0) out.char(0x2c);
+      if (i > 0) out.byte(0x2c);
       out.string(span.warnings[i]!);
     }
-    out.char(0x5d);
+    out.byte(0x5d);
   }
-  out.char(0x7d);
+  out.byte(0x7d);
 }
 
 const scratch = new JsonBytes();

@@ -194,7 +194,7 @@ export class SpanRowWriter {
         writeSpanData(data, span, addTag);
         this.insertSpan.run(
           id++, traceBlob, grp, span.spanId, parentSpanId(span) ?? null, this.processId(span.process, start), this.nameId(service),
-          this.nameId(span.operationName), start, span.durationMicros, data.view(),
+          this.nameId(span.operationName), start, span.durationMicros, data.bytes(),
         );
         this.seenAt(service, span.operationName, spanKindOf(span), start);
       }
