@@ -16,7 +16,8 @@ export interface ExportedSeries {
   timestamps: number[];
 }
 
-/** Makes what was just written searchable (VictoriaMetrics buffers recent samples for a second or so). */
+/** Makes what was just written searchable (VictoriaMetrics buffers recent samples: a new series
+ * otherwise reaches search only after about ten seconds). */
 export async function forceFlush(vmUrl: string): Promise<void> {
   const res = await fetch(`${vmUrl}/internal/force_flush`);
   if (!res.ok) throw new Error(`force_flush: ${res.status}`);

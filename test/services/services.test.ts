@@ -13,6 +13,7 @@ import { containerLogs, execIn, runContainer, waitFor } from '../helpers/docker.
 import { count, deleteIndices, esClient, esVersion, search } from '../helpers/elasticsearch.js';
 import { freePort } from '../helpers/ports.js';
 import { startPrometheus } from '../helpers/prometheus.js';
+import { exportSeries } from '../helpers/victoria-metrics.js';
 import { startElasticsearch, stopElasticsearch, testServices } from '../helpers/services.js';
 
 const token = (): string => randomBytes(6).toString('hex');
@@ -78,10 +79,10 @@ test('VictoriaMetrics accepts a line on /api/v2/write and returns it from /api/v
   });
   assert.equal(write.status, 204);
 
+  // Without the flush a new series reaches the export API only after about ten seconds (measured here).
   const series = await waitFor(async () => {
-    const res = await fetch(`${vmUrl}/api/v1/export?match[]=${encodeURIComponent(`{__name__="${measurement}_value"}`)}`);
-    const text = (await res.text()).trim();
-    return text === '' ? undefined : text.split('\n').map((l) => JSON.parse(l) as { metric: Record<string, string>; values: number[]; timestamps: number[] });
+    const s = await exportSeries(vmUrl, `{__name__="${measurement}_value"}`);
+    return s.length > 0 ? s : undefined;
   }, { what: 'the series in /api/v1/export' });
   assert.deepEqual(series, [{ metric: { __name__: `${measurement}_value`, host: 'probe' }, values: [value], timestamps: [timeMs] }]);
 });
