@@ -24,6 +24,7 @@
  */
 import { parseDurationMs, parseInteger, parseSizeBytes, Problem } from '../core/config/schema.js';
 import type { ContainerMeta } from '../core/model/container.js';
+import { compileUserPattern, type UserPattern } from '../core/user-pattern.js';
 import { createCsvFormat } from './formats/csv.js';
 import { FORMAT_NAMES, type FormatName, type LineFormat } from './formats/format.js';
 import { createJsonFormat } from './formats/json.js';
@@ -34,8 +35,8 @@ import { parseLogSource, type LogSource } from './log-source.js';
 import { RESERVED_TAG_KEYS, parseTags } from './declaration-tags.js';
 
 export interface MultilineSpec {
-  /** A line matching it starts a new record. */
-  pattern: RegExp;
+  /** A line matching it starts a new record (a RegExp, or a container's pattern compiled by core/user-pattern.ts). */
+  pattern: Pick<UserPattern, 'test'>;
   maxLines: number;
   maxBytes: number;
   /** A pending record is flushed when no line came for this long. */
@@ -174,13 +175,9 @@ function buildMultiline(get: (s: string) => Setting | undefined): MultilineSpec 
   const p = get('multiline.pattern');
   const bounds = ['multiline.max_lines', 'multiline.max_bytes', 'multiline.timeout'].map(get).filter((s) => s !== undefined);
   if (!p) return bounds.length > 0 ? { label: bounds[0]!.from, reason: 'multiline bounds without multiline.pattern' } : null;
-  let pattern: RegExp;
-  try {
-    pattern = new RegExp(p.value, 'u');
-  } catch (err) {
-    // Mapped to the declaration's warning.
-    return { label: p.from, reason: `multiline pattern /${p.value}/ is not a valid regular expression: ${(err as Error).message}` };
-  }
+  const pattern = compileUserPattern(p.value);
+  // Mapped to the declaration's warning.
+  if (typeof pattern === 'string') return { label: p.from, reason: `multiline pattern ${pattern}` };
   if (p.value === '' || pattern.test('')) return { label: p.from, reason: `multiline pattern /${p.value}/ matches every line` };
   const spec: MultilineSpec = { pattern, ...MULTILINE_DEFAULTS };
   const parsers = {

@@ -4,8 +4,12 @@
  * "same\\*" only the literal "same*"). A value without regular-expression characters is therefore an exact match,
  * which lets a store answer it from an index. A value that is not a valid expression matches literally.
  *
+ * The expression runs without the `u` flag, so V8 bounds its backtracking (core/user-pattern.ts): a search for
+ * `(x+)+y` over long values costs milliseconds, not the query process.
+ *
  * Pure and synchronous; never throws.
  */
+import { protectFromBacktracking } from '../user-pattern.js';
 
 export type TagPattern = { kind: 'exact'; value: string } | { kind: 'regexp'; source: string; regexp: RegExp };
 
@@ -13,6 +17,7 @@ const META = /[.?+*|{}[\]()\\^$]/;
 
 export function compileTagPattern(value: string): TagPattern {
   if (!META.test(value)) return { kind: 'exact', value };
+  protectFromBacktracking();
   try {
     return { kind: 'regexp', source: value, regexp: new RegExp(`^(?:${value})$`, 's') };
   } catch {

@@ -1,21 +1,19 @@
 /**
- * `regexp`: `.format.pattern`, a JavaScript regular expression (compiled with the `u` flag) whose named groups
+ * `regexp`: `.format.pattern`, a JavaScript regular expression (Unicode mode's syntax) whose named groups
  * (`(?<level>\w+)`) become fields; a group that did not take part in the match is left out. A line the pattern does
- * not match is a failure. The pattern is not anchored for you: write `^…$` to match whole lines.
+ * not match is a failure. The pattern is not anchored for you: write `^…$` to match whole lines. A container's
+ * pattern is not trusted: it runs bounded against catastrophic backtracking (core/user-pattern.ts).
  */
+import { compileUserPattern, type UserPattern } from '../../core/user-pattern.js';
 import type { FormatOutcome, LineFormat } from './format.js';
 
 const NO_MATCH: FormatOutcome = Object.freeze({ ok: false, reason: 'line does not match the pattern' });
 
-/** Compiles a pattern; returns the reason it cannot be used (syntax, no named group). */
-export function compileGroupPattern(pattern: string): { re: RegExp; groups: string[] } | string {
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern, 'u');
-  } catch (err) {
-    // Mapped to the declaration's warning.
-    return `pattern /${pattern}/ is not a valid regular expression: ${(err as Error).message}`;
-  }
+/** Compiles a pattern; returns the reason it cannot be used (syntax, exponential time, no named group). */
+export function compileGroupPattern(pattern: string): { re: UserPattern; groups: string[] } | string {
+  const re = compileUserPattern(pattern);
+  // Mapped to the declaration's warning.
+  if (typeof re === 'string') return `pattern ${re}`;
   // `pattern|` matches the empty string, and its `groups` lists every named group (escapes, classes and Unicode
   // names included) — more reliable than scanning the pattern's text.
   const groups = Object.keys(new RegExp(`${pattern}|`, 'u').exec('')?.groups ?? {});
@@ -23,7 +21,7 @@ export function compileGroupPattern(pattern: string): { re: RegExp; groups: stri
   return { re, groups };
 }
 
-export function createRegexpFormat(re: RegExp, groups: readonly string[]): LineFormat {
+export function createRegexpFormat(re: Pick<UserPattern, 'exec'>, groups: readonly string[]): LineFormat {
   return {
     name: 'regexp',
     keepsMessage: true,

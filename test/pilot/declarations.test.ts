@@ -126,6 +126,8 @@ const BAD: Array<[string, Record<string, string>, string, RegExp]> = [
   ['a bad regexp', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.format': 'regexp', 'aliyun.logs.x.format.pattern': '(?<a>[' }, 'aliyun.logs.x.format.pattern', /not a valid regular expression/],
   ['a regexp without named groups', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.format': 'regexp', 'aliyun.logs.x.format.pattern': '^(\\w+)$' }, 'aliyun.logs.x.format.pattern', /no named group/],
   ['regexp without pattern', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.format': 'regexp' }, 'aliyun.logs.x.format', /needs x's format.pattern/],
+  ['a regexp with nested repetition over \\p{…}', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.format': 'regexp', 'aliyun.logs.x.format.pattern': '^(?<w>(\\p{L}+\\s?)*)$' }, 'aliyun.logs.x.format.pattern', /exponential time/],
+  ['a multiline pattern with nested repetition over \\u{…}', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.multiline.pattern': '^(\\u{41}+)+:' }, 'aliyun.logs.x.multiline.pattern', /exponential time/],
   ['a bad multiline pattern', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.multiline.pattern': '^(\\d+' }, 'aliyun.logs.x.multiline.pattern', /not a valid regular expression/],
   ['a multiline pattern matching everything', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.multiline.pattern': '.*' }, 'aliyun.logs.x.multiline.pattern', /matches every line/],
   ['a bad multiline bound', { 'aliyun.logs.x': 'stdout', 'aliyun.logs.x.multiline.pattern': '^\\S', 'aliyun.logs.x.multiline.max_lines': '0' }, 'aliyun.logs.x.multiline.max_lines', /whole number/],
@@ -200,4 +202,21 @@ test('an explicit .target wins over a differing target tag, with a warning', () 
   assert.equal(declarations[0]!.target, 'a');
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0]!.skipped, false);
+});
+
+test('a pattern with nested repetition is kept, and a hostile line fails it at once instead of holding the pilot', () => {
+  // Matched by backtracking alone, the 5,000-character line would take longer than anyone waits (core/user-pattern.ts).
+  const { declarations, warnings } = parse({
+    'aliyun.logs.x': 'stdout',
+    'aliyun.logs.x.format': 'regexp',
+    'aliyun.logs.x.format.pattern': '^(?<words>(\\w+\\s?)*)$',
+    'aliyun.logs.x.multiline.pattern': '^(\\d+-?)+:',
+  });
+  assert.deepEqual(warnings, []);
+  const d = declarations[0]!;
+  const hostile = `${'a'.repeat(5_000)}!`;
+  assert.deepEqual(d.lineFormat.parse(hostile), { ok: false, reason: 'line does not match the pattern' });
+  assert.deepEqual(d.lineFormat.parse('two words'), { ok: true, fields: Object.assign(Object.create(null), { words: 'two words' }), rawJson: null });
+  assert.equal(d.multiline!.pattern.test(`${'1'.repeat(5_000)}!`), false);
+  assert.equal(d.multiline!.pattern.test('2026-11-22: started'), true);
 });
