@@ -25,6 +25,7 @@ import type { LogEvent } from '../core/model/log-record.js';
 import type { LogDeclaration } from './declarations.js';
 import type { Stream } from './docker-json-log.js';
 import type { FormatOutcome } from './formats/format.js';
+import { jsonMembers } from './json-members.js';
 import { renamedField } from './record-fields.js';
 
 export interface RecordEncoderOptions {
@@ -189,7 +190,10 @@ class Encoder implements FileRecordEncoder {
     };
   }
 
-  /** A json line's fields: its own text when no key is ours and it is one physical line, else merged. */
+  /**
+   * A json line's fields: its own text when no key is ours and it is one physical line, else its members rewritten
+   * from that text (json-members.ts: values as written, so integers beyond 2^53 keep their digits).
+   */
   private jsonFields(obj: Record<string, unknown>, raw: string): string {
     let clash = false;
     let any = false;
@@ -202,13 +206,13 @@ class Encoder implements FileRecordEncoder {
       const open = raw.indexOf('{');
       return ',' + raw.slice(open + 1, raw.lastIndexOf('}'));
     }
-    // No prototype: a line's "__proto__" key stays a plain field.
-    const out = Object.create(null) as Record<string, unknown>;
-    for (const k of Object.keys(obj)) {
-      const name = this.owned.has(k) ? renamedField(k, (c) => this.owned.has(c) || Object.hasOwn(obj, c) || Object.hasOwn(out, c)) : k;
-      out[name] = obj[k];
-    }
-    return ',' + JSON.stringify(out).slice(1, -1);
+    const renamed = new Set<string>();
+    return jsonMembers(raw, (k, members) => {
+      if (!this.owned.has(k)) return k;
+      const name = renamedField(k, (c) => this.owned.has(c) || members.has(c) || renamed.has(c));
+      renamed.add(name);
+      return name;
+    });
   }
 
   private knownFields(values: Record<string, unknown>): string {

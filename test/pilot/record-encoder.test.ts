@@ -102,6 +102,35 @@ test("a json line's field named like a record field keeps ours, its own value un
   assert.equal(r['a'], 1);
 });
 
+test("integers beyond 2^53 in a json line keep their digits, whether its text is kept or its members rewritten", () => {
+  const enc = encoderFor({ 'aliyun.logs.api': 'stdout', 'aliyun.logs.api.format': 'json' });
+  const id = '1234567890123456789';
+  const lines = [
+    `{"id":${id},"n":[${id},-${id}]}`, // kept as it is
+    `{"@timestamp":"yesterday", "id" : ${id} , "n":[ ${id}, -${id} ]}`, // a key of ours: members rewritten
+    `{\n  "id": ${id},\n  "n": [${id}, -${id}]\n}`, // a multiline record: members rewritten
+  ];
+  for (const line of lines) {
+    const json = enc.encode(line, 9, false, 'stdout', T, NaN).json;
+    record(json);
+    assert.ok(json.includes(`"id":${id}`), json);
+    assert.ok(json.includes(`"n":[${id},-${id}]`), json);
+  }
+});
+
+test("a json line's members rewritten (it has a key of ours): strings with braces, commas and escapes intact, a key written twice kept once with its last value", () => {
+  const enc = encoderFor({ 'aliyun.logs.api': 'stdout', 'aliyun.logs.api.format': 'json' });
+  const line = '{ "host" : "a, {b} [c] \\"q\\" \\\\", "k\\u00e9y": {"x": [1, {"y": "}"}], "z": null}, "dup": 1, "e": {}, "dup": 2, "f": [ ] }';
+  const json = enc.encode(line, 9, false, 'stdout', T, NaN).json;
+  const r = record(json);
+  assert.equal(r['original_host'], 'a, {b} [c] "q" \\');
+  assert.deepEqual(r['kéy'], { x: [1, { y: '}' }], z: null });
+  assert.equal(r['dup'], 2);
+  assert.deepEqual(r['e'], {});
+  assert.deepEqual(r['f'], []);
+  assert.deepEqual(topLevelKeys(json).slice(-5), ['original_host', 'kéy', 'dup', 'e', 'f']);
+});
+
 test('invalid JSON is shipped raw in message with parse_error, never dropped', () => {
   const enc = encoderFor({ 'aliyun.logs.api': 'stdout', 'aliyun.logs.api.format': 'json' });
   for (const line of ['{"level":"info",', '[1,2]', 'plain text', '']) {

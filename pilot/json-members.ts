@@ -1,0 +1,83 @@
+/**
+ * A json line's top-level members written back as record fields, from the line's own text rather than from its
+ * parsed value: `JSON.stringify(JSON.parse(line))` rounds every integer beyond 2^53 (a 64-bit id such as
+ * 1234567890123456789 comes out as 1234567890123456800), and structured loggers routinely write both such ids and
+ * keys the record owns (`@timestamp`, `message`, `host`), which is what sends a line down this path.
+ *
+ * The text must be a JSON object JSON.parse accepted (the json format checked it). Each value is copied as written,
+ * whitespace between tokens dropped (a multiline record becomes one physical line); a key written twice is kept
+ * once, in its first place with its last value, as JSON.parse reads it (Elasticsearch refuses a document with a
+ * duplicate key). Synchronous, never throws on valid JSON.
+ */
+
+/** Top-level members of `raw` as `,"key":value…` (empty for `{}`); `rename` gives each key's name in the record. */
+export function jsonMembers(raw: string, rename: (key: string, members: ReadonlyMap<string, string>) => string): string {
+  const members = new Map<string, string>();
+  const keyTexts = new Map<string, string>();
+  let i = raw.indexOf('{') + 1;
+  for (;;) {
+    i = skipSpace(raw, i);
+    if (raw.charCodeAt(i) !== 0x22 /* " */) break; // '}' (or, for text JSON.parse refused, anything else)
+    const keyEnd = stringEnd(raw, i);
+    const keyText = raw.slice(i, keyEnd);
+    const key = keyText.includes('\\') ? (JSON.parse(keyText) as string) : keyText.slice(1, -1);
+    i = skipSpace(raw, skipSpace(raw, keyEnd) + 1); // past ':'
+    const [value, end] = compactValue(raw, i);
+    if (!keyTexts.has(key)) keyTexts.set(key, keyText);
+    members.set(key, value);
+    i = skipSpace(raw, end);
+    if (raw.charCodeAt(i) !== 0x2c /* , */) break;
+    i++;
+  }
+  let out = '';
+  for (const [key, value] of members) {
+    const name = rename(key, members);
+    out += `,${name === key ? keyTexts.get(key)! : JSON.stringify(name)}:${value}`;
+  }
+  return out;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipSpace(s: string, i: number): number {
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** The index after the closing quote of the string literal opening at `i`. */
+function stringEnd(s: string, i: number): number {
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x5c /* \ */) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return s.length;
+}
+
+/** The value starting at `i` without whitespace between its tokens, and the index after it. */
+function compactValue(s: string, i: number): [string, number] {
+  let out = '';
+  let from = i;
+  let depth = 0;
+  let j = i;
+  for (; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x22) {
+      j = stringEnd(s, j) - 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) break;
+      depth--;
+    } else if (c === 0x2c) {
+      if (depth === 0) break;
+    } else if (isSpace(c)) {
+      out += s.slice(from, j);
+      j = skipSpace(s, j) - 1;
+      from = j + 1;
+    }
+  }
+  return [out + s.slice(from, j), j];
+}
