@@ -1,5 +1,18 @@
 /**
- * The disk buffer's record of one appended batch (a frame), little-endian:
+ * The disk buffer's record of one appended batch (a frame), little-endian. Two versions, told apart by the magic;
+ * both are read back as the NDJSON items of a `_bulk` body (./bulk-items.ts).
+ *
+ * "SWB2", the compact items of a batch written to the buffer directly (./compact-items.ts):
+ *
+ *   0   u32  magic "SWB2"
+ *   4   u32  item count n
+ *   8   u32  byte length L of everything after this 16-byte header
+ *   12  u32  CRC-32 of those L bytes
+ *   16  u32  head count h, then per head: u32 byte length, the head's UTF-8 bytes
+ *       n × u32 head number of each item, n × u32 item ends (in the text that follows)
+ *       the text: per item the id, `\n`, the source line, `\n`
+ *
+ * "SWB1", bulk items as they are sent (what a failed request hands back, and every frame before SWB2):
  *
  *   0   u32  magic "SWB1"
  *   4   u32  item count n
@@ -15,21 +28,48 @@
  */
 import { crc32 } from 'node:zlib';
 import type { BulkItems } from './bulk-items.js';
+import { expandItems, type CompactItems } from './compact-items.js';
 
 export const FRAME_HEADER_BYTES = 16;
-const MAGIC = Buffer.from('SWB1', 'latin1');
-const MAGIC_U32 = MAGIC.readUInt32LE(0);
+const MAGIC_PREFIX = Buffer.from('SWB', 'latin1');
+const MAGIC_V1 = Buffer.from('SWB1', 'latin1').readUInt32LE(0);
+const MAGIC_V2 = Buffer.from('SWB2', 'latin1').readUInt32LE(0);
 /** Larger than any frame a bulk batch makes (the request bound is 5 MiB by default); a header above it is damage. */
 const MAX_FRAME_BYTES = 1 << 30;
 
-/** A frame's header (with the item ends) and its NDJSON: written one after the other. */
-export function encodeFrame(items: BulkItems): [Buffer, Buffer] {
+/** A frame's header (with its tables) and its text: written one after the other. */
+export function encodeFrame(items: BulkItems | CompactItems): [Buffer, Buffer] {
+  return 'heads' in items ? encodeCompactFrame(items) : encodeBulkFrame(items);
+}
+
+function encodeBulkFrame(items: BulkItems): [Buffer, Buffer] {
   const n = items.ends.length;
   const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4 * n);
   for (let i = 0; i < n; i++) head.writeUInt32LE(items.ends[i]!, FRAME_HEADER_BYTES + 4 * i);
-  head.writeUInt32LE(MAGIC_U32, 0);
+  head.writeUInt32LE(MAGIC_V1, 0);
   head.writeUInt32LE(n, 4);
   head.writeUInt32LE(items.bytes.length, 8);
+  head.writeUInt32LE(crc32(items.bytes, crc32(head.subarray(FRAME_HEADER_BYTES))), 12);
+  return [head, items.bytes];
+}
+
+function encodeCompactFrame(items: CompactItems): [Buffer, Buffer] {
+  const n = items.ends.length;
+  const heads = items.heads.map((h) => Buffer.from(h, 'utf8'));
+  let tables = 4 + 8 * n;
+  for (const h of heads) tables += 4 + h.length;
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + tables);
+  let at = FRAME_HEADER_BYTES;
+  at = head.writeUInt32LE(heads.length, at);
+  for (const h of heads) {
+    at = head.writeUInt32LE(h.length, at);
+    at += h.copy(head, at);
+  }
+  for (let i = 0; i < n; i++) at = head.writeUInt32LE(items.headOf[i]!, at);
+  for (let i = 0; i < n; i++) at = head.writeUInt32LE(items.ends[i]!, at);
+  head.writeUInt32LE(MAGIC_V2, 0);
+  head.writeUInt32LE(n, 4);
+  head.writeUInt32LE(tables + items.bytes.length, 8);
   head.writeUInt32LE(crc32(items.bytes, crc32(head.subarray(FRAME_HEADER_BYTES))), 12);
   return [head, items.bytes];
 }
@@ -40,34 +80,67 @@ export type FrameRead =
   | { kind: 'short'; size: number }
   | { kind: 'damaged'; reason: string };
 
-/** The frame starting at `at` in `buf`. The items' bytes are a view into `buf`. */
+/** The frame starting at `at` in `buf`. A version 1 frame's items are a view into `buf`, a version 2 one's a copy. */
 export function readFrame(buf: Buffer, at: number): FrameRead {
   if (buf.length - at < FRAME_HEADER_BYTES) return { kind: 'short', size: 0 };
-  if (buf.readUInt32LE(at) !== MAGIC_U32) return { kind: 'damaged', reason: 'no frame starts here' };
+  const magic = buf.readUInt32LE(at);
+  if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return { kind: 'damaged', reason: 'no frame starts here' };
   const n = buf.readUInt32LE(at + 4);
   const length = buf.readUInt32LE(at + 8);
-  const size = FRAME_HEADER_BYTES + 4 * n + length;
+  const size = FRAME_HEADER_BYTES + (magic === MAGIC_V1 ? 4 * n : 0) + length;
   if (n === 0 || length === 0 || size > MAX_FRAME_BYTES) return { kind: 'damaged', reason: `impossible frame header (${n} items, ${length} bytes)` };
   if (buf.length - at < size) return { kind: 'short', size };
-  const endsAt = at + FRAME_HEADER_BYTES;
-  const bytesAt = endsAt + 4 * n;
-  if (crc32(buf.subarray(bytesAt, at + size), crc32(buf.subarray(endsAt, bytesAt))) !== buf.readUInt32LE(at + 12)) {
-    return { kind: 'damaged', reason: 'checksum mismatch' };
-  }
+  const bodyAt = at + FRAME_HEADER_BYTES;
+  const crc = magic === MAGIC_V1
+    ? crc32(buf.subarray(bodyAt + 4 * n, at + size), crc32(buf.subarray(bodyAt, bodyAt + 4 * n)))
+    : crc32(buf.subarray(bodyAt, at + size));
+  if (crc !== buf.readUInt32LE(at + 12)) return { kind: 'damaged', reason: 'checksum mismatch' };
+  const read = magic === MAGIC_V1 ? readBulkBody(buf, bodyAt, n, at + size) : readCompactBody(buf, bodyAt, n, at + size);
+  return typeof read === 'string' ? { kind: 'damaged', reason: read } : { kind: 'frame', items: read, size };
+}
+
+/** `n` item ends at `endsAt`, each past the one before, the last at `length`; or what is wrong with them. */
+function readEnds(buf: Buffer, endsAt: number, n: number, length: number): Uint32Array | string {
   const ends = new Uint32Array(n);
   let previous = 0;
   for (let i = 0; i < n; i++) {
     const end = buf.readUInt32LE(endsAt + 4 * i);
-    if (end <= previous || end > length) return { kind: 'damaged', reason: 'item ends out of order' };
+    if (end <= previous || end > length) return 'item ends out of order';
     ends[i] = previous = end;
   }
-  if (previous !== length) return { kind: 'damaged', reason: 'item ends do not cover the frame' };
-  return { kind: 'frame', items: { bytes: buf.subarray(bytesAt, at + size), ends }, size };
+  return previous === length ? ends : 'item ends do not cover the frame';
+}
+
+function readBulkBody(buf: Buffer, endsAt: number, n: number, frameEnd: number): BulkItems | string {
+  const bytesAt = endsAt + 4 * n;
+  const ends = readEnds(buf, endsAt, n, frameEnd - bytesAt);
+  return typeof ends === 'string' ? ends : { bytes: buf.subarray(bytesAt, frameEnd), ends };
+}
+
+function readCompactBody(buf: Buffer, at: number, n: number, frameEnd: number): BulkItems | string {
+  if (frameEnd - at < 4) return 'no head table';
+  const h = buf.readUInt32LE(at);
+  at += 4;
+  const heads: string[] = [];
+  for (let k = 0; k < h; k++) {
+    if (frameEnd - at < 4) return 'head table past the frame';
+    const len = buf.readUInt32LE(at);
+    if (frameEnd - at - 4 < len) return 'head table past the frame';
+    heads.push(buf.toString('utf8', at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  if (frameEnd - at < 8 * n) return 'item tables past the frame';
+  const headOf = new Uint32Array(n);
+  for (let i = 0; i < n; i++) headOf[i] = buf.readUInt32LE(at + 4 * i);
+  const textAt = at + 8 * n;
+  const ends = readEnds(buf, at + 4 * n, n, frameEnd - textAt);
+  if (typeof ends === 'string') return ends;
+  return expandItems({ heads, headOf, bytes: buf.subarray(textAt, frameEnd), ends });
 }
 
 /** The offset of the next whole, intact frame after `from` in `buf`, or -1. */
 export function findNextFrame(buf: Buffer, from: number): number {
-  for (let at = buf.indexOf(MAGIC, from + 1); at >= 0; at = buf.indexOf(MAGIC, at + 1)) {
+  for (let at = buf.indexOf(MAGIC_PREFIX, from + 1); at >= 0; at = buf.indexOf(MAGIC_PREFIX, at + 1)) {
     if (readFrame(buf, at).kind === 'frame') return at;
   }
   return -1;

@@ -1,9 +1,9 @@
 /**
  * Bulk items already encoded: the NDJSON bytes of `n` items of a `_bulk` body (per item an action line and a source
- * line, each ending with `\n`) and where each item ends. It is the one shape records take once the Elasticsearch
- * output has them: the bulk pipeline sends byte ranges of it, the disk buffer stores it as it is, and a replay sends
- * the stored bytes again without decoding a record (issue "Pilot delivery", speed: the disk buffer had stored whole
- * JSON batches of records, which cost more CPU than the rest of the pilot together, bench/pilot-pipeline es-buffer).
+ * line, each ending with `\n`) and where each item ends. It is the shape the bulk pipeline sends byte ranges of, and
+ * what a replay of the disk buffer reads back, without decoding a record (issue "Pilot delivery", speed: the disk
+ * buffer had stored whole JSON batches of records, which cost more CPU than the rest of the pilot together,
+ * bench/pilot-pipeline es-buffer). The buffer stores these bytes, or the compact form (./compact-items.ts).
  *
  * Pure: no I/O, never throws on well-formed input.
  */

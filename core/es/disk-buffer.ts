@@ -2,9 +2,9 @@
  * A bounded on-disk buffer of bulk items for one output (issue "Pilot delivery"), under
  * `SHIPWATCH_DATA_DIR/buffer/<output>/`.
  *
- * A batch is stored as the bytes its bulk request needs (./bulk-items.ts) in a frame (./buffer-frame.ts) appended
- * to numbered segment files, and read back oldest first, several frames at a time, as one request's worth of
- * items. A segment is deleted once every frame in it is acknowledged; the read position inside the oldest segment
+ * A batch is stored in a frame (./buffer-frame.ts) appended to numbered segment files — the documents and their ids
+ * (./compact-items.ts), or the bytes its bulk request needs (./bulk-items.ts) — and read back oldest first, several
+ * frames at a time, as one request's worth of bulk items. A segment is deleted once every frame in it is acknowledged; the read position inside the oldest segment
  * is saved after each acknowledgement, so a restart replays only what was not yet acknowledged (a run whose
  * acknowledgement was not saved is replayed, and its deterministic ids make the replay overwrite, not duplicate).
  *
@@ -29,6 +29,7 @@ import { counter, gauge, type Registry } from '../self-metrics.js';
 import { listLegacySegments, readAt, readLegacySegment, readPosition, removeLegacySegments, syncDirectory, writeAll } from './buffer-files.js';
 import { encodeFrame, findNextFrame, FRAME_HEADER_BYTES, readFrame } from './buffer-frame.js';
 import { joinItems, type BulkItems } from './bulk-items.js';
+import type { CompactItems } from './compact-items.js';
 
 export interface DiskBufferOptions {
   /** Output name: the folder and the `output` label. */
@@ -180,8 +181,12 @@ export class DiskBuffer {
     this.log.info('disk buffer of the previous format migrated', { output: this.opts.name, segments: legacy.length, records, unreadableLines: unreadable });
   }
 
-  /** Writes a batch to disk; waits for space when full, or drops it (counted) when configured so. */
-  async append(items: BulkItems): Promise<'buffered' | 'dropped'> {
+  /**
+   * Writes a batch to disk — as the compact items a batch bound for the buffer is encoded to, or as the bulk items a
+   * failed request hands back; both are read back as bulk items — and waits for space when full, or drops it
+   * (counted) when configured so.
+   */
+  async append(items: BulkItems | CompactItems): Promise<'buffered' | 'dropped'> {
     const n = items.ends.length;
     if (n === 0) return 'buffered';
     const frame = encodeFrame(items);

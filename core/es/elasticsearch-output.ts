@@ -2,9 +2,10 @@
  * The pilot's `elasticsearch` output (SPEC §2.5, §2.6): the bulk pipeline (./bulk-sink.ts) behind a bounded disk
  * buffer (./disk-buffer.ts).
  *
- * A batch is encoded once, on arrival, into the bytes of its bulk items (./bulk-items.ts); from then on only those
- * bytes travel — to Elasticsearch, into the buffer, and from the buffer to Elasticsearch again — and the records
- * themselves are released at once.
+ * A batch is encoded once, on arrival, into the bytes of its bulk items (./bulk-items.ts) — or, when it goes behind
+ * the buffer, of its compact items (./compact-items.ts) — and from then on only those bytes travel: to
+ * Elasticsearch, into the buffer, and from the buffer to Elasticsearch again. The records themselves are released
+ * at once.
  *
  * While Elasticsearch keeps up, a batch goes straight to the bulk pipeline and `write` resolves once every record
  * is delivered or dead-lettered. When a batch cannot be delivered within the retry timeout (Elasticsearch slow or
@@ -28,6 +29,7 @@ import { counter, type Registry } from '../self-metrics.js';
 import { BulkEncoder } from './bulk-encoder.js';
 import { itemCount, type BulkItems } from './bulk-items.js';
 import { BulkSink } from './bulk-sink.js';
+import type { CompactItems } from './compact-items.js';
 import { createEsClient, pilotEsConnection } from './client.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { DiskBuffer } from './disk-buffer.js';
@@ -137,20 +139,23 @@ export class ElasticsearchOutput implements LogSink {
     if (this.closed) return Promise.reject(swError('SW_OUTPUT_FAILED', `${this.name} is closed`));
     if (events.length === 0) return Promise.resolve();
     // Not an async function: nothing here keeps the records alive while the bytes wait for Elasticsearch or the disk.
-    return this.writeItems(this.encoder.encodeItems(events));
+    // A batch behind the buffer is encoded in the buffer's compact form, the action lines left to the replay.
+    if (this.replaying === undefined && this.buffer.idle) return this.deliverItems(this.encoder.encodeItems(events));
+    return this.bufferItems(this.encoder.encodeCompact(events));
   }
 
-  private async writeItems(items: BulkItems): Promise<void> {
-    if (this.replaying === undefined && this.buffer.idle) {
-      const report = await this.bulk.deliver(items);
-      if (itemCount(report.undelivered) === 0) return;
-      this.opts.log.warn('Elasticsearch not keeping up; records wait in the disk buffer', { output: this.name, events: itemCount(report.undelivered) });
-      await this.buffer.append(report.undelivered);
-    } else {
-      await this.buffer.append(items);
-      // Written (or dropped): these bytes went nowhere else.
-      this.encoder.recycle(items);
-    }
+  private async deliverItems(items: BulkItems): Promise<void> {
+    const report = await this.bulk.deliver(items);
+    if (itemCount(report.undelivered) === 0) return;
+    this.opts.log.warn('Elasticsearch not keeping up; records wait in the disk buffer', { output: this.name, events: itemCount(report.undelivered) });
+    await this.buffer.append(report.undelivered);
+    this.startReplay();
+  }
+
+  private async bufferItems(items: CompactItems): Promise<void> {
+    await this.buffer.append(items);
+    // Written (or dropped): these bytes went nowhere else.
+    this.encoder.recycle(items);
     this.startReplay();
   }
 

@@ -65,3 +65,30 @@ test('encoded items are the body\'s bytes, each item ending where its two lines 
   assert.deepEqual(rejoined.bytes, items.bytes);
   assert.deepEqual([...rejoined.ends], [...items.ends]);
 });
+
+test('compact items hold no action lines and expand to the same bulk lines, ids needing escapes and non-ASCII ids included', async () => {
+  const { expandItems } = await import('../../../core/es/compact-items.js');
+  const encoder = new BulkEncoder('daily');
+  const day = Date.UTC(2024, 0, 1);
+  const events = [
+    event('app', day, 'plain-1'), event('app', day, 'q"uote\\d'), event('app', day + 86_400_000, 'nl\nid'),
+    event('web', day, 'grüße-東'), event('app', day, 'tab\tid'), event('app', day, 'plain-2'),
+    { ...event('app', day, 'm'), json: JSON.stringify({ message: 'Grüße, 東京 🚀' }) },
+  ];
+  const compact = encoder.encodeCompact(events);
+  assert.deepEqual(compact.heads.length, 3, 'one head per index and action');
+  assert.ok(!compact.bytes.toString('utf8').includes('"_index"'), 'no action line is stored');
+  const expanded = expandItems(compact);
+  assert.ok(typeof expanded !== 'string', String(expanded));
+  assert.equal(expanded.bytes.toString('utf8'), encoder.encode(events));
+  assert.deepEqual([...expanded.ends], [...encoder.encodeItems(events).ends]);
+  // The fast path's bytes agree with the escaping path's.
+  assert.deepEqual(lines(expanded.bytes.toString('utf8')).filter((_, i) => i % 2 === 0).map((a) => (a as { index: { _id: string } }).index._id), events.map((e) => e.id));
+});
+
+test('compact items that do not hold an id and a line per item, or name a missing head, are refused', async () => {
+  const { expandItems } = await import('../../../core/es/compact-items.js');
+  const bytes = Buffer.from('id-1\n{}\nno-newline-here');
+  assert.match(String(expandItems({ heads: ['{"index":{"_id":"'], headOf: Uint32Array.of(0, 0), bytes, ends: Uint32Array.of(8, bytes.length) })), /not an id and a line/);
+  assert.match(String(expandItems({ heads: ['{"index":{"_id":"'], headOf: Uint32Array.of(1), bytes: bytes.subarray(0, 8), ends: Uint32Array.of(8) })), /head 1 of 1/);
+});

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { BulkEncoder } from '../../../core/es/bulk-encoder.js';
 import { describeItem, itemCount, type BulkItems } from '../../../core/es/bulk-items.js';
+import type { CompactItems } from '../../../core/es/compact-items.js';
 import { DiskBuffer, type DiskBufferOptions } from '../../../core/es/disk-buffer.js';
 import type { LogEvent } from '../../../core/model/log-record.js';
 import { createRegistry, type Registry } from '../../../core/self-metrics.js';
@@ -24,6 +25,7 @@ function options(extra: Partial<DiskBufferOptions> = {}): DiskBufferOptions {
 
 const events = (n: number, prefix: string): LogEvent[] => makeLogEvents(n, { target: 'app', timestampMs: Date.UTC(2024, 0, 1), idPrefix: prefix });
 const batch = (n: number, prefix: string): BulkItems => encoder.encodeItems(events(n, prefix));
+const compactBatch = (n: number, prefix: string): CompactItems => encoder.encodeCompact(events(n, prefix));
 const idsOf = (items: BulkItems): string[] => Array.from({ length: itemCount(items) }, (_, i) => describeItem(items, i).id);
 /** One stored batch per run. */
 const ONE = { maxItems: 1, maxBytes: 1 };
@@ -232,4 +234,51 @@ test('the stored file holds the bulk lines as they are sent', async () => {
   const [seg] = await segmentFiles();
   const text = (await readFile(path.join(segmentDir(), seg!))).toString('latin1');
   assert.ok(text.includes(items.bytes.toString('latin1')), 'the NDJSON of the items is in the segment unchanged');
+});
+
+test('compact batches are stored without their action lines and replayed as the bulk lines they stand for', async () => {
+  const buf = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  await buf.append(compactBatch(20, 'cmp'));
+  const [seg] = await segmentFiles();
+  const stored = await readFile(path.join(segmentDir(), seg!));
+  const bulk = batch(20, 'cmp');
+  assert.equal(stored.toString('latin1').split('"_index"').length - 1, 1, 'the action head is stored once, not per record');
+  assert.ok(stored.length < bulk.bytes.length - 20 * 30, `${stored.length} bytes stored for ${bulk.bytes.length} of bulk lines`);
+  const run = await buf.next({ maxItems: 1000, maxBytes: 1 << 20 });
+  assert.ok(run);
+  assert.deepEqual(run.items.bytes, bulk.bytes);
+  assert.deepEqual([...run.items.ends], [...bulk.ends]);
+  await run.ack();
+  await buf.close();
+});
+
+test('frames of the first version (bulk lines, as earlier runs wrote them) and compact frames replay together in order', async () => {
+  const first = await DiskBuffer.open(options());
+  for (let i = 0; i < 6; i++) await first.append(i % 2 === 0 ? batch(4, `v1-${i}`) : compactBatch(4, `v2-${i}`));
+  await first.close();
+  const second = await DiskBuffer.open(options());
+  await second.append(compactBatch(2, 'after'));
+  const runs = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
+  const expected = [...[0, 1, 2, 3, 4, 5].map((i) => events(4, i % 2 === 0 ? `v1-${i}` : `v2-${i}`)), events(2, 'after')].flat().map((e) => e.id);
+  assert.deepEqual(runs.flat(), expected);
+  await second.close();
+});
+
+test('a damaged compact batch is skipped and counted, the intact ones after it still replayed', async () => {
+  const registry = createRegistry('test', false);
+  const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  for (let i = 0; i < 5; i++) await first.append(compactBatch(3, `c${i}`));
+  await first.close();
+  const [seg] = await segmentFiles();
+  const file = path.join(segmentDir(), seg!);
+  const frameBytes = (await stat(file)).size / 5;
+  const fh = await open(file, 'r+');
+  await fh.write(Buffer.from('XX'), 0, 2, 2 * frameBytes + frameBytes - 30); // inside the third batch's last record
+  await fh.close();
+
+  const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
+  const ids = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
+  assert.deepEqual(ids.flat().filter((id) => id.endsWith('-0')), ['c0-0', 'c1-0', 'c3-0', 'c4-0']);
+  assert.equal(await metric(registry, 'shipwatch_buffer_skipped_bytes_total'), frameBytes);
+  await second.close();
 });
