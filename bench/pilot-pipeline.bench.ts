@@ -234,7 +234,7 @@ async function child(c: Case): Promise<void> {
   const bytes = statSync(c === 'stdout' ? JSON_FILE_LOG : APP_LOG).size;
   // Standard output may be the console output under test: the figures go to standard error.
   process.stderr.write('RESULT ' + JSON.stringify({
-    lines, wallS, cpuS, linesPerS: lines / wallS, mibPerS: bytes / 1048576 / wallS, linesPerCpuS: lines / cpuS,
+    lines, wallS, cpuS, userS: cpu.user / 1e6, systemS: cpu.system / 1e6, linesPerS: lines / wallS, mibPerS: bytes / 1048576 / wallS, linesPerCpuS: lines / cpuS,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   }) + '\n');
   process.exit(0);
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     const of = (k: string): number[] => runs.map((x) => x[k]!);
     const k = (n: number): string => `${Math.round(n / 1000)}k`;
     console.log(`${c.padEnd(12)} ${range(of('linesPerS'), k)} lines/s, ${range(of('mibPerS'), (n) => n.toFixed(0))} MiB/s, ` +
-      `${range(of('cpuS'), (n) => n.toFixed(2))} CPU-s, ${range(of('linesPerCpuS'), k)} lines/CPU-s, peak RSS ${range(of('peakRssMiB'), (n) => n.toFixed(0))} MiB`);
+      `${range(of('cpuS'), (n) => n.toFixed(2))} CPU-s (system ${range(of('systemS'), (n) => n.toFixed(2))}), ${range(of('linesPerCpuS'), k)} lines/CPU-s, peak RSS ${range(of('peakRssMiB'), (n) => n.toFixed(0))} MiB`);
   }
   if (!args.includes('--keep')) rmSync(INPUT_DIR, { recursive: true, force: true });
 }
