@@ -38,6 +38,7 @@ import type { Db } from './database.js';
 import { JsonBytes } from './json-bytes.js';
 import { encodeProcessTags, spanKindOf, tagValueString, writeSpanData } from './span-codec.js';
 import { tagHash } from './tag-hash.js';
+import { TagHashSet } from './tag-hash-set.js';
 
 /** How often (µs of span time) the last-seen time of a known service / operation / process is refreshed. */
 export const LAST_SEEN_REFRESH_US = 3_600_000_000;
@@ -118,6 +119,8 @@ export class SpanRowWriter {
   private values = new Map<string, Set<string> | 'many'>();
 
   private readonly epochs: boolean;
+  /** The distinct tag hashes of the group being written. */
+  private readonly hashes = new TagHashSet();
   /** Where each span's data is written. */
   private readonly data = new JsonBytes();
 
@@ -166,7 +169,8 @@ export class SpanRowWriter {
     let id = ((this.lastId.get() as number | null) ?? 0) + 1;
     let grp = 0;
     let groupEnd = 0;
-    const hashes = new Set<number>();
+    const hashes = this.hashes;
+    hashes.clear();
     const data = this.data;
     const addTag = (key: string, value: string): void => {
       hashes.add(tagHash(key, value));
@@ -218,11 +222,11 @@ export class SpanRowWriter {
     this.processByKey = new Map();
   }
 
-  private insertTags(grp: number, tags: Set<number>): void {
+  private insertTags(grp: number, tags: TagHashSet): void {
     const params: unknown[] = [];
     const columns = this.epochs ? 3 : 2;
     const epoch = tagEpoch(grp);
-    const sorted = Float64Array.from(tags).sort();
+    const sorted = tags.sorted();
     for (const tag of sorted) {
       if (this.epochs) params.push(epoch);
       params.push(tag, grp);
