@@ -115,8 +115,8 @@ export class SpanRowWriter {
   private processByKey = new Map<string, ProcessEntry>();
   /** Last-seen µs written per service, and per operation and span kind of it. */
   private seen = new Map<string, SeenService>();
-  /** Listed values per key, or 'many'. */
-  private values = new Map<string, Set<string> | 'many'>();
+  /** Listed values per key with their tag hashes, or 'many'. */
+  private values = new Map<string, Map<string, number> | 'many'>();
 
   private readonly epochs: boolean;
   /** The distinct tag hashes of the group being written. */
@@ -173,8 +173,7 @@ export class SpanRowWriter {
     hashes.clear();
     const data = this.data;
     const addTag = (key: string, value: string): void => {
-      hashes.add(tagHash(key, value));
-      this.listValue(key, value);
+      hashes.add(this.listedHash(key, value));
     };
     const closeGroup = (): void => {
       if (grp === 0) return;
@@ -306,33 +305,41 @@ export class SpanRowWriter {
     }
   }
 
-  /** Keeps `tag_values` listing the values of keys with few of them. */
-  private listValue(key: string, value: string): void {
+  /**
+   * The tag's hash, keeping `tag_values` listing the values of keys with few of them. A listed value keeps its hash:
+   * most tags of a span repeat one of a few values (methods, status codes, components), found by two lookups.
+   */
+  private listedHash(key: string, value: string): number {
     let listed = this.values.get(key);
-    if (listed === 'many') return;
+    if (listed === 'many') return tagHash(key, value);
     if (listed === undefined) {
-      listed = new Set();
+      listed = new Map();
       this.values.set(key, listed);
       this.insertKey.run(key);
-    } else if (listed.has(value)) return;
+    } else {
+      const hash = listed.get(value);
+      if (hash !== undefined) return hash;
+    }
+    const hash = tagHash(key, value);
     if (listed.size >= MAX_LISTED_VALUES) {
       this.markMany.run(key);
       this.dropValues.run(key);
       this.values.set(key, 'many');
-      return;
+      return hash;
     }
     this.insertValue.run(key, value);
-    listed.add(value);
+    listed.set(value, hash);
+    return hash;
   }
 
   private loadValues(): void {
     this.values = new Map();
     for (const { key, many } of this.db.prepare('SELECT key, many FROM tag_keys').iterate() as IterableIterator<{ key: string; many: number }>) {
-      this.values.set(key, many ? 'many' : new Set());
+      this.values.set(key, many ? 'many' : new Map());
     }
     for (const { key, value } of this.db.prepare('SELECT key, value FROM tag_values').iterate() as IterableIterator<{ key: string; value: string }>) {
       const listed = this.values.get(key);
-      if (listed instanceof Set) listed.add(value);
+      if (listed instanceof Map) listed.set(value, tagHash(key, value));
     }
   }
 }
