@@ -173,6 +173,7 @@ class Encoder implements FileRecordEncoder {
     let json = '{"@timestamp":"' + isoOf(timeMs) + '"';
     if (this.keepsMessage || !outcome.ok) json += ',"message":' + JSON.stringify(line);
     if (stream !== null) json += STREAM_FRAGMENT[stream];
+    const sharedAt = json.length;
     json += this.fragment + fields;
     if (failure !== '') json += ',"parse_error":' + JSON.stringify(failure);
     if (truncated) json += ',"truncated":true';
@@ -187,6 +188,8 @@ class Encoder implements FileRecordEncoder {
       app: this.meta.app,
       service: this.meta.service,
       text: line,
+      shared: this.fragment,
+      sharedAt,
     };
   }
 

@@ -8,9 +8,11 @@
  *   4   u32  item count n
  *   8   u32  byte length L of everything after this 16-byte header
  *   12  u32  CRC-32 of those L bytes
- *   16  u32  head count h, then per head: u32 byte length, the head's UTF-8 bytes
- *       n × u32 head number of each item, n × u32 item ends (in the text that follows)
- *       the text: per item the id, `\n`, the source line, `\n`
+ *   16  u32  head count, then per head: u32 byte length, the head's UTF-8 bytes
+ *       u32  shared text count, then per text: u32 byte length, the text's UTF-8 bytes
+ *       per item (n of each, in this order): u32 head number, u32 shared text number (0xffffffff: none),
+ *       u32 the shared text's byte offset in the source line, u32 item end (in the text that follows)
+ *       the text: per item the id, `\n`, the source line without its shared text, `\n`
  *
  * "SWB1", bulk items as they are sent (what a failed request hands back, and every frame before SWB2):
  *
@@ -56,22 +58,31 @@ function encodeBulkFrame(items: BulkItems): [Buffer, Buffer] {
 function encodeCompactFrame(items: CompactItems): [Buffer, Buffer] {
   const n = items.ends.length;
   const heads = items.heads.map((h) => Buffer.from(h, 'utf8'));
-  let tables = 4 + 8 * n;
-  for (const h of heads) tables += 4 + h.length;
+  const shared = items.shared.map((t) => Buffer.from(t, 'utf8'));
+  let tables = 8 + 16 * n;
+  for (const b of heads) tables += 4 + b.length;
+  for (const b of shared) tables += 4 + b.length;
   const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + tables);
-  let at = FRAME_HEADER_BYTES;
-  at = head.writeUInt32LE(heads.length, at);
-  for (const h of heads) {
-    at = head.writeUInt32LE(h.length, at);
-    at += h.copy(head, at);
+  let at = writeStrings(head, FRAME_HEADER_BYTES, heads);
+  at = writeStrings(head, at, shared);
+  for (const column of [items.headOf, items.sharedOf, items.sharedAt, items.ends]) {
+    for (let i = 0; i < n; i++) at = head.writeUInt32LE(column[i]!, at);
   }
-  for (let i = 0; i < n; i++) at = head.writeUInt32LE(items.headOf[i]!, at);
-  for (let i = 0; i < n; i++) at = head.writeUInt32LE(items.ends[i]!, at);
   head.writeUInt32LE(MAGIC_V2, 0);
   head.writeUInt32LE(n, 4);
   head.writeUInt32LE(tables + items.bytes.length, 8);
   head.writeUInt32LE(crc32(items.bytes, crc32(head.subarray(FRAME_HEADER_BYTES))), 12);
   return [head, items.bytes];
+}
+
+/** A count and each string's length and bytes, at `at`; returns the offset after them. */
+function writeStrings(buf: Buffer, at: number, strings: readonly Buffer[]): number {
+  at = buf.writeUInt32LE(strings.length, at);
+  for (const b of strings) {
+    at = buf.writeUInt32LE(b.length, at);
+    at += b.copy(buf, at);
+  }
+  return at;
 }
 
 export type FrameRead =
@@ -118,24 +129,38 @@ function readBulkBody(buf: Buffer, endsAt: number, n: number, frameEnd: number):
 }
 
 function readCompactBody(buf: Buffer, at: number, n: number, frameEnd: number): BulkItems | string {
-  if (frameEnd - at < 4) return 'no head table';
-  const h = buf.readUInt32LE(at);
+  const heads = readStrings(buf, at, frameEnd);
+  if (typeof heads === 'string') return heads;
+  const shared = readStrings(buf, heads.end, frameEnd);
+  if (typeof shared === 'string') return shared;
+  at = shared.end;
+  if (frameEnd - at < 16 * n) return 'item tables past the frame';
+  const column = (k: number): Uint32Array => {
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) out[i] = buf.readUInt32LE(at + 4 * (k * n + i));
+    return out;
+  };
+  const textAt = at + 16 * n;
+  const ends = readEnds(buf, at + 12 * n, n, frameEnd - textAt);
+  if (typeof ends === 'string') return ends;
+  return expandItems({
+    heads: heads.strings, headOf: column(0), shared: shared.strings, sharedOf: column(1), sharedAt: column(2), bytes: buf.subarray(textAt, frameEnd), ends,
+  });
+}
+
+/** A count and that many length-prefixed UTF-8 strings at `at`, and the offset after them. */
+function readStrings(buf: Buffer, at: number, frameEnd: number): { strings: string[]; end: number } | string {
+  if (frameEnd - at < 4) return 'string table past the frame';
+  const count = buf.readUInt32LE(at);
   at += 4;
-  const heads: string[] = [];
-  for (let k = 0; k < h; k++) {
-    if (frameEnd - at < 4) return 'head table past the frame';
-    const len = buf.readUInt32LE(at);
-    if (frameEnd - at - 4 < len) return 'head table past the frame';
-    heads.push(buf.toString('utf8', at + 4, at + 4 + len));
+  const strings: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const len = frameEnd - at < 4 ? Infinity : buf.readUInt32LE(at);
+    if (frameEnd - at - 4 < len) return 'string table past the frame';
+    strings.push(buf.toString('utf8', at + 4, at + 4 + len));
     at += 4 + len;
   }
-  if (frameEnd - at < 8 * n) return 'item tables past the frame';
-  const headOf = new Uint32Array(n);
-  for (let i = 0; i < n; i++) headOf[i] = buf.readUInt32LE(at + 4 * i);
-  const textAt = at + 8 * n;
-  const ends = readEnds(buf, at + 4 * n, n, frameEnd - textAt);
-  if (typeof ends === 'string') return ends;
-  return expandItems({ heads, headOf, bytes: buf.subarray(textAt, frameEnd), ends });
+  return { strings, end: at };
 }
 
 /** The offset of the next whole, intact frame after `from` in `buf`, or -1. */

@@ -13,7 +13,7 @@
 import { BufferPool, ByteWriter } from '../byte-writer.js';
 import type { LogEvent } from '../model/log-record.js';
 import type { BulkItems } from './bulk-items.js';
-import type { CompactItems } from './compact-items.js';
+import { NO_SHARED, type CompactItems } from './compact-items.js';
 
 export type IndexRotation = 'daily' | 'monthly' | 'none' | 'datastream';
 
@@ -82,19 +82,26 @@ export class BulkEncoder {
 
   /**
    * The events in the disk buffer's compact form (./compact-items.ts): the id and the record per item, the action
-   * heads once. Each item is still one write of one string, as in `encodeItems`: writing its parts separately made
-   * more calls into the buffer than the bytes it saved.
+   * heads once, and a record's shared text (LogEvent.shared) cut out of it, stored once. Each item is still one
+   * write of one string, as in `encodeItems` (writing its parts separately made more calls into the buffer than
+   * the bytes it saved), and the shared text is taken out of the written bytes where they match it.
    */
   encodeCompact(events: readonly LogEvent[]): CompactItems {
     const n = events.length;
     const ends = new Uint32Array(n);
     const headOf = new Uint32Array(n);
+    const sharedOf = new Uint32Array(n).fill(NO_SHARED);
+    const sharedAt = new Uint32Array(n);
     const heads: string[] = [];
+    const shared: string[] = [];
     let chars = 0;
     for (let i = 0; i < n; i++) chars += events[i]!.json.length + events[i]!.id.length;
     const out = new ItemWriter(Math.ceil(chars * 1.05) + 2 * n, this.pool);
     let head = '';
     let headNo = 0;
+    let text: string | undefined;
+    let textBytes: Buffer | undefined;
+    let textNo = -1;
     for (let i = 0; i < n; i++) {
       const e = events[i]!;
       const h = this.cached(e.target, e.timestampMs).head;
@@ -104,10 +111,28 @@ export class BulkEncoder {
         head = h;
       }
       headOf[i] = headNo;
-      if (!out.writeItem(e.id + '\n' + e.json + '\n', 0, e.id.length)) out.write(escapedId(e.id) + '\n' + e.json + '\n');
+      const start = out.length;
+      if (!out.writeItem(e.id + '\n' + e.json + '\n', 0, e.id.length)) {
+        out.write(escapedId(e.id) + '\n' + e.json + '\n');
+      } else if (e.shared !== undefined && e.sharedAt !== undefined && Number.isInteger(e.sharedAt) && e.sharedAt >= 0) {
+        if (e.shared !== text) {
+          text = e.shared;
+          textBytes = Buffer.from(text, 'utf8');
+          // A text with a newline would cut an item's lines apart when misplaced: such a text is not cut out.
+          if (textBytes.length === 0 || textBytes.includes(10)) textBytes = undefined;
+          textNo = shared.indexOf(text);
+        }
+        // The id is ASCII (writeItem): the record starts `idChars + 1` bytes in. The hint is a character offset; it
+        // is the byte offset too when the record's text before it is ASCII, which the bytes found there confirm.
+        if (textBytes !== undefined && out.cut(start + e.id.length + 1 + e.sharedAt, textBytes)) {
+          if (textNo < 0) textNo = shared.push(text) - 1;
+          sharedOf[i] = textNo;
+          sharedAt[i] = e.sharedAt;
+        }
+      }
       ends[i] = out.length;
     }
-    return { heads, headOf, bytes: out.bytes(), ends };
+    return { heads, headOf, shared, sharedOf, sharedAt, bytes: out.bytes(), ends };
   }
 
   /** `items` (made by `encodeItems` or `encodeCompact`) are no longer read by anyone: their buffer may be reused. */
@@ -167,6 +192,15 @@ class ItemWriter extends ByteWriter {
         return false;
       }
     }
+    return true;
+  }
+
+  /** Takes `text` out of the last item written, when its bytes stand at `at` before its closing newline. */
+  cut(at: number, text: Buffer): boolean {
+    const end = at + text.length;
+    if (end >= this.off || text.compare(this.buf, at, end) !== 0) return false;
+    this.buf.copyWithin(at, end, this.off);
+    this.off -= text.length;
     return true;
   }
 }

@@ -24,6 +24,13 @@ export interface LogEvent {
   service: string;
   /** The text searched by the log API: the line (`message`) or, for json lines, the raw line. */
   text: string;
+  /**
+   * Text of `json` many records share (the pilot's constant fields of a container and file, serialised once), and
+   * where it starts in `json` (`json.startsWith(shared, sharedAt)`): an output that stores records may store it
+   * once (the Elasticsearch output's disk buffer). Absent when nothing is shared.
+   */
+  shared?: string;
+  sharedAt?: number;
 }
 
 /** The outcome every batch ends in exactly once (Vector's acknowledgement model). */

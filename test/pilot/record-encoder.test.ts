@@ -67,6 +67,18 @@ test('a file line has its path as source, no stream, and the read time', () => {
   });
 });
 
+test('a record marks where the constant fields of its container and file stand, the same text for every line of the file', () => {
+  const enc = encoderFor({ 'aliyun.logs.app': '/var/log/app/*.log', 'aliyun.logs.app.format': 'json' });
+  const a = enc.encode('{"level":"info","n":1}', 30, false, null, NaN, T);
+  const b = enc.encode('{"msg":"Grüße","n":2}', 60, false, 'stdout', NaN, T);
+  for (const e of [a, b]) {
+    assert.ok(e.shared !== undefined && e.sharedAt !== undefined);
+    assert.ok(e.json.startsWith(e.shared, e.sharedAt), e.json);
+    assert.ok(e.shared.includes('"docker_container_id"') && e.shared.includes('"source":"/var/log/app/a.log"'));
+  }
+  assert.equal(a.shared, b.shared);
+});
+
 test('the id is deterministic from container, source, file and position, and differs when any changes', () => {
   const labels = { 'aliyun.logs.app': '/var/log/app/*.log' };
   const a = encoderFor(labels).encode('x', 100, false, null, NaN, T).id;

@@ -86,9 +86,40 @@ test('compact items hold no action lines and expand to the same bulk lines, ids 
   assert.deepEqual(lines(expanded.bytes.toString('utf8')).filter((_, i) => i % 2 === 0).map((a) => (a as { index: { _id: string } }).index._id), events.map((e) => e.id));
 });
 
-test('compact items that do not hold an id and a line per item, or name a missing head, are refused', async () => {
-  const { expandItems } = await import('../../../core/es/compact-items.js');
+test('a record\'s shared text is stored once and put back on expansion; a hint its bytes do not confirm leaves the record whole', async () => {
+  const { expandItems, NO_SHARED } = await import('../../../core/es/compact-items.js');
+  const encoder = new BulkEncoder('daily');
+  const day = Date.UTC(2024, 0, 1);
+  const shared = ',"host":"node-1","docker_container":"shop-api-1","docker_app":"shop"';
+  const record = (head: string, i: number): LogEvent => {
+    const json = `{"@timestamp":"2024-01-01T00:00:00.00${i}Z"${head}${shared},"n":${i}}`;
+    return { ...event('app', day, `id-${i}`), json, shared, sharedAt: json.indexOf(shared) };
+  };
+  const events = [
+    record('', 0), record(',"message":"plain"', 1),
+    // The hint counts characters: with multi-byte characters before the text, its bytes stand elsewhere.
+    record(',"message":"Grüße"', 2),
+    { ...record('', 3), sharedAt: 5 }, { ...record('', 4), sharedAt: 10_000 }, { ...record('', 5), sharedAt: -1 },
+    { ...record('', 6), shared: '"n":6}', sharedAt: record('', 6).json.indexOf('"n"') }, // would take the record's end: cut, the newline stays
+    record('', 7), { ...record('', 8), id: 'q"uoted' },
+  ];
+  const compact = encoder.encodeCompact(events);
+  assert.deepEqual([...compact.sharedOf].map((k) => (k === NO_SHARED ? null : compact.shared[k])),
+    [shared, shared, null, null, null, null, '"n":6}', shared, null]);
+  assert.equal(compact.bytes.toString('utf8').split(shared).length - 1, 6, 'the shared text stays only in the records it was not cut from');
+  const expanded = expandItems(compact);
+  assert.ok(typeof expanded !== 'string', String(expanded));
+  assert.equal(expanded.bytes.toString('utf8'), encoder.encode(events));
+});
+
+test('compact items that do not hold an id and a line per item, name a missing head or shared text, or put it past the record, are refused', async () => {
+  const { expandItems, NO_SHARED } = await import('../../../core/es/compact-items.js');
   const bytes = Buffer.from('id-1\n{}\nno-newline-here');
-  assert.match(String(expandItems({ heads: ['{"index":{"_id":"'], headOf: Uint32Array.of(0, 0), bytes, ends: Uint32Array.of(8, bytes.length) })), /not an id and a line/);
-  assert.match(String(expandItems({ heads: ['{"index":{"_id":"'], headOf: Uint32Array.of(1), bytes: bytes.subarray(0, 8), ends: Uint32Array.of(8) })), /head 1 of 1/);
+  const one = { heads: ['{"index":{"_id":"'], shared: [',"a":1'], sharedAt: Uint32Array.of(1), bytes: bytes.subarray(0, 8), ends: Uint32Array.of(8) };
+  assert.match(String(expandItems({ ...one, headOf: Uint32Array.of(0, 0), sharedOf: Uint32Array.of(NO_SHARED, NO_SHARED), sharedAt: Uint32Array.of(0, 0), bytes, ends: Uint32Array.of(8, bytes.length) })), /not an id and a line/);
+  assert.match(String(expandItems({ ...one, headOf: Uint32Array.of(1), sharedOf: Uint32Array.of(NO_SHARED) })), /head 1 of 1/);
+  assert.match(String(expandItems({ ...one, headOf: Uint32Array.of(0), sharedOf: Uint32Array.of(2) })), /shared text 2 of 1/);
+  assert.match(String(expandItems({ ...one, headOf: Uint32Array.of(0), sharedOf: Uint32Array.of(0), sharedAt: Uint32Array.of(3) })), /past its record/);
+  const good = expandItems({ ...one, headOf: Uint32Array.of(0), sharedOf: Uint32Array.of(0) });
+  assert.equal(typeof good === 'string' ? good : good.bytes.toString(), '{"index":{"_id":"id-1"}}\n{,"a":1}\n');
 });
