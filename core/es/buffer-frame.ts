@@ -28,6 +28,7 @@
  *
  * Pure: no I/O, never throws.
  */
+import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import type { BulkItems } from './bulk-items.js';
 import { expandItems, type CompactItems } from './compact-items.js';
@@ -36,6 +37,7 @@ export const FRAME_HEADER_BYTES = 16;
 const MAGIC_PREFIX = Buffer.from('SWB', 'latin1');
 const MAGIC_V1 = Buffer.from('SWB1', 'latin1').readUInt32LE(0);
 const MAGIC_V2 = Buffer.from('SWB2', 'latin1').readUInt32LE(0);
+const LITTLE_ENDIAN = endianness() === 'LE';
 /** Larger than any frame a bulk batch makes (the request bound is 5 MiB by default); a header above it is damage. */
 const MAX_FRAME_BYTES = 1 << 30;
 
@@ -65,14 +67,22 @@ function encodeCompactFrame(items: CompactItems): [Buffer, Buffer] {
   const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + tables);
   let at = writeStrings(head, FRAME_HEADER_BYTES, heads);
   at = writeStrings(head, at, shared);
-  for (const column of [items.headOf, items.sharedOf, items.sharedAt, items.ends]) {
-    for (let i = 0; i < n; i++) at = head.writeUInt32LE(column[i]!, at);
-  }
+  for (const column of [items.headOf, items.sharedOf, items.sharedAt, items.ends]) at = writeColumn(head, at, column);
   head.writeUInt32LE(MAGIC_V2, 0);
   head.writeUInt32LE(n, 4);
   head.writeUInt32LE(tables + items.bytes.length, 8);
   head.writeUInt32LE(crc32(items.bytes, crc32(head.subarray(FRAME_HEADER_BYTES))), 12);
   return [head, items.bytes];
+}
+
+/**
+ * `column` as little-endian u32s at `at`; returns the offset after it. On a little-endian machine the array's own
+ * bytes are copied: four calls per item had been a tenth of what a buffered batch adds (bench/pilot-pipeline).
+ */
+function writeColumn(buf: Buffer, at: number, column: Uint32Array): number {
+  if (LITTLE_ENDIAN) return at + Buffer.from(column.buffer, column.byteOffset, column.byteLength).copy(buf, at);
+  for (let i = 0; i < column.length; i++) at = buf.writeUInt32LE(column[i]!, at);
+  return at;
 }
 
 /** A count and each string's length and bytes, at `at`; returns the offset after them. */
