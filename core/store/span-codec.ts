@@ -9,8 +9,11 @@ import { JsonBytes } from './json-bytes.js';
 
 export type EncodedKv = [string, string, unknown];
 export interface EncodedSpan {
-  /** references: [refType (0 CHILD_OF, 1 FOLLOWS_FROM), traceId, spanId, tags?] */
-  r?: Array<[number, string, string] | [number, string, string, EncodedKv[]]>;
+  /**
+   * references: [refType (0 CHILD_OF, 1 FOLLOWS_FROM), traceId, spanId, tags?]; the trace id is the number 0 when it
+   * is the span's own (nearly every reference: 33 of the ≈ 500 bytes of a Jaeger client's span).
+   */
+  r?: Array<[number, string | 0, string] | [number, string | 0, string, EncodedKv[]]>;
   f?: number;
   t?: EncodedKv[];
   l?: Array<[number, EncodedKv[]]>;
@@ -145,7 +148,8 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
       const r = span.references[i]!;
       out.ascii(i > 0 ? ',[' : '[');
       out.ascii(r.refType === 'FOLLOWS_FROM' ? '1,' : '0,');
-      out.string(r.traceId);
+      if (r.traceId === span.traceId) out.byte(0x30);
+      else out.string(r.traceId);
       out.byte(0x2c);
       out.string(r.spanId);
       if (r.tags && r.tags.length > 0) {
@@ -223,7 +227,7 @@ export function decodeSpan(c: SpanColumns): Span {
     spanId: c.spanId,
     operationName: c.operationName,
     references: (e.r ?? []).map(([t, traceId, spanId, tags]): SpanRef => {
-      const ref: SpanRef = { refType: t === 1 ? 'FOLLOWS_FROM' : 'CHILD_OF', traceId, spanId };
+      const ref: SpanRef = { refType: t === 1 ? 'FOLLOWS_FROM' : 'CHILD_OF', traceId: traceId === 0 ? c.traceId : traceId, spanId };
       if (tags) ref.tags = decodeKvs(tags);
       return ref;
     }),

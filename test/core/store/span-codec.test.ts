@@ -40,6 +40,16 @@ test('span data written by hand is the JSON of the encoded arrays, and reads bac
   assert.deepEqual(back, { ...s, tags: s.tags.map((t) => (t.key === 'neg-zero' ? { ...t, value: 0 } : t)) }, 'JSON has no -0; everything else is exact');
 });
 
+test('a reference into the span\'s own trace stores no trace id, and data written with it still reads back', () => {
+  const s = span();
+  const parsed = JSON.parse(encodeSpanData(s)) as EncodedSpan;
+  assert.deepEqual(parsed.r, [[0, 0, '00000000000000aa'], [1, 'ffffffffffffffffffffffffffffffff', '00000000000000bb', [['why', 's', 'retry "2"']]]]);
+  // Data stored before references were written this way spells the span's own trace id out.
+  const spelled = JSON.stringify({ r: [[0, s.traceId, '00000000000000aa']] });
+  const back = decodeSpan({ traceId: s.traceId, spanId: s.spanId, operationName: s.operationName, startTimeMicros: s.startTimeMicros, durationMicros: s.durationMicros, data: spelled, process });
+  assert.deepEqual(back.references, [{ refType: 'CHILD_OF', traceId: s.traceId, spanId: '00000000000000aa' }]);
+});
+
 test('a span without optional parts is an empty object, and the searchable tags read the same from data and model', () => {
   const bare: Span = { ...span(), references: [], flags: 0, tags: [], logs: [], warnings: undefined, scope: undefined };
   delete bare.warnings;
