@@ -16,7 +16,13 @@ export interface EncodedSpan {
   r?: Array<[number, string | 0, string] | [number, string | 0, string, EncodedKv[]]>;
   f?: number;
   t?: EncodedKv[];
+  /** logs: [timestamp µs, fields] */
   l?: Array<[number, EncodedKv[]]>;
+  /**
+   * logs, each timestamp in µs after the span's start (what is written when all are integers: 2–3 digits instead of
+   * 16, no large number turned into text per log)
+   */
+  L?: Array<[number, EncodedKv[]]>;
   /** scope tags */
   s?: EncodedKv[];
   w?: string[];
@@ -172,11 +178,12 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
     sep = true;
   }
   if (span.logs.length > 0) {
-    out.ascii(sep ? ',"l":[' : '"l":[');
+    const relative = logsRelative(span);
+    out.ascii(relative ? (sep ? ',"L":[' : '"L":[') : (sep ? ',"l":[' : '"l":['));
     for (let i = 0; i < span.logs.length; i++) {
       const log = span.logs[i]!;
       out.ascii(i > 0 ? ',[' : '[');
-      out.ascii(String(log.timestampMicros));
+      out.ascii(String(relative ? log.timestampMicros - span.startTimeMicros : log.timestampMicros));
       out.byte(0x2c);
       writeKvs(out, log.fields, sink);
       out.byte(0x5d);
@@ -198,6 +205,13 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
     out.byte(0x5d);
   }
   out.byte(0x7d);
+}
+
+/** Whether the logs' timestamps are written relative to the span's start (`L`): every one an exact integer. */
+function logsRelative(span: Span): boolean {
+  if (!Number.isSafeInteger(span.startTimeMicros)) return false;
+  for (const log of span.logs) if (!Number.isSafeInteger(log.timestampMicros)) return false;
+  return true;
 }
 
 const scratch = new JsonBytes();
@@ -235,7 +249,9 @@ export function decodeSpan(c: SpanColumns): Span {
     startTimeMicros: c.startTimeMicros,
     durationMicros: c.durationMicros,
     tags: decodeKvs(e.t),
-    logs: (e.l ?? []).map(([ts, fields]): SpanLog => ({ timestampMicros: ts, fields: decodeKvs(fields) })),
+    logs: e.L
+      ? e.L.map(([offset, fields]): SpanLog => ({ timestampMicros: c.startTimeMicros + offset, fields: decodeKvs(fields) }))
+      : (e.l ?? []).map(([ts, fields]): SpanLog => ({ timestampMicros: ts, fields: decodeKvs(fields) })),
     process: c.process,
   };
   if (e.s) span.scope = { tags: decodeKvs(e.s) };
@@ -250,6 +266,7 @@ export function decodeSpan(c: SpanColumns): Span {
 export function forEachEncodedTag(e: EncodedSpan, fn: (key: string, value: string) => void): void {
   if (e.t) for (const kv of e.t) fn(kv[0], encodedValueString(kv));
   if (e.l) for (const [, fields] of e.l) for (const kv of fields) fn(kv[0], encodedValueString(kv));
+  if (e.L) for (const [, fields] of e.L) for (const kv of fields) fn(kv[0], encodedValueString(kv));
   if (e.s) for (const kv of e.s) fn(kv[0], encodedValueString(kv));
   if (e.r) for (const r of e.r) if (r.length === 4) for (const kv of r[3]) fn(kv[0], encodedValueString(kv));
 }

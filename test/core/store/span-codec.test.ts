@@ -50,6 +50,29 @@ test('a reference into the span\'s own trace stores no trace id, and data writte
   assert.deepEqual(back.references, [{ refType: 'CHILD_OF', traceId: s.traceId, spanId: '00000000000000aa' }]);
 });
 
+test('log timestamps are stored after the span\'s start, and read back exact; data with absolute ones still reads', () => {
+  const s = span();
+  s.logs.push({ timestampMicros: s.startTimeMicros - 3, fields: [{ key: 'early', type: 'bool', value: true }] });
+  const data = encodeSpanData(s);
+  const parsed = JSON.parse(data) as EncodedSpan;
+  assert.equal(parsed.l, undefined);
+  assert.deepEqual(parsed.L!.map(([offset]) => offset), [1, -3]);
+  const columns = { traceId: s.traceId, spanId: s.spanId, operationName: s.operationName, startTimeMicros: s.startTimeMicros, durationMicros: s.durationMicros, process };
+  assert.deepEqual(decodeSpan({ ...columns, data }).logs, s.logs);
+  // Data stored before, and a span with a timestamp that is no exact integer, keep absolute timestamps.
+  const absolute = JSON.stringify({ l: [[s.startTimeMicros + 1, [['event', 's', 'cache miss']]]] });
+  assert.deepEqual(decodeSpan({ ...columns, data: absolute }).logs, [s.logs[0]]);
+  const fractional = span();
+  fractional.logs[0]!.timestampMicros += 0.5;
+  const kept = JSON.parse(encodeSpanData(fractional)) as EncodedSpan;
+  assert.equal(kept.L, undefined);
+  assert.deepEqual(kept.l!.map(([ts]) => ts), [fractional.logs[0]!.timestampMicros]);
+  assert.deepEqual(decodeSpan({ ...columns, data: JSON.stringify(kept) }).logs, fractional.logs);
+  const fromData: string[] = [];
+  forEachEncodedTag(parsed, (k, v) => fromData.push(`${k}=${v}`));
+  assert.ok(fromData.includes('event=cache miss') && fromData.includes('early=true'), 'log fields stay searchable');
+});
+
 test('a span without optional parts is an empty object, and the searchable tags read the same from data and model', () => {
   const bare: Span = { ...span(), references: [], flags: 0, tags: [], logs: [], warnings: undefined, scope: undefined };
   delete bare.warnings;
