@@ -170,16 +170,17 @@ class Encoder implements FileRecordEncoder {
     } else failure = outcome.reason;
     if (!(timeMs >= MIN_TIME_MS && timeMs <= MAX_TIME_MS)) timeMs = Date.now();
 
-    let json = '{"@timestamp":"' + isoOf(timeMs) + '"';
-    if (this.keepsMessage || !outcome.ok) json += ',"message":' + JSON.stringify(line);
-    if (stream !== null) json += STREAM_FRAGMENT[stream];
-    const sharedAt = json.length;
-    json += this.fragment + fields;
-    if (failure !== '') json += ',"parse_error":' + JSON.stringify(failure);
-    if (truncated) json += ',"truncated":true';
-    json += '}';
+    // The record is what comes before the constant fragment, the fragment, and what comes after it: the parts are
+    // kept apart too, for an output that stores the fragment once (LogEvent.shared).
+    let before = '{"@timestamp":"' + isoOf(timeMs) + '"';
+    if (this.keepsMessage || !outcome.ok) before += ',"message":' + JSON.stringify(line);
+    if (stream !== null) before += STREAM_FRAGMENT[stream];
+    let after = fields;
+    if (failure !== '') after += ',"parse_error":' + JSON.stringify(failure);
+    if (truncated) after += ',"truncated":true';
+    after += '}';
     return {
-      json,
+      json: before + this.fragment + after,
       target: this.decl.target,
       timestampMs: timeMs,
       id: this.idPrefix + position,
@@ -188,8 +189,9 @@ class Encoder implements FileRecordEncoder {
       app: this.meta.app,
       service: this.meta.service,
       text: line,
+      beforeShared: before,
       shared: this.fragment,
-      sharedAt,
+      afterShared: after,
     };
   }
 

@@ -82,9 +82,9 @@ export class BulkEncoder {
 
   /**
    * The events in the disk buffer's compact form (./compact-items.ts): the id and the record per item, the action
-   * heads once, and a record's shared text (LogEvent.shared) cut out of it, stored once. Each item is still one
-   * write of one string, as in `encodeItems` (writing its parts separately made more calls into the buffer than
-   * the bytes it saved), and the shared text is taken out of the written bytes where they match it.
+   * heads once, and a record's shared text (LogEvent.shared) left out of it, stored once. An item is one write of
+   * the id and what comes before the shared text and one of what comes after (writing more, shorter parts made
+   * more calls into the buffer than the bytes saved).
    */
   encodeCompact(events: readonly LogEvent[]): CompactItems {
     const n = events.length;
@@ -100,7 +100,7 @@ export class BulkEncoder {
     let head = '';
     let headNo = 0;
     let text: string | undefined;
-    let textBytes: Buffer | undefined;
+    let cuttable = false;
     let textNo = -1;
     for (let i = 0; i < n; i++) {
       const e = events[i]!;
@@ -111,24 +111,28 @@ export class BulkEncoder {
         head = h;
       }
       headOf[i] = headNo;
-      const start = out.length;
-      if (!out.writeItem(e.id + '\n' + e.json + '\n', 0, e.id.length)) {
-        out.write(escapedId(e.id) + '\n' + e.json + '\n');
-      } else if (e.shared !== undefined && e.sharedAt !== undefined && Number.isInteger(e.sharedAt) && e.sharedAt >= 0) {
-        if (e.shared !== text) {
-          text = e.shared;
-          textBytes = Buffer.from(text, 'utf8');
-          // A text with a newline would cut an item's lines apart when misplaced: such a text is not cut out.
-          if (textBytes.length === 0 || textBytes.includes(10)) textBytes = undefined;
-          textNo = shared.indexOf(text);
+      const { shared: cut, beforeShared: before, afterShared: after } = e;
+      const split = cut !== undefined && before !== undefined && after !== undefined && before.length + cut.length + after.length === e.json.length;
+      const first = split ? before : e.json + '\n';
+      let recordAt = out.length + e.id.length + 1;
+      if (!out.writeItem(e.id + '\n' + first, 0, e.id.length)) {
+        out.write(escapedId(e.id) + '\n');
+        recordAt = out.length;
+        out.write(first);
+      }
+      if (split) {
+        if (cut !== text) {
+          text = cut;
+          // A text with a newline would cut the item's lines apart: stored in its record instead (never so for JSON).
+          cuttable = cut.length > 0 && !cut.includes('\n');
+          textNo = shared.indexOf(cut);
         }
-        // The id is ASCII (writeItem): the record starts `idChars + 1` bytes in. The hint is a character offset; it
-        // is the byte offset too when the record's text before it is ASCII, which the bytes found there confirm.
-        if (textBytes !== undefined && out.cut(start + e.id.length + 1 + e.sharedAt, textBytes)) {
-          if (textNo < 0) textNo = shared.push(text) - 1;
+        if (cuttable) {
+          if (textNo < 0) textNo = shared.push(cut) - 1;
           sharedOf[i] = textNo;
-          sharedAt[i] = e.sharedAt;
-        }
+          sharedAt[i] = out.length - recordAt;
+        } else out.write(cut);
+        out.write(after + '\n');
       }
       ends[i] = out.length;
     }
@@ -192,15 +196,6 @@ class ItemWriter extends ByteWriter {
         return false;
       }
     }
-    return true;
-  }
-
-  /** Takes `text` out of the last item written, when its bytes stand at `at` before its closing newline. */
-  cut(at: number, text: Buffer): boolean {
-    const end = at + text.length;
-    if (end >= this.off || text.compare(this.buf, at, end) !== 0) return false;
-    this.buf.copyWithin(at, end, this.off);
-    this.off -= text.length;
     return true;
   }
 }

@@ -25,12 +25,13 @@ export interface LogEvent {
   /** The text searched by the log API: the line (`message`) or, for json lines, the raw line. */
   text: string;
   /**
-   * Text of `json` many records share (the pilot's constant fields of a container and file, serialised once), and
-   * where it starts in `json` (`json.startsWith(shared, sharedAt)`): an output that stores records may store it
-   * once (the Elasticsearch output's disk buffer). Absent when nothing is shared.
+   * Text of `json` many records share (the pilot's constant fields of a container and file, serialised once), with
+   * what comes before and after it: `json === beforeShared + shared + afterShared`. An output that stores records
+   * may store it once (the Elasticsearch output's disk buffer). Absent when nothing is shared.
    */
   shared?: string;
-  sharedAt?: number;
+  beforeShared?: string;
+  afterShared?: string;
 }
 
 /** The outcome every batch ends in exactly once (Vector's acknowledgement model). */

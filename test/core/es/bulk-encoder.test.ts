@@ -86,27 +86,26 @@ test('compact items hold no action lines and expand to the same bulk lines, ids 
   assert.deepEqual(lines(expanded.bytes.toString('utf8')).filter((_, i) => i % 2 === 0).map((a) => (a as { index: { _id: string } }).index._id), events.map((e) => e.id));
 });
 
-test('a record\'s shared text is stored once and put back on expansion; a hint its bytes do not confirm leaves the record whole', async () => {
+test('a record\'s shared text is stored once and put back on expansion; parts that do not add up to the record leave it whole', async () => {
   const { expandItems, NO_SHARED } = await import('../../../core/es/compact-items.js');
   const encoder = new BulkEncoder('daily');
   const day = Date.UTC(2024, 0, 1);
   const shared = ',"host":"node-1","docker_container":"shop-api-1","docker_app":"shop"';
-  const record = (head: string, i: number): LogEvent => {
-    const json = `{"@timestamp":"2024-01-01T00:00:00.00${i}Z"${head}${shared},"n":${i}}`;
-    return { ...event('app', day, `id-${i}`), json, shared, sharedAt: json.indexOf(shared) };
+  const record = (before: string, i: number): LogEvent => {
+    const beforeShared = `{"@timestamp":"2024-01-01T00:00:00.00${i}Z"${before}`;
+    const afterShared = `,"n":${i}}`;
+    return { ...event('app', day, `id-${i}`), json: beforeShared + shared + afterShared, beforeShared, shared, afterShared };
   };
   const events = [
-    record('', 0), record(',"message":"plain"', 1),
-    // The hint counts characters: with multi-byte characters before the text, its bytes stand elsewhere.
-    record(',"message":"Grüße"', 2),
-    { ...record('', 3), sharedAt: 5 }, { ...record('', 4), sharedAt: 10_000 }, { ...record('', 5), sharedAt: -1 },
-    { ...record('', 6), shared: '"n":6}', sharedAt: record('', 6).json.indexOf('"n"') }, // would take the record's end: cut, the newline stays
-    record('', 7), { ...record('', 8), id: 'q"uoted' },
+    record('', 0), record(',"message":"Grüße, 東京 🚀"', 1),
+    { ...record('', 2), afterShared: ',"n":22}' }, // does not add up to the record: stored whole
+    { ...record('', 3), shared: undefined },
+    record('', 4), { ...record('', 5), id: 'q"uoted' }, { ...record('', 6), id: 'grüße' },
   ];
   const compact = encoder.encodeCompact(events);
-  assert.deepEqual([...compact.sharedOf].map((k) => (k === NO_SHARED ? null : compact.shared[k])),
-    [shared, shared, null, null, null, null, '"n":6}', shared, null]);
-  assert.equal(compact.bytes.toString('utf8').split(shared).length - 1, 6, 'the shared text stays only in the records it was not cut from');
+  assert.deepEqual([...compact.sharedOf].map((k) => (k === NO_SHARED ? null : compact.shared[k])), [shared, shared, null, null, shared, shared, shared]);
+  assert.equal(compact.shared.length, 1);
+  assert.equal(compact.bytes.toString('utf8').split(shared).length - 1, 2, 'the shared text stays only in the records it was not left out of');
   const expanded = expandItems(compact);
   assert.ok(typeof expanded !== 'string', String(expanded));
   assert.equal(expanded.bytes.toString('utf8'), encoder.encode(events));

@@ -28,7 +28,10 @@ const batch = (n: number, prefix: string): BulkItems => encoder.encodeItems(even
 /** The records' constant fields, as the pilot marks them (LogEvent.shared). */
 const SHARED = ',"source":"stdout","target":"app","docker_container":"app-1","docker_container_id":"c0ffee"';
 const compactBatch = (n: number, prefix: string): CompactItems =>
-  encoder.encodeCompact(events(n, prefix).map((e) => ({ ...e, shared: SHARED, sharedAt: e.json.indexOf(SHARED) })));
+  encoder.encodeCompact(events(n, prefix).map((e) => {
+    const at = e.json.indexOf(SHARED);
+    return { ...e, beforeShared: e.json.slice(0, at), shared: SHARED, afterShared: e.json.slice(at + SHARED.length) };
+  }));
 const idsOf = (items: BulkItems): string[] => Array.from({ length: itemCount(items) }, (_, i) => describeItem(items, i).id);
 /** One stored batch per run. */
 const ONE = { maxItems: 1, maxBytes: 1 };
