@@ -139,7 +139,7 @@ export class ElasticsearchOutput implements LogSink {
     if (this.closed) return Promise.reject(swError('SW_OUTPUT_FAILED', `${this.name} is closed`));
     if (events.length === 0) return Promise.resolve();
     // Not an async function: nothing here keeps the records alive while the bytes wait for Elasticsearch or the disk.
-    // A batch behind the buffer is encoded in the buffer's compact form, the action lines left to the replay.
+    // A batch behind the buffer is encoded in the buffer's compact form: the replay rebuilds its bulk lines.
     if (this.replaying === undefined && this.buffer.idle) return this.deliverItems(this.encoder.encodeItems(events));
     return this.bufferItems(this.encoder.encodeCompact(events));
   }
