@@ -6,8 +6,8 @@
  * (./bulk-items.ts).
  *
  * Why: with Elasticsearch down every byte of a batch is encoded, checksummed, written and made durable by the pilot
- * (the kernel's writeback of an fdatasync is charged to the caller): ~470 bytes per 171-byte input line had made
- * the buffered case cost a third more CPU than the console output; ~210 remain (bench/pilot-pipeline, es-buffer).
+ * (the kernel's writeback of an fdatasync is charged to the caller): ~540 bytes per 171-byte input line had made
+ * the buffered case cost a third more CPU than the console output; ~260 remain (bench/pilot-pipeline, es-buffer).
  *
  * Pure: no I/O, never throws.
  */
