@@ -4,14 +4,45 @@
  * 1234567890123456789 comes out as 1234567890123456800), and structured loggers routinely write both such ids and
  * keys the record owns (`@timestamp`, `message`, `host`), which is what sends a line down this path.
  *
- * The text must be a JSON object JSON.parse accepted (the json format checked it). Each value is copied as written,
- * whitespace between tokens dropped (a multiline record becomes one physical line); a key written twice is kept
- * once, in its first place with its last value, as JSON.parse reads it (Elasticsearch refuses a document with a
- * duplicate key). Synchronous, never throws on valid JSON.
+ * The text must be a JSON object JSON.parse accepted (the json format checked it) and `parsed` what it gave. Each
+ * value is copied as written, whitespace between tokens dropped (a multiline record becomes one physical line); a
+ * key written twice is kept once, in its first place with its last value, as JSON.parse reads it: Elasticsearch
+ * refuses a document with a duplicate key (zap, for one, writes a field given twice twice). A nested value whose
+ * text holds a duplicate key is written from its parsed value instead. Synchronous, never throws on valid JSON.
  */
 
+/**
+ * Whether a json line's text has a key written twice at some depth, given its parsed value — or seems to: the count
+ * of `":` in the text (one per key, but also one per `\":` inside a string, and none for a key spaced from its
+ * colon) differs from the keys the parse found. Cheap enough for every line: the parsed keys counted by one walk,
+ * the text scanned natively. Its blind spot: a repeated key and another spaced from its colon, on one line, cancel
+ * out (single-line loggers write no such space).
+ */
+export function mayRepeatKeys(raw: string, parsed: unknown): boolean {
+  return keyMarks(raw) !== keyCount(parsed);
+}
+
+/** The `":` in a JSON text. (Searching for the colon alone is about twice as fast as for both characters.) */
+export function keyMarks(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) if (text.charCodeAt(at - 1) === 0x22) n++;
+  return n;
+}
+
+/** The keys of a parsed JSON value, at every depth. */
+export function keyCount(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (const v of value) n += keyCount(v);
+    return n;
+  }
+  for (const k in value) n += 1 + keyCount((value as Record<string, unknown>)[k]);
+  return n;
+}
+
 /** Top-level members of `raw` as `,"key":value…` (empty for `{}`); `rename` gives each key's name in the record. */
-export function jsonMembers(raw: string, rename: (key: string, members: ReadonlyMap<string, string>) => string): string {
+export function jsonMembers(raw: string, parsed: Record<string, unknown>, rename: (key: string, members: ReadonlyMap<string, string>) => string): string {
   const members = new Map<string, string>();
   const keyTexts = new Map<string, string>();
   let i = raw.indexOf('{') + 1;
@@ -22,17 +53,19 @@ export function jsonMembers(raw: string, rename: (key: string, members: Readonly
     const keyText = raw.slice(i, keyEnd);
     const key = keyText.includes('\\') ? (JSON.parse(keyText) as string) : keyText.slice(1, -1);
     i = skipSpace(raw, skipSpace(raw, keyEnd) + 1); // past ':'
-    const [value, end] = compactValue(raw, i);
+    const [text, end] = compactValue(raw, i);
     if (!keyTexts.has(key)) keyTexts.set(key, keyText);
-    members.set(key, value);
+    members.set(key, text);
     i = skipSpace(raw, end);
     if (raw.charCodeAt(i) !== 0x2c /* , */) break;
     i++;
   }
   let out = '';
-  for (const [key, value] of members) {
+  for (const [key, text] of members) {
     const name = rename(key, members);
-    out += `,${name === key ? keyTexts.get(key)! : JSON.stringify(name)}:${value}`;
+    const value = parsed[key];
+    const written = typeof value === 'object' && value !== null && mayRepeatKeys(text, value) ? JSON.stringify(value) : text;
+    out += `,${name === key ? keyTexts.get(key)! : JSON.stringify(name)}:${written}`;
   }
   return out;
 }

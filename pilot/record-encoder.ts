@@ -25,7 +25,7 @@ import type { LogEvent } from '../core/model/log-record.js';
 import type { LogDeclaration } from './declarations.js';
 import type { Stream } from './docker-json-log.js';
 import type { FormatOutcome } from './formats/format.js';
-import { jsonMembers } from './json-members.js';
+import { jsonMembers, keyCount, keyMarks } from './json-members.js';
 import { renamedField } from './record-fields.js';
 
 export interface RecordEncoderOptions {
@@ -196,23 +196,27 @@ class Encoder implements FileRecordEncoder {
   }
 
   /**
-   * A json line's fields: its own text when no key is ours and it is one physical line, else its members rewritten
-   * from that text (json-members.ts: values as written, so integers beyond 2^53 keep their digits).
+   * A json line's fields: its own text when no key is ours, it is one physical line and no key is written twice,
+   * else its members rewritten from that text (json-members.ts: values as written, so integers beyond 2^53 keep
+   * their digits; a key written twice kept once).
    */
   private jsonFields(obj: Record<string, unknown>, raw: string): string {
     let clash = false;
-    let any = false;
+    // Its keys at every depth, for the check that none is written twice (json-members.ts, mayRepeatKeys).
+    let keys = 0;
     for (const k in obj) {
-      any = true;
-      if (this.owned.has(k)) { clash = true; break; }
+      keys++;
+      if (this.owned.has(k)) clash = true;
+      const v = obj[k];
+      if (typeof v === 'object' && v !== null) keys += keyCount(v);
     }
-    if (!any) return '';
-    if (!clash && raw.indexOf('\n') < 0) {
+    if (keys === 0) return '';
+    if (!clash && raw.indexOf('\n') < 0 && keyMarks(raw) === keys) {
       const open = raw.indexOf('{');
       return ',' + raw.slice(open + 1, raw.lastIndexOf('}'));
     }
     const renamed = new Set<string>();
-    return jsonMembers(raw, (k, members) => {
+    return jsonMembers(raw, obj, (k, members) => {
       if (!this.owned.has(k)) return k;
       const name = renamedField(k, (c) => this.owned.has(c) || members.has(c) || renamed.has(c));
       renamed.add(name);

@@ -143,6 +143,15 @@ test("a json line's members rewritten (it has a key of ours): strings with brace
   assert.deepEqual(topLevelKeys(json).slice(-5), ['original_host', 'kéy', 'dup', 'e', 'f']);
 });
 
+test('a json line with a key written twice (as zap writes a field given twice) keeps it once, with its last value', () => {
+  // Elasticsearch refuses a document with a duplicate key: shipped as written, the line would be dead-lettered.
+  const enc = encoderFor({ 'aliyun.logs.api': 'stdout', 'aliyun.logs.api.format': 'json' });
+  const json = enc.encode('{"level":"info","user":"a","id":1234567890123456789,"user":"b"}', 9, false, 'stdout', T, NaN).json;
+  const r = record(json);
+  assert.equal(r['user'], 'b');
+  assert.ok(json.includes('"id":1234567890123456789'), json);
+});
+
 test('invalid JSON is shipped raw in message with parse_error, never dropped', () => {
   const enc = encoderFor({ 'aliyun.logs.api': 'stdout', 'aliyun.logs.api.format': 'json' });
   for (const line of ['{"level":"info",', '[1,2]', 'plain text', '']) {
