@@ -104,10 +104,17 @@ export class StoreDatabase {
     }
   }
 
-  /** Applies the component's migrations not applied yet, each in its own transaction. */
+  /**
+   * Applies the component's migrations not applied yet, each in its own transaction. A database a newer release
+   * already migrated further is refused: what it wrote may read back wrong here (a downgrade needs a fresh store).
+   */
   migrate(component: string, migrations: readonly Migration[]): void {
     const row = this.db.prepare('SELECT version FROM schema_versions WHERE component = ?').get(component) as { version: number } | undefined;
     let current = row?.version ?? 0;
+    const known = Math.max(0, ...migrations.map((m) => m.version));
+    if (current > known) {
+      throw swError('SW_STORE_FAILED', `${this.path}: its ${component} are at version ${current}, written by a newer release; this one knows up to version ${known}`);
+    }
     const save = this.db.prepare('INSERT INTO schema_versions (component, version) VALUES (?, ?) ON CONFLICT(component) DO UPDATE SET version = excluded.version');
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
       if (m.version <= current) continue;

@@ -37,6 +37,9 @@
  * the OpenTelemetry SDK's client/server pairs) dirtied that many pages of the whole index at commit, ≈ 2.5 µs per
  * span at 100k spans and growing with the store. A trace is read with one seek per epoch (≈ 60 at 1M spans);
  * retention, which knows a span's id, finds its range in that id's epoch or the few before.
+ *
+ * Version 5 changes no table: it marks span data written shorter (span-codec.ts: a reference into the span's own
+ * trace without its trace id, log times relative to the span's start), which a release before it would misread.
  */
 import type { Process, Span } from '../model/span.js';
 import type { Db, Migration } from './database.js';
@@ -192,6 +195,13 @@ export const SPAN_MIGRATIONS: readonly Migration[] = [
         ALTER TABLE trace_spans_v4 RENAME TO trace_spans;
       `);
     },
+  },
+  {
+    version: 5,
+    description: 'span data: references into the own trace and log times relative to the start, written shorter',
+    // Nothing to move: rows written before still read back (span-codec.ts reads both forms). The version marks the
+    // rows this release writes, which an earlier one would misread, so that a later downgrade is refused.
+    up() {},
   },
 ];
 

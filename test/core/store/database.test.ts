@@ -59,6 +59,18 @@ describe('the store database', () => {
     reopened.close();
   });
 
+  test('a database a newer release migrated further is refused, naming both versions', () => {
+    const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+    const migrations: Migration[] = [1, 2, 3].map((version) => ({ version, description: `v${version}`, up: () => {} }));
+    db.migrate('test', migrations);
+    assert.throws(
+      () => db.migrate('test', migrations.slice(0, 2)),
+      (err: Error & { code?: string }) => err.code === 'SW_STORE_FAILED' && /test are at version 3, written by a newer release; this one knows up to version 2/.test(err.message),
+    );
+    db.migrate('test', migrations);
+    db.close();
+  });
+
   test('a failing migration is reported with its component and version, and leaves nothing behind', () => {
     const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
     assert.throws(
