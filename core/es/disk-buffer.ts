@@ -4,9 +4,10 @@
  *
  * A batch is stored in a frame (./buffer-frame.ts) appended to numbered segment files — the documents and their ids
  * (./compact-items.ts), or the bytes its bulk request needs (./bulk-items.ts) — and read back oldest first, several
- * frames at a time, as one request's worth of bulk items. A segment is deleted once every frame in it is acknowledged; the read position inside the oldest segment
- * is saved after each acknowledgement, so a restart replays only what was not yet acknowledged (a run whose
- * acknowledgement was not saved is replayed, and its deterministic ids make the replay overwrite, not duplicate).
+ * frames at a time, as one request's worth of bulk items. A segment is deleted once every frame in it is
+ * acknowledged; the read position inside the oldest segment is saved after each acknowledgement, so a restart
+ * replays only what was not yet acknowledged (a run whose acknowledgement was not saved is replayed, and its
+ * deterministic ids make the replay overwrite, not duplicate).
  *
  * Appends are committed in groups: the frames of every append waiting while a write is under way are written
  * together and made durable by one fdatasync, and each of those appends resolves then. A source may save its
