@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { jsonMembers, mayRepeatKeys } from '../../pilot/json-members.js';
-
-/** A small deterministic generator (mulberry32), so a failure names its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const STRINGS = ['', 'a', 'x y', '{', '}', '[', ']', ',', ':', '"', '\\', 'é', '😀', '\n', '\t', '\u0000', ' , } ] '];
 
@@ -62,7 +51,7 @@ function repeatedKey(text: string): string | undefined {
 
 test('members written back parse to the same object as the text, on one line, for 5,000 random objects, no key written twice', () => {
   for (let seed = 1; seed <= 5_000; seed++) {
-    const r = random(seed);
+    const r = seededRandom(seed);
     const ws = (): string => [' ', '', '\n'][Math.floor(r() * 3)]!;
     const str = (): string => JSON.stringify(STRINGS[Math.floor(r() * STRINGS.length)]! + String(Math.floor(r() * 4)));
     const raw = object(r, 0, ws, str);
