@@ -157,24 +157,32 @@ test('a segment cut inside its last batch (a crash mid-write) is reported and sk
   await second.close();
 });
 
-test('a damaged batch in the middle of a segment is skipped and the intact ones after it are still replayed', async () => {
-  const registry = createRegistry('test', false);
-  const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
-  for (let i = 0; i < 5; i++) await first.append(batch(3, `d${i}`));
-  await first.close();
-  const [seg] = await segmentFiles();
-  const file = path.join(segmentDir(), seg!);
-  const frameBytes = (await stat(file)).size / 5;
-  const fh = await open(file, 'r+');
-  await fh.write(Buffer.from('XX'), 0, 2, 2 * frameBytes + 40); // inside the third batch's items
-  await fh.close();
+// Damage inside the third of five batches, of either form: in its items (bulk lines), in its last record (compact).
+const DAMAGED: Array<[string, (n: number, prefix: string) => BulkItems | CompactItems, (frameBytes: number) => number]> = [
+  ['bulk lines', batch, (frameBytes) => 2 * frameBytes + 40],
+  ['compact items', compactBatch, (frameBytes) => 3 * frameBytes - 30],
+];
 
-  const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
-  const ids = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
-  assert.deepEqual(ids.flat().filter((id) => id.endsWith('-0')), ['d0-0', 'd1-0', 'd3-0', 'd4-0']);
-  assert.equal(await metric(registry, 'shipwatch_buffer_skipped_bytes_total'), frameBytes);
-  await second.close();
-});
+for (const [form, make, damageAt] of DAMAGED) {
+  test(`a damaged batch (${form}) in the middle of a segment is skipped and counted, the intact ones after it still replayed`, async () => {
+    const registry = createRegistry('test', false);
+    const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+    for (let i = 0; i < 5; i++) await first.append(make(3, `d${i}`));
+    await first.close();
+    const [seg] = await segmentFiles();
+    const file = path.join(segmentDir(), seg!);
+    const frameBytes = (await stat(file)).size / 5;
+    const fh = await open(file, 'r+');
+    await fh.write(Buffer.from('XX'), 0, 2, damageAt(frameBytes));
+    await fh.close();
+
+    const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
+    const ids = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
+    assert.deepEqual(ids.flat().filter((id) => id.endsWith('-0')), ['d0-0', 'd1-0', 'd3-0', 'd4-0']);
+    assert.equal(await metric(registry, 'shipwatch_buffer_skipped_bytes_total'), frameBytes);
+    await second.close();
+  });
+}
 
 test('a buffer of the previous format (JSON arrays of records) is migrated from its read position, and its files removed', async () => {
   await rm(segmentDir(), { recursive: true, force: true });
@@ -271,21 +279,3 @@ test('frames of the first version (bulk lines, as earlier runs wrote them) and c
   await second.close();
 });
 
-test('a damaged compact batch is skipped and counted, the intact ones after it still replayed', async () => {
-  const registry = createRegistry('test', false);
-  const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
-  for (let i = 0; i < 5; i++) await first.append(compactBatch(3, `c${i}`));
-  await first.close();
-  const [seg] = await segmentFiles();
-  const file = path.join(segmentDir(), seg!);
-  const frameBytes = (await stat(file)).size / 5;
-  const fh = await open(file, 'r+');
-  await fh.write(Buffer.from('XX'), 0, 2, 2 * frameBytes + frameBytes - 30); // inside the third batch's last record
-  await fh.close();
-
-  const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
-  const ids = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
-  assert.deepEqual(ids.flat().filter((id) => id.endsWith('-0')), ['c0-0', 'c1-0', 'c3-0', 'c4-0']);
-  assert.equal(await metric(registry, 'shipwatch_buffer_skipped_bytes_total'), frameBytes);
-  await second.close();
-});
