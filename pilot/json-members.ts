@@ -10,6 +10,7 @@
  * refuses a document with a duplicate key (zap, for one, writes a field given twice twice). A nested value whose
  * text holds a duplicate key is written from its parsed value instead. Synchronous, never throws on valid JSON.
  */
+import { isJsonSpace, jsonStringEnd, skipJsonSpace } from '../core/json-text.js';
 
 /**
  * Whether a json line's text has a key written twice at some depth, given its parsed value — or seems to: the count
@@ -47,16 +48,16 @@ export function jsonMembers(raw: string, parsed: Record<string, unknown>, rename
   const keyTexts = new Map<string, string>();
   let i = raw.indexOf('{') + 1;
   for (;;) {
-    i = skipSpace(raw, i);
+    i = skipJsonSpace(raw, i);
     if (raw.charCodeAt(i) !== 0x22 /* " */) break; // '}' (or, for text JSON.parse refused, anything else)
     const keyEnd = stringEnd(raw, i);
     const keyText = raw.slice(i, keyEnd);
     const key = keyText.includes('\\') ? (JSON.parse(keyText) as string) : keyText.slice(1, -1);
-    i = skipSpace(raw, skipSpace(raw, keyEnd) + 1); // past ':'
+    i = skipJsonSpace(raw, skipJsonSpace(raw, keyEnd) + 1); // past ':'
     const [text, end] = compactValue(raw, i);
     if (!keyTexts.has(key)) keyTexts.set(key, keyText);
     members.set(key, text);
-    i = skipSpace(raw, end);
+    i = skipJsonSpace(raw, end);
     if (raw.charCodeAt(i) !== 0x2c /* , */) break;
     i++;
   }
@@ -70,23 +71,10 @@ export function jsonMembers(raw: string, parsed: Record<string, unknown>, rename
   return out;
 }
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-function skipSpace(s: string, i: number): number {
-  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-  return i;
-}
-
 /** The index after the closing quote of the string literal opening at `i`. */
 function stringEnd(s: string, i: number): number {
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (c === 0x5c /* \ */) j++;
-    else if (c === 0x22) return j + 1;
-  }
-  return s.length;
+  const close = jsonStringEnd(s, i);
+  return close < 0 ? s.length : close + 1;
 }
 
 /** The value starting at `i` without whitespace between its tokens, and the index after it. */
@@ -106,9 +94,9 @@ function compactValue(s: string, i: number): [string, number] {
       depth--;
     } else if (c === 0x2c) {
       if (depth === 0) break;
-    } else if (isSpace(c)) {
+    } else if (isJsonSpace(c)) {
       out += s.slice(from, j);
-      j = skipSpace(s, j) - 1;
+      j = skipJsonSpace(s, j) - 1;
       from = j + 1;
     }
   }
