@@ -63,12 +63,27 @@ export interface FileReaderOptions {
   rotatedGraceMs: number;
   log: Logger;
   onCommit(file: TailedFile, offset: number): void;
-  onTruncated?(file: TailedFile): void;
+  /** The file was truncated; `cut` says what was read of it (the file already moved to its next generation). */
+  onTruncated?(file: TailedFile, cut: TruncatedAt): void;
   /** Reading failed (the file is let go; a later scan picks it up again if it is still there). Counted by the caller. */
   onReadFailure?(file: TailedFile, err: unknown): void;
 }
 
 export type FinishMode = 'now' | 'when-idle';
+
+/**
+ * Where reading stood when a file was truncated. Lines written after the last read and before the truncation are
+ * not in the file any more; a copytruncate left them in its copy, at the same offsets (file-tail.ts looks for it).
+ */
+export interface TruncatedAt {
+  /** The content generation the lines read belonged to. */
+  generation: number;
+  /** Just after the last whole line handed out: where the unread lines begin. */
+  resumeAt: number;
+  /** Bytes read, and the last of them (up to `FINGERPRINT_BYTES`): a copy holds these same bytes before `readTo`. */
+  readTo: number;
+  tail: Buffer;
+}
 
 /** Bytes compared to tell a file rewritten after a truncation from one that only grew. */
 const FINGERPRINT_BYTES = 32;
@@ -83,6 +98,8 @@ export class FileReader {
   private lastGrowthMs = Date.now();
   /** The bytes just before readOffset, as read: after a pause they must still be there (see `rewritten`). */
   private tail = Buffer.alloc(0);
+  /** Just after the last whole line handed out. */
+  private lineEnd: number;
   private idleSinceRead = false;
   readonly done: Promise<void>;
 
@@ -94,6 +111,7 @@ export class FileReader {
     private readonly opts: FileReaderOptions,
   ) {
     this.readOffset = startOffset;
+    this.lineEnd = startOffset;
     this.splitter = new LineSplitter({ startOffset, maxLineBytes: opts.maxLineBytes });
     this.tracker = new AckTracker(startOffset, (offset) => opts.onCommit(this.file, offset));
     this.done = this.run();
@@ -142,7 +160,10 @@ export class FileReader {
           this.lastGrowthMs = Date.now();
           const lines: TailLine[] = [];
           this.splitter.push(buf.subarray(0, bytesRead), (text, end, truncated) => lines.push({ text, end, truncated }));
-          if (lines.length > 0) await this.consumer.accept(this.batch(lines, bytesRead, false));
+          if (lines.length > 0) {
+            this.lineEnd = lines[lines.length - 1]!.end;
+            await this.consumer.accept(this.batch(lines, bytesRead, false));
+          }
           continue;
         }
         const st = await this.handle.stat();
@@ -200,15 +221,17 @@ export class FileReader {
   }
 
   private truncated(): void {
+    const cut: TruncatedAt = { generation: this.file.generation, resumeAt: this.lineEnd, readTo: this.readOffset, tail: this.tail };
     this.idleSinceRead = false;
     this.tail = Buffer.alloc(0);
     this.opts.log.info('log file truncated; reading it again from the start', { path: this.file.hostPath, position: this.readOffset });
     this.file.generation++;
     this.readOffset = 0;
+    this.lineEnd = 0;
     this.splitter = new LineSplitter({ startOffset: 0, maxLineBytes: this.opts.maxLineBytes });
     this.consumer.restarted(this.file);
     this.tracker.reset(0);
-    this.opts.onTruncated?.(this.file);
+    this.opts.onTruncated?.(this.file, cut);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -4,15 +4,16 @@
  * identity (device, inode).
  *
  * Rotation by rename-and-create: the path now names a new identity, which is read from 0, while the old identity
- * (still open) is read until it stops growing, then let go. Copytruncate is the reader's business (the size drops
- * below its position). After a restart, a saved position whose file is no longer at the path is looked for among
+ * (still open) is read until it stops growing, then let go. Copytruncate: the reader sees the size drop below its
+ * position and starts the file again from 0; the lines written after its last read and before the truncation are
+ * then only in the copy, which is found beside the file (`readFromCopy`) and read from there. After a restart, a saved position whose file is no longer at the path is looked for among
  * the files beside it (`app.log.1`, `-json.log.1`): a file rotated while the pilot was down is read to its end.
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { describe } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { FileReader, type FileConsumer, type FinishMode, type TailedFile } from './file-reader.js';
+import { FileReader, type FileConsumer, type FinishMode, type TailedFile, type TruncatedAt } from './file-reader.js';
 import type { MappingFailure } from './path-mapper.js';
 import type { FileIdentity, PositionStore } from './positions.js';
 
@@ -199,6 +200,7 @@ export class SourceTail {
       pollIntervalMs: this.opts.pollIntervalMs, readChunkBytes: this.opts.readChunkBytes, maxLineBytes: this.opts.maxLineBytes,
       rotatedGraceMs: this.opts.rotatedGraceMs, log: this.opts.log,
       onReadFailure: (_f, err) => this.opts.onReadFailure?.(err),
+      onTruncated: (f, cut) => this.readFromCopy(f, cut),
       onCommit: (f, offset) => positions.set(containerId, source, f.identity, { offset, generation: f.generation, containerPath: f.containerPath, path: f.hostPath }),
     });
     positions.set(containerId, source, identity, { offset: start, generation: file.generation, containerPath: file.containerPath, path: file.hostPath });
@@ -213,6 +215,35 @@ export class SourceTail {
     return reader;
   }
 
+  /**
+   * A truncated file's unread lines, from the copy a copytruncate made: the rotated neighbour that holds, just
+   * before where the reader stopped, the very bytes it read last (the newest, if several do) is read from the last
+   * whole line handed out to its end, as the content generation those lines belong to. No such neighbour (a plain
+   * truncation, a compressed copy): nothing more to read. A neighbour already read, or being read (a glob that also
+   * matches the copies), is not looked at.
+   */
+  private readFromCopy(file: TailedFile, cut: TruncatedAt): void {
+    if (cut.tail.length === 0 || this.state !== 'running') return;
+    const identity = { ...file.identity };
+    this.scanning = this.scanning.then(async () => {
+      if (this.state !== 'running') return;
+      let copy: { candidate: CandidateFile; mtimeMs: number } | undefined;
+      for (const candidate of await this.opts.targets.rotated()) {
+        const st = await fsp.stat(candidate.hostPath).catch(() => undefined);
+        if (!st || st.size < cut.readTo || st.size <= cut.resumeAt || (st.dev === identity.dev && st.ino === identity.ino)) continue;
+        // Being read, or read to its end before (an earlier copy): not this truncation's copy.
+        if (this.readers.has(idKey(st)) || this.settled.has(idKey(st)) || (copy !== undefined && st.mtimeMs <= copy.mtimeMs)) continue;
+        if (await holdsAt(candidate, cut)) copy = { candidate, mtimeMs: st.mtimeMs };
+      }
+      if (copy === undefined) return;
+      this.opts.log.info('log file truncated; its unread lines are read from its copy', { path: file.hostPath, copy: copy.candidate.hostPath, from: cut.resumeAt });
+      const reader = await this.startReader(copy.candidate, { offset: cut.resumeAt, generation: cut.generation, containerPath: file.containerPath });
+      reader?.finish('when-idle');
+    }).catch((err: unknown) => {
+      this.opts.log.error('looking for a truncated log file\'s copy failed', { path: file.hostPath, reason: describe(err) });
+    });
+  }
+
   private report(problem: MappingFailure): void {
     if (this.reported.has(problem.reason)) return;
     this.reported.add(problem.reason);
@@ -221,3 +252,16 @@ export class SourceTail {
 }
 
 export type { FinishMode };
+
+/** Whether the file holds `cut.tail` just before `cut.readTo`. */
+async function holdsAt(candidate: CandidateFile, cut: TruncatedAt): Promise<boolean> {
+  const opened = await candidate.open();
+  if ('ok' in opened) return false;
+  try {
+    const probe = Buffer.alloc(cut.tail.length);
+    const { bytesRead } = await opened.read(probe, 0, probe.length, cut.readTo - probe.length);
+    return bytesRead === probe.length && probe.equals(cut.tail);
+  } finally {
+    await opened.close();
+  }
+}

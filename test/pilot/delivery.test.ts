@@ -173,6 +173,39 @@ test('copytruncate, even when the file is written again at once, loses no line',
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
 
+test('copytruncate right after a burst the pilot had not read yet: the unread lines are taken from the copy', async (t) => {
+  const dirs = new PilotDirs(t);
+  // Polling once a second: the burst, the copy and the truncation all fall between two reads.
+  const pilot = await PilotProcess.start(t, dirs, { PILOT_POLL_INTERVAL: '1s' });
+  const c = await runContainer(t, {
+    name: 'copytruncate-burst',
+    labels: { 'aliyun.logs.cb': '/logs/cb.log' },
+    volumes: ['/logs'],
+    cmd: ['sh', '-c', [
+      'gen() { i=$1; while [ $i -le $2 ]; do echo "b $i"; i=$((i+1)); done; }',
+      // A neighbour as large, not a copy of the log: never read.
+      'gen 1 5000 | sed s/^b/o/ > /logs/other.log',
+      'gen 1 1000 >> /logs/cb.log; sleep 3; gen 1001 4000 > /tmp/burst',
+      'cat /tmp/burst >> /logs/cb.log; cp /logs/cb.log /logs/cb.log.1; : > /logs/cb.log',
+      'gen 4001 5000 >> /logs/cb.log; sleep 3600',
+    ].join('; ')],
+  });
+  const messages = await waitFor(() => {
+    const m = fileMessages(dirs, c.id, 'cb');
+    return tally(m, 'b ', 5000).missing === 0 && m;
+  }, { what: 'all 5000 lines', timeoutMs: 30_000 });
+  await waitFor(() => pilot.logs('log file truncated; its unread lines are read from its copy').length >= 1, { what: 'the copy found' });
+  // Settle: anything read twice or from the neighbour would have arrived by now.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const settled = fileMessages(dirs, c.id, 'cb');
+  assert.ok(messages.length <= settled.length);
+  assert.deepEqual(tally(settled, 'b ', 5000), { missing: 0, duplicates: 0 });
+  assert.equal(settled.filter((m) => m.startsWith('o ')).length, 0);
+  const found = pilot.logs('log file truncated; its unread lines are read from its copy');
+  assert.equal(found.length, 1);
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});
+
 test('json-file rotation by the engine (max-size, max-file) loses no line of 20,000', async (t) => {
   const dirs = new PilotDirs(t);
   const pilot = await PilotProcess.start(t, dirs);
