@@ -212,6 +212,32 @@ test('an emitBatch envelope must name emitBatch, and a datagram holds one protoc
   assert.equal(spans(decodeAgentEmitBatch(encodeEmitBatch(batch, 'binary', 12345), 'binary')).length, 1);
 });
 
+test('invalid UTF-8 in a string decodes with U+FFFD in its place, in either protocol; the span is kept whole', () => {
+  for (const protocol of ['compact', 'binary'] as const) {
+    const bytes = encodeEmitBatch({
+      process: { serviceName: 'svc', tags: [{ key: 'host', vType: TAG.STRING, vStr: 'xxxxxx' }] },
+      spans: [{ ...base, operationName: 'zzzzzz', tags: [{ key: 'k', vType: TAG.STRING, vStr: 'yyyyyy' }, { key: 'n', vType: TAG.LONG, vLong: 5n }] }],
+    }, protocol);
+    // A lone 0xff, a lead byte cut short, an overlong '/', a lone continuation byte.
+    patchBytes(bytes, 'zzzzzz', [0x6f, 0x6b, 0xff, 0xc3, 0x21, 0x78]);
+    patchBytes(bytes, 'yyyyyy', [0xc0, 0xaf, 0x61, 0x62, 0x63, 0x64]);
+    patchBytes(bytes, 'xxxxxx', [0x68, 0x80, 0x6f, 0x73, 0x74, 0x31]);
+    const [span] = spans(decodeAgentEmitBatch(bytes, protocol));
+    assert.equal(span!.operationName, 'ok\uFFFD\uFFFD!x', protocol);
+    assert.deepEqual(span!.tags, [{ key: 'k', type: 'string', value: '\uFFFD\uFFFDabcd' }, { key: 'n', type: 'int64', value: 5 }]);
+    assert.deepEqual(span!.process.tags, [{ key: 'host', type: 'string', value: 'h\uFFFDost1' }]);
+    assert.equal(span!.traceId, TRACE);
+  }
+});
+
+/** Overwrites the only occurrence of the ASCII `marker` with `bytes` (as many). */
+function patchBytes(buf: Uint8Array, marker: string, bytes: number[]): void {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const at = b.indexOf(marker);
+  assert.ok(at >= 0 && b.indexOf(marker, at + 1) < 0 && bytes.length === marker.length);
+  Buffer.from(bytes).copy(b, at);
+}
+
 test('more spans than the limit are refused as such, before any is decoded', () => {
   const batch: TBatch = { process: { serviceName: 's' }, spans: Array.from({ length: 11 }, () => base) };
   const result = decodeJaegerBatch(encodeBatch(batch, 'binary'), 'binary', { maxSpans: 10 });

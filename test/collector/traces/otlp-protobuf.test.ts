@@ -115,6 +115,35 @@ test('unknown fields are skipped and a known field with the wrong wire type is a
   assert.match(decoded.error, /Span field 5 has wire type 0/);
 });
 
+test('invalid UTF-8 in a string decodes with U+FFFD in its place; the span and its other fields are kept', async () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'shop' }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const root = provider.getTracer('t').startSpan('zzzzzz', { attributes: { v: 'yyyyyy', s: 'ü€𝄞<&>' } });
+  provider.getTracer('t').startSpan('child', {}, trace.setSpan(context.active(), root)).end();
+  root.end();
+  const proto = Buffer.from(ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans())!);
+  await provider.shutdown();
+  // A lone 0xff, a lead byte cut short, and an overlong encoding of '/': each one replacement character.
+  patch(proto, 'zzzzzz', [0x6f, 0x6b, 0xff, 0xc3, 0x21, 0x78]);
+  patch(proto, 'yyyyyy', [0xc0, 0xaf, 0x61, 0x62, 0x63, 0x64]);
+  const decoded = decodeExportTraceRequest(proto);
+  assert.ok('request' in decoded, 'error' in decoded ? decoded.error : '');
+  const out = otlpJsonToSpans(decoded.request);
+  assert.equal(out.rejected, 0);
+  assert.deepEqual(out.spans.map((sp) => sp.operationName).sort(), ['child', 'ok\uFFFD\uFFFD!x']);
+  const stored = out.spans.find((sp) => sp.operationName !== 'child')!;
+  assert.deepEqual(stored.tags.find((t) => t.key === 'v'), { key: 'v', type: 'string', value: '\uFFFD\uFFFDabcd' });
+  assert.deepEqual(stored.tags.find((t) => t.key === 's'), { key: 's', type: 'string', value: 'ü€𝄞<&>' });
+  assert.equal(out.spans.find((sp) => sp.operationName === 'child')!.references[0]!.spanId, stored.spanId);
+});
+
+/** Overwrites the only occurrence of the ASCII `marker` with `bytes` (as many). */
+function patch(buf: Buffer, marker: string, bytes: number[]): void {
+  const at = buf.indexOf(marker);
+  assert.ok(at >= 0 && buf.indexOf(marker, at + 1) < 0 && bytes.length === marker.length);
+  Buffer.from(bytes).copy(buf, at);
+}
+
 test('the answers encode as ExportTraceServiceResponse and google.rpc.Status', () => {
   assert.deepEqual([...encodeExportTraceResponse(0, '')], []);
   assert.deepEqual([...encodeExportTraceResponse(300, 'x')], [0x0a, 6, 0x08, 0xac, 0x02, 0x12, 1, 0x78]);
