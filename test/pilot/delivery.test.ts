@@ -45,6 +45,14 @@ function storeMessages(dataDir: string, containerId: string, target: string): st
 const fileMessages = (dirs: PilotDirs, id: string, target: string): string[] =>
   dirs.records(id).filter((r) => r.target === target).map((r) => String(r.message));
 
+/** Waits until the file output holds every one of `prefix` 1..n for the container and target; its messages then. */
+function everyFileLine(dirs: PilotDirs, id: string, target: string, prefix: string, n: number, what: string, timeoutMs = 30_000): Promise<string[]> {
+  return waitFor(() => {
+    const m = fileMessages(dirs, id, target);
+    return tally(m, prefix, n).missing === 0 && m;
+  }, { what, timeoutMs });
+}
+
 const N = 20_000;
 const HALF = N / 2;
 
@@ -162,10 +170,7 @@ test('copytruncate, even when the file is written again at once, loses no line',
       'sleep 1; cp /logs/ct.log /logs/ct.log.2; : > /logs/ct.log; gen 6001 8000; sleep 3600',
     ].join('; ')],
   });
-  const messages = await waitFor(() => {
-    const m = fileMessages(dirs, c.id, 'ct');
-    return tally(m, 'c ', 8000).missing === 0 && m;
-  }, { what: 'all 8000 lines', timeoutMs: 30_000 });
+  const messages = await everyFileLine(dirs, c.id, 'ct', 'c ', 8000, 'all 8000 lines');
   assert.deepEqual(tally(messages, 'c ', 8000), { missing: 0, duplicates: 0 });
   // The pilot's log travels by another pipe than its records: wait for both truncations to be told.
   await waitFor(() => pilot.logs('log file truncated; reading it again from the start').length >= 2, { what: 'the two truncations logged' });
@@ -190,10 +195,7 @@ test('copytruncate right after a burst the pilot had not read yet: the unread li
       'gen 4001 5000 >> /logs/cb.log; sleep 3600',
     ].join('; ')],
   });
-  const messages = await waitFor(() => {
-    const m = fileMessages(dirs, c.id, 'cb');
-    return tally(m, 'b ', 5000).missing === 0 && m;
-  }, { what: 'all 5000 lines', timeoutMs: 30_000 });
+  const messages = await everyFileLine(dirs, c.id, 'cb', 'b ', 5000, 'all 5000 lines');
   await waitFor(() => pilot.logs('log file truncated; its unread lines are read from its copy').length >= 1, { what: 'the copy found' });
   // Settle: anything read twice or from the neighbour would have arrived by now.
   await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -273,10 +275,7 @@ test('a clean restart (SIGTERM) resumes exactly where it stopped: nothing missin
   await waitFor(() => fileMessages(dirs, c.id, 'out').length > 200, { what: 'some records', intervalMs: 20 });
   assert.deepEqual(await first.terminate(), { code: 0, signal: null });
   const second = await PilotProcess.start(t, dirs);
-  const messages = await waitFor(() => {
-    const m = fileMessages(dirs, c.id, 'out');
-    return tally(m, 's ', 3000).missing === 0 && m;
-  }, { what: 'all 3000 lines', timeoutMs: 30_000 });
+  const messages = await everyFileLine(dirs, c.id, 'out', 's ', 3000, 'all 3000 lines');
   assert.deepEqual(tally(messages, 's ', 3000), { missing: 0, duplicates: 0 });
   assert.deepEqual(await second.terminate(), { code: 0, signal: null });
 });
@@ -295,10 +294,7 @@ test('a container that exited while the pilot was down is read to its end at the
   await execIn(c.id, ['touch', '/tmp/go']).catch(() => undefined);
   await c.container.wait();
   const second = await PilotProcess.start(t, dirs);
-  const messages = await waitFor(() => {
-    const m = fileMessages(dirs, c.id, 'out');
-    return tally(m, 's ', 2000).missing === 0 && m;
-  }, { what: 'the lines written while the pilot was down', timeoutMs: 20_000 });
+  const messages = await everyFileLine(dirs, c.id, 'out', 's ', 2000, 'the lines written while the pilot was down', 20_000);
   assert.deepEqual(tally(messages, 's ', 2000), { missing: 0, duplicates: 0 });
   assert.deepEqual(await second.terminate(), { code: 0, signal: null });
 });
