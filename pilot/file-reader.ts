@@ -62,7 +62,11 @@ export interface FileReaderOptions {
   /** A rotated-away file is finished once it has not grown for this long. */
   rotatedGraceMs: number;
   log: Logger;
-  onCommit(file: TailedFile, offset: number): void;
+  /**
+   * Every record before `offset` is acknowledged. `tail`: the bytes just before it (up to `FINGERPRINT_BYTES`), when
+   * the reader knows them (nothing read past it), by which a restart recognises the file's content or its copy.
+   */
+  onCommit(file: TailedFile, offset: number, tail: Buffer | undefined): void;
   /** The file was truncated; `cut` says what was read of it (the file already moved to its next generation). */
   onTruncated?(file: TailedFile, cut: TruncatedAt): void;
   /** Reading failed (the file is let go; a later scan picks it up again if it is still there). Counted by the caller. */
@@ -113,7 +117,9 @@ export class FileReader {
     this.readOffset = startOffset;
     this.lineEnd = startOffset;
     this.splitter = new LineSplitter({ startOffset, maxLineBytes: opts.maxLineBytes });
-    this.tracker = new AckTracker(startOffset, (offset) => opts.onCommit(this.file, offset));
+    this.tracker = new AckTracker(startOffset, (offset) => {
+      opts.onCommit(this.file, offset, offset === this.readOffset && this.tail.length > 0 ? this.tail : undefined);
+    });
     this.done = this.run();
   }
 

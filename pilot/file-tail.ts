@@ -15,7 +15,7 @@ import { describe } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { FileReader, type FileConsumer, type FinishMode, type TailedFile, type TruncatedAt } from './file-reader.js';
 import type { MappingFailure } from './path-mapper.js';
-import type { FileIdentity, PositionStore } from './positions.js';
+import type { FileIdentity, PositionEntry, PositionStore } from './positions.js';
 
 export interface CandidateFile {
   hostPath: string;
@@ -63,6 +63,9 @@ export interface SourceTailOptions {
 }
 
 const idKey = (id: FileIdentity): string => `${id.dev}:${id.ino}`;
+
+/** A saved position a reader starts from (`tail`: base64 of the bytes before the offset, when known). */
+type SavedPosition = Pick<PositionEntry, 'offset' | 'generation' | 'containerPath' | 'tail'>;
 
 export class SourceTail {
   private readonly readers = new Map<string, FileReader>();
@@ -135,7 +138,7 @@ export class SourceTail {
         continue;
       }
       const saved = positions.get(containerId, source, st);
-      await this.startReader(candidate, saved ? { offset: saved.offset, generation: saved.generation, containerPath: saved.containerPath } : undefined);
+      await this.startReader(candidate, saved);
     }
     for (const [key, reader] of this.readers) if (!seen.has(key) && !reader.isFinishing) reader.finish('when-idle');
 
@@ -168,13 +171,13 @@ export class SourceTail {
       const saved = st && byKey.get(idKey(st));
       if (!st || !saved || this.readers.has(idKey(st))) continue;
       byKey.delete(idKey(st));
-      const reader = await this.startReader(candidate, { offset: saved.offset, generation: saved.generation, containerPath: saved.containerPath });
+      const reader = await this.startReader(candidate, saved);
       reader?.finish('when-idle');
     }
     for (const gone of byKey.values()) positions.delete(containerId, source, gone);
   }
 
-  private async startReader(candidate: CandidateFile, saved: { offset: number; generation: number; containerPath: string } | undefined): Promise<FileReader | undefined> {
+  private async startReader(candidate: CandidateFile, saved: SavedPosition | undefined): Promise<FileReader | undefined> {
     const opened = await candidate.open();
     if ('ok' in opened) {
       this.report(opened);
@@ -187,8 +190,10 @@ export class SourceTail {
       return undefined;
     }
     const identity = { dev: st.dev, ino: st.ino };
-    // A saved offset past the end means the identity now names other content (truncated or a reused inode).
-    const fits = saved !== undefined && saved.offset <= st.size;
+    // A saved offset past the end, or other bytes before it than were read there, means the identity now names other
+    // content: truncated (and maybe written past the offset again) or a reused inode.
+    const tail = saved?.tail !== undefined ? Buffer.from(saved.tail, 'base64') : undefined;
+    const fits = saved !== undefined && saved.offset <= st.size && (tail === undefined || await holdsBytes(opened, saved.offset, tail));
     const file: TailedFile = {
       identity, hostPath: candidate.hostPath,
       generation: saved ? saved.generation + (fits ? 0 : 1) : 0,
@@ -201,9 +206,11 @@ export class SourceTail {
       rotatedGraceMs: this.opts.rotatedGraceMs, log: this.opts.log,
       onReadFailure: (_f, err) => this.opts.onReadFailure?.(err),
       onTruncated: (f, cut) => this.readFromCopy(f, cut),
-      onCommit: (f, offset) => positions.set(containerId, source, f.identity, { offset, generation: f.generation, containerPath: f.containerPath, path: f.hostPath }),
+      onCommit: (f, offset, bytes) => positions.set(containerId, source, f.identity, {
+        offset, generation: f.generation, containerPath: f.containerPath, path: f.hostPath, tail: bytes?.toString('base64'),
+      }),
     });
-    positions.set(containerId, source, identity, { offset: start, generation: file.generation, containerPath: file.containerPath, path: file.hostPath });
+    positions.set(containerId, source, identity, { offset: start, generation: file.generation, containerPath: file.containerPath, path: file.hostPath, tail: fits ? saved.tail : undefined });
     this.readers.set(key, reader);
     this.opts.log.debug('tailing', { path: candidate.hostPath, from: start });
     void reader.done.then(() => {
@@ -212,6 +219,10 @@ export class SourceTail {
       // A file read to its end and let go is forgotten; one stopped at shutdown keeps its position.
       if (reader.isFinishing && this.state !== 'ending') positions.delete(containerId, source, identity);
     });
+    // Truncated while the pilot was away: the copy beside it may hold what was not read yet.
+    if (saved !== undefined && !fits && tail !== undefined) {
+      this.readFromCopy(file, { generation: saved.generation, resumeAt: saved.offset, readTo: saved.offset, tail });
+    }
     return reader;
   }
 
@@ -258,10 +269,16 @@ async function holdsAt(candidate: CandidateFile, cut: TruncatedAt): Promise<bool
   const opened = await candidate.open();
   if ('ok' in opened) return false;
   try {
-    const probe = Buffer.alloc(cut.tail.length);
-    const { bytesRead } = await opened.read(probe, 0, probe.length, cut.readTo - probe.length);
-    return bytesRead === probe.length && probe.equals(cut.tail);
+    return await holdsBytes(opened, cut.readTo, cut.tail);
   } finally {
     await opened.close();
   }
+}
+
+/** Whether the file holds `bytes` just before `end`. */
+async function holdsBytes(handle: FileHandle, end: number, bytes: Buffer): Promise<boolean> {
+  if (end < bytes.length) return false;
+  const probe = Buffer.alloc(bytes.length);
+  const { bytesRead } = await handle.read(probe, 0, probe.length, end - probe.length);
+  return bytesRead === probe.length && probe.equals(bytes);
 }

@@ -34,7 +34,21 @@ export interface PositionEntry {
   containerPath: string;
   /** Last host path the file was read at. */
   path: string;
+  /**
+   * Base64 of the bytes just before `offset` (up to 32), when known: a restart checks the file still holds them
+   * there, and finds by them the copy a copytruncate made while the pilot was away.
+   */
+  tail?: string;
   updatedMs: number;
+}
+
+/** Where a file's reading stood, as `set` takes it. */
+export interface FilePosition {
+  offset: number;
+  generation: number;
+  containerPath: string;
+  path: string;
+  tail?: string;
 }
 
 const FORMAT_VERSION = 1;
@@ -97,10 +111,10 @@ export class PositionStore {
     return new Set([...this.entries.values()].map((e) => e.containerId));
   }
 
-  set(containerId: string, source: string, id: FileIdentity, at: { offset: number; generation: number; containerPath: string; path: string }): void {
+  set(containerId: string, source: string, id: FileIdentity, at: FilePosition): void {
     const key = positionKey(containerId, source, id);
     const prev = this.entries.get(key);
-    if (prev && prev.offset === at.offset && prev.generation === at.generation && prev.path === at.path) return;
+    if (prev && prev.offset === at.offset && prev.generation === at.generation && prev.path === at.path && prev.tail === at.tail) return;
     this.entries.set(key, { containerId, source, dev: id.dev, ino: id.ino, ...at, updatedMs: Date.now() });
     this.dirty = true;
   }

@@ -208,6 +208,33 @@ test('copytruncate right after a burst the pilot had not read yet: the unread li
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
 
+test('copytruncate while the pilot is down, the file then written past the saved position: nothing lost, nothing twice', async (t) => {
+  const dirs = new PilotDirs(t);
+  const c = await runContainer(t, {
+    name: 'copytruncate-down',
+    labels: { 'aliyun.logs.cd': '/logs/cd.log' },
+    volumes: ['/logs'],
+    cmd: ['sh', '-c', [
+      'gen() { i=$1; while [ $i -le $2 ]; do echo "d $i"; i=$((i+1)); done; }',
+      'gen 1 1000 >> /logs/cd.log; while [ ! -e /tmp/go ]; do sleep 0.05; done',
+      'gen 1001 3000 >> /logs/cd.log; cp /logs/cd.log /logs/cd.log.1; : > /logs/cd.log',
+      // More than was read before: the size alone would let the pilot resume in the middle of the new content.
+      'gen 3001 7000 >> /logs/cd.log; touch /tmp/done; sleep 3600',
+    ].join('; ')],
+  });
+  const first = await PilotProcess.start(t, dirs);
+  await everyFileLine(dirs, c.id, 'cd', 'd ', 1000, 'the first 1000 lines');
+  assert.deepEqual(await first.terminate(), { code: 0, signal: null });
+  await execIn(c.id, ['touch', '/tmp/go']);
+  await waitFor(async () => (await execIn(c.id, ['test', '-e', '/tmp/done'])).exitCode === 0, { what: 'the rotation and the writing done' });
+  const second = await PilotProcess.start(t, dirs);
+  await everyFileLine(dirs, c.id, 'cd', 'd ', 7000, 'all 7000 lines');
+  await waitFor(() => second.logs('log file truncated; its unread lines are read from its copy').length === 1, { what: 'the copy found' });
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // anything read twice would have arrived by now
+  assert.deepEqual(tally(fileMessages(dirs, c.id, 'cd'), 'd ', 7000), { missing: 0, duplicates: 0 });
+  assert.deepEqual(await second.terminate(), { code: 0, signal: null });
+});
+
 test('json-file rotation by the engine (max-size, max-file) loses no line of 20,000', async (t) => {
   const dirs = new PilotDirs(t);
   const pilot = await PilotProcess.start(t, dirs);
