@@ -5,9 +5,11 @@
  *
  * Rotation by rename-and-create: the path now names a new identity, which is read from 0, while the old identity
  * (still open) is read until it stops growing, then let go. Copytruncate: the reader sees the size drop below its
- * position and starts the file again from 0; the lines written after its last read and before the truncation are
- * then only in the copy, which is found beside the file (`readFromCopy`) and read from there. After a restart, a saved position whose file is no longer at the path is looked for among
- * the files beside it (`app.log.1`, `-json.log.1`): a file rotated while the pilot was down is read to its end.
+ * position (or other bytes before it) and starts the file again from 0; the lines written after its last read and
+ * before the truncation are then only in the copy, which is found beside the file (`readFromCopy`) and read from
+ * there. After a restart, a saved position whose file is no longer at the path is looked for among the files beside
+ * it (`app.log.1`, `-json.log.1`): a file rotated while the pilot was down is read to its end; one still at the path
+ * that no longer holds the bytes saved before the position was truncated meanwhile, and its copy is looked for.
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
