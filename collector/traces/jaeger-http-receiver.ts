@@ -13,7 +13,7 @@ import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../
 import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
-import { decodeJaegerBatch, type JaegerDecodeLimits } from './jaeger-thrift.js';
+import { decodeJaegerBatch, type JaegerDecodeLimits } from '../../core/thrift/jaeger-thrift.js';
 import { handOverSpans, traceCounters } from './trace-receiver-metrics.js';
 import { mediaType } from './http-body.js';
 

@@ -11,7 +11,7 @@ import dgram from 'node:dgram';
 import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
-import { decodeAgentEmitBatch, type JaegerDecodeLimits, type ThriftProtocol } from './jaeger-thrift.js';
+import { decodeAgentEmitBatch, type JaegerDecodeLimits, type ThriftProtocol } from '../../core/thrift/jaeger-thrift.js';
 import { handOverSpans, traceCounters } from './trace-receiver-metrics.js';
 
 export interface JaegerUdpReceiverOptions {

@@ -4,7 +4,7 @@
  * moves the cursor to the end and returns a zero value, so decoding loops stop by themselves and the caller
  * checks `error` once.
  */
-import { shortString } from './short-strings.js';
+import { shortString } from '../../core/short-strings.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;

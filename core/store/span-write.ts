@@ -28,7 +28,7 @@
  * (`TRACE_EPOCH_SPANS`): keyed by the random trace id, a batch of the SDK's spans (2 per trace, so 500 trace rows
  * per batch) dirtied a few hundred pages of that index at every commit, ≈ 2.5 µs per span at 100k spans and
  * growing with the store; new databases get 16 KiB pages (a quarter of the WAL frames per commit); the decoders
- * share short strings (collector/traces/short-strings.ts), so the spans waiting in the queue are smaller and the
+ * share short strings (core/short-strings.ts), so the spans waiting in the queue are smaller and the
  * lookups by tag key and name here reuse one hash. What is left, ≈ 11–12 µs per span: the span row with its
  * indexes and commit ≈ 6–7 µs, encoding ≈ 3 µs, the tag index ≈ 2.5 µs (its rows ≈ 1.2 µs).
  *

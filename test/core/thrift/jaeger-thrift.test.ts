@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeAgentEmitBatch, decodeJaegerBatch, type JaegerDecodeResult } from '../../../collector/traces/jaeger-thrift.js';
+import { decodeAgentEmitBatch, decodeJaegerBatch, type JaegerDecodeResult } from '../../../core/thrift/jaeger-thrift.js';
 import type { Span } from '../../../core/model/span.js';
-import { i64, thrift } from './support/jaeger-client.js';
-import { everyTagType } from './support/jaeger-scenarios.js';
-import { BinaryWriter, CompactWriter, REF, TAG, encodeBatch, encodeEmitBatch, type TBatch, type TSpan, type TTag } from './support/thrift-writer.js';
+import { i64, thrift } from '../../collector/traces/support/jaeger-client.js';
+import { everyTagType } from '../../collector/traces/support/jaeger-scenarios.js';
+import { BinaryWriter, CompactWriter, REF, TAG, encodeBatch, encodeEmitBatch, type TBatch, type TSpan, type TTag } from '../../collector/traces/support/thrift-writer.js';
 
 const T_I32 = 8, T_I64 = 10, T_STRING = 11, T_STRUCT = 12, T_MAP = 13, T_LIST = 15;
 

@@ -13,7 +13,7 @@
  * malformed batch. Fields this IDL version does not know (Batch.seqNo, Batch.stats, Span.incomplete, anything
  * newer) are skipped, as are fields whose type does not match the IDL (Thrift's own rule).
  */
-import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../../core/model/span.js';
+import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../model/span.js';
 import { BinaryReader } from './thrift-binary.js';
 import { CompactReader } from './thrift-compact.js';
 import {

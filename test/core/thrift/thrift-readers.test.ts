@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BinaryReader } from '../../../collector/traces/thrift-binary.js';
-import { CompactReader } from '../../../collector/traces/thrift-compact.js';
+import { BinaryReader } from '../../../core/thrift/thrift-binary.js';
+import { CompactReader } from '../../../core/thrift/thrift-compact.js';
 import {
   T_BOOL, T_DOUBLE, T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError, int64Value, type ThriftReader,
-} from '../../../collector/traces/thrift-reader.js';
+} from '../../../core/thrift/thrift-reader.js';
 
 const bytes = (...b: number[]): Buffer => Buffer.from(b);
 const i64Of = (r: ThriftReader): bigint => BigInt(int64Value(r.i64Hi, r.i64Lo));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { shortString } from '../../../collector/traces/short-strings.js';
-import { seededRandom } from '../../helpers/seeded-random.js';
+import { shortString } from '../../core/short-strings.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 test('a short string read through the table is always the text of its bytes, repeated or replaced, valid UTF-8 or not', () => {
   const r = seededRandom(11);

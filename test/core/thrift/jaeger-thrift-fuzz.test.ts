@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { decodeAgentEmitBatch, decodeJaegerBatch, type JaegerDecodeResult } from '../../../collector/traces/jaeger-thrift.js';
+import { decodeAgentEmitBatch, decodeJaegerBatch, type JaegerDecodeResult } from '../../../core/thrift/jaeger-thrift.js';
 import { createDatagramHandler, startJaegerUdpReceiver } from '../../../collector/traces/jaeger-udp-receiver.js';
 import { silentLogger } from '../../../core/log.js';
 import { createRegistry } from '../../../core/self-metrics.js';
-import { CollectingConsumer, counterValue } from './support/collecting-consumer.js';
-import { REF, TAG, encodeBatch, encodeEmitBatch, type TBatch } from './support/thrift-writer.js';
+import { CollectingConsumer, counterValue } from '../../collector/traces/support/collecting-consumer.js';
+import { REF, TAG, encodeBatch, encodeEmitBatch, type TBatch } from '../../collector/traces/support/thrift-writer.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 

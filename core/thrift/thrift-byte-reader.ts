@@ -2,7 +2,7 @@
  * What the compact and binary Thrift readers share over their bytes: the position, the bounds check, and strings
  * and binaries read after a length prefix (whose encoding each protocol reads its own way: `length`).
  */
-import { shortString } from './short-strings.js';
+import { shortString } from '../short-strings.js';
 import { ThriftError } from './thrift-reader.js';
 
 export abstract class ThriftByteReader {
