@@ -1,6 +1,7 @@
 /**
  * The Jaeger agent path (port 6831): realistic compact `emitBatch` datagrams — 10 spans each, 8 tags of mixed
- * types, 2 logs, a reference, a process with 4 tags (≈ 3.6 KB) — decoded and handed to a span consumer.
+ * types, 2 logs, a reference, a process with 4 tags (≈ 3.6 KB) — checked and handed to a span consumer
+ * still in their bytes (core/thrift/jaeger-compact-spans.ts), as the receiver does.
  *
  * 1. handler: the receive path without the socket (`createDatagramHandler`) into a consumer that keeps a count.
  * 2. queue: the same into the collector's bounded `SpanQueue` with a writer that discards (queue overhead).
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { SpanQueue } from '../collector/traces/span-queue.js';
 import { createDatagramHandler, startJaegerUdpReceiver } from '../collector/traces/jaeger-udp-receiver.js';
 import { silentLogger } from '../core/log.js';
-import type { Span, SpanConsumer } from '../core/model/span.js';
+import { chunkSize, type SpanChunk, type SpanConsumer } from '../core/model/span.js';
 import { createRegistry } from '../core/self-metrics.js';
 import { SPANS_PER_DATAGRAM, datagrams } from './support/jaeger-datagrams.js';
 
@@ -31,8 +32,8 @@ const mib = (bytes: number): number => bytes / 1024 / 1024;
 
 class CountingConsumer implements SpanConsumer {
   spans = 0;
-  consume(spans: Span[]): 'accepted' {
-    this.spans += spans.length;
+  consume(spans: SpanChunk): 'accepted' {
+    this.spans += chunkSize(spans);
     return 'accepted';
   }
 }
@@ -103,12 +104,12 @@ async function main(): Promise<void> {
   const registry = createRegistry('bench', false);
   let written = 0;
   const queue = new SpanQueue({
-    writers: [{ writeSpans: async (s) => { written += s.length; }, close: async () => {} }],
+    writers: [{ writeSpans: async (s) => { written += s.length; }, writeChunks: async (c) => { for (const x of c) written += chunkSize(x); }, close: async () => {} }],
     maxQueuedSpans: 1_000_000, maxBatchSpans: 1000, flushIntervalMs: 100, concurrency: 2, log: silentLogger, registry,
   });
   // Count what the queue accepted (it answers 'busy' when full).
   let accepted = 0;
-  const countingQueue: SpanConsumer = { consume: (s) => { const r = queue.consume(s); if (r === 'accepted') accepted += s.length; return r; } };
+  const countingQueue: SpanConsumer = { consume: (s) => { const r = queue.consume(s); if (r === 'accepted') accepted += chunkSize(s); return r; } };
   await runHandler('handler → SpanQueue (discarding writer)', countingQueue, () => accepted, data);
   await queue.close();
 

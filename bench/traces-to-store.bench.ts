@@ -27,7 +27,7 @@ import { decodeOtlpTraces } from '../collector/traces/otlp-decode.js';
 import { SpanQueue } from '../collector/traces/span-queue.js';
 import { decodeZipkin } from '../collector/traces/zipkin-decode.js';
 import { silentLogger } from '../core/log.js';
-import type { Span } from '../core/model/span.js';
+import type { SpanChunk } from '../core/model/span.js';
 import { createRegistry } from '../core/self-metrics.js';
 import { StoreDatabase } from '../core/store/database.js';
 import { StoreSpanStorage } from '../core/store/span-store.js';
@@ -53,7 +53,7 @@ async function inputs(which: Case): Promise<Buffer[]> {
 }
 
 function feeder(which: Case, queue: SpanQueue): Feed {
-  const consume = (spans: Span[]) => queue.consume(spans);
+  const consume = (spans: SpanChunk) => queue.consume(spans);
   switch (which) {
     case 'otlp-json':
     case 'otlp-proto':

@@ -2,11 +2,16 @@
  * What span storages (the embedded store, Elasticsearch in Jaeger's schema) offer the collector and query.
  * Both backends implement the same reader so query answers the same from either (checked by Jaeger's storage suite).
  */
-import type { Span } from './model/span.js';
+import type { Span, SpanChunk } from './model/span.js';
 
 export interface SpanWriter {
   /** Stores spans; resolves once they are durable (and visible to readers after `flush`). */
   writeSpans(spans: Span[]): Promise<void>;
+  /**
+   * Optional: stores chunks as receivers handed them over, some still in their wire form (core/model/span.ts),
+   * as one write. A writer without it is given the chunks' spans in the model.
+   */
+  writeChunks?(chunks: readonly SpanChunk[]): Promise<void>;
   close(): Promise<void>;
 }
 

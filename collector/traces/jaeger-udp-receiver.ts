@@ -11,6 +11,7 @@ import dgram from 'node:dgram';
 import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
+import { JaegerCompactWalker } from '../../core/thrift/jaeger-compact-spans.js';
 import { decodeAgentEmitBatch, type JaegerDecodeLimits, type ThriftProtocol } from '../../core/thrift/jaeger-thrift.js';
 import { handOverSpans, traceCounters } from './trace-receiver-metrics.js';
 
@@ -54,9 +55,12 @@ export function createDatagramHandler(options: Omit<JaegerUdpReceiverOptions, 'l
     suppressed = 0;
   };
 
+  // Compact datagrams are checked and handed on in their bytes (core/thrift/jaeger-compact-spans.ts); binary ones,
+  // a minority (jaeger-client for Node), are decoded.
+  const walker = protocol === 'compact' ? new JaegerCompactWalker(limits) : undefined;
   return (datagram) => {
     counters.requests.inc();
-    const result = decodeAgentEmitBatch(datagram, protocol, limits);
+    const result = walker !== undefined ? walker.walk(datagram) : decodeAgentEmitBatch(datagram, protocol, limits);
     if (!result.ok) {
       counters.decodeErrors.inc();
       reportBadDatagram(datagram.length, result.error);

@@ -3,9 +3,14 @@
  * spans to. Receivers never wait on storage: `consume` either queues the spans or answers 'busy' at once, and the
  * receiver turns that into back-pressure (HTTP 429/503 with Retry-After, a counted UDP drop). Batches are written
  * to every configured writer (store, Elasticsearch or both) with bounded concurrency.
+ *
+ * The queue holds chunks as receivers hand them over (core/model/span.ts): spans in the model, or spans still in a
+ * Jaeger datagram's bytes. A batch is whole chunks up to `maxBatchSpans` (a larger chunk of the model is split; a
+ * datagram's spans, at most a datagram's worth, never are). A writer that takes chunks (`writeChunks`: the
+ * embedded store) gets them as they are; any other gets the spans in the model.
  */
 import type { Logger } from '../../core/log.js';
-import type { Span, SpanConsumer } from '../../core/model/span.js';
+import { chunkSize, chunkSpans, type Span, type SpanChunk, type SpanConsumer } from '../../core/model/span.js';
 import { counter, gauge, type Registry } from '../../core/self-metrics.js';
 import type { SpanWriter } from '../../core/span-storage.js';
 
@@ -24,7 +29,9 @@ export interface SpanQueueOptions {
 }
 
 export class SpanQueue implements SpanConsumer {
-  private queue: Span[] = [];
+  private queue: SpanChunk[] = [];
+  /** Spans in `queue`. */
+  private queued = 0;
   private held = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -44,13 +51,15 @@ export class SpanQueue implements SpanConsumer {
     this.onChange = () => queued.set(this.held);
   }
 
-  consume(spans: Span[]): 'accepted' | 'busy' {
-    if (spans.length === 0) return 'accepted';
-    if (this.closed || this.held + spans.length > this.options.maxQueuedSpans) return 'busy';
-    for (const s of spans) this.queue.push(s);
-    this.held += spans.length;
+  consume(spans: SpanChunk): 'accepted' | 'busy' {
+    const n = chunkSize(spans);
+    if (n === 0) return 'accepted';
+    if (this.closed || this.held + n > this.options.maxQueuedSpans) return 'busy';
+    this.queue.push(spans);
+    this.queued += n;
+    this.held += n;
     this.onChange();
-    if (this.queue.length >= this.options.maxBatchSpans) this.pump();
+    if (this.queued >= this.options.maxBatchSpans) this.pump();
     else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -67,28 +76,54 @@ export class SpanQueue implements SpanConsumer {
   }
 
   private pump(force = false): void {
-    while (this.inFlight < this.options.concurrency && this.queue.length > 0 && (force || this.queue.length >= this.options.maxBatchSpans)) {
-      const batch = this.queue.splice(0, this.options.maxBatchSpans);
+    while (this.inFlight < this.options.concurrency && this.queued > 0 && (force || this.queued >= this.options.maxBatchSpans)) {
+      const batch = this.take();
+      const n = batch.reduce((sum, c) => sum + chunkSize(c), 0);
+      this.queued -= n;
       this.inFlight++;
-      void this.write(batch).finally(() => {
+      void this.write(batch, n).finally(() => {
         this.inFlight--;
-        this.held -= batch.length;
+        this.held -= n;
         this.onChange();
-        if (this.queue.length > 0) this.pump(this.closed || this.timer === undefined);
-        if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+        if (this.queued > 0) this.pump(this.closed || this.timer === undefined);
+        if (this.inFlight === 0 && this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
       });
     }
   }
 
-  private async write(batch: Span[]): Promise<void> {
+  /** The next batch: whole chunks up to `maxBatchSpans` spans, splitting a chunk of the model that would pass it. */
+  private take(): SpanChunk[] {
+    const max = this.options.maxBatchSpans;
+    const queue = this.queue;
+    let k = 0;
+    let n = 0;
+    while (k < queue.length && n + chunkSize(queue[k]!) <= max) n += chunkSize(queue[k++]!);
+    const batch = queue.splice(0, k);
+    const next = queue[0];
+    if (next !== undefined && n < max) {
+      if (Array.isArray(next)) {
+        batch.push(next.slice(0, max - n));
+        queue[0] = next.slice(max - n);
+      } else if (batch.length === 0) {
+        // A datagram's spans stay together: in a batch of their own when they pass the size alone, else the next.
+        batch.push(next);
+        queue.shift();
+      }
+    }
+    return batch;
+  }
+
+  private async write(batch: SpanChunk[], n: number): Promise<void> {
+    let spans: Span[] | undefined;
     await Promise.all(
       this.options.writers.map(async (writer, i) => {
         try {
-          await writer.writeSpans(batch);
-          if (i === 0) this.stored.inc(batch.length);
+          if (writer.writeChunks) await writer.writeChunks(batch);
+          else await writer.writeSpans((spans ??= batch.length === 1 ? chunkSpans(batch[0]!) : batch.flatMap(chunkSpans)));
+          if (i === 0) this.stored.inc(n);
         } catch (err) {
-          this.failed.inc({ storage: writer.constructor.name }, batch.length);
-          this.options.log.error('span storage write failed', { err, spans: batch.length });
+          this.failed.inc({ storage: writer.constructor.name }, n);
+          this.options.log.error('span storage write failed', { err, spans: n });
         }
       }),
     );
@@ -101,7 +136,7 @@ export class SpanQueue implements SpanConsumer {
       this.timer = undefined;
     }
     this.pump(true);
-    if (this.inFlight === 0 && this.queue.length === 0) return;
+    if (this.inFlight === 0 && this.queued === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 

@@ -5,7 +5,7 @@
  * protocol, so counting on the hot path is one increment.
  */
 import type { Logger } from '../../core/log.js';
-import type { Span, SpanConsumer } from '../../core/model/span.js';
+import { chunkSize, type SpanChunk, type SpanConsumer } from '../../core/model/span.js';
 import { counter, type Registry } from '../../core/self-metrics.js';
 
 export type TraceProtocol =
@@ -48,21 +48,22 @@ export function traceCounters(registry: Registry, protocol: TraceProtocol): Trac
  */
 export function handOverSpans(
   consumer: SpanConsumer,
-  spans: Span[],
+  spans: SpanChunk,
   counters: TraceCounters,
   log: Logger,
   what: string,
 ): 'accepted' | 'busy' | 'failed' {
-  if (spans.length === 0) return 'accepted';
+  const n = chunkSize(spans);
+  if (n === 0) return 'accepted';
   let outcome: 'accepted' | 'busy';
   try {
     outcome = consumer.consume(spans);
   } catch (err) {
-    counters.consumerFailures.inc(spans.length);
-    log.error(`span consumer failed on ${what}`, { err, spans: spans.length });
+    counters.consumerFailures.inc(n);
+    log.error(`span consumer failed on ${what}`, { err, spans: n });
     return 'failed';
   }
-  if (outcome === 'busy') counters.refusedBusy.inc(spans.length);
-  else counters.spans.inc(spans.length);
+  if (outcome === 'busy') counters.refusedBusy.inc(n);
+  else counters.spans.inc(n);
   return outcome;
 }

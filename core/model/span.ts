@@ -95,9 +95,33 @@ export function parentSpanId(span: Span): string | undefined {
 }
 
 /**
+ * Spans still in the form a receiver got them (Jaeger's agent datagrams in Thrift compact): checked whole on receipt,
+ * turned into `Span` objects only by a storage that needs them. The embedded store writes such spans from their
+ * bytes, without ever making the objects (core/thrift/jaeger-compact-spans.ts, core/store/span-write.ts).
+ */
+export interface WireSpans {
+  readonly count: number;
+  /** The spans in the model; made on the first call and kept. */
+  decode(): Span[];
+}
+
+/** What a receiver hands over at once: spans in the model, or still on the wire. */
+export type SpanChunk = Span[] | WireSpans;
+
+/** The number of spans of a chunk. */
+export function chunkSize(chunk: SpanChunk): number {
+  return Array.isArray(chunk) ? chunk.length : chunk.count;
+}
+
+/** The chunk's spans in the model. */
+export function chunkSpans(chunk: SpanChunk): Span[] {
+  return Array.isArray(chunk) ? chunk : chunk.decode();
+}
+
+/**
  * Where receivers hand decoded spans. 'busy' means the bounded storage queue is full: HTTP receivers answer
  * 429/503 with Retry-After, UDP receivers count a drop. A consumer never blocks the receiver.
  */
 export interface SpanConsumer {
-  consume(spans: Span[]): 'accepted' | 'busy';
+  consume(spans: SpanChunk): 'accepted' | 'busy';
 }

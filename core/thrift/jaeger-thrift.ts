@@ -46,23 +46,33 @@ export function decodeAgentEmitBatch(bytes: Uint8Array, protocol: ThriftProtocol
   return decoder.run(() => decoder.emitBatch());
 }
 
+/**
+ * One `Span` struct on its own (what the embedded store keeps of a span received in Thrift compact), with the
+ * process it belongs to. Throws `ThriftError` on bad bytes.
+ */
+export function decodeJaegerSpan(bytes: Uint8Array, protocol: ThriftProtocol, process: Process): Span {
+  const span = new JaegerDecoder(newReader(bytes, protocol), DEFAULT_LIMITS).span();
+  span.process = process;
+  return span;
+}
+
 function newReader(bytes: Uint8Array, protocol: ThriftProtocol): ThriftReader {
   return protocol === 'compact' ? new CompactReader(bytes) : new BinaryReader(bytes);
 }
 
-class TooManySpans extends Error {}
+export class TooManySpans extends Error {}
 
-const TAG_STRING = 0;
-const TAG_DOUBLE = 1;
-const TAG_BOOL = 2;
-const TAG_LONG = 3;
-const TAG_BINARY = 4;
+export const TAG_STRING = 0;
+export const TAG_DOUBLE = 1;
+export const TAG_BOOL = 2;
+export const TAG_LONG = 3;
+export const TAG_BINARY = 4;
 
 const EMPTY_BINARY = new Uint8Array(0);
 /** Stands in until the batch's process is read (a writer may put `spans` before `process`). */
 const NO_PROCESS: Process = Object.freeze({ serviceName: '', tags: [] }) as Process;
 
-class JaegerDecoder {
+export class JaegerDecoder {
   /** Index of the span being read, for the failure reason. */
   private spanIndex = -1;
   /**
@@ -149,7 +159,7 @@ class JaegerDecoder {
     return spans;
   }
 
-  private process(): Process {
+  process(): Process {
     const r = this.r;
     let serviceName: string | undefined;
     let tags: KeyValue[] = [];
@@ -164,7 +174,7 @@ class JaegerDecoder {
     return { serviceName, tags };
   }
 
-  private span(): Span {
+  span(): Span {
     const r = this.r;
     // Bit i of `seen` records required field i+1 (1..5, 7..9).
     let seen = 0;
@@ -337,15 +347,15 @@ class JaegerDecoder {
 }
 
 /** Span fields 1..5 and 7..9. */
-const REQUIRED_SPAN_FIELDS = 0b1_1101_1111;
+export const REQUIRED_SPAN_FIELDS = 0b1_1101_1111;
 const SPAN_FIELD_NAMES = ['traceIdLow', 'traceIdHigh', 'spanId', 'parentSpanId', 'operationName', 'references', 'flags', 'startTime', 'duration'];
 
-function firstUnset(seen: number, required: number): number {
+export function firstUnset(seen: number, required: number): number {
   for (let i = 0; i < 32; i++) if ((required & (1 << i)) !== 0 && (seen & (1 << i)) === 0) return i;
   return 0;
 }
 
-function missingSpanField(seen: number): string {
+export function missingSpanField(seen: number): string {
   return SPAN_FIELD_NAMES[firstUnset(seen, REQUIRED_SPAN_FIELDS)]!;
 }
 

@@ -41,6 +41,27 @@ export abstract class ThriftByteReader {
     return shortString(this.buf, start, this.pos);
   }
 
+  /**
+   * Reads past a string or binary without making anything of it; returns where its bytes start (they end at
+   * `offset`). `what` names it in the error, as `readString` / `readBinary` do.
+   */
+  skipBytes(what: 'a string' | 'a binary'): number {
+    const n = this.length(what);
+    const start = this.pos;
+    this.pos += n;
+    return start;
+  }
+
+  /** The bytes `start..end` as a string, as `readString` makes it. */
+  text(start: number, end: number): string {
+    return shortString(this.buf, start, end);
+  }
+
+  /** Moves to byte `pos` of the buffer (a place an earlier pass over the same bytes found). */
+  seek(pos: number): void {
+    this.pos = pos;
+  }
+
   /** A copy of the bytes (never a view: a view would keep the whole datagram alive). */
   readBinary(): Uint8Array {
     const n = this.length('a binary');

@@ -6,50 +6,9 @@ import { createDatagramHandler, startJaegerUdpReceiver } from '../../../collecto
 import { silentLogger } from '../../../core/log.js';
 import { createRegistry } from '../../../core/self-metrics.js';
 import { CollectingConsumer, counterValue } from '../../collector/traces/support/collecting-consumer.js';
-import { REF, TAG, encodeBatch, encodeEmitBatch, type TBatch } from '../../collector/traces/support/thrift-writer.js';
+import { mutate, seedBatch } from '../../collector/traces/support/jaeger-fuzz.js';
+import { encodeBatch, encodeEmitBatch } from '../../collector/traces/support/thrift-writer.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
-
-
-function seedBatch(random: () => number, n: number): TBatch {
-  const big = (): bigint => BigInt.asIntN(64, BigInt(Math.floor(random() * 2 ** 32)) << 32n | BigInt(Math.floor(random() * 2 ** 32)));
-  return {
-    process: { serviceName: 'fuzz', tags: [{ key: 'host', vType: TAG.STRING, vStr: 'h1' }, { key: 'n', vType: TAG.LONG, vLong: big() }] },
-    spans: Array.from({ length: n }, (_, i) => ({
-      traceIdLow: big(), traceIdHigh: big(), spanId: big(), parentSpanId: i % 2 ? big() : 0n, operationName: `op-${i}`, flags: i,
-      startTime: 1_700_000_000_000_000n + BigInt(i), duration: BigInt(i * 10),
-      references: i % 3 === 0 ? [{ refType: REF.FOLLOWS_FROM, traceIdLow: big(), traceIdHigh: 0n, spanId: big() }] : [],
-      tags: [
-        { key: 's', vType: TAG.STRING, vStr: 'value' }, { key: 'd', vType: TAG.DOUBLE, vDouble: random() },
-        { key: 'b', vType: TAG.BOOL, vBool: random() < 0.5 }, { key: 'l', vType: TAG.LONG, vLong: big() },
-        { key: 'x', vType: TAG.BINARY, vBinary: Buffer.from([1, 2, 3]) },
-      ],
-      logs: [{ timestamp: 1_700_000_000_000_001n, fields: [{ key: 'event', vType: TAG.STRING, vStr: 'e' }] }],
-    })),
-  };
-}
-
-function mutate(random: () => number, input: Buffer): Buffer {
-  const out = Buffer.from(input);
-  const pick = (n: number): number => Math.floor(random() * n);
-  switch (pick(5)) {
-    case 0: return out.subarray(0, pick(out.length));
-    case 1: {
-      for (let i = 0, n = 1 + pick(8); i < n; i++) out[pick(out.length)] = pick(256);
-      return out;
-    }
-    case 2: {
-      // a plausible but enormous length or count somewhere
-      const at = pick(out.length - 4);
-      out.writeUInt32BE([0x7fffffff, 0xffffffff, 0x80000000, 0x0fffffff][pick(4)]!, at);
-      return out;
-    }
-    case 3: {
-      const at = pick(out.length);
-      return Buffer.concat([out.subarray(0, at), Buffer.from(Array.from({ length: 1 + pick(16) }, () => pick(256))), out.subarray(at)]);
-    }
-    default: return Buffer.from(Array.from({ length: pick(300) }, () => pick(256)));
-  }
-}
 
 function check(result: JaegerDecodeResult): void {
   if (result.ok) {

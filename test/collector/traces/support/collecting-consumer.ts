@@ -1,20 +1,21 @@
 /**
- * A span consumer for receiver tests: keeps what it accepts, and answers 'busy' while `busy` is set (the one fault
- * a test cannot otherwise produce on demand: a full storage queue).
+ * A span consumer for receiver tests: keeps what it accepts (spans handed over in their wire form decoded, as a
+ * storage wanting objects decodes them), and answers 'busy' while `busy` is set (the one fault a test cannot
+ * otherwise produce on demand: a full storage queue).
  */
-import type { Span, SpanConsumer } from '../../../../core/model/span.js';
+import { chunkSize, chunkSpans, type Span, type SpanChunk, type SpanConsumer } from '../../../../core/model/span.js';
 
 export class CollectingConsumer implements SpanConsumer {
   readonly spans: Span[] = [];
   busy = false;
   refused = 0;
 
-  consume(spans: Span[]): 'accepted' | 'busy' {
+  consume(spans: SpanChunk): 'accepted' | 'busy' {
     if (this.busy) {
-      this.refused += spans.length;
+      this.refused += chunkSize(spans);
       return 'busy';
     }
-    this.spans.push(...spans);
+    this.spans.push(...chunkSpans(spans));
     return 'accepted';
   }
 

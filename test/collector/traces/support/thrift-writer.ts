@@ -16,7 +16,12 @@ export interface TTag {
   vLong?: bigint;
   vBinary?: Uint8Array;
 }
-export interface TLog { timestamp: bigint; fields: TTag[] }
+export interface TLog {
+  timestamp: bigint;
+  fields: TTag[];
+  /** A second fields list after the first (Thrift lets a field repeat; the last one counts). */
+  fieldsAgain?: TTag[];
+}
 export interface TSpanRef { refType: number; traceIdLow: bigint; traceIdHigh: bigint; spanId: bigint }
 export interface TSpan {
   traceIdLow: bigint;
@@ -30,6 +35,8 @@ export interface TSpan {
   duration: bigint;
   tags?: TTag[];
   logs?: TLog[];
+  /** Tags and logs lists written a second time, after the first. */
+  again?: { tags?: TTag[]; logs?: TLog[] };
 }
 export interface TProcess { serviceName: string; tags?: TTag[] }
 export interface TBatch { process: TProcess; spans: TSpan[]; seqNo?: bigint }
@@ -218,6 +225,19 @@ function writeTags(w: Writer, id: number, tags: TTag[] | undefined): void {
   }
 }
 
+function writeLogs(w: Writer, logs: TLog[] | undefined): void {
+  if (logs === undefined) return;
+  w.field(LIST, 11);
+  w.listBegin(STRUCT, logs.length);
+  for (const l of logs) {
+    w.structBegin();
+    w.field(I64, 1); w.i64(l.timestamp);
+    writeTags(w, 2, l.fields);
+    writeTags(w, 2, l.fieldsAgain);
+    w.structEnd();
+  }
+}
+
 function writeBatch(w: Writer, batch: TBatch): void {
   w.structBegin();
   w.field(STRUCT, 1);
@@ -250,15 +270,11 @@ function writeBatch(w: Writer, batch: TBatch): void {
     w.field(I64, 8); w.i64(s.startTime);
     w.field(I64, 9); w.i64(s.duration);
     writeTags(w, 10, s.tags);
-    if (s.logs !== undefined) {
-      w.field(LIST, 11);
-      w.listBegin(STRUCT, s.logs.length);
-      for (const l of s.logs) {
-        w.structBegin();
-        w.field(I64, 1); w.i64(l.timestamp);
-        writeTags(w, 2, l.fields);
-        w.structEnd();
-      }
+    writeLogs(w, s.logs);
+    if (s.again !== undefined) {
+      // Field ids go down again: the compact protocol writes them in full.
+      writeTags(w, 10, s.again.tags);
+      writeLogs(w, s.again.logs);
     }
     w.structEnd();
   }

@@ -1,0 +1,141 @@
+/**
+ * The searchable tags of one Jaeger `Span` struct in Thrift compact, read from its bytes: its tags, then its logs'
+ * fields — what the embedded store indexes (core/store/span-write.ts) — each as the decoder would make it
+ * (core/thrift/jaeger-thrift.ts): the last of a repeated field wins, a value field of the wrong type is skipped, a
+ * missing value is its type's zero, an unknown value type is the string `Unknown VType: <n>`.
+ *
+ * For spans already checked by the walk (jaeger-compact-spans.ts): bad bytes still throw `ThriftError`, never more.
+ * The tag being visited is in the walker's fields, read by the callback: nothing is allocated per tag.
+ */
+import { TAG_BINARY, TAG_BOOL, TAG_DOUBLE, TAG_LONG, TAG_STRING } from './jaeger-thrift.js';
+import { CompactReader } from './thrift-compact.js';
+import { T_BOOL, T_DOUBLE, T_I32, T_I64, T_LIST, T_STOP, T_STRING, int64Value } from './thrift-reader.js';
+
+export class CompactSpanTags {
+  /** Where the tag's key lies in the buffer. */
+  keyStart = 0;
+  keyEnd = 0;
+  /** Jaeger's `TagType` code as sent (0 string … 4 binary, anything else unknown). */
+  vType = 0;
+  /** Where the string (vStr) or binary (vBinary) value lies; empty when absent. */
+  strStart = 0;
+  strEnd = 0;
+  binStart = 0;
+  binEnd = 0;
+  vDouble = 0;
+  vBool = false;
+  longHi = 0;
+  longLo = 0;
+  /** Whether the tag is one of the span's own tags (not a log field). */
+  spanTag = false;
+  private r = new CompactReader(Buffer.alloc(0));
+  private buf: Buffer = Buffer.alloc(0);
+
+  /** The buffer being walked (the tag's fields are offsets into it). */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * Calls `onTag` for each tag of a checked span struct, given where the walk found its tags list and logs list
+   * (-1: none) and whether a log repeats its fields list (jaeger-compact-spans.ts `places`).
+   */
+  walk(buf: Buffer, tagsAt: number, logsAt: number, logFieldsRepeated: boolean, onTag: (tag: CompactSpanTags) => void): void {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.r = new CompactReader(buf);
+    }
+    try {
+      if (tagsAt >= 0) {
+        this.spanTag = true;
+        this.r.seek(tagsAt);
+        this.tagList(onTag);
+      }
+      if (logsAt >= 0) {
+        this.spanTag = false;
+        this.r.seek(logsAt);
+        this.logList(logFieldsRepeated, onTag);
+      }
+    } catch (err) {
+      // A reader left mid-struct is not reused.
+      this.buf = Buffer.alloc(0);
+      throw err;
+    }
+  }
+
+  private logList(fieldsRepeated: boolean, onTag: (tag: CompactSpanTags) => void): void {
+    const r = this.r;
+    const n = r.readListBegin();
+    for (let i = 0; i < n; i++) {
+      r.readStructBegin();
+      if (!fieldsRepeated) {
+        // The usual log: each fields list visited where it is.
+        for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
+          if (t === T_LIST && r.fieldId === 2) this.tagList(onTag);
+          else r.skip(t);
+        }
+        r.readStructEnd();
+        continue;
+      }
+      // Some log repeats its fields list: only each log's last one is visited.
+      let fieldsAt = -1;
+      for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
+        if (t === T_LIST && r.fieldId === 2) fieldsAt = r.offset;
+        r.skip(t);
+      }
+      r.readStructEnd();
+      const next = r.offset;
+      if (fieldsAt >= 0) {
+        r.seek(fieldsAt);
+        this.tagList(onTag);
+        r.seek(next);
+      }
+    }
+  }
+
+  /** The value as text, as the tag index and searches see it (`tagValueString` of the decoded tag). */
+  valueText(): string {
+    switch (this.vType) {
+      case TAG_STRING: return this.r.text(this.strStart, this.strEnd);
+      case TAG_DOUBLE: return String(this.vDouble);
+      case TAG_BOOL: return this.vBool ? 'true' : 'false';
+      case TAG_LONG: return String(int64Value(this.longHi, this.longLo));
+      case TAG_BINARY: return this.buf.toString('hex', this.binStart, this.binEnd);
+      default: return `Unknown VType: ${this.vType}`;
+    }
+  }
+
+  /** The key as a string. */
+  key(): string {
+    return this.r.text(this.keyStart, this.keyEnd);
+  }
+
+  private tagList(onTag: (tag: CompactSpanTags) => void): void {
+    const r = this.r;
+    const n = r.readListBegin();
+    for (let i = 0; i < n; i++) {
+      this.keyStart = 0;
+      this.keyEnd = 0;
+      this.vType = -1;
+      this.strStart = this.strEnd = this.binStart = this.binEnd = 0;
+      this.vDouble = 0;
+      this.vBool = false;
+      this.longHi = this.longLo = 0;
+      r.readStructBegin();
+      for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
+        switch (r.fieldId) {
+          case 1: if (t === T_STRING) { this.keyStart = r.skipBytes('a string'); this.keyEnd = r.offset; continue; } break;
+          case 2: if (t === T_I32) { this.vType = r.readI32(); continue; } break;
+          case 3: if (t === T_STRING) { this.strStart = r.skipBytes('a string'); this.strEnd = r.offset; continue; } break;
+          case 4: if (t === T_DOUBLE) { this.vDouble = r.readDouble(); continue; } break;
+          case 5: if (t === T_BOOL) { this.vBool = r.readBool(); continue; } break;
+          case 6: if (t === T_I64) { r.readI64(); this.longHi = r.i64Hi; this.longLo = r.i64Lo; continue; } break;
+          case 7: if (t === T_STRING) { this.binStart = r.skipBytes('a binary'); this.binEnd = r.offset; continue; } break;
+        }
+        r.skip(t);
+      }
+      r.readStructEnd();
+      onTag(this);
+    }
+  }
+}
