@@ -27,7 +27,7 @@ import { decodeOtlpTraces } from '../collector/traces/otlp-decode.js';
 import { SpanQueue } from '../collector/traces/span-queue.js';
 import { decodeZipkin } from '../collector/traces/zipkin-decode.js';
 import { silentLogger } from '../core/log.js';
-import type { SpanChunk } from '../core/model/span.js';
+import { chunkSize, type SpanChunk } from '../core/model/span.js';
 import { createRegistry } from '../core/self-metrics.js';
 import { StoreDatabase } from '../core/store/database.js';
 import { StoreSpanStorage } from '../core/store/span-store.js';
@@ -93,7 +93,11 @@ async function runCase(which: Case): Promise<void> {
   const store = new StoreSpanStorage(db);
   let stored = 0;
   const queue = new SpanQueue({
-    writers: [{ writeSpans: async (spans) => { await store.writeSpans(spans); stored += spans.length; }, close: async () => {} }],
+    writers: [{
+      writeSpans: async (spans) => { await store.writeSpans(spans); stored += spans.length; },
+      writeChunks: async (chunks) => { await store.writeChunks(chunks); for (const c of chunks) stored += chunkSize(c); },
+      close: async () => {},
+    }],
     maxQueuedSpans: 100_000, maxBatchSpans: 1_000, flushIntervalMs: 200, concurrency: 2, log: silentLogger, registry: createRegistry('bench', false),
   });
   const feed = feeder(which, queue);

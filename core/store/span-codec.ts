@@ -1,10 +1,14 @@
 /**
  * The compact serialisation of a span in the store's `spans.data` column, and the string form of tag values used by
- * the tag index. The columns already hold trace id, span id, operation, service, start and duration, so `data`
- * carries only the rest. Tags are `[key, type, value]` triples: int64 beyond 2^53 as a decimal string, binary as
+ * the tag index. The column holds one of two forms:
+ * - TEXT: JSON written here, for spans that came as objects. The columns already hold trace id, span id, operation,
+ *   service, start and duration, so it carries only the rest.
+ * - BLOB: the span's own Jaeger `Span` struct in Thrift compact, as a Jaeger agent datagram carried it (span-write.ts
+ *   stores it without decoding it); read back with the Jaeger decoder. Tags are `[key, type, value]` triples: int64 beyond 2^53 as a decimal string, binary as
  * base64, so every value survives exactly.
  */
 import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../model/span.js';
+import { decodeJaegerSpan } from '../thrift/jaeger-thrift.js';
 import { JsonBytes } from './json-bytes.js';
 
 export type EncodedKv = [string, string, unknown];
@@ -230,11 +234,15 @@ export interface SpanColumns {
   operationName: string;
   startTimeMicros: number;
   durationMicros: number;
-  data: string;
+  data: SpanData;
   process: Process;
 }
 
+/** The `data` column: JSON text, or a Jaeger Thrift compact `Span` struct. */
+export type SpanData = string | Buffer;
+
 export function decodeSpan(c: SpanColumns): Span {
+  if (typeof c.data !== 'string') return decodeJaegerSpan(c.data, 'compact', c.process);
   const e = JSON.parse(c.data) as EncodedSpan;
   const span: Span = {
     traceId: c.traceId,
@@ -270,6 +278,14 @@ export function forEachEncodedTag(e: EncodedSpan, fn: (key: string, value: strin
   if (e.s) for (const kv of e.s) fn(kv[0], encodedValueString(kv));
   if (e.r) for (const r of e.r) if (r.length === 4) for (const kv of r[3]) fn(kv[0], encodedValueString(kv));
 }
+
+/** The same tags of a stored span's data, in either form. */
+export function forEachDataTag(data: SpanData, fn: (key: string, value: string) => void): void {
+  if (typeof data === 'string') forEachEncodedTag(JSON.parse(data) as EncodedSpan, fn);
+  else forEachSpanTag(decodeJaegerSpan(data, 'compact', NO_PROCESS), fn);
+}
+
+const NO_PROCESS: Process = Object.freeze({ serviceName: '', tags: [] }) as Process;
 
 /** The same tags of a span in the model. */
 export function forEachSpanTag(span: Span, fn: (key: string, value: string) => void): void {

@@ -40,6 +40,10 @@
  *
  * Version 5 changes no table: it marks span data written shorter (span-codec.ts: a reference into the span's own
  * trace without its trace id, log times relative to the span's start), which a release before it would misread.
+ *
+ * Version 6 changes no table either: a span that came in a Jaeger agent datagram (Thrift compact) keeps its own
+ * `Span` struct from it as its data, a BLOB (span-codec.ts), written without decoding it into objects
+ * (span-write.ts). Rows of other spans stay JSON text.
  */
 import type { Process, Span } from '../model/span.js';
 import type { Db, Migration } from './database.js';
@@ -203,6 +207,13 @@ export const SPAN_MIGRATIONS: readonly Migration[] = [
     // rows this release writes, which an earlier one would misread, so that a later downgrade is refused.
     up() {},
   },
+  {
+    version: 6,
+    description: 'span data: spans of Jaeger compact datagrams kept as their Thrift struct',
+    // Nothing to move, as for version 5: the version marks BLOB data (span-codec.ts), which an earlier release would
+    // misread.
+    up() {},
+  },
 ];
 
 /** Rewrites the version 1 spans through the version 2 write path, a thousand at a time. */
@@ -225,7 +236,7 @@ function moveVersion1Spans(db: Db): void {
       }
       return decodeSpan({ traceId: r.trace_id, spanId: r.span_id, operationName: r.operation, startTimeMicros: r.start_us, durationMicros: r.duration_us, data: r.data, process });
     });
-    writer.write(spans);
+    writer.write([spans]);
     after = rows[rows.length - 1]!.id;
   }
 }

@@ -6,10 +6,10 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { describe, swError } from '../errors.js';
-import type { Process, Span } from '../model/span.js';
+import { chunkSize, type Process, type Span, type SpanChunk } from '../model/span.js';
 import type { DependencyLink, Operation, SpanReader, SpanWriter, TraceQuery } from '../span-storage.js';
 import type { StoreDatabase } from './database.js';
-import { decodeKvs, decodeSpan, encodedValueString, forEachEncodedTag, type EncodedKv, type EncodedSpan } from './span-codec.js';
+import { decodeKvs, decodeSpan, encodedValueString, forEachDataTag, type EncodedKv, type SpanData } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
 import { walkMatchingTraces, type SearchContext } from './span-search.js';
 import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
@@ -29,7 +29,7 @@ const TRACE_EPOCHS = 'WITH RECURSIVE e(x) AS (SELECT min(epoch) FROM trace_spans
 /** Spans by trace id (`t.trace_id`, compared by the caller): the id ranges `trace_spans` holds for it, epoch by epoch. */
 const BY_TRACE = 'e CROSS JOIN trace_spans t ON t.epoch = e.x CROSS JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
 
-type SpanRow = [Buffer, string, number, number, number, string, number];
+type SpanRow = [Buffer, string, number, number, number, SpanData, number];
 
 export class StoreSpanStorage implements SpanWriter, SpanReader {
   private readonly writer: SpanRowWriter;
@@ -38,7 +38,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   private readonly patterns = new Map<string, TagPattern>();
   /** span_names id → name; names never change once written. */
   private readonly names = new Map<number, string>();
-  private readonly writeBatch: (spans: Span[]) => void;
+  private readonly writeBatch: (chunks: readonly SpanChunk[]) => void;
   private readonly search: SearchContext;
 
   constructor(private readonly store: StoreDatabase) {
@@ -47,8 +47,8 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     this.writer = new SpanRowWriter(db);
     this.byTrace = db.prepare(`${TRACE_EPOCHS} SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id = ? ORDER BY s.start_us, s.id`).raw();
     // IMMEDIATE: the write lock is taken before the writer reads the last span id it numbers the batch from.
-    const batch = db.transaction((spans: Span[]) => this.writer.write(spans));
-    this.writeBatch = (spans) => batch.immediate(spans);
+    const batch = db.transaction((chunks: readonly SpanChunk[]) => this.writer.write(chunks));
+    this.writeBatch = (chunks) => batch.immediate(chunks);
     store.addRetention({ name: 'spans', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
     this.search = {
       prepare: (sql) => this.stmt(sql),
@@ -64,13 +64,19 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   // ---- writer ----
 
   async writeSpans(spans: Span[]): Promise<void> {
-    if (spans.length === 0) return;
+    return this.writeChunks([spans]);
+  }
+
+  /** Spans as receivers handed them over; a Jaeger compact datagram's are written from its bytes (span-write.ts). */
+  async writeChunks(chunks: readonly SpanChunk[]): Promise<void> {
+    const n = chunks.reduce((sum, c) => sum + chunkSize(c), 0);
+    if (n === 0) return;
     try {
-      this.writeBatch(spans);
+      this.writeBatch(chunks);
     } catch (err) {
       // The batch rolled back: forget what the caches learnt during it (name and process ids, last-seen times).
       this.writer.forget();
-      throw swError('SW_STORE_FAILED', `writing ${spans.length} spans: ${describe(err)}`, err);
+      throw swError('SW_STORE_FAILED', `writing ${n} spans: ${describe(err)}`, err);
     }
   }
 
@@ -85,7 +91,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
    */
   private deleteOlderThan(cutoffMs: number, maxRows: number): number {
     const cutoffUs = cutoffMs * 1000;
-    const rows = this.stmt('SELECT id, grp, data, trace_id FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?').raw().all(cutoffUs, maxRows) as Array<[number, number, string, Buffer]>;
+    const rows = this.stmt('SELECT id, grp, data, trace_id FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?').raw().all(cutoffUs, maxRows) as Array<[number, number, SpanData, Buffer]>;
     const delSpan = this.stmt('DELETE FROM spans WHERE id = ?');
     const groups = new Map<number, Set<number>>();
     const ranges = new Map<string, { trace: Buffer; first: number; spans: number }>();
@@ -99,7 +105,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
       }
       return undefined;
     };
-    const hashesOf = (data: string, into: Set<number>): void => forEachEncodedTag(JSON.parse(data) as EncodedSpan, (k, v) => into.add(tagHash(k, v)));
+    const hashesOf = (data: SpanData, into: Set<number>): void => forEachDataTag(data, (k, v) => into.add(tagHash(k, v)));
     for (const [id, grp, data, trace] of rows) {
       let tags = groups.get(grp);
       if (!tags) groups.set(grp, (tags = new Set()));
@@ -119,7 +125,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     for (const [grp, tags] of groups) {
       const n = (size.get(grp) as number | undefined) ?? 0;
       const kept = new Set<number>();
-      const left = remaining.all(grp, grp + n, grp) as string[];
+      const left = remaining.all(grp, grp + n, grp) as SpanData[];
       for (const data of left) hashesOf(data, kept);
       for (const tag of tags) if (!kept.has(tag)) delTag.run(tagEpoch(grp), tag, grp);
       if (left.length === 0) delGroup.run(grp);

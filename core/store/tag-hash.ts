@@ -10,22 +10,51 @@
 
 const TWO_POW_20 = 0x100000;
 
+const PRIME_A = 0x01000193;
+const PRIME_B = 0x5bd1e995;
+
 export function tagHash(key: string, value: string): number {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-  }
-  // The separator: no key / value pair shifts into another (`ab`+`c` vs `a`+`bc`).
-  a = Math.imul(a ^ 0xffff, 0x01000193);
-  b = Math.imul(b ^ 0xffff, 0x5bd1e995);
+  let a = keyLaneA(key);
+  let b = keyLaneB(key);
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
+    a = Math.imul(a ^ c, PRIME_A);
+    b = Math.imul(b ^ c, PRIME_B);
   }
+  return finish(a, b);
+}
+
+/** The first lane after the key and the separator (no key / value pair shifts into another: `ab`+`c` vs `a`+`bc`). */
+export function keyLaneA(key: string): number {
+  let a = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), PRIME_A);
+  return Math.imul(a ^ 0xffff, PRIME_A);
+}
+
+/** The second lane after the key and the separator. */
+export function keyLaneB(key: string): number {
+  let b = PRIME_A ^ PRIME_B;
+  for (let i = 0; i < key.length; i++) b = Math.imul(b ^ key.charCodeAt(i), PRIME_B);
+  return Math.imul(b ^ 0xffff, PRIME_B);
+}
+
+/**
+ * `tagHash(key, value)` from the key's lanes and the value's UTF-8 bytes `start..end`, which equal its UTF-16 code
+ * units while they are ASCII; -1 at the first byte that is not (the caller then hashes the decoded string).
+ */
+export function tagHashAscii(laneA: number, laneB: number, buf: Uint8Array, start: number, end: number): number {
+  let a = laneA;
+  let b = laneB;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return -1;
+    a = Math.imul(a ^ c, PRIME_A);
+    b = Math.imul(b ^ c, PRIME_B);
+  }
+  return finish(a, b);
+}
+
+function finish(a: number, b: number): number {
   b ^= b >>> 15;
   // 32 bits of one lane above 20 of the other: below 2^52, exact in a double and in SQLite's INTEGER.
   return (a >>> 0) * TWO_POW_20 + ((b >>> 0) & (TWO_POW_20 - 1));

@@ -86,7 +86,7 @@ test('a version 2 tag index moves to version 3 epochs whole, and tags are found 
   };
   // A first group in epoch 0, a batch long enough to cross into the next epoch, a group in epoch 1.
   const filler = Array.from({ length: TAG_EPOCH_SPANS + 100 }, (_, i) => span(10 + i, 'bulk', 500));
-  for (const batch of [[tagged(1, 'a')], filler, [tagged(2, 'c')]]) db.db.transaction(() => v2.write(batch)).immediate();
+  for (const batch of [[tagged(1, 'a')], filler, [tagged(2, 'c')]]) db.db.transaction(() => v2.write([batch])).immediate();
   const before = db.db.prepare('SELECT tag, grp FROM group_tags ORDER BY tag, grp').raw().all() as Array<[number, number]>;
   const store = new StoreSpanStorage(db);
   const after = db.db.prepare('SELECT epoch, tag, grp FROM group_tags ORDER BY tag, grp').raw().all() as Array<[number, number, number]>;
@@ -132,7 +132,7 @@ test('a version 3 trace index moves to version 4 epochs whole, and a trace whose
   const v2 = new SpanRowWriter(db.db, { epochs: false });
   const ofTrace = (id: number, traceOf: number): Span => ({ ...span(id, 'svc', 1_000 + id), traceId: span(traceOf, 'x', 0).traceId });
   const filler = Array.from({ length: TRACE_EPOCH_SPANS + 100 }, (_, i) => span(10 + i, 'bulk', 500));
-  for (const batch of [[ofTrace(1, 1)], filler, [ofTrace(2, 1)]]) db.db.transaction(() => v2.write(batch)).immediate();
+  for (const batch of [[ofTrace(1, 1)], filler, [ofTrace(2, 1)]]) db.db.transaction(() => v2.write([batch])).immediate();
   db.migrate('spans', SPAN_MIGRATIONS.filter((m) => m.version === 3));
   const before = db.db.prepare('SELECT trace_id, first, spans FROM trace_spans ORDER BY trace_id, first').raw().all() as Array<[Buffer, number, number]>;
   const store = new StoreSpanStorage(db);
