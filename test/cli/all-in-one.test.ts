@@ -1,15 +1,18 @@
 /**
  * `shipwatch all` as a newcomer runs it, without a container engine: the collector and query still serve, the
- * pilot's /health says why it waits, a span sent over OTLP/HTTP comes back from the Jaeger API, a pushed line
+ * pilot's /health says why it waits, spans sent over OTLP/HTTP and in a Jaeger agent datagram (Thrift compact, kept
+ * in the store as it came) come back from the Jaeger API, a pushed line
  * protocol point shows on the collector's /metrics, and SIGTERM ends the process with 0.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { TAG, encodeEmitBatch } from '../collector/traces/support/thrift-writer.js';
 import { freePort } from '../helpers/ports.js';
 
 const ENTRY = fileURLToPath(new URL('../../cli/shipwatch.ts', import.meta.url));
@@ -27,7 +30,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 test('shipwatch all serves traces and metrics without an engine, reports why the pilot waits, and stops on SIGTERM', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-all-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const [query, queryAdmin, pilotAdmin, collectorAdmin, otlp, zipkin, jaegerHttp] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const [query, queryAdmin, pilotAdmin, collectorAdmin, otlp, zipkin, jaegerHttp, jaegerCompact] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
   const env = {
     PATH: process.env.PATH ?? '',
     SHIPWATCH_DATA_DIR: dataDir,
@@ -36,7 +39,8 @@ test('shipwatch all serves traces and metrics without an engine, reports why the
     PILOT_ADMIN_LISTEN: `127.0.0.1:${pilotAdmin}`, COLLECTOR_ADMIN_LISTEN: `127.0.0.1:${collectorAdmin}`,
     COLLECTOR_OTLP_HTTP_LISTEN: `127.0.0.1:${otlp}`, COLLECTOR_ZIPKIN_LISTEN: `127.0.0.1:${zipkin}`,
     COLLECTOR_JAEGER_HTTP_LISTEN: `127.0.0.1:${jaegerHttp}`,
-    COLLECTOR_JAEGER_COMPACT_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_BINARY_LISTEN: '127.0.0.1:0',
+    // A free TCP port number, for UDP: nothing else of this test listens on UDP.
+    COLLECTOR_JAEGER_COMPACT_LISTEN: `127.0.0.1:${jaegerCompact}`, COLLECTOR_JAEGER_BINARY_LISTEN: '127.0.0.1:0',
     COLLECTOR_SPAN_FLUSH_INTERVAL: '50ms',
   };
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'all'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,6 +77,39 @@ test('shipwatch all serves traces and metrics without an engine, reports why the
   assert.equal(trace.data[0]!.traceID, traceId);
   assert.equal(trace.data[0]!.spans[0]!.operationName, 'GET /cart');
   assert.equal(trace.data[0]!.spans[0]!.duration, 250_000);
+
+  // A Jaeger agent datagram in, out through the Jaeger API with its parent, tags, logs and process.
+  const datagram = encodeEmitBatch({
+    process: { serviceName: 'inventory', tags: [{ key: 'hostname', vType: TAG.STRING, vStr: 'inv-1' }] },
+    spans: [{
+      traceIdLow: 0x1234n, traceIdHigh: 0n, spanId: 0x99n, parentSpanId: 0x98n, operationName: 'reserve', flags: 1, startTime: 1_700_000_000_000_000n, duration: 1_500n,
+      tags: [{ key: 'span.kind', vType: TAG.STRING, vStr: 'server' }, { key: 'items', vType: TAG.LONG, vLong: 3n }],
+      logs: [{ timestamp: 1_700_000_000_000_100n, fields: [{ key: 'event', vType: TAG.STRING, vStr: 'reserved' }] }],
+    }],
+  }, 'compact');
+  const socket = dgram.createSocket('udp4');
+  const jaegerTrace = await waitFor('the Jaeger datagram\'s trace', async () => {
+    // Sent again until it arrives: the receiver may not be bound yet.
+    await new Promise<void>((resolve) => socket.send(datagram, jaegerCompact, '127.0.0.1', () => resolve()));
+    const res = await fetch(`http://127.0.0.1:${query}/api/traces/1234`);
+    return res.ok ? ((await res.json()) as { data: Array<{ spans: Array<Record<string, unknown>>; processes: Record<string, unknown> }> }) : undefined;
+  });
+  socket.close();
+  const got = jaegerTrace.data[0]!;
+  // Each copy of the datagram that arrived is a span of its own (as with Jaeger); every one reads back whole.
+  assert.ok(got.spans.length >= 1);
+  for (const span of got.spans) {
+    assert.deepEqual(
+      { operationName: span.operationName, references: span.references, tags: span.tags, logs: span.logs, duration: span.duration },
+      {
+        operationName: 'reserve', duration: 1_500,
+        references: [{ refType: 'CHILD_OF', traceID: '0000000000001234', spanID: '0000000000000098' }],
+        tags: [{ key: 'span.kind', type: 'string', value: 'server' }, { key: 'items', type: 'int64', value: 3 }],
+        logs: [{ timestamp: 1_700_000_000_000_100, fields: [{ key: 'event', type: 'string', value: 'reserved' }] }],
+      },
+    );
+  }
+  assert.deepEqual(Object.values(got.processes), [{ serviceName: 'inventory', tags: [{ key: 'hostname', type: 'string', value: 'inv-1' }] }]);
 
   // Line protocol pushed to the admin port is exposed for Prometheus.
   const pushed = await fetch(`http://127.0.0.1:${collectorAdmin}/api/v2/write?bucket=telegraf&org=x`, { method: 'POST', body: 'room_temp,room=kitchen celsius=21.5' });
