@@ -13,7 +13,7 @@
  *   (bench/traces-to-store.bench.ts: a per-span trace index cost about 3.7 µs of the ≈ 16 µs a span took).
  * - `span_groups`: spans written together (a batch, up to `GROUP_SPANS`), with consecutive span ids from `grp` on.
  * - `group_tags`: the tag index: each distinct tag of a group's spans (span tags, log fields, scope tags, reference
- *   tags) once per group, keyed by its hash (tag-hash.ts) and the group, which grows with every batch: new rows of
+ *   tags) once per group, keyed by its hash (core/tag-hash.ts) and the group, which grows with every batch: new rows of
  *   a tag land at the end of its range instead of at random places. It answers "which groups hold this tag" as a
  *   posting list and "does this group hold it" as a probe; a search then checks the candidate span's own tags.
  * - `tag_keys` / `tag_values`: the values of each tag key while it has at most `MAX_LISTED_VALUES` of them, which a

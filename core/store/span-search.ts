@@ -20,7 +20,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { TraceQuery } from '../span-storage.js';
 import { forEachDataTag, type SpanData } from './span-codec.js';
-import { tagHash } from './tag-hash.js';
+import { tagHash } from '../tag-hash.js';
 import { TAG_EPOCH_SPANS } from './span-write.js';
 import { matchesTagPattern, type TagPattern } from './tag-pattern.js';
 

@@ -13,7 +13,7 @@ import { decodeKvs, decodeSpan, encodedValueString, forEachDataTag, type Encoded
 import { SPAN_MIGRATIONS } from './span-schema.js';
 import { walkMatchingTraces, type SearchContext } from './span-search.js';
 import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
-import { tagHash } from './tag-hash.js';
+import { tagHash } from '../tag-hash.js';
 import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
 /** Trace ids per `IN (…)` when reading traces. */

@@ -7,7 +7,7 @@
  * spans into the store; before these changes the store took ≈ 50 µs per span, its tag index alone ≈ 21 µs):
  *
  * - the tag index holds each distinct tag once per group (up to `GROUP_SPANS` spans written together), not once
- *   per span, keyed by a 52-bit hash (tag-hash.ts) and the group: 14 rows of (key, value, span) text per span
+ *   per span, keyed by a 52-bit hash (core/tag-hash.ts) and the group: 14 rows of (key, value, span) text per span
  *   became ≈ 1.1 integer rows per span there (only values unique to a span stay one row each);
  * - its rows are keyed epoch first (`TAG_EPOCH_SPANS`): keyed by tag first, every batch's rows landed on random
  *   pages all over the index, each rewritten to the WAL at commit, a cost growing with the store (bench/query.bench.ts
@@ -65,8 +65,8 @@ import type { Statement } from 'better-sqlite3';
 import { chunkSpans, parentSpanId, type Process, type Span, type SpanChunk } from '../model/span.js';
 import { shortString } from '../short-strings.js';
 import {
-  HAS_PARENT, ID_SLOTS, JaegerCompactSpans, LOGS_AT, LOG_FIELDS_REPEATED, OP_END, OP_START, PARENT_ID, PLACE_SLOTS, SPAN_ID,
-  STRUCT_END, STRUCT_START, TAGS_AT,
+  FIRST_TAG, HAS_PARENT, ID_SLOTS, JaegerCompactSpans, KIND_END, KIND_START, KIND_TYPE, LOGS_AT, LOG_FIELDS_REPEATED, OP_END,
+  OP_START, PARENT_ID, PLACE_SLOTS, SPAN_ID, STRUCT_END, STRUCT_START, TAGS_AT, TAGS_HASHED, TAG_END,
 } from '../thrift/jaeger-compact-spans.js';
 import { CompactSpanTags } from '../thrift/jaeger-compact-tags.js';
 import { TAG_BINARY, TAG_STRING } from '../thrift/jaeger-thrift.js';
@@ -74,7 +74,7 @@ import { hex64 } from '../thrift/thrift-reader.js';
 import type { Db } from './database.js';
 import { JsonBytes } from './json-bytes.js';
 import { encodeProcessTags, spanKindOf, tagValueString, writeSpanData } from './span-codec.js';
-import { keyLaneA, keyLaneB, tagHash, tagHashAscii } from './tag-hash.js';
+import { keyLaneA, keyLaneB, tagHash, tagHashAscii } from '../tag-hash.js';
 import { TagHashSet } from './tag-hash-set.js';
 
 /** How often (µs of span time) the last-seen time of a known service / operation / process is refreshed. */
@@ -157,6 +157,12 @@ export class SpanRowWriter {
   private seen = new Map<string, SeenService>();
   /** What is known of each tag key's values. */
   private values = new Map<string, ListedValues>();
+  /**
+   * The hashes of every listed value of every key, for tags hashed from bytes. A value whose key lists no more
+   * stays here: nothing is to be done for it either. Two values with the same 52-bit hash would list only the first,
+   * which costs a regular-expression search nothing but that value's own listing.
+   */
+  private listed = new TagHashSet();
   /** Walks a wire span's tags. */
   private readonly wireTags = new CompactSpanTags();
   /** The kind of the wire span being written, from its tags. */
@@ -288,21 +294,43 @@ export class SpanRowWriter {
     const process = chunk.process;
     const start = chunk.times[i * 2]!;
     const operation = shortString(bytes, places[p + OP_START]!, places[p + OP_END]!);
-    this.kind = undefined;
-    this.wireTags.walk(bytes, places[p + TAGS_AT]!, places[p + LOGS_AT]!, places[p + LOG_FIELDS_REPEATED] === 1, this.addWireTag);
+    let kind: string;
+    if (places[p + TAGS_HASHED] === 1) {
+      // The walk hashed the tags: a hash already listed (or of a key listing no more) is all there is to it.
+      const tagHashes = chunk.tagHashes;
+      for (let t = places[p + FIRST_TAG]!, end = places[p + TAG_END]!; t < end; t++) {
+        const hash = tagHashes[t]!;
+        if (!this.listed.has(hash)) this.learnTag(bytes, chunk.tagOffsets[t]!, hash);
+        this.hashes.add(hash);
+      }
+      const kindType = places[p + KIND_TYPE]!;
+      kind = kindType === -1 ? '' : kindType === TAG_STRING ? shortString(bytes, places[p + KIND_START]!, places[p + KIND_END]!) : `Unknown VType: ${kindType}`;
+    } else {
+      this.kind = undefined;
+      this.wireTags.walk(bytes, places[p + TAGS_AT]!, places[p + LOGS_AT]!, places[p + LOG_FIELDS_REPEATED] === 1, this.addWireTag);
+      kind = this.kind ?? '';
+    }
     this.insertWireSpan.run(
       id, traceBlob, grp, hex64(ids[o + SPAN_ID]!, ids[o + SPAN_ID + 1]!),
       ids[o + HAS_PARENT] === 1 ? hex64(ids[o + PARENT_ID]!, ids[o + PARENT_ID + 1]!) : null,
       this.processId(process, start), this.nameId(process.serviceName), this.nameId(operation), start, chunk.times[i * 2 + 1]!,
       bytes.subarray(places[p + STRUCT_START]!, places[p + STRUCT_END]!),
     );
-    this.seenAt(process.serviceName, operation, this.kind ?? '', start);
+    this.seenAt(process.serviceName, operation, kind, start);
   }
 
   /** A tag of the span `writeSpanData` is writing. */
   private readonly addTag = (key: string, value: string): void => {
     this.hashes.add(this.listedHash(key, value));
   };
+
+  /** A tag the walk hashed that is not listed: listed now, unless its key lists no more values. */
+  private learnTag(bytes: Buffer, tagOffset: number, hash: number): void {
+    const tag = this.wireTags.readTag(bytes, tagOffset);
+    const key = tag.key();
+    const listed = this.keyValues(key);
+    if (!listed.many) this.list(key, listed, tag.valueText(), hash);
+  }
 
   /** A tag of the wire span `writeWireSpan` is walking; the first string `span.kind` of its own tags is its kind. */
   private readonly addWireTag = (tag: CompactSpanTags): void => {
@@ -432,14 +460,13 @@ export class SpanRowWriter {
 
   /**
    * `listedHash` of a string tag read as bytes: hashed from them while they are ASCII (no string made), a listed
-   * value found by its hash. Two values of one key with the same 52-bit hash would list only the first, which costs
-   * a regular-expression search nothing but that value's own listing.
+   * value found by its hash (`listed`).
    */
   private listedHashAscii(key: string, tag: CompactSpanTags): number {
     const listed = this.keyValues(key);
     const hash = tagHashAscii(listed.laneA, listed.laneB, tag.bytes, tag.strStart, tag.strEnd);
     if (hash < 0) return this.listedHash(key, tag.valueText());
-    if (!listed.many && !listed.hashes.has(hash)) this.list(key, listed, tag.valueText(), hash);
+    if (!listed.many && !this.listed.has(hash)) this.list(key, listed, tag.valueText(), hash);
     return hash;
   }
 
@@ -460,16 +487,16 @@ export class SpanRowWriter {
       this.dropValues.run(key);
       listed.many = true;
       listed.byValue = new Map();
-      listed.hashes = new Set();
       return;
     }
     this.insertValue.run(key, value);
     listed.byValue.set(value, hash);
-    listed.hashes.add(hash);
+    this.listed.add(hash);
   }
 
   private loadValues(): void {
     this.values = new Map();
+    this.listed = new TagHashSet();
     for (const { key, many } of this.db.prepare('SELECT key, many FROM tag_keys').iterate() as IterableIterator<{ key: string; many: number }>) {
       this.values.set(key, newListedValues(key, many !== 0));
     }
@@ -478,7 +505,7 @@ export class SpanRowWriter {
       if (listed !== undefined && !listed.many) {
         const hash = tagHash(key, value);
         listed.byValue.set(value, hash);
-        listed.hashes.add(hash);
+        this.listed.add(hash);
       }
     }
   }
@@ -490,13 +517,11 @@ interface ListedValues {
   many: boolean;
   /** Listed value → its hash. */
   byValue: Map<string, number>;
-  /** The hashes of the listed values, for values read as bytes. */
-  hashes: Set<number>;
-  /** The key's hash lanes (tag-hash.ts), for hashing values from their bytes. */
+  /** The key's hash lanes (core/tag-hash.ts), for hashing values from their bytes. */
   laneA: number;
   laneB: number;
 }
 
 function newListedValues(key: string, many: boolean): ListedValues {
-  return { many, byValue: new Map(), hashes: new Set(), laneA: keyLaneA(key), laneB: keyLaneB(key) };
+  return { many, byValue: new Map(), laneA: keyLaneA(key), laneB: keyLaneB(key) };
 }

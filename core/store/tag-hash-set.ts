@@ -1,8 +1,8 @@
 /**
- * The distinct tag hashes (tag-hash.ts) of one span group, as the writer gathers them: an open-addressing table over
+ * The distinct tag hashes (core/tag-hash.ts) of one span group, as the writer gathers them: an open-addressing table over
  * a `Float64Array` instead of a `Set<number>`. A hash is a 52-bit integer, beyond a small integer, so a `Set` boxes
  * every one it is given (one heap number per tag of every span, ≈ 14 per span of the Jaeger bench) and hashes the
- * box; here the hash is its own slot index (its low bits come from the second lane of tag-hash.ts) and nothing is
+ * box; here the hash is its own slot index (its low bits come from the second lane of core/tag-hash.ts) and nothing is
  * allocated per tag. Reused from group to group.
  */
 
@@ -31,6 +31,17 @@ export class TagHashSet {
         if (++this.count * 2 > slots.length) this.grow();
         return;
       }
+    }
+  }
+
+  has(hash: number): boolean {
+    const stored = hash + 1;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let i = (hash >>> 0) & mask; ; i = (i + 1) & mask) {
+      const at = slots[i]!;
+      if (at === stored) return true;
+      if (at === 0) return false;
     }
   }
 

@@ -15,13 +15,15 @@
  */
 import type { Process, Span, WireSpans } from '../model/span.js';
 import {
-  JaegerDecoder, REQUIRED_SPAN_FIELDS, TooManySpans, decodeAgentEmitBatch, firstUnset, missingSpanField,
+  JaegerDecoder, REQUIRED_SPAN_FIELDS, TAG_BINARY, TAG_BOOL, TAG_DOUBLE, TAG_LONG, TAG_STRING, TooManySpans, decodeAgentEmitBatch,
+  firstUnset, missingSpanField,
   type JaegerDecodeLimits, type JaegerDecodeResult,
 } from './jaeger-thrift.js';
+import { AsciiTagHasher, tagHash } from '../tag-hash.js';
 import { CompactReader } from './thrift-compact.js';
 import {
   MESSAGE_CALL, MESSAGE_ONEWAY, T_BOOL, T_DOUBLE, T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError,
-  typeName,
+  int64Value, typeName,
 } from './thrift-reader.js';
 
 /** Int32 slots per span in `JaegerCompactSpans.ids`. */
@@ -31,10 +33,13 @@ export const TRACE_HIGH = 0, TRACE_LOW = 2, SPAN_ID = 4, PARENT_ID = 6, HAS_PARE
 /**
  * Int32 slots per span in `JaegerCompactSpans.places`: struct start and end, operation name start and end, where the
  * (last) tags list and logs list start (-1: none), and 1 when some log repeats its fields list (only the last
- * counts then, as in the decoder).
+ * counts then, as in the decoder); the span's range of `tagHashes` and 1 when that range is its tags (false when a
+ * tags, logs or log fields list repeats: then `CompactSpanTags` reads the tags that count); where the value of its
+ * `span.kind` tag lies and that tag's type (-1: none; as for the hashes, only when the range is its tags).
  */
-export const PLACE_SLOTS = 7;
+export const PLACE_SLOTS = 13;
 export const STRUCT_START = 0, STRUCT_END = 1, OP_START = 2, OP_END = 3, TAGS_AT = 4, LOGS_AT = 5, LOG_FIELDS_REPEATED = 6;
+export const FIRST_TAG = 7, TAG_END = 8, TAGS_HASHED = 9, KIND_START = 10, KIND_END = 11, KIND_TYPE = 12;
 
 /** The spans of one checked datagram, still in its bytes. */
 export class JaegerCompactSpans implements WireSpans {
@@ -52,6 +57,13 @@ export class JaegerCompactSpans implements WireSpans {
     readonly places: Int32Array,
     /** 2 per span: start time and duration, µs. */
     readonly times: Float64Array,
+    /**
+     * The tag index hash (core/tag-hash.ts) of every tag and log field of the spans, read while walking: each
+     * span's are `places[FIRST_TAG]` up to `places[TAG_END]`.
+     */
+    readonly tagHashes: Float64Array,
+    /** Where each of those tags' structs starts in `bytes`. */
+    readonly tagOffsets: Int32Array,
     private readonly limits: JaegerDecodeLimits,
   ) {}
 
@@ -90,19 +102,34 @@ export class JaegerCompactWalker {
   private refCount = 0;
   /** 1 when a log of the span being walked repeats its fields list. */
   private logFieldsRepeated = 0;
+  private bytes: Buffer = Buffer.alloc(0);
+  private tagHashes = new Float64Array(INITIAL_SPANS * 16);
+  private tagOffsets = new Int32Array(INITIAL_SPANS * 16);
+  private tagCount = 0;
+  /** Whether the tags list being walked is the span's own (where its kind is). */
+  private spanTags = false;
+  private kindStart = 0;
+  private kindEnd = 0;
+  private kindType = -1;
+  private readonly hasher = new AsciiTagHasher();
 
   constructor(private readonly limits: JaegerDecodeLimits) {}
 
   walk(bytes: Buffer): JaegerWalkResult {
     this.r = new CompactReader(bytes);
+    this.bytes = bytes;
     this.spanIndex = -1;
     this.count = 0;
+    this.tagCount = 0;
     try {
       const process = this.emitBatch();
       const n = this.count;
       return {
         ok: true,
-        spans: new JaegerCompactSpans(bytes, n, process, this.ids.slice(0, n * ID_SLOTS), this.places.slice(0, n * PLACE_SLOTS), this.times.slice(0, n * 2), this.limits),
+        spans: new JaegerCompactSpans(
+          bytes, n, process, this.ids.slice(0, n * ID_SLOTS), this.places.slice(0, n * PLACE_SLOTS), this.times.slice(0, n * 2),
+          this.tagHashes.slice(0, this.tagCount), this.tagOffsets.slice(0, this.tagCount), this.limits,
+        ),
       };
     } catch (err) {
       // The decoder's reasons, word for word (JaegerDecoder.run).
@@ -183,6 +210,8 @@ export class JaegerCompactWalker {
     let seen = 0;
     let opStart = 0, opEnd = 0, start = 0, duration = 0, tagsAt = -1, logsAt = -1;
     this.logFieldsRepeated = 0;
+    this.kindType = -1;
+    const firstTag = this.tagCount;
     let parentHi = 0, parentLo = 0;
     this.refCount = 0;
     const structStart = r.offset;
@@ -210,11 +239,15 @@ export class JaegerCompactWalker {
         r.readI32();
         seen |= 1 << 6;
       } else if (id === 10 && t === T_LIST) {
+        if (tagsAt >= 0) this.logFieldsRepeated |= 2;
         tagsAt = r.offset;
+        this.spanTags = true;
         this.tags('Span.tags');
+        this.spanTags = false;
       } else if (id === 11 && t === T_LIST) {
+        if (logsAt >= 0) this.logFieldsRepeated |= 2;
         logsAt = r.offset;
-        this.logFieldsRepeated = 0;
+        this.logFieldsRepeated &= ~1;
         this.logs();
       } else {
         r.skip(t);
@@ -231,7 +264,14 @@ export class JaegerCompactWalker {
     places[p + OP_END] = opEnd;
     places[p + TAGS_AT] = tagsAt;
     places[p + LOGS_AT] = logsAt;
-    places[p + LOG_FIELDS_REPEATED] = this.logFieldsRepeated;
+    places[p + LOG_FIELDS_REPEATED] = this.logFieldsRepeated & 1;
+    places[p + FIRST_TAG] = firstTag;
+    places[p + TAG_END] = this.tagCount;
+    // A repeated list leaves hashes of tags that do not count in the range.
+    places[p + TAGS_HASHED] = this.logFieldsRepeated === 0 ? 1 : 0;
+    places[p + KIND_START] = this.kindStart;
+    places[p + KIND_END] = this.kindEnd;
+    places[p + KIND_TYPE] = this.kindType;
     this.times[at * 2] = start;
     this.times[at * 2 + 1] = duration;
     this.count = at + 1;
@@ -333,7 +373,7 @@ export class JaegerCompactWalker {
           r.readI64();
           timestamp = true;
         } else if (r.fieldId === 2 && t === T_LIST) {
-          if (fields) this.logFieldsRepeated = 1;
+          if (fields) this.logFieldsRepeated |= 1;
           this.tags('Log.fields');
           fields = true;
         } else {
@@ -350,18 +390,20 @@ export class JaegerCompactWalker {
     const r = this.r;
     const n = this.structList(what);
     for (let i = 0; i < n; i++) {
+      const tagStart = r.offset;
       let keyStart = -1, keyEnd = 0;
       let vType = -1;
+      let strStart = 0, strEnd = 0, binStart = 0, binEnd = 0, vDouble = 0, vBool = false, longHi = 0, longLo = 0;
       r.readStructBegin();
       for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
         switch (r.fieldId) {
           case 1: if (t === T_STRING) { keyStart = r.skipBytes('a string'); keyEnd = r.offset; continue; } break;
           case 2: if (t === T_I32) { vType = r.readI32(); continue; } break;
-          case 3: if (t === T_STRING) { r.skipBytes('a string'); continue; } break;
-          case 4: if (t === T_DOUBLE) { r.readDouble(); continue; } break;
-          case 5: if (t === T_BOOL) { r.readBool(); continue; } break;
-          case 6: if (t === T_I64) { r.readI64(); continue; } break;
-          case 7: if (t === T_STRING) { r.skipBytes('a binary'); continue; } break;
+          case 3: if (t === T_STRING) { strStart = r.skipBytes('a string'); strEnd = r.offset; continue; } break;
+          case 4: if (t === T_DOUBLE) { vDouble = r.readDouble(); continue; } break;
+          case 5: if (t === T_BOOL) { vBool = r.readBool(); continue; } break;
+          case 6: if (t === T_I64) { r.readI64(); longHi = r.i64Hi; longLo = r.i64Lo; continue; } break;
+          case 7: if (t === T_STRING) { binStart = r.skipBytes('a binary'); binEnd = r.offset; continue; } break;
         }
         r.skip(t);
       }
@@ -369,7 +411,46 @@ export class JaegerCompactWalker {
       if (keyStart < 0) throw new ThriftError('Tag is missing its required field key');
       // A vType of -1 reads as none, as in the decoder.
       if (vType === -1) throw new ThriftError(`Tag "${r.text(keyStart, keyEnd).slice(0, 64)}" is missing its required field vType`);
+      // The tag's hash for the store's index: of its value as text (`tagValueString` of the decoded tag).
+      const bytes = this.bytes;
+      const h = this.hasher;
+      let hash = -1;
+      if (h.key(bytes, keyStart, keyEnd)) {
+        switch (vType) {
+          case TAG_STRING: hash = h.valueBytes(bytes, strStart, strEnd); break;
+          case TAG_DOUBLE: hash = h.value(String(vDouble)); break;
+          case TAG_BOOL: hash = h.value(vBool ? 'true' : 'false'); break;
+          case TAG_LONG: hash = h.value(String(int64Value(longHi, longLo))); break;
+          case TAG_BINARY: hash = h.value(bytes.toString('hex', binStart, binEnd)); break;
+          default: hash = h.value(`Unknown VType: ${vType}`);
+        }
+      }
+      if (hash < 0) {
+        // Not ASCII: hashed as the decoder's strings.
+        const value = vType === TAG_STRING ? r.text(strStart, strEnd) : vType === TAG_BINARY ? bytes.toString('hex', binStart, binEnd)
+          : vType === TAG_DOUBLE ? String(vDouble) : vType === TAG_BOOL ? String(vBool) : vType === TAG_LONG ? String(int64Value(longHi, longLo))
+            : `Unknown VType: ${vType}`;
+        hash = tagHash(r.text(keyStart, keyEnd), value);
+      }
+      if (this.tagCount === this.tagHashes.length) this.growTags();
+      this.tagHashes[this.tagCount] = hash;
+      this.tagOffsets[this.tagCount++] = tagStart;
+      if (this.spanTags && this.kindType === -1 && (vType < TAG_DOUBLE || vType > TAG_BINARY) && isSpanKind(bytes, keyStart, keyEnd)) {
+        // The first string-typed span.kind tag (an unknown type reads as a string).
+        this.kindType = vType;
+        this.kindStart = strStart;
+        this.kindEnd = strEnd;
+      }
     }
+  }
+
+  private growTags(): void {
+    const hashes = new Float64Array(this.tagHashes.length * 2);
+    hashes.set(this.tagHashes);
+    this.tagHashes = hashes;
+    const offsets = new Int32Array(this.tagOffsets.length * 2);
+    offsets.set(this.tagOffsets);
+    this.tagOffsets = offsets;
   }
 
   private grow(): void {
@@ -383,4 +464,12 @@ export class JaegerCompactWalker {
     times.set(this.times);
     this.times = times;
   }
+}
+
+const SPAN_KIND = Buffer.from('span.kind');
+
+function isSpanKind(bytes: Buffer, start: number, end: number): boolean {
+  if (end - start !== SPAN_KIND.length) return false;
+  for (let i = 0; i < SPAN_KIND.length; i++) if (bytes[start + i] !== SPAN_KIND[i]) return false;
+  return true;
 }

@@ -63,6 +63,22 @@ export class CompactSpanTags {
     }
   }
 
+  /** Reads the one tag struct starting at `tagStart` into the fields (a tag the walk found there). */
+  readTag(buf: Buffer, tagStart: number): this {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.r = new CompactReader(buf);
+    }
+    this.r.seek(tagStart);
+    try {
+      this.readTagStruct();
+    } catch (err) {
+      this.buf = Buffer.alloc(0);
+      throw err;
+    }
+    return this;
+  }
+
   private logList(fieldsRepeated: boolean, onTag: (tag: CompactSpanTags) => void): void {
     const r = this.r;
     const n = r.readListBegin();
@@ -111,31 +127,35 @@ export class CompactSpanTags {
   }
 
   private tagList(onTag: (tag: CompactSpanTags) => void): void {
-    const r = this.r;
-    const n = r.readListBegin();
+    const n = this.r.readListBegin();
     for (let i = 0; i < n; i++) {
-      this.keyStart = 0;
-      this.keyEnd = 0;
-      this.vType = -1;
-      this.strStart = this.strEnd = this.binStart = this.binEnd = 0;
-      this.vDouble = 0;
-      this.vBool = false;
-      this.longHi = this.longLo = 0;
-      r.readStructBegin();
-      for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
-        switch (r.fieldId) {
-          case 1: if (t === T_STRING) { this.keyStart = r.skipBytes('a string'); this.keyEnd = r.offset; continue; } break;
-          case 2: if (t === T_I32) { this.vType = r.readI32(); continue; } break;
-          case 3: if (t === T_STRING) { this.strStart = r.skipBytes('a string'); this.strEnd = r.offset; continue; } break;
-          case 4: if (t === T_DOUBLE) { this.vDouble = r.readDouble(); continue; } break;
-          case 5: if (t === T_BOOL) { this.vBool = r.readBool(); continue; } break;
-          case 6: if (t === T_I64) { r.readI64(); this.longHi = r.i64Hi; this.longLo = r.i64Lo; continue; } break;
-          case 7: if (t === T_STRING) { this.binStart = r.skipBytes('a binary'); this.binEnd = r.offset; continue; } break;
-        }
-        r.skip(t);
-      }
-      r.readStructEnd();
+      this.readTagStruct();
       onTag(this);
     }
+  }
+
+  private readTagStruct(): void {
+    const r = this.r;
+    this.keyStart = 0;
+    this.keyEnd = 0;
+    this.vType = -1;
+    this.strStart = this.strEnd = this.binStart = this.binEnd = 0;
+    this.vDouble = 0;
+    this.vBool = false;
+    this.longHi = this.longLo = 0;
+    r.readStructBegin();
+    for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
+      switch (r.fieldId) {
+        case 1: if (t === T_STRING) { this.keyStart = r.skipBytes('a string'); this.keyEnd = r.offset; continue; } break;
+        case 2: if (t === T_I32) { this.vType = r.readI32(); continue; } break;
+        case 3: if (t === T_STRING) { this.strStart = r.skipBytes('a string'); this.strEnd = r.offset; continue; } break;
+        case 4: if (t === T_DOUBLE) { this.vDouble = r.readDouble(); continue; } break;
+        case 5: if (t === T_BOOL) { this.vBool = r.readBool(); continue; } break;
+        case 6: if (t === T_I64) { r.readI64(); this.longHi = r.i64Hi; this.longLo = r.i64Lo; continue; } break;
+        case 7: if (t === T_STRING) { this.binStart = r.skipBytes('a binary'); this.binEnd = r.offset; continue; } break;
+      }
+      r.skip(t);
+    }
+    r.readStructEnd();
   }
 }

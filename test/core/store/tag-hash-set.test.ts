@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TagHashSet } from '../../../core/store/tag-hash-set.js';
-import { tagHash } from '../../../core/store/tag-hash.js';
+import { tagHash } from '../../../core/tag-hash.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 test('the set holds each hash once and gives them back ascending, as a Set sorted would', () => {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parentSpanId, type KeyValue, type Span } from '../../../core/model/span.js';
-import { tagValueString } from '../../../core/store/span-codec.js';
+import { spanKindOf, tagValueString } from '../../../core/store/span-codec.js';
+import { tagHash } from '../../../core/tag-hash.js';
 import {
-  HAS_PARENT, ID_SLOTS, JaegerCompactWalker, LOGS_AT, LOG_FIELDS_REPEATED, OP_END, OP_START, PARENT_ID, PLACE_SLOTS, SPAN_ID,
-  STRUCT_END, STRUCT_START, TAGS_AT, TRACE_HIGH, TRACE_LOW, type JaegerCompactSpans,
+  FIRST_TAG, HAS_PARENT, ID_SLOTS, JaegerCompactWalker, KIND_END, KIND_START, KIND_TYPE, LOGS_AT, LOG_FIELDS_REPEATED, OP_END,
+  OP_START, PARENT_ID, PLACE_SLOTS, SPAN_ID, STRUCT_END, STRUCT_START, TAGS_AT, TAGS_HASHED, TAG_END, TRACE_HIGH, TRACE_LOW,
+  type JaegerCompactSpans,
 } from '../../../core/thrift/jaeger-compact-spans.js';
 import { CompactSpanTags } from '../../../core/thrift/jaeger-compact-tags.js';
 import { decodeAgentEmitBatch, decodeJaegerSpan } from '../../../core/thrift/jaeger-thrift.js';
@@ -36,6 +38,8 @@ function wireTags(spans: JaegerCompactSpans, i: number): Array<[string, string, 
 }
 
 /** The walk and the decoder agree on `bytes`: both refuse it for the same reason, or both read the same spans. */
+let hashed = 0;
+
 function agree(walker: JaegerCompactWalker, bytes: Buffer): boolean {
   const walked = walker.walk(bytes);
   const decoded = decodeAgentEmitBatch(bytes, 'compact', LIMITS);
@@ -57,6 +61,15 @@ function agree(walker: JaegerCompactWalker, bytes: Buffer): boolean {
     assert.equal(w.times[i * 2 + 1], span.durationMicros);
     assert.equal(w.bytes.toString('utf8', w.places[p + OP_START], w.places[p + OP_END]), span.operationName);
     assert.deepEqual(wireTags(w, i), modelTags(span), `span ${i}'s tags`);
+    if (w.places[p + TAGS_HASHED] === 1) {
+      // The hashes the walk made are those of the tags that count, and the kind its first string span.kind.
+      const hashes = Array.from(w.tagHashes.subarray(w.places[p + FIRST_TAG], w.places[p + TAG_END]));
+      assert.deepEqual(hashes, modelTags(span).map(([key, value]) => tagHash(key, value)), `span ${i}'s tag hashes`);
+      const kindType = w.places[p + KIND_TYPE]!;
+      const kind = kindType === -1 ? '' : kindType === 0 ? w.bytes.toString('utf8', w.places[p + KIND_START], w.places[p + KIND_END]) : `Unknown VType: ${kindType}`;
+      assert.equal(kind, spanKindOf(span), `span ${i}'s kind`);
+      hashed++;
+    }
     // The struct alone, as the store keeps it, reads back as the same span.
     assert.deepEqual(decodeJaegerSpan(w.bytes.subarray(w.places[p + STRUCT_START], w.places[p + STRUCT_END]), 'compact', span.process), span);
   });
@@ -96,6 +109,7 @@ test('random, truncated and mutated datagrams: the walk accepts exactly what the
   for (const seed of seeds) for (let n = 0; n < seed.length; n++) assert.equal(agree(walker, seed.subarray(0, n)), false);
   // Both outcomes are exercised: damage that keeps a datagram readable (a changed value) and damage that does not.
   assert.ok(accepted > 100 && refused > 1_000, `${accepted} accepted, ${refused} refused`);
+  assert.ok(hashed > 1_000, `${hashed} spans' hashes compared`);
 });
 
 test('a batch over the span limit is refused whole, as by the decoder', () => {

@@ -59,3 +59,42 @@ function finish(a: number, b: number): number {
   // 32 bits of one lane above 20 of the other: below 2^52, exact in a double and in SQLite's INTEGER.
   return (a >>> 0) * TWO_POW_20 + ((b >>> 0) & (TWO_POW_20 - 1));
 }
+
+/**
+ * `tagHash` of a key and value read as bytes: `key` takes the key's bytes (false when they are not ASCII), then
+ * `valueBytes` or `value` gives the hash (`valueBytes`: -1 when the value's bytes are not ASCII). Reused; nothing
+ * is allocated.
+ */
+export class AsciiTagHasher {
+  private a = 0;
+  private b = 0;
+
+  key(buf: Uint8Array, start: number, end: number): boolean {
+    let a = 0x811c9dc5;
+    let b = PRIME_A ^ PRIME_B;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return false;
+      a = Math.imul(a ^ c, PRIME_A);
+      b = Math.imul(b ^ c, PRIME_B);
+    }
+    this.a = Math.imul(a ^ 0xffff, PRIME_A);
+    this.b = Math.imul(b ^ 0xffff, PRIME_B);
+    return true;
+  }
+
+  valueBytes(buf: Uint8Array, start: number, end: number): number {
+    return tagHashAscii(this.a, this.b, buf, start, end);
+  }
+
+  value(text: string): number {
+    let a = this.a;
+    let b = this.b;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, PRIME_A);
+      b = Math.imul(b ^ c, PRIME_B);
+    }
+    return finish(a, b);
+  }
+}
