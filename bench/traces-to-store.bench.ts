@@ -5,7 +5,8 @@
  *
  * - otlp-json: OTLP/JSON bodies of 512 spans serialised by the OpenTelemetry SDK's own serializer;
  * - otlp-proto: the same spans as OTLP/protobuf bodies (the SDK's protobuf serializer);
- * - jaeger-compact: agent `emitBatch` datagrams of 10 spans (bench/support/jaeger-datagrams.ts);
+ * - jaeger-compact: agent `emitBatch` datagrams of 10 spans (bench/support/jaeger-datagrams.ts), checked and stored
+ *   from their bytes as the UDP receiver hands them over;
  * - zipkin-json: Zipkin v2 JSON bodies of 512 spans as the Zipkin exporter writes them.
  *
  * Every body carries distinct trace and span ids. Each case runs in a child process of its own, so its peak RSS and

@@ -50,16 +50,18 @@
  * indexes ≈ 2.8 µs and the commit ≈ 1.9 µs in SQLite, encoding the data ≈ 1.6 µs with the tag walk ≈ 0.7 µs of
  * it, the tag index rows ≈ 0.9 µs, processes, names and last-seen times ≈ 0.4 µs; garbage collection apart.
  *
- * Then (the whole Jaeger compact case ≈ 62k → 70k spans per CPU-second, ≈ 1,020 → 820 database bytes per span):
- * spans of Jaeger compact datagrams are no longer decoded into objects and encoded again. The receiver checks the
- * datagram whole without making objects (core/thrift/jaeger-compact-spans.ts, ≈ 2 µs per span); each span's data
- * is its own Thrift struct, a slice of the datagram (`writeWireSpan`); its tags are read from those bytes and
- * hashed from them while ASCII (≈ 2.5 µs with the listing). Decoding (≈ 4 µs), encoding (≈ 3.5 µs) and most of
- * their garbage are gone. What is left per span (a CPU profile, ≈ 14 µs): the SQLite row with its two indexes
- * ≈ 3.5 µs, the commit ≈ 1.9 µs, the tag index rows ≈ 1.1 µs, the walk at receipt ≈ 2.1 µs, the tag pass ≈ 2.5 µs,
- * garbage collection ≈ 1.5 µs. A bare SQLite experiment with these rows puts row, indexes and commit at ≈ 4.3 µs
- * a span whatever is done with the data (kept in one row per trace instead: ≈ 4.0 µs), so one row per span caps
- * this path near 95k spans per CPU-second; 100k needs fewer rows than spans.
+ * Then (the whole Jaeger compact case ≈ 62k → 74–81k spans per CPU-second, ≈ 1,020 → 820 database bytes per
+ * span): spans of Jaeger compact datagrams are no longer decoded into objects and encoded again. The receiver checks
+ * the datagram whole without making objects and hashes each tag as it goes (core/thrift/jaeger-compact-spans.ts,
+ * ≈ 2.5 µs per span); each span's data is its own Thrift struct, a slice of the datagram (`writeWireSpan`); a tag is
+ * read again from the bytes only when its hash is not a listed value's (`learnTag`: a new value, or a key with too
+ * many to list). Decoding (≈ 4 µs), encoding (≈ 3.5 µs), a second pass over the tags (≈ 2.5 µs, measured in
+ * between) and most of their garbage are gone. What is left per span (a CPU profile, ≈ 12 µs): the SQLite row with
+ * its two indexes ≈ 3.7 µs, the commit ≈ 1.6 µs, the tag index rows ≈ 1 µs, the walk ≈ 2.5 µs, garbage
+ * collection ≈ 1 µs, names, processes, last-seen times and the queue the rest. A bare SQLite run of these rows puts
+ * row, indexes and commit at ≈ 4.3 µs a span whatever is done with the data (kept in one row per trace instead:
+ * ≈ 4.0 µs), so one row per span keeps this path short of 100k spans per CPU-second; that needs fewer rows than
+ * spans.
  */
 import type { Statement } from 'better-sqlite3';
 import { chunkSpans, parentSpanId, type Process, type Span, type SpanChunk } from '../model/span.js';
