@@ -76,16 +76,13 @@ import { hex64 } from '../thrift/thrift-reader.js';
 import type { Db } from './database.js';
 import { JsonBytes } from './json-bytes.js';
 import { encodeProcessTags, spanKindOf, tagValueString, writeSpanData } from './span-codec.js';
-import { keyLaneA, keyLaneB, tagHash, tagHashAscii } from '../tag-hash.js';
 import { TagHashSet } from './tag-hash-set.js';
+import { TagListing } from './tag-listing.js';
+
+export { MAX_LISTED_VALUES } from './tag-listing.js';
 
 /** How often (µs of span time) the last-seen time of a known service / operation / process is refreshed. */
 export const LAST_SEEN_REFRESH_US = 3_600_000_000;
-/**
- * Distinct values of a tag key listed in `tag_values` (what a regular-expression search enumerates); a key with more
- * is marked `many`, and a regular expression over it is checked on each candidate span instead.
- */
-export const MAX_LISTED_VALUES = 2_000;
 /**
  * Spans per group of the tag index: a batch of the collector's queue (1,000 spans) is one group. Its rows say which
  * groups hold a tag; a search checks each candidate span's own tags.
@@ -148,23 +145,13 @@ export class SpanRowWriter {
   private readonly touchProcess: Statement;
   private readonly upsertService: Statement;
   private readonly upsertOperation: Statement;
-  private readonly insertValue: Statement;
-  private readonly insertKey: Statement;
-  private readonly markMany: Statement;
-  private readonly dropValues: Statement;
   private names = new Map<string, number>();
   private processByObject = new WeakMap<Process, ProcessEntry>();
   private processByKey = new Map<string, ProcessEntry>();
   /** Last-seen µs written per service, and per operation and span kind of it. */
   private seen = new Map<string, SeenService>();
-  /** What is known of each tag key's values. */
-  private values = new Map<string, ListedValues>();
-  /**
-   * The hashes of every listed value of every key, for tags hashed from bytes. A value whose key lists no more
-   * stays here: nothing is to be done for it either. Two values with the same 52-bit hash would list only the first,
-   * which costs a regular-expression search nothing but that value's own listing.
-   */
-  private listed = new TagHashSet();
+  /** `tag_keys` / `tag_values`, and the hashes of listed values. */
+  private readonly listing: TagListing;
   /** Walks a wire span's tags. */
   private readonly wireTags = new CompactSpanTags();
   /** The kind of the wire span being written, from its tags. */
@@ -178,6 +165,7 @@ export class SpanRowWriter {
 
   constructor(private readonly db: Db, options: SpanRowWriterOptions = {}) {
     this.epochs = options.epochs ?? true;
+    this.listing = new TagListing(db);
     this.insertSpan = db.prepare(
       // The data comes as the UTF-8 bytes of its JSON (json-bytes.ts), stored as the text they are.
       'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))',
@@ -204,11 +192,6 @@ export class SpanRowWriter {
     this.upsertOperation = db.prepare(
       'INSERT INTO operations (service, name, kind, last_seen_us) VALUES (?, ?, ?, ?) ON CONFLICT(service, name, kind) DO UPDATE SET last_seen_us = max(last_seen_us, excluded.last_seen_us)',
     );
-    this.insertValue = db.prepare('INSERT OR IGNORE INTO tag_values (key, value) VALUES (?, ?)');
-    this.insertKey = db.prepare('INSERT OR IGNORE INTO tag_keys (key, many) VALUES (?, 0)');
-    this.markMany = db.prepare('UPDATE tag_keys SET many = 1 WHERE key = ?');
-    this.dropValues = db.prepare('DELETE FROM tag_values WHERE key = ?');
-    this.loadValues();
   }
 
   /**
@@ -302,7 +285,7 @@ export class SpanRowWriter {
       const tagHashes = chunk.tagHashes;
       for (let t = places[p + FIRST_TAG]!, end = places[p + TAG_END]!; t < end; t++) {
         const hash = tagHashes[t]!;
-        if (!this.listed.has(hash)) this.learnTag(bytes, chunk.tagOffsets[t]!, hash);
+        if (!this.listing.isListed(hash)) this.listing.learn(this.wireTags.readTag(bytes, chunk.tagOffsets[t]!), hash);
         this.hashes.add(hash);
       }
       const kindType = places[p + KIND_TYPE]!;
@@ -323,25 +306,17 @@ export class SpanRowWriter {
 
   /** A tag of the span `writeSpanData` is writing. */
   private readonly addTag = (key: string, value: string): void => {
-    this.hashes.add(this.listedHash(key, value));
+    this.hashes.add(this.listing.hash(key, value));
   };
-
-  /** A tag the walk hashed that is not listed: listed now, unless its key lists no more values. */
-  private learnTag(bytes: Buffer, tagOffset: number, hash: number): void {
-    const tag = this.wireTags.readTag(bytes, tagOffset);
-    const key = tag.key();
-    const listed = this.keyValues(key);
-    if (!listed.many) this.list(key, listed, tag.valueText(), hash);
-  }
 
   /** A tag of the wire span `writeWireSpan` is walking; the first string `span.kind` of its own tags is its kind. */
   private readonly addWireTag = (tag: CompactSpanTags): void => {
     const key = tag.key();
     const stringTyped = tag.vType === TAG_STRING || tag.vType < 0 || tag.vType > TAG_BINARY;
     if (tag.vType === TAG_STRING) {
-      this.hashes.add(this.listedHashAscii(key, tag));
+      this.hashes.add(this.listing.hashAscii(key, tag));
     } else {
-      this.hashes.add(this.listedHash(key, tag.valueText()));
+      this.hashes.add(this.listing.hash(key, tag.valueText()));
     }
     if (this.kind === undefined && stringTyped && tag.spanTag && key === 'span.kind') this.kind = tag.valueText();
   };
@@ -352,7 +327,7 @@ export class SpanRowWriter {
     this.processByObject = new WeakMap();
     this.processByKey = new Map();
     this.seen = new Map();
-    this.loadValues();
+    this.listing.load();
   }
 
   /** After retention deleted services, operations and processes. */
@@ -445,85 +420,4 @@ export class SpanRowWriter {
       kinds.set(kind, startUs);
     }
   }
-
-  /**
-   * The tag's hash, keeping `tag_values` listing the values of keys with few of them. A listed value keeps its hash:
-   * most tags of a span repeat one of a few values (methods, status codes, components), found by two lookups.
-   */
-  private listedHash(key: string, value: string): number {
-    const listed = this.keyValues(key);
-    if (listed.many) return tagHash(key, value);
-    const known = listed.byValue.get(value);
-    if (known !== undefined) return known;
-    const hash = tagHash(key, value);
-    this.list(key, listed, value, hash);
-    return hash;
-  }
-
-  /**
-   * `listedHash` of a string tag read as bytes: hashed from them while they are ASCII (no string made), a listed
-   * value found by its hash (`listed`).
-   */
-  private listedHashAscii(key: string, tag: CompactSpanTags): number {
-    const listed = this.keyValues(key);
-    const hash = tagHashAscii(listed.laneA, listed.laneB, tag.bytes, tag.strStart, tag.strEnd);
-    if (hash < 0) return this.listedHash(key, tag.valueText());
-    if (!listed.many && !this.listed.has(hash)) this.list(key, listed, tag.valueText(), hash);
-    return hash;
-  }
-
-  private keyValues(key: string): ListedValues {
-    let listed = this.values.get(key);
-    if (listed === undefined) {
-      listed = newListedValues(key, false);
-      this.values.set(key, listed);
-      this.insertKey.run(key);
-    }
-    return listed;
-  }
-
-  /** Lists a new value of the key, or marks the key `many` when it has `MAX_LISTED_VALUES` already. */
-  private list(key: string, listed: ListedValues, value: string, hash: number): void {
-    if (listed.byValue.size >= MAX_LISTED_VALUES) {
-      this.markMany.run(key);
-      this.dropValues.run(key);
-      listed.many = true;
-      listed.byValue = new Map();
-      return;
-    }
-    this.insertValue.run(key, value);
-    listed.byValue.set(value, hash);
-    this.listed.add(hash);
-  }
-
-  private loadValues(): void {
-    this.values = new Map();
-    this.listed = new TagHashSet();
-    for (const { key, many } of this.db.prepare('SELECT key, many FROM tag_keys').iterate() as IterableIterator<{ key: string; many: number }>) {
-      this.values.set(key, newListedValues(key, many !== 0));
-    }
-    for (const { key, value } of this.db.prepare('SELECT key, value FROM tag_values').iterate() as IterableIterator<{ key: string; value: string }>) {
-      const listed = this.values.get(key);
-      if (listed !== undefined && !listed.many) {
-        const hash = tagHash(key, value);
-        listed.byValue.set(value, hash);
-        this.listed.add(hash);
-      }
-    }
-  }
-}
-
-/** What the writer knows of one tag key's values. */
-interface ListedValues {
-  /** More than `MAX_LISTED_VALUES` values: none listed any more. */
-  many: boolean;
-  /** Listed value → its hash. */
-  byValue: Map<string, number>;
-  /** The key's hash lanes (core/tag-hash.ts), for hashing values from their bytes. */
-  laneA: number;
-  laneB: number;
-}
-
-function newListedValues(key: string, many: boolean): ListedValues {
-  return { many, byValue: new Map(), laneA: keyLaneA(key), laneB: keyLaneB(key) };
 }
