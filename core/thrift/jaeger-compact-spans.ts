@@ -14,17 +14,14 @@
  * the ≈ 16 µs such a span cost from datagram to commit (bench/traces-to-store.bench.ts, jaeger-compact).
  */
 import type { Process, Span, WireSpans } from '../model/span.js';
-import {
-  JaegerDecoder, REQUIRED_SPAN_FIELDS, TAG_BINARY, TAG_BOOL, TAG_DOUBLE, TAG_LONG, TAG_STRING, TooManySpans, decodeAgentEmitBatch,
-  firstUnset, missingSpanField,
-  type JaegerDecodeLimits, type JaegerDecodeResult,
-} from './jaeger-thrift.js';
 import { AsciiTagHasher, tagHash } from '../tag-hash.js';
-import { CompactReader } from './thrift-compact.js';
+import { CompactTagFields } from './jaeger-compact-tags.js';
 import {
-  MESSAGE_CALL, MESSAGE_ONEWAY, T_BOOL, T_DOUBLE, T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError,
-  int64Value, typeName,
-} from './thrift-reader.js';
+  JaegerDecoder, REQUIRED_SPAN_FIELDS, SpanRefFields, TAG_BINARY, TAG_DOUBLE, TAG_STRING, TooManySpans, decodeAgentEmitBatch,
+  missingSpanField, type JaegerDecodeLimits, type JaegerDecodeResult,
+} from './jaeger-thrift.js';
+import { CompactReader } from './thrift-compact.js';
+import { MESSAGE_CALL, MESSAGE_ONEWAY, T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError, typeName } from './thrift-reader.js';
 
 /** Int32 slots per span in `JaegerCompactSpans.ids`. */
 export const ID_SLOTS = 9;
@@ -112,6 +109,8 @@ export class JaegerCompactWalker {
   private kindEnd = 0;
   private kindType = -1;
   private readonly hasher = new AsciiTagHasher();
+  private readonly ref = new SpanRefFields();
+  private readonly tag = new CompactTagFields();
 
   constructor(private readonly limits: JaegerDecodeLimits) {}
 
@@ -322,42 +321,20 @@ export class JaegerCompactWalker {
     const n = this.structList('Span.references');
     // A later references field replaces an earlier one.
     this.refCount = 0;
+    const f = this.ref;
     for (let i = 0; i < n; i++) {
-      let seen = 0;
-      let refType = 0, lowHi = 0, lowLo = 0, highHi = 0, highLo = 0, idHi = 0, idLo = 0;
-      r.readStructBegin();
-      for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
-        const id = r.fieldId;
-        if (id === 1 && t === T_I32) {
-          refType = r.readI32();
-          seen |= 1;
-        } else if (t === T_I64 && id >= 2 && id <= 4) {
-          r.readI64();
-          seen |= 1 << (id - 1);
-          if (id === 2) { lowHi = r.i64Hi; lowLo = r.i64Lo; }
-          else if (id === 3) { highHi = r.i64Hi; highLo = r.i64Lo; }
-          else { idHi = r.i64Hi; idLo = r.i64Lo; }
-        } else {
-          r.skip(t);
-        }
-      }
-      r.readStructEnd();
-      if (seen !== 0b1111) throw new ThriftError(`SpanRef is missing its required field ${['refType', 'traceIdLow', 'traceIdHigh', 'spanId'][firstUnset(seen, 0b1111)]}`);
-      if (refType !== 0 && refType !== 1) continue;
-      if ((this.refCount + 1) * REF_SLOTS > this.refs.length) {
-        const grown = new Int32Array(this.refs.length * 2);
-        grown.set(this.refs);
-        this.refs = grown;
-      }
+      f.read(r);
+      if (f.refType !== 0 && f.refType !== 1) continue;
+      if ((this.refCount + 1) * REF_SLOTS > this.refs.length) this.refs = doubled(this.refs);
       const refs = this.refs;
       const b = this.refCount++ * REF_SLOTS;
-      refs[b] = refType;
-      refs[b + 1] = highHi;
-      refs[b + 2] = highLo;
-      refs[b + 3] = lowHi;
-      refs[b + 4] = lowLo;
-      refs[b + 5] = idHi;
-      refs[b + 6] = idLo;
+      refs[b] = f.refType;
+      refs[b + 1] = f.highHi;
+      refs[b + 2] = f.highLo;
+      refs[b + 3] = f.lowHi;
+      refs[b + 4] = f.lowLo;
+      refs[b + 5] = f.idHi;
+      refs[b + 6] = f.idLo;
     }
   }
 
@@ -389,81 +366,48 @@ export class JaegerCompactWalker {
   private tags(what: string): void {
     const r = this.r;
     const n = this.structList(what);
+    const tag = this.tag;
+    const bytes = this.bytes;
+    const h = this.hasher;
     for (let i = 0; i < n; i++) {
       const tagStart = r.offset;
-      let keyStart = -1, keyEnd = 0;
-      let vType = -1;
-      let strStart = 0, strEnd = 0, binStart = 0, binEnd = 0, vDouble = 0, vBool = false, longHi = 0, longLo = 0;
-      r.readStructBegin();
-      for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
-        switch (r.fieldId) {
-          case 1: if (t === T_STRING) { keyStart = r.skipBytes('a string'); keyEnd = r.offset; continue; } break;
-          case 2: if (t === T_I32) { vType = r.readI32(); continue; } break;
-          case 3: if (t === T_STRING) { strStart = r.skipBytes('a string'); strEnd = r.offset; continue; } break;
-          case 4: if (t === T_DOUBLE) { vDouble = r.readDouble(); continue; } break;
-          case 5: if (t === T_BOOL) { vBool = r.readBool(); continue; } break;
-          case 6: if (t === T_I64) { r.readI64(); longHi = r.i64Hi; longLo = r.i64Lo; continue; } break;
-          case 7: if (t === T_STRING) { binStart = r.skipBytes('a binary'); binEnd = r.offset; continue; } break;
-        }
-        r.skip(t);
-      }
-      r.readStructEnd();
-      if (keyStart < 0) throw new ThriftError('Tag is missing its required field key');
+      tag.read(r, bytes);
+      if (tag.keyStart < 0) throw new ThriftError('Tag is missing its required field key');
       // A vType of -1 reads as none, as in the decoder.
-      if (vType === -1) throw new ThriftError(`Tag "${r.text(keyStart, keyEnd).slice(0, 64)}" is missing its required field vType`);
-      // The tag's hash for the store's index: of its value as text (`tagValueString` of the decoded tag).
-      const bytes = this.bytes;
-      const h = this.hasher;
+      if (tag.vType === -1) throw new ThriftError(`Tag "${tag.key().slice(0, 64)}" is missing its required field vType`);
+      // The tag's hash for the store's index, of its value as text (`tagValueString` of the decoded tag): from the
+      // bytes while they are ASCII, else from the decoder's strings.
       let hash = -1;
-      if (h.key(bytes, keyStart, keyEnd)) {
-        switch (vType) {
-          case TAG_STRING: hash = h.valueBytes(bytes, strStart, strEnd); break;
-          case TAG_DOUBLE: hash = h.value(String(vDouble)); break;
-          case TAG_BOOL: hash = h.value(vBool ? 'true' : 'false'); break;
-          case TAG_LONG: hash = h.value(String(int64Value(longHi, longLo))); break;
-          case TAG_BINARY: hash = h.value(bytes.toString('hex', binStart, binEnd)); break;
-          default: hash = h.value(`Unknown VType: ${vType}`);
-        }
+      if (h.key(bytes, tag.keyStart, tag.keyEnd)) hash = tag.vType === TAG_STRING ? h.valueBytes(bytes, tag.strStart, tag.strEnd) : h.value(tag.valueText());
+      if (hash < 0) hash = tagHash(tag.key(), tag.valueText());
+      if (this.tagCount === this.tagHashes.length) {
+        this.tagHashes = doubled(this.tagHashes);
+        this.tagOffsets = doubled(this.tagOffsets);
       }
-      if (hash < 0) {
-        // Not ASCII: hashed as the decoder's strings.
-        const value = vType === TAG_STRING ? r.text(strStart, strEnd) : vType === TAG_BINARY ? bytes.toString('hex', binStart, binEnd)
-          : vType === TAG_DOUBLE ? String(vDouble) : vType === TAG_BOOL ? String(vBool) : vType === TAG_LONG ? String(int64Value(longHi, longLo))
-            : `Unknown VType: ${vType}`;
-        hash = tagHash(r.text(keyStart, keyEnd), value);
-      }
-      if (this.tagCount === this.tagHashes.length) this.growTags();
       this.tagHashes[this.tagCount] = hash;
       this.tagOffsets[this.tagCount++] = tagStart;
-      if (this.spanTags && this.kindType === -1 && (vType < TAG_DOUBLE || vType > TAG_BINARY) && isSpanKind(bytes, keyStart, keyEnd)) {
+      if (this.spanTags && this.kindType === -1 && (tag.vType < TAG_DOUBLE || tag.vType > TAG_BINARY) && isSpanKind(bytes, tag.keyStart, tag.keyEnd)) {
         // The first string-typed span.kind tag (an unknown type reads as a string).
-        this.kindType = vType;
-        this.kindStart = strStart;
-        this.kindEnd = strEnd;
+        this.kindType = tag.vType;
+        this.kindStart = tag.strStart;
+        this.kindEnd = tag.strEnd;
       }
     }
   }
 
-  private growTags(): void {
-    const hashes = new Float64Array(this.tagHashes.length * 2);
-    hashes.set(this.tagHashes);
-    this.tagHashes = hashes;
-    const offsets = new Int32Array(this.tagOffsets.length * 2);
-    offsets.set(this.tagOffsets);
-    this.tagOffsets = offsets;
+  private grow(): void {
+    this.ids = doubled(this.ids);
+    this.places = doubled(this.places);
+    this.times = doubled(this.times);
   }
 
-  private grow(): void {
-    const ids = new Int32Array(this.ids.length * 2);
-    ids.set(this.ids);
-    this.ids = ids;
-    const places = new Int32Array(this.places.length * 2);
-    places.set(this.places);
-    this.places = places;
-    const times = new Float64Array(this.times.length * 2);
-    times.set(this.times);
-    this.times = times;
-  }
+}
+
+/** A copy of the array twice as long. */
+function doubled<T extends Int32Array | Float64Array>(array: T): T {
+  const grown = new (array.constructor as new (n: number) => T)(array.length * 2);
+  grown.set(array);
+  return grown;
 }
 
 const SPAN_KIND = Buffer.from('span.kind');

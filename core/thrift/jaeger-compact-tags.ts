@@ -5,18 +5,25 @@
  * missing value is its type's zero, an unknown value type is the string `Unknown VType: <n>`.
  *
  * For spans already checked by the walk (jaeger-compact-spans.ts): bad bytes still throw `ThriftError`, never more.
- * The tag being visited is in the walker's fields, read by the callback: nothing is allocated per tag.
+ * The tag being visited is in the walker's fields (`CompactTagFields`, which the walk reads tags with too), read by
+ * the callback: nothing is allocated per tag.
  */
+import { shortString } from '../short-strings.js';
 import { TAG_BINARY, TAG_BOOL, TAG_DOUBLE, TAG_LONG, TAG_STRING } from './jaeger-thrift.js';
 import { CompactReader } from './thrift-compact.js';
 import { T_BOOL, T_DOUBLE, T_I32, T_I64, T_LIST, T_STOP, T_STRING, int64Value } from './thrift-reader.js';
 
-export class CompactSpanTags {
-  /** Where the tag's key lies in the buffer. */
-  keyStart = 0;
+/**
+ * One `Tag` struct read into fields, as the decoder reads it (the last of a repeated field wins, a value field of the
+ * wrong type is skipped): where its key and string or binary value lie in `bytes`, its type and other values.
+ * Reused from tag to tag.
+ */
+export class CompactTagFields {
+  /** Where the key lies; -1 when the tag has none. */
+  keyStart = -1;
   keyEnd = 0;
-  /** Jaeger's `TagType` code as sent (0 string … 4 binary, anything else unknown). */
-  vType = 0;
+  /** Jaeger's `TagType` code as sent (0 string … 4 binary, anything else unknown); -1 when absent. */
+  vType = -1;
   /** Where the string (vStr) or binary (vBinary) value lies; empty when absent. */
   strStart = 0;
   strEnd = 0;
@@ -26,23 +33,67 @@ export class CompactSpanTags {
   vBool = false;
   longHi = 0;
   longLo = 0;
+  /** The buffer the offsets are into. */
+  bytes: Buffer = Buffer.alloc(0);
+
+  /** Reads the tag struct at the reader's position in `bytes`. */
+  read(r: CompactReader, bytes: Buffer): void {
+    this.bytes = bytes;
+    this.keyStart = -1;
+    this.keyEnd = 0;
+    this.vType = -1;
+    this.strStart = this.strEnd = this.binStart = this.binEnd = 0;
+    this.vDouble = 0;
+    this.vBool = false;
+    this.longHi = this.longLo = 0;
+    r.readStructBegin();
+    for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
+      switch (r.fieldId) {
+        case 1: if (t === T_STRING) { this.keyStart = r.skipBytes('a string'); this.keyEnd = r.offset; continue; } break;
+        case 2: if (t === T_I32) { this.vType = r.readI32(); continue; } break;
+        case 3: if (t === T_STRING) { this.strStart = r.skipBytes('a string'); this.strEnd = r.offset; continue; } break;
+        case 4: if (t === T_DOUBLE) { this.vDouble = r.readDouble(); continue; } break;
+        case 5: if (t === T_BOOL) { this.vBool = r.readBool(); continue; } break;
+        case 6: if (t === T_I64) { r.readI64(); this.longHi = r.i64Hi; this.longLo = r.i64Lo; continue; } break;
+        case 7: if (t === T_STRING) { this.binStart = r.skipBytes('a binary'); this.binEnd = r.offset; continue; } break;
+      }
+      r.skip(t);
+    }
+    r.readStructEnd();
+  }
+
+  /** The key as a string, as the decoder makes it. */
+  key(): string {
+    return shortString(this.bytes, this.keyStart, this.keyEnd);
+  }
+
+  /** The value as text, as the tag index and searches see it (`tagValueString` of the decoded tag). */
+  valueText(): string {
+    switch (this.vType) {
+      case TAG_STRING: return shortString(this.bytes, this.strStart, this.strEnd);
+      case TAG_DOUBLE: return String(this.vDouble);
+      case TAG_BOOL: return this.vBool ? 'true' : 'false';
+      case TAG_LONG: return String(int64Value(this.longHi, this.longLo));
+      case TAG_BINARY: return this.bytes.toString('hex', this.binStart, this.binEnd);
+      default: return `Unknown VType: ${this.vType}`;
+    }
+  }
+}
+
+export class CompactSpanTags extends CompactTagFields {
   /** Whether the tag is one of the span's own tags (not a log field). */
   spanTag = false;
   private r = new CompactReader(Buffer.alloc(0));
-  private buf: Buffer = Buffer.alloc(0);
-
-  /** The buffer being walked (the tag's fields are offsets into it). */
-  get bytes(): Buffer {
-    return this.buf;
-  }
+  /** The buffer `r` reads. */
+  private reading: Buffer = Buffer.alloc(0);
 
   /**
    * Calls `onTag` for each tag of a checked span struct, given where the walk found its tags list and logs list
    * (-1: none) and whether a log repeats its fields list (jaeger-compact-spans.ts `places`).
    */
   walk(buf: Buffer, tagsAt: number, logsAt: number, logFieldsRepeated: boolean, onTag: (tag: CompactSpanTags) => void): void {
-    if (buf !== this.buf) {
-      this.buf = buf;
+    if (buf !== this.reading) {
+      this.reading = buf;
       this.r = new CompactReader(buf);
     }
     try {
@@ -58,22 +109,22 @@ export class CompactSpanTags {
       }
     } catch (err) {
       // A reader left mid-struct is not reused.
-      this.buf = Buffer.alloc(0);
+      this.reading = Buffer.alloc(0);
       throw err;
     }
   }
 
   /** Reads the one tag struct starting at `tagStart` into the fields (a tag the walk found there). */
   readTag(buf: Buffer, tagStart: number): this {
-    if (buf !== this.buf) {
-      this.buf = buf;
+    if (buf !== this.reading) {
+      this.reading = buf;
       this.r = new CompactReader(buf);
     }
     this.r.seek(tagStart);
     try {
-      this.readTagStruct();
+      this.read(this.r, this.reading);
     } catch (err) {
-      this.buf = Buffer.alloc(0);
+      this.reading = Buffer.alloc(0);
       throw err;
     }
     return this;
@@ -109,53 +160,11 @@ export class CompactSpanTags {
     }
   }
 
-  /** The value as text, as the tag index and searches see it (`tagValueString` of the decoded tag). */
-  valueText(): string {
-    switch (this.vType) {
-      case TAG_STRING: return this.r.text(this.strStart, this.strEnd);
-      case TAG_DOUBLE: return String(this.vDouble);
-      case TAG_BOOL: return this.vBool ? 'true' : 'false';
-      case TAG_LONG: return String(int64Value(this.longHi, this.longLo));
-      case TAG_BINARY: return this.buf.toString('hex', this.binStart, this.binEnd);
-      default: return `Unknown VType: ${this.vType}`;
-    }
-  }
-
-  /** The key as a string. */
-  key(): string {
-    return this.r.text(this.keyStart, this.keyEnd);
-  }
-
   private tagList(onTag: (tag: CompactSpanTags) => void): void {
     const n = this.r.readListBegin();
     for (let i = 0; i < n; i++) {
-      this.readTagStruct();
+      this.read(this.r, this.reading);
       onTag(this);
     }
-  }
-
-  private readTagStruct(): void {
-    const r = this.r;
-    this.keyStart = 0;
-    this.keyEnd = 0;
-    this.vType = -1;
-    this.strStart = this.strEnd = this.binStart = this.binEnd = 0;
-    this.vDouble = 0;
-    this.vBool = false;
-    this.longHi = this.longLo = 0;
-    r.readStructBegin();
-    for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
-      switch (r.fieldId) {
-        case 1: if (t === T_STRING) { this.keyStart = r.skipBytes('a string'); this.keyEnd = r.offset; continue; } break;
-        case 2: if (t === T_I32) { this.vType = r.readI32(); continue; } break;
-        case 3: if (t === T_STRING) { this.strStart = r.skipBytes('a string'); this.strEnd = r.offset; continue; } break;
-        case 4: if (t === T_DOUBLE) { this.vDouble = r.readDouble(); continue; } break;
-        case 5: if (t === T_BOOL) { this.vBool = r.readBool(); continue; } break;
-        case 6: if (t === T_I64) { r.readI64(); this.longHi = r.i64Hi; this.longLo = r.i64Lo; continue; } break;
-        case 7: if (t === T_STRING) { this.binStart = r.skipBytes('a binary'); this.binEnd = r.offset; continue; } break;
-      }
-      r.skip(t);
-    }
-    r.readStructEnd();
   }
 }

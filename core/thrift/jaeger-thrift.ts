@@ -84,6 +84,7 @@ export class JaegerDecoder {
   private lastHighLo = 0;
   private lastLowHi = 0;
   private lastLowLo = 0;
+  private readonly ref = new SpanRefFields();
 
   constructor(
     private readonly r: ThriftReader,
@@ -248,31 +249,13 @@ export class JaegerDecoder {
     const n = this.structList('Span.references');
     const references: SpanRef[] = [];
     let warnings: string[] | undefined;
+    const f = this.ref;
     for (let i = 0; i < n; i++) {
-      let seen = 0;
-      let refType = 0, lowHi = 0, lowLo = 0, highHi = 0, highLo = 0, idHi = 0, idLo = 0;
-      r.readStructBegin();
-      for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
-        const id = r.fieldId;
-        if (id === 1 && t === T_I32) {
-          refType = r.readI32();
-          seen |= 1;
-        } else if (t === T_I64 && id >= 2 && id <= 4) {
-          r.readI64();
-          seen |= 1 << (id - 1);
-          if (id === 2) { lowHi = r.i64Hi; lowLo = r.i64Lo; }
-          else if (id === 3) { highHi = r.i64Hi; highLo = r.i64Lo; }
-          else { idHi = r.i64Hi; idLo = r.i64Lo; }
-        } else {
-          r.skip(t);
-        }
-      }
-      r.readStructEnd();
-      if (seen !== 0b1111) throw new ThriftError(`SpanRef is missing its required field ${['refType', 'traceIdLow', 'traceIdHigh', 'spanId'][firstUnset(seen, 0b1111)]}`);
-      const traceId = this.traceId(highHi, highLo, lowHi, lowLo);
-      const spanId = hex64(idHi, idLo);
-      if (refType === 0 || refType === 1) references.push({ refType: refType === 0 ? 'CHILD_OF' : 'FOLLOWS_FROM', traceId, spanId });
-      else (warnings ??= []).push(`reference to span ${spanId} of unknown type ${refType} dropped`);
+      f.read(r);
+      const traceId = this.traceId(f.highHi, f.highLo, f.lowHi, f.lowLo);
+      const spanId = hex64(f.idHi, f.idLo);
+      if (f.refType === 0 || f.refType === 1) references.push({ refType: f.refType === 0 ? 'CHILD_OF' : 'FOLLOWS_FROM', traceId, spanId });
+      else (warnings ??= []).push(`reference to span ${spanId} of unknown type ${f.refType} dropped`);
     }
     return warnings ? { references, warnings } : { references };
   }
@@ -343,6 +326,43 @@ export class JaegerDecoder {
       case -1: throw new ThriftError(`Tag "${key.slice(0, 64)}" is missing its required field vType`);
       default: return { key, type: 'string', value: `Unknown VType: ${vType}` };
     }
+  }
+}
+
+/**
+ * One `SpanRef` struct read into fields (64-bit values as signed high and unsigned low halves), its required fields
+ * checked. Reused from reference to reference; shared by the decoder and the datagram walk (jaeger-compact-spans.ts).
+ */
+export class SpanRefFields {
+  refType = 0;
+  lowHi = 0;
+  lowLo = 0;
+  highHi = 0;
+  highLo = 0;
+  idHi = 0;
+  idLo = 0;
+
+  read(r: ThriftReader): void {
+    let seen = 0;
+    this.refType = this.lowHi = this.lowLo = this.highHi = this.highLo = this.idHi = this.idLo = 0;
+    r.readStructBegin();
+    for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
+      const id = r.fieldId;
+      if (id === 1 && t === T_I32) {
+        this.refType = r.readI32();
+        seen |= 1;
+      } else if (t === T_I64 && id >= 2 && id <= 4) {
+        r.readI64();
+        seen |= 1 << (id - 1);
+        if (id === 2) { this.lowHi = r.i64Hi; this.lowLo = r.i64Lo; }
+        else if (id === 3) { this.highHi = r.i64Hi; this.highLo = r.i64Lo; }
+        else { this.idHi = r.i64Hi; this.idLo = r.i64Lo; }
+      } else {
+        r.skip(t);
+      }
+    }
+    r.readStructEnd();
+    if (seen !== 0b1111) throw new ThriftError(`SpanRef is missing its required field ${['refType', 'traceIdLow', 'traceIdHigh', 'spanId'][firstUnset(seen, 0b1111)]}`);
   }
 }
 
