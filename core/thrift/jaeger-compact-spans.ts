@@ -79,6 +79,8 @@ export type JaegerWalkResult =
   | { ok: true; spans: JaegerCompactSpans }
   | Extract<JaegerDecodeResult, { ok: false }>;
 
+/** Processes a walker remembers by their bytes (`JaegerCompactWalker.process`). */
+const KNOWN_PROCESSES = 16;
 /** Spans of a batch held before the walk's arrays grow. */
 const INITIAL_SPANS = 64;
 /** References of one span held before the scratch grows: 7 slots each (type, trace id 4 halves, span id 2). */
@@ -111,6 +113,8 @@ export class JaegerCompactWalker {
   private readonly hasher = new AsciiTagHasher();
   private readonly ref = new SpanRefFields();
   private readonly tag = new CompactTagFields();
+  /** Processes of earlier datagrams with the bytes of their struct, most recently seen first. */
+  private readonly processes: Array<{ bytes: Buffer; process: Process }> = [];
 
   constructor(private readonly limits: JaegerDecodeLimits) {}
 
@@ -170,7 +174,7 @@ export class JaegerCompactWalker {
     let spans = false;
     r.readStructBegin();
     for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
-      if (r.fieldId === 1 && t === T_STRUCT) process = new JaegerDecoder(r, this.limits).process();
+      if (r.fieldId === 1 && t === T_STRUCT) process = this.process();
       else if (r.fieldId === 2 && t === T_LIST) {
         this.spans();
         spans = true;
@@ -179,6 +183,36 @@ export class JaegerCompactWalker {
     r.readStructEnd();
     if (process === undefined) throw new ThriftError('Batch is missing its required field process');
     if (!spans) throw new ThriftError('Batch is missing its required field spans');
+    return process;
+  }
+
+  /**
+   * The batch's process: the one decoded before from the same bytes, else decoded now. A client sends the same
+   * process struct in every datagram; decoding it again (and the store keying it again) cost ≈ 0.4 µs per span of
+   * 10-span datagrams. The same bytes read the same: a struct's fields are read from its own start on, and its list
+   * counts were checked against its own bytes.
+   */
+  private process(): Process {
+    const r = this.r;
+    const bytes = this.bytes;
+    const start = r.offset;
+    const known = this.processes;
+    for (let i = 0; i < known.length; i++) {
+      const k = known[i]!;
+      const end = start + k.bytes.length;
+      if (end <= bytes.length && bytes.compare(k.bytes, 0, k.bytes.length, start, end) === 0) {
+        if (i > 0) {
+          known.splice(i, 1);
+          known.unshift(k);
+        }
+        r.seek(end);
+        return k.process;
+      }
+    }
+    const process = new JaegerDecoder(r, this.limits).process();
+    // A copy: a view would keep the whole datagram alive.
+    known.unshift({ bytes: Buffer.from(bytes.subarray(start, r.offset)), process });
+    if (known.length > KNOWN_PROCESSES) known.pop();
     return process;
   }
 

@@ -117,3 +117,29 @@ test('a batch over the span limit is refused whole, as by the decoder', () => {
   const walked = walker.walk(encodeEmitBatch(seedBatch(seededRandom(5), 4), 'compact'));
   assert.deepEqual(walked, { ok: false, reason: 'too_many_spans', error: 'batch of 4 spans exceeds the limit of 3' });
 });
+
+test('a process sent again in later datagrams is read once: the same object while its bytes are the same, read anew when they differ', () => {
+  const walker = new JaegerCompactWalker(LIMITS);
+  const random = seededRandom(17);
+  const first = seedBatch(random, 2);
+  const again = { ...seedBatch(random, 3), process: first.process };
+  const other = { ...seedBatch(random, 1), process: { ...first.process, serviceName: 'fuzz-2' } };
+  const walk = (batch: typeof first): JaegerCompactSpans => {
+    const bytes = encodeEmitBatch(batch, 'compact');
+    assert.ok(agree(walker, bytes));
+    const walked = walker.walk(bytes);
+    assert.ok(walked.ok);
+    return walked.spans;
+  };
+  const a = walk(first);
+  const b = walk(again);
+  const c = walk(other);
+  assert.equal(b.process, a.process, 'the same process struct: the object decoded from the first datagram');
+  assert.notEqual(c.process, a.process);
+  assert.equal(c.process.serviceName, 'fuzz-2');
+  assert.equal(walk(again).process, a.process, 'remembered past a different process');
+  // Cut inside the process struct of a datagram whose process is remembered: refused, as the decoder refuses it.
+  const bytes = encodeEmitBatch(again, 'compact');
+  const at = bytes.indexOf(Buffer.from('fuzz'));
+  assert.equal(agree(walker, bytes.subarray(0, at + 2)), false);
+});
