@@ -150,6 +150,8 @@ export class SpanRowWriter {
   private processByKey = new Map<string, ProcessEntry>();
   /** Last-seen µs written per service, and per operation and span kind of it. */
   private seen = new Map<string, SeenService>();
+  /** The names `seenAt` handled last, and when their last-seen times are due a refresh (-∞: look them up). */
+  private readonly lastSeen = { service: '', operation: '', kind: '', dueUs: Number.NEGATIVE_INFINITY };
   /** `tag_keys` / `tag_values`, and the hashes of listed values. */
   private readonly listing: TagListing;
   /** Walks a wire span's tags. */
@@ -327,12 +329,14 @@ export class SpanRowWriter {
     this.processByObject = new WeakMap();
     this.processByKey = new Map();
     this.seen = new Map();
+    this.lastSeen.dueUs = Number.NEGATIVE_INFINITY;
     this.listing.load();
   }
 
   /** After retention deleted services, operations and processes. */
   forgetLastSeen(): void {
     this.seen = new Map();
+    this.lastSeen.dueUs = Number.NEGATIVE_INFINITY;
     this.processByObject = new WeakMap();
     this.processByKey = new Map();
   }
@@ -400,6 +404,9 @@ export class SpanRowWriter {
    * `LAST_SEEN_REFRESH_US` earlier. Looked up by the names as they are (nested maps), no key built per span.
    */
   private seenAt(service: string, operation: string, kind: string, startUs: number): void {
+    // Spans in a row mostly repeat the last one's names: nothing to look up until its refresh is due.
+    const last = this.lastSeen;
+    if (startUs < last.dueUs && service === last.service && operation === last.operation && kind === last.kind) return;
     let entry = this.seen.get(service);
     if (entry === undefined) {
       entry = { lastSeenUs: Number.NEGATIVE_INFINITY, operations: new Map() };
@@ -414,10 +421,15 @@ export class SpanRowWriter {
       kinds = new Map();
       entry.operations.set(operation, kinds);
     }
-    const last = kinds.get(kind);
-    if (last === undefined || startUs >= last + LAST_SEEN_REFRESH_US) {
+    let kindSeenUs = kinds.get(kind);
+    if (kindSeenUs === undefined || startUs >= kindSeenUs + LAST_SEEN_REFRESH_US) {
       this.upsertOperation.run(service, operation, kind, startUs);
       kinds.set(kind, startUs);
+      kindSeenUs = startUs;
     }
+    last.service = service;
+    last.operation = operation;
+    last.kind = kind;
+    last.dueUs = Math.min(entry.lastSeenUs, kindSeenUs) + LAST_SEEN_REFRESH_US;
   }
 }

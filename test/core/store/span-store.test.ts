@@ -5,7 +5,7 @@ import type { Span } from '../../../core/model/span.js';
 import { StoreDatabase } from '../../../core/store/database.js';
 import { SPAN_MIGRATIONS } from '../../../core/store/span-schema.js';
 import { StoreSpanStorage } from '../../../core/store/span-store.js';
-import { SpanRowWriter, TAG_EPOCH_SPANS, TRACE_EPOCH_SPANS, tagEpoch, traceEpoch } from '../../../core/store/span-write.js';
+import { LAST_SEEN_REFRESH_US, SpanRowWriter, TAG_EPOCH_SPANS, TRACE_EPOCH_SPANS, tagEpoch, traceEpoch } from '../../../core/store/span-write.js';
 
 function span(id: number, service: string, startUs: number): Span {
   return {
@@ -207,5 +207,48 @@ test('dependencies count every call when the children fill several reads, parent
   assert.deepEqual(await store.getDependencies(nowMs, 60_000), [
     { parent: 'edge', child: 'back', callCount: 1_500 }, { parent: 'front', child: 'back', callCount: 1_500 },
   ], 'a child of its own service is no call');
+  db.close();
+});
+
+test('last-seen times of services, operations and processes are written when new and then once per refresh period, whatever spans come between', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+  const store = new StoreSpanStorage(db);
+  const t0 = 1_700_000_000_000_000;
+  const at = (id: number, service: string, startUs: number, operation = 'op', kind?: string): Span => {
+    const s = span(id, service, startUs);
+    s.operationName = operation;
+    if (kind) s.tags = [{ key: 'span.kind', type: 'string', value: kind }];
+    return s;
+  };
+  const seen = (): unknown => ({
+    services: db.db.prepare('SELECT name, last_seen_us FROM services ORDER BY name').raw().all(),
+    operations: db.db.prepare('SELECT service, name, kind, last_seen_us FROM operations ORDER BY service, name, kind').raw().all(),
+    processes: db.db.prepare('SELECT service, last_seen_us FROM processes ORDER BY service').raw().all(),
+  });
+  await store.writeSpans([at(1, 'a', t0), at(2, 'a', t0 + 5), at(3, 'a', t0 + 6, 'op', 'server'), at(4, 'b', t0 + 7)]);
+  assert.deepEqual(seen(), {
+    services: [['a', t0], ['b', t0 + 7]],
+    operations: [['a', 'op', '', t0], ['a', 'op', 'server', t0 + 6], ['b', 'op', '', t0 + 7]],
+    processes: [['a', t0], ['b', t0 + 7]],
+  });
+  // Just short of the refresh period: nothing is written again, in whatever order the names come.
+  const short = t0 + LAST_SEEN_REFRESH_US - 1;
+  await store.writeSpans([at(5, 'a', short), at(6, 'b', short), at(7, 'a', short), at(8, 'a', short, 'op', 'server')]);
+  assert.deepEqual(seen(), {
+    services: [['a', t0], ['b', t0 + 7]],
+    operations: [['a', 'op', '', t0], ['a', 'op', 'server', t0 + 6], ['b', 'op', '', t0 + 7]],
+    processes: [['a', t0], ['b', t0 + 7]],
+  });
+  // A period after the first write, a span like the last one written: its service is due (its kind `server`,
+  // first seen 6 µs later, is not), and so is service b.
+  const due = t0 + LAST_SEEN_REFRESH_US;
+  await store.writeSpans([at(9, 'a', due, 'op', 'server'), at(10, 'b', due + 7)]);
+  assert.deepEqual(seen(), {
+    services: [['a', due], ['b', due + 7]],
+    operations: [['a', 'op', '', t0], ['a', 'op', 'server', t0 + 6], ['b', 'op', '', due + 7]],
+    processes: [['a', due], ['b', due + 7]],
+  });
+  await store.writeSpans([at(11, 'a', due + 6, 'op', 'server'), at(12, 'a', due + 7)]);
+  assert.deepEqual((seen() as { operations: unknown[] }).operations, [['a', 'op', '', due + 7], ['a', 'op', 'server', due + 6], ['b', 'op', '', due + 7]]);
   db.close();
 });
