@@ -65,6 +65,8 @@ const DEFAULT_RETENTION_BATCH_ROWS = 2_000;
 export class StoreDatabase {
   readonly db: Db;
   readonly path: string;
+  /** The store's logger, for its components. */
+  readonly log: Logger;
   private readonly targets: RetentionTarget[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -72,6 +74,7 @@ export class StoreDatabase {
   private readonly failures;
 
   constructor(private readonly options: StoreDatabaseOptions) {
+    this.log = options.log;
     const fileName = options.fileName ?? 'shipwatch.db';
     if (fileName !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
     this.path = fileName === ':memory:' ? fileName : join(options.dataDir, fileName);

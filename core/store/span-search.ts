@@ -39,6 +39,8 @@ export interface SearchContext {
   nameId(name: string): number | undefined;
   /** The process's tags as (key, value-as-text) pairs. */
   processTags(id: number): Array<[string, string]>;
+  /** A candidate span whose data cannot be read: it matches nothing. */
+  damaged(what: string, err: unknown): void;
 }
 
 interface TagPlan {
@@ -234,7 +236,15 @@ export function walkMatchingTraces(ctx: SearchContext, query: TraceQuery, visit:
       if (tags === undefined) processes.set(process, (tags = ctx.processTags(process)));
       return tags;
     };
-    if (seen.has(traceId) || !spanMatches(p.tags, data, processTags)) continue;
+    if (seen.has(traceId)) continue;
+    let matches: boolean;
+    try {
+      matches = spanMatches(p.tags, data, processTags);
+    } catch (err) {
+      ctx.damaged(`span of trace ${traceId}`, err);
+      matches = false;
+    }
+    if (!matches) continue;
     seen.add(traceId);
     if (!visit(traceId)) return;
   }

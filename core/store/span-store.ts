@@ -20,7 +20,7 @@ import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 const TRACE_IDS_PER_READ = 500;
 /** Child spans whose parents are looked up together by the dependency count. */
 const DEPENDENCY_CHILDREN_PER_READ = 5_000;
-const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process';
+const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process, s.service, s.parent_id';
 /**
  * The trace index's epochs (`e.x`), oldest to newest: its rows are keyed epoch first (span-schema.ts v4), so a trace
  * is looked up with one seek per epoch.
@@ -29,7 +29,10 @@ const TRACE_EPOCHS = 'WITH RECURSIVE e(x) AS (SELECT min(epoch) FROM trace_spans
 /** Spans by trace id (`t.trace_id`, compared by the caller): the id ranges `trace_spans` holds for it, epoch by epoch. */
 const BY_TRACE = 'e CROSS JOIN trace_spans t ON t.epoch = e.x CROSS JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
 
-type SpanRow = [Buffer, string, number, number, number, SpanData, number];
+type SpanRow = [Buffer, string, number, number, number, SpanData, number, number, string | null];
+
+/** At most one warning about unreadable span rows per this many ms; the others are counted into it. */
+const DAMAGE_WARNING_INTERVAL_MS = 60_000;
 
 export class StoreSpanStorage implements SpanWriter, SpanReader {
   private readonly writer: SpanRowWriter;
@@ -40,6 +43,9 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   private readonly names = new Map<number, string>();
   private readonly writeBatch: (chunks: readonly SpanChunk[]) => void;
   private readonly search: SearchContext;
+  /** Unreadable rows met since the last warning about them, and when that was. */
+  private damagedRows = 0;
+  private damageWarnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly store: StoreDatabase) {
     store.migrate('spans', SPAN_MIGRATIONS);
@@ -56,8 +62,14 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
       nameId: (name) => this.stmt('SELECT id FROM span_names WHERE name = ?').pluck().get(name) as number | undefined,
       processTags: (id) => {
         const tags = this.stmt('SELECT tags FROM processes WHERE id = ?').pluck().get(id) as string | undefined;
-        return ((tags ? JSON.parse(tags) : []) as EncodedKv[]).map((kv): [string, string] => [kv[0], encodedValueString(kv)]);
+        try {
+          return ((tags ? JSON.parse(tags) : []) as EncodedKv[]).map((kv): [string, string] => [kv[0], encodedValueString(kv)]);
+        } catch (err) {
+          this.damaged(`process ${id}`, describe(err));
+          return [];
+        }
       },
+      damaged: (what, err) => this.damaged(what, describe(err)),
     };
   }
 
@@ -105,11 +117,21 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
       }
       return undefined;
     };
-    const hashesOf = (data: SpanData, into: Set<number>): void => forEachDataTag(data, (k, v) => into.add(tagHash(k, v)));
+    // A row whose data cannot be read has tags nobody can name: its group's index rows all go once the group is empty
+    // (the rest of the time a search cannot match such a row anyway).
+    const unreadable = new Set<number>();
+    const hashesOf = (data: SpanData, into: Set<number>, grp: number): void => {
+      try {
+        forEachDataTag(data, (k, v) => into.add(tagHash(k, v)));
+      } catch (err) {
+        unreadable.add(grp);
+        this.damaged(`a span of group ${grp}`, describe(err));
+      }
+    };
     for (const [id, grp, data, trace] of rows) {
       let tags = groups.get(grp);
       if (!tags) groups.set(grp, (tags = new Set()));
-      hashesOf(data, tags);
+      hashesOf(data, tags, grp);
       const range = rangeOf(trace, id);
       if (range) ranges.set(`${trace.toString('hex')}/${range.first}`, { trace, ...range });
       delSpan.run(id);
@@ -122,13 +144,17 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const remaining = this.stmt('SELECT data FROM spans WHERE id >= ? AND id < ? AND grp = ?').pluck();
     const delTag = this.stmt('DELETE FROM group_tags WHERE epoch = ? AND tag = ? AND grp = ?');
     const delGroup = this.stmt('DELETE FROM span_groups WHERE grp = ?');
+    const delGroupTags = this.stmt('DELETE FROM group_tags WHERE epoch = ? AND grp = ?');
     for (const [grp, tags] of groups) {
       const n = (size.get(grp) as number | undefined) ?? 0;
       const kept = new Set<number>();
       const left = remaining.all(grp, grp + n, grp) as SpanData[];
-      for (const data of left) hashesOf(data, kept);
+      for (const data of left) hashesOf(data, kept, grp);
       for (const tag of tags) if (!kept.has(tag)) delTag.run(tagEpoch(grp), tag, grp);
-      if (left.length === 0) delGroup.run(grp);
+      if (left.length === 0) {
+        if (unreadable.has(grp)) delGroupTags.run(tagEpoch(grp), grp);
+        delGroup.run(grp);
+      }
     }
     if (rows.length < maxRows) {
       // No span older than the cutoff is left. A service, operation or process last seen (refreshed hourly) an hour
@@ -248,17 +274,54 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     return ids.slice(offset);
   }
 
-  /** Spans of rows; processes shared by the spans of one read (a fresh object per read: callers may adjust spans). */
+  /**
+   * Spans of rows; processes shared by the spans of one read (a fresh object per read: callers may adjust spans).
+   * A row whose data cannot be read (damaged on disk, or written by a faulty release) still reads as a span from its
+   * columns — ids, parent, names, times, process — with a warning saying so, rather than failing the whole trace.
+   */
   private decodeRows(rows: SpanRow[], processes: Map<number, Process>): Span[] {
-    return rows.map(([traceId, spanId, operation, startUs, durationUs, data, processId]) => {
+    return rows.map(([traceId, spanId, operation, startUs, durationUs, data, processId, service, parentId]) => {
       let process = processes.get(processId);
       if (process === undefined) {
-        const row = this.stmt('SELECT service, tags FROM processes WHERE id = ?').get(processId) as { service: string; tags: string };
-        process = { serviceName: row.service, tags: decodeKvs(JSON.parse(row.tags) as EncodedKv[]) };
+        const row = this.stmt('SELECT service, tags FROM processes WHERE id = ?').get(processId) as { service: string; tags: string } | undefined;
+        process = row ? this.readProcess(row.service, row.tags) : undefined;
+        if (process === undefined) {
+          this.damaged(`process ${processId}`, 'its row is missing or unreadable');
+          process = { serviceName: this.name(service), tags: [] };
+        }
         processes.set(processId, process);
       }
-      return decodeSpan({ traceId: traceId.toString('hex'), spanId, operationName: this.name(operation), startTimeMicros: startUs, durationMicros: durationUs, data, process });
+      const columns = { traceId: traceId.toString('hex'), spanId, operationName: this.name(operation), startTimeMicros: startUs, durationMicros: durationUs, data, process };
+      try {
+        return decodeSpan(columns);
+      } catch (err) {
+        const reason = describe(err);
+        this.damaged(`span ${columns.traceId}/${spanId}`, reason);
+        return {
+          traceId: columns.traceId, spanId, operationName: columns.operationName, flags: 0, startTimeMicros: startUs, durationMicros: durationUs,
+          references: parentId === null ? [] : [{ refType: 'CHILD_OF', traceId: columns.traceId, spanId: parentId }],
+          tags: [], logs: [], process, warnings: [`the stored data of this span is unreadable (${reason}): its tags, logs and references are lost`],
+        };
+      }
     });
+  }
+
+  private readProcess(service: string, tags: string): Process | undefined {
+    try {
+      return { serviceName: service, tags: decodeKvs(JSON.parse(tags) as EncodedKv[]) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Reports a row that cannot be read: a warning at most every `DAMAGE_WARNING_INTERVAL_MS`, with how many since. */
+  private damaged(what: string, reason: string): void {
+    this.damagedRows++;
+    const now = Date.now();
+    if (now - this.damageWarnedAt < DAMAGE_WARNING_INTERVAL_MS) return;
+    this.store.log.warn('span store rows are unreadable; read as far as their columns go', { row: what, reason, rows: this.damagedRows });
+    this.damageWarnedAt = now;
+    this.damagedRows = 0;
   }
 
   private name(id: number): string {
