@@ -18,10 +18,10 @@ import { AsciiTagHasher, tagHash } from '../tag-hash.js';
 import { CompactTagFields } from './jaeger-compact-tags.js';
 import {
   JaegerDecoder, REQUIRED_SPAN_FIELDS, SpanRefFields, TAG_BINARY, TAG_DOUBLE, TAG_STRING, TooManySpans, decodeAgentEmitBatch,
-  missingSpanField, type JaegerDecodeLimits, type JaegerDecodeResult,
+  decodeFailure, missingSpanField, readEmitBatchCall, type JaegerDecodeLimits, type JaegerDecodeResult,
 } from './jaeger-thrift.js';
 import { CompactReader } from './thrift-compact.js';
-import { MESSAGE_CALL, MESSAGE_ONEWAY, T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError, typeName } from './thrift-reader.js';
+import { T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError, typeName } from './thrift-reader.js';
 
 /** Int32 slots per span in `JaegerCompactSpans.ids`. */
 export const ID_SLOTS = 9;
@@ -135,23 +135,14 @@ export class JaegerCompactWalker {
         ),
       };
     } catch (err) {
-      // The decoder's reasons, word for word (JaegerDecoder.run).
-      if (err instanceof TooManySpans) return { ok: false, reason: 'too_many_spans', error: err.message };
-      const where = this.spanIndex >= 0 ? `span ${this.spanIndex}: ` : '';
-      const what = err instanceof ThriftError ? err.message : `decoder failure (${err instanceof Error ? err.message : String(err)})`;
-      return { ok: false, reason: 'malformed', error: where + what };
+      // The decoder's reasons, word for word.
+      return decodeFailure(err, this.spanIndex);
     }
   }
 
   private emitBatch(): Process {
     const r = this.r;
-    const header = r.readMessageBegin();
-    if (header.name !== 'emitBatch') {
-      throw new ThriftError(`unsupported agent method "${header.name.slice(0, 64)}" (only emitBatch is served)`);
-    }
-    if (header.type !== MESSAGE_ONEWAY && header.type !== MESSAGE_CALL) {
-      throw new ThriftError(`message type ${header.type} is not a call`);
-    }
+    readEmitBatchCall(r);
     let process: Process | undefined;
     let batches = 0;
     r.readStructBegin();

@@ -62,6 +62,29 @@ function newReader(bytes: Uint8Array, protocol: ThriftProtocol): ThriftReader {
 
 export class TooManySpans extends Error {}
 
+/** Reads an agent message's header: an `emitBatch` call (oneway or not), else fails naming what came instead. */
+export function readEmitBatchCall(r: ThriftReader): void {
+  const header = r.readMessageBegin();
+  if (header.name !== 'emitBatch') {
+    throw new ThriftError(`unsupported agent method "${header.name.slice(0, 64)}" (only emitBatch is served)`);
+  }
+  if (header.type !== MESSAGE_ONEWAY && header.type !== MESSAGE_CALL) {
+    throw new ThriftError(`message type ${header.type} is not a call`);
+  }
+}
+
+/**
+ * The refusal for what reading a batch threw, naming the span being read (`spanIndex`, -1 outside the spans).
+ * Anything but a ThriftError or TooManySpans would be a reader bug; it is still only this input's failure (the fuzz
+ * tests hold the decoder and the datagram walk to never reaching that).
+ */
+export function decodeFailure(err: unknown, spanIndex: number): Extract<JaegerDecodeResult, { ok: false }> {
+  if (err instanceof TooManySpans) return { ok: false, reason: 'too_many_spans', error: err.message };
+  const where = spanIndex >= 0 ? `span ${spanIndex}: ` : '';
+  const what = err instanceof ThriftError ? err.message : `decoder failure (${err instanceof Error ? err.message : String(err)})`;
+  return { ok: false, reason: 'malformed', error: where + what };
+}
+
 export const TAG_STRING = 0;
 export const TAG_DOUBLE = 1;
 export const TAG_BOOL = 2;
@@ -95,24 +118,13 @@ export class JaegerDecoder {
     try {
       return { ok: true, spans: body() };
     } catch (err) {
-      if (err instanceof TooManySpans) return { ok: false, reason: 'too_many_spans', error: err.message };
-      const where = this.spanIndex >= 0 ? `span ${this.spanIndex}: ` : '';
-      // Anything but a ThriftError would be a decoder bug; it is still only this input's failure (the fuzz test
-      // holds the decoder to never reaching this).
-      const what = err instanceof ThriftError ? err.message : `decoder failure (${err instanceof Error ? err.message : String(err)})`;
-      return { ok: false, reason: 'malformed', error: where + what };
+      return decodeFailure(err, this.spanIndex);
     }
   }
 
   emitBatch(): Span[] {
     const r = this.r;
-    const header = r.readMessageBegin();
-    if (header.name !== 'emitBatch') {
-      throw new ThriftError(`unsupported agent method "${header.name.slice(0, 64)}" (only emitBatch is served)`);
-    }
-    if (header.type !== MESSAGE_ONEWAY && header.type !== MESSAGE_CALL) {
-      throw new ThriftError(`message type ${header.type} is not a call`);
-    }
+    readEmitBatchCall(r);
     let spans: Span[] | undefined;
     r.readStructBegin();
     for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
