@@ -119,7 +119,7 @@ async function runCase(which: Case): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const wallS = (performance.now() - wall0) / 1000;
-    const rows = db.db.prepare('SELECT COUNT(*) FROM spans').pluck().get() as number;
+    const rows = db.db.prepare('SELECT SUM(n) FROM spans').pluck().get() as number;
     const expected = which === 'jaeger-compact' ? data.length * SPANS_PER_DATAGRAM : SPANS;
     if (rows !== expected || stored !== expected) throw new Error(`${which}: ${expected} spans sent, ${stored} written, ${rows} in the store`);
     const dbBytes = statSync(join(dir, 'shipwatch.db')).size + statSync(join(dir, 'shipwatch.db-wal')).size;

@@ -36,7 +36,8 @@ export interface RetentionTarget {
   name: string;
   /**
    * Deletes at most `maxRows` rows older than the cutoff (ms since the epoch), with whatever companion rows they
-   * own (tag index rows, full-text rows), and returns how many it deleted. Called inside a transaction.
+   * own (tag index rows, full-text rows), and returns how many it deleted — spans for the span store, where a row
+   * may hold several: a pass goes on while that is `maxRows` or more. Called inside a transaction.
    */
   deleteOlderThan(cutoffMs: number, maxRows: number): number;
 }

@@ -8,7 +8,7 @@
  * base64, so every value survives exactly.
  */
 import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../model/span.js';
-import { decodeJaegerSpan } from '../thrift/jaeger-thrift.js';
+import { decodeJaegerSpans } from '../thrift/jaeger-thrift.js';
 import { JsonBytes } from './json-bytes.js';
 
 export type EncodedKv = [string, string, unknown];
@@ -238,11 +238,20 @@ export interface SpanColumns {
   process: Process;
 }
 
-/** The `data` column: JSON text, or a Jaeger Thrift compact `Span` struct. */
+/**
+ * The `data` column: JSON text of one span, or Jaeger Thrift compact `Span` structs one after another — one span's,
+ * or a run of spans of one trace and process received together (the row's `n`; span-write.ts).
+ */
 export type SpanData = string | Buffer;
 
+/** The spans of a row: one for JSON text, as many as there are structs for Thrift data. */
+export function decodeSpans(c: SpanColumns): Span[] {
+  return typeof c.data === 'string' ? [decodeSpan(c)] : decodeJaegerSpans(c.data, 'compact', c.process);
+}
+
+/** The span of a row of JSON text (or of a single struct). */
 export function decodeSpan(c: SpanColumns): Span {
-  if (typeof c.data !== 'string') return decodeJaegerSpan(c.data, 'compact', c.process);
+  if (typeof c.data !== 'string') return decodeJaegerSpans(c.data, 'compact', c.process)[0]!;
   const e = JSON.parse(c.data) as EncodedSpan;
   const span: Span = {
     traceId: c.traceId,
@@ -279,10 +288,15 @@ export function forEachEncodedTag(e: EncodedSpan, fn: (key: string, value: strin
   if (e.r) for (const r of e.r) if (r.length === 4) for (const kv of r[3]) fn(kv[0], encodedValueString(kv));
 }
 
-/** The same tags of a stored span's data, in either form. */
+/** The same tags of a stored row's data, in either form (of every span of a run). */
 export function forEachDataTag(data: SpanData, fn: (key: string, value: string) => void): void {
   if (typeof data === 'string') forEachEncodedTag(JSON.parse(data) as EncodedSpan, fn);
-  else forEachSpanTag(decodeJaegerSpan(data, 'compact', NO_PROCESS), fn);
+  else for (const span of decodeDataSpans(data)) forEachSpanTag(span, fn);
+}
+
+/** The spans of Thrift data without their process (a search or retention needs their own fields only). */
+export function decodeDataSpans(data: Buffer): Span[] {
+  return decodeJaegerSpans(data, 'compact', NO_PROCESS);
 }
 
 const NO_PROCESS: Process = Object.freeze({ serviceName: '', tags: [] }) as Process;

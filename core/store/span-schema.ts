@@ -44,6 +44,14 @@
  * Version 6 changes no table either: a span that came in a Jaeger agent datagram (Thrift compact) keeps its own
  * `Span` struct from it as its data, a BLOB (span-codec.ts), written without decoding it into objects
  * (span-write.ts). Rows of other spans stay JSON text.
+ *
+ * Version 7 adds `spans.n`, the spans a row holds. Spans of one trace that come one after another in a Jaeger agent
+ * datagram are one row (a run, `n` > 1): its data their structs as they lie in the datagram, its ids those of the
+ * first (span ids `id` … `id + n - 1` stay reserved for them, so trace and group ranges hold as before), its
+ * operation theirs or 0 when they differ, its start and duration their latest and longest, its parent none; its
+ * spans start within `RUN_EXTENT_US` of each other. A search takes these bounds for a candidate and checks the
+ * run's spans one by one (span-search.ts). One row and one index entry for up to `MAX_RUN_SPANS` spans instead of
+ * one each: bench/traces-to-store.bench.ts.
  */
 import type { Process, Span } from '../model/span.js';
 import type { Db, Migration } from './database.js';
@@ -213,6 +221,15 @@ export const SPAN_MIGRATIONS: readonly Migration[] = [
     // Nothing to move, as for version 5: the version marks BLOB data (span-codec.ts), which an earlier release would
     // misread.
     up() {},
+  },
+  {
+    version: 7,
+    description: 'a span row may hold a run of spans of one trace received together in Thrift compact',
+    // Rows written before are single spans (n = 1). A run row's per-span columns are bounds (span-write.ts), which an
+    // earlier release would take for one span's.
+    up(db) {
+      db.exec('ALTER TABLE spans ADD COLUMN n INTEGER NOT NULL DEFAULT 1');
+    },
   },
 ];
 

@@ -9,10 +9,11 @@ import { describe, swError } from '../errors.js';
 import { chunkSize, type Process, type Span, type SpanChunk } from '../model/span.js';
 import type { DependencyLink, Operation, SpanReader, SpanWriter, TraceQuery } from '../span-storage.js';
 import type { StoreDatabase } from './database.js';
-import { decodeKvs, decodeSpan, encodedValueString, forEachDataTag, type EncodedKv, type SpanData } from './span-codec.js';
+import { parentSpanId } from '../model/span.js';
+import { decodeDataSpans, decodeKvs, decodeSpans, encodedValueString, forEachDataTag, type EncodedKv, type SpanData } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
 import { walkMatchingTraces, type SearchContext } from './span-search.js';
-import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
+import { LAST_SEEN_REFRESH_US, RUN_EXTENT_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
 import { tagHash } from '../tag-hash.js';
 import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
@@ -20,7 +21,7 @@ import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 const TRACE_IDS_PER_READ = 500;
 /** Child spans whose parents are looked up together by the dependency count. */
 const DEPENDENCY_CHILDREN_PER_READ = 5_000;
-const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process, s.service, s.parent_id';
+const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process, s.service, s.parent_id, s.n, s.id';
 /**
  * The trace index's epochs (`e.x`), oldest to newest: its rows are keyed epoch first (span-schema.ts v4), so a trace
  * is looked up with one seek per epoch.
@@ -29,7 +30,7 @@ const TRACE_EPOCHS = 'WITH RECURSIVE e(x) AS (SELECT min(epoch) FROM trace_spans
 /** Spans by trace id (`t.trace_id`, compared by the caller): the id ranges `trace_spans` holds for it, epoch by epoch. */
 const BY_TRACE = 'e CROSS JOIN trace_spans t ON t.epoch = e.x CROSS JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
 
-type SpanRow = [Buffer, string, number, number, number, SpanData, number, number, string | null];
+type SpanRow = [Buffer, string, number, number, number, SpanData, number, number, string | null, number, number];
 
 /** At most one warning about unreadable span rows per this many ms; the others are counted into it. */
 const DAMAGE_WARNING_INTERVAL_MS = 60_000;
@@ -103,7 +104,8 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
    */
   private deleteOlderThan(cutoffMs: number, maxRows: number): number {
     const cutoffUs = cutoffMs * 1000;
-    const rows = this.stmt('SELECT id, grp, data, trace_id FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?').raw().all(cutoffUs, maxRows) as Array<[number, number, SpanData, Buffer]>;
+    // A run row's start is its latest span's (span-schema.ts v7): it goes once all its spans are past the cutoff.
+    const rows = this.stmt('SELECT id, grp, data, trace_id, n FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?').raw().all(cutoffUs, maxRows) as Array<[number, number, SpanData, Buffer, number]>;
     const delSpan = this.stmt('DELETE FROM spans WHERE id = ?');
     const groups = new Map<number, Set<number>>();
     const ranges = new Map<string, { trace: Buffer; first: number; spans: number }>();
@@ -128,7 +130,9 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
         this.damaged(`a span of group ${grp}`, describe(err));
       }
     };
-    for (const [id, grp, data, trace] of rows) {
+    let spans = 0;
+    for (const [id, grp, data, trace, n] of rows) {
+      spans += n;
       let tags = groups.get(grp);
       if (!tags) groups.set(grp, (tags = new Set()));
       hashesOf(data, tags, grp);
@@ -168,7 +172,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
       }
       this.writer.forgetLastSeen();
     }
-    return rows.length;
+    return spans;
   }
 
   // ---- reader ----
@@ -218,14 +222,36 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
    */
   async getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]> {
     const calls = new Map<string, DependencyLink>();
-    const children = this.stmt('SELECT trace_id, parent_id, service FROM spans WHERE start_us >= ? AND start_us <= ? AND parent_id IS NOT NULL ORDER BY start_us')
-      .raw().iterate((endTimeMs - lookbackMs) * 1000, endTimeMs * 1000) as IterableIterator<[Buffer, string, number]>;
+    const fromUs = (endTimeMs - lookbackMs) * 1000;
+    const toUs = endTimeMs * 1000;
+    // A run row (span-schema.ts v7) has no parent column and its latest start: its spans are read from its data.
+    const children = this.stmt(
+      `SELECT trace_id, parent_id, service, n, CASE WHEN n > 1 THEN data END FROM spans
+       WHERE start_us >= ? AND start_us <= ? AND (n > 1 OR (parent_id IS NOT NULL AND start_us <= ?)) ORDER BY start_us`,
+    ).raw().iterate(fromUs, toUs + RUN_EXTENT_US, toUs) as IterableIterator<[Buffer, string | null, number, number, Buffer | null]>;
     let chunk: Array<[Buffer, string, number]> = [];
-    for (const child of children) {
+    const add = (child: [Buffer, string, number]): void => {
       chunk.push(child);
       if (chunk.length === DEPENDENCY_CHILDREN_PER_READ) {
         this.countCalls(chunk, calls);
         chunk = [];
+      }
+    };
+    for (const [trace, parent, service, n, data] of children) {
+      if (n === 1) {
+        add([trace, parent!, service]);
+        continue;
+      }
+      let spans: Span[];
+      try {
+        spans = decodeDataSpans(data!);
+      } catch (err) {
+        this.damaged(`spans of trace ${trace.toString('hex')}`, describe(err));
+        continue;
+      }
+      for (const span of spans) {
+        const parentId = span.startTimeMicros >= fromUs && span.startTimeMicros <= toUs ? parentSpanId(span) : undefined;
+        if (parentId !== undefined) add([trace, parentId, service]);
       }
     }
     this.countCalls(chunk, calls);
@@ -238,16 +264,27 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     for (const [trace] of children) traces.set(trace.toString('hex'), trace);
     // trace hex + span id → the services of the spans with that id (a Zipkin span id may be shared by two halves).
     const servicesOf = new Map<string, number[]>();
+    const serves = (key: string, service: number): void => {
+      const known = servicesOf.get(key);
+      if (known) known.push(service);
+      else servicesOf.set(key, [service]);
+    };
     const ids = [...traces.values()];
     for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
       const part = ids.slice(i, i + TRACE_IDS_PER_READ);
-      const rows = this.stmt(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service FROM ${BY_TRACE} WHERE t.trace_id IN (${part.map(() => '?').join(',')})`)
-        .raw().all(...part) as Array<[Buffer, string, number]>;
-      for (const [trace, spanId, service] of rows) {
-        const key = trace.toString('hex') + spanId;
-        const known = servicesOf.get(key);
-        if (known) known.push(service);
-        else servicesOf.set(key, [service]);
+      const rows = this.stmt(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service, s.n, CASE WHEN s.n > 1 THEN s.data END FROM ${BY_TRACE} WHERE t.trace_id IN (${part.map(() => '?').join(',')})`)
+        .raw().all(...part) as Array<[Buffer, string, number, number, Buffer | null]>;
+      for (const [trace, spanId, service, n, data] of rows) {
+        const hex = trace.toString('hex');
+        if (n === 1) {
+          serves(hex + spanId, service);
+          continue;
+        }
+        try {
+          for (const span of decodeDataSpans(data!)) serves(hex + span.spanId, service);
+        } catch (err) {
+          this.damaged(`spans of trace ${hex}`, describe(err));
+        }
       }
     }
     for (const [trace, parentId, child] of children) {
@@ -278,9 +315,14 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
    * Spans of rows; processes shared by the spans of one read (a fresh object per read: callers may adjust spans).
    * A row whose data cannot be read (damaged on disk, or written by a faulty release) still reads as a span from its
    * columns — ids, parent, names, times, process — with a warning saying so, rather than failing the whole trace.
+   * The rows come by start, then id; a run row's spans (span-schema.ts v7) are put in that order among the others.
    */
   private decodeRows(rows: SpanRow[], processes: Map<number, Process>): Span[] {
-    return rows.map(([traceId, spanId, operation, startUs, durationUs, data, processId, service, parentId]) => {
+    const out: Span[] = [];
+    /** Span id (row id + place in its run) of each span of `out`. */
+    const ids: number[] = [];
+    let runs = false;
+    for (const [traceId, spanId, operation, startUs, durationUs, data, processId, service, parentId, n, rowId] of rows) {
       let process = processes.get(processId);
       if (process === undefined) {
         const row = this.stmt('SELECT service, tags FROM processes WHERE id = ?').get(processId) as { service: string; tags: string } | undefined;
@@ -292,18 +334,28 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
         processes.set(processId, process);
       }
       const columns = { traceId: traceId.toString('hex'), spanId, operationName: this.name(operation), startTimeMicros: startUs, durationMicros: durationUs, data, process };
+      let spans: Span[];
       try {
-        return decodeSpan(columns);
+        spans = decodeSpans(columns);
       } catch (err) {
         const reason = describe(err);
         this.damaged(`span ${columns.traceId}/${spanId}`, reason);
-        return {
+        const lost = n > 1 ? `this span and the ${n - 1} stored with it are unreadable (${reason}): their` : `the stored data of this span is unreadable (${reason}): its`;
+        spans = [{
           traceId: columns.traceId, spanId, operationName: columns.operationName, flags: 0, startTimeMicros: startUs, durationMicros: durationUs,
           references: parentId === null ? [] : [{ refType: 'CHILD_OF', traceId: columns.traceId, spanId: parentId }],
-          tags: [], logs: [], process, warnings: [`the stored data of this span is unreadable (${reason}): its tags, logs and references are lost`],
-        };
+          tags: [], logs: [], process, warnings: [`${lost} tags, logs and references are lost`],
+        }];
       }
-    });
+      if (n > 1) runs = true;
+      for (let i = 0; i < spans.length; i++) {
+        out.push(spans[i]!);
+        ids.push(rowId + i);
+      }
+    }
+    if (!runs) return out;
+    const order = out.map((_, i) => i).sort((a, b) => out[a]!.startTimeMicros - out[b]!.startTimeMicros || ids[a]! - ids[b]!);
+    return order.map((i) => out[i]!);
   }
 
   private readProcess(service: string, tags: string): Process | undefined {

@@ -102,6 +102,16 @@ export const TAG_EPOCH_SPANS = 16_384;
  * of the whole index (span-schema.ts v4). A trace is read with one seek per epoch.
  */
 export const TRACE_EPOCH_SPANS = 16_384;
+/**
+ * Spans of one trace that follow each other in a Jaeger compact datagram are stored as one row, up to this many
+ * (span-schema.ts v7).
+ */
+export const MAX_RUN_SPANS = 64;
+/**
+ * The spans of a run start within this many µs of each other: a run row's start is its latest span's, so a search
+ * up to time t takes run rows up to t + RUN_EXTENT_US for candidates.
+ */
+export const RUN_EXTENT_US = 60_000_000;
 /** Wire spans are numbered `chunk * WIRE_STRIDE + index` while a batch is grouped by trace. */
 const WIRE_STRIDE = 2 ** 20;
 /** Index rows per INSERT statement. */
@@ -137,7 +147,7 @@ interface ProcessEntry {
 
 export class SpanRowWriter {
   private readonly insertSpan: Statement;
-  private readonly insertWireSpan: Statement;
+  private insertWireSpan: Statement | undefined;
   private readonly insertGroup: Statement;
   private readonly insertTraceSpans: Statement;
   private readonly lastId: Statement;
@@ -175,15 +185,12 @@ export class SpanRowWriter {
       // The data comes as the UTF-8 bytes of its JSON (json-bytes.ts), stored as the text they are.
       'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))',
     );
-    // A wire span's data is its Thrift struct, stored as the BLOB it is.
-    this.insertWireSpan = db.prepare(
-      'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
     this.insertGroup = db.prepare('INSERT INTO span_groups (grp, spans) VALUES (?, ?)');
     this.insertTraceSpans = this.epochs
       ? db.prepare('INSERT INTO trace_spans (epoch, trace_id, first, spans) VALUES (?, ?, ?, ?)')
       : db.prepare('INSERT INTO trace_spans (trace_id, first, spans) VALUES (?, ?, ?)');
-    this.lastId = db.prepare('SELECT max(id) FROM spans').pluck();
+    // The last span id taken: a run row's last span's.
+    this.lastId = db.prepare(this.epochs ? 'SELECT id + n - 1 FROM spans ORDER BY id DESC LIMIT 1' : 'SELECT max(id) FROM spans').pluck();
     this.insertName = db.prepare('INSERT INTO span_names (name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id').pluck();
     this.insertProcess = db.prepare(
       `INSERT INTO processes (service, tags, last_seen_us) VALUES (?, ?, ?)
@@ -243,14 +250,23 @@ export class SpanRowWriter {
       const traceBlob = Buffer.from(traceId, 'hex');
       if (this.epochs) this.insertTraceSpans.run(traceEpoch(id), traceBlob, id, ofTrace.length);
       else this.insertTraceSpans.run(traceBlob, id, ofTrace.length);
-      for (const span of ofTrace) {
+      for (let k = 0; k < ofTrace.length;) {
         if (id >= groupEnd) {
           closeGroup();
           grp = id;
           groupEnd = id + GROUP_SPANS;
         }
-        if (typeof span === 'number') this.writeWireSpan(wire[Math.floor(span / WIRE_STRIDE)]!, span % WIRE_STRIDE, id++, traceBlob, grp);
-        else this.writeSpan(span, id++, traceBlob, grp);
+        const span = ofTrace[k]!;
+        if (typeof span === 'number') {
+          const chunk = wire[Math.floor(span / WIRE_STRIDE)]!;
+          const n = this.runLength(chunk, span % WIRE_STRIDE, ofTrace, k, Math.min(MAX_RUN_SPANS, groupEnd - id));
+          this.writeWireRun(chunk, span % WIRE_STRIDE, n, id, traceBlob, grp);
+          id += n;
+          k += n;
+        } else {
+          this.writeSpan(span, id++, traceBlob, grp);
+          k++;
+        }
       }
     }
     closeGroup();
@@ -271,18 +287,78 @@ export class SpanRowWriter {
   }
 
   /**
-   * Span `i` of a Jaeger compact datagram: its data is its own `Span` struct, a slice of the datagram stored as a
-   * BLOB (span-codec.ts reads either form); ids, parent and times come from the walk, the tags from a pass over the
-   * struct's bytes (core/thrift/jaeger-compact-tags.ts), hashed from those bytes while they are ASCII.
+   * How many of a trace's spans from `ofTrace[k]` on (wire span `i` of `chunk`) form a run (span-schema.ts v7): the
+   * next spans of the same datagram, their structs one after another, starting within `RUN_EXTENT_US` of each
+   * other, at most `max`. Only the store's current tables have runs.
    */
-  private writeWireSpan(chunk: JaegerCompactSpans, i: number, id: number, traceBlob: Buffer, grp: number): void {
+  private runLength(chunk: JaegerCompactSpans, i: number, ofTrace: ReadonlyArray<Span | number>, k: number, max: number): number {
+    if (!this.epochs) return 1;
+    const times = chunk.times;
+    const places = chunk.places;
+    let low = times[i * 2]!;
+    let high = low;
+    let n = 1;
+    for (const limit = Math.min(max, ofTrace.length - k); n < limit; n++) {
+      const next = ofTrace[k + n];
+      if (next !== (ofTrace[k] as number) + n) break;
+      const j = i + n;
+      if (places[j * PLACE_SLOTS + STRUCT_START] !== places[(j - 1) * PLACE_SLOTS + STRUCT_END]) break;
+      const start = times[j * 2]!;
+      if (start < low) low = start;
+      if (start > high) high = start;
+      if (high - low > RUN_EXTENT_US) break;
+    }
+    return n;
+  }
+
+  /**
+   * Spans `i` … `i + n - 1` of a Jaeger compact datagram, one trace's: their data is their own `Span` structs, a
+   * slice of the datagram stored as a BLOB (span-codec.ts reads either form); ids, parent and times come from the
+   * walk, the tags from a pass over each struct's bytes (core/thrift/jaeger-compact-tags.ts), hashed from those bytes
+   * while they are ASCII. More than one span make a run row, whose columns are bounds (span-schema.ts v7).
+   */
+  private writeWireRun(chunk: JaegerCompactSpans, i: number, n: number, id: number, traceBlob: Buffer, grp: number): void {
     const ids = chunk.ids;
+    const places = chunk.places;
+    const times = chunk.times;
+    const process = chunk.process;
+    // Ids in the order the spans' rows would take them one by one (processes, then service, then operation names).
+    const processId = this.processId(process, times[i * 2]!);
+    const serviceId = this.nameId(process.serviceName);
+    let operationId = 0;
+    let start = Number.NEGATIVE_INFINITY;
+    let duration = 0;
+    for (let j = i; j < i + n; j++) {
+      // Each span refreshes the process's last-seen time as its own row would.
+      if (j > i) this.processId(process, times[j * 2]!);
+      const operation = this.wireSpanNames(chunk, j);
+      const opId = this.nameId(operation);
+      operationId = j === i || opId === operationId ? opId : 0;
+      const spanStart = times[j * 2]!;
+      if (spanStart > start) start = spanStart;
+      if (times[j * 2 + 1]! > duration) duration = times[j * 2 + 1]!;
+    }
     const o = i * ID_SLOTS;
+    this.insertWireSpan ??= this.db.prepare(
+      'INSERT INTO spans (id, trace_id, grp, span_id, parent_id, process, service, operation, start_us, duration_us, data, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertWireSpan.run(
+      id, traceBlob, grp, hex64(ids[o + SPAN_ID]!, ids[o + SPAN_ID + 1]!),
+      n === 1 && ids[o + HAS_PARENT] === 1 ? hex64(ids[o + PARENT_ID]!, ids[o + PARENT_ID + 1]!) : null,
+      processId, serviceId, operationId, start, duration,
+      chunk.bytes.subarray(places[i * PLACE_SLOTS + STRUCT_START]!, places[(i + n - 1) * PLACE_SLOTS + STRUCT_END]!), n,
+    );
+  }
+
+  /**
+   * The tags of wire span `i` into the group's hashes (and the listing), its names' last-seen times; returns its
+   * operation name.
+   */
+  private wireSpanNames(chunk: JaegerCompactSpans, i: number): string {
     const p = i * PLACE_SLOTS;
     const places = chunk.places;
     const bytes = chunk.bytes;
     const process = chunk.process;
-    const start = chunk.times[i * 2]!;
     const operation = shortString(bytes, places[p + OP_START]!, places[p + OP_END]!);
     let kind: string;
     if (places[p + TAGS_HASHED] === 1) {
@@ -300,13 +376,8 @@ export class SpanRowWriter {
       this.wireTags.walk(bytes, places[p + TAGS_AT]!, places[p + LOGS_AT]!, places[p + LOG_FIELDS_REPEATED] === 1, this.addWireTag);
       kind = this.kind ?? '';
     }
-    this.insertWireSpan.run(
-      id, traceBlob, grp, hex64(ids[o + SPAN_ID]!, ids[o + SPAN_ID + 1]!),
-      ids[o + HAS_PARENT] === 1 ? hex64(ids[o + PARENT_ID]!, ids[o + PARENT_ID + 1]!) : null,
-      this.processId(process, start), this.nameId(process.serviceName), this.nameId(operation), start, chunk.times[i * 2 + 1]!,
-      bytes.subarray(places[p + STRUCT_START]!, places[p + STRUCT_END]!),
-    );
-    this.seenAt(process.serviceName, operation, kind, start);
+    this.seenAt(process.serviceName, operation, kind, chunk.times[i * 2]!);
+    return operation;
   }
 
   /** A tag of the span `writeSpanData` is writing. */

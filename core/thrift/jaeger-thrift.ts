@@ -56,6 +56,22 @@ export function decodeJaegerSpan(bytes: Uint8Array, protocol: ThriftProtocol, pr
   return span;
 }
 
+/**
+ * `Span` structs one after another, up to the end of `bytes` (what the embedded store keeps of a run of spans of one
+ * trace received together in Thrift compact), with the process they belong to. Throws `ThriftError` on bad bytes.
+ */
+export function decodeJaegerSpans(bytes: Uint8Array, protocol: ThriftProtocol, process: Process): Span[] {
+  const reader = newReader(bytes, protocol);
+  const decoder = new JaegerDecoder(reader, DEFAULT_LIMITS);
+  const spans: Span[] = [];
+  do {
+    const span = decoder.span();
+    span.process = process;
+    spans.push(span);
+  } while (reader.offset < bytes.length);
+  return spans;
+}
+
 function newReader(bytes: Uint8Array, protocol: ThriftProtocol): ThriftReader {
   return protocol === 'compact' ? new CompactReader(bytes) : new BinaryReader(bytes);
 }

@@ -16,12 +16,15 @@ import { TAG, encodeEmitBatch } from '../../collector/traces/support/thrift-writ
 const T0 = 1_700_000_000_000_000;
 const TRACE = '00000000000000000000000000000077';
 
-/** Three spans of one trace from a Jaeger datagram (stored from its bytes), two as objects. */
+/**
+ * Three spans of one trace from a Jaeger datagram (stored from its bytes: span 2 alone, spans 1 and 3, which follow
+ * each other there, as one run row), a span of another trace between them, and two spans as objects.
+ */
 function chunks(): SpanChunk[] {
   const walked = new JaegerCompactWalker({ maxSpans: 100 }).walk(encodeEmitBatch({
     process: { serviceName: 'wire-svc', tags: [{ key: 'host', vType: TAG.STRING, vStr: 'w1' }] },
-    spans: [1n, 2n, 3n].map((id) => ({
-      traceIdLow: 0x77n, traceIdHigh: 0n, spanId: id, parentSpanId: id === 1n ? 0n : 1n, operationName: `wire-${id}`, flags: 1,
+    spans: [2n, 99n, 1n, 3n].map((id) => ({
+      traceIdLow: id === 99n ? 0x78n : 0x77n, traceIdHigh: 0n, spanId: id, parentSpanId: id === 1n || id === 99n ? 0n : 1n, operationName: `wire-${id}`, flags: 1,
       startTime: BigInt(T0) + id, duration: 10n, tags: [{ key: 'only', vType: TAG.STRING, vStr: `wire-${id}` }, { key: 'shared', vType: TAG.STRING, vStr: 'yes' }],
       logs: [],
     })),
@@ -44,6 +47,8 @@ test('a damaged span row reads from its columns with a warning, matches no searc
   await store.writeChunks(chunks());
   const intact = await store.getTrace(TRACE);
   assert.equal(intact.length, 5);
+  assert.deepEqual(db.db.prepare("SELECT span_id, n FROM spans WHERE typeof(data) = 'blob' ORDER BY id").raw().all(),
+    [['0000000000000002', 1], ['0000000000000001', 2], ['0000000000000063', 1]], 'a run row and two single ones');
 
   const damage = db.db.prepare('UPDATE spans SET data = ? WHERE span_id = ?');
   damage.run(Buffer.from(db.db.prepare("SELECT data FROM spans WHERE span_id = '0000000000000002'").pluck().get() as Buffer).subarray(0, 12), '0000000000000002');
@@ -77,7 +82,7 @@ test('a damaged span row reads from its columns with a warning, matches no searc
   for (const only of ['wire-1', 'wire-3']) {
     assert.deepEqual((await store.findTraces({ tags: { only }, numTraces: 5 })).map((t) => t.length), [5], `only=${only}`);
   }
-  assert.equal(await store.countTraces({ tags: { shared: 'yes' }, numTraces: 5 }), 1);
+  assert.equal(await store.countTraces({ tags: { shared: 'yes' }, numTraces: 5 }), 2);
   assert.equal(await store.countTraces({ serviceName: 'model-svc', tags: { shared: 'yes' }, numTraces: 5 }), 0,
     'the model spans are both damaged');
 
@@ -87,9 +92,22 @@ test('a damaged span row reads from its columns with a warning, matches no searc
   assert.deepEqual(reread.find((s) => s.spanId === '0000000000000001')!.process, { serviceName: 'wire-svc', tags: [] });
   assert.equal(await store.countTraces({ serviceName: 'wire-svc', tags: { host: 'w1' }, numTraces: 5 }), 0);
 
+  // A damaged run row reads as its first span, from its columns; the warning names the spans lost with it.
+  damage.run(Buffer.from(db.db.prepare("SELECT data FROM spans WHERE span_id = '0000000000000001'").pluck().get() as Buffer).subarray(0, 30), '0000000000000001');
+  const withRun = await store.getTrace(TRACE);
+  assert.deepEqual(withRun.map((s) => s.spanId), ['0000000000000002', '0000000000000001', '000000000000000a', '000000000000000b'], 'span 3 is lost');
+  const first = withRun.find((s) => s.spanId === '0000000000000001')!;
+  assert.equal(first.operationName, '', 'the run had two operations: its column names none');
+  assert.equal(first.startTimeMicros, T0 + 3, "a run row's start is its latest span's");
+  assert.match(first.warnings![0]!, /^this span and the 1 stored with it are unreadable \(.+\): their tags, logs and references are lost$/);
+  for (const only of ['wire-1', 'wire-3']) {
+    assert.deepEqual(await store.findTraces({ tags: { only }, numTraces: 5 }), [], `only=${only}`);
+  }
+  assert.deepEqual(await store.getDependencies(Math.floor(T0 / 1000) + 1_000, 10_000), [], 'no call between services is left readable');
+
   // Retention goes through the damaged rows and leaves no index row behind.
   const deleted = db.runRetention(Date.now() + 1_000);
-  assert.equal(deleted.spans, 5);
+  assert.equal(deleted.spans, 6);
   for (const table of ['spans', 'span_groups', 'group_tags', 'trace_spans']) {
     assert.equal(db.db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get(), 0, `${table} is empty`);
   }
