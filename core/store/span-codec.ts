@@ -246,12 +246,11 @@ export type SpanData = string | Buffer;
 
 /** The spans of a row: one for JSON text, as many as there are structs for Thrift data. */
 export function decodeSpans(c: SpanColumns): Span[] {
-  return typeof c.data === 'string' ? [decodeSpan(c)] : decodeJaegerSpans(c.data, 'compact', c.process);
+  return typeof c.data === 'string' ? [decodeSpan(c as SpanColumns & { data: string })] : decodeJaegerSpans(c.data, 'compact', c.process);
 }
 
-/** The span of a row of JSON text (or of a single struct). */
-export function decodeSpan(c: SpanColumns): Span {
-  if (typeof c.data !== 'string') return decodeJaegerSpans(c.data, 'compact', c.process)[0]!;
+/** The span of a row of JSON text. */
+export function decodeSpan(c: SpanColumns & { data: string }): Span {
   const e = JSON.parse(c.data) as EncodedSpan;
   const span: Span = {
     traceId: c.traceId,

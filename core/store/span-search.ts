@@ -19,7 +19,6 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { TraceQuery } from '../span-storage.js';
-import type { Span } from '../model/span.js';
 import { decodeDataSpans, forEachDataTag, forEachSpanTag, type SpanData } from './span-codec.js';
 import { tagHash } from '../tag-hash.js';
 import { RUN_EXTENT_US, TAG_EPOCH_SPANS } from './span-write.js';
@@ -164,7 +163,6 @@ function plan(ctx: SearchContext, query: TraceQuery): Plan | undefined {
   }
   // A run row's start and duration are its spans' latest and longest, its spans start within RUN_EXTENT_US of it:
   // the lower bounds hold as they are, the upper ones only for single spans (n = 1).
-  const span: SpanBounds = { operation: query.operationName || undefined, startMin: -Infinity, startMax: Infinity, durationMin: -Infinity, durationMax: Infinity };
   const range = (name: string, min: number | undefined, max: number | undefined, extent: number): [number, number] => {
     const bounds: [number, number] = [-Infinity, Infinity];
     if (min !== undefined && min > 0) {
@@ -182,8 +180,9 @@ function plan(ctx: SearchContext, query: TraceQuery): Plan | undefined {
     }
     return bounds;
   };
-  [span.startMin, span.startMax] = range('start_us', query.startTimeMinMicros, query.startTimeMaxMicros, RUN_EXTENT_US);
-  [span.durationMin, span.durationMax] = range('duration_us', query.durationMinMicros, query.durationMaxMicros, 0);
+  const [startMin, startMax] = range('start_us', query.startTimeMinMicros, query.startTimeMaxMicros, RUN_EXTENT_US);
+  const [durationMin, durationMax] = range('duration_us', query.durationMinMicros, query.durationMaxMicros, 0);
+  const span: SpanBounds = { operation: query.operationName || undefined, startMin, startMax, durationMin, durationMax };
   for (const p of tags) {
     if (p.hashes !== undefined && p.hashes.length === 0 && p.processes.length === 0) return undefined;
     // In the span's own data: its group holds the tag (unless the driver already says so), and — tested by SQLite
@@ -256,7 +255,7 @@ function runMatch(p: Plan, data: Buffer, processTags: () => Array<[string, strin
     if (start < b.startMin || start > b.startMax || span.durationMicros < b.durationMin || span.durationMicros > b.durationMax) continue;
     if (b.operation !== undefined && span.operationName !== b.operation) continue;
     if (latest !== undefined && start <= latest) continue;
-    if (holdsTags(p.tags, (offer) => forEachSpanTag(span as Span, offer), processTags)) latest = start;
+    if (holdsTags(p.tags, (offer) => forEachSpanTag(span, offer), processTags)) latest = start;
   }
   return latest;
 }

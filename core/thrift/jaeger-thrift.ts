@@ -47,18 +47,9 @@ export function decodeAgentEmitBatch(bytes: Uint8Array, protocol: ThriftProtocol
 }
 
 /**
- * One `Span` struct on its own (what the embedded store keeps of a span received in Thrift compact), with the
- * process it belongs to. Throws `ThriftError` on bad bytes.
- */
-export function decodeJaegerSpan(bytes: Uint8Array, protocol: ThriftProtocol, process: Process): Span {
-  const span = new JaegerDecoder(newReader(bytes, protocol), DEFAULT_LIMITS).span();
-  span.process = process;
-  return span;
-}
-
-/**
- * `Span` structs one after another, up to the end of `bytes` (what the embedded store keeps of a run of spans of one
- * trace received together in Thrift compact), with the process they belong to. Throws `ThriftError` on bad bytes.
+ * `Span` structs one after another, up to the end of `bytes` (what the embedded store keeps of a span received in
+ * Thrift compact, or of a run of spans of one trace received together), with the process they belong to. Throws
+ * `ThriftError` on bad bytes.
  */
 export function decodeJaegerSpans(bytes: Uint8Array, protocol: ThriftProtocol, process: Process): Span[] {
   const reader = newReader(bytes, protocol);

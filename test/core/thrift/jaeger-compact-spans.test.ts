@@ -9,7 +9,7 @@ import {
   type JaegerCompactSpans,
 } from '../../../core/thrift/jaeger-compact-spans.js';
 import { CompactSpanTags } from '../../../core/thrift/jaeger-compact-tags.js';
-import { decodeAgentEmitBatch, decodeJaegerSpan } from '../../../core/thrift/jaeger-thrift.js';
+import { decodeAgentEmitBatch, decodeJaegerSpans } from '../../../core/thrift/jaeger-thrift.js';
 import { hex64 } from '../../../core/thrift/thrift-reader.js';
 import { irregularBatch, mutate, seedBatch } from '../../collector/traces/support/jaeger-fuzz.js';
 import { encodeEmitBatch } from '../../collector/traces/support/thrift-writer.js';
@@ -71,7 +71,7 @@ function agree(walker: JaegerCompactWalker, bytes: Buffer): boolean {
       hashed++;
     }
     // The struct alone, as the store keeps it, reads back as the same span.
-    assert.deepEqual(decodeJaegerSpan(w.bytes.subarray(w.places[p + STRUCT_START], w.places[p + STRUCT_END]), 'compact', span.process), span);
+    assert.deepEqual(decodeJaegerSpans(w.bytes.subarray(w.places[p + STRUCT_START], w.places[p + STRUCT_END]), 'compact', span.process), [span]);
   });
   assert.deepEqual(w.process, decoded.spans[0]?.process ?? w.process);
   assert.deepEqual(w.decode(), decoded.spans);
