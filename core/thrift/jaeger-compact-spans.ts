@@ -15,6 +15,7 @@
  */
 import type { Process, Span, WireSpans } from '../model/span.js';
 import { AsciiTagHasher, tagHash } from '../tag-hash.js';
+import { TypedSlab } from '../typed-slab.js';
 import { CompactTagFields } from './jaeger-compact-tags.js';
 import {
   JaegerDecoder, REQUIRED_SPAN_FIELDS, SpanRefFields, TAG_BINARY, TAG_DOUBLE, TAG_STRING, TooManySpans, decodeAgentEmitBatch,
@@ -85,6 +86,8 @@ const KNOWN_PROCESSES = 16;
 const INITIAL_SPANS = 64;
 /** References of one span held before the scratch grows: 7 slots each (type, trace id 4 halves, span id 2). */
 const REF_SLOTS = 7;
+/** Elements per slab the result arrays are cut from (core/typed-slab.ts): ≈ 40 datagrams of 10 spans each. */
+const SLAB_LENGTH = 16_384;
 
 /**
  * Walks `Agent.emitBatch` datagrams in Thrift compact. Reusable and synchronous: its scratch arrays are copied into
@@ -115,6 +118,9 @@ export class JaegerCompactWalker {
   private readonly tag = new CompactTagFields();
   /** Processes of earlier datagrams with the bytes of their struct, most recently seen first. */
   private readonly processes: Array<{ bytes: Buffer; process: Process }> = [];
+  /** Where the results' arrays are copied to. */
+  private readonly ints = new TypedSlab((n) => new Int32Array(n), SLAB_LENGTH);
+  private readonly doubles = new TypedSlab((n) => new Float64Array(n), SLAB_LENGTH);
 
   constructor(private readonly limits: JaegerDecodeLimits) {}
 
@@ -127,11 +133,13 @@ export class JaegerCompactWalker {
     try {
       const process = this.emitBatch();
       const n = this.count;
+      const ints = this.ints;
+      const doubles = this.doubles;
       return {
         ok: true,
         spans: new JaegerCompactSpans(
-          bytes, n, process, this.ids.slice(0, n * ID_SLOTS), this.places.slice(0, n * PLACE_SLOTS), this.times.slice(0, n * 2),
-          this.tagHashes.slice(0, this.tagCount), this.tagOffsets.slice(0, this.tagCount), this.limits,
+          bytes, n, process, ints.copy(this.ids, n * ID_SLOTS), ints.copy(this.places, n * PLACE_SLOTS), doubles.copy(this.times, n * 2),
+          doubles.copy(this.tagHashes, this.tagCount), ints.copy(this.tagOffsets, this.tagCount), this.limits,
         ),
       };
     } catch (err) {

@@ -68,7 +68,7 @@ export class BinaryReader extends ThriftByteReader implements ThriftReader {
 
   private count(size: number, elemMin: number, what: string): number {
     if (size < 0) throw new ThriftError(`negative ${what} size ${size} at byte ${this.pos - 4}`);
-    this.need(size * elemMin, `a ${what} of ${size}`);
+    if (size * elemMin > this.end - this.pos) this.need(size * elemMin, `a ${what} of ${size}`);
     return size;
   }
 

@@ -119,8 +119,9 @@ export class CompactReader extends ThriftByteReader implements ThriftReader {
     let size = header >>> 4;
     this.elemType = this.elementType(header & 0x0f);
     if (size === 15) size = this.varint32();
-    // Every element takes at least one byte, so a count beyond the bytes left is a lie.
-    this.need(size, `a ${typeName(this.elemType)} list of ${size}`);
+    // Every element takes at least one byte, so a count beyond the bytes left is a lie. (The message is built only
+    // for the error: a list header is read several times per span.)
+    if (size > this.end - this.pos) this.need(size, `a ${typeName(this.elemType)} list of ${size}`);
     return size;
   }
 
@@ -134,7 +135,7 @@ export class CompactReader extends ThriftByteReader implements ThriftReader {
     const types = this.byte();
     this.keyType = this.elementType(types >>> 4);
     this.valueType = this.elementType(types & 0x0f);
-    this.need(size * 2, `a map of ${size}`);
+    if (size * 2 > this.end - this.pos) this.need(size * 2, `a map of ${size}`);
     return size;
   }
 
