@@ -62,8 +62,9 @@ function finish(a: number, b: number): number {
 
 /**
  * `tagHash` of a key and value read as bytes: `key` takes the key's bytes (false when they are not ASCII), then
- * `valueBytes` or `value` gives the hash (`valueBytes`: -1 when the value's bytes are not ASCII). Reused; nothing
- * is allocated.
+ * `valueBytes` or `value` writes the hash into `out[at]` (`valueBytes`: false, and nothing written, when the value's
+ * bytes are not ASCII). Written into the caller's array rather than returned: a 52-bit hash returned from a call
+ * that is not inlined is boxed, one heap number per tag. Reused; nothing is allocated.
  */
 export class AsciiTagHasher {
   private a = 0;
@@ -83,11 +84,21 @@ export class AsciiTagHasher {
     return true;
   }
 
-  valueBytes(buf: Uint8Array, start: number, end: number): number {
-    return tagHashAscii(this.a, this.b, buf, start, end);
+  valueBytes(buf: Uint8Array, start: number, end: number, out: Float64Array, at: number): boolean {
+    let a = this.a;
+    let b = this.b;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return false;
+      a = Math.imul(a ^ c, PRIME_A);
+      b = Math.imul(b ^ c, PRIME_B);
+    }
+    b ^= b >>> 15;
+    out[at] = (a >>> 0) * TWO_POW_20 + ((b >>> 0) & (TWO_POW_20 - 1));
+    return true;
   }
 
-  value(text: string): number {
+  value(text: string, out: Float64Array, at: number): void {
     let a = this.a;
     let b = this.b;
     for (let i = 0; i < text.length; i++) {
@@ -95,6 +106,7 @@ export class AsciiTagHasher {
       a = Math.imul(a ^ c, PRIME_A);
       b = Math.imul(b ^ c, PRIME_B);
     }
-    return finish(a, b);
+    b ^= b >>> 15;
+    out[at] = (a >>> 0) * TWO_POW_20 + ((b >>> 0) & (TWO_POW_20 - 1));
   }
 }

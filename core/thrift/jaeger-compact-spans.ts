@@ -410,15 +410,16 @@ export class JaegerCompactWalker {
       if (tag.vType === -1) throw new ThriftError(`Tag "${tag.key().slice(0, 64)}" is missing its required field vType`);
       // The tag's hash for the store's index, of its value as text (`tagValueString` of the decoded tag): from the
       // bytes while they are ASCII, else from the decoder's strings.
-      let hash = -1;
-      if (h.key(bytes, tag.keyStart, tag.keyEnd)) hash = tag.vType === TAG_STRING ? h.valueBytes(bytes, tag.strStart, tag.strEnd) : h.value(tag.valueText());
-      if (hash < 0) hash = tagHash(tag.key(), tag.valueText());
       if (this.tagCount === this.tagHashes.length) {
         this.tagHashes = doubled(this.tagHashes);
         this.tagOffsets = doubled(this.tagOffsets);
       }
-      this.tagHashes[this.tagCount] = hash;
-      this.tagOffsets[this.tagCount++] = tagStart;
+      const at = this.tagCount++;
+      const hashes = this.tagHashes;
+      const ascii = h.key(bytes, tag.keyStart, tag.keyEnd) &&
+        (tag.vType === TAG_STRING ? h.valueBytes(bytes, tag.strStart, tag.strEnd, hashes, at) : (h.value(tag.valueText(), hashes, at), true));
+      if (!ascii) hashes[at] = tagHash(tag.key(), tag.valueText());
+      this.tagOffsets[at] = tagStart;
       if (this.spanTags && this.kindType === -1 && (tag.vType < TAG_DOUBLE || tag.vType > TAG_BINARY) && isSpanKind(bytes, tag.keyStart, tag.keyEnd)) {
         // The first string-typed span.kind tag (an unknown type reads as a string).
         this.kindType = tag.vType;
