@@ -160,6 +160,8 @@ export class SpanRowWriter {
   private readonly insertTraceSpans: Statement;
   private readonly lastId: Statement;
   private readonly insertTagRows: Statement[] = [];
+  /** The parameters of a whole tag index INSERT, reused. */
+  private tagParams: number[] | undefined;
   private readonly insertName: Statement;
   private readonly insertProcess: Statement;
   private readonly insertProcessTag: Statement;
@@ -370,12 +372,12 @@ export class SpanRowWriter {
     const operation = shortString(bytes, places[p + OP_START]!, places[p + OP_END]!);
     let kind: string;
     if (places[p + TAGS_HASHED] === 1) {
-      // The walk hashed the tags: a hash already listed (or of a key listing no more) is all there is to it.
+      // The walk hashed the tags: a hash already listed (or of a key listing no more) is all there is to it, and a
+      // hash the group holds already was seen to earlier in the group.
       const tagHashes = chunk.tagHashes;
       for (let t = places[p + FIRST_TAG]!, end = places[p + TAG_END]!; t < end; t++) {
         const hash = tagHashes[t]!;
-        if (!this.listing.isListed(hash)) this.listing.learn(this.wireTags.readTag(bytes, chunk.tagOffsets[t]!), hash);
-        this.hashes.add(hash);
+        if (this.hashes.add(hash) && !this.listing.isListed(hash)) this.listing.learn(this.wireTags.readTag(bytes, chunk.tagOffsets[t]!), hash);
       }
       const kindType = places[p + KIND_TYPE]!;
       kind = kindType === -1 ? '' : kindType === TAG_STRING ? shortString(bytes, places[p + KIND_START]!, places[p + KIND_END]!) : `Unknown VType: ${kindType}`;
@@ -424,19 +426,22 @@ export class SpanRowWriter {
   }
 
   private insertTags(grp: number, tags: TagHashSet): void {
-    const params: unknown[] = [];
     const columns = this.epochs ? 3 : 2;
     const epoch = tagEpoch(grp);
     const sorted = tags.sorted();
-    for (const tag of sorted) {
-      if (this.epochs) params.push(epoch);
-      params.push(tag, grp);
-      if (params.length === ROWS_PER_INSERT * columns) {
-        this.tagStatement(ROWS_PER_INSERT).run(params);
-        params.length = 0;
+    // Whole statements of ROWS_PER_INSERT rows from one reused array, then one for the rest.
+    const params = (this.tagParams ??= new Array<number>(ROWS_PER_INSERT * columns));
+    const whole = sorted.length - (sorted.length % ROWS_PER_INSERT);
+    for (let i = 0; i < sorted.length;) {
+      const rows = i < whole ? ROWS_PER_INSERT : sorted.length - whole;
+      const into = rows === ROWS_PER_INSERT ? params : new Array<number>(rows * columns);
+      for (let k = 0, o = 0; k < rows; k++, i++) {
+        if (this.epochs) into[o++] = epoch;
+        into[o++] = sorted[i]!;
+        into[o++] = grp;
       }
+      this.tagStatement(rows).run(into);
     }
-    if (params.length > 0) this.tagStatement(params.length / columns).run(params);
   }
 
   private tagStatement(rows: number): Statement {

@@ -18,18 +18,19 @@ export class TagHashSet {
     return this.count;
   }
 
-  add(hash: number): void {
+  /** Adds the hash; false when it was there already. */
+  add(hash: number): boolean {
     const stored = hash + 1;
     const slots = this.slots;
     const mask = this.mask;
     // `>>> 0` keeps the low 32 bits of the integer.
     for (let i = (hash >>> 0) & mask; ; i = (i + 1) & mask) {
       const at = slots[i]!;
-      if (at === stored) return;
+      if (at === stored) return false;
       if (at === 0) {
         slots[i] = stored;
         if (++this.count * 2 > slots.length) this.grow();
-        return;
+        return true;
       }
     }
   }
