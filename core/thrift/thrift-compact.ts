@@ -84,6 +84,11 @@ export class CompactReader extends ThriftByteReader implements ThriftReader {
     return { name, type, seqId };
   }
 
+  /** Structs being read, one inside the other. */
+  get depth(): number {
+    return this.fieldIdStack.length;
+  }
+
   readStructBegin(): void {
     if (this.fieldIdStack.length >= MAX_DEPTH) throw new ThriftError(`nesting deeper than ${MAX_DEPTH} at byte ${this.pos}`);
     this.fieldIdStack.push(this.lastFieldId);
