@@ -416,8 +416,9 @@ export class JaegerCompactWalker {
       }
       const at = this.tagCount++;
       const hashes = this.tagHashes;
-      const ascii = h.key(bytes, tag.keyStart, tag.keyEnd) &&
-        (tag.vType === TAG_STRING ? h.valueBytes(bytes, tag.strStart, tag.strEnd, hashes, at) : (h.value(tag.valueText(), hashes, at), true));
+      let ascii = h.key(bytes, tag.keyStart, tag.keyEnd);
+      if (ascii && tag.vType === TAG_STRING) ascii = h.valueBytes(bytes, tag.strStart, tag.strEnd, hashes, at);
+      else if (ascii) h.value(tag.valueText(), hashes, at);
       if (!ascii) hashes[at] = tagHash(tag.key(), tag.valueText());
       this.tagOffsets[at] = tagStart;
       if (this.spanTags && this.kindType === -1 && (tag.vType < TAG_DOUBLE || tag.vType > TAG_BINARY) && isSpanKind(bytes, tag.keyStart, tag.keyEnd)) {
