@@ -22,7 +22,7 @@ import {
   decodeFailure, missingSpanField, readEmitBatchCall, type JaegerDecodeLimits, type JaegerDecodeResult,
 } from './jaeger-thrift.js';
 import { CompactReader } from './thrift-compact.js';
-import { T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError, typeName } from './thrift-reader.js';
+import { T_I32, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, ThriftError, int64Number, typeName } from './thrift-reader.js';
 
 /** Int32 slots per span in `JaegerCompactSpans.ids`. */
 export const ID_SLOTS = 9;
@@ -258,8 +258,8 @@ export class JaegerCompactWalker {
           case 2: ids[idBase + TRACE_HIGH] = r.i64Hi; ids[idBase + TRACE_HIGH + 1] = r.i64Lo; break;
           case 3: ids[idBase + SPAN_ID] = r.i64Hi; ids[idBase + SPAN_ID + 1] = r.i64Lo; break;
           case 4: parentHi = r.i64Hi; parentLo = r.i64Lo; break;
-          case 8: start = (r.i64Hi | 0) * 4294967296 + (r.i64Lo >>> 0); break;
-          default: duration = (r.i64Hi | 0) * 4294967296 + (r.i64Lo >>> 0); break;
+          case 8: start = int64Number(r.i64Hi, r.i64Lo); break;
+          default: duration = int64Number(r.i64Hi, r.i64Lo); break;
         }
       } else if (id === 5 && t === T_STRING) {
         opStart = r.skipBytes('a string');

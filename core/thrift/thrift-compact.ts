@@ -191,6 +191,6 @@ export class CompactReader extends ThriftByteReader implements ThriftReader {
   }
 
   skip(type: number): void {
-    skipValue(this, type, this.fieldIdStack.length);
+    skipValue(this, type, this.depth);
   }
 }
