@@ -37,7 +37,7 @@ const SERVICE_ENV = {
   SHIPWATCH_TEST_IMAGE: 'shipwatch-test/busybox:latest',
   /** The Dockerfile's BASE_IMAGE in test/deploy/image.test.ts (Debian 12 + this machine's Node.js 20). */
   SHIPWATCH_TEST_BASE_IMAGE: 'shipwatch-test/node-base:bookworm',
-  SHIPWATCH_TEST_FIXTURES: resolve(ROOT, '..', 'shared', 'fixtures'),
+  SHIPWATCH_TEST_FIXTURES: join(ROOT, 'test', 'fixtures'),
 } as const;
 
 function seconds(sinceMs: number): string {

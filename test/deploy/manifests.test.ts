@@ -21,7 +21,6 @@ import { indexDate, jaegerIndexNames, jaegerIndexTemplates } from '../../core/es
 import { fieldPairs, tagPairs, type MetricPoint } from '../../core/model/metric-point.js';
 import { execIn, runContainer, waitFor } from '../helpers/docker.js';
 import { esTestUrl } from '../helpers/elasticsearch.js';
-import { testServices } from '../helpers/services.js';
 import { startMonitoring } from '../collector/monitoring/support/monitoring-harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -227,12 +226,12 @@ test('the pilot runs on every node with the engine socket, the host root at PILO
   assert.ok(dataMount && hostPaths.has(dataMount.name), 'SHIPWATCH_DATA_DIR is a host folder');
 });
 
-test('published ports, container ports, probes and health checks are the programs\' defaults and SPEC §1\'s', () => {
-  // SPEC §1's table: | 6831/udp | collector | ... |
-  const spec = readFileSync(resolve(testServices().fixturesDir, '..', 'SPEC.md'), 'utf8');
-  const specPorts = [...spec.matchAll(/^\| (\d+)(\/udp)? \| (pilot|collector|query) \|/gm)].map((m) => `${m[3]} ${m[1]}/${m[2] ? 'udp' : 'tcp'}`);
+test('published ports, container ports, probes and health checks are the programs\' defaults and the README\'s', () => {
+  // The README's port table: | 6831/udp | collector | ... |
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const documented = [...readme.matchAll(/^\| (\d+)(\/udp)? \| (pilot|collector|query) \|/gm)].map((m) => `${m[3]} ${m[1]}/${m[2] ? 'udp' : 'tcp'}`);
   const configPorts = (['pilot', 'collector', 'query'] as const).flatMap((p) => listenPorts(p).map((l) => `${p} ${l.port}/${l.protocol}`));
-  assert.deepEqual(new Set(configPorts), new Set(specPorts), 'the configuration defaults are SPEC §1\'s ports');
+  assert.deepEqual(new Set(configPorts), new Set(documented), 'the configuration defaults are the README\'s ports');
 
   const exposed = new Set([...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^EXPOSE (.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/)));
   for (const port of configPorts) {

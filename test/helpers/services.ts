@@ -21,7 +21,7 @@ export interface TestServices {
   readonly dockerSocket: string;
   /** The busybox image every test container runs. */
   readonly image: string;
-  /** `../shared/fixtures` from the repository's root. */
+  /** test/fixtures: conformance data from public projects, with its origin in its README. */
   readonly fixturesDir: string;
 }
 
