@@ -3,8 +3,13 @@
  * HTTP endpoints, statistics) and line protocol pushes → metric outputs; the admin port serves /health, /metrics
  * (the collector's own counters and every collected series) and the push endpoints.
  *
- * Close order: receivers (stop accepting), monitoring (stop collecting), the span queue (drain into storage),
- * metric outputs (flush), the admin port. The shared store is closed by the runtime after every program.
+ * Nothing here waits for an output: with Elasticsearch or InfluxDB down the receivers and the admin port open at
+ * once, spans wait in the bounded queue (the index templates are installed when Elasticsearch answers), and /health
+ * names what is missing.
+ *
+ * Close order: receivers (stop accepting), monitoring (stop collecting), the span queue (drain into storage, given
+ * up past the shutdown timeout), metric outputs (flush), the admin port. The shared store is closed by the runtime
+ * after every program.
  */
 import { startAdminServer } from '../core/admin-server.js';
 import { ContainerWatcher } from '../core/engine/container-watcher.js';
@@ -42,6 +47,8 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     const queue = new SpanQueue({
       writers, maxQueuedSpans: c.spanQueueSpans, maxBatchSpans: c.spanBatchSpans, flushIntervalMs: c.spanFlushIntervalMs,
       concurrency: c.spanWriteConcurrency, log: log.child({ component: 'span-queue' }), registry,
+      // Leaves time for the steps after it within the shutdown timeout, as the pilot's drain does.
+      closeTimeoutMs: Math.max(500, config.common.shutdownTimeoutMs - 1500),
     });
     closers.push(() => queue.close());
 
@@ -65,6 +72,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       health: [
         { name: 'engine', check: () => watcher.status().reason },
         { name: 'span-queue', check: () => (queue.fill >= 0.9 ? `span storage is behind: the queue is ${Math.round(queue.fill * 100)}% full` : undefined) },
+        { name: 'span-storage', check: () => writers.map((w) => w.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
         ...metrics.health,
       ],
       configure: (app) => metrics.configureAdmin(app),

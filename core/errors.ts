@@ -22,6 +22,7 @@ export const ERRORS = {
   SW_PAYLOAD_TOO_LARGE: { message: 'request too large: %s', status: 413 },
   SW_UNSUPPORTED_MEDIA_TYPE: { message: 'unsupported content type: %s', status: 415 },
   SW_BUSY: { message: 'storage cannot keep up: %s', status: 503 },
+  SW_STORAGE_UNAVAILABLE: { message: 'storage unavailable: %s', status: 503 },
   SW_UNAUTHORIZED: { message: 'unauthorized: %s', status: 401 },
   SW_NOT_FOUND: { message: 'not found: %s', status: 404 },
   SW_INTERNAL: { message: 'internal error: %s', status: 500 },

@@ -3,7 +3,8 @@
  * every configured storage, query reads from the first one listed (`store,elasticsearch` reads the store).
  *
  * Both live in `runtime.shared`: one store storage over the shared database, one Elasticsearch storage (client,
- * writer, reader) per process, closed with the shared resources.
+ * writer, reader) per process, closed with the shared resources. Neither waits for its backend: Elasticsearch may be
+ * down when a program starts.
  */
 import { openEsSpanStorage, type EsSpanStorage } from './es/span-storage.js';
 import type { Runtime } from './runtime.js';
@@ -20,24 +21,31 @@ export function openStoreSpanStorage(runtime: Runtime, registry?: Registry): Sto
 }
 
 /** The process's Elasticsearch span storage (writer and reader over one client), opened on first use. */
-function openSharedEsSpanStorage(runtime: Runtime, registry: Registry | undefined): Promise<EsSpanStorage> {
+function openSharedEsSpanStorage(runtime: Runtime, registry: Registry | undefined): EsSpanStorage {
   return runtime.shared.get(
     'es.spans',
     () => openEsSpanStorage(runtime.config, registry ?? createRegistry('spans', false), runtime.log),
-    (opening) => opening.then((s) => s.close(), () => undefined),
+    (s) => s.close(),
   );
 }
 
 export async function createSpanReader(runtime: Runtime, registry?: Registry): Promise<SpanReader> {
   const type = runtime.config.spanStorage.types[0] as SpanStorageType;
   if (type === 'store') return openStoreSpanStorage(runtime, registry);
-  return (await openSharedEsSpanStorage(runtime, registry)).reader;
+  return openSharedEsSpanStorage(runtime, registry).reader;
 }
 
+/** The writers of every configured storage; Elasticsearch's starts installing its index templates (background). */
 export async function createSpanWriters(runtime: Runtime, registry?: Registry): Promise<SpanWriter[]> {
   const writers: SpanWriter[] = [];
   for (const type of runtime.config.spanStorage.types as SpanStorageType[]) {
-    writers.push(type === 'store' ? openStoreSpanStorage(runtime, registry) : (await openSharedEsSpanStorage(runtime, registry)).writer);
+    if (type === 'store') {
+      writers.push(openStoreSpanStorage(runtime, registry));
+      continue;
+    }
+    const { writer } = openSharedEsSpanStorage(runtime, registry);
+    void writer.start();
+    writers.push(writer);
   }
   return writers;
 }

@@ -4,14 +4,26 @@
  */
 import type { Span, SpanChunk } from './model/span.js';
 
+/** What a write did not store, each span counted once: refused for its content, or given up at shutdown. */
+export interface SpanWriteResult {
+  failed: number;
+}
+
 export interface SpanWriter {
-  /** Stores spans; resolves once they are durable (and visible to readers after `flush`). */
-  writeSpans(spans: Span[]): Promise<void>;
+  /**
+   * Stores spans; resolves once they are durable (and visible to readers after `flush`), or with the number it
+   * could not store. A writer that retries (Elasticsearch) resolves only when each span is stored or refused.
+   */
+  writeSpans(spans: Span[]): Promise<SpanWriteResult | void>;
   /**
    * Optional: stores chunks as receivers handed them over, some still in their wire form (core/model/span.ts),
    * as one write. A writer without it is given the chunks' spans in the model.
    */
-  writeChunks?(chunks: readonly SpanChunk[]): Promise<void>;
+  writeChunks?(chunks: readonly SpanChunk[]): Promise<SpanWriteResult | void>;
+  /** Optional: why writes cannot go through now (for /health, naming the storage), undefined while they can. */
+  problem?(): string | undefined;
+  /** Optional: gives up the writes waiting or retrying now and from now on (shutdown past its deadline). */
+  abandon?(): void;
   close(): Promise<void>;
 }
 
@@ -64,4 +76,6 @@ export interface SpanReader {
    * A reader without it makes `total` the number of traces returned.
    */
   countTraces?(query: TraceQuery): Promise<number>;
+  /** Optional: asks the backend whether it answers; the problem (naming the storage) or undefined. For /health. */
+  probe?(): Promise<string | undefined>;
 }

@@ -8,6 +8,11 @@
  * Jaeger datagram's bytes. A batch is whole chunks up to `maxBatchSpans` (a larger chunk of the model is split; a
  * datagram's spans, at most a datagram's worth, never are). A writer that takes chunks (`writeChunks`: the
  * embedded store) gets them as they are; any other gets the spans in the model.
+ *
+ * A span is counted failed once per storage, and only when that storage will never hold it: the writer refused it or
+ * gave it up at shutdown. A writer that retries (Elasticsearch, without a deadline) keeps its batch until done, so
+ * while storage is down the queue fills and the receivers push back. close() waits for the writes up to
+ * `closeTimeoutMs`, then has the writers give up (abandon) what they still retry.
  */
 import type { Logger } from '../../core/log.js';
 import { chunkSize, chunkSpans, type Span, type SpanChunk, type SpanConsumer } from '../../core/model/span.js';
@@ -24,6 +29,8 @@ export interface SpanQueueOptions {
   flushIntervalMs: number;
   /** Writes under way at once. */
   concurrency: number;
+  /** How long close() waits for storage to take what is queued before the writers give it up; default: no bound. */
+  closeTimeoutMs?: number;
   log: Logger;
   registry: Registry;
 }
@@ -45,7 +52,7 @@ export class SpanQueue implements SpanConsumer {
     const { registry } = options;
     this.stored = counter(registry, { name: 'shipwatch_spans_stored_total', help: 'Spans written to span storage.' });
     this.failed = counter(registry, {
-      name: 'shipwatch_spans_store_failed_total', help: 'Spans a storage write failed for (lost).', labelNames: ['storage'] as const,
+      name: 'shipwatch_spans_store_failed_total', help: 'Spans a storage will not hold (refused, or given up at shutdown), each once.', labelNames: ['storage'] as const,
     });
     const queued = gauge(registry, { name: 'shipwatch_span_queue_spans', help: 'Spans queued for storage.' });
     this.onChange = () => queued.set(this.held);
@@ -118,9 +125,15 @@ export class SpanQueue implements SpanConsumer {
     await Promise.all(
       this.options.writers.map(async (writer, i) => {
         try {
-          if (writer.writeChunks) await writer.writeChunks(batch);
-          else await writer.writeSpans((spans ??= batch.length === 1 ? chunkSpans(batch[0]!) : batch.flatMap(chunkSpans)));
-          if (i === 0) this.stored.inc(n);
+          const result = writer.writeChunks
+            ? await writer.writeChunks(batch)
+            : await writer.writeSpans((spans ??= batch.length === 1 ? chunkSpans(batch[0]!) : batch.flatMap(chunkSpans)));
+          const failed = result?.failed ?? 0;
+          if (failed > 0) {
+            this.failed.inc({ storage: writer.constructor.name }, failed);
+            this.options.log.warn('spans not stored', { storage: writer.constructor.name, spans: failed, of: n });
+          }
+          if (i === 0) this.stored.inc(n - failed);
         } catch (err) {
           this.failed.inc({ storage: writer.constructor.name }, n);
           this.options.log.error('span storage write failed', { err, spans: n });
@@ -143,6 +156,13 @@ export class SpanQueue implements SpanConsumer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const { closeTimeoutMs } = this.options;
+    const giveUp = closeTimeoutMs === undefined ? undefined : setTimeout(() => {
+      this.options.log.warn('span storage did not take the queued spans in time; giving them up', { spans: this.held });
+      for (const writer of this.options.writers) writer.abandon?.();
+    }, closeTimeoutMs);
+    giveUp?.unref();
     await this.drain();
+    clearTimeout(giveUp);
   }
 }

@@ -1,4 +1,4 @@
-import { Problem, parseEnumList, parseInteger, parseString, parseUrlList, v } from './schema.js';
+import { Problem, parseDurationMs, parseEnumList, parseInteger, parseString, parseUrlList, v } from './schema.js';
 
 /** Span storage, shared by the collector (writes) and query (reads). */
 export const spanStorage = {
@@ -16,4 +16,14 @@ export const spanStorage = {
   esPassword: v({ name: 'ES_PASSWORD', default: '', doc: 'Elasticsearch password for spans.', parse: parseString, secret: true }),
   esNumShards: v({ name: 'ES_NUM_SHARDS', default: '5', doc: 'Primary shards of each Jaeger index (as Jaeger).', parse: parseInteger(1, 1024) }),
   esNumReplicas: v({ name: 'ES_NUM_REPLICAS', default: '1', doc: 'Replicas of each Jaeger index (as Jaeger).', parse: parseInteger(0, 64) }),
+  esTimeoutMs: v({
+    name: 'ES_TIMEOUT', default: '30s',
+    doc: 'One Elasticsearch request (span writes, span and log reads) taking longer is abandoned: a write is tried again, a read answers 503.',
+    parse: parseDurationMs,
+  }),
+  esRetryMaxDelayMs: v({
+    name: 'ES_RETRY_MAX_DELAY', default: '30s',
+    doc: 'Longest wait between two tries of a span write or of the index template install while Elasticsearch is down or busy (jittered backoff from 500 ms; a longer Retry-After wins). Spans are retried without a deadline.',
+    parse: parseDurationMs,
+  }),
 };
