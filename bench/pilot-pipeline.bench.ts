@@ -187,6 +187,7 @@ async function pipelineCase(c: Case, dataDir: string): Promise<() => Promise<num
   const pipeline = new LogPipeline({ sinks: outputs.sinks, maxInFlightBytes: p.maxInFlightBytes, maxLineBytes: p.maxLineBytes, registry, log });
   const sources = new ContainerSources({
     engine: createEngineClient(config.common.dockerHost), pipeline, positions, mapper: new PathMapper('/'), prefixes: p.logPrefixes,
+    jsonLimits: { maxKeys: p.jsonMaxKeys, maxDepth: p.jsonMaxDepth },
     hostName: 'node-1', nodeName: '',
     tail: { scanIntervalMs: p.scanIntervalMs, pollIntervalMs: p.pollIntervalMs, readChunkBytes: 256 * 1024, maxLineBytes: p.maxLineBytes, rotatedGraceMs: p.rotatedGraceMs },
     registry, log,

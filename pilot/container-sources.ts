@@ -12,6 +12,7 @@ import { describe } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { counter, gauge, type Registry } from '../core/self-metrics.js';
 import { parseDeclarations } from './declarations.js';
+import type { JsonLineLimits } from './formats/json.js';
 import { declaredFileTargets } from './file-targets.js';
 import { SourceTail } from './file-tail.js';
 import type { LogPipeline } from './log-pipeline.js';
@@ -26,6 +27,8 @@ export interface ContainerSourcesOptions {
   positions: PositionStore;
   mapper: PathMapper;
   prefixes: readonly string[];
+  /** PILOT_JSON_MAX_KEYS and PILOT_JSON_MAX_DEPTH. */
+  jsonLimits: JsonLineLimits;
   hostName: string;
   nodeName: string;
   tail: { scanIntervalMs: number; pollIntervalMs: number; readChunkBytes: number; maxLineBytes: number; rotatedGraceMs: number };
@@ -45,6 +48,7 @@ export class ContainerSources implements ContainerListener {
   private readonly declarationProblems;
   private readonly pathsRefused;
   private readonly readFailures;
+  private readonly linesOverLimit;
   private stopping = false;
   private readonly createdMs = Date.now();
 
@@ -55,6 +59,10 @@ export class ContainerSources implements ContainerListener {
     });
     this.pathsRefused = counter(reg, { name: 'shipwatch_pilot_paths_refused_total', help: 'Declared paths refused for leaving their container (SW_PATH_REFUSED).' });
     this.readFailures = counter(reg, { name: 'shipwatch_pilot_read_failures_total', help: 'Log files that could not be read on (picked up again at a later scan).' });
+    this.linesOverLimit = counter(reg, {
+      name: 'shipwatch_pilot_json_lines_over_limit_total', help: 'json lines past PILOT_JSON_MAX_KEYS or PILOT_JSON_MAX_DEPTH, shipped whole in message.', labelNames: ['limit'] as const,
+    });
+    for (const limit of ['keys', 'depth']) this.linesOverLimit.inc({ limit }, 0);
     const tracked = this.tracked;
     gauge(reg, {
       name: 'shipwatch_pilot_containers', help: 'Containers being collected.',
@@ -133,7 +141,7 @@ export class ContainerSources implements ContainerListener {
   }
 
   private tailsOf(info: ContainerInfo): SourceTail[] {
-    const { declarations, warnings } = parseDeclarations(info, { prefixes: this.opts.prefixes });
+    const { declarations, warnings } = parseDeclarations(info, { prefixes: this.opts.prefixes, jsonLimits: this.opts.jsonLimits });
     for (const w of warnings) {
       this.declarationProblems.inc({ outcome: w.skipped ? 'skipped' : 'ignored' });
       this.opts.log.warn(w.skipped ? 'log declaration skipped' : 'log declaration setting ignored', {
@@ -144,7 +152,7 @@ export class ContainerSources implements ContainerListener {
     const tails: SourceTail[] = [];
     const startedMs = Date.parse(info.state.startedAt);
     for (const decl of declarations) {
-      const encoder = createRecordEncoder(info, decl, { hostName: o.hostName, nodeName: o.nodeName });
+      const encoder = createRecordEncoder(info, decl, { hostName: o.hostName, nodeName: o.nodeName, onLimit: (limit) => this.linesOverLimit.inc({ limit }) });
       const source = decl.source.kind === 'stdout' ? 'stdout' : decl.source.path;
       const targets = decl.source.kind === 'stdout'
         ? stdoutTargets(info.logPath, o.mapper.hostRoot)

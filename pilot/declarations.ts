@@ -27,7 +27,7 @@ import type { ContainerMeta } from '../core/model/container.js';
 import { compileUserPattern, type UserPattern } from '../core/user-pattern.js';
 import { createCsvFormat } from './formats/csv.js';
 import { FORMAT_NAMES, type FormatName, type LineFormat } from './formats/format.js';
-import { createJsonFormat } from './formats/json.js';
+import { createJsonFormat, type JsonLineLimits } from './formats/json.js';
 import { createNoneFormat } from './formats/none.js';
 import { compileGroupPattern, createRegexpFormat } from './formats/regexp.js';
 import { compileTimeFormat, type TimeParser } from './formats/time-format.js';
@@ -73,6 +73,8 @@ export interface DeclarationWarning {
 export interface DeclarationOptions {
   /** PILOT_LOG_PREFIX. */
   prefixes: readonly string[];
+  /** PILOT_JSON_MAX_KEYS and PILOT_JSON_MAX_DEPTH; Elasticsearch's defaults when absent. */
+  jsonLimits?: JsonLineLimits;
 }
 
 export interface Declarations {
@@ -148,7 +150,7 @@ function suffixHint(name: string): string {
   return m ? ` (if this sets ${m.setting} of log "${name.slice(0, -m.suffix.length)}", declare that log's source too)` : '';
 }
 
-function buildFormat(name: string, get: (s: string) => Setting | undefined): { format: FormatName; lineFormat: LineFormat } | { label: string; reason: string } {
+function buildFormat(name: string, get: (s: string) => Setting | undefined, jsonLimits: JsonLineLimits | undefined): { format: FormatName; lineFormat: LineFormat } | { label: string; reason: string } {
   const f = get('format');
   const format = (f?.value.trim().toLowerCase() || 'none') as FormatName;
   if (!FORMAT_NAMES.includes(format)) return { label: f!.from, reason: `unknown format "${f!.value}" (allowed: ${FORMAT_NAMES.join(', ')})` };
@@ -168,7 +170,7 @@ function buildFormat(name: string, get: (s: string) => Setting | undefined): { f
     if (typeof compiled === 'string') return { label: p.from, reason: compiled };
     return { format, lineFormat: createRegexpFormat(compiled.re, compiled.groups) };
   }
-  return { format, lineFormat: format === 'json' ? createJsonFormat() : createNoneFormat() };
+  return { format, lineFormat: format === 'json' ? createJsonFormat(jsonLimits) : createNoneFormat() };
 }
 
 function buildMultiline(get: (s: string) => Setting | undefined): MultilineSpec | null | { label: string; reason: string } {
@@ -197,7 +199,7 @@ function buildMultiline(get: (s: string) => Setting | undefined): MultilineSpec 
   return spec;
 }
 
-function buildOne(name: string, raw: RawDeclaration, warn: (label: string, reason: string, skipped: boolean) => void): LogDeclaration | { label: string; reason: string } {
+function buildOne(name: string, raw: RawDeclaration, options: DeclarationOptions, warn: (label: string, reason: string, skipped: boolean) => void): LogDeclaration | { label: string; reason: string } {
   const get = (s: string): Setting | undefined => raw.get(s);
   const anyFrom = [...raw.values()][0]!.from;
   if (!NAME_RE.test(name)) return { label: anyFrom, reason: `log name "${name}" may hold only letters, digits, "-" and "_"` };
@@ -211,7 +213,7 @@ function buildOne(name: string, raw: RawDeclaration, warn: (label: string, reaso
       warn(s.from, IGNORED_SETTINGS.has(setting) ? `${setting} has no effect here` : `unknown setting "${setting}" ignored`, false);
     }
   }
-  const fmt = buildFormat(name, get);
+  const fmt = buildFormat(name, get, options.jsonLimits);
   if ('reason' in fmt) return fmt;
   for (const s of ['format.keys', 'format.pattern'] as const) {
     const given = get(s);
@@ -272,7 +274,7 @@ export function parseDeclarations(meta: ContainerMeta, options: DeclarationOptio
   };
   const declarations: LogDeclaration[] = [];
   for (const [name, raw] of collect(meta, options.prefixes, warn)) {
-    const built = buildOne(name, raw, warn);
+    const built = buildOne(name, raw, options, warn);
     if ('reason' in built && !('source' in built)) warn(built.label, built.reason, true);
     else declarations.push(built as LogDeclaration);
   }

@@ -35,7 +35,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   });
   const pipeline = new LogPipeline({ sinks: outputs.sinks, maxInFlightBytes: p.maxInFlightBytes, maxLineBytes: p.maxLineBytes, registry, log });
   const sources = new ContainerSources({
-    engine, pipeline, positions, mapper: new PathMapper(hostRoot), prefixes: p.logPrefixes,
+    engine, pipeline, positions, mapper: new PathMapper(hostRoot), prefixes: p.logPrefixes, jsonLimits: { maxKeys: p.jsonMaxKeys, maxDepth: p.jsonMaxDepth },
     hostName: resolveHostName({ configured: config.common.hostName, nodeName: p.nodeName, hostRoot }), nodeName: p.nodeName,
     tail: { scanIntervalMs: p.scanIntervalMs, pollIntervalMs: p.pollIntervalMs, readChunkBytes: READ_CHUNK_BYTES, maxLineBytes: p.maxLineBytes, rotatedGraceMs: p.rotatedGraceMs },
     registry, log,

@@ -11,7 +11,8 @@
  * - `json` lines: their fields go at the top level. Fast path: when none of the line's keys is a record field, the
  *   line's own JSON text is spliced in as it is (no re-serialisation). Otherwise the record's field keeps its name
  *   and the line's value moves to `original_<name>` (see record-fields.ts); no key is ever written twice.
- * - A line the format rejects is shipped anyway: `message` holds the raw line, `parse_error` the reason. A
+ * - A line the format rejects is shipped anyway: `message` holds the raw line, `parse_error` the reason; so is a
+ *   json line past PILOT_JSON_MAX_KEYS or PILOT_JSON_MAX_DEPTH (the reason names the limit; `onLimit` counts it). A
  *   `time_key` value that cannot be read also sets `parse_error` (the line's fields are kept, `@timestamp` falls
  *   back as above).
  * - `truncated: true` marks a line cut at PILOT_MAX_LINE_BYTES.
@@ -33,6 +34,8 @@ export interface RecordEncoderOptions {
   hostName: string;
   /** `k8s_node_name` (NODE_NAME), '' for none. */
   nodeName: string;
+  /** Told of each line shipped raw for passing a limit of its format (json: `keys`, `depth`), for the self-metric. */
+  onLimit?: (limit: 'keys' | 'depth') => void;
 }
 
 export interface FileRecordEncoder {
@@ -129,10 +132,12 @@ export function createRecordEncoder(meta: ContainerMeta, decl: LogDeclaration, o
       const source = stdout ? 'stdout' : path;
       const fragment = constantFragment([['source', source], ...metaPairs]);
       const idPrefix = createHash('sha256').update(`${meta.id}\0${decl.name}\0${source}\0${fileKey}`).digest('base64url').slice(0, 22) + '-';
-      return new Encoder(meta, decl, fragment, idPrefix, owned, keyFragments);
+      return new Encoder(meta, decl, fragment, idPrefix, owned, keyFragments, options.onLimit ?? ignoreLimit);
     },
   };
 }
+
+function ignoreLimit(): void {}
 
 class Encoder implements FileRecordEncoder {
   private readonly parse: (line: string) => FormatOutcome;
@@ -146,6 +151,7 @@ class Encoder implements FileRecordEncoder {
     private readonly idPrefix: string,
     private readonly owned: ReadonlySet<string>,
     private readonly keyFragments: ReadonlyMap<string, string>,
+    private readonly onLimit: (limit: 'keys' | 'depth') => void,
   ) {
     this.parse = decl.lineFormat.parse;
     this.keepsMessage = decl.lineFormat.keepsMessage;
@@ -159,7 +165,7 @@ class Encoder implements FileRecordEncoder {
     let timeMs = !Number.isNaN(engineTimeMs) ? engineTimeMs : !Number.isNaN(readTimeMs) ? readTimeMs : Date.now();
     if (outcome.ok) {
       if (outcome.fields !== null) {
-        fields = outcome.rawJson !== null ? this.jsonFields(outcome.fields, outcome.rawJson) : this.knownFields(outcome.fields);
+        fields = outcome.rawJson !== null ? this.jsonFields(outcome.fields, outcome.rawJson, outcome.keys) : this.knownFields(outcome.fields);
         if (this.decl.timeKey !== '') {
           const value = outcome.fields[this.decl.timeKey];
           const t = value === undefined ? NaN : this.decl.parseTime!(value);
@@ -167,7 +173,10 @@ class Encoder implements FileRecordEncoder {
           else failure = value === undefined ? `time_key "${this.decl.timeKey}" is missing` : `time_key "${this.decl.timeKey}": ${JSON.stringify(value).slice(0, 100)} does not fit the time format`;
         }
       }
-    } else failure = outcome.reason;
+    } else {
+      failure = outcome.reason;
+      if (outcome.limit !== undefined) this.onLimit(outcome.limit);
+    }
     if (!(timeMs >= MIN_TIME_MS && timeMs <= MAX_TIME_MS)) timeMs = Date.now();
 
     // The record is what comes before the constant fragment, the fragment, and what comes after it: the parts are
@@ -200,13 +209,15 @@ class Encoder implements FileRecordEncoder {
    * else its members rewritten from that text (json-members.ts: values as written, so integers beyond 2^53 keep
    * their digits; a key written twice kept once).
    */
-  private jsonFields(obj: Record<string, unknown>, raw: string): string {
+  private jsonFields(obj: Record<string, unknown>, raw: string, counted: number | undefined): string {
     let clash = false;
-    // Its keys at every depth, for the check that none is written twice (json-members.ts, mayRepeatKeys).
-    let keys = 0;
+    // Its keys at every depth, for the check that none is written twice (json-members.ts, mayRepeatKeys): the json
+    // format counted them for its limits.
+    let keys = counted ?? 0;
     for (const k in obj) {
-      keys++;
       if (this.owned.has(k)) clash = true;
+      if (counted !== undefined) continue;
+      keys++;
       const v = obj[k];
       if (typeof v === 'object' && v !== null) keys += keyCount(v);
     }

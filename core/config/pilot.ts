@@ -1,6 +1,6 @@
 import { pilotElasticsearch } from './pilot-elasticsearch.js';
 import { pilotRuntime } from './pilot-runtime.js';
-import { Problem, parseEnumList, parseListen, parseList, parseSizeBytes, parseString, v } from './schema.js';
+import { Problem, parseEnumList, parseInteger, parseListen, parseList, parseSizeBytes, parseString, v } from './schema.js';
 
 export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store'] as const;
 export type LogOutputName = (typeof LOG_OUTPUTS)[number];
@@ -36,6 +36,16 @@ export const pilot = {
       const n = parseSizeBytes(raw);
       return n instanceof Problem || (n >= 1024 && n <= 64 * 1024 * 1024) ? n : new Problem('must be from 1KiB to 64MiB');
     },
+  }),
+  jsonMaxKeys: v({
+    name: 'PILOT_JSON_MAX_KEYS', default: '1000',
+    doc: 'Most keys a json line may hold, counted at every depth (Elasticsearch refuses a document past its index.mapping.total_fields.limit, 1000 by default); a line with more is shipped whole in message, its parse_error naming this limit.',
+    parse: parseInteger(1, 100_000),
+  }),
+  jsonMaxDepth: v({
+    name: 'PILOT_JSON_MAX_DEPTH', default: '20',
+    doc: "Deepest nesting of a json line: its object is level 1, each object or array inside one more (Elasticsearch's index.mapping.depth.limit is 20); a deeper line is shipped whole in message, its parse_error naming this limit.",
+    parse: parseInteger(1, 1000),
   }),
   ...pilotElasticsearch,
   ...pilotRuntime,

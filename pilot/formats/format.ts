@@ -13,11 +13,15 @@ export interface FormatFields {
   fields: Record<string, unknown> | null;
   /** `json` only: the line itself, a JSON object, so the encoder can splice its text instead of re-serialising. */
   rawJson: string | null;
+  /** `json` only: the line's keys at every depth (the encoder's check for a key written twice needs them). */
+  keys?: number;
 }
 
 export interface FormatFailure {
   ok: false;
   reason: string;
+  /** Set when the line passed a configured limit (json: `keys`, `depth`) rather than failing its format. */
+  limit?: 'keys' | 'depth';
 }
 
 export type FormatOutcome = FormatFields | FormatFailure;
