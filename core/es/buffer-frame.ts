@@ -1,5 +1,5 @@
 /**
- * The disk buffer's record of one appended batch (a frame), little-endian. Two versions, told apart by the magic;
+ * The log disk buffer's record of one appended batch (a frame, ./disk-buffer.ts), little-endian. Two versions, told apart by the magic;
  * both are read back as the NDJSON items of a `_bulk` body (./bulk-items.ts).
  *
  * "SWB2", the compact items of a batch written to the buffer directly (./compact-items.ts):
@@ -34,7 +34,8 @@ import type { BulkItems } from './bulk-items.js';
 import { expandItems, type CompactItems } from './compact-items.js';
 
 export const FRAME_HEADER_BYTES = 16;
-const MAGIC_PREFIX = Buffer.from('SWB', 'latin1');
+/** The bytes every frame starts with, by which the next frame is found after damage. */
+export const FRAME_MAGIC_PREFIX = Buffer.from('SWB', 'latin1');
 const MAGIC_V1 = Buffer.from('SWB1', 'latin1').readUInt32LE(0);
 const MAGIC_V2 = Buffer.from('SWB2', 'latin1').readUInt32LE(0);
 const LITTLE_ENDIAN = endianness() === 'LE';
@@ -171,12 +172,4 @@ function readStrings(buf: Buffer, at: number, frameEnd: number): { strings: stri
     at += 4 + len;
   }
   return { strings, end: at };
-}
-
-/** The offset of the next whole, intact frame after `from` in `buf`, or -1. */
-export function findNextFrame(buf: Buffer, from: number): number {
-  for (let at = buf.indexOf(MAGIC_PREFIX, from + 1); at >= 0; at = buf.indexOf(MAGIC_PREFIX, at + 1)) {
-    if (readFrame(buf, at).kind === 'frame') return at;
-  }
-  return -1;
 }
