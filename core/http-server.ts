@@ -1,6 +1,7 @@
 /**
- * One way to make an HTTP server: fastify with Shipwatch's error envelope, raw-body parsers for the binary
- * protocols, and a listen helper that reports the bound port (tests listen on port 0).
+ * One way to make an HTTP server: fastify with Shipwatch's error envelope, request targets normalised before
+ * routing, raw-body parsers for the binary protocols, and a listen helper that reports the bound port (tests
+ * listen on port 0).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AddressInfo } from 'node:net';
@@ -13,10 +14,83 @@ export interface HttpServerOptions {
   log: Logger;
 }
 
+/** Characters whose `%XX` form is decoded: RFC 3986's unreserved ones and the sub-delims the router decodes too. */
+const DECODED = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!\'()*') DECODED[c.charCodeAt(0)] = 1;
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  const lower = code | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
+/**
+ * The request target as the router will match it, so that a hook reading `req.url` and the router agree on the
+ * path (fastify's `rewriteUrl`, run before routing, on every server made here):
+ *
+ * - absolute-form (`http://host/api/x`, sent by proxies or by hand) becomes origin-form (`/api/x`);
+ * - `%XX` of an unreserved character (and of `!'()*`) is decoded, so `/%61pi` is `/api`; `%2F`, `%25`, `%3F` and
+ *   the other delimiters stay encoded (decoding them would change the path's segments or decode twice), as do
+ *   non-ASCII bytes and controls, which the router decodes inside parameters only;
+ * - empty segments go (`//api` is `/api`), `.` and `..` segments are resolved (`/ui/../api`, `/%2e%2e/api`),
+ *   never above the root, and a trailing slash goes (`/api/services/` routes as `/api/services`): no route is
+ *   registered with one;
+ * - the query string (from the first `?` or `#`, where the router ends the path) is kept byte for byte.
+ *
+ * Every static segment of every route is made of unreserved characters, so what the router decodes after this
+ * (inside parameters) cannot move a request to another route. A target this cannot read (`*`, another scheme) is
+ * left as it is: the router refuses it. Never throws.
+ */
+export function normalizeRequestTarget(url: string): string {
+  let target = url;
+  if (target.charCodeAt(0) !== 47 /* / */) {
+    const scheme = /^https?:\/\//i.exec(target);
+    if (scheme === null) return target;
+    const rest = target.slice(scheme[0].length);
+    const pathStart = rest.search(/[/?#]/);
+    if (pathStart === -1) return '/';
+    target = rest[pathStart] === '/' ? rest.slice(pathStart) : `/${rest.slice(pathStart)}`;
+  }
+  let pathEnd = target.length;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) {
+      pathEnd = i;
+      break;
+    }
+  }
+  const path = target.slice(0, pathEnd);
+  // The common case (nothing encoded, no empty or dot segment, no trailing slash) is returned as it came.
+  if (path.indexOf('%') === -1 && path.indexOf('//') === -1 && path.indexOf('/.') === -1 && (path.length === 1 || !path.endsWith('/'))) {
+    return target;
+  }
+  let decoded = '';
+  let from = 0;
+  for (let i = path.indexOf('%'); i !== -1 && i + 2 < path.length; i = path.indexOf('%', i + 1)) {
+    const high = hexValue(path.charCodeAt(i + 1));
+    const low = hexValue(path.charCodeAt(i + 2));
+    if (high < 0 || low < 0) continue;
+    const code = high * 16 + low;
+    if (code >= 128 || DECODED[code] !== 1) continue;
+    decoded += path.slice(from, i) + String.fromCharCode(code);
+    from = i + 3;
+    i += 2;
+  }
+  decoded += path.slice(from);
+  const segments: string[] = [];
+  for (const segment of decoded.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}${target.slice(pathEnd)}`;
+}
+
 export function createHttpServer(options: HttpServerOptions, extra: FastifyServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024 * 1024,
+    rewriteUrl: (req) => normalizeRequestTarget(req.url ?? '/'),
     ...extra,
   });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {

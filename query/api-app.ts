@@ -3,12 +3,18 @@
  * optional bearer token and CORS, and the web UI's static files (public). Built without listening, so tests drive
  * it with `app.inject()`.
  *
+ * The token is checked by a hook of the scope every API route is registered in, so it covers each route of that
+ * scope, one added later included, whatever the spelling of the URL that reached it (the server normalises it
+ * before routing: core/http-server.ts). A path under `/api/` that names no route is answered by the same scope
+ * (401 without the token, 404 with it), so the API's shape cannot be probed without it. Outside the scope, the
+ * UI's files stay public.
+ *
  * Every error on an `/api/` path answers in Jaeger's shape (v1 envelope, or v3's `{error}` under `/api/v3/`):
  * unknown routes 404, malformed requests 400, a missing or wrong token 401; a storage failure 500, logged.
  */
-import type { FastifyInstance } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ShipwatchError } from '../core/errors.js';
+import { presentedCredential, tokenMatches } from '../core/http-auth.js';
 import { createHttpServer } from '../core/http-server.js';
 import type { LogReader } from '../core/log-search.js';
 import type { Logger } from '../core/log.js';
@@ -42,13 +48,6 @@ export interface QueryAppOptions {
   uiDir?: string | false;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  if (header === undefined) return false;
-  const expected = Buffer.from(`Bearer ${token}`);
-  const got = Buffer.from(header);
-  return got.length === expected.length && timingSafeEqual(got, expected);
-}
-
 export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
   const app = createHttpServer({ log: options.log });
   const anyOrigin = options.corsOrigins.includes('*');
@@ -59,7 +58,8 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
     if (origin !== undefined && (anyOrigin || origins.has(origin))) {
       void reply.header('access-control-allow-origin', anyOrigin ? '*' : origin);
       if (!anyOrigin) void reply.header('vary', 'Origin');
-      if (req.method === 'OPTIONS') {
+      // A preflight carries no credentials and answers no data; any other OPTIONS is routed like a GET would be.
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
         return reply
           .status(204)
           .header('access-control-allow-methods', 'GET, OPTIONS')
@@ -68,15 +68,19 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
           .send();
       }
     }
-    if (options.authToken !== '' && req.url.startsWith('/api/') && !tokenMatches(req.headers.authorization, options.authToken)) {
-      void reply.header('www-authenticate', 'Bearer');
-      return sendApiError(req, reply, 401, 'missing or wrong bearer token');
-    }
   });
 
   app.setNotFoundHandler((req, reply) => sendApiError(req, reply, 404, '404 page not found'));
   // The API routes live in their own scope so that their errors take Jaeger's shapes.
   void app.register(async (api) => {
+    if (options.authToken !== '') {
+      const token = options.authToken;
+      api.addHook('onRequest', async (req, reply) => {
+        if (tokenMatches(presentedCredential(req), token)) return;
+        void reply.header('www-authenticate', 'Bearer');
+        return sendApiError(req, reply, 401, 'missing or wrong bearer token');
+      });
+    }
     api.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
       const status = err instanceof ShipwatchError ? err.status : (err.statusCode ?? 500);
       if (status >= 500) options.log.error('query request failed', { url: req.url, err });
@@ -99,6 +103,10 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
       options.status ??
         createStatusSource({ command: 'query', programs: [{ name: 'query', self: true }], spanReader: options.spanReader, spanStorage: 'span storage', logReader: options.logReader }),
     );
+    // Any other path and method under /api/: behind the token like the routes above, then 404.
+    const unknown = (req: FastifyRequest, reply: FastifyReply): FastifyReply => sendApiError(req, reply, 404, '404 page not found');
+    api.all('/api', unknown);
+    api.all('/api/*', unknown);
   });
   if (options.uiDir !== false) registerUiRoutes(app, { dirs: options.uiDir === undefined ? undefined : [options.uiDir], log: options.log });
   return app;
