@@ -140,6 +140,11 @@ function startStream(
   const headers: Record<string, string> = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
   for (const [k, v] of Object.entries(reply.getHeaders())) if (typeof v === 'string') headers[k] = v;
   res.writeHead(200, headers);
+  // A HEAD has its headers and no stream: Node sends a HEAD's headers only when it ends, so leaving it open hung it.
+  if (reply.request.method === 'HEAD') {
+    res.end();
+    return;
+  }
   res.write(': tailing\n\n');
   let busy = false;
   let lastWriteMs = Date.now();
