@@ -13,6 +13,6 @@ import { openStoreLogStorage } from './store/log-store.js';
 export function createLogReader(runtime: Runtime): LogReader {
   const { query, spanStorage } = runtime.config;
   if (query.logStorageType === 'store') return openStoreLogStorage(runtime);
-  const client = runtime.shared.get('es.logs', () => createEsClient(spanStorageEsConnection(spanStorage)), (c) => c.close());
+  const client = runtime.shared.get('es.logs', () => createEsClient(spanStorageEsConnection(spanStorage), { requestTimeoutMs: spanStorage.esTimeoutMs }), (c) => c.close());
   return new EsLogReader({ client, indices: query.logIndices });
 }

@@ -47,4 +47,6 @@ export interface LogReader {
    * (the download). A storage whose deep offsets are costly offers it; without it the download pages by offset.
    */
   scan?(query: Omit<LogQuery, 'limit'>, max: number): AsyncIterable<LogHit[]>;
+  /** Optional: asks the backend whether it answers; the problem (naming the storage) or undefined. For /health. */
+  probe?(): Promise<string | undefined>;
 }

@@ -1,6 +1,8 @@
 /**
  * `shipwatch query`: the API server on QUERY_LISTEN (Jaeger v1/v3 APIs, log API, status, web UI) and the admin server on
  * QUERY_ADMIN_LISTEN. Spans are read from the first storage of SPAN_STORAGE_TYPE; logs from LOG_STORAGE_TYPE's.
+ * Nothing waits for Elasticsearch at start: while it is down its calls answer 503 (SW_STORAGE_UNAVAILABLE) and
+ * /health names it.
  * Close order: the API server (ends live tails), then the admin server; the shared store is closed by the runtime.
  */
 import { startAdminServer } from '../core/admin-server.js';
@@ -63,7 +65,12 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     listen: config.query.adminListen,
     registry,
     log,
-    health: [{ name: 'store', check: () => (store.isOpen ? undefined : 'the embedded store is closed') }],
+    health: [
+      { name: 'store', check: () => (store.isOpen ? undefined : 'the embedded store is closed') },
+      // Elasticsearch readers ask it (briefly); the store answers without a probe.
+      { name: 'span-storage', check: () => spanReader.probe?.() },
+      { name: 'log-storage', check: () => logReader.probe?.() },
+    ],
   });
   queryAdminPort = admin.port;
   let closing: Promise<void> | undefined;

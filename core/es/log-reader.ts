@@ -13,7 +13,8 @@
  *   (same id, overwritten) arrives again.
  * - records are sent as Elasticsearch holds them (raw-sources.ts), never re-serialised.
  *
- * Every Elasticsearch failure becomes SW_STORE_FAILED with its cause (the route answers 500; a tail ends).
+ * Every Elasticsearch failure becomes an error with its cause: SW_STORAGE_UNAVAILABLE (503) while Elasticsearch is
+ * down, hanging (ES_TIMEOUT) or busy, SW_STORE_FAILED (500) otherwise; a tail ends.
  */
 import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -22,6 +23,8 @@ import { swError } from '../errors.js';
 import type { LogHit, LogQuery, LogReader } from '../log-search.js';
 import { logQueryDsl, NEWEST_FIRST } from './log-query-dsl.js';
 import { rawSources } from './raw-sources.js';
+import { isTransientStatus } from './bulk-response.js';
+import { esProblem, esReadError, PROBE_TIMEOUT_MS } from './request-failure.js';
 
 export interface EsLogReaderOptions {
   client: Client;
@@ -96,12 +99,22 @@ export class EsLogReader implements LogReader {
     return out;
   }
 
+  /** For /health: whether Elasticsearch answers a count on the log indices within `timeoutMs`. */
+  async probe(timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+    try {
+      await this.client.count({ index: this.index, ...TOLERANT }, { requestTimeout: timeoutMs });
+      return undefined;
+    } catch (err) {
+      return `elasticsearch: ${esProblem(err)}`;
+    }
+  }
+
   async count(query: Omit<LogQuery, 'limit' | 'offset'>): Promise<number> {
     try {
       const r = await this.client.count({ index: this.index, ...TOLERANT, query: logQueryDsl(query) });
       return r.count;
     } catch (err) {
-      throw swError('SW_STORE_FAILED', `Elasticsearch count on ${this.index} failed`, err);
+      throw esReadError(`count on ${this.index}`, err);
     }
   }
 
@@ -114,7 +127,7 @@ export class EsLogReader implements LogReader {
     try {
       pitId = (await this.client.openPointInTime({ index: this.index, keep_alive: PIT_KEEP_ALIVE, ignore_unavailable: true })).id;
     } catch (err) {
-      throw swError('SW_STORE_FAILED', `Elasticsearch point in time on ${this.index} failed`, err);
+      throw esReadError(`point in time on ${this.index}`, err);
     }
     try {
       let after: estypes.SortResults | undefined;
@@ -139,7 +152,7 @@ export class EsLogReader implements LogReader {
     } finally {
       await this.client.closePointInTime({ id: pitId }).catch((err: unknown) => {
         // It would expire by itself after PIT_KEEP_ALIVE, but a node that cannot close it is failing: say so.
-        throw swError('SW_STORE_FAILED', 'closing an Elasticsearch point in time failed', err);
+        throw esReadError('closing a point in time', err);
       });
     }
   }
@@ -177,7 +190,7 @@ export class EsLogReader implements LogReader {
     try {
       stats = await this.client.indices.stats({ index: this.index, metric: 'docs', level: 'shards', ...TOLERANT });
     } catch (err) {
-      throw swError('SW_STORE_FAILED', `Elasticsearch statistics of ${this.index} failed`, err);
+      throw esReadError(`statistics of ${this.index}`, err);
     }
     const out: Cursor = new Map();
     for (const [index, s] of Object.entries(stats.indices ?? {})) {
@@ -205,9 +218,11 @@ export class EsLogReader implements LogReader {
       const body = Buffer.concat(chunks);
       text = (/gzip|deflate/.test(String(res.headers?.['content-encoding'] ?? '')) ? gunzipSync(body) : body).toString('utf8');
     } catch (err) {
-      throw swError('SW_STORE_FAILED', `Elasticsearch search on ${this.index} failed`, err);
+      throw esReadError(`search on ${this.index}`, err);
     }
-    if (status >= 400) throw swError('SW_STORE_FAILED', `Elasticsearch search on ${this.index} answered ${status}: ${text.slice(0, 500)}`);
+    if (status >= 400) {
+      throw swError(isTransientStatus(status) ? 'SW_STORAGE_UNAVAILABLE' : 'SW_STORE_FAILED', `Elasticsearch search on ${this.index} answered ${status}: ${text.slice(0, 500)}`);
+    }
     let parsed: estypes.SearchResponse<unknown>;
     try {
       parsed = JSON.parse(text) as estypes.SearchResponse<unknown>;

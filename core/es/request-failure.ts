@@ -11,6 +11,9 @@ import { classifyRequestError } from './bulk-response.js';
 
 const MAX_REASON_CHARS = 200;
 
+/** How long a /health probe waits for Elasticsearch: below the one second a readiness probe waits by default. */
+export const PROBE_TIMEOUT_MS = 800;
+
 /** The client's error behind `err` (ours wrap it as `cause`), or `err` itself. */
 function clientErrorOf(err: unknown): unknown {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {

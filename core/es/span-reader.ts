@@ -4,15 +4,17 @@
  * are read (all indices: a trace may cross midnight); services and operations are aggregations over the service
  * indices; a trace by id looks in every span index. Dependencies, which Jaeger leaves to a Spark job, are computed
  * from the spans of the window (a CHILD_OF parent of another service is one call).
+ *
+ * A call while Elasticsearch is down, hanging (ES_TIMEOUT) or busy fails with SW_STORAGE_UNAVAILABLE (503).
  */
 import type { Client } from '@elastic/elasticsearch';
-import { swError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { jaegerTraceIdString, normaliseTraceId, normaliseSpanId, type Span } from '../model/span.js';
 import type { DependencyLink, Operation, SpanReader, TraceQuery } from '../span-storage.js';
 import { spanFromDb, type DbSpan } from './jaeger-dbmodel.js';
 import { dailyIndices, jaegerIndexNames, type JaegerIndexNames } from './jaeger-indices.js';
 import { countTracesBody, findTraceIdsBody, operationsBody, servicesBody, TRACE_ID_AGG } from './jaeger-query.js';
+import { esProblem, esReadError, PROBE_TIMEOUT_MS } from './request-failure.js';
 
 export interface EsSpanReaderOptions {
   client: Client;
@@ -52,7 +54,17 @@ export class EsSpanReader implements SpanReader {
     try {
       return (await this.opts.client.search({ index, ...SEARCH_OPTS, ...body })) as unknown as Record<string, unknown>;
     } catch (err) {
-      throw swError('SW_STORE_FAILED', `Elasticsearch search on ${index.join(',')} failed`, err);
+      throw esReadError(`search on ${index.join(',')}`, err);
+    }
+  }
+
+  /** For /health: whether Elasticsearch answers a search on the service indices within `timeoutMs`. */
+  async probe(timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+    try {
+      await this.opts.client.search({ index: [`${this.names.servicePrefix}*`], ...SEARCH_OPTS, size: 0 }, { requestTimeout: timeoutMs });
+      return undefined;
+    } catch (err) {
+      return `elasticsearch: ${esProblem(err)}`;
     }
   }
 
