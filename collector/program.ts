@@ -68,7 +68,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     });
 
     const admin = await startAdminServer({
-      listen: c.adminListen, registry, log,
+      listen: c.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken, ingest: c.authToken },
       health: [
         { name: 'engine', check: () => watcher.status().reason },
         { name: 'span-queue', check: () => (queue.fill >= 0.9 ? `span storage is behind: the queue is ${Math.round(queue.fill * 100)}% full` : undefined) },

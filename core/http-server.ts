@@ -6,12 +6,18 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { ERRORS, ShipwatchError } from './errors.js';
+import { guardRoutes, type AccessTokens, type RouteAccess } from './http-auth.js';
 import type { Logger } from './log.js';
 
 export interface HttpServerOptions {
   /** Largest accepted request body, bytes. */
   bodyLimitBytes?: number;
   log: Logger;
+  /**
+   * The tokens the server's routes need (core/http-auth.ts): each route's `config.access`, else `defaultAccess`,
+   * which also covers requests matching no route. Absent: every route is open.
+   */
+  access?: { tokens: Partial<AccessTokens>; defaultAccess: RouteAccess };
 }
 
 /** Characters whose `%XX` form is decoded: RFC 3986's unreserved ones and the sub-delims the router decodes too. */
@@ -93,6 +99,7 @@ export function createHttpServer(options: HttpServerOptions, extra: FastifyServe
     rewriteUrl: (req) => normalizeRequestTarget(req.url ?? '/'),
     ...extra,
   });
+  if (options.access) guardRoutes(app, options.access.tokens, options.access.defaultAccess);
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof ShipwatchError) {
       void reply.status(err.status).send({ error: err.code, message: err.message });
@@ -108,6 +115,11 @@ export function createHttpServer(options: HttpServerOptions, extra: FastifyServe
     void reply.status(status).send({ error: err.code ?? 'SW_BAD_REQUEST', message: err.message });
   });
   return app;
+}
+
+/** A server taking pushed data: every request, a path naming no route included, needs `token` ('' leaves it open). */
+export function ingestAccess(token: string | undefined): HttpServerOptions['access'] {
+  return { tokens: { ingest: token ?? '' }, defaultAccess: 'ingest' };
 }
 
 /** Buffers any content type not otherwise parsed (binary protocols decode the raw bytes themselves). */

@@ -45,7 +45,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   let admin;
   try {
     admin = await startAdminServer({
-      listen: p.adminListen, registry, log,
+      listen: p.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken },
       health: [{ name: 'engine', check: () => watcher.status().reason }],
     });
   } catch (err) {

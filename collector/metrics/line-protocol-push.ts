@@ -12,6 +12,8 @@
  * - `Content-Encoding: gzip` bodies are inflated; bad gzip is 400. A body larger than `maxBodyBytes`, compressed
  *   or once inflated, is 413 (`{"code":"request too large",…}` / `{"error":"Request Entity Too Large"}`).
  * - 204 on success. Lines without a timestamp get the time of the request.
+ * - With COLLECTOR_AUTH_TOKEN set, a push without it is 401 (SW_UNAUTHORIZED), before its body is read. The token
+ *   is taken as `Authorization: Bearer` or `Token` (InfluxDB 2), Basic auth's password or `?p=` (InfluxDB 1.x).
  *
  * The points go to `onPoints` (the metric outputs), which must not block.
  */
@@ -112,8 +114,10 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
       return { status: 400, body: { error: `partial write: ${first} dropped=${result.failures.length}`, line } };
     };
 
-    scope.post('/api/v2/write', (req, reply) => handle('v2', req, reply));
-    scope.post('/write', (req, reply) => handle('v1', req, reply));
+    // Pushed data: behind COLLECTOR_AUTH_TOKEN (not the admin port's token), sent the ways InfluxDB clients send it.
+    const config = { access: 'ingest', influxCredentials: true } as const;
+    scope.post('/api/v2/write', { config }, (req, reply) => handle('v2', req, reply));
+    scope.post('/write', { config }, (req, reply) => handle('v1', req, reply));
   });
 }
 

@@ -12,4 +12,6 @@ export interface HttpTraceReceiverOptions {
   maxSpansPerRequest: number;
   /** Sent as Retry-After (whole seconds, at least 1) with a 503. */
   retryAfterMs: number;
+  /** COLLECTOR_AUTH_TOKEN: every request to the receiver's server needs it as a bearer token; absent or '': open. */
+  authToken?: string;
 }

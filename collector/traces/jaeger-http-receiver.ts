@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { swError, type ErrorCode } from '../../core/errors.js';
-import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
+import { acceptRawBodies, ingestAccess, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
 import type { Logger } from '../../core/log.js';
 import type { SpanConsumer } from '../../core/model/span.js';
 import type { Registry } from '../../core/self-metrics.js';
@@ -27,6 +27,8 @@ export interface JaegerHttpReceiverOptions {
   maxSpansPerBatch: number;
   /** Sent as Retry-After (whole seconds, at least 1) with a 503. */
   retryAfterMs: number;
+  /** COLLECTOR_AUTH_TOKEN: every request to the receiver's server needs it as a bearer token; absent or '': open. */
+  authToken?: string;
 }
 
 
@@ -97,5 +99,8 @@ export type JaegerHttpReceiver = RunningHttpServer;
 
 /** A server of its own on `listen` (Jaeger's 14268) serving `POST /api/traces`. */
 export async function startJaegerHttpReceiver(options: JaegerHttpReceiverOptions & { listen: { host: string; port: number } }): Promise<JaegerHttpReceiver> {
-  return startHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen }, (app) => registerJaegerHttpReceiver(app, options));
+  return startHttpServer(
+    { log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen, access: ingestAccess(options.authToken) },
+    (app) => registerJaegerHttpReceiver(app, options),
+  );
 }

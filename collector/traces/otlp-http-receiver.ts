@@ -9,7 +9,7 @@
  * - 503 with Retry-After when span storage cannot keep up (OTLP clients retry it)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
+import { acceptRawBodies, ingestAccess, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
 import { decodeContentEncoding, mediaType } from './http-body.js';
 import { decodeOtlpTraces, type OtlpEncoding } from './otlp-decode.js';
 import { encodeExportTraceResponse, encodeRpcStatus } from './otlp-protobuf.js';
@@ -114,5 +114,8 @@ export type OtlpHttpReceiver = RunningHttpServer;
 
 /** A server of its own on `listen` (OTLP/HTTP's 4318) serving `POST /v1/traces`. */
 export async function startOtlpHttpReceiver(options: OtlpHttpReceiverOptions & { listen: { host: string; port: number } }): Promise<OtlpHttpReceiver> {
-  return startHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen }, (app) => registerOtlpHttpReceiver(app, options));
+  return startHttpServer(
+    { log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen, access: ingestAccess(options.authToken) },
+    (app) => registerOtlpHttpReceiver(app, options),
+  );
 }

@@ -1,6 +1,7 @@
 /**
  * Starts every trace receiver on its own port (SPEC §1): Jaeger agent UDP (compact 6831, binary 6832), Jaeger
- * HTTP 14268, Zipkin 9411, OTLP/HTTP 4318 — all handing spans to one bounded span queue.
+ * HTTP 14268, Zipkin 9411, OTLP/HTTP 4318 — all handing spans to one bounded span queue. The HTTP ones need
+ * COLLECTOR_AUTH_TOKEN when it is set; UDP datagrams carry no credentials (keep those ports on a trusted network).
  */
 import type { Config } from '../../core/config/index.js';
 import type { Logger } from '../../core/log.js';
@@ -31,16 +32,19 @@ export async function startTraceReceivers(config: Config['collector'], consumer:
     const jaegerHttp = await startJaegerHttpReceiver({
       listen: config.jaegerHttpListen, consumer, registry, log: log.child({ receiver: 'jaeger-http' }),
       maxBodyBytes: config.jaegerMaxBodyBytes, maxSpansPerBatch: config.jaegerMaxSpansPerBatch, retryAfterMs: config.tracesRetryAfterMs,
+      authToken: config.authToken,
     });
     started.push({ name: 'Jaeger HTTP POST /api/traces', where: at(config.jaegerHttpListen, jaegerHttp.port), close: () => jaegerHttp.close() });
     const zipkin = await startZipkinReceiver({
       listen: config.zipkinListen, consumer, registry, log: log.child({ receiver: 'zipkin' }),
       maxBodyBytes: config.zipkinMaxBodyBytes, maxSpansPerRequest: config.zipkinMaxSpansPerRequest, retryAfterMs: config.tracesRetryAfterMs,
+      authToken: config.authToken,
     });
     started.push({ name: 'Zipkin POST /api/v2/spans, /api/v1/spans', where: at(config.zipkinListen, zipkin.port), close: () => zipkin.close() });
     const otlp = await startOtlpHttpReceiver({
       listen: config.otlpHttpListen, consumer, registry, log: log.child({ receiver: 'otlp-http' }),
       maxBodyBytes: config.otlpMaxBodyBytes, maxSpansPerRequest: config.otlpMaxSpansPerRequest, retryAfterMs: config.tracesRetryAfterMs,
+      authToken: config.authToken,
     });
     started.push({ name: 'OTLP/HTTP POST /v1/traces', where: at(config.otlpHttpListen, otlp.port), close: () => otlp.close() });
   } catch (err) {

@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { swError, type ErrorCode } from '../../core/errors.js';
-import { acceptRawBodies, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
+import { acceptRawBodies, ingestAccess, startHttpServer, type RunningHttpServer } from '../../core/http-server.js';
 import { decodeContentEncoding, mediaType } from './http-body.js';
 import { handOverSpans, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
 import { decodeZipkin, type ZipkinFormat } from './zipkin-decode.js';
@@ -101,5 +101,8 @@ export type ZipkinReceiver = RunningHttpServer;
 
 /** A server of its own on `listen` (Zipkin's 9411). */
 export async function startZipkinReceiver(options: ZipkinReceiverOptions & { listen: { host: string; port: number } }): Promise<ZipkinReceiver> {
-  return startHttpServer({ log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen }, (app) => registerZipkinReceiver(app, options));
+  return startHttpServer(
+    { log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen, access: ingestAccess(options.authToken) },
+    (app) => registerZipkinReceiver(app, options),
+  );
 }

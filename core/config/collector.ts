@@ -2,6 +2,10 @@ import { parseBool, parseDurationMs, parseInteger, parseList, parseListen, parse
 
 export const collector = {
   adminListen: v({ name: 'COLLECTOR_ADMIN_LISTEN', default: ':14269', doc: 'Admin port of the collector (/health, /metrics, line protocol /write).', parse: parseListen }),
+  authToken: v({
+    name: 'COLLECTOR_AUTH_TOKEN', default: '', secret: true, parse: parseString,
+    doc: 'When set, pushed data needs it: the HTTP trace receivers (Jaeger HTTP, Zipkin, OTLP/HTTP) as Authorization: Bearer <token>, line protocol /write and /api/v2/write also as Token <token>, Basic auth password or ?p=. UDP is not covered. Empty: open.',
+  }),
   monitoringIntervalMs: v({ name: 'MONITORING_INTERVAL', default: '60s', doc: 'How often monitoring scripts run and HTTP endpoints are polled (each container gets a random phase).', parse: parseDurationMs }),
   monitoringTimeoutMs: v({ name: 'MONITORING_TIMEOUT', default: '10s', doc: 'A monitoring script or HTTP poll running longer is stopped.', parse: parseDurationMs }),
   monitoringMaxOutputBytes: v({ name: 'MONITORING_MAX_OUTPUT', default: '1MiB', doc: 'Output of one script run or HTTP body read at most; the rest is cut and reported.', parse: parseSizeBytes }),

@@ -16,6 +16,10 @@ export const common = {
     name: 'SHIPWATCH_HOSTNAME', default: '', defaultDoc: "NODE_NAME, else the host's /etc/hostname under PILOT_HOST_ROOT, else the system host name",
     doc: 'The `host` field of records and tag of points.', parse: parseString,
   }),
+  adminAuthToken: v({
+    name: 'ADMIN_AUTH_TOKEN', default: '', secret: true, parse: parseString,
+    doc: 'When set, every route of the admin ports (pilot, collector, query) but /health needs Authorization: Bearer <token>, /metrics included; line protocol pushes take COLLECTOR_AUTH_TOKEN instead. Empty: open.',
+  }),
   shutdownTimeoutMs: v({ name: 'SHIPWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'On SIGTERM, how long flushing may take before exit.', parse: parseDurationMs }),
 };
 
