@@ -65,6 +65,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     listen: config.query.adminListen,
     registry,
     log,
+    tokens: { admin: config.common.adminAuthToken },
     health: [
       { name: 'store', check: () => (store.isOpen ? undefined : 'the embedded store is closed') },
       // Elasticsearch readers ask it (briefly); the store answers without a probe.
