@@ -3,8 +3,11 @@
  * outputs of LOGGING_OUTPUT, saving positions only for what every output acknowledged.
  *
  * An absent engine does not stop the start: the pilot says so (SW_ENGINE_UNAVAILABLE, /health answers 503 with
- * the reason) and keeps trying. Shutdown order (close): stop discovery, stop reading, wait for what was read to
- * be acknowledged (bounded by SHIPWATCH_SHUTDOWN_TIMEOUT), close the outputs, save positions, close the admin port.
+ * the reason) and keeps trying. Nor does an unreachable output: Elasticsearch is first asked with the first records
+ * (they wait in the disk buffer while it is down), and /health names it while deliveries fail.
+ *
+ * Shutdown order (close): stop discovery, stop reading, wait for what was read to be acknowledged (bounded by
+ * SHIPWATCH_SHUTDOWN_TIMEOUT), close the outputs, save positions, close the admin port.
  */
 import { join } from 'node:path';
 import { startAdminServer } from '../core/admin-server.js';
@@ -46,7 +49,10 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   try {
     admin = await startAdminServer({
       listen: p.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken },
-      health: [{ name: 'engine', check: () => watcher.status().reason }],
+      health: [
+        { name: 'engine', check: () => watcher.status().reason },
+        { name: 'outputs', check: () => outputs.sinks.map((s) => s.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
+      ],
     });
   } catch (err) {
     await Promise.all(outputs.sinks.map((s) => s.close()));

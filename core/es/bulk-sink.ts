@@ -20,6 +20,7 @@ import { retry, retryCounters, RetryExhaustedError, type RetryCounters, type Ret
 import { counter, type Registry } from '../self-metrics.js';
 import { describeItem, itemStart, joinItems, NO_ITEMS, sliceItems, type BulkItems } from './bulk-items.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
+import { esProblem } from './request-failure.js';
 import type { DeadLetter, DeadLetterFile } from './dead-letter.js';
 
 export interface BulkSinkOptions {
@@ -112,6 +113,10 @@ export class BulkSink {
   private readonly events: Counter<'output' | 'outcome'>;
   private readonly requests: Counter<'output' | 'result'>;
   private readonly itemRetries: Counter<'output'>;
+  /** Since when, and why, requests fail; undefined once one goes through. For /health. */
+  private failingSince: { sinceMs: number; reason: string } | undefined;
+  /** Start times of the requests awaiting an answer, so a node that hangs shows before the time-out. */
+  private readonly unanswered = new Set<{ atMs: number }>();
 
   constructor(private readonly opts: BulkSinkOptions) {
     const r = opts.registry;
@@ -126,6 +131,18 @@ export class BulkSink {
     this.itemRetries = counter(r, {
       name: 'shipwatch_es_bulk_item_retries_total', help: 'Bulk items sent again after a 429 or 5xx item answer.', labelNames: ['output'] as const,
     });
+  }
+
+  /**
+   * Why Elasticsearch does not take the items now, for /health: the last failure while requests fail, or how long the
+   * oldest request has waited for an answer past `slowMs`; undefined while requests go through.
+   */
+  problem(slowMs = 10_000): string | undefined {
+    const now = Date.now();
+    if (this.failingSince) return `${this.failingSince.reason}, for ${Math.round((now - this.failingSince.sinceMs) / 1000)} s`;
+    let oldest = now;
+    for (const r of this.unanswered) oldest = Math.min(oldest, r.atMs);
+    return now - oldest > slowMs ? `no answer yet (asked ${Math.round((now - oldest) / 1000)} s ago)` : undefined;
   }
 
   /** Resolves when every item is delivered, rejected (dead letter) or given back undelivered at its deadline. */
@@ -238,7 +255,10 @@ export class BulkSink {
           counters: this.retryCounters,
           signal: this.abort.signal,
           classify: (err) => (err instanceof PendingItemsError ? { retry: true } : classifyRequestError(err)),
-          onRetry: ({ attempt, delayMs, error }) => this.opts.log.debug('bulk retry', { output: name, attempt, delayMs, error: describe(error) }),
+          onRetry: ({ attempt, delayMs, error }) => {
+            this.opts.log.debug('bulk retry', { output: name, attempt, delayMs, error: describe(error) });
+            this.failingSince = { sinceMs: this.failingSince?.sinceMs ?? Date.now(), reason: error instanceof PendingItemsError ? error.message : esProblem(error) };
+          },
         },
       );
     } catch (err) {
@@ -261,6 +281,8 @@ export class BulkSink {
     const slices = pieces.map((p) => p.ticket.items.bytes.subarray(itemStart(p.ticket.items, p.from), itemStart(p.ticket.items, p.to)));
     const sent = pieces.reduce((s, p) => s + p.to - p.from, 0);
     let body: unknown;
+    const asked = { atMs: Date.now() };
+    this.unanswered.add(asked);
     try {
       body = await this.opts.client.transport.request(
         { method: 'POST', path: '/_bulk', querystring: { filter_path: FILTER_PATH }, bulkBody: slices.length === 1 ? slices[0]! : Buffer.concat(slices) },
@@ -274,11 +296,14 @@ export class BulkSink {
       withoutRequest(err);
       this.requests.inc({ output: this.opts.name, result: 'failed' });
       throw err;
+    } finally {
+      this.unanswered.delete(asked);
     }
     const answer = body as { errors?: unknown; items?: unknown[] } | undefined;
     if (answer?.errors === false && answer.items?.length === sent) {
       // Every item succeeded: nothing to read one by one.
       this.requests.inc({ output: this.opts.name, result: 'ok' });
+      this.failingSince = undefined;
       for (const p of pieces) this.settle(p, 'delivered');
       return [];
     }
@@ -302,6 +327,7 @@ export class BulkSink {
     }
     for (const p of delivered) this.settle(p, 'delivered');
     this.requests.inc({ output: this.opts.name, result: again.length === 0 && rejected.length === 0 ? 'ok' : 'partial' });
+    if (again.length === 0) this.failingSince = undefined;
     await this.reject(letters, rejected);
     return again;
   }

@@ -81,6 +81,7 @@ export async function openPilotElasticsearchOutput(config: Config, registry: Reg
   return {
     name: output.name,
     write: (events) => output.write(events),
+    problem: () => output.problem(),
     close: () => (closing ??= output.close().then(() => client.close())),
   };
 }
@@ -128,6 +129,18 @@ export class ElasticsearchOutput implements LogSink {
     const out = new ElasticsearchOutput(opts, encoder, bulk, buffer);
     if (!buffer.isEmpty) out.startReplay();
     return out;
+  }
+
+  /**
+   * For /health: why Elasticsearch does not take records now (unreachable, refusing, not answering), with what
+   * waits in the disk buffer meanwhile; undefined while it takes them. Nothing at start reaches Elasticsearch, so
+   * the pilot starts while it is down and this says so once a delivery has failed.
+   */
+  problem(): string | undefined {
+    const reason = this.bulk.problem();
+    if (reason === undefined) return undefined;
+    const buffered = this.bufferedBytes;
+    return `${this.name}: ${reason}${buffered > 0 ? `; ${buffered} bytes wait in the disk buffer` : ''}`;
   }
 
   /** Bytes waiting in the disk buffer (0 when Elasticsearch keeps up). */

@@ -45,5 +45,7 @@ export type DeliveryStatus = 'delivered' | 'rejected' | 'dropped';
 export interface LogSink {
   readonly name: string;
   write(events: LogEvent[]): Promise<void>;
+  /** Optional: why the output does not take records now (for /health, naming it), undefined while it does. */
+  problem?(): string | undefined;
   close(): Promise<void>;
 }
