@@ -98,5 +98,12 @@ function stringValue(sc: LineScanner, key: string): string | undefined {
   }
   sc.pos = i + 1;
   sc.valueType = STRING;
-  return escaped ? unescapeString(s, open + 1, i) : s.slice(open + 1, i);
+  const value = escaped ? unescapeString(s, open + 1, i) : s.slice(open + 1, i);
+  if (value.length > sc.limits.stringQuick) {
+    const bytes = sc.bytesOf(value);
+    if (bytes > sc.limits.stringBytes) {
+      return sc.failLimit(open, 'field_value_bytes', `string field ${quote(key)} is ${bytes} bytes, over the limit of ${sc.limits.stringBytes} bytes per string field`);
+    }
+  }
+  return value;
 }

@@ -40,17 +40,19 @@ import type { FieldData, FieldType, MetricPoint } from '../../core/model/metric-
 import { readFieldValue } from './line-protocol-field-value.js';
 import { readInteger64 } from './line-protocol-numbers.js';
 import { floorToUnit, MAX_INT64, MIN_INT64, NANOS_PER_UNIT, type Precision } from './line-protocol-precision.js';
-import { LineScanner, type LineFailure } from './line-protocol-scanner.js';
+import { DEFAULT_LINE_LIMITS, LineScanner, ScanLimits, type LineFailure, type LineLimits } from './line-protocol-scanner.js';
 import { MAX_KEPT_TEXT, readSeries, SeriesCache, type FieldShape, type Series } from './line-protocol-series.js';
 import { flat, fromLatin1, KEY_STOP, lineEnd, quote, showChar } from './line-protocol-text.js';
 
-export type { LineFailure } from './line-protocol-scanner.js';
+export { DEFAULT_LINE_LIMITS, type LimitName, type LineFailure, type LineLimits } from './line-protocol-scanner.js';
 
 export interface ParseOptions {
   /** Unit of the timestamps written in the body; default `ns`. */
   precision?: Precision;
   /** Time of lines without a timestamp, nanoseconds; default now. Cut down to the precision. */
   defaultTimeNs?: bigint;
+  /** A line over one of these is refused as a failure naming the limit; default DEFAULT_LINE_LIMITS. */
+  limits?: Readonly<LineLimits>;
 }
 
 export interface ParseResult {
@@ -60,8 +62,8 @@ export interface ParseResult {
 }
 
 /**
- * The series and field shapes of the bodies read so far, shared by every UTF-8 body (the parser is synchronous, so
- * one body at a time uses it). Bounded; what it holds is exact text, so a body never sees more than its own lines.
+ * The series and field shapes of the bodies read so far, shared by every UTF-8 body (a part of a body is read whole
+ * before any other body's, see parseLineProtocolSliced). Bounded; what it holds is exact text, so a body never sees more than its own lines.
  */
 const sharedSeries = new SeriesCache();
 
@@ -72,39 +74,89 @@ const sharedSeries = new SeriesCache();
  */
 const PART_BYTES = 64 * 1024;
 
+/** Up to this many fields, a repeated key is looked for by comparing the line's keys one by one. */
+const LINEAR_KEY_SEARCH = 16;
+
 /** Parses a whole body. Bytes are read as UTF-8; a string is taken as it is. */
 export function parseLineProtocol(body: string | Uint8Array, options: ParseOptions = {}): ParseResult {
-  const unitNs = NANOS_PER_UNIT[options.precision ?? 'ns'];
-  const defaultTimeNs = floorToUnit(options.defaultTimeNs ?? BigInt(Date.now()) * 1_000_000n, unitNs);
-  const result: ParseResult = { points: [], failures: [] };
-  if (typeof body === 'string') {
-    new Parser(false, sharedSeries, unitNs, defaultTimeNs, result).read(body, false);
-    return result;
+  const reading = new BodyReading(body, options);
+  while (reading.step());
+  return reading.result;
+}
+
+/**
+ * Parses a whole body as parseLineProtocol does, giving the event loop its turn whenever a run of parts has taken
+ * `sliceMs`: a body of many megabytes then never holds other requests up for longer than a part (64 KiB, or one
+ * line when a line is longer). The series cache is shared with bodies parsed meanwhile; that is safe, as every
+ * part is read whole between two turns and what the cache holds is recognised only by an exact compare.
+ */
+export async function parseLineProtocolSliced(body: string | Uint8Array, options: ParseOptions = {}, sliceMs = 10): Promise<ParseResult> {
+  const reading = new BodyReading(body, options);
+  let sliceStart = performance.now();
+  while (reading.step()) {
+    if (performance.now() - sliceStart < sliceMs) continue;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
   }
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  // Valid UTF-8 (the normal case) is decoded once. Otherwise every byte becomes one character, so positions and
-  // byte order are kept, and each point's strings are checked and decoded on their own (see fromLatin1); such a
-  // body's series, whose text means other characters, are kept to itself.
-  const latin1 = !isUtf8(buf);
-  const parser = new Parser(latin1, latin1 ? new SeriesCache() : sharedSeries, unitNs, defaultTimeNs, result);
-  let from = 0;
-  let size = PART_BYTES;
-  while (from < buf.length) {
-    const lineFeed = from + size < buf.length ? buf.indexOf(10, from + size) : -1;
+  return reading.result;
+}
+
+/** One body read part by part (`step`), into `result`. */
+class BodyReading {
+  readonly result: ParseResult = { points: [], failures: [] };
+  private readonly parser: Parser;
+  private readonly text: string | undefined;
+  private readonly buf: Buffer | undefined;
+  private readonly latin1: boolean;
+  private from = 0;
+  private size = PART_BYTES;
+
+  constructor(body: string | Uint8Array, options: ParseOptions) {
+    const unitNs = NANOS_PER_UNIT[options.precision ?? 'ns'];
+    const defaultTimeNs = floorToUnit(options.defaultTimeNs ?? BigInt(Date.now()) * 1_000_000n, unitNs);
+    if (typeof body === 'string') {
+      this.text = body;
+      this.latin1 = false;
+    } else {
+      this.buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      // Valid UTF-8 (the normal case) is decoded once. Otherwise every byte becomes one character, so positions and
+      // byte order are kept, and each point's strings are checked and decoded on their own (see fromLatin1); such a
+      // body's series, whose text means other characters, are kept to itself.
+      this.latin1 = !isUtf8(this.buf);
+    }
+    const limits = new ScanLimits(options.limits ?? DEFAULT_LINE_LIMITS, this.latin1);
+    // A series found by its text is not checked again: under limits too small for every series the cache may hold,
+    // the body keeps its series to itself, each read and checked once.
+    const shared = !this.latin1 && limits.allowsKeptSeries(MAX_KEPT_TEXT);
+    this.parser = new Parser(this.latin1, limits, shared ? sharedSeries : new SeriesCache(), unitNs, defaultTimeNs, this.result);
+  }
+
+  /** Reads the next part; false once the body is read. */
+  step(): boolean {
+    if (this.text !== undefined) {
+      if (this.from > 0) return false;
+      this.from = 1;
+      this.parser.read(this.text, false);
+      return false;
+    }
+    const buf = this.buf!;
+    if (this.from >= buf.length) return false;
+    const from = this.from;
+    const lineFeed = from + this.size < buf.length ? buf.indexOf(10, from + this.size) : -1;
     const to = lineFeed < 0 ? buf.length : lineFeed + 1;
-    const text = buf.toString(latin1 ? 'latin1' : 'utf8', from, to);
-    parser.startsAt(buf, from);
-    const stop = parser.read(text, to < buf.length);
+    const text = buf.toString(this.latin1 ? 'latin1' : 'utf8', from, to);
+    this.parser.startsAt(buf, from);
+    const stop = this.parser.read(text, to < buf.length);
     if (stop === text.length) {
-      from = to;
-      size = PART_BYTES;
+      this.from = to;
+      this.size = PART_BYTES;
     } else {
       // A string value ran past the part: its line is read again in a part twice as large.
-      from += latin1 ? stop : Buffer.byteLength(text.slice(0, stop), 'utf8');
-      size *= 2;
+      this.from += this.latin1 ? stop : Buffer.byteLength(text.slice(0, stop), 'utf8');
+      this.size *= 2;
     }
+    return this.from < buf.length;
   }
-  return result;
 }
 
 /**
@@ -144,6 +196,12 @@ class Parser extends LineScanner {
   private lastTimeNs = 0n;
   /** Reused between entries; each point gets an exact-size copy of the values, and a shared shape. */
   private readonly fieldKeys: string[] = [];
+  /**
+   * The position of each of the first `indexedKeys` keys of the line, for lines with many fields: finding a repeated
+   * key by comparing every earlier one made a line of 100,000 fields cost 20 s (n² / 2 compares).
+   */
+  private readonly keyIndex = new Map<string, number>();
+  private indexedKeys = 0;
   private readonly fieldTypes: FieldType[] = [];
   private readonly fieldValues: FieldData[] = [];
   /**
@@ -159,12 +217,13 @@ class Parser extends LineScanner {
 
   constructor(
     latin1: boolean,
+    limits: ScanLimits,
     private readonly cache: SeriesCache,
     private readonly unitNs: bigint,
     private readonly defaultTimeNs: bigint,
     private readonly result: ParseResult,
   ) {
-    super(latin1);
+    super(latin1, limits);
   }
 
   /** The next text is the part of `bytes` from byte `start`. */
@@ -266,6 +325,8 @@ class Parser extends LineScanner {
     // Leading fields whose keys are the shape's, in its order: those keys are unique, so no search for a repeat.
     let shapeKeys = 0;
     let shapeTypes = true;
+    const maxFields = this.limits.fields;
+    this.indexedKeys = 0;
     for (;;) {
       let pos = this.pos;
       let key: string;
@@ -279,8 +340,11 @@ class Parser extends LineScanner {
         pos += eq.length;
         fromShape = true;
       } else {
-        key = this.token(KEY_STOP);
+        key = this.token(KEY_STOP, this.limits.keyChars);
         pos = this.pos;
+        if (key.length > this.limits.keyQuick && (pos - keyAt >= this.limits.keyChars || this.bytesOf(key) > this.limits.keyBytes)) {
+          return this.failLimit(keyAt, 'series_key_bytes', `field key of ${pos - keyAt >= this.limits.keyChars ? 'more than ' : ''}${this.bytesOf(key)} bytes, over the limit of ${this.limits.keyBytes} bytes`);
+        }
         if (key.length === 0) {
           return this.fail(keyAt, pos >= n ? 'expected a field key, found the end of the input' : `invalid character ${showChar(s.charCodeAt(pos))} at the start of a field key`);
         }
@@ -296,10 +360,15 @@ class Parser extends LineScanner {
       if (fromShape && shapeKeys === fieldCount) {
         shapeKeys++;
         if (this.valueType !== shape!.types[k]) shapeTypes = false;
-      } else {
+      } else if (fieldCount <= LINEAR_KEY_SEARCH) {
         // A second value for a field key replaces the first in place (InfluxDB keeps the last one).
         k = 0;
         while (k < fieldCount && fieldKeys[k] !== key) k++;
+      } else {
+        k = this.indexOfKey(key, fieldCount);
+      }
+      if (k === fieldCount && fieldCount === maxFields) {
+        return this.failLimit(keyAt, 'fields_per_line', `more than ${maxFields} fields in one line, over the limit of ${maxFields} fields per line`);
       }
       fieldKeys[k] = key;
       fieldTypes[k] = this.valueType;
@@ -330,6 +399,15 @@ class Parser extends LineScanner {
       const fits = shape !== undefined && ((shapeTypes && shapeKeys === fieldCount && fieldCount === shape.keys.length) || this.fits(shape, fieldCount));
       return this.point(series, fits ? shape : undefined, fieldCount, numbers ? numberValues : fieldValues, timeNs);
     }
+  }
+
+  /** Where `key` is among the first `fieldCount` keys of the line, or `fieldCount`. */
+  private indexOfKey(key: string, fieldCount: number): number {
+    const index = this.keyIndex;
+    if (this.indexedKeys === 0) index.clear();
+    for (let i = this.indexedKeys; i < fieldCount; i++) index.set(this.fieldKeys[i]!, i);
+    this.indexedKeys = fieldCount;
+    return index.get(key) ?? fieldCount;
   }
 
   /** The point of the entry just read: the series' arrays, its own values, and `shape` (when it fits) or a new one. */

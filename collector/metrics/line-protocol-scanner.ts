@@ -15,6 +15,72 @@ export interface LineFailure {
   reason: string;
   /** That line of the body, cut at 200 characters. */
   text: string;
+  /** Set when the line broke one of the limits (parsed fine, refused for its size), see LineLimits. */
+  limit?: LimitName;
+}
+
+/**
+ * What keeps one line cheap to read and to store. InfluxDB 1.x refuses series keys over 65,535 bytes and string
+ * fields over 64 KiB; the others are ours. Sizes are of the UTF-8 text, unescaped for values.
+ */
+export interface LineLimits {
+  /** Distinct fields in one line. */
+  maxFieldsPerLine: number;
+  /** One tag value. */
+  maxTagValueBytes: number;
+  /** One string field value. */
+  maxStringFieldBytes: number;
+  /** The measurement with its tags as written (InfluxDB's series key); also the most a field key may hold. */
+  maxSeriesKeyBytes: number;
+}
+
+export type LimitName = 'fields_per_line' | 'tag_value_bytes' | 'field_value_bytes' | 'series_key_bytes';
+
+/**
+ * The defaults of the collector's COLLECTOR_WRITE_MAX_* variables. 10,000 fields: no Telegraf input comes near
+ * (the widest, mysql and nstat, write a few hundred), and a line that wide parses in about 2 ms.
+ */
+export const DEFAULT_LINE_LIMITS: Readonly<LineLimits> = Object.freeze({
+  maxFieldsPerLine: 10_000,
+  maxTagValueBytes: 65_535,
+  maxStringFieldBytes: 64 * 1024,
+  maxSeriesKeyBytes: 65_535,
+});
+
+/**
+ * The limits as the scanner checks them. A token is scanned no further than `…Chars` code units, twice its limit in
+ * bytes and one more: even written with an escape per character it then holds more bytes than allowed, so a 20 MB
+ * tag value is refused after reading 128 KiB of it. Only a text longer than `…Quick` code units can be over its
+ * limit in bytes (a code unit is at most 3 bytes of UTF-8), so shorter ones are not measured.
+ */
+export class ScanLimits {
+  readonly fields: number;
+  readonly tagValueBytes: number;
+  readonly tagValueChars: number;
+  readonly tagValueQuick: number;
+  readonly stringBytes: number;
+  readonly stringQuick: number;
+  readonly keyBytes: number;
+  readonly keyChars: number;
+  readonly keyQuick: number;
+
+  constructor(limits: Readonly<LineLimits>, latin1: boolean) {
+    const quick = (bytes: number): number => (latin1 ? bytes : Math.floor(bytes / 3));
+    this.fields = limits.maxFieldsPerLine;
+    this.tagValueBytes = limits.maxTagValueBytes;
+    this.tagValueChars = 2 * limits.maxTagValueBytes + 2;
+    this.tagValueQuick = quick(limits.maxTagValueBytes);
+    this.stringBytes = limits.maxStringFieldBytes;
+    this.stringQuick = quick(limits.maxStringFieldBytes);
+    this.keyBytes = limits.maxSeriesKeyBytes;
+    this.keyChars = 2 * limits.maxSeriesKeyBytes + 2;
+    this.keyQuick = quick(limits.maxSeriesKeyBytes);
+  }
+
+  /** Whether a series read once may be found again by its text under these limits (see SeriesCache). */
+  allowsKeptSeries(keptChars: number): boolean {
+    return this.keyBytes >= 3 * keptChars && this.tagValueBytes >= 3 * keptChars;
+  }
 }
 
 const TEXT_LIMIT = 200;
@@ -44,7 +110,7 @@ export class LineScanner {
   /** Reused for each number read by readCommonNumber. */
   readonly common: CommonNumber = { value: 0, type: FLOAT, end: 0 };
 
-  private failure: { at: number; reason: string } | undefined;
+  private failure: { at: number; reason: string; limit: LimitName | undefined } | undefined;
   /** Line counting for failures only: the body's line number at `countedPos` of the text; 0 until counted. */
   private countedPos = 0;
   private countedLine = 0;
@@ -58,7 +124,13 @@ export class LineScanner {
   constructor(
     /** Whether the body was not UTF-8 and holds one character per byte (see fromLatin1). */
     readonly latin1: boolean,
+    readonly limits: ScanLimits,
   ) {}
+
+  /** UTF-8 bytes of `t`, a token or value read from the text (a latin1 body's characters are its bytes). */
+  bytesOf(t: string): number {
+    return this.latin1 ? t.length : Buffer.byteLength(t, 'utf8');
+  }
 
   /** Starts on `text`: the whole body, or its next part when `more` of it follows. */
   begin(text: string, more: boolean): void {
@@ -91,12 +163,13 @@ export class LineScanner {
   }
 
   /**
-   * A measurement, key or tag value up to the first character of `stop` not escaped; unescaped. Sets `wide`.
+   * A measurement, key or tag value up to the first character of `stop` not escaped; unescaped. Sets `wide`. No
+   * more than `maxChars` code units are read (see ScanLimits): a longer token comes back cut, over its limit.
    */
-  token(stop: number): string {
+  token(stop: number, maxChars: number): string {
     const s = this.s;
-    const n = this.n;
     const start = this.pos;
+    const n = maxChars < this.n - start ? start + maxChars : this.n;
     let i = start;
     let wide = 0;
     let escaped = false;
@@ -210,8 +283,15 @@ export class LineScanner {
 
   /** Records the problem of the current entry; returns undefined so callers can `return this.fail(…)`. */
   fail(at: number, reason: string): undefined {
-    this.failure = { at, reason };
+    this.failure = { at, reason, limit: undefined };
     if (this.pos < at) this.pos = at;
+    return undefined;
+  }
+
+  /** Records that the current entry broke `limit`. */
+  failLimit(at: number, limit: LimitName, reason: string): undefined {
+    this.fail(at, reason);
+    this.failure!.limit = limit;
     return undefined;
   }
 
@@ -223,7 +303,7 @@ export class LineScanner {
 
   /** The last problem recorded by `fail`, placed in the body. */
   describeFailure(): LineFailure {
-    const { at, reason } = this.failure!;
+    const { at, reason, limit } = this.failure!;
     const s = this.s;
     // Failures come in body order, so counting lines from the last one keeps the whole pass linear.
     let line = this.countedLine === 0 ? this.firstLine() : this.countedLine;
@@ -233,6 +313,6 @@ export class LineScanner {
     const start = s.lastIndexOf('\n', at - 1) + 1;
     let text = s.slice(start, Math.min(lineEnd(s, start), start + TEXT_LIMIT));
     if (this.latin1) text = Buffer.from(text, 'latin1').toString('utf8');
-    return { line, column: at - start + 1, reason, text };
+    return limit === undefined ? { line, column: at - start + 1, reason, text } : { line, column: at - start + 1, reason, text, limit };
   }
 }

@@ -126,7 +126,9 @@ export function readSeries(sc: LineScanner, detached: boolean): Series | undefin
   const s = sc.s;
   const n = sc.n;
   const start = sc.pos;
-  const measurement = sc.token(MEASUREMENT_STOP);
+  const limits = sc.limits;
+  const measurement = sc.token(MEASUREMENT_STOP, limits.keyChars);
+  if (sc.pos - start >= limits.keyChars) return keyTooLong(sc, start);
   if (measurement.length === 0) {
     return sc.fail(start, sc.pos >= n ? 'no measurement' : `invalid character ${showChar(s.charCodeAt(sc.pos))} at the start of the measurement`);
   }
@@ -143,9 +145,10 @@ export function readSeries(sc: LineScanner, detached: boolean): Series | undefin
       break;
     }
     const keyAt = pos;
-    const key = sc.token(KEY_STOP);
+    const key = sc.token(KEY_STOP, limits.keyChars);
     if (sc.wide >= 0xd800) high = true;
     pos = sc.pos;
+    if (pos - keyAt >= limits.keyChars) return keyTooLong(sc, start);
     if (key.length === 0 || pos >= n || s.charCodeAt(pos) !== 61) {
       if (pos >= n) return sc.fail(pos, key.length === 0 ? 'expected a tag key or a field, found the end of the input' : `expected '=' after tag key ${quote(key)}, found the end of the input`);
       const c = s.charCodeAt(pos);
@@ -154,13 +157,28 @@ export function readSeries(sc: LineScanner, detached: boolean): Series | undefin
       return sc.fail(keyAt, `expected a tag key or a field, found ${showChar(c)}`);
     }
     sc.pos = pos + 1;
-    const value = sc.token(KEY_STOP);
+    const value = sc.token(KEY_STOP, limits.tagValueChars);
     if (value.length === 0) return sc.fail(pos + 1, `tag ${quote(key)} has no value`);
+    if (value.length > limits.tagValueQuick) {
+      // A value cut at tagValueChars is over the limit whatever it holds; its full size is not measured.
+      const cut = sc.pos - pos - 1 >= limits.tagValueChars;
+      const bytes = cut ? 0 : sc.bytesOf(value);
+      if (cut || bytes > limits.tagValueBytes) {
+        const size = cut ? `more than ${limits.tagValueChars} bytes` : `${bytes} bytes`;
+        return sc.failLimit(pos + 1, 'tag_value_bytes', `the value of tag ${quote(key)} is ${size}, over the limit of ${limits.tagValueBytes} bytes per tag value`);
+      }
+    }
     if (tagCount > 0 && !(key > tagKeys[tagCount - 1]!)) ordered = false;
     tagKeys[tagCount] = key;
     tagValues[tagCount++] = value;
     if (sc.pos >= n) break;
     if (!sc.tagComma()) return undefined;
+  }
+  // InfluxDB's series key is this text (the tags sorted, which keeps its length).
+  const keyEnd = end < n ? end : sc.pos;
+  if (keyEnd - start > limits.keyQuick) {
+    const bytes = sc.latin1 ? keyEnd - start : Buffer.byteLength(s.slice(start, keyEnd), 'utf8');
+    if (bytes > limits.keyBytes) return sc.failLimit(start, 'series_key_bytes', `the series key (measurement and tags) is ${bytes} bytes, over the limit of ${limits.keyBytes} bytes`);
   }
   if (!ordered || high) {
     const duplicate = sortTags(tagKeys, tagValues, tagCount);
@@ -176,4 +194,10 @@ export function readSeries(sc: LineScanner, detached: boolean): Series | undefin
     next: undefined,
     kept: false,
   };
+}
+
+/** A measurement or tag key cut at keyChars: the series key is over its limit. */
+function keyTooLong(sc: LineScanner, start: number): undefined {
+  const limits = sc.limits;
+  return sc.failLimit(start, 'series_key_bytes', `the series key (measurement and tags) is more than ${limits.keyChars} bytes, over the limit of ${limits.keyBytes} bytes`);
 }

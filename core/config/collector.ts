@@ -32,6 +32,10 @@ export const collector = {
   spanWriteConcurrency: v({ name: 'COLLECTOR_SPAN_WRITERS', default: '2', doc: 'Storage writes under way at once.', parse: parseInteger(1, 64) }),
   // Metrics: line protocol push, InfluxDB output, Prometheus exposition.
   writeMaxBodyBytes: v({ name: 'COLLECTOR_WRITE_MAX_BODY', default: '32MiB', doc: 'Largest line protocol push on /write and /api/v2/write, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
+  writeMaxFieldsPerLine: v({ name: 'COLLECTOR_WRITE_MAX_FIELDS', default: '10000', doc: 'Most fields in one pushed line protocol line (/write, /api/v2/write); a wider line is refused alone (partial write, 400) and counted.', parse: parseInteger(1, 1_000_000) }),
+  writeMaxTagValueBytes: v({ name: 'COLLECTOR_WRITE_MAX_TAG_VALUE', default: '65535', doc: 'Longest tag value of a pushed line protocol line, in bytes; a line with a longer one is refused alone (partial write, 400) and counted.', parse: parseSizeBytes }),
+  writeMaxStringFieldBytes: v({ name: 'COLLECTOR_WRITE_MAX_STRING_FIELD', default: '64KiB', doc: 'Longest string field value of a pushed line protocol line, in bytes (InfluxDB 1.x\'s limit); a line with a longer one is refused alone (partial write, 400) and counted.', parse: parseSizeBytes }),
+  writeMaxSeriesKeyBytes: v({ name: 'COLLECTOR_WRITE_MAX_SERIES_KEY', default: '65535', doc: 'Longest series key (measurement and tags as written) and field key of a pushed line protocol line, in bytes (InfluxDB 1.x\'s limit); a line with a longer one is refused alone (partial write, 400) and counted.', parse: parseSizeBytes }),
   influxdbUrl: v({ name: 'INFLUXDB_URL', default: '', doc: 'InfluxDB (or VictoriaMetrics) to write metrics to through the /api/v2/write API; unset: no InfluxDB output.', parse: parseUrl }),
   influxdbToken: v({ name: 'INFLUXDB_TOKEN', default: '', doc: 'InfluxDB API token (InfluxDB 1.8: user:password).', parse: parseString, secret: true }),
   influxdbOrg: v({ name: 'INFLUXDB_ORG', default: '', doc: 'InfluxDB organisation (ignored by InfluxDB 1.8 and VictoriaMetrics).', parse: parseString }),
@@ -45,5 +49,6 @@ export const collector = {
     name: 'METRICS_STORE', default: (ctx) => (ctx.program === 'all' ? 'true' : 'false'), defaultDoc: 'false (true in `all`)',
     doc: 'Keep collected metrics in the embedded store too (SHIPWATCH_DATA_DIR, kept for SHIPWATCH_RETENTION), for the query API and its UI.', parse: parseBool,
   }),
+  metricsStoreMaxSeries: v({ name: 'METRICS_STORE_MAX_SERIES', default: '100000', doc: 'Series (tag sets) of one measurement the embedded store holds at most (InfluxDB\'s max-values-per-tag default); points of a new series past it are dropped and counted, answered to a push as a partial write (400); existing series stay writable.', parse: parseInteger(1, 100_000_000) }),
   prometheusMaxSeries: v({ name: 'COLLECTOR_PROMETHEUS_MAX_SERIES', default: '100000', doc: 'Collected series exposed on /metrics at most; new ones past it are dropped and counted.', parse: parseInteger(1, 100_000_000) }),
 };
