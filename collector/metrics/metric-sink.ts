@@ -5,7 +5,7 @@
  * Outputs here: InfluxDB (influxdb-sink.ts), Prometheus exposition (prometheus-series.ts). The embedded store's
  * metric table (core/store/metric-store.ts) implements the same interface, which lives in core/model/metric-point.ts.
  */
-import type { MetricSink } from '../../core/model/metric-point.js';
+import type { MetricSink, PointRefusal } from '../../core/model/metric-point.js';
 
 export type { MetricSink };
 
@@ -17,6 +17,11 @@ export function fanOut(sinks: readonly MetricSink[]): MetricSink {
     write(points) {
       if (points.length === 0) return;
       for (const sink of sinks) sink.write(points);
+    },
+    admit(points) {
+      const refused: PointRefusal[] = [];
+      for (const sink of sinks) if (sink.admit !== undefined) refused.push(...sink.admit(points));
+      return refused;
     },
     close() {
       closing ??= Promise.all(sinks.map((s) => s.close())).then(() => undefined);

@@ -52,8 +52,21 @@ export interface MetricSink {
    * own bounds, and counts what it cannot keep. The points may be shared with other sinks: a sink never mutates them.
    */
   write(points: readonly MetricPoint[]): void;
+  /**
+   * Which of `points` `write` would refuse for a limit of the sink (the embedded store's series per measurement),
+   * for a source that answers its client before writing (the line protocol push answers a partial write). Same tick
+   * as the `write` that follows; synchronous and cheap for points of series the sink already holds.
+   */
+  admit?(points: readonly MetricPoint[]): PointRefusal[];
   /** Delivers what it still holds within its own time bound, then stops. Idempotent. */
   close(): Promise<void>;
+}
+
+/** A point a sink refuses: its index in the batch, the self-metric label of the reason, and the reason in words. */
+export interface PointRefusal {
+  index: number;
+  reason: string;
+  message: string;
 }
 
 /**

@@ -40,6 +40,11 @@ export interface RetentionTarget {
    * may hold several: a pass goes on while that is `maxRows` or more. Called inside a transaction.
    */
   deleteOlderThan(cutoffMs: number, maxRows: number): number;
+  /**
+   * For a target whose batch may visit `maxRows` rows and delete fewer (the metric store's walk): whether its pass
+   * has more to do after a batch that deleted fewer than `maxRows`.
+   */
+  more?(): boolean;
 }
 
 export interface StoreDatabaseOptions {
@@ -154,7 +159,7 @@ export class StoreDatabase {
         for (;;) {
           const n = this.db.transaction(() => target.deleteOlderThan(cutoffMs, batch))();
           total += n;
-          if (n < batch || this.closed) break;
+          if ((n < batch && target.more?.() !== true) || this.closed) break;
         }
       } catch (err) {
         this.failures?.inc();

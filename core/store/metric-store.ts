@@ -13,18 +13,22 @@
  *   integers past the signed 64-bit range become REAL.
  *
  * `write` returns at once: points wait in a bounded queue (past it they are dropped and counted) and are written
- * by a timer, `batchPoints` per transaction. Retention (SHIPWATCH_RETENTION) deletes old points in batches, series
- * by series and field by field along the primary key, then the series and fields that have no point left in the
- * period. There is no index by time: bench/metric-store.bench.ts wrote 190–200k field values per CPU-second with
- * one, 255–315k without (and the file is 40% smaller).
+ * by a timer, one transaction of at most `batchPoints` points and `batchValues` field values per turn of the event
+ * loop (better-sqlite3 is synchronous: `shipwatch all` answers nothing else while a transaction runs). A measurement
+ * holds at most `maxSeriesPerMeasurement` series (METRICS_STORE_MAX_SERIES): points of a new series past it are
+ * refused (`admit`, for a source that answers its client) or dropped, counted; existing series stay writable.
+ * Retention (SHIPWATCH_RETENTION) walks the tables in bounded steps (metric-retention.ts). There is no index by
+ * time: bench/metric-store.bench.ts wrote 190–200k field values per CPU-second with one, 255–315k without (and the
+ * file is 40% smaller).
  */
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from '../log.js';
-import { BOOL, FLOAT, INT, STRING, typeName, UINT, type MetricPoint, type MetricSink } from '../model/metric-point.js';
+import { BOOL, FLOAT, INT, STRING, typeName, UINT, type MetricPoint, type MetricSink, type PointRefusal } from '../model/metric-point.js';
 import type { Runtime } from '../runtime.js';
 import { counter, type Registry } from '../self-metrics.js';
 import { openSharedDatabase, type Migration, type StoreDatabase } from './database.js';
 import { MetricQueries } from './metric-query.js';
+import { MetricRetention } from './metric-retention.js';
 
 export const METRIC_MIGRATIONS: readonly Migration[] = [
   {
@@ -71,6 +75,15 @@ export interface MetricStoreOptions {
   maxQueuedPoints?: number;
   /** Points per transaction. */
   batchPoints?: number;
+  /**
+   * Field values per transaction of the timer's writes at most (a point of many fields may go past it alone); `flush`
+   * writes `batchPoints` at a time. Behind a push of 200,000 lines (2,000 series, four fields each) 10,000 values
+   * took 40–80 ms a transaction, 20,000 100–200 ms. Fewer is not quicker per value, far from it: a transaction
+   * writes each page it touched, and the points of many series touch a page each (1,600 values took 150 ms).
+   */
+  batchValues?: number;
+  /** Series of one measurement at most; see the notes above. */
+  maxSeriesPerMeasurement?: number;
   /** Longest a point waits to be written. */
   flushIntervalMs?: number;
   log: Logger;
@@ -80,6 +93,12 @@ export interface MetricStoreOptions {
 const MAX_INT64 = 2n ** 63n - 1n;
 /** Series ids remembered by text; past this the memory is cleared (the table still has them). */
 const MAX_CACHED_SERIES = 200_000;
+/** The id of a series admitted and not yet written: the transaction that writes its first point creates it. */
+const PENDING = 0;
+/** Measurements whose series count is remembered; past this the memory is cleared. */
+const MAX_COUNTED_MEASUREMENTS = 10_000;
+const WARN_EVERY_MS = 30_000;
+
 
 interface KnownSeries {
   measurement: string;
@@ -89,14 +108,25 @@ interface KnownSeries {
 
 export class StoreMetricStorage extends MetricQueries implements MetricSink {
   readonly name = 'store';
+  /** Chunks of points waiting, oldest first; the first from its point `queueHead`. */
   private queue: Array<readonly MetricPoint[]> = [];
+  private queueHead = 0;
   private queued = 0;
+  private queuedValues = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly maxQueued: number;
   private readonly batchPoints: number;
+  private readonly batchValues: number;
   private readonly flushIntervalMs: number;
+  private readonly maxSeries: number;
+  /** Series of each measurement: in the table, plus those admitted since it was counted. */
+  private seriesCounts = new Map<string, number>();
+  private lastRefusalWarnMs = 0;
+  private readonly findSeries: Statement;
+  private readonly countSeries: Statement;
+  private readonly retention: MetricRetention;
   /** Series ids by text, and by the tag value array itself: the points of one parsed body share those. */
   private seriesByText = new Map<string, number>();
   private seriesByValues = new WeakMap<readonly string[], KnownSeries>();
@@ -117,7 +147,11 @@ export class StoreMetricStorage extends MetricQueries implements MetricSink {
     const db = store.db;
     this.maxQueued = options.maxQueuedPoints ?? 200_000;
     this.batchPoints = options.batchPoints ?? 5_000;
+    this.batchValues = options.batchValues ?? 10_000;
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
+    this.maxSeries = options.maxSeriesPerMeasurement ?? 100_000;
+    this.findSeries = db.prepare('SELECT id FROM metric_series WHERE measurement = ? AND tags = ?').pluck();
+    this.countSeries = db.prepare('SELECT count(*) FROM metric_series WHERE measurement = ?').pluck();
     this.upsertSeries = db.prepare(
       `INSERT INTO metric_series (measurement, tags, last_ns) VALUES (?, ?, ?)
        ON CONFLICT (measurement, tags) DO UPDATE SET last_ns = max(last_ns, excluded.last_ns) RETURNING id`,
@@ -136,7 +170,13 @@ export class StoreMetricStorage extends MetricQueries implements MetricSink {
     this.dropped = registry
       ? counter(registry, { name: 'shipwatch_metric_store_dropped_total', help: 'Metric points the embedded store did not keep.', labelNames: ['reason'] as const })
       : undefined;
-    store.addRetention({ name: 'metrics', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
+    this.retention = new MetricRetention(db, () => this.forgetIds());
+    const retention = this.retention;
+    store.addRetention({
+      name: 'metrics',
+      deleteOlderThan: (cutoffMs, maxRows) => retention.step(BigInt(Math.floor(cutoffMs)) * 1_000_000n, maxRows),
+      more: () => retention.more,
+    });
   }
 
   write(points: readonly MetricPoint[]): void {
@@ -145,61 +185,127 @@ export class StoreMetricStorage extends MetricQueries implements MetricSink {
       this.dropped?.inc({ reason: 'closed' }, points.length);
       return;
     }
+    const refused = this.admit(points);
+    if (refused.length > 0) {
+      const out = new Set(refused.map((r) => r.index));
+      points = points.filter((_, i) => !out.has(i));
+      this.dropped?.inc({ reason: 'series_per_measurement' }, refused.length);
+      const nowMs = Date.now();
+      if (nowMs - this.lastRefusalWarnMs >= WARN_EVERY_MS) {
+        this.lastRefusalWarnMs = nowMs;
+        this.options.log.warn('metric store: points of new series past the limit of series per measurement dropped', { points: refused.length, reason: refused[0]!.message });
+      }
+      if (points.length === 0) return;
+    }
     if (this.queued + points.length > this.maxQueued) {
       this.dropped?.inc({ reason: 'queue_full' }, points.length);
       this.options.log.warn('metric store queue full: points dropped', { points: points.length, queued: this.queued });
+      // Series admitted for these points will not be written: count again from the table.
+      this.seriesCounts = new Map();
       return;
     }
+    let values = 0;
+    for (const p of points) values += p.fieldKeys.length;
     this.queue.push(points);
     this.queued += points.length;
-    if (this.queued >= this.batchPoints) {
-      this.immediate ??= setImmediate(() => {
-        this.immediate = undefined;
-        this.flush();
-      });
+    this.queuedValues += values;
+    if (this.queued >= this.batchPoints || this.queuedValues >= this.batchValues) {
+      this.immediate ??= setImmediate(() => this.drain());
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        this.flush();
+        this.drain();
       }, this.flushIntervalMs);
       this.timer.unref();
     }
   }
 
-  /** Writes every queued point now, `batchPoints` per transaction. */
+  /**
+   * The points of series the store holds or may still take; the others are refused (`series_per_measurement`)
+   * while their measurement holds `maxSeriesPerMeasurement` series. A series admitted here counts from now on.
+   */
+  admit(points: readonly MetricPoint[]): PointRefusal[] {
+    const refused: PointRefusal[] = [];
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i]!;
+      const known = this.seriesByValues.get(p.tagValues);
+      if (known !== undefined && known.measurement === p.measurement && known.tagKeys === p.tagKeys) continue;
+      const { text, tagsJson } = seriesText(p);
+      let id = this.seriesByText.get(text);
+      if (id === undefined) {
+        id = this.findSeries.get(p.measurement, tagsJson) as number | undefined;
+        if (id === undefined) {
+          const count = this.seriesCount(p.measurement);
+          if (count >= this.maxSeries) {
+            refused.push({
+              index: i, reason: 'series_per_measurement',
+              message: `max series per measurement exceeded (${count}/${this.maxSeries}): measurement ${JSON.stringify(p.measurement)} takes no new series (METRICS_STORE_MAX_SERIES)`,
+            });
+            continue;
+          }
+          this.seriesCounts.set(p.measurement, count + 1);
+          id = PENDING;
+        }
+        this.rememberSeries(text, id);
+      }
+      this.seriesByValues.set(p.tagValues, { measurement: p.measurement, tagKeys: p.tagKeys, id });
+    }
+    return refused;
+  }
+
+  /**
+   * Writes every queued point now, `batchPoints` per transaction one after the other without a pause (close, tools,
+   * tests and bench/metric-store.bench.ts).
+   */
   flush(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const chunks = this.queue;
-    this.queue = [];
-    this.queued = 0;
-    let batch: MetricPoint[] = [];
-    const send = (): void => {
-      if (batch.length === 0) return;
-      try {
-        this.writeBatch(batch);
-      } catch (err) {
-        // Lost series ids would point the next batch at rows retention removed: start again from the tables.
-        this.forgetIds();
-        this.dropped?.inc({ reason: 'failed' }, batch.length);
-        this.options.log.error('metric store write failed: points dropped', { points: batch.length, err });
-      }
-      batch = [];
-    };
-    for (const chunk of chunks) {
-      for (const p of chunk) {
-        batch.push(p);
-        if (batch.length >= this.batchPoints) send();
-      }
-    }
-    send();
+    while (this.queued > 0) this.writeNext(Infinity);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate = undefined;
     this.flush();
+  }
+
+  /** One transaction of queued points, then the next one in a later turn of the event loop. */
+  private drain(): void {
+    this.immediate = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.writeNext(this.batchValues);
+    if (this.queued > 0 && !this.closed) this.immediate = setImmediate(() => this.drain());
+  }
+
+  /** Writes the next batch of the queue (batchPoints, `maxValues`) in one transaction; returns its values. */
+  private writeNext(maxValues: number): number {
+    const batch: MetricPoint[] = [];
+    let values = 0;
+    while (this.queue.length > 0 && batch.length < this.batchPoints && values < maxValues) {
+      const chunk = this.queue[0]!;
+      const p = chunk[this.queueHead++]!;
+      batch.push(p);
+      values += p.fieldKeys.length;
+      if (this.queueHead >= chunk.length) {
+        this.queue.shift();
+        this.queueHead = 0;
+      }
+    }
+    this.queued -= batch.length;
+    this.queuedValues -= values;
+    if (batch.length === 0) return 0;
+    try {
+      this.writeBatch(batch);
+    } catch (err) {
+      // Lost series ids would point the next batch at rows retention removed: start again from the tables.
+      this.forgetIds();
+      this.dropped?.inc({ reason: 'failed' }, batch.length);
+      this.options.log.error('metric store write failed: points dropped', { points: batch.length, err });
+    }
+    return values;
   }
 
   private insert(points: readonly MetricPoint[]): void {
@@ -226,20 +332,31 @@ export class StoreMetricStorage extends MetricQueries implements MetricSink {
 
   private seriesId(p: MetricPoint): number {
     const known = this.seriesByValues.get(p.tagValues);
-    if (known !== undefined && known.measurement === p.measurement && known.tagKeys === p.tagKeys) return known.id;
-    const tags: Record<string, string> = {};
-    for (let i = 0; i < p.tagKeys.length; i++) tags[p.tagKeys[i]!] = p.tagValues[i]!;
-    const tagsJson = JSON.stringify(tags);
-    const text = p.measurement + '\n' + tagsJson;
+    if (known !== undefined && known.id !== PENDING && known.measurement === p.measurement && known.tagKeys === p.tagKeys) return known.id;
+    const { text, tagsJson } = seriesText(p);
     let id = this.seriesByText.get(text);
-    if (id === undefined) {
+    if (id === undefined || id === PENDING) {
       id = this.upsertSeries.pluck().get(p.measurement, tagsJson, p.timeNs) as number;
       for (let i = 0; i < p.tagKeys.length; i++) this.insertSeriesTag.run(p.tagKeys[i], p.tagValues[i], id);
-      if (this.seriesByText.size >= MAX_CACHED_SERIES) this.seriesByText.clear();
-      this.seriesByText.set(text, id);
+      this.rememberSeries(text, id);
     }
     this.seriesByValues.set(p.tagValues, { measurement: p.measurement, tagKeys: p.tagKeys, id });
     return id;
+  }
+
+  private rememberSeries(text: string, id: number): void {
+    if (this.seriesByText.size >= MAX_CACHED_SERIES) this.seriesByText.clear();
+    this.seriesByText.set(text, id);
+  }
+
+  private seriesCount(measurement: string): number {
+    let count = this.seriesCounts.get(measurement);
+    if (count === undefined) {
+      count = this.countSeries.get(measurement) as number;
+      if (this.seriesCounts.size >= MAX_COUNTED_MEASUREMENTS) this.seriesCounts.clear();
+      this.seriesCounts.set(measurement, count);
+    }
+    return count;
   }
 
   private fieldId(measurement: string, field: string, type: number, t: bigint): number {
@@ -256,33 +373,17 @@ export class StoreMetricStorage extends MetricQueries implements MetricSink {
     this.seriesByText = new Map();
     this.seriesByValues = new WeakMap();
     this.fieldIds = new Map();
+    this.seriesCounts = new Map();
   }
 
-  /** Points first, batch by batch; once none is older than the cutoff, the series and fields left without any. */
-  private deleteOlderThan(cutoffMs: number, maxRows: number): number {
-    const cutoffNs = BigInt(Math.floor(cutoffMs)) * 1_000_000n;
-    // Every series with every field of its measurement: a superset of the ranges that hold points, each one seek.
-    const ranges = this.stmt('SELECT s.id AS series, f.id AS field FROM metric_series s JOIN metric_fields f ON f.measurement = s.measurement')
-      .raw()
-      .all() as Array<[number, number]>;
-    const deleteRange = this.stmt(
-      `DELETE FROM metric_points WHERE series = ? AND field = ? AND ts_ns IN
-         (SELECT ts_ns FROM metric_points WHERE series = ? AND field = ? AND ts_ns < ? ORDER BY ts_ns LIMIT ?)`,
-    );
-    let points = 0;
-    for (const [series, field] of ranges) {
-      points += deleteRange.run(series, field, series, field, cutoffNs, maxRows - points).changes;
-      if (points >= maxRows) return points;
-    }
-    const gone = this.stmt('SELECT id FROM metric_series WHERE last_ns < ? LIMIT ?').pluck().all(cutoffNs, maxRows - points) as number[];
-    for (const id of gone) {
-      this.stmt('DELETE FROM metric_series_tags WHERE series = ?').run(id);
-      this.stmt('DELETE FROM metric_series WHERE id = ?').run(id);
-    }
-    const fields = this.stmt('DELETE FROM metric_fields WHERE last_ns < ?').run(cutoffNs).changes;
-    if (gone.length > 0 || fields > 0) this.forgetIds();
-    return points + gone.length + fields;
-  }
+}
+
+/** A series as the table keys it: its tags as a JSON object in key order, and that after the measurement. */
+function seriesText(p: MetricPoint): { text: string; tagsJson: string } {
+  const tags: Record<string, string> = {};
+  for (let i = 0; i < p.tagKeys.length; i++) tags[p.tagKeys[i]!] = p.tagValues[i]!;
+  const tagsJson = JSON.stringify(tags);
+  return { text: p.measurement + '\n' + tagsJson, tagsJson };
 }
 
 /** A field value as a SQLite value (see the table notes above). */
@@ -306,7 +407,9 @@ function storedValue(type: number, v: MetricPoint['fieldValues'][number]): numbe
 export function openStoreMetricStorage(runtime: Runtime, registry?: Registry): StoreMetricStorage {
   return runtime.shared.get(
     'store.metrics',
-    () => new StoreMetricStorage(openSharedDatabase(runtime, registry), { log: runtime.log.child({ component: 'metric-store' }), registry }),
+    () => new StoreMetricStorage(openSharedDatabase(runtime, registry), {
+      log: runtime.log.child({ component: 'metric-store' }), registry, maxSeriesPerMeasurement: runtime.config.collector.metricsStoreMaxSeries,
+    }),
     (s) => s.close(),
   );
 }
