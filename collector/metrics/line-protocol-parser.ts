@@ -74,6 +74,9 @@ const sharedSeries = new SeriesCache();
  */
 const PART_BYTES = 64 * 1024;
 
+/** Characters of a bad timestamp, or of what follows one, quoted in the failure. */
+const QUOTED_CHARS = 200;
+
 /** Up to this many fields, a repeated key is looked for by comparing the line's keys one by one. */
 const LINEAR_KEY_SEARCH = 16;
 
@@ -294,7 +297,8 @@ class Parser extends LineScanner {
     // A series seen before: the same text up to the first space, when that space ended its tags, gives the same
     // measurement and tags (a remembered text never holds a line end, so neither does a match).
     const space = this.spaceAfter(start);
-    let series = space > start ? this.cache.find(s, start, space, this.previous) : undefined;
+    // Only a short text can be a kept series; a longer one is not hashed (a 20 MB tag value would be, whole).
+    let series = space > start && space - start <= MAX_KEPT_TEXT ? this.cache.find(s, start, space, this.previous) : undefined;
     if (series !== undefined) {
       this.pos = space + 1;
       this.skipSpaces();
@@ -448,7 +452,7 @@ class Parser extends LineScanner {
       const end = pos;
       if (pos < n && c !== 32 && c !== 13 && c !== 10) {
         this.pos = pos;
-        return this.fail(start, `invalid timestamp ${quote(s.slice(start, lineEnd(s, pos)))}`);
+        return this.fail(start, `invalid timestamp ${quote(s.slice(start, lineEnd(s, pos, start + QUOTED_CHARS)))}`);
       }
       if (end > start) {
         const raw = readInteger64(s, start, end);
@@ -464,7 +468,7 @@ class Parser extends LineScanner {
     }
     while (pos < n && s.charCodeAt(pos) === 32) pos++;
     this.pos = pos;
-    if (!this.endOfLine()) return this.fail(pos, `unexpected text after the timestamp: ${quote(s.slice(pos, lineEnd(s, pos)))}`);
+    if (!this.endOfLine()) return this.fail(pos, `unexpected text after the timestamp: ${quote(s.slice(pos, lineEnd(s, pos, pos + QUOTED_CHARS)))}`);
     return timeNs;
   }
 }

@@ -14,16 +14,22 @@
  * - 204 on success. Lines without a timestamp get the time of the request.
  * - With COLLECTOR_AUTH_TOKEN set, a push without it is 401 (SW_UNAUTHORIZED), before its body is read. The token
  *   is taken as `Authorization: Bearer` or `Token` (InfluxDB 2), Basic auth's password or `?p=` (InfluxDB 1.x).
+ * - A line over one of the limits (`limits`: fields per line, bytes of a tag value, a string field, a series key)
+ *   and a point of a new series a sink refuses (`admit`: the store's series per measurement) are dropped alone, in
+ *   both APIs, as InfluxDB drops points it will not store: the other lines are kept and the answer is 400 with
+ *   "partial write: <first reason, naming the limit and its variable> dropped=K" (without "partial write" when
+ *   nothing was kept), counted in `shipwatch_line_protocol_refused_total{reason}`.
  *
- * The points go to `onPoints` (the metric outputs), which must not block.
+ * A large body never holds the event loop for long: it is parsed in slices and its points handed over in chunks,
+ * with a turn of the loop between them. The points go to `onPoints` (the metric outputs), which must not block.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Logger } from '../../core/log.js';
-import type { MetricPoint } from '../../core/model/metric-point.js';
+import type { MetricPoint, PointRefusal } from '../../core/model/metric-point.js';
 import { counter, type Registry } from '../../core/self-metrics.js';
-import { parseLineProtocol, type LineFailure } from './line-protocol-parser.js';
+import { parseLineProtocolSliced, type LimitName, type LineFailure, type LineLimits } from './line-protocol-parser.js';
 import type { Precision } from './line-protocol-precision.js';
 
 export interface PushContext {
@@ -38,6 +44,10 @@ export interface LineProtocolPushOptions {
   /** Largest body, compressed and once inflated. */
   maxBodyBytes: number;
   onPoints: (points: MetricPoint[], context: PushContext) => void;
+  /** Which points the outputs would refuse (MetricSink.admit); those are dropped and answered as a partial write. */
+  admit?: (points: readonly MetricPoint[]) => readonly PointRefusal[];
+  /** Limits of one line; default the parser's (DEFAULT_LINE_LIMITS). */
+  limits?: Readonly<LineLimits>;
   log: Logger;
   registry: Registry;
 }
@@ -49,6 +59,22 @@ const V2_PRECISIONS: Record<string, Precision> = { ns: 'ns', us: 'us', ms: 'ms',
 
 type Answer = { status: number; body?: Record<string, unknown> };
 
+/** The variable that sets each limit, named in the answer so that whoever reads it knows what to raise. */
+const LIMIT_VARIABLES: Readonly<Record<LimitName, string>> = {
+  fields_per_line: 'COLLECTOR_WRITE_MAX_FIELDS',
+  tag_value_bytes: 'COLLECTOR_WRITE_MAX_TAG_VALUE',
+  field_value_bytes: 'COLLECTOR_WRITE_MAX_STRING_FIELD',
+  series_key_bytes: 'COLLECTOR_WRITE_MAX_SERIES_KEY',
+};
+
+/**
+ * Points handed to `onPoints` (and `admit`) at a time, with a turn of the event loop between chunks past SLICE_MS.
+ * The outputs take them synchronously: 5,000 Telegraf lines cost the Prometheus series 40–60 ms.
+ */
+const CHUNK_POINTS = 1_000;
+/** Longest run of parsing or handing over before other requests get their turn. */
+const SLICE_MS = 10;
+
 /** Registers both write routes, in their own context so that every content type reaches them as bytes. */
 export async function registerLineProtocolPush(app: FastifyInstance, options: LineProtocolPushOptions): Promise<void> {
   const requests = counter(options.registry, {
@@ -56,6 +82,11 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
   });
   const received = counter(options.registry, { name: 'shipwatch_line_protocol_points_total', help: 'Points taken from line protocol pushes.', labelNames: ['api'] as const });
   const badLines = counter(options.registry, { name: 'shipwatch_line_protocol_bad_lines_total', help: 'Pushed lines that did not parse.', labelNames: ['api'] as const });
+  const refused = counter(options.registry, {
+    name: 'shipwatch_line_protocol_refused_total',
+    help: 'Pushed points refused for a limit (fields_per_line, tag_value_bytes, field_value_bytes, series_key_bytes, or a sink\'s, e.g. series_per_measurement).',
+    labelNames: ['api', 'reason'] as const,
+  });
 
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -95,23 +126,53 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
       if (body.length === 0) {
         return api === 'v2' ? { status: 400, body: { code: 'invalid', message: 'writing requires points' } } : { status: 204 };
       }
-      const result = parseLineProtocol(body, { precision });
+      const result = await parseLineProtocolSliced(body, { precision, limits: options.limits }, SLICE_MS);
       const context: PushContext = { api, database, org: query.org ?? '' };
-      if (result.failures.length === 0) {
-        if (result.points.length > 0) {
-          received.inc({ api }, result.points.length);
-          options.onPoints(result.points, context);
-        }
-        return { status: 204 };
+      let syntax = 0;
+      for (const f of result.failures) {
+        if (f.limit === undefined) syntax++;
+        else refused.inc({ api, reason: f.limit });
       }
-      badLines.inc({ api }, result.failures.length);
-      const first = describeFailure(result.failures);
-      const line = result.failures[0]!.line;
-      if (api === 'v2') return { status: 400, body: { code: 'invalid', message: first, line } };
-      if (result.points.length === 0) return { status: 400, body: { error: first, line } };
-      received.inc({ api }, result.points.length);
-      options.onPoints(result.points, context);
-      return { status: 400, body: { error: `partial write: ${first} dropped=${result.failures.length}`, line } };
+      if (syntax > 0) badLines.inc({ api }, syntax);
+      // InfluxDB 2.x writes nothing of a body that does not parse; a line over a limit is only dropped.
+      if (api === 'v2' && syntax > 0) return { status: 400, body: { code: 'invalid', message: describeFailure(result.failures), line: result.failures[0]!.line } };
+      const { kept, refusals } = await handOver(result.points, context);
+      if (kept > 0) received.inc({ api }, kept);
+      for (const r of refusals) refused.inc({ api, reason: r.reason });
+      const dropped = result.failures.length + refusals.length;
+      if (dropped === 0) return { status: 204 };
+      const first = result.failures.length > 0 ? describeFailure(result.failures) : refusals[0]!.message;
+      const message = kept === 0 ? first : `partial write: ${first} dropped=${dropped}`;
+      const line = result.failures[0]?.line;
+      const where = line === undefined ? {} : { line };
+      return api === 'v2' ? { status: 400, body: { code: 'invalid', message, ...where } } : { status: 400, body: { error: message, ...where } };
+    };
+
+    /** The points to `onPoints` in chunks, less those `admit` refuses; a turn of the event loop when a run is long. */
+    const handOver = async (points: MetricPoint[], context: PushContext): Promise<{ kept: number; refusals: PointRefusal[] }> => {
+      const refusals: PointRefusal[] = [];
+      let kept = 0;
+      let sliceStart = performance.now();
+      for (let from = 0; from < points.length; from += CHUNK_POINTS) {
+        let chunk = points.length <= CHUNK_POINTS ? points : points.slice(from, from + CHUNK_POINTS);
+        const refusing = options.admit?.(chunk) ?? [];
+        if (refusing.length > 0) {
+          const out = new Set<number>();
+          for (const r of refusing) {
+            if (out.has(r.index)) continue;
+            out.add(r.index);
+            refusals.push(r);
+          }
+          chunk = chunk.filter((_, i) => !out.has(i));
+        }
+        if (chunk.length > 0) options.onPoints(chunk, context);
+        kept += chunk.length;
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+      return { kept, refusals };
     };
 
     // Pushed data: behind COLLECTOR_AUTH_TOKEN (not the admin port's token), sent the ways InfluxDB clients send it.
@@ -149,5 +210,6 @@ function tooLarge(api: 'v1' | 'v2'): Answer {
 function describeFailure(failures: LineFailure[]): string {
   const f = failures[0]!;
   const more = failures.length > 1 ? ` (and ${failures.length - 1} more bad line${failures.length > 2 ? 's' : ''})` : '';
-  return `unable to parse '${f.text}': ${f.reason} (line ${f.line}, column ${f.column})${more}`;
+  const reason = f.limit === undefined ? f.reason : `${f.reason} (${LIMIT_VARIABLES[f.limit]})`;
+  return `unable to parse '${f.text}': ${reason} (line ${f.line}, column ${f.column})${more}`;
 }

@@ -311,7 +311,7 @@ export class LineScanner {
     this.countedPos = at;
     this.countedLine = line;
     const start = s.lastIndexOf('\n', at - 1) + 1;
-    let text = s.slice(start, Math.min(lineEnd(s, start), start + TEXT_LIMIT));
+    let text = s.slice(start, lineEnd(s, start, start + TEXT_LIMIT));
     if (this.latin1) text = Buffer.from(text, 'latin1').toString('utf8');
     return limit === undefined ? { line, column: at - start + 1, reason, text } : { line, column: at - start + 1, reason, text, limit };
   }

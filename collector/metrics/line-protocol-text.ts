@@ -177,9 +177,11 @@ export function fromLatin1(point: MetricPoint): boolean {
   return true;
 }
 
-export function lineEnd(s: string, from: number): number {
+/** Where the line at `from` ends, looking no further than `to` (a failure quotes the start of a line of any length). */
+export function lineEnd(s: string, from: number, to = s.length): number {
+  const end = Math.min(to, s.length);
   let i = from;
-  while (i < s.length && s.charCodeAt(i) !== 10 && s.charCodeAt(i) !== 13) i++;
+  while (i < end && s.charCodeAt(i) !== 10 && s.charCodeAt(i) !== 13) i++;
   return i;
 }
 

@@ -74,7 +74,13 @@ export function createMetricOutputs(config: Config['collector'], deps: { log: Lo
     },
     async configureAdmin(app) {
       prometheus.exposeOnMetrics(app);
-      await registerLineProtocolPush(app, { maxBodyBytes: config.writeMaxBodyBytes, onPoints: (points) => sink.write(points), log: deps.log, registry: deps.registry });
+      await registerLineProtocolPush(app, {
+        maxBodyBytes: config.writeMaxBodyBytes, onPoints: (points) => sink.write(points), admit: (points) => sink.admit?.(points) ?? [], log: deps.log, registry: deps.registry,
+        limits: {
+          maxFieldsPerLine: config.writeMaxFieldsPerLine, maxTagValueBytes: config.writeMaxTagValueBytes,
+          maxStringFieldBytes: config.writeMaxStringFieldBytes, maxSeriesKeyBytes: config.writeMaxSeriesKeyBytes,
+        },
+      });
     },
     summary: [`metrics: ${sink.name}${influxdb ? ` (InfluxDB ${config.influxdbUrl}, bucket ${config.influxdbBucket})` : ''}`],
   };
