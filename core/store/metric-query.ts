@@ -1,6 +1,10 @@
 /**
  * Reading the embedded store's metrics (tables in metric-store.ts): what is there (measurements, their fields and
  * tag keys, the values of a tag) and time series aggregated over steps, for query's `/api/metrics/…`.
+ *
+ * better-sqlite3 is synchronous and `shipwatch all` serves everything from one thread, so a series read is cut in
+ * statements over windows of its buckets, sized to take about WINDOW_MS each, with the event loop's turn between
+ * them once SLICE_MS have gone; past SERIES_QUERY_MS the answer stops where it is and says `truncated`.
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
@@ -40,6 +44,14 @@ export interface SeriesResult {
   series: Array<{ tags: Record<string, string>; points: Array<[number, number | string | null]> }>;
   truncated: boolean;
 }
+
+/** What one statement of a series read should take, and the longest run of them before other work gets a turn. */
+const WINDOW_MS = 10;
+const SLICE_MS = 10;
+/** Buckets of a series' first statement. */
+const FIRST_WINDOW_BUCKETS = 256;
+/** Longest a series read goes on; past it the answer holds the series read so far and `truncated`. */
+const SERIES_QUERY_MS = 10_000;
 
 const AGGREGATE_SQL: Readonly<Record<Aggregate, string>> = {
   avg: 'avg(value) AS v',
@@ -102,7 +114,6 @@ export class MetricQueries {
       ...tagFilters.flat(),
       q.maxSeries + 1,
     ) as Array<{ id: number; tags: string }>;
-    const truncated = found.length > q.maxSeries;
     const startNs = BigInt(Math.floor(q.startMs)) * 1_000_000n;
     const endNs = BigInt(Math.floor(q.endMs)) * 1_000_000n;
     const stepNs = BigInt(Math.max(1, Math.floor(q.stepMs))) * 1_000_000n;
@@ -111,8 +122,30 @@ export class MetricQueries {
        WHERE series = ? AND field = ? AND ts_ns >= ? AND ts_ns < ? GROUP BY bucket ORDER BY bucket`,
     );
     const series: SeriesResult['series'] = [];
-    for (const s of found.slice(0, q.maxSeries)) {
-      const rows = points.all(startNs, stepNs, s.id, field.id, startNs, endNs) as Array<{ bucket: number; v: number | string | null }>;
+    const startedMs = performance.now();
+    let sliceStart = startedMs;
+    let windowBuckets = BigInt(FIRST_WINDOW_BUCKETS);
+    let truncated = found.length > q.maxSeries;
+    reading: for (const s of found.slice(0, q.maxSeries)) {
+      const rows: Array<{ bucket: number; v: number | string | null }> = [];
+      // Windows start on a bucket, so no bucket is split between two statements.
+      for (let from = startNs; from < endNs; ) {
+        const to = from + windowBuckets * stepNs < endNs ? from + windowBuckets * stepNs : endNs;
+        const statementStart = performance.now();
+        rows.push(...(points.all(startNs, stepNs, s.id, field.id, from, to) as typeof rows));
+        const tookMs = performance.now() - statementStart;
+        if (tookMs > 2 * WINDOW_MS && windowBuckets > 1n) windowBuckets /= 2n;
+        else if (tookMs < WINDOW_MS / 4) windowBuckets *= 2n;
+        from = to;
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          if (performance.now() - startedMs >= SERIES_QUERY_MS) {
+            truncated = true;
+            break reading;
+          }
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
       if (rows.length === 0) continue;
       series.push({ tags: JSON.parse(s.tags) as Record<string, string>, points: rows.map((r) => [q.startMs + r.bucket * q.stepMs, r.v]) });
     }
