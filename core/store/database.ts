@@ -11,7 +11,8 @@
  *   `metric-store.ts` whose constructor calls `migrate('metrics', METRIC_MIGRATIONS)` and `addRetention(…)`, and
  *   which is shared like the others (`runtime.shared.get('store.metrics', …)` over `openSharedDatabase`).
  * - Retention: each module registers the tables it keeps (`addRetention`); a background timer deletes rows older
- *   than `SHIPWATCH_RETENTION` in small batches, so a writer never waits long behind a big delete.
+ *   than `SHIPWATCH_RETENTION` in batches, each its own transaction and one turn of the event loop: better-sqlite3
+ *   is synchronous, and `shipwatch all` serves the pilot, the collector and the query API from this one thread.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -55,7 +56,7 @@ export interface StoreDatabaseOptions {
   registry?: Registry;
   /** How often retention runs. */
   retentionIntervalMs?: number;
-  /** Rows deleted per transaction by retention. */
+  /** Most rows deleted per transaction by retention (fewer while a batch of that many would take too long). */
   retentionBatchRows?: number;
   /** File name inside dataDir; ':memory:' for a throw-away database. */
   fileName?: string;
@@ -67,6 +68,14 @@ const PAGE_SIZE_BYTES = 16_384;
 /** WAL size past which a commit checkpoints it (SQLite's `wal_autocheckpoint`, set in pages). */
 const WAL_CHECKPOINT_BYTES = 10_000 * 4096;
 const DEFAULT_RETENTION_BATCH_ROWS = 2_000;
+/**
+ * What one retention batch should take: the rows of a target's next batch are scaled from what its last one took
+ * (a span row can hold 64 spans and their tag index rows, a log row one record), starting from `FIRST_BATCH_ROWS`.
+ * A batch is one turn of the event loop, so this is about the longest that retention keeps others waiting.
+ */
+const RETENTION_BATCH_MS = 10;
+const FIRST_BATCH_ROWS = 100;
+const MIN_BATCH_ROWS = 8;
 
 export class StoreDatabase {
   readonly db: Db;
@@ -76,6 +85,10 @@ export class StoreDatabase {
   private readonly targets: RetentionTarget[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The timer's retention pass while it runs: the next tick does not start another. */
+  private retaining: Promise<Record<string, number>> | undefined;
+  /** Rows of each target's next batch (RETENTION_BATCH_MS). */
+  private readonly batchRows = new Map<RetentionTarget, number>();
   private readonly deleted;
   private readonly failures;
 
@@ -108,7 +121,7 @@ export class StoreDatabase {
       ? counter(options.registry, { name: 'shipwatch_store_retention_failures_total', help: 'Store retention runs that failed.' })
       : undefined;
     if (options.retentionMs > 0) {
-      this.timer = setInterval(() => this.runRetention(), options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS);
+      this.timer = setInterval(() => void this.runRetentionInSlices(), options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS);
       this.timer.unref();
     }
   }
@@ -145,21 +158,53 @@ export class StoreDatabase {
   }
 
   /**
-   * One retention pass: every target, batch after batch, until nothing older than the cutoff is left. Each batch is
-   * its own short transaction. Returns the rows deleted per target.
+   * One retention pass at once, blocking the event loop until it ends (tests, tools): every target, batch after
+   * batch, until nothing older than the cutoff is left. Returns the rows deleted per target.
    */
   runRetention(nowMs = Date.now()): Record<string, number> {
     const done: Record<string, number> = {};
-    if (this.closed || this.options.retentionMs <= 0) return done;
+    for (const _ of this.retentionBatches(nowMs, done));
+    return done;
+  }
+
+  /**
+   * One retention pass as the timer runs it: each batch in its own turn of the event loop (setImmediate between
+   * them), so writes and queries go on between batches. A pass already running is joined, not doubled; closing the
+   * database stops it after the batch in progress. Resolves to the rows deleted per target.
+   */
+  runRetentionInSlices(nowMs = Date.now()): Promise<Record<string, number>> {
+    this.retaining ??= this.retainInSlices(nowMs).finally(() => {
+      this.retaining = undefined;
+    });
+    return this.retaining;
+  }
+
+  private async retainInSlices(nowMs: number): Promise<Record<string, number>> {
+    const done: Record<string, number> = {};
+    for (const _ of this.retentionBatches(nowMs, done)) await new Promise<void>((resolve) => setImmediate(resolve));
+    return done;
+  }
+
+  /** The batches of one pass, each deleted (one transaction) before the generator yields; `done` gets the totals. */
+  private *retentionBatches(nowMs: number, done: Record<string, number>): Generator<void, void, void> {
+    if (this.closed || this.options.retentionMs <= 0) return;
     const cutoffMs = nowMs - this.options.retentionMs;
-    const batch = this.options.retentionBatchRows ?? DEFAULT_RETENTION_BATCH_ROWS;
+    const maxRows = this.options.retentionBatchRows ?? DEFAULT_RETENTION_BATCH_ROWS;
     for (const target of this.targets) {
+      if (this.closed) return;
       let total = 0;
       try {
         for (;;) {
-          const n = this.db.transaction(() => target.deleteOlderThan(cutoffMs, batch))();
+          const rows = Math.min(maxRows, this.batchRows.get(target) ?? FIRST_BATCH_ROWS);
+          const startedMs = performance.now();
+          const n = this.db.transaction(() => target.deleteOlderThan(cutoffMs, rows))();
+          const tookMs = performance.now() - startedMs;
+          // Down at once, up by a quarter at most: a cheap batch (its pages still cached) says little of the next.
+          this.batchRows.set(target, Math.max(MIN_BATCH_ROWS, Math.min(Math.ceil(rows * 1.25), Math.round((rows * RETENTION_BATCH_MS) / Math.max(tookMs, 0.1)))));
           total += n;
-          if ((n < batch && target.more?.() !== true) || this.closed) break;
+          if (n < rows && target.more?.() !== true) break;
+          yield;
+          if (this.closed) break;
         }
       } catch (err) {
         this.failures?.inc();
@@ -171,7 +216,6 @@ export class StoreDatabase {
       }
       done[target.name] = total;
     }
-    return done;
   }
 
   /** Idempotent. Checkpoints the WAL so the data file is complete on its own. */
