@@ -22,12 +22,15 @@ RUN nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")" \
  && node -e "new (require('better-sqlite3'))(':memory:').close()"
 COPY tsconfig.json ./
 COPY cli cli
-COPY core core
+COPY platform platform
+COPY model model
+COPY delivery delivery
+COPY storage storage
 COPY pilot pilot
 COPY collector collector
 COPY query query
 # Only the programs are compiled (test/ and bench/ stay out of the image).
-RUN printf '{"extends":"./tsconfig.json","include":["cli","core","pilot","collector","query"]}' >tsconfig.image.json \
+RUN printf '{"extends":"./tsconfig.json","include":["cli","platform","model","delivery","storage","pilot","collector","query"]}' >tsconfig.image.json \
  && npx tsc -p tsconfig.image.json \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -14,11 +14,11 @@ import Docker from 'dockerode';
 import { ContainerMonitoring } from '../collector/monitoring/container-monitoring.js';
 import { labelFilter } from '../collector/monitoring/label-filter.js';
 import type { MonitorTask } from '../collector/monitoring/scheduler.js';
-import type { ContainerInfo } from '../core/engine/container-info.js';
-import { ContainerWatcher } from '../core/engine/container-watcher.js';
-import { createEngineClient } from '../core/engine/docker-client.js';
-import { createLogger } from '../core/log.js';
-import { createRegistry } from '../core/self-metrics.js';
+import type { ContainerInfo } from '../platform/engine/container-info.js';
+import { ContainerWatcher } from '../platform/engine/container-watcher.js';
+import { createEngineClient } from '../platform/engine/docker-client.js';
+import { createLogger } from '../platform/log.js';
+import { createRegistry } from '../platform/self-metrics.js';
 
 const CONTAINERS = Number(process.argv[2] ?? 50);
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';

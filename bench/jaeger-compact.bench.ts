@@ -1,7 +1,7 @@
 /**
  * The Jaeger agent path (port 6831): realistic compact `emitBatch` datagrams — 10 spans each, 8 tags of mixed
  * types, 2 logs, a reference, a process with 4 tags (≈ 3.6 KB) — checked and handed to a span consumer
- * still in their bytes (core/thrift/jaeger-compact-spans.ts), as the receiver does.
+ * still in their bytes (model/jaeger-thrift/jaeger-compact-spans.ts), as the receiver does.
  *
  * 1. handler: the receive path without the socket (`createDatagramHandler`) into a consumer that keeps a count.
  * 2. queue: the same into the collector's bounded `SpanQueue` with a writer that discards (queue overhead).
@@ -15,10 +15,10 @@ import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { SpanQueue } from '../collector/traces/span-queue.js';
-import { createDatagramHandler, startJaegerUdpReceiver } from '../collector/traces/jaeger-udp-receiver.js';
-import { silentLogger } from '../core/log.js';
-import { chunkSize, type SpanChunk, type SpanConsumer } from '../core/model/span.js';
-import { createRegistry } from '../core/self-metrics.js';
+import { createDatagramHandler, startJaegerUdpReceiver } from '../collector/traces/receivers/jaeger-udp-receiver.js';
+import { silentLogger } from '../platform/log.js';
+import { chunkSize, type SpanChunk, type SpanConsumer } from '../model/span.js';
+import { createRegistry } from '../platform/self-metrics.js';
 import { SPANS_PER_DATAGRAM, datagrams } from './support/jaeger-datagrams.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);

@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLineProtocol } from '../collector/metrics/line-protocol-parser.js';
-import { silentLogger } from '../core/log.js';
-import type { MetricPoint } from '../core/model/metric-point.js';
-import { StoreDatabase } from '../core/store/database.js';
-import { StoreMetricStorage } from '../core/store/metric-store.js';
+import { silentLogger } from '../platform/log.js';
+import type { MetricPoint } from '../model/metric-point.js';
+import { StoreDatabase } from '../storage/sqlite/database.js';
+import { StoreMetricStorage } from '../storage/sqlite/metric-store.js';
 
 const TOTAL = Number(process.argv[2] ?? 200_000);
 const BODY_LINES = 5_000;

@@ -5,7 +5,7 @@
  * `node --import tsx bench/otlp.bench.ts [spans] [rounds]`
  */
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { decodeOtlpTraces, type OtlpEncoding } from '../collector/traces/otlp-decode.js';
+import { decodeOtlpTraces, type OtlpEncoding } from '../collector/traces/codecs/otlp/otlp-decode.js';
 import { batches, cpuSeconds, sdkSpans } from './support/sdk-spans.js';
 
 const SPANS = Number(process.argv[2] ?? 20_000);

@@ -10,7 +10,7 @@
  *
  *   bare             reference: a bare loop reading, splitting, JSON.parse-ing and writing the lines
  *   console          (a) console output (the program's stdout, a file: /dev/null); positions kept in memory only
- *   bulk             (b) Elasticsearch bulk bodies encoded (core/es/bulk-encoder.ts) in batches and discarded
+ *   bulk             (b) Elasticsearch bulk bodies encoded (storage/elasticsearch/bulk-encoder.ts) in batches and discarded
  *   console+pos      (c) as (a), positions saved every PILOT_POSITIONS_FLUSH_INTERVAL; ends when the saved file
  *   bulk+pos             says the end (as (b))
  *   es-buffer        (d) the real `elasticsearch` output with Elasticsearch down (a loopback port nobody listens
@@ -39,18 +39,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../core/config/index.js';
-import type { ContainerInfo } from '../core/engine/container-info.js';
-import { createEngineClient } from '../core/engine/docker-client.js';
-import { BulkEncoder } from '../core/es/bulk-encoder.js';
-import { createLogger } from '../core/log.js';
-import type { LogEvent, LogSink } from '../core/model/log-record.js';
-import { SharedResources } from '../core/runtime.js';
-import { createRegistry } from '../core/self-metrics.js';
+import { loadConfig } from '../platform/config/load-config.js';
+import type { ContainerInfo } from '../platform/engine/container-info.js';
+import { createEngineClient } from '../platform/engine/docker-client.js';
+import { BulkEncoder } from '../storage/elasticsearch/bulk-encoder.js';
+import { createLogger } from '../platform/log.js';
+import type { LogEvent, LogSink } from '../model/log-record.js';
+import { SharedResources } from '../platform/runtime.js';
+import { createRegistry } from '../platform/self-metrics.js';
 import { ContainerSources } from '../pilot/container-sources.js';
 import { LineSplitter } from '../pilot/line-splitter.js';
 import { LogPipeline } from '../pilot/log-pipeline.js';
-import { buildOutputs } from '../pilot/outputs/index.js';
+import { buildOutputs } from '../pilot/outputs/log-outputs.js';
 import { PathMapper } from '../pilot/path-mapper.js';
 import { PositionStore } from '../pilot/positions.js';
 

@@ -14,11 +14,11 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../core/log.js';
-import type { KeyValue, Span } from '../core/model/span.js';
-import type { TraceQuery } from '../core/span-storage.js';
-import { StoreDatabase } from '../core/store/database.js';
-import { StoreSpanStorage } from '../core/store/span-store.js';
+import { silentLogger } from '../platform/log.js';
+import type { KeyValue, Span } from '../model/span.js';
+import type { TraceQuery } from '../storage/span-storage.js';
+import { StoreDatabase } from '../storage/sqlite/database.js';
+import { StoreSpanStorage } from '../storage/sqlite/span-store.js';
 import { seededRandom } from '../test/helpers/seeded-random.js';
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);

@@ -4,7 +4,7 @@
  * decoded, mapped through OTLP to the span model and handed to a consumer. Prints spans per CPU-second, MiB/s,
  * peak RSS. `node --import tsx bench/zipkin.bench.ts [spans] [rounds]`
  */
-import { decodeZipkin, type ZipkinFormat } from '../collector/traces/zipkin-decode.js';
+import { decodeZipkin, type ZipkinFormat } from '../collector/traces/codecs/zipkin/zipkin-decode.js';
 import { batches, cpuSeconds, sdkSpans } from './support/sdk-spans.js';
 import { KIND, zipkinJson } from './support/zipkin-json.js';
 

@@ -1,6 +1,6 @@
 /** `npm run docs`: rewrites the README's generated tables (configuration, errors) from the code. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { refreshGeneratedBlocks } from '../core/config/markdown.js';
+import { refreshGeneratedBlocks } from '../platform/config/markdown.js';
 
 const file = new URL('../README.md', import.meta.url);
 const before = readFileSync(file, 'utf8');

@@ -4,11 +4,11 @@
  * query, then the shared store — within SHIPWATCH_SHUTDOWN_TIMEOUT, exiting 0.
  */
 import { readFileSync } from 'node:fs';
-import { ShipwatchError } from '../core/errors.js';
-import { describeVariables, loadConfig, type ConfigProblem } from '../core/config/index.js';
-import type { Program } from '../core/config/schema.js';
-import { createLogger } from '../core/log.js';
-import { SharedResources, type RunningProgram, type StartProgram } from '../core/runtime.js';
+import { ShipwatchError } from '../platform/errors.js';
+import { describeVariables, loadConfig, type ConfigProblem } from '../platform/config/load-config.js';
+import type { Program } from '../platform/config/schema.js';
+import { createLogger } from '../platform/log.js';
+import { SharedResources, type RunningProgram, type StartProgram } from '../platform/runtime.js';
 
 const PROGRAMS = ['pilot', 'collector', 'query'] as const;
 /** Long enough for the first engine listing, short enough to read as part of the start. */
@@ -64,10 +64,10 @@ export function helpText(): string {
 
 async function loadProgram(name: One): Promise<StartProgram | undefined> {
   try {
-    const mod = (await import(`../${name}/program.js`)) as { start?: StartProgram };
+    const mod = (await import(`../${name}/${name}-program.js`)) as { start?: StartProgram };
     return mod.start;
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(`${name}/program.js`)) return undefined;
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(`${name}/${name}-program.js`)) return undefined;
     throw err;
   }
 }

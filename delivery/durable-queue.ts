@@ -22,9 +22,9 @@
 import { mkdir, open, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Counter, Gauge } from 'prom-client';
-import { describe, swError } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/log.js';
-import { counter, gauge, type Registry } from '../core/self-metrics.js';
+import { describe, swError } from '../platform/errors.js';
+import { silentLogger, type Logger } from '../platform/log.js';
+import { counter, gauge, type Registry } from '../platform/self-metrics.js';
 import { readAt, readPosition, syncDirectory, writeAll } from './segment-files.js';
 
 /** What reading a frame at an offset found. */

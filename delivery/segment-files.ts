@@ -3,7 +3,7 @@
  * directory entries and the saved read position.
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { describe, swError } from '../core/errors.js';
+import { describe, swError } from '../platform/errors.js';
 
 /** Buffers per writev call, well under the system's IOV_MAX. */
 const WRITEV_MAX_BUFFERS = 512;

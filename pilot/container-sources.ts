@@ -4,14 +4,14 @@
  * pipeline. A container that stops is read to the end before it is forgotten; one that is removed loses its saved
  * positions. A container that stopped while the pilot was away, with positions saved, is read to its end too.
  */
-import type { ContainerInfo } from '../core/engine/container-info.js';
-import type { ContainerListener } from '../core/engine/container-watcher.js';
-import { containerInfoFromInspect } from '../core/engine/container-info.js';
-import { isNoSuchContainer, type EngineClient } from '../core/engine/docker-client.js';
-import { describe } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import { counter, gauge, type Registry } from '../core/self-metrics.js';
-import { parseDeclarations } from './declarations.js';
+import type { ContainerInfo } from '../platform/engine/container-info.js';
+import type { ContainerListener } from '../platform/engine/container-watcher.js';
+import { containerInfoFromInspect } from '../platform/engine/container-info.js';
+import { isNoSuchContainer, type EngineClient } from '../platform/engine/docker-client.js';
+import { describe } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
+import { counter, gauge, type Registry } from '../platform/self-metrics.js';
+import { parseDeclarations } from './log-declarations.js';
 import type { JsonLineLimits } from './formats/json.js';
 import { declaredFileTargets } from './file-targets.js';
 import { SourceTail } from './file-tail.js';

@@ -8,12 +8,12 @@
  * the saved position moves only as acknowledgements arrive (AckTracker), never as bytes are read.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { AckTracker } from '../core/ack.js';
-import { describe } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
+import { AckTracker } from '../delivery/ack-tracker.js';
+import { describe } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
 import { LineSplitter } from './line-splitter.js';
 import type { FileIdentity } from './positions.js';
-import { WakeableSleep } from '../core/wakeable-sleep.js';
+import { WakeableSleep } from '../platform/wakeable-sleep.js';
 
 export interface TailedFile {
   identity: FileIdentity;

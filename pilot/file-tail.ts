@@ -13,8 +13,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { describe } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
+import { describe } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
 import { FileReader, type FileConsumer, type FinishMode, type TailedFile, type TruncatedAt } from './file-reader.js';
 import type { MappingFailure } from './path-mapper.js';
 import type { FileIdentity, PositionEntry, PositionStore } from './positions.js';

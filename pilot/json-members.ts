@@ -10,7 +10,7 @@
  * refuses a document with a duplicate key (zap, for one, writes a field given twice twice). A nested value whose
  * text holds a duplicate key is written from its parsed value instead. Synchronous, never throws on valid JSON.
  */
-import { isJsonSpace, jsonStringEnd, skipJsonSpace } from '../core/json-text.js';
+import { isJsonSpace, jsonStringEnd, skipJsonSpace } from '../platform/json-text.js';
 
 /**
  * Whether a json line's text has a key written twice at some depth, given its parsed value — or seems to: the count

@@ -7,11 +7,11 @@
  * Back-pressure: the bytes of batches not yet acknowledged are bounded (PILOT_MAX_IN_FLIGHT); a reader whose batch
  * would pass the bound waits in `accept`, so tailing pauses while outputs are behind and nothing piles up in memory.
  */
-import { describe } from '../core/errors.js';
+import { describe } from '../platform/errors.js';
 import type { Counter } from 'prom-client';
-import type { Logger } from '../core/log.js';
-import type { LogEvent, LogSink } from '../core/model/log-record.js';
-import { counter, gauge, type Registry } from '../core/self-metrics.js';
+import type { Logger } from '../platform/log.js';
+import type { LogEvent, LogSink } from '../model/log-record.js';
+import { counter, gauge, type Registry } from '../platform/self-metrics.js';
 import { decodeDockerJsonLine, DockerLogAssembler, type Stream } from './docker-json-log.js';
 import type { FileConsumer, TailBatch, TailedFile } from './file-reader.js';
 import { MultilineAggregator } from './multiline.js';

@@ -10,7 +10,7 @@
  * Positions: a record is named by, and acknowledged up to, the end of its last line; a record still pending holds
  * back nothing that was emitted before it, since records are emitted in the order of their lines.
  */
-import type { MultilineSpec } from './declarations.js';
+import type { MultilineSpec } from './log-declarations.js';
 import type { Stream } from './docker-json-log.js';
 
 export interface MultilineRecord {

@@ -10,7 +10,7 @@
  */
 import { constants, promises as fsp, existsSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { MountInfo } from '../core/engine/container-info.js';
+import type { MountInfo } from '../platform/engine/container-info.js';
 
 /** What of a container the mapper needs (a structural subset of ContainerInfo). */
 export interface ContainerFilesView {

@@ -9,8 +9,8 @@
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { open, rename, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { describe, swError } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
+import { describe, swError } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
 
 export interface FileIdentity {
   dev: number;

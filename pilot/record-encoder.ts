@@ -21,9 +21,9 @@
  *   line in that file. The same line re-read after a restart gets the same id, so Elasticsearch overwrites it.
  */
 import { createHash } from 'node:crypto';
-import type { ContainerMeta } from '../core/model/container.js';
-import type { LogEvent } from '../core/model/log-record.js';
-import type { LogDeclaration } from './declarations.js';
+import type { ContainerMeta } from '../model/container.js';
+import type { LogEvent } from '../model/log-record.js';
+import type { LogDeclaration } from './log-declarations.js';
 import type { Stream } from './docker-json-log.js';
 import type { FormatOutcome } from './formats/format.js';
 import { jsonMembers, keyCount, keyMarks } from './json-members.js';

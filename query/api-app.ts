@@ -5,7 +5,7 @@
  *
  * The token is checked by a hook of the scope every API route is registered in, so it covers each route of that
  * scope, one added later included, whatever the spelling of the URL that reached it (the server normalises it
- * before routing: core/http-server.ts). A path under `/api/` that names no route is answered by the same scope
+ * before routing: platform/http/http-server.ts). A path under `/api/` that names no route is answered by the same scope
  * (401 without the token, 404 with it), so the API's shape cannot be probed without it. Outside the scope, the
  * UI's files stay public.
  *
@@ -13,18 +13,18 @@
  * unknown routes 404, malformed requests 400, a missing or wrong token 401; a storage failure 500, logged.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ShipwatchError } from '../core/errors.js';
-import { presentedCredential, tokenMatches } from '../core/http-auth.js';
-import { createHttpServer } from '../core/http-server.js';
-import type { LogReader } from '../core/log-search.js';
-import type { Logger } from '../core/log.js';
-import type { SpanReader } from '../core/span-storage.js';
-import type { MetricQueries } from '../core/store/metric-query.js';
-import { sendApiError } from './envelope.js';
-import { registerJaegerV1Routes } from './jaeger-v1-routes.js';
-import { registerJaegerV3Routes } from './jaeger-v3-routes.js';
-import { registerLogRoutes } from './log-routes.js';
-import { registerMetricRoutes } from './metric-routes.js';
+import { ShipwatchError } from '../platform/errors.js';
+import { presentedCredential, tokenMatches } from '../platform/http/http-auth.js';
+import { createHttpServer } from '../platform/http/http-server.js';
+import type { LogReader } from '../storage/log-search.js';
+import type { Logger } from '../platform/log.js';
+import type { SpanReader } from '../storage/span-storage.js';
+import type { MetricQueries } from '../storage/sqlite/metric-query.js';
+import { sendApiError } from './jaeger/envelope.js';
+import { registerJaegerV1Routes } from './jaeger/jaeger-v1-routes.js';
+import { registerJaegerV3Routes } from './jaeger/jaeger-v3-routes.js';
+import { registerLogRoutes } from './logs/log-routes.js';
+import { registerMetricRoutes } from './metrics/metric-routes.js';
 import { createStatusSource, type StatusSource } from './status.js';
 import { registerStatusRoutes } from './status-routes.js';
 import { registerUiRoutes } from './ui-routes.js';

@@ -9,10 +9,10 @@
  * variables would need one inspect per container); the pilot's and collector's own checks stay authoritative.
  */
 import type Docker from 'dockerode';
-import { describe } from '../core/errors.js';
-import { pingEngine, type EngineClient } from '../core/engine/docker-client.js';
-import type { LogReader } from '../core/log-search.js';
-import type { SpanReader } from '../core/span-storage.js';
+import { describe } from '../platform/errors.js';
+import { pingEngine, type EngineClient } from '../platform/engine/docker-client.js';
+import type { LogReader } from '../storage/log-search.js';
+import type { SpanReader } from '../storage/span-storage.js';
 
 export interface ProgramProbe {
   name: string;

@@ -5,7 +5,7 @@
  * `write` serialises the points at once (a line is far smaller than a point) into a bounded queue and returns: the
  * caller never waits. Batches leave by count or after the flush interval, one write at a time, in order.
  * - A down or slow target (connection refused, timeout, 429, 5xx) is retried with the one retry helper
- *   (core/retry.ts: jittered exponential backoff, a longer `Retry-After` wins), for as long as it takes; meanwhile
+ *   (delivery/retry.ts: jittered exponential backoff, a longer `Retry-After` wins), for as long as it takes; meanwhile
  *   the queue fills and, when full, drops its oldest points, counted (`reason="queue_full"`) with a warning.
  *   Memory is bounded by the queue plus the one batch in flight.
  * - Any other 4xx (400 bad data, 401/403 credentials, 404 bucket, 413) is not retried: that batch is dropped,
@@ -14,12 +14,12 @@
  * - close(): sends what is queued within `closeTimeoutMs`; what is left then is counted (`reason="shutdown"`).
  */
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
-import { describe, swError } from '../../core/errors.js';
-import type { HealthCheck } from '../../core/admin-server.js';
-import type { Logger } from '../../core/log.js';
-import type { MetricPoint } from '../../core/model/metric-point.js';
-import { parseRetryAfterMs, retry, retryCounters, type RetryPolicy, type RetryVerdict } from '../../core/retry.js';
-import { counter, gauge, type Registry } from '../../core/self-metrics.js';
+import { describe, swError } from '../../platform/errors.js';
+import type { HealthCheck } from '../../platform/http/admin-server.js';
+import type { Logger } from '../../platform/log.js';
+import type { MetricPoint } from '../../model/metric-point.js';
+import { parseRetryAfterMs, retry, retryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
+import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
 import { serializePoint } from './line-protocol-serializer.js';
 import type { MetricSink } from './metric-sink.js';
 

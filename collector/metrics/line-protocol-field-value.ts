@@ -2,7 +2,7 @@
  * A field value of line protocol, read at the scanner's position: a float, an integer (`i`), an unsigned integer
  * (`u`), a string (`"…"`, which may span lines) or a boolean. Its type is left in the scanner's `valueType`.
  */
-import { BOOL, FLOAT, INT, STRING, UINT, type FieldData } from '../../core/model/metric-point.js';
+import { BOOL, FLOAT, INT, STRING, UINT, type FieldData } from '../../model/metric-point.js';
 import { readCommonNumber, readFloat, readInteger } from './line-protocol-numbers.js';
 import { MAX_INT64, MAX_UINT64, MIN_INT64 } from './line-protocol-precision.js';
 import type { LineScanner } from './line-protocol-scanner.js';

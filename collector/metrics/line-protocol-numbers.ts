@@ -8,7 +8,7 @@
  * InfluxDB's own parser refuses them.
  */
 
-import { FLOAT, INT, UINT, type FieldType } from '../../core/model/metric-point.js';
+import { FLOAT, INT, UINT, type FieldType } from '../../model/metric-point.js';
 
 /** Exact powers of ten (every one up to 1e22 is exactly representable as a double). */
 const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
@@ -16,7 +16,7 @@ const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e1
 /** What `readCommonNumber` read. */
 export interface CommonNumber {
   value: number;
-  /** FLOAT, INT or UINT (core/model/metric-point.ts). */
+  /** FLOAT, INT or UINT (model/metric-point.ts). */
   type: FieldType;
   /** Where the number's text ends: the field separator, the line end or the end of the body. */
   end: number;

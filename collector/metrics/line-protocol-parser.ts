@@ -36,7 +36,7 @@
  * 1.5–2 ns a character, which is why native compares (indexOf, slice + ===) are preferred where they can do.
  */
 import { isUtf8 } from 'node:buffer';
-import type { FieldData, FieldType, MetricPoint } from '../../core/model/metric-point.js';
+import type { FieldData, FieldType, MetricPoint } from '../../model/metric-point.js';
 import { readFieldValue } from './line-protocol-field-value.js';
 import { readInteger64 } from './line-protocol-numbers.js';
 import { floorToUnit, MAX_INT64, MIN_INT64, NANOS_PER_UNIT, type Precision } from './line-protocol-precision.js';

@@ -26,9 +26,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import type { Logger } from '../../core/log.js';
-import type { MetricPoint, PointRefusal } from '../../core/model/metric-point.js';
-import { counter, type Registry } from '../../core/self-metrics.js';
+import type { Logger } from '../../platform/log.js';
+import type { MetricPoint, PointRefusal } from '../../model/metric-point.js';
+import { counter, type Registry } from '../../platform/self-metrics.js';
 import { parseLineProtocolSliced, type LimitName, type LineFailure, type LineLimits } from './line-protocol-parser.js';
 import type { Precision } from './line-protocol-precision.js';
 

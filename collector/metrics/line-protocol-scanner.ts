@@ -3,7 +3,7 @@
  * the body, measurements, keys and tag values with their escapes undone and repeats interned, line ends, comments,
  * and where a bad entry went wrong. Synchronous, never throws.
  */
-import { FLOAT, type FieldType } from '../../core/model/metric-point.js';
+import { FLOAT, type FieldType } from '../../model/metric-point.js';
 import { type CommonNumber } from './line-protocol-numbers.js';
 import { BACKSLASH, CLASS, lineEnd, PRINTABLE_STOP, sameText, sampleHash, showChar, unescapeToken } from './line-protocol-text.js';
 

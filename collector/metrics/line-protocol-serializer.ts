@@ -15,7 +15,7 @@
  * measurement starting with `#` (it would read as a comment); a tag key given twice; no field; a float that is not
  * finite; an integer outside 64 bits; a time outside the signed 64-bit nanosecond range; a lone surrogate.
  */
-import { BOOL, FLOAT, INT, STRING, UINT, typeName, type FieldData, type MetricPoint } from '../../core/model/metric-point.js';
+import { BOOL, FLOAT, INT, STRING, UINT, typeName, type FieldData, type MetricPoint } from '../../model/metric-point.js';
 import { compareCodePoints } from './key-order.js';
 import { MAX_INT64, MAX_UINT64, MIN_INT64, NANOS_PER_UNIT, type Precision } from './line-protocol-precision.js';
 

@@ -4,7 +4,7 @@
  * (line-protocol-parser.ts). Agents write the same series with the same fields at every gather, in the same order,
  * in one body and in the next, so the cache outlives a body; what it holds never refers to a body's text.
  */
-import type { FieldType } from '../../core/model/metric-point.js';
+import type { FieldType } from '../../model/metric-point.js';
 import type { LineScanner } from './line-protocol-scanner.js';
 import { detach, flat, fullHash, isPlain, KEY_STOP, MEASUREMENT_STOP, quote, showChar, sortTags } from './line-protocol-text.js';
 

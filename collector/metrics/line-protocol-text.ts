@@ -3,7 +3,7 @@
  * compares over the body text, failure descriptions. Pure functions.
  */
 import { isUtf8 } from 'node:buffer';
-import { STRING, type MetricPoint } from '../../core/model/metric-point.js';
+import { STRING, type MetricPoint } from '../../model/metric-point.js';
 import { compareCodePoints } from './key-order.js';
 
 export const NONPRINT = 1;

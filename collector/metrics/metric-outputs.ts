@@ -5,11 +5,11 @@
  * after the sources have stopped.
  */
 import type { FastifyInstance } from 'fastify';
-import type { HealthCheck } from '../../core/admin-server.js';
-import type { Config } from '../../core/config/index.js';
-import type { Logger } from '../../core/log.js';
-import type { MetricPoint } from '../../core/model/metric-point.js';
-import type { Registry } from '../../core/self-metrics.js';
+import type { HealthCheck } from '../../platform/http/admin-server.js';
+import type { Config } from '../../platform/config/load-config.js';
+import type { Logger } from '../../platform/log.js';
+import type { MetricPoint } from '../../model/metric-point.js';
+import type { Registry } from '../../platform/self-metrics.js';
 import { InfluxDbSink } from './influxdb-sink.js';
 import { registerLineProtocolPush } from './line-protocol-push.js';
 import { fanOut, type MetricSink } from './metric-sink.js';

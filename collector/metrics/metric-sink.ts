@@ -3,9 +3,9 @@
  * endpoint, the monitors, container statistics) hand their points to `write`; each sink decides what it keeps.
  *
  * Outputs here: InfluxDB (influxdb-sink.ts), Prometheus exposition (prometheus-series.ts). The embedded store's
- * metric table (core/store/metric-store.ts) implements the same interface, which lives in core/model/metric-point.ts.
+ * metric table (storage/sqlite/metric-store.ts) implements the same interface, which lives in model/metric-point.ts.
  */
-import type { MetricSink, PointRefusal } from '../../core/model/metric-point.js';
+import type { MetricSink, PointRefusal } from '../../model/metric-point.js';
 
 export type { MetricSink };
 

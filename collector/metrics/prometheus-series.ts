@@ -15,8 +15,8 @@
  * Render the text with `render()`; `exposeOnMetrics(app)` appends it to the admin port's `/metrics`.
  */
 import type { FastifyInstance } from 'fastify';
-import { numericValue, type MetricPoint } from '../../core/model/metric-point.js';
-import { counter, gauge, type Registry } from '../../core/self-metrics.js';
+import { numericValue, type MetricPoint } from '../../model/metric-point.js';
+import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
 import type { MetricSink } from './metric-sink.js';
 
 export interface PrometheusSeriesOptions {

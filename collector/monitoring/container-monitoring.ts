@@ -6,13 +6,13 @@
  * When a container stops its tasks are removed and `forget` is called; a run that was still going then finishes
  * without emitting, so the series of a container that is gone do not come back.
  */
-import type { ContainerInfo } from '../../core/engine/container-info.js';
-import type { ContainerListener } from '../../core/engine/container-watcher.js';
-import type { EngineClient } from '../../core/engine/docker-client.js';
-import type { Logger } from '../../core/log.js';
-import { addTagsIfAbsent, type MetricPoint } from '../../core/model/metric-point.js';
-import { counter, type Registry } from '../../core/self-metrics.js';
-import { monitoringDeclaration } from './declarations.js';
+import type { ContainerInfo } from '../../platform/engine/container-info.js';
+import type { ContainerListener } from '../../platform/engine/container-watcher.js';
+import type { EngineClient } from '../../platform/engine/docker-client.js';
+import type { Logger } from '../../platform/log.js';
+import { addTagsIfAbsent, type MetricPoint } from '../../model/metric-point.js';
+import { counter, type Registry } from '../../platform/self-metrics.js';
+import { monitoringDeclaration } from './monitoring-declarations.js';
 import { httpMonitorRun } from './http-monitor.js';
 import { labelTags, type LabelFilter } from './label-filter.js';
 import { MonitorScheduler } from './scheduler.js';

@@ -6,7 +6,7 @@
  * mem `usage` = usage without page cache (`cache`, else cgroup v1 `total_inactive_file`, else v2 `inactive_file`),
  * `usage_percent` = that / limit × 100. Integer counters are line-protocol integers, as Telegraf writes them.
  */
-import { float, int, makePoint, str, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
+import { float, int, makePoint, str, type FieldValue, type MetricPoint } from '../../model/metric-point.js';
 
 /** The parts of the Engine API's stats object this reads (cgroup v1 and v2). */
 export interface EngineStats {

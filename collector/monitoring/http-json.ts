@@ -5,7 +5,7 @@
  * fields, booleans boolean fields, other strings string fields; nulls and empty keys are left out. Pure: never
  * throws, bounded in depth, fields per point and points per body (what is past a bound is skipped and reported).
  */
-import { bool, float, makePoint, str, type FieldValue, type MetricPoint } from '../../core/model/metric-point.js';
+import { bool, float, makePoint, str, type FieldValue, type MetricPoint } from '../../model/metric-point.js';
 
 export interface HttpJsonLimits {
   /** Deeper values are skipped (and reported). */

@@ -3,9 +3,9 @@
  * A slow endpoint is cut at the timeout, a huge body at the output limit; an endpoint that is down, answers HTML,
  * a JSON scalar or an error status is reported (log + counter) and the next tick tries again.
  */
-import type { Logger } from '../../core/log.js';
-import type { MetricPoint } from '../../core/model/metric-point.js';
-import { counter, type Registry } from '../../core/self-metrics.js';
+import type { Logger } from '../../platform/log.js';
+import type { MetricPoint } from '../../model/metric-point.js';
+import { counter, type Registry } from '../../platform/self-metrics.js';
 import { httpJsonMeasurement, parseHttpJson } from './http-json.js';
 
 export interface HttpMonitorOptions {

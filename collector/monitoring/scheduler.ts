@@ -4,8 +4,8 @@
  * counter — runs never pile up, and a collection round (`runAllOnce`) joins a run in progress instead of starting a
  * second one. Tasks are added and removed as containers come and go; a removed task never starts again.
  */
-import type { Logger } from '../../core/log.js';
-import { counter, type Registry } from '../../core/self-metrics.js';
+import type { Logger } from '../../platform/log.js';
+import { counter, type Registry } from '../../platform/self-metrics.js';
 
 export interface MonitorTask {
   /** Unique per container and kind, e.g. `<id>/script`. */

@@ -3,15 +3,15 @@
  * line protocol. Lines without a timestamp get the collection time; a bad line is reported (line number and
  * reason) and skipped while the good lines of the same output are kept. A non-zero exit is reported with its code
  * and the first line of standard error, and what it printed is still read. A run past the timeout is stopped (with
- * the processes it started, see core/engine/exec.ts); so is a run whose output passes the bound, since the rest
+ * the processes it started, see platform/engine/exec.ts); so is a run whose output passes the bound, since the rest
  * would be thrown away: the complete lines before the cut are kept.
  */
-import type { EngineClient } from '../../core/engine/docker-client.js';
-import { execInContainer, type ExecResult } from '../../core/engine/exec.js';
-import { describe } from '../../core/errors.js';
-import type { Logger } from '../../core/log.js';
-import type { MetricPoint } from '../../core/model/metric-point.js';
-import { counter, type Registry } from '../../core/self-metrics.js';
+import type { EngineClient } from '../../platform/engine/docker-client.js';
+import { execInContainer, type ExecResult } from '../../platform/engine/exec.js';
+import { describe } from '../../platform/errors.js';
+import type { Logger } from '../../platform/log.js';
+import type { MetricPoint } from '../../model/metric-point.js';
+import { counter, type Registry } from '../../platform/self-metrics.js';
 import { parseLineProtocol } from '../metrics/line-protocol-parser.js';
 
 export interface ScriptMonitorOptions {

@@ -1,7 +1,7 @@
 /** Reads one container's statistics and emits Telegraf's docker_container_* points. */
-import type { EngineClient } from '../../core/engine/docker-client.js';
-import { readStats } from '../../core/engine/stats.js';
-import type { MetricPoint } from '../../core/model/metric-point.js';
+import type { EngineClient } from '../../platform/engine/docker-client.js';
+import { readStats } from '../../platform/engine/engine-stats.js';
+import type { MetricPoint } from '../../model/metric-point.js';
 import { statsToPoints, type EngineStats } from './docker-stats.js';
 
 export function statsMonitorRun(options: {

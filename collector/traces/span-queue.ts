@@ -4,7 +4,7 @@
  * receiver turns that into back-pressure (HTTP 429/503 with Retry-After, a counted UDP drop). Batches are written
  * to every configured writer (store, Elasticsearch or both) with bounded concurrency.
  *
- * The queue holds chunks as receivers hand them over (core/model/span.ts): spans in the model, or spans still in a
+ * The queue holds chunks as receivers hand them over (model/span.ts): spans in the model, or spans still in a
  * Jaeger datagram's bytes. A batch is whole chunks up to `maxBatchSpans` (a larger chunk of the model is split; a
  * datagram's spans, at most a datagram's worth, never are). A writer that takes chunks (`writeChunks`: the
  * embedded store) gets them as they are; any other gets the spans in the model.
@@ -14,10 +14,10 @@
  * while storage is down the queue fills and the receivers push back. close() waits for the writes up to
  * `closeTimeoutMs`, then has the writers give up (abandon) what they still retry.
  */
-import type { Logger } from '../../core/log.js';
-import { chunkSize, chunkSpans, type Span, type SpanChunk, type SpanConsumer } from '../../core/model/span.js';
-import { counter, gauge, type Registry } from '../../core/self-metrics.js';
-import type { SpanWriter } from '../../core/span-storage.js';
+import type { Logger } from '../../platform/log.js';
+import { chunkSize, chunkSpans, type Span, type SpanChunk, type SpanConsumer } from '../../model/span.js';
+import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
+import type { SpanWriter } from '../../storage/span-storage.js';
 
 export interface SpanQueueOptions {
   writers: SpanWriter[];

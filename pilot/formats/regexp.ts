@@ -2,9 +2,9 @@
  * `regexp`: `.format.pattern`, a JavaScript regular expression (Unicode mode's syntax) whose named groups
  * (`(?<level>\w+)`) become fields; a group that did not take part in the match is left out. A line the pattern does
  * not match is a failure. The pattern is not anchored for you: write `^…$` to match whole lines. A container's
- * pattern is not trusted: it runs bounded against catastrophic backtracking (core/user-pattern.ts).
+ * pattern is not trusted: it runs bounded against catastrophic backtracking (platform/user-pattern.ts).
  */
-import { compileUserPattern, type UserPattern } from '../../core/user-pattern.js';
+import { compileUserPattern, type UserPattern } from '../../platform/user-pattern.js';
 import type { FormatOutcome, LineFormat } from './format.js';
 
 const NO_MATCH: FormatOutcome = Object.freeze({ ok: false, reason: 'line does not match the pattern' });

@@ -3,9 +3,9 @@
  * taken its bytes (so a slow reader of our stdout slows the tail down instead of growing memory).
  */
 import type { Writable } from 'node:stream';
-import { ByteWriter } from '../../core/byte-writer.js';
-import { swError } from '../../core/errors.js';
-import type { LogEvent, LogSink } from '../../core/model/log-record.js';
+import { ByteWriter } from '../../platform/byte-writer.js';
+import { swError } from '../../platform/errors.js';
+import type { LogEvent, LogSink } from '../../model/log-record.js';
 
 export class ConsoleSink implements LogSink {
   readonly name = 'console';

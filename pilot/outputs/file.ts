@@ -6,8 +6,8 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, swError } from '../../core/errors.js';
-import type { LogEvent, LogSink } from '../../core/model/log-record.js';
+import { describe, swError } from '../../platform/errors.js';
+import type { LogEvent, LogSink } from '../../model/log-record.js';
 
 export interface FileSinkOptions {
   dir: string;

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { describeVariables } from '../../core/config/index.js';
+import { describeVariables } from '../../platform/config/load-config.js';
 
 const BIN = fileURLToPath(new URL('../../bin/shipwatch.js', import.meta.url));
 const COMPILED = fileURLToPath(new URL('../../dist/cli/shipwatch.js', import.meta.url));

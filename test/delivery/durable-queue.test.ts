@@ -5,7 +5,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, test } from 'node:test';
 import { DurableQueue, type DurableQueueOptions, type FrameCodec } from '../../delivery/durable-queue.js';
-import { createRegistry, type Registry } from '../../core/self-metrics.js';
+import { createRegistry, type Registry } from '../../platform/self-metrics.js';
 
 /**
  * A small codec of string batches, as an output would write one: "TSQ1", u32 count, u32 length, u32 CRC-32, then

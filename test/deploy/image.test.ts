@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { describeVariables } from '../../core/config/index.js';
+import { describeVariables } from '../../platform/config/load-config.js';
 import { CleanupList, containerLogs, docker, execIn, removeContainer, runContainer, TEST_LABEL, waitFor } from '../helpers/docker.js';
 import { testServices } from '../helpers/services.js';
 

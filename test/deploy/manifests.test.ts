@@ -14,11 +14,11 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { statsToPoints, type EngineStats } from '../../collector/monitoring/docker-stats.js';
 import { httpJsonMeasurement } from '../../collector/monitoring/http-json.js';
-import { describeVariables, loadConfig } from '../../core/config/index.js';
-import type { Program } from '../../core/config/schema.js';
-import { BulkEncoder } from '../../core/es/bulk-encoder.js';
-import { indexDate, jaegerIndexNames, jaegerIndexTemplates } from '../../core/es/jaeger-indices.js';
-import { fieldPairs, tagPairs, type MetricPoint } from '../../core/model/metric-point.js';
+import { describeVariables, loadConfig } from '../../platform/config/load-config.js';
+import type { Program } from '../../platform/config/schema.js';
+import { BulkEncoder } from '../../storage/elasticsearch/bulk-encoder.js';
+import { indexDate, jaegerIndexNames, jaegerIndexTemplates } from '../../storage/elasticsearch/jaeger-indices.js';
+import { fieldPairs, tagPairs, type MetricPoint } from '../../model/metric-point.js';
 import { execIn, runContainer, waitFor } from '../helpers/docker.js';
 import { esTestUrl } from '../helpers/elasticsearch.js';
 import { startMonitoring } from '../collector/monitoring/support/monitoring-harness.js';
@@ -60,7 +60,7 @@ function k8sObjects(): Json[] {
 // ---------------------------------------------------------------------------------------------------------------
 // What the programs know
 
-/** Which configuration sections each program reads (core/config/index.ts, SECTIONS_OF). */
+/** Which configuration sections each program reads (platform/config/load-config.ts, SECTIONS_OF). */
 const SECTIONS_OF: Record<Program, string[]> = {
   pilot: ['common', 'pilot'],
   collector: ['common', 'spanStorage', 'collector'],

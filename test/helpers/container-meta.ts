@@ -1,5 +1,5 @@
 /** A ContainerMeta written by hand, as the runtime fills it from docker inspect. */
-import type { ContainerMeta } from '../../core/model/container.js';
+import type { ContainerMeta } from '../../model/container.js';
 
 export function containerMeta(over: Partial<ContainerMeta> = {}): ContainerMeta {
   return {

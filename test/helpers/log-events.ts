@@ -1,7 +1,7 @@
 /**
  * LogEvents as the pilot makes them, for output tests: each with its record JSON, target, time and deterministic id.
  */
-import type { LogEvent } from '../../core/model/log-record.js';
+import type { LogEvent } from '../../model/log-record.js';
 
 export function makeLogEvents(count: number, options: { target: string; timestampMs: number; idPrefix?: string; extra?: (i: number) => Record<string, unknown> }): LogEvent[] {
   const out: LogEvent[] = [];

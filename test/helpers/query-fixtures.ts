@@ -4,11 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { readdirSync } from 'node:fs';
-import { silentLogger } from '../../core/log.js';
-import type { Span } from '../../core/model/span.js';
-import { StoreDatabase } from '../../core/store/database.js';
-import { StoreLogStorage } from '../../core/store/log-store.js';
-import { StoreSpanStorage } from '../../core/store/span-store.js';
+import { silentLogger } from '../../platform/log.js';
+import type { Span } from '../../model/span.js';
+import { StoreDatabase } from '../../storage/sqlite/database.js';
+import { StoreLogStorage } from '../../storage/sqlite/log-store.js';
+import { StoreSpanStorage } from '../../storage/sqlite/span-store.js';
 import { buildQueryApp, type QueryAppOptions } from '../../query/api-app.js';
 import { JAEGER_STORAGE_FIXTURES, loadTraceFixture } from './span-storage-suite.js';
 

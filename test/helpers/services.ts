@@ -51,7 +51,7 @@ export function testServices(): TestServices {
   return cached;
 }
 
-/** A file under `../shared/fixtures`, e.g. `fixturePath('line-protocol', 'corpus.json')`. */
+/** A file under test/fixtures, e.g. `fixturePath('line-protocol', 'corpus.json')`. */
 export function fixturePath(...parts: string[]): string {
   return join(testServices().fixturesDir, ...parts);
 }

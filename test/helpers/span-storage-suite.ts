@@ -1,5 +1,5 @@
 /**
- * Jaeger's span storage suite (`shared/fixtures/jaeger-storage/`, from jaegertracing/jaeger
+ * Jaeger's span storage suite (`test/fixtures/jaeger-storage/`, from jaegertracing/jaeger
  * internal/storage/integration) for any `SpanWriter` + `SpanReader` pair: the embedded store and Elasticsearch run
  * the same checks.
  *
@@ -17,12 +17,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { otlpJsonToSpans } from '../../collector/traces/otlp-translate.js';
-import type { Span } from '../../core/model/span.js';
-import type { SpanReader, SpanWriter, TraceQuery } from '../../core/span-storage.js';
+import { otlpJsonToSpans } from '../../collector/traces/codecs/otlp/otlp-translate.js';
+import type { Span } from '../../model/span.js';
+import type { SpanReader, SpanWriter, TraceQuery } from '../../storage/span-storage.js';
 
-/** The repository's `../shared/fixtures/jaeger-storage` (a sibling of the clone in CI). */
-export const JAEGER_STORAGE_FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/jaeger-storage/', import.meta.url));
+/** test/fixtures/jaeger-storage, with its origin in test/fixtures/README.md. */
+export const JAEGER_STORAGE_FIXTURES = fileURLToPath(new URL('../fixtures/jaeger-storage/', import.meta.url));
 
 export interface SuiteBackend {
   writer: SpanWriter;

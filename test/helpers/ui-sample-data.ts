@@ -5,9 +5,9 @@
  * before `nowMs`.
  */
 import { parseLineProtocol } from '../../collector/metrics/line-protocol-parser.js';
-import type { LogEvent } from '../../core/model/log-record.js';
-import type { MetricPoint } from '../../core/model/metric-point.js';
-import type { Span } from '../../core/model/span.js';
+import type { LogEvent } from '../../model/log-record.js';
+import type { MetricPoint } from '../../model/metric-point.js';
+import type { Span } from '../../model/span.js';
 
 export const SAMPLE_TRACE_ID = '5b8aa5a2d2c872e8321cf37308d69df2';
 export const SAMPLE_NGINX_LINE = '172.18.0.1 - - "GET /api/cart HTTP/1.1" 200 512 "curl/8.5.0"';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { createEngineClient } from '../../core/engine/docker-client.js';
+import { createEngineClient } from '../../platform/engine/docker-client.js';
 import { DockerLogAssembler, decodeDockerJsonLine, engineTimeMs, jsonFileLineLimit, type AssembledLine, type DockerLogEntry } from '../../pilot/docker-json-log.js';
 import { LineSplitter } from '../../pilot/line-splitter.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MULTILINE_DEFAULTS, type MultilineSpec } from '../../pilot/declarations.js';
+import { MULTILINE_DEFAULTS, type MultilineSpec } from '../../pilot/log-declarations.js';
 import { MultilineAggregator, type MultilineRecord } from '../../pilot/multiline.js';
 
 const JAVA = /^\d{4}-\d{2}-\d{2} /u;

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { containerInfoFromInspect, type ContainerInfo } from '../../core/engine/container-info.js';
-import { createEngineClient } from '../../core/engine/docker-client.js';
-import { execInContainer } from '../../core/engine/exec.js';
+import { containerInfoFromInspect, type ContainerInfo } from '../../platform/engine/container-info.js';
+import { createEngineClient } from '../../platform/engine/docker-client.js';
+import { execInContainer } from '../../platform/engine/exec.js';
 import { openConfined, PathMapper } from '../../pilot/path-mapper.js';
 
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';

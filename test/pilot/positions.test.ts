@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLogger } from '../../core/log.js';
+import { createLogger } from '../../platform/log.js';
 import { PositionStore } from '../../pilot/positions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sw-pos-'));
@@ -33,7 +33,7 @@ test('the periodic save lands without a close, so a killed process resumes from 
   // A child process saves, then is killed with SIGKILL: only the periodic write can have saved anything.
   const script = `
     import { PositionStore } from ${JSON.stringify(new URL('../../pilot/positions.ts', import.meta.url).href)};
-    import { createLogger } from ${JSON.stringify(new URL('../../core/log.ts', import.meta.url).href)};
+    import { createLogger } from ${JSON.stringify(new URL('../../platform/log.ts', import.meta.url).href)};
     const s = PositionStore.open(${JSON.stringify(file)}, createLogger({ level: 'silent' }), 50);
     s.set('c', 'stdout', { dev: 5, ino: 6 }, { offset: 4242, generation: 0, containerPath: 'stdout', path: '/p' });
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ContainerMeta } from '../../core/model/container.js';
-import { parseDeclarations } from '../../pilot/declarations.js';
+import type { ContainerMeta } from '../../model/container.js';
+import { parseDeclarations } from '../../pilot/log-declarations.js';
 import { createRecordEncoder, type FileRecordEncoder } from '../../pilot/record-encoder.js';
 import { containerMeta } from '../helpers/container-meta.js';
 

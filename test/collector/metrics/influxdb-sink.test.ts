@@ -3,9 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../../../core/log.js';
-import { float, int, makePoint, type MetricPoint } from '../../../core/model/metric-point.js';
-import { createRegistry, type Registry } from '../../../core/self-metrics.js';
+import { createLogger } from '../../../platform/log.js';
+import { float, int, makePoint, type MetricPoint } from '../../../model/metric-point.js';
+import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { InfluxDbSink, type InfluxDbSinkOptions } from '../../../collector/metrics/influxdb-sink.js';
 import { freePort } from '../../helpers/ports.js';
 import { exportSeries, ownVictoriaMetrics } from '../../helpers/victoria-metrics.js';

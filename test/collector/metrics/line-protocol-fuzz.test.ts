@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { parseLineProtocol, type ParseResult } from '../../../collector/metrics/line-protocol-parser.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
-const CORPUS_FILE = new URL('../../../../shared/fixtures/line-protocol/corpus.json', import.meta.url);
+const CORPUS_FILE = new URL('../../fixtures/line-protocol/corpus.json', import.meta.url);
 
 /** Lines agents write, and every line of the conformance corpus (good and bad), as bytes. */
 function seedLines(): Buffer[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../../core/config/index.js';
+import { loadConfig } from '../../../platform/config/load-config.js';
 import { DEFAULT_LINE_LIMITS, parseLineProtocol, parseLineProtocolSliced, type LineLimits } from '../../../collector/metrics/line-protocol-parser.js';
 
 const LIMITS: LineLimits = { maxFieldsPerLine: 4, maxTagValueBytes: 10, maxStringFieldBytes: 8, maxSeriesKeyBytes: 24 };

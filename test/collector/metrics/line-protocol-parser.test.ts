@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { parseLineProtocol } from '../../../collector/metrics/line-protocol-parser.js';
-import { fieldPairs, tagPairs, type MetricPoint } from '../../../core/model/metric-point.js';
+import { fieldPairs, tagPairs, type MetricPoint } from '../../../model/metric-point.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 const T0 = 1_700_000_000_123_456_789n;
@@ -185,7 +185,7 @@ test('a line that starts like a series or a key seen before is read for what it 
 test('a body of many corpus lines gives the points its lines give one by one', () => {
   // Every accepted case of the conformance corpus, in a body twice over and interleaved, so that the series and
   // keys remembered from one line meet the next ones: the points must be those of each case read alone.
-  const corpus = JSON.parse(readFileSync(new URL('../../../../shared/fixtures/line-protocol/corpus.json', import.meta.url), 'utf8')
+  const corpus = JSON.parse(readFileSync(new URL('../../fixtures/line-protocol/corpus.json', import.meta.url), 'utf8')
     .replace(/"(time|defaultTime|int|uint)":\s*(-?\d+)/g, '"$1":"$2"')) as { decode: Record<string, { input: { text: unknown; precision: string }; output: object }> };
   const texts = Object.values(corpus.decode)
     .filter((c) => typeof c.input.text === 'string' && c.input.precision === '1ns' && 'result' in c.output)

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildAdminApp } from '../../../core/admin-server.js';
-import { loadConfig } from '../../../core/config/index.js';
-import { silentLogger } from '../../../core/log.js';
-import { createRegistry } from '../../../core/self-metrics.js';
+import { buildAdminApp } from '../../../platform/http/admin-server.js';
+import { loadConfig } from '../../../platform/config/load-config.js';
+import { silentLogger } from '../../../platform/log.js';
+import { createRegistry } from '../../../platform/self-metrics.js';
 import { createMetricOutputs } from '../../../collector/metrics/metric-outputs.js';
 
 test('a pushed line shows on the admin /metrics as a collected series with the default configuration', async (t) => {

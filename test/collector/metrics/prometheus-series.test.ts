@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildAdminApp } from '../../../core/admin-server.js';
-import { silentLogger } from '../../../core/log.js';
-import { bool, float, int, makePoint, str, type FieldValue, type MetricPoint } from '../../../core/model/metric-point.js';
-import { counter, createRegistry } from '../../../core/self-metrics.js';
+import { buildAdminApp } from '../../../platform/http/admin-server.js';
+import { silentLogger } from '../../../platform/log.js';
+import { bool, float, int, makePoint, str, type FieldValue, type MetricPoint } from '../../../model/metric-point.js';
+import { counter, createRegistry } from '../../../platform/self-metrics.js';
 import { PrometheusSeries } from '../../../collector/metrics/prometheus-series.js';
 
 function point(measurement: string, tags: Array<[string, string]>, fields: Array<[string, FieldValue]>): MetricPoint {

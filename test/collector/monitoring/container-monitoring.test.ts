@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { containerInfoFromInspect } from '../../../core/engine/container-info.js';
+import { containerInfoFromInspect } from '../../../platform/engine/container-info.js';
 import { splitImage } from '../../../collector/monitoring/container-monitoring.js';
-import { fieldPairs } from '../../../core/model/metric-point.js';
+import { fieldPairs } from '../../../model/metric-point.js';
 import { docker, runContainer, waitFor } from '../../helpers/docker.js';
 import { testServices } from '../../helpers/services.js';
 import { startMonitoring, tagOf } from './support/monitoring-harness.js';

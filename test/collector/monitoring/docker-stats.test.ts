@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { cpuPercent, memUsageNoCache, readTimeNs, statsToPoints, type EngineStats } from '../../../collector/monitoring/docker-stats.js';
-import { createEngineClient } from '../../../core/engine/docker-client.js';
-import { readStats } from '../../../core/engine/stats.js';
-import { type FieldValue, type MetricPoint, fieldPairs, tagPairs } from '../../../core/model/metric-point.js';
+import { createEngineClient } from '../../../platform/engine/docker-client.js';
+import { readStats } from '../../../platform/engine/engine-stats.js';
+import { type FieldValue, type MetricPoint, fieldPairs, tagPairs } from '../../../model/metric-point.js';
 import { runContainer, waitFor } from '../../helpers/docker.js';
 
 /** A reading the engine (Docker 20.10, cgroup v1) gave for a busybox container running `yes` after writing 20 MiB to /tmp. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { httpJsonMeasurement, parseHttpJson, type HttpJsonResult } from '../../../collector/monitoring/http-json.js';
-import { type MetricPoint, fieldPairs, tagPairs } from '../../../core/model/metric-point.js';
+import { type MetricPoint, fieldPairs, tagPairs } from '../../../model/metric-point.js';
 
 const TIME_NS = 1_700_000_000_123_000_000n;
 const BASE = { container_name: 'shop-web-1', host: 'node-a', docker_app: 'shop', docker_service: '' };

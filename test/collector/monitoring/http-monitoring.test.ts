@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { containerInfoFromInspect } from '../../../core/engine/container-info.js';
+import { containerInfoFromInspect } from '../../../platform/engine/container-info.js';
 import { httpMonitorRun } from '../../../collector/monitoring/http-monitor.js';
-import { createLogger } from '../../../core/log.js';
-import { type MetricPoint, fieldPairs, tagPairs } from '../../../core/model/metric-point.js';
-import { createRegistry } from '../../../core/self-metrics.js';
+import { createLogger } from '../../../platform/log.js';
+import { type MetricPoint, fieldPairs, tagPairs } from '../../../model/metric-point.js';
+import { createRegistry } from '../../../platform/self-metrics.js';
 import { runContainer, waitFor, type Cleanup } from '../../helpers/docker.js';
 import { startMonitoring } from './support/monitoring-harness.js';
 

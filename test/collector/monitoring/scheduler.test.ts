@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MonitorScheduler, type MonitorTask } from '../../../collector/monitoring/scheduler.js';
-import { createLogger } from '../../../core/log.js';
-import { createRegistry } from '../../../core/self-metrics.js';
+import { createLogger } from '../../../platform/log.js';
+import { createRegistry } from '../../../platform/self-metrics.js';
 
 function setup(intervalMs: number, random?: () => number) {
   const lines: Array<Record<string, unknown>> = [];

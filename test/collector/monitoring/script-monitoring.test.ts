@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fieldPairs, tagPairs } from '../../../core/model/metric-point.js';
+import { fieldPairs, tagPairs } from '../../../model/metric-point.js';
 import { containerProcesses, runContainer, waitFor } from '../../helpers/docker.js';
 import { startMonitoring, tagOf } from './support/monitoring-harness.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startJaegerHttpReceiver, type JaegerHttpReceiver } from '../../../collector/traces/jaeger-http-receiver.js';
-import { silentLogger } from '../../../core/log.js';
-import type { Span } from '../../../core/model/span.js';
-import { createRegistry, type Registry } from '../../../core/self-metrics.js';
+import { startJaegerHttpReceiver, type JaegerHttpReceiver } from '../../../collector/traces/receivers/jaeger-http-receiver.js';
+import { silentLogger } from '../../../platform/log.js';
+import type { Span } from '../../../model/span.js';
+import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { CollectingConsumer, counterValue } from './support/collecting-consumer.js';
 import { HTTPSender } from './support/jaeger-client.js';
 import { sendThriftSpans, traceWithTracer } from './support/jaeger-scenarios.js';

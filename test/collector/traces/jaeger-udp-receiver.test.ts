@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
-import { startJaegerUdpReceiver, type JaegerUdpReceiver } from '../../../collector/traces/jaeger-udp-receiver.js';
-import { silentLogger } from '../../../core/log.js';
-import type { Span } from '../../../core/model/span.js';
-import { createRegistry, type Registry } from '../../../core/self-metrics.js';
+import { startJaegerUdpReceiver, type JaegerUdpReceiver } from '../../../collector/traces/receivers/jaeger-udp-receiver.js';
+import { silentLogger } from '../../../platform/log.js';
+import type { Span } from '../../../model/span.js';
+import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { CollectingConsumer, counterValue } from './support/collecting-consumer.js';
 import { UDPSender } from './support/jaeger-client.js';
 import { sendThriftSpans, traceWithTracer } from './support/jaeger-scenarios.js';

@@ -6,11 +6,11 @@ import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-t
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { createLogger } from '../../../core/log.js';
-import type { KeyValue, Span } from '../../../core/model/span.js';
-import { createRegistry } from '../../../core/self-metrics.js';
-import { decodeExportTraceRequest } from '../../../collector/traces/otlp-protobuf.js';
-import { startOtlpHttpReceiver, type OtlpHttpReceiver } from '../../../collector/traces/otlp-http-receiver.js';
+import { createLogger } from '../../../platform/log.js';
+import type { KeyValue, Span } from '../../../model/span.js';
+import { createRegistry } from '../../../platform/self-metrics.js';
+import { decodeExportTraceRequest } from '../../../collector/traces/codecs/otlp/otlp-protobuf.js';
+import { startOtlpHttpReceiver, type OtlpHttpReceiver } from '../../../collector/traces/receivers/otlp-http-receiver.js';
 import { CollectingConsumer, counterValue } from './support/collecting-consumer.js';
 
 const registry = createRegistry('collector', false);

@@ -4,9 +4,9 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { decodeExportTraceRequest, encodeExportTraceResponse, encodeRpcStatus } from '../../../collector/traces/otlp-protobuf.js';
-import { otlpJsonToSpans } from '../../../collector/traces/otlp-translate.js';
-import { ProtoReader } from '../../../collector/traces/protobuf-reader.js';
+import { decodeExportTraceRequest, encodeExportTraceResponse, encodeRpcStatus } from '../../../collector/traces/codecs/otlp/otlp-protobuf.js';
+import { otlpJsonToSpans } from '../../../collector/traces/codecs/otlp/otlp-translate.js';
+import { ProtoReader } from '../../../collector/traces/codecs/otlp/protobuf-reader.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 /** Real spans from the SDK, with every attribute type, events, links, status, kinds, scopes and resources. */

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { otlpJsonToSpans } from '../../../collector/traces/otlp-translate.js';
-import type { KeyValue, Span } from '../../../core/model/span.js';
+import { otlpJsonToSpans } from '../../../collector/traces/codecs/otlp/otlp-translate.js';
+import type { KeyValue, Span } from '../../../model/span.js';
 import { fileURLToPath } from 'node:url';
 
 /** The shared fixtures beside the repository (`../shared`). */
-const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/jaeger-storage/traces', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../fixtures/jaeger-storage/traces', import.meta.url));
 
 interface FixtureSpan {
   traceId: string;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SpanQueue } from '../../../collector/traces/span-queue.js';
-import { silentLogger } from '../../../core/log.js';
-import { chunkSize, type Span, type SpanChunk, type WireSpans } from '../../../core/model/span.js';
-import { createRegistry } from '../../../core/self-metrics.js';
-import type { SpanWriter } from '../../../core/span-storage.js';
+import { silentLogger } from '../../../platform/log.js';
+import { chunkSize, type Span, type SpanChunk, type WireSpans } from '../../../model/span.js';
+import { createRegistry } from '../../../platform/self-metrics.js';
+import type { SpanWriter } from '../../../storage/span-storage.js';
 
 function spans(from: number, n: number): Span[] {
   return Array.from({ length: n }, (_, i) => ({

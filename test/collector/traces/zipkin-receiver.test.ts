@@ -5,11 +5,11 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createLogger } from '../../../core/log.js';
-import { deduplicateClientServerSpanIds } from '../../../core/model/shared-span-ids.js';
-import { parentSpanId, type Span } from '../../../core/model/span.js';
-import { createRegistry } from '../../../core/self-metrics.js';
-import { startZipkinReceiver, type ZipkinReceiver } from '../../../collector/traces/zipkin-receiver.js';
+import { createLogger } from '../../../platform/log.js';
+import { deduplicateClientServerSpanIds } from '../../../model/shared-span-ids.js';
+import { parentSpanId, type Span } from '../../../model/span.js';
+import { createRegistry } from '../../../platform/self-metrics.js';
+import { startZipkinReceiver, type ZipkinReceiver } from '../../../collector/traces/receivers/zipkin-receiver.js';
 import { CollectingConsumer, counterValue } from './support/collecting-consumer.js';
 
 const registry = createRegistry('collector', false);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDeclarations } from '../../../pilot/declarations.js';
+import { parseDeclarations } from '../../../pilot/log-declarations.js';
 import type { FormatOutcome } from '../../../pilot/formats/format.js';
 import { createJsonFormat, ELASTICSEARCH_JSON_LIMITS } from '../../../pilot/formats/json.js';
 import { createRecordEncoder } from '../../../pilot/record-encoder.js';

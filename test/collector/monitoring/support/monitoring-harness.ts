@@ -3,14 +3,14 @@
  * ContainerMonitoring → emit/forget), on the real engine, seeing only the containers of this test process (the
  * engine is shared with other test runs). Emitted points, forgotten containers and log lines are recorded.
  */
-import type { ContainerInfo } from '../../../../core/engine/container-info.js';
+import type { ContainerInfo } from '../../../../platform/engine/container-info.js';
 import { ContainerMonitoring, type ContainerMonitoringOptions } from '../../../../collector/monitoring/container-monitoring.js';
 import { labelFilter } from '../../../../collector/monitoring/label-filter.js';
-import { ContainerWatcher, type ContainerListener } from '../../../../core/engine/container-watcher.js';
-import { createEngineClient } from '../../../../core/engine/docker-client.js';
-import { createLogger } from '../../../../core/log.js';
-import type { MetricPoint } from '../../../../core/model/metric-point.js';
-import { createRegistry, type Registry } from '../../../../core/self-metrics.js';
+import { ContainerWatcher, type ContainerListener } from '../../../../platform/engine/container-watcher.js';
+import { createEngineClient } from '../../../../platform/engine/docker-client.js';
+import { createLogger } from '../../../../platform/log.js';
+import type { MetricPoint } from '../../../../model/metric-point.js';
+import { createRegistry, type Registry } from '../../../../platform/self-metrics.js';
 import { TEST_LABEL, waitFor } from '../../../helpers/docker.js';
 
 export interface Emitted {
@@ -87,4 +87,4 @@ export async function startMonitoring(options: Partial<Omit<ContainerMonitoringO
 }
 
 /** The tag's value on a point, or undefined. */
-export { tagValue as tagOf } from '../../../../core/model/metric-point.js';
+export { tagValue as tagOf } from '../../../../model/metric-point.js';

@@ -3,7 +3,7 @@
  * storage wanting objects decodes them), and answers 'busy' while `busy` is set (the one fault a test cannot
  * otherwise produce on demand: a full storage queue).
  */
-import { chunkSize, chunkSpans, type Span, type SpanChunk, type SpanConsumer } from '../../../../core/model/span.js';
+import { chunkSize, chunkSpans, type Span, type SpanChunk, type SpanConsumer } from '../../../../model/span.js';
 
 export class CollectingConsumer implements SpanConsumer {
   readonly spans: Span[] = [];

@@ -7,7 +7,7 @@
  * - `sendThriftSpans`: the client's sender fed thrift objects directly, for what the tracer API cannot make:
  *   LONG tags beyond 2^53, negative and extreme ids, every tag type in process tags and log fields.
  */
-import type { KeyValue, Span } from '../../../../core/model/span.js';
+import type { KeyValue, Span } from '../../../../model/span.js';
 import { i64, jaeger, thrift, type JaegerSpan, type ThriftSender } from './jaeger-client.js';
 
 const pad = (hex: string, n: number): string => hex.padStart(n, '0');

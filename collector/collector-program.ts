@@ -1,0 +1,103 @@
+/**
+ * `shipwatch collector`: trace receivers → bounded span queue → span storage; container monitoring (scripts,
+ * HTTP endpoints, statistics) and line protocol pushes → metric outputs; the admin port serves /health, /metrics
+ * (the collector's own counters and every collected series) and the push endpoints.
+ *
+ * Nothing here waits for an output: with Elasticsearch or InfluxDB down the receivers and the admin port open at
+ * once, spans wait in the bounded queue (the index templates are installed when Elasticsearch answers), and /health
+ * names what is missing.
+ *
+ * Close order: receivers (stop accepting), monitoring (stop collecting), the span queue (drain into storage, given
+ * up past the shutdown timeout), metric outputs (flush), the admin port. The shared store is closed by the runtime
+ * after every program.
+ */
+import { startAdminServer } from '../platform/http/admin-server.js';
+import { ContainerWatcher } from '../platform/engine/container-watcher.js';
+import { sharedEngineClient } from '../platform/engine/docker-client.js';
+import { resolveHostName } from '../platform/host-name.js';
+import type { RunningProgram, Runtime } from '../platform/runtime.js';
+import { createRegistry } from '../platform/self-metrics.js';
+import { createSpanWriters } from '../storage/span-storage-factory.js';
+import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
+import { ContainerMonitoring } from './monitoring/container-monitoring.js';
+import { labelFilter } from './monitoring/label-filter.js';
+import { createMetricOutputs } from './metrics/metric-outputs.js';
+import { SpanQueue } from './traces/span-queue.js';
+import { startTraceReceivers } from './traces/receivers/trace-receivers.js';
+
+export async function start(runtime: Runtime): Promise<RunningProgram> {
+  const { config, log } = runtime;
+  const c = config.collector;
+  const registry = createRegistry('collector');
+  const hostName = resolveHostName({ configured: config.common.hostName, nodeName: '', hostRoot: '' });
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((err: unknown) => log.error('collector close step failed', { err }));
+    }
+  };
+
+  try {
+    // The store's metric table (METRICS_STORE, on in `all`) is one more output; the runtime closes it with the store.
+    const extra = c.metricsStore ? [openStoreMetricStorage(runtime, registry)] : [];
+    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry, extra });
+    closers.push(() => metrics.close());
+
+    const writers = await createSpanWriters(runtime, registry);
+    const queue = new SpanQueue({
+      writers, maxQueuedSpans: c.spanQueueSpans, maxBatchSpans: c.spanBatchSpans, flushIntervalMs: c.spanFlushIntervalMs,
+      concurrency: c.spanWriteConcurrency, log: log.child({ component: 'span-queue' }), registry,
+      // Leaves time for the steps after it within the shutdown timeout, as the pilot's drain does.
+      closeTimeoutMs: Math.max(500, config.common.shutdownTimeoutMs - 1500),
+    });
+    closers.push(() => queue.close());
+
+    const engine = sharedEngineClient(runtime.shared, config.common.dockerHost);
+    const monitoring = new ContainerMonitoring({
+      client: engine, hostName, labelPrefix: c.monitoringLabelPrefix, intervalMs: c.monitoringIntervalMs,
+      timeoutMs: c.monitoringTimeoutMs, maxOutputBytes: c.monitoringMaxOutputBytes, containerStats: c.containerStats,
+      statsLabels: labelFilter(c.statsLabelInclude, c.statsLabelExclude),
+      emit: (points, route) => metrics.write(points, route), forget: (container) => metrics.forgetContainer(container.name),
+      log: log.child({ component: 'monitoring' }), registry,
+    });
+    const watcher = new ContainerWatcher({ client: engine, listener: monitoring, log: log.child({ component: 'engine' }), registry });
+    watcher.start();
+    closers.push(async () => {
+      await watcher.close();
+      await monitoring.close();
+    });
+
+    const admin = await startAdminServer({
+      listen: c.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken, ingest: c.authToken },
+      health: [
+        { name: 'engine', check: () => watcher.status().reason },
+        { name: 'span-queue', check: () => (queue.fill >= 0.9 ? `span storage is behind: the queue is ${Math.round(queue.fill * 100)}% full` : undefined) },
+        { name: 'span-storage', check: () => writers.map((w) => w.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
+        ...metrics.health,
+      ],
+      configure: (app) => metrics.configureAdmin(app),
+    });
+    closers.push(() => admin.close());
+
+    const receivers = await startTraceReceivers(c, queue, registry, log);
+    closers.push(async () => {
+      await Promise.all(receivers.map((r) => r.close()));
+    });
+
+    let closing: Promise<void> | undefined;
+    return {
+      summary: [
+        `admin (/health, /metrics, line protocol /write, /api/v2/write) on ${c.adminListen.host}:${admin.port}`,
+        ...receivers.map((r) => `${r.name} on ${r.where}`),
+        `spans stored in ${config.spanStorage.types.join(' and ')}`,
+        ...metrics.summary,
+        `container monitoring every ${c.monitoringIntervalMs} ms through ${engine.where}`,
+      ],
+      // Receivers were started last and close first: closeAll runs the steps in reverse.
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Starts every trace receiver on its own port (SPEC §1): Jaeger agent UDP (compact 6831, binary 6832), Jaeger
+ * HTTP 14268, Zipkin 9411, OTLP/HTTP 4318 — all handing spans to one bounded span queue. The HTTP ones need
+ * COLLECTOR_AUTH_TOKEN when it is set; UDP datagrams carry no credentials (keep those ports on a trusted network).
+ */
+import type { Config } from '../../../platform/config/load-config.js';
+import type { Logger } from '../../../platform/log.js';
+import type { SpanConsumer } from '../../../model/span.js';
+import type { Registry } from '../../../platform/self-metrics.js';
+import { startJaegerHttpReceiver } from './jaeger-http-receiver.js';
+import { startJaegerUdpReceiver } from './jaeger-udp-receiver.js';
+import { startOtlpHttpReceiver } from './otlp-http-receiver.js';
+import { startZipkinReceiver } from './zipkin-receiver.js';
+
+export interface StartedReceiver {
+  name: string;
+  where: string;
+  close(): Promise<void>;
+}
+
+export async function startTraceReceivers(config: Config['collector'], consumer: SpanConsumer, registry: Registry, log: Logger): Promise<StartedReceiver[]> {
+  const started: StartedReceiver[] = [];
+  const at = (l: { host: string }, port: number, proto = 'tcp'): string => `${l.host}:${port}/${proto}`;
+  try {
+    for (const [protocol, listen] of [['compact', config.jaegerCompactListen], ['binary', config.jaegerBinaryListen]] as const) {
+      const r = await startJaegerUdpReceiver({
+        listen, protocol, consumer, registry, log: log.child({ receiver: `jaeger-${protocol}` }),
+        maxSpansPerBatch: config.jaegerMaxSpansPerBatch, socketBufferBytes: config.jaegerUdpSocketBufferBytes,
+      });
+      started.push({ name: `Jaeger Thrift ${protocol} (UDP emitBatch)`, where: at(listen, r.port, 'udp'), close: () => r.close() });
+    }
+    const jaegerHttp = await startJaegerHttpReceiver({
+      listen: config.jaegerHttpListen, consumer, registry, log: log.child({ receiver: 'jaeger-http' }),
+      maxBodyBytes: config.jaegerMaxBodyBytes, maxSpansPerBatch: config.jaegerMaxSpansPerBatch, retryAfterMs: config.tracesRetryAfterMs,
+      authToken: config.authToken,
+    });
+    started.push({ name: 'Jaeger HTTP POST /api/traces', where: at(config.jaegerHttpListen, jaegerHttp.port), close: () => jaegerHttp.close() });
+    const zipkin = await startZipkinReceiver({
+      listen: config.zipkinListen, consumer, registry, log: log.child({ receiver: 'zipkin' }),
+      maxBodyBytes: config.zipkinMaxBodyBytes, maxSpansPerRequest: config.zipkinMaxSpansPerRequest, retryAfterMs: config.tracesRetryAfterMs,
+      authToken: config.authToken,
+    });
+    started.push({ name: 'Zipkin POST /api/v2/spans, /api/v1/spans', where: at(config.zipkinListen, zipkin.port), close: () => zipkin.close() });
+    const otlp = await startOtlpHttpReceiver({
+      listen: config.otlpHttpListen, consumer, registry, log: log.child({ receiver: 'otlp-http' }),
+      maxBodyBytes: config.otlpMaxBodyBytes, maxSpansPerRequest: config.otlpMaxSpansPerRequest, retryAfterMs: config.tracesRetryAfterMs,
+      authToken: config.authToken,
+    });
+    started.push({ name: 'OTLP/HTTP POST /v1/traces', where: at(config.otlpHttpListen, otlp.port), close: () => otlp.close() });
+  } catch (err) {
+    await Promise.allSettled(started.map((r) => r.close()));
+    throw err;
+  }
+  return started;
+}

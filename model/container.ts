@@ -1,0 +1,22 @@
+/**
+ * The container facts the pilot's pure parts read: declarations (labels, env) and the constant record fields
+ * (SPEC §2.4). A structural subset of the engine's `ContainerInfo` (platform/engine/container-info.ts), so what the
+ * runtime fills from `docker inspect` is passed as it is; tests can write one by hand.
+ */
+export interface ContainerMeta {
+  /** Full 64-hex id (`docker_container_id`). */
+  readonly id: string;
+  /** Name without the leading `/` (`docker_container`). */
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** `Config.Env` as a map. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Compose project or stack namespace (`docker_app`), '' when none. */
+  readonly app: string;
+  /** Compose service or swarm service name (`docker_service`), '' when none. */
+  readonly service: string;
+  /** `io.kubernetes.pod.name`, `io.kubernetes.pod.namespace`, `io.kubernetes.container.name`; '' when none. */
+  readonly k8sPod: string;
+  readonly k8sNamespace: string;
+  readonly k8sContainer: string;
+}

@@ -1,0 +1,127 @@
+/**
+ * The one span model every trace protocol maps into, faithful to Jaeger's `model.Span`.
+ *
+ * Ids are lowercase hex: `traceId` always 32 characters (128 bits, zero-padded), `spanId` 16. Jaeger prints a
+ * trace id whose high half is zero as 16 characters; `jaegerTraceIdString` does that at the API / ES boundary.
+ * Times are microseconds since the epoch, as Jaeger stores them.
+ */
+
+export type TagType = 'string' | 'bool' | 'int64' | 'float64' | 'binary';
+
+/**
+ * A typed tag. An `int64` value is a `number` while it is a safe integer and a `bigint` beyond 2^53, so values
+ * such as 2^63-1 survive exactly without paying for bigint on every small counter.
+ */
+export type KeyValue =
+  | { key: string; type: 'string'; value: string }
+  | { key: string; type: 'bool'; value: boolean }
+  | { key: string; type: 'int64'; value: number | bigint }
+  | { key: string; type: 'float64'; value: number }
+  | { key: string; type: 'binary'; value: Uint8Array };
+
+export type RefType = 'CHILD_OF' | 'FOLLOWS_FROM';
+
+export interface SpanRef {
+  refType: RefType;
+  traceId: string;
+  spanId: string;
+  /**
+   * An OTLP link's attributes other than `opentracing.ref_type` (which `refType` holds); absent when there are none.
+   * Jaeger's v1 model has no place for them: the v1 JSON leaves them out, API v3 returns them as the link's.
+   */
+  tags?: KeyValue[];
+}
+
+export interface SpanLog {
+  timestampMicros: number;
+  fields: KeyValue[];
+}
+
+export interface Process {
+  serviceName: string;
+  tags: KeyValue[];
+}
+
+/**
+ * The OTLP instrumentation scope's attributes. Its name and version are the `otel.scope.name` / `otel.scope.version`
+ * span tags, as Jaeger keeps them; the attributes have no place in Jaeger's v1 model (the v1 JSON leaves them out,
+ * API v3 returns them). Spans of one scope share the object.
+ */
+export interface SpanScope {
+  tags: KeyValue[];
+}
+
+export interface Span {
+  traceId: string;
+  spanId: string;
+  operationName: string;
+  references: SpanRef[];
+  flags: number;
+  startTimeMicros: number;
+  durationMicros: number;
+  tags: KeyValue[];
+  logs: SpanLog[];
+  process: Process;
+  /** Absent when the scope has no attributes. */
+  scope?: SpanScope;
+  warnings?: string[];
+}
+
+const ZERO16 = '0000000000000000';
+
+/** Normalises any hex trace id (1..32 digits, any case) to 32 lowercase digits; undefined when it is not hex. */
+export function normaliseTraceId(hex: string): string | undefined {
+  if (hex.length === 0 || hex.length > 32 || !/^[0-9a-fA-F]+$/.test(hex)) return undefined;
+  return hex.toLowerCase().padStart(32, '0');
+}
+
+/** Normalises a hex span id (1..16 digits) to 16 lowercase digits; undefined when it is not hex. */
+export function normaliseSpanId(hex: string): string | undefined {
+  if (hex.length === 0 || hex.length > 16 || !/^[0-9a-fA-F]+$/.test(hex)) return undefined;
+  return hex.toLowerCase().padStart(16, '0');
+}
+
+/** Jaeger's `TraceID.String()`: 16 digits when the high half is zero, else 32. */
+export function jaegerTraceIdString(traceId: string): string {
+  return traceId.startsWith(ZERO16) ? traceId.slice(16) : traceId;
+}
+
+/** The span's parent: the first CHILD_OF reference of the same trace (Jaeger's `ParentSpanID`). */
+export function parentSpanId(span: Span): string | undefined {
+  for (const ref of span.references) {
+    if (ref.refType === 'CHILD_OF' && ref.traceId === span.traceId) return ref.spanId;
+  }
+  return span.references.length > 0 ? span.references[0]!.spanId : undefined;
+}
+
+/**
+ * Spans still in the form a receiver got them (Jaeger's agent datagrams in Thrift compact): checked whole on receipt,
+ * turned into `Span` objects only by a storage that needs them. The embedded store writes such spans from their
+ * bytes, without ever making the objects (model/jaeger-thrift/jaeger-compact-spans.ts, storage/sqlite/span-write.ts).
+ */
+export interface WireSpans {
+  readonly count: number;
+  /** The spans in the model; made on the first call and kept. */
+  decode(): Span[];
+}
+
+/** What a receiver hands over at once: spans in the model, or still on the wire. */
+export type SpanChunk = Span[] | WireSpans;
+
+/** The number of spans of a chunk. */
+export function chunkSize(chunk: SpanChunk): number {
+  return Array.isArray(chunk) ? chunk.length : chunk.count;
+}
+
+/** The chunk's spans in the model. */
+export function chunkSpans(chunk: SpanChunk): Span[] {
+  return Array.isArray(chunk) ? chunk : chunk.decode();
+}
+
+/**
+ * Where receivers hand decoded spans. 'busy' means the bounded storage queue is full: HTTP receivers answer
+ * 429/503 with Retry-After, UDP receivers count a drop. A consumer never blocks the receiver.
+ */
+export interface SpanConsumer {
+  consume(spans: SpanChunk): 'accepted' | 'busy';
+}

@@ -1,0 +1,50 @@
+/**
+ * The pilot's outputs from LOGGING_OUTPUT: console, file, elasticsearch (storage/elasticsearch) and store (the embedded store,
+ * storage/sqlite), each a LogSink. The store is shared with the other programs of `all` through the runtime.
+ */
+import { join } from 'node:path';
+import { swError } from '../../platform/errors.js';
+import type { LogSink } from '../../model/log-record.js';
+import type { Runtime } from '../../platform/runtime.js';
+import type { Registry } from '../../platform/self-metrics.js';
+import { ConsoleSink } from './console.js';
+import { FileSink } from './file.js';
+
+export interface BuiltOutputs {
+  sinks: LogSink[];
+  /** Lines for the start-up summary. */
+  summary: string[];
+}
+
+export async function buildOutputs(runtime: Runtime, registry: Registry): Promise<BuiltOutputs> {
+  const { config, log } = runtime;
+  const sinks: LogSink[] = [];
+  const summary: string[] = [];
+  try {
+    for (const name of config.pilot.outputs) {
+      if (name === 'console') {
+        sinks.push(new ConsoleSink());
+        summary.push('output console (standard output)');
+      } else if (name === 'file') {
+        const dir = config.pilot.fileOutputDir || join(config.common.dataDir, 'logs');
+        sinks.push(new FileSink({ dir }));
+        summary.push(`output file (${dir})`);
+      } else if (name === 'elasticsearch') {
+        const { openElasticsearchOutput } = await import('./elasticsearch.js');
+        const out = await openElasticsearchOutput(runtime, registry, log.child({ output: 'elasticsearch' }));
+        sinks.push(out.sink);
+        summary.push(`output elasticsearch (${out.where})`);
+      } else if (name === 'store') {
+        const { openStoreOutput } = await import('./store.js');
+        const out = await openStoreOutput(runtime, registry, log.child({ output: 'store' }));
+        sinks.push(out.sink);
+        summary.push(`output store (${out.where})`);
+      }
+    }
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.close()));
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw swError('SW_NOT_IMPLEMENTED', `an output of LOGGING_OUTPUT (${config.pilot.outputs.join(',')})`, err);
+    throw err;
+  }
+  return { sinks, summary };
+}

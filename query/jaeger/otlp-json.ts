@@ -1,0 +1,142 @@
+/**
+ * Spans → OTLP JSON (`TracesData`), as Jaeger v2's API v3 returns a stored trace: the reverse of the collector's
+ * OTLP translation (opentelemetry-collector-contrib `pkg/translator/jaeger` `ProtoToTraces`).
+ *
+ * - one resourceSpans per distinct process: `service.name`, then the process tags
+ * - one scopeSpans per `otel.scope.name` / `otel.scope.version` (or `otel.library.*`) pair and scope attributes
+ *   (`span.scope`), tags removed
+ * - `span.kind` → kind; `otel.status_code` / `otel.status_description`, or `error=true`, → status;
+ *   `w3c.tracestate` → traceState; those tags removed from the attributes
+ * - the parent reference → parentSpanId; every other reference → a link with `opentracing.ref_type`, then the
+ *   reference's own tags (the link's other attributes); a parent reference with tags is a link as well, as received
+ * - logs → events (`event` field → name)
+ *
+ * OTLP JSON encoding: hex ids, times and int64 as decimal strings, enums as numbers, bytes as base64.
+ */
+import { parentSpanId, type KeyValue, type Span } from '../../model/span.js';
+
+type AnyValue = { stringValue: string } | { boolValue: boolean } | { intValue: string } | { doubleValue: number | string } | { bytesValue: string };
+export interface OtlpAttribute {
+  key: string;
+  value: AnyValue;
+}
+
+const KINDS: Record<string, number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
+const MOVED_TAGS = new Set(['span.kind', 'otel.status_code', 'otel.status_description', 'w3c.tracestate',
+  'otel.scope.name', 'otel.scope.version', 'otel.library.name', 'otel.library.version']);
+
+function anyValue(kv: KeyValue): AnyValue {
+  switch (kv.type) {
+    case 'string':
+      return { stringValue: kv.value };
+    case 'bool':
+      return { boolValue: kv.value };
+    case 'int64':
+      return { intValue: kv.value.toString() };
+    case 'float64':
+      return { doubleValue: Number.isFinite(kv.value) ? kv.value : String(kv.value) };
+    case 'binary':
+      return { bytesValue: Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('base64') };
+  }
+}
+
+export function otlpAttributes(kvs: KeyValue[]): OtlpAttribute[] {
+  return kvs.map((kv) => ({ key: kv.key, value: anyValue(kv) }));
+}
+
+function microsToNanos(us: number): string {
+  return (BigInt(Math.round(us)) * 1000n).toString();
+}
+
+function str(tags: KeyValue[], key: string): string | undefined {
+  const t = tags.find((x) => x.key === key);
+  return t === undefined ? undefined : String(t.value);
+}
+
+function encodeSpan(span: Span): Record<string, unknown> {
+  const parent = parentSpanId(span);
+  const statusCode = str(span.tags, 'otel.status_code');
+  const errorTag = span.tags.find((t) => t.key === 'error' && t.type === 'bool' && t.value === true);
+  const status: Record<string, unknown> = {};
+  const dropError = errorTag !== undefined && (statusCode === undefined || statusCode === 'ERROR');
+  if (statusCode === 'ERROR' || (statusCode === undefined && errorTag !== undefined)) status.code = 2;
+  else if (statusCode === 'OK') status.code = 1;
+  const description = str(span.tags, 'otel.status_description');
+  if (description !== undefined && status.code === 2) status.message = description;
+  const attributes = otlpAttributes(span.tags.filter((t) => !MOVED_TAGS.has(t.key) && !(dropError && t === errorTag)));
+  let parentUsed = false;
+  const links = span.references
+    .filter((r) => {
+      if (!parentUsed && parent !== undefined && r.spanId === parent && r.traceId === span.traceId) {
+        parentUsed = true;
+        return r.tags !== undefined && r.tags.length > 0;
+      }
+      return true;
+    })
+    .map((r) => ({
+      traceId: r.traceId,
+      spanId: r.spanId,
+      attributes: [
+        { key: 'opentracing.ref_type', value: { stringValue: r.refType === 'FOLLOWS_FROM' ? 'follows_from' : 'child_of' } },
+        ...otlpAttributes(r.tags ?? []),
+      ],
+    }));
+  const out: Record<string, unknown> = { traceId: span.traceId, spanId: span.spanId };
+  const traceState = str(span.tags, 'w3c.tracestate');
+  if (traceState) out.traceState = traceState;
+  if (parent !== undefined) out.parentSpanId = parent;
+  if (span.flags !== 0) out.flags = span.flags;
+  out.name = span.operationName;
+  const kind = KINDS[str(span.tags, 'span.kind') ?? ''];
+  if (kind !== undefined) out.kind = kind;
+  out.startTimeUnixNano = microsToNanos(span.startTimeMicros);
+  out.endTimeUnixNano = microsToNanos(span.startTimeMicros + span.durationMicros);
+  if (attributes.length > 0) out.attributes = attributes;
+  if (span.logs.length > 0) {
+    out.events = span.logs.map((log) => {
+      const name = log.fields.find((f) => f.key === 'event' && f.type === 'string');
+      const ev: Record<string, unknown> = { timeUnixNano: microsToNanos(log.timestampMicros) };
+      if (name) ev.name = name.value;
+      const rest = log.fields.filter((f) => f !== name);
+      if (rest.length > 0) ev.attributes = otlpAttributes(rest);
+      return ev;
+    });
+  }
+  if (links.length > 0) out.links = links;
+  out.status = status;
+  return out;
+}
+
+/** `{ resourceSpans: [...] }` for the spans (of one or more traces), in their order. */
+export function toOtlpTracesData(spans: Span[]): { resourceSpans: unknown[] } {
+  const resources = new Map<string, { resource: unknown; scopes: Map<string, { scope: Record<string, unknown>; spans: unknown[] }> }>();
+  for (const span of spans) {
+    const resourceKey = JSON.stringify([span.process.serviceName, otlpAttributes(span.process.tags)]);
+    let res = resources.get(resourceKey);
+    if (!res) {
+      const attributes = [{ key: 'service.name', value: { stringValue: span.process.serviceName } }, ...otlpAttributes(span.process.tags)];
+      res = { resource: { attributes }, scopes: new Map() };
+      resources.set(resourceKey, res);
+    }
+    const name = str(span.tags, 'otel.scope.name') ?? str(span.tags, 'otel.library.name');
+    const version = str(span.tags, 'otel.scope.version') ?? str(span.tags, 'otel.library.version');
+    const scopeAttributes = span.scope && span.scope.tags.length > 0 ? otlpAttributes(span.scope.tags) : undefined;
+    const scopeKey = `${name ?? ''}\0${version ?? ''}\0${scopeAttributes ? JSON.stringify(scopeAttributes) : ''}`;
+    let scope = res.scopes.get(scopeKey);
+    if (!scope) {
+      const s: Record<string, unknown> = {};
+      if (name) s.name = name;
+      if (version) s.version = version;
+      if (scopeAttributes) s.attributes = scopeAttributes;
+      scope = { scope: s, spans: [] };
+      res.scopes.set(scopeKey, scope);
+    }
+    scope.spans.push(encodeSpan(span));
+  }
+  return {
+    resourceSpans: [...resources.values()].map((r) => ({
+      resource: r.resource,
+      scopeSpans: [...r.scopes.values()].map((s) => ({ scope: s.scope, spans: s.spans })),
+    })),
+  };
+}

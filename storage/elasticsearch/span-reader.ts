@@ -1,0 +1,201 @@
+/**
+ * The SpanReader over Jaeger's Elasticsearch indices, querying the way Jaeger's ES reader does (./jaeger-query.ts):
+ * a search is a trace-id aggregation over the daily span indices of its time range, then the spans of those traces
+ * are read (all indices: a trace may cross midnight); services and operations are aggregations over the service
+ * indices; a trace by id looks in every span index. Dependencies, which Jaeger leaves to a Spark job, are computed
+ * from the spans of the window (a CHILD_OF parent of another service is one call).
+ *
+ * A call while Elasticsearch is down, hanging (ES_TIMEOUT) or busy fails with SW_STORAGE_UNAVAILABLE (503).
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { Logger } from '../../platform/log.js';
+import { jaegerTraceIdString, normaliseTraceId, normaliseSpanId, type Span } from '../../model/span.js';
+import type { DependencyLink, Operation, SpanReader, TraceQuery } from '../span-storage.js';
+import { spanFromDb, type DbSpan } from './jaeger-dbmodel.js';
+import { dailyIndices, jaegerIndexNames, type JaegerIndexNames } from './jaeger-indices.js';
+import { countTracesBody, findTraceIdsBody, operationsBody, servicesBody, TRACE_ID_AGG } from './jaeger-query.js';
+import { esProblem, esReadError, PROBE_TIMEOUT_MS } from './request-failure.js';
+
+export interface EsSpanReaderOptions {
+  client: Client;
+  indexPrefix: string;
+  log: Logger;
+  /** Largest aggregation (Jaeger's `max-doc-count`). */
+  maxDocCount?: number;
+  /** Spans fetched per page when reading traces. */
+  pageSize?: number;
+  /** Bound on spans scanned for dependencies. */
+  maxDependencySpans?: number;
+  dotReplacement?: string;
+}
+
+interface Hit {
+  _source: DbSpan;
+  sort?: unknown[];
+}
+
+interface Bucket {
+  key: string;
+  doc_count: number;
+}
+
+const SEARCH_OPTS = { ignore_unavailable: true, allow_no_indices: true } as const;
+
+export class EsSpanReader implements SpanReader {
+  private readonly names: JaegerIndexNames;
+  private readonly maxDocCount: number;
+
+  constructor(private readonly opts: EsSpanReaderOptions) {
+    this.names = jaegerIndexNames(opts.indexPrefix);
+    this.maxDocCount = opts.maxDocCount ?? 10_000;
+  }
+
+  private async search(index: string[], body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    try {
+      return (await this.opts.client.search({ index, ...SEARCH_OPTS, ...body })) as unknown as Record<string, unknown>;
+    } catch (err) {
+      throw esReadError(`search on ${index.join(',')}`, err);
+    }
+  }
+
+  /** For /health: whether Elasticsearch answers a search on the service indices within `timeoutMs`. */
+  async probe(timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+    try {
+      await this.opts.client.search({ index: [`${this.names.servicePrefix}*`], ...SEARCH_OPTS, size: 0 }, { requestTimeout: timeoutMs });
+      return undefined;
+    } catch (err) {
+      return `elasticsearch: ${esProblem(err)}`;
+    }
+  }
+
+  private buckets(resp: Record<string, unknown>, name: string): Bucket[] {
+    const aggs = resp.aggregations as Record<string, { buckets?: Bucket[] }> | undefined;
+    return aggs?.[name]?.buckets ?? [];
+  }
+
+  async getServices(): Promise<string[]> {
+    const resp = await this.search([`${this.names.servicePrefix}*`], servicesBody(this.maxDocCount));
+    return this.buckets(resp, 'distinct_services').map((b) => b.key);
+  }
+
+  async getOperations(query: { serviceName: string; spanKind?: string }): Promise<Operation[]> {
+    const resp = await this.search([`${this.names.servicePrefix}*`], operationsBody(query.serviceName, query.spanKind, this.maxDocCount));
+    const out: Operation[] = [];
+    for (const b of this.buckets(resp, 'distinct_operations') as Array<Bucket & { kinds?: { buckets: Bucket[] } }>) {
+      for (const k of b.kinds?.buckets ?? [{ key: '', doc_count: 1 }]) out.push({ name: b.key, spanKind: k.key });
+    }
+    return out;
+  }
+
+  async getTrace(traceId: string): Promise<Span[]> {
+    const full = normaliseTraceId(traceId);
+    if (full === undefined) return [];
+    const traces = await this.readTraces([...new Set([jaegerTraceIdString(full), full])]);
+    return traces.get(full) ?? [];
+  }
+
+  async findTraces(query: TraceQuery): Promise<Span[][]> {
+    const ids = await this.findTraceIds(query);
+    if (ids.length === 0) return [];
+    const traces = await this.readTraces(ids);
+    const out: Span[][] = [];
+    for (const id of ids) {
+      const spans = traces.get(normaliseTraceId(id) ?? id);
+      if (spans && spans.length > 0) out.push(spans);
+    }
+    return out;
+  }
+
+  async countTraces(query: TraceQuery): Promise<number> {
+    const resp = await this.search(this.spanIndicesOf(query), countTracesBody(query, this.opts.dotReplacement));
+    const aggs = resp.aggregations as { traces?: { value?: number } } | undefined;
+    return aggs?.traces?.value ?? 0;
+  }
+
+  /** Stored trace ids of the matching traces, newest first, after `offset`. */
+  async findTraceIds(query: TraceQuery): Promise<string[]> {
+    if (query.numTraces <= 0) return [];
+    const resp = await this.search(this.spanIndicesOf(query), findTraceIdsBody(query, this.opts.dotReplacement));
+    return this.buckets(resp, TRACE_ID_AGG).map((b) => b.key).slice(Math.max(0, query.offset ?? 0));
+  }
+
+  private spanIndicesOf(query: TraceQuery): string[] {
+    if (query.startTimeMinMicros === undefined || query.startTimeMaxMicros === undefined) return [`${this.names.spanPrefix}*`];
+    return dailyIndices(this.names.spanPrefix, query.startTimeMinMicros, query.startTimeMaxMicros);
+  }
+
+  /** Every span of the given stored trace ids, by normalised (32-digit) trace id, in start order. */
+  private async readTraces(storedIds: string[]): Promise<Map<string, Span[]>> {
+    const out = new Map<string, Span[]>();
+    const pageSize = this.opts.pageSize ?? 5_000;
+    let after: unknown[] | undefined;
+    for (;;) {
+      const resp = await this.search([`${this.names.spanPrefix}*`], {
+        size: pageSize,
+        query: { terms: { traceID: storedIds } },
+        sort: [{ startTime: 'asc' }, { spanID: 'asc' }],
+        ...(after ? { search_after: after } : {}),
+      });
+      const hits = ((resp.hits as { hits?: Hit[] } | undefined)?.hits ?? []);
+      for (const hit of hits) {
+        const decoded = spanFromDb(hit._source, this.opts.dotReplacement);
+        if ('problem' in decoded) {
+          this.opts.log.warn('unreadable span document skipped', { problem: decoded.problem });
+          continue;
+        }
+        const span = decoded.ok;
+        const list = out.get(span.traceId);
+        if (list) list.push(span);
+        else out.set(span.traceId, [span]);
+      }
+      if (hits.length < pageSize) break;
+      after = hits[hits.length - 1]!.sort;
+    }
+    return out;
+  }
+
+  async getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]> {
+    const startMicros = (endTimeMs - lookbackMs) * 1000;
+    const endMicros = endTimeMs * 1000;
+    const indices = dailyIndices(this.names.spanPrefix, startMicros, endMicros);
+    const limit = this.opts.maxDependencySpans ?? 1_000_000;
+    const serviceOf = new Map<string, string>();
+    const parents: Array<{ traceId: string; parentId: string; service: string }> = [];
+    let after: unknown[] | undefined;
+    let scanned = 0;
+    for (;;) {
+      const resp = await this.search(indices, {
+        size: 5_000,
+        _source: ['traceID', 'spanID', 'references', 'process.serviceName'],
+        query: { range: { startTime: { gte: startMicros, lte: endMicros } } },
+        sort: [{ startTime: 'asc' }, { spanID: 'asc' }],
+        ...(after ? { search_after: after } : {}),
+      });
+      const hits = ((resp.hits as { hits?: Hit[] } | undefined)?.hits ?? []);
+      for (const { _source: s } of hits) {
+        const traceId = normaliseTraceId(String(s.traceID)) ?? '';
+        const service = s.process?.serviceName ?? '';
+        serviceOf.set(`${traceId}/${normaliseSpanId(String(s.spanID)) ?? ''}`, service);
+        const parent = (s.references ?? []).find((r) => r.refType === 'CHILD_OF' && normaliseTraceId(String(r.traceID)) === traceId);
+        if (parent) parents.push({ traceId, parentId: normaliseSpanId(String(parent.spanID)) ?? '', service });
+      }
+      scanned += hits.length;
+      if (hits.length < 5_000) break;
+      if (scanned >= limit) {
+        this.opts.log.warn('dependencies computed from a partial window', { spansScanned: scanned });
+        break;
+      }
+      after = hits[hits.length - 1]!.sort;
+    }
+    const counts = new Map<string, DependencyLink>();
+    for (const p of parents) {
+      const parentService = serviceOf.get(`${p.traceId}/${p.parentId}`);
+      if (parentService === undefined || parentService === p.service) continue;
+      const key = `${parentService}\u0000${p.service}`;
+      const link = counts.get(key);
+      if (link) link.callCount++;
+      else counts.set(key, { parent: parentService, child: p.service, callCount: 1 });
+    }
+    return [...counts.values()].sort((a, b) => (a.parent === b.parent ? (a.child < b.child ? -1 : 1) : a.parent < b.parent ? -1 : 1));
+  }
+}

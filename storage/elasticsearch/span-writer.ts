@@ -1,0 +1,322 @@
+/**
+ * Spans into Elasticsearch in Jaeger's schema (SPEC §3.5): each span a document of `[prefix-]jaeger-span-YYYY-MM-DD`
+ * (./jaeger-dbmodel.ts), each service/operation pair a document of `[prefix-]jaeger-service-YYYY-MM-DD`, the dates
+ * those of the span's start (UTC). The index templates are installed once Elasticsearch answers — in the background
+ * from `start()`, tried again with backoff for as long as it takes, and always before the first span is written —
+ * and the span indices that already exist get Shipwatch's added fields mapped (scope and link attributes,
+ * jaeger-indices.ts) so spans written to them from now on are searchable by those too. So the collector starts while
+ * Elasticsearch is down: its receivers fill the bounded span queue, which then pushes back (503, counted UDP drops).
+ *
+ * Ids are deterministic, so a retried batch overwrites instead of duplicating: a span's `_id` is Jaeger 2's
+ * `traceID_spanID_<fnv-1a 64 of the document>`, a service document's is Jaeger's fnv-1a 64 of service and operation
+ * (with the span kind appended when there is one, Shipwatch's addition). Service documents already written are
+ * remembered (per index) and not sent again.
+ *
+ * A batch is sent through the one retry helper without a deadline: 429 / 5xx items and whole-request failures
+ * (unreachable, timed out, 429 / 5xx honouring Retry-After, 401 / 403 until the credentials are mended) are tried
+ * again, only the documents still pending, until each is stored or refused. Spans accepted by the receivers are not
+ * dropped for an outage, however long; the bound is the span queue's. Spans Elasticsearch refuses for their content
+ * (any other 4xx, for a document or the whole request) are logged and returned as failed, once; a span that a later
+ * attempt stores is never counted failed (a request that timed out may have been stored all the same: the next
+ * attempt overwrites it by its id). Only `abandon()` (shutdown past its deadline) gives spans up, counted too.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { Counter } from 'prom-client';
+import { describe, swError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/log.js';
+import type { Span } from '../../model/span.js';
+import { retry, retryCounters, type RetryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
+import { counter, type Registry } from '../../platform/self-metrics.js';
+import type { SpanWriter, SpanWriteResult } from '../span-storage.js';
+import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
+import { spanKindOf, spanToDb } from './jaeger-dbmodel.js';
+import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions, type JaegerIndexNames } from './jaeger-indices.js';
+import { esProblem } from './request-failure.js';
+
+/**
+ * FNV-1a 64 of the UTF-8 bytes, as Go's `strconv.FormatUint(h, 16)` prints it. Computed on two 32-bit halves:
+ * multiplying by the prime 2^40 + 0x1b3 is a shift plus a small product, exact in doubles (BigInt per byte was the
+ * slow part of writing a span).
+ */
+export function fnv1a64Hex(text: string): string {
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    lo = (lo ^ byte) >>> 0;
+    const loMul = lo * 0x1b3;
+    const carry = Math.floor(loMul / 0x100000000);
+    hi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) % 0x100000000;
+    lo = loMul % 0x100000000;
+  }
+  return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
+}
+
+export interface EsSpanWriterOptions {
+  client: Client;
+  indexPrefix: string;
+  shards: number;
+  replicas: number;
+  registry: Registry;
+  log: Logger;
+  /** Backoff between tries; there is no deadline (`maxElapsedMs` is not taken). */
+  retryPolicy?: Partial<Omit<RetryPolicy, 'maxElapsedMs'>>;
+  /** Most documents in one bulk request. */
+  maxBatchDocs?: number;
+}
+
+class PendingSpanItems extends Error {}
+
+/**
+ * Whole-request failures worth another try. Beyond the transient ones, 401 and 403: refused credentials are mended
+ * by an operator, and the spans wait in the queue meanwhile (and /health says so) instead of being thrown away.
+ */
+function classifyWriteError(err: unknown): RetryVerdict {
+  const status = requestErrorStatus(err);
+  return status === 401 || status === 403 ? { retry: true } : classifyRequestError(err);
+}
+
+export class EsSpanWriter implements SpanWriter {
+  private readonly names: JaegerIndexNames;
+  private readonly knownServices = new Set<string>();
+  private readonly retryCounters: RetryCounters;
+  private readonly written: Counter<'outcome'>;
+  private readonly spanRetries: Counter;
+  private readonly policy: Partial<RetryPolicy>;
+  private readonly abort = new AbortController();
+  /** The background install of the index templates: true once installed, false when given up (shutdown). */
+  private templates: Promise<boolean> | undefined;
+  private templatesInstalled = false;
+  /** When the first template request left, while none has been answered: a node that hangs shows as waiting. */
+  private firstTryMs: number | undefined;
+  /** Since when, and why, requests fail; undefined while they go through. */
+  private failing: { sinceMs: number; reason: string } | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: EsSpanWriterOptions) {
+    this.names = jaegerIndexNames(opts.indexPrefix);
+    this.retryCounters = retryCounters(opts.registry);
+    this.written = counter(opts.registry, {
+      name: 'shipwatch_es_spans_written_total', help: 'Spans sent to Elasticsearch by outcome (stored, rejected, abandoned at shutdown), each span once.',
+      labelNames: ['outcome'] as const,
+    });
+    this.spanRetries = counter(opts.registry, {
+      name: 'shipwatch_es_span_retries_total', help: 'Span documents sent to Elasticsearch again after a failed attempt (once per attempt).',
+    });
+    this.policy = { ...opts.retryPolicy, maxElapsedMs: Number.POSITIVE_INFINITY };
+  }
+
+  /**
+   * Starts installing the index templates in the background (once); the promise says whether they were installed
+   * (false: given up at shutdown). Writes wait for it.
+   */
+  start(): Promise<boolean> {
+    return (this.templates ??= this.installTemplates());
+  }
+
+  /** Installs the index templates now (start() and wait); rejects only when the writer is closed first. */
+  async init(): Promise<void> {
+    if (!(await this.start())) throw swError('SW_OUTPUT_FAILED', 'index templates not installed: the Elasticsearch span writer was closed');
+  }
+
+  problem(): string | undefined {
+    if (this.templates === undefined) return undefined;
+    const parts: string[] = [];
+    const now = Date.now();
+    if (this.failing) parts.push(`${this.failing.reason}, for ${Math.round((now - this.failing.sinceMs) / 1000)} s`);
+    else if (!this.templatesInstalled && this.firstTryMs !== undefined) parts.push(`no answer yet (asked ${Math.round((now - this.firstTryMs) / 1000)} s ago)`);
+    if (!this.templatesInstalled) parts.push('index templates not installed');
+    return parts.length === 0 ? undefined : `elasticsearch: ${parts.join('; ')}`;
+  }
+
+  private installTemplates(): Promise<boolean> {
+    const { client } = this.opts;
+    const templates = jaegerIndexTemplates({ prefix: this.opts.indexPrefix, shards: this.opts.shards, replicas: this.opts.replicas });
+    this.firstTryMs = Date.now();
+    return retry(
+      async () => {
+        for (const t of templates) await client.indices.putIndexTemplate({ name: t.name, ...t.body }, { signal: this.abort.signal });
+        await this.mapAdditionsOnExistingIndices();
+      },
+      {
+        operation: 'es.spans.templates',
+        policy: this.policy,
+        counters: this.retryCounters,
+        signal: this.abort.signal,
+        // A refusal (400) is retried too, slowly: nothing can be written without the templates, and /health names it.
+        classify: (err) => {
+          const verdict = classifyWriteError(err);
+          if (!verdict.retry) this.opts.log.error('Elasticsearch refused the span index templates; trying again', { error: esProblem(err) });
+          return verdict.retry ? verdict : { retry: true };
+        },
+        onRetry: ({ error }) => this.failed(error),
+      },
+    ).then(
+      () => {
+        this.templatesInstalled = true;
+        this.firstTryMs = undefined;
+        this.answered();
+        this.opts.log.info('span index templates installed', { prefix: this.opts.indexPrefix });
+        return true;
+      },
+      (err: unknown) => {
+        // Only shutdown ends the loop (everything else is retried): the writes waiting for it give their spans up.
+        this.opts.log.warn('span index templates not installed: shutting down', { error: esProblem(err) });
+        return false;
+      },
+    );
+  }
+
+  /**
+   * Maps the added span fields in span indices made from an older template (today's, typically). Elasticsearch
+   * cannot turn on indexing of an object created disabled, so an index made by the first Shipwatch template that
+   * kept `scope` unindexed stays without scope search; it is named in a warning (the next daily index has it).
+   */
+  private async mapAdditionsOnExistingIndices(): Promise<void> {
+    const index = `${this.names.spanPrefix}*`;
+    const { client } = this.opts;
+    const options = { signal: this.abort.signal };
+    await client.indices.putMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open', ...spanMappingAdditions() }, options);
+    const mappings = await client.indices.getMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open' }, options);
+    const unindexed = Object.entries(mappings)
+      .filter(([, m]) => (m.mappings.properties?.scope as { enabled?: boolean } | undefined)?.enabled === false)
+      .map(([name]) => name);
+    if (unindexed.length > 0) {
+      this.opts.log.warn('span indices created without scope indexing: their spans are not found by scope attributes', { indices: unindexed.sort().join(',') });
+    }
+  }
+
+  /** A request failed and will be tried again: /health says why from now on; the first failure is logged. */
+  private failed(error: unknown): void {
+    const reason = error instanceof PendingSpanItems ? error.message : esProblem(error);
+    if (this.failing === undefined) this.opts.log.warn('Elasticsearch requests failing; spans wait in the queue and are tried again', { reason });
+    this.failing = { sinceMs: this.failing?.sinceMs ?? Date.now(), reason };
+  }
+
+  /** A request went through. */
+  private answered(): void {
+    if (this.failing === undefined) return;
+    this.opts.log.info('Elasticsearch answers again', { failingForMs: Date.now() - this.failing.sinceMs });
+    this.failing = undefined;
+  }
+
+  async writeSpans(spans: Span[]): Promise<SpanWriteResult> {
+    if (this.closed) throw swError('SW_OUTPUT_FAILED', 'the Elasticsearch span writer is closed');
+    // Before the first write: a daily index made without the templates would keep the wrong mapping all day.
+    if (!this.templatesInstalled && !(await this.start())) {
+      this.written.inc({ outcome: 'abandoned' }, spans.length);
+      return { failed: spans.length };
+    }
+    const max = this.opts.maxBatchDocs ?? 2000;
+    let lines: string[] = [];
+    // Per document (pair of lines): a span, or a service document (not counted as a span).
+    let isSpan: boolean[] = [];
+    let failed = 0;
+    const newServices: string[] = [];
+    const batchServices = new Set<string>();
+    for (const span of spans) {
+      const date = indexDate(span.startTimeMicros);
+      const kind = spanKindOf(span);
+      const serviceId = fnv1a64Hex(span.process.serviceName + span.operationName + kind);
+      const serviceKey = `${date}/${serviceId}`;
+      if (!this.knownServices.has(serviceKey) && !batchServices.has(serviceKey)) {
+        batchServices.add(serviceKey);
+        newServices.push(serviceKey);
+        const doc = kind === ''
+          ? { serviceName: span.process.serviceName, operationName: span.operationName }
+          : { serviceName: span.process.serviceName, operationName: span.operationName, spanKind: kind };
+        lines.push(JSON.stringify({ index: { _index: this.names.servicePrefix + date, _id: serviceId } }), JSON.stringify(doc));
+        isSpan.push(false);
+      }
+      const doc = spanToDb(span);
+      const body = JSON.stringify(doc);
+      const id = `${doc.traceID}_${doc.spanID}_${fnv1a64Hex(body)}`;
+      lines.push(JSON.stringify({ index: { _index: this.names.spanPrefix + date, _id: id } }), body);
+      isSpan.push(true);
+      if (isSpan.length >= max) {
+        failed += await this.send(lines, isSpan);
+        lines = [];
+        isSpan = [];
+      }
+    }
+    if (isSpan.length > 0) failed += await this.send(lines, isSpan);
+    if (!this.abort.signal.aborted) for (const key of newServices) this.knownServices.add(key);
+    return { failed };
+  }
+
+  /**
+   * One bulk body (pairs of lines), tried again (only the documents still pending) until each is stored or refused,
+   * or the writer is abandoned. Returns the spans not stored.
+   */
+  private async send(lines: string[], isSpan: boolean[]): Promise<number> {
+    let pending = lines;
+    let pendingIsSpan = isSpan;
+    let failed = 0;
+    const spansOf = (kinds: boolean[]): number => kinds.reduce((n, s) => (s ? n + 1 : n), 0);
+    try {
+      await retry(
+        async () => {
+          const body = await this.opts.client.transport.request(
+            { method: 'POST', path: '/_bulk', bulkBody: pending.join('\n') + '\n' },
+            { signal: this.abort.signal },
+          );
+          const outcomes = classifyBulkItems(body, pendingIsSpan.length, 'index');
+          const again: string[] = [];
+          const againIsSpan: boolean[] = [];
+          let stored = 0;
+          let rejected = 0;
+          outcomes.forEach((o, i) => {
+            const span = pendingIsSpan[i]!;
+            if (o.kind === 'delivered') {
+              if (span) stored++;
+            } else if (o.kind === 'retry') {
+              again.push(pending[2 * i]!, pending[2 * i + 1]!);
+              againIsSpan.push(span);
+            } else {
+              if (span) rejected++;
+              this.opts.log.warn(span ? 'span document refused by Elasticsearch' : 'service document refused by Elasticsearch', { index: o.index, status: o.status, reason: o.reason });
+            }
+          });
+          this.written.inc({ outcome: 'stored' }, stored);
+          this.written.inc({ outcome: 'rejected' }, rejected);
+          failed += rejected;
+          pending = again;
+          pendingIsSpan = againIsSpan;
+          if (again.length > 0) throw new PendingSpanItems(`${againIsSpan.length} documents answered 429 or 5xx (${outcomes.find((o) => o.kind === 'retry')?.reason ?? ''})`);
+          this.answered();
+        },
+        {
+          operation: 'es.spans.bulk',
+          policy: this.policy,
+          counters: this.retryCounters,
+          signal: this.abort.signal,
+          classify: (err) => (err instanceof PendingSpanItems ? { retry: true } : classifyWriteError(err)),
+          onRetry: ({ error }) => {
+            this.spanRetries.inc(spansOf(pendingIsSpan));
+            this.failed(error);
+          },
+        },
+      );
+    } catch (err) {
+      const left = spansOf(pendingIsSpan);
+      if (this.abort.signal.aborted) {
+        this.written.inc({ outcome: 'abandoned' }, left);
+        this.opts.log.error('spans given up at shutdown: Elasticsearch did not take them in time', { spans: left, reason: esProblem(err) });
+      } else {
+        // The whole request refused for its content (400, 413): trying the same body again cannot help.
+        this.written.inc({ outcome: 'rejected' }, left);
+        this.opts.log.error('span documents refused by Elasticsearch as a whole request', { spans: left, reason: describe(err) });
+      }
+      failed += left;
+    }
+    return failed;
+  }
+
+  abandon(): void {
+    this.abort.abort(swError('SW_OUTPUT_FAILED', 'the Elasticsearch span writer gave up its writes (shutdown)'));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abandon();
+  }
+}

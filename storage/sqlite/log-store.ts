@@ -1,0 +1,177 @@
+/**
+ * Logs in the embedded store: the pilot's `store` output (`LogSink`) and the log API's `LogReader`.
+ *
+ * `logs` holds one row per record: the searchable columns and the record's JSON as the pilot built it. The
+ * record's deterministic id is unique, so a replay after a crash does not duplicate. `logs_fts` is a contentless
+ * FTS5 index of the text (the text is not stored twice), its rowid the row's id. One transaction per batch.
+ */
+import type { LogHit, LogQuery, LogReader } from '../log-search.js';
+import type { LogEvent, LogSink } from '../../model/log-record.js';
+import { swError } from '../../platform/errors.js';
+import type { Runtime } from '../../platform/runtime.js';
+import { openSharedDatabase, type StoreDatabase } from './database.js';
+import type { Statement } from 'better-sqlite3';
+
+export const LOG_MIGRATIONS = [
+  {
+    version: 1,
+    description: 'logs and their full-text index',
+    up(db: StoreDatabase['db']) {
+      db.exec(`
+        CREATE TABLE logs (
+          id INTEGER PRIMARY KEY,
+          doc_id TEXT NOT NULL UNIQUE,
+          ts_ms INTEGER NOT NULL,
+          target TEXT NOT NULL,
+          container_id TEXT NOT NULL,
+          container_name TEXT NOT NULL,
+          app TEXT NOT NULL,
+          service TEXT NOT NULL,
+          record TEXT NOT NULL
+        );
+        CREATE INDEX logs_ts ON logs (ts_ms);
+        CREATE INDEX logs_container_ts ON logs (container_name, ts_ms);
+        CREATE INDEX logs_container_id_ts ON logs (container_id, ts_ms);
+        CREATE INDEX logs_app_ts ON logs (app, ts_ms);
+        CREATE INDEX logs_service_ts ON logs (service, ts_ms);
+        CREATE INDEX logs_target_ts ON logs (target, ts_ms);
+        CREATE VIRTUAL TABLE logs_fts USING fts5 (text, content = '', contentless_delete = 1);
+      `);
+    },
+  },
+];
+
+/**
+ * Free text → an FTS5 query that cannot be a syntax error: each word becomes a quoted string (AND-ed), a word
+ * ending in `*` a prefix, a "quoted phrase" a phrase. Returns undefined when there is no word.
+ */
+export function ftsQuery(text: string): string | undefined {
+  const parts: string[] = [];
+  for (const m of text.matchAll(/"([^"]*)"|(\S+)/g)) {
+    const phrase = m[1] ?? m[2]!;
+    const prefix = m[2] !== undefined && phrase.endsWith('*') && phrase.length > 1;
+    const word = (prefix ? phrase.slice(0, -1) : phrase).replace(/"/g, '""');
+    if (word.trim() === '') continue;
+    parts.push(`"${word}"${prefix ? '*' : ''}`);
+  }
+  return parts.length > 0 ? parts.join(' AND ') : undefined;
+}
+
+export class StoreLogStorage implements LogSink, LogReader {
+  readonly name = 'store';
+  private closed = false;
+  private readonly insertLog: Statement;
+  private readonly insertText: Statement;
+  private readonly writeBatch: (events: LogEvent[]) => void;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(private readonly store: StoreDatabase) {
+    store.migrate('logs', LOG_MIGRATIONS);
+    const db = store.db;
+    this.insertLog = db.prepare(
+      `INSERT OR IGNORE INTO logs (doc_id, ts_ms, target, container_id, container_name, app, service, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertText = db.prepare('INSERT INTO logs_fts (rowid, text) VALUES (?, ?)');
+    this.writeBatch = db.transaction((events: LogEvent[]) => {
+      for (const e of events) {
+        const r = this.insertLog.run(e.id, Math.floor(e.timestampMs), e.target, e.containerId, e.containerName, e.app, e.service, e.json);
+        if (r.changes > 0) this.insertText.run(r.lastInsertRowid, e.text);
+      }
+    });
+    store.addRetention({ name: 'logs', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
+  }
+
+  // ---- sink ----
+
+  async write(events: LogEvent[]): Promise<void> {
+    if (this.closed || !this.store.isOpen) throw swError('SW_STORE_FAILED', 'the log store is closed');
+    if (events.length > 0) this.writeBatch(events);
+  }
+
+  /** Idempotent; the shared database is closed by its owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private deleteOlderThan(cutoffMs: number, maxRows: number): number {
+    const ids = this.stmt('SELECT id FROM logs WHERE ts_ms < ? ORDER BY ts_ms LIMIT ?').pluck().all(cutoffMs, maxRows) as number[];
+    const delText = this.stmt('DELETE FROM logs_fts WHERE rowid = ?');
+    const delLog = this.stmt('DELETE FROM logs WHERE id = ?');
+    for (const id of ids) {
+      delText.run(id);
+      delLog.run(id);
+    }
+    return ids.length;
+  }
+
+  // ---- reader ----
+
+  async search(query: LogQuery): Promise<LogHit[]> {
+    const { where, params } = this.conditions(query);
+    const rows = this.stmt(`SELECT id, record FROM logs l WHERE ${where} ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(...params, Math.max(0, query.limit), Math.max(0, query.offset ?? 0)) as Array<{ id: number; record: string }>;
+    return rows.map((r) => ({ cursor: String(r.id), json: r.record }));
+  }
+
+  async count(query: Omit<LogQuery, 'limit' | 'offset'>): Promise<number> {
+    const { where, params } = this.conditions(query);
+    return this.stmt(`SELECT COUNT(*) FROM logs l WHERE ${where}`).pluck().get(...params) as number;
+  }
+
+  async readAfter(query: Omit<LogQuery, 'offset'>, cursor: string | undefined): Promise<{ hits: LogHit[]; cursor: string }> {
+    if (cursor === undefined || !/^\d+$/.test(cursor)) {
+      const last = this.stmt('SELECT COALESCE(MAX(id), 0) FROM logs').pluck().get() as number;
+      return { hits: [], cursor: String(last) };
+    }
+    const { where, params } = this.conditions(query);
+    const rows = this.stmt(`SELECT id, record FROM logs l WHERE l.id > ? AND ${where} ORDER BY id LIMIT ?`)
+      .all(Number(cursor), ...params, Math.max(1, query.limit)) as Array<{ id: number; record: string }>;
+    const hits = rows.map((r) => ({ cursor: String(r.id), json: r.record }));
+    return { hits, cursor: hits.length > 0 ? hits[hits.length - 1]!.cursor : cursor };
+  }
+
+  private conditions(q: Omit<LogQuery, 'limit' | 'offset'>): { where: string; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (q.container) {
+      clauses.push('(l.container_name = ? OR l.container_id = ?)');
+      params.push(q.container.replace(/^\//, ''), q.container);
+    }
+    for (const [column, value] of [['app', q.app], ['service', q.service], ['target', q.target]] as const) {
+      if (value) {
+        clauses.push(`l.${column} = ?`);
+        params.push(value);
+      }
+    }
+    if (q.startMs !== undefined) {
+      clauses.push('l.ts_ms >= ?');
+      params.push(Math.floor(q.startMs));
+    }
+    if (q.endMs !== undefined) {
+      clauses.push('l.ts_ms <= ?');
+      params.push(Math.floor(q.endMs));
+    }
+    const fts = q.text === undefined ? undefined : ftsQuery(q.text);
+    if (fts !== undefined) {
+      clauses.push('l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)');
+      params.push(fts);
+    }
+    return { where: clauses.length > 0 ? clauses.join(' AND ') : '1', params };
+  }
+
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      if (this.statements.size > 200) this.statements.clear();
+      s = this.store.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+}
+
+/** The process's store log storage over the shared database (the pilot's `store` output, query's log reader). */
+export function openStoreLogStorage(runtime: Runtime): StoreLogStorage {
+  return runtime.shared.get('store.logs', () => new StoreLogStorage(openSharedDatabase(runtime)), (s) => s.close());
+}
