@@ -72,7 +72,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       health: [
         { name: 'engine', check: () => watcher.status().reason },
         { name: 'span-queue', check: () => (queue.fill >= 0.9 ? `span storage is behind: the queue is ${Math.round(queue.fill * 100)}% full` : undefined) },
-        { name: 'span-storage', check: () => writers.map((w) => w.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
+        { name: 'span-storage', impact: 'degraded', check: () => writers.map((w) => w.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
         ...metrics.health,
       ],
       configure: (app) => metrics.configureAdmin(app),

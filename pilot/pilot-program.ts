@@ -51,7 +51,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       listen: p.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken },
       health: [
         { name: 'engine', check: () => watcher.status().reason },
-        { name: 'outputs', check: () => outputs.sinks.map((s) => s.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
+        { name: 'outputs', impact: 'degraded', check: () => outputs.sinks.map((s) => s.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
       ],
     });
   } catch (err) {

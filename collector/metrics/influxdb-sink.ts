@@ -136,6 +136,8 @@ export class InfluxDbSink implements MetricSink {
   healthCheck(): HealthCheck {
     return {
       name: this.name,
+      // Points wait in the sink's queue meanwhile: the collector still accepts them.
+      impact: 'degraded',
       check: () => (this.failing ? `writes to ${this.options.url} failing for ${Math.round((Date.now() - this.failing.sinceMs) / 1000)} s: ${this.failing.reason}` : undefined),
     };
   }

@@ -1,6 +1,11 @@
 /**
- * Each program's admin port: `/health` (200, or 503 with the reasons of the checks that fail) and `/metrics`
- * (the program's registry in Prometheus text format). Programs add their own routes through `configure`.
+ * Each program's admin port: `/health` and `/metrics` (the program's registry in Prometheus text format). Programs
+ * add their own routes through `configure`.
+ *
+ * `/health` answers 503 with the reasons when a check that makes the program unable to do its job fails (no
+ * engine, a full queue), and 200 `{"status":"degraded", problems}` when only an output it buffers for is out of
+ * reach: the program still accepts everything then, and an orchestrator that restarts or unroutes an unhealthy
+ * instance must not do so for a backend outage the buffer rides out.
  *
  * With ADMIN_AUTH_TOKEN set, every route but `/health` needs it, a route added through `configure` included
  * (and so does a path naming no route); `/health` stays open for probes. A route that takes pushed data says
@@ -16,6 +21,8 @@ export interface HealthCheck {
   name: string;
   /** undefined when healthy, else the reason. */
   check(): Promise<string | undefined> | string | undefined;
+  /** What a failure means: 'unavailable' (default, 503) or 'degraded' (200, named in the answer). */
+  impact?: 'unavailable' | 'degraded';
 }
 
 export interface AdminServer {
@@ -47,16 +54,19 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   const app = createHttpServer({ log: options.log, access: { tokens: options.tokens ?? {}, defaultAccess: 'admin' } });
   app.get('/health', { config: { access: 'open' } }, async (_req, reply) => {
     const failures: Record<string, string> = {};
+    const problems: Record<string, string> = {};
     for (const h of options.health) {
+      let reason: string | undefined;
       try {
-        const reason = await h.check();
-        if (reason !== undefined) failures[h.name] = reason;
+        reason = await h.check();
       } catch (err) {
-        failures[h.name] = err instanceof Error ? err.message : String(err);
+        reason = err instanceof Error ? err.message : String(err);
       }
+      if (reason !== undefined) (h.impact === 'degraded' ? problems : failures)[h.name] = reason;
     }
-    if (Object.keys(failures).length > 0) return reply.status(503).send({ status: 'unavailable', failures });
-    return reply.send({ status: 'ok' });
+    const degraded = Object.keys(problems).length > 0;
+    if (Object.keys(failures).length > 0) return reply.status(503).send({ status: 'unavailable', failures, ...(degraded ? { problems } : {}) });
+    return reply.send(degraded ? { status: 'degraded', problems } : { status: 'ok' });
   });
   app.get('/metrics', async (_req, reply) => {
     const body = await options.registry.metrics();

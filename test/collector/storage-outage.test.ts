@@ -64,10 +64,11 @@ async function startCollector(t: Cleanup, prefix: string, env: Record<string, st
   };
 }
 
-async function health(c: RunningCollector): Promise<{ status: number; failures: Record<string, string> }> {
+/** /health's answer: its HTTP status, its `status` word and every reason it names (failures and problems). */
+async function health(c: RunningCollector): Promise<{ status: number; state: string; failures: Record<string, string> }> {
   const res = await fetch(`${c.admin}/health`);
-  const body = (await res.json()) as { failures?: Record<string, string> };
-  return { status: res.status, failures: body.failures ?? {} };
+  const body = (await res.json()) as { status: string; failures?: Record<string, string>; problems?: Record<string, string> };
+  return { status: res.status, state: body.status, failures: { ...body.problems, ...body.failures } };
 }
 
 /** The sum of a metric's samples on /metrics whose labels include `labels`. */
@@ -171,7 +172,7 @@ test('started with Elasticsearch and InfluxDB down, the collector opens at once,
     const h = await health(c);
     return h.failures['span-storage'] && h.failures['influxdb'] ? h : undefined;
   }, { what: '/health naming Elasticsearch and InfluxDB' });
-  assert.equal(down.status, 503);
+  assert.deepEqual([down.status, down.state], [200, 'degraded'], 'an output outage leaves the collector accepting, and says so');
   assert.match(down.failures['span-storage']!, /^elasticsearch: unreachable \(.+\).*; index templates not installed$/);
   assert.match(down.failures['influxdb']!, /failing/);
   assert.deepEqual(await templatesInstalled(prefix), []);
@@ -182,7 +183,7 @@ test('started with Elasticsearch and InfluxDB down, the collector opens at once,
   const stored = await storedSpans(prefix, 800, 30_000);
   assert.deepEqual(stored, { docs: 800, distinct: 800 }, 'every span once');
   assert.deepEqual(await templatesInstalled(prefix), [`${prefix}-jaeger-service`, `${prefix}-jaeger-span`]);
-  await waitFor(async () => (await health(c)).status === 200, { timeoutMs: 15_000, what: '/health 200' });
+  await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: '/health 200' });
   assert.equal(await metric(c, 'shipwatch_spans_store_failed_total'), 0);
   assert.equal(await metric(c, 'shipwatch_es_spans_written_total', { outcome: 'stored' }), 800);
   assert.equal(await metric(c, 'shipwatch_es_spans_written_total', { outcome: 'rejected' }), 0);
@@ -202,7 +203,7 @@ test('started against an Elasticsearch that accepts connections and never answer
   await sendOtlp(c, 0, 300);
 
   const waiting = await health(c);
-  assert.equal(waiting.status, 503);
+  assert.deepEqual([waiting.status, waiting.state], [200, 'degraded']);
   assert.match(waiting.failures['span-storage']!, /^elasticsearch: no answer yet \(asked \d+ s ago\); index templates not installed$/);
   const timedOut = await waitFor(async () => {
     const h = await health(c);
@@ -212,7 +213,7 @@ test('started against an Elasticsearch that accepts connections and never answer
 
   es.setUp(true);
   assert.deepEqual(await storedSpans(prefix, 300, 30_000), { docs: 300, distinct: 300 });
-  await waitFor(async () => (await health(c)).status === 200, { timeoutMs: 15_000, what: '/health 200' });
+  await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: '/health 200' });
   assert.equal(await metric(c, 'shipwatch_spans_store_failed_total'), 0);
 });
 
@@ -220,7 +221,7 @@ test('a frozen Elasticsearch for longer than 30 s loses no span and counts none 
   const es = relayFor(t, await startTcpSwitch(await esTestUrl(), true));
   const prefix = prefixOf('frozen');
   const c = await startCollector(t, prefix, { ES_SERVER_URLS: es.url, ES_TIMEOUT: '5s' });
-  await waitFor(async () => (await health(c)).status === 200, { timeoutMs: 15_000, what: 'templates installed' });
+  await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: 'templates installed' });
   await sendOtlp(c, 0, 1000);
   await storedSpans(prefix, 1000, 15_000);
 
@@ -231,13 +232,13 @@ test('a frozen Elasticsearch for longer than 30 s loses no span and counts none 
   await sleep(15_000);
   await sendOtlp(c, 3500, 1500);
   const during = await health(c);
-  assert.equal(during.status, 503);
+  assert.deepEqual([during.status, during.state], [200, 'degraded']);
   assert.match(during.failures['span-storage']!, /^elasticsearch: no answer in time/);
   await sleep(Math.max(0, 32_000 - (performance.now() - frozenAt)));
 
   es.setUp(true);
   assert.deepEqual(await storedSpans(prefix, 5000, 60_000), { docs: 5000, distinct: 5000 });
-  await waitFor(async () => (await health(c)).status === 200, { timeoutMs: 15_000, what: '/health 200' });
+  await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: '/health 200' });
   assert.equal(await metric(c, 'shipwatch_spans_store_failed_total'), 0);
   assert.equal(await metric(c, 'shipwatch_es_spans_written_total', { outcome: 'rejected' }), 0);
   assert.ok(await metric(c, 'shipwatch_es_span_retries_total') > 0, 'the frozen writes were tried again');

@@ -85,3 +85,43 @@ describe('admin ports with ADMIN_AUTH_TOKEN', () => {
     }
   });
 });
+
+describe('/health', () => {
+  const registry = createRegistry('collector', false);
+  const state = { engine: undefined as string | undefined, output: undefined as string | undefined };
+  const app = buildAdminApp({
+    registry, log: silentLogger,
+    health: [
+      { name: 'engine', check: () => state.engine },
+      { name: 'outputs', impact: 'degraded', check: () => state.output },
+      { name: 'broken', impact: 'degraded', check: () => (state.output === 'throw' ? Promise.reject(new Error('check failed')) : undefined) },
+    ],
+  });
+  after(() => app.close());
+  const ask = async (): Promise<{ code: number; body: Record<string, unknown> }> => {
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    return { code: res.statusCode, body: res.json() as Record<string, unknown> };
+  };
+
+  test('an output out of reach is named with 200 and status degraded: the program still accepts everything', async () => {
+    state.output = 'elasticsearch: unreachable';
+    assert.deepEqual(await ask(), { code: 200, body: { status: 'degraded', problems: { outputs: 'elasticsearch: unreachable' } } });
+  });
+
+  test('a failure that stops the program is 503 and names the degraded parts beside it', async () => {
+    state.engine = 'no engine';
+    state.output = 'elasticsearch: unreachable';
+    assert.deepEqual(await ask(), { code: 503, body: { status: 'unavailable', failures: { engine: 'no engine' }, problems: { outputs: 'elasticsearch: unreachable' } } });
+    state.engine = undefined;
+    state.output = undefined;
+    assert.deepEqual(await ask(), { code: 200, body: { status: 'ok' } });
+  });
+
+  test('a check that throws is reported with its message under its impact', async () => {
+    state.output = 'throw';
+    const { code, body } = await ask();
+    assert.equal(code, 200);
+    assert.equal((body['problems'] as Record<string, string>)['broken'], 'check failed');
+    state.output = undefined;
+  });
+});
