@@ -1,57 +1,27 @@
 /**
- * Tables of the `spans` component of the embedded store.
- *
- * Version 2 (what the store writes; span-write.ts):
- * - `spans`: one row per span: trace id (16-byte blob), its group, span id, parent id (dependency links), process,
- *   service and operation (`span_names` ids), start, duration, and `data` (span-codec.ts). Indexes serve search by
- *   service over a time range newest first — the index carries operation, duration and group, so the rows walked
- *   are checked and probed without reading the table (bench/query.bench.ts, service + operation + error=true at
- *   1M spans: p99 216 → 87 ms) —, search without a service, retention by start time.
- * - `trace_spans`: where a trace's spans are: the spans of a trace written by one batch get consecutive ids, so one
- *   row (trace id, first span id, count) per trace and batch finds them. Trace ids are random: an index of them is
- *   written at random places, and one row per trace and batch instead of per span is what keeps that affordable
- *   (bench/traces-to-store.bench.ts: a per-span trace index cost about 3.7 µs of the ≈ 16 µs a span took).
- * - `span_groups`: spans written together (a batch, up to `GROUP_SPANS`), with consecutive span ids from `grp` on.
- * - `group_tags`: the tag index: each distinct tag of a group's spans (span tags, log fields, scope tags, reference
- *   tags) once per group, keyed by its hash (model/tag-hash.ts) and the group, which grows with every batch: new rows of
- *   a tag land at the end of its range instead of at random places. It answers "which groups hold this tag" as a
- *   posting list and "does this group hold it" as a probe; a search then checks the candidate span's own tags.
- * - `tag_keys` / `tag_values`: the values of each tag key while it has at most `MAX_LISTED_VALUES` of them, which a
+ * Tables of the `spans` component of the embedded store (written by span-write.ts, read by span-search.ts):
+ * - `spans`: one row per span, or per run of a trace's spans that came one after another in a Jaeger agent datagram
+ *   (`n` > 1: its data their structs as they lie in the datagram, its ids those of the first with `id … id + n - 1`
+ *   reserved, its operation theirs or 0, its start and duration their latest and longest, its spans within
+ *   `RUN_EXTENT_US` of each other). Columns: trace id (16-byte blob), group, span id, parent id, process, service and
+ *   operation (`span_names` ids), start, duration, `data` (span-codec.ts: Thrift bytes or JSON text). The index by
+ *   service carries operation, duration and group, so a search checks the rows it walks without reading the table.
+ * - `trace_spans`: (epoch, trace id, first span id, count), one row per trace and batch: a batch gives a trace's
+ *   spans consecutive ids.
+ * - `span_groups`: spans written together (up to `GROUP_SPANS`), with consecutive span ids from `grp` on.
+ * - `group_tags`: the tag index, (epoch, tag hash, group): each distinct tag of a group's spans (span, log, scope
+ *   and reference tags) once per group. It answers "which groups hold this tag" and "does this group hold it"; a
+ *   search then checks the candidate span's own tags.
+ * - `tag_keys` / `tag_values`: the values of a tag key while it has at most `MAX_LISTED_VALUES`, which a
  *   regular-expression search enumerates; a key with more is marked `many`.
- * - `processes` / `process_tags`: a process (service + tags) is stored and indexed once, not once per span: Jaeger
- *   clients repeat 3–5 process tags on every span, a third of the tag rows otherwise.
+ * - `processes` / `process_tags`: a process stored and indexed once (clients repeat 3–5 process tags on every span).
  * - `services`, `operations`: what `/api/services` and `/api/operations` list, with the last time seen.
  *
- * Version 1 kept service and operation names as text, trace ids as hex and one tag index row per span and (key,
- * value); version 2 moves its spans over, re-indexed.
- *
- * Version 3 keys `group_tags` by (epoch, tag, group), the epoch being `grp / TAG_EPOCH_SPANS` (span-write.ts). Keyed
- * by tag first, a batch's ≈ 1,100 new rows (most of them values unique to a span: URLs, statements, user ids) landed
- * on as many random pages of the whole index, every one of them rewritten to the WAL at commit: ≈ 2.8 µs per span
- * at 100k spans, ≈ 6.2 µs at 1M and growing with the store. Epoch first, they land in the newest epoch's few pages
- * (≈ 1.4 µs per span, flat). A posting list is read epoch by epoch (a seek per epoch: ≈ 60 at 1M spans); a probe
- * of one group knows its epoch.
- *
- * Version 4 keys `trace_spans` the same way, by (epoch, trace id, first span id), the epoch being
- * `first / TRACE_EPOCH_SPANS`: keyed by the random trace id, every batch's rows (one per trace: 500 for a batch of
- * the OpenTelemetry SDK's client/server pairs) dirtied that many pages of the whole index at commit, ≈ 2.5 µs per
- * span at 100k spans and growing with the store. A trace is read with one seek per epoch (≈ 60 at 1M spans);
- * retention, which knows a span's id, finds its range in that id's epoch or the few before.
- *
- * Version 5 changes no table: it marks span data written shorter (span-codec.ts: a reference into the span's own
- * trace without its trace id, log times relative to the span's start), which a release before it would misread.
- *
- * Version 6 changes no table either: a span that came in a Jaeger agent datagram (Thrift compact) keeps its own
- * `Span` struct from it as its data, a BLOB (span-codec.ts), written without decoding it into objects
- * (span-write.ts). Rows of other spans stay JSON text.
- *
- * Version 7 adds `spans.n`, the spans a row holds. Spans of one trace that come one after another in a Jaeger agent
- * datagram are one row (a run, `n` > 1): its data their structs as they lie in the datagram, its ids those of the
- * first (span ids `id` … `id + n - 1` stay reserved for them, so trace and group ranges hold as before), its
- * operation theirs or 0 when they differ, its start and duration their latest and longest, its parent none; its
- * spans start within `RUN_EXTENT_US` of each other. A search takes these bounds for a candidate and checks the
- * run's spans one by one (span-search.ts). One row and one index entry for up to `MAX_RUN_SPANS` spans instead of
- * one each: bench/traces-to-store.bench.ts.
+ * Both indexes keyed by random values (tags, trace ids) are keyed epoch first, so a batch's rows land in the newest
+ * epoch's few pages instead of dirtying pages all over the index at every commit (bench/traces-to-store.bench.ts).
+ * The migrations below: 1 → 2 moves text names and per-span tag rows over, 3 and 4 re-key the two indexes by
+ * epoch, 5 and 6 mark shorter and Thrift span data a release before them would misread, 7 adds runs. What each was
+ * measured to save: docs/design/span-write-path.md.
  */
 import type { Process, Span } from '../../model/span.js';
 import type { Db, Migration } from './database.js';

@@ -1,91 +1,14 @@
 /**
- * The embedded store's span write path: the rows one batch of spans adds (span-schema.ts v4). The caller runs
- * `write` inside one transaction per batch and calls `forget` when that transaction rolls back, so no cache keeps
- * what the database lost.
+ * The embedded store's span write path: the rows one batch of spans adds (span-schema.ts). The caller runs `write`
+ * inside one transaction per batch and calls `forget` when that transaction rolls back, so no cache keeps what the
+ * database lost.
  *
- * Where the time goes, and what was done about it (bench/traces-to-store.bench.ts, Jaeger compact datagrams of 10
- * spans into the store; before these changes the store took ≈ 50 µs per span, its tag index alone ≈ 21 µs):
- *
- * - the tag index holds each distinct tag once per group (up to `GROUP_SPANS` spans written together), not once
- *   per span, keyed by a 52-bit hash (model/tag-hash.ts) and the group: 14 rows of (key, value, span) text per span
- *   became ≈ 1.1 integer rows per span there (only values unique to a span stay one row each);
- * - its rows are keyed epoch first (`TAG_EPOCH_SPANS`): keyed by tag first, every batch's rows landed on random
- *   pages all over the index, each rewritten to the WAL at commit, a cost growing with the store (bench/query.bench.ts
- *   write at 1M spans: 33–42k → 46–71k spans per CPU-second);
- * - service and operation names are integer ids (`span_names`), trace ids 16-byte blobs: smaller rows and indexes;
- * - a process is looked up by object identity first (receivers share one `Process` across the spans of a batch),
- *   its JSON key built only when a new object arrives;
- * - every statement is prepared once; the index rows of a group go in multi-row INSERTs of 64.
- *
- * After all of it the store takes ≈ 19–23 µs per such span on a loaded machine (≈ 14–16 µs per span of the
- * OpenTelemetry SDK's, which has no logs). By parts, measured one at a time: the span row with its two indexes and
- * its commit ≈ 4 µs in SQLite alone (≈ 2.5 µs without the ≈ 500 bytes of data), encoding the data ≈ 3.5 µs, the
- * tag walk and hashes ≈ 1.5 µs, the tag index rows ≈ 1.5–3 µs, garbage collection of all of it the rest.
- *
- * Then (same bench, Jaeger compact ≈ 32k → 39–55k spans per CPU-second, OpenTelemetry SDK spans over OTLP/JSON
- * ≈ 47k → 43–60k): the tags are hashed while the data is encoded (one walk); the data is written as UTF-8 bytes
- * into one reused buffer (json-bytes.ts) rather than concatenated; the trace index is keyed epoch first
- * (`TRACE_EPOCH_SPANS`): keyed by the random trace id, a batch of the SDK's spans (2 per trace, so 500 trace rows
- * per batch) dirtied a few hundred pages of that index at every commit, ≈ 2.5 µs per span at 100k spans and
- * growing with the store; new databases get 16 KiB pages (a quarter of the WAL frames per commit); the decoders
- * share short strings (model/short-strings.ts), so the spans waiting in the queue are smaller and the
- * lookups by tag key and name here reuse one hash. What is left, ≈ 11–12 µs per span: the span row with its
- * indexes and commit ≈ 6–7 µs, encoding ≈ 3 µs, the tag index ≈ 2.5 µs (its rows ≈ 1.2 µs).
- *
- * Then (the store alone — Jaeger bench spans decoded beforehand, 100 batches of 1,000 written, best of 3 in one
- * process — ≈ 10.2 → 8.3 µs per span; the whole Jaeger compact case, medians of 5 alternating runs, ≈ 47k → 63k
- * spans per CPU-second): a group's tag hashes are gathered in an open-addressing table (tag-hash-set.ts), not a
- * `Set` boxing each 52-bit hash (≈ 0.4 µs); a listed tag value keeps its hash, so a repeated tag costs two lookups
- * and no hashing (≈ 0.6 µs); log timestamps are stored relative to the span's start, short numbers instead of
- * 16-digit ones turned into text (≈ 0.5 µs of encoding, 28 bytes); a reference into the span's own trace stores no
- * trace id (≈ 0.2 µs, 33 bytes). Measured and not kept, none of them a clear win: the span rows in multi-row
- * INSERTs of 16, 32 or 64 (their data written one after another into the buffer, bound as views of it) — as fast
- * or slower than a `run` per span; both indexes' epochs narrowed to 4,096 span ids (fewer pages rewritten per
- * commit; the OTLP/JSON case ≈ +1%, within the noise, for four times the seeks per read); string tags as pairs
- * without their type (40 bytes less, encoding time unchanged); without `spans_start` the store alone gains only
- * ≈ 0.3–0.5 µs per span, short of what replacing it for retention, dependencies and searches without a service
- * would cost.
- *
- * What is left, per span of the store alone (a CPU profile, scaled to ≈ 8.3 µs): the span row with its two
- * indexes ≈ 2.8 µs and the commit ≈ 1.9 µs in SQLite, encoding the data ≈ 1.6 µs with the tag walk ≈ 0.7 µs of
- * it, the tag index rows ≈ 0.9 µs, processes, names and last-seen times ≈ 0.4 µs; garbage collection apart.
- *
- * Then (the whole Jaeger compact case ≈ 62k → 74–81k spans per CPU-second, ≈ 1,020 → 820 database bytes per
- * span): spans of Jaeger compact datagrams are no longer decoded into objects and encoded again. The receiver checks
- * the datagram whole without making objects and hashes each tag as it goes (model/jaeger-thrift/jaeger-compact-spans.ts,
- * ≈ 2.5 µs per span); each span's data is its own Thrift struct, a slice of the datagram (`writeWireSpan`); a tag is
- * read again from the bytes only when its hash is not a listed value's (`learnTag`: a new value, or a key with too
- * many to list). Decoding (≈ 4 µs), encoding (≈ 3.5 µs), a second pass over the tags (≈ 2.5 µs, measured in
- * between) and most of their garbage are gone. What is left per span (a CPU profile, ≈ 12 µs): the SQLite row with
- * its two indexes ≈ 3.7 µs, the commit ≈ 1.6 µs, the tag index rows ≈ 1 µs, the walk ≈ 2.5 µs, garbage
- * collection ≈ 1 µs, names, processes, last-seen times and the queue the rest. A bare SQLite run of these rows puts
- * row, indexes and commit at ≈ 4.3 µs a span whatever is done with the data (kept in one row per trace instead:
- * ≈ 4.0 µs), so one row per span keeps this path short of 100k spans per CPU-second; that needs fewer rows than
- * spans. Since: a datagram's process is decoded once per walker and found here by identity, and a span with the
- * names of the one before skips the last-seen lookups (≈ +6%, medians of 8 alternating runs). Measured and not
- * kept: without `spans_start` ≈ +3%, without both span indexes ≈ +9% (the upper bound of any per-trace search
- * index replacing them), no checkpoint during the run or batches of 2,000–4,000 spans: no change.
- *
- * Then fewer rows than spans (span-schema.ts v7): the spans of one trace that follow each other in a datagram are one
- * row (`writeWireRun`), its data their structs as one slice of the datagram, its columns their bounds, so the row,
- * its two index entries and their share of the commit are paid once per run. The tags, names and last-seen times
- * are still handled span by span, in the order rows of one span would take them, so every other table is the same
- * either way. Measured before writing it, by a copy of the store writing one row per 10 spans: ≈ +30%; written:
- * see the README's bench table. A search pays for it: a run row is a candidate by its bounds and its spans are
- * decoded to be checked (span-search.ts).
- *
- * Then the walk (≈ 2.9 → 1.75 µs per span, alone): its result arrays are views of shared slabs instead of arrays of
- * their own (model/jaeger-thrift/typed-slab.ts), its tag hashes are written into its array instead of returned (boxed), and a tag
- * in the layout clients write is read straight from the bytes (jaeger-compact-tags.ts). Here, a wire tag whose hash
- * the group holds already skips the listing. The bench now warms up before its clock starts: over a run of ≈ 1 s the
- * optimising compiler's work on V8's threads (≈ 0.25 CPU-s for these paths) weighed as much as a quarter of it.
- * What is left per span of the store alone, warm (≈ 3.2 µs): the commit with its checkpoints ≈ 1.3 µs (≈ 1 MiB of
- * WAL per batch of 1,000 such spans, for ≈ 35 new pages), the tag index rows ≈ 1 µs (≈ 1.1 per span, each a B-tree
- * insert at a random place of its epoch: ≈ 0.8 µs a row in SQLite alone, ≈ 0.5 µs appended), the run rows ≈ 0.75 µs.
- * Measured and not kept: smaller tag index epochs (2,048 or 4,096 spans: ≈ 56 instead of 64 WAL frames per
- * commit, the store alone within its noise). Measured and left for later: 32 KiB pages (run rows of ≈ 4.3 KB fill
- * them better) made the store alone ≈ 5% faster warm in 3 paired rounds, but the page size is the whole store's
- * (logs and metrics too) and what it does to reads is not measured.
+ * Each cost here was measured by bench/traces-to-store.bench.ts (and the 1M-span write of bench/query.bench.ts)
+ * before it was kept: the tag index holds each distinct tag once per group, keyed by hash and epoch first, so a
+ * batch's rows land in a few recent pages rather than all over the index; Jaeger compact spans are stored as slices
+ * of their datagram, never decoded, and a trace's consecutive spans as one row (a run); processes, names and
+ * listed tags are found by identity or by a hash already computed. Figures and what was tried and dropped:
+ * docs/design/span-write-path.md.
  */
 import type { Statement } from 'better-sqlite3';
 import { chunkSpans, parentSpanId, type Process, type Span, type SpanChunk } from '../../model/span.js';
