@@ -1,6 +1,6 @@
 /**
  * InfluxDB line protocol → metric points, exactly to the specification (influxdata/line-protocol's grammar and
- * reference decoder, checked against its conformance corpus by test/collector/line-protocol-corpus.test.ts).
+ * reference decoder, checked against its conformance corpus by test/collector/metrics/line-protocol-corpus.test.ts).
  *
  * - Escapes: in a measurement `\ ` and `\,`; in tag keys, tag values and field keys `\ `, `\,` and `\=`; in string
  *   field values `\\`, `\"`, `\n`, `\r`, `\t`. A backslash before any other character is kept as it is.
@@ -20,20 +20,10 @@
  * line-protocol-scanner.ts, series and field shapes in line-protocol-series.ts, field values in
  * line-protocol-field-value.ts and line-protocol-numbers.ts; this file has the body loop.
  *
- * Speed (bench/line-protocol.bench.ts, 1M Telegraf-like lines): what repeats between lines and between bodies is
- * recognised rather than read again, always by an exact compare of the text, so a line that only looks like an
- * earlier one is read in full:
- * - the series (measurement and tags, the text before the first space) is found by that text, and its points share
- *   its arrays; the series that followed it last time is compared first (a batch repeats its order), which saves
- *   hashing the text; series are kept from one body to the next (an agent writes the same ones every gather);
- * - the field keys of the last line of the series are compared where the keys are; the points of one shape share
- *   their key and type arrays;
- * - the last timestamp is compared before digits are read; tokens that are read are interned per body;
- * - numbers of the usual forms are read in one pass where they are (readCommonNumber).
- * On the shared 2-CPU benchmark machine (load 3–5) the parser went from 0.57–0.72M lines per CPU-second to
- * 1.03–1.51M (the median round of a run; best rounds to 1.56M); without the series kept between bodies (a new
- * series is read in full, one line in nine in the bench) it does about 0.97M. JavaScript loops cost that machine
- * 1.5–2 ns a character, which is why native compares (indexOf, slice + ===) are preferred where they can do.
+ * Speed (bench/line-protocol.bench.ts, 1M Telegraf-like lines): what repeats between lines and between bodies —
+ * series, field keys, timestamps, usual number forms — is recognised rather than read again, always by an exact
+ * compare of the text, so a line that only looks like an earlier one is read in full; native compares (indexOf,
+ * slice + ===) are preferred to character loops. Figures and what was tried: docs/design/line-protocol-parser.md.
  */
 import { isUtf8 } from 'node:buffer';
 import type { FieldData, FieldType, MetricPoint } from '../../model/metric-point.js';
