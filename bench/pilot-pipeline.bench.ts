@@ -1,32 +1,12 @@
 /**
- * The pilot's whole log path, end to end, wired as `pilot/program.ts` wires it: a container declaring a json log
- * (`aliyun.logs.app=/var/log/app/*.log`, `format=json`) is handed to ContainerSources, which maps the path through
- * its bind mount, tails the file (SourceTail → FileReader → LineSplitter) into the LogPipeline (record encoder,
- * in-flight bound, acknowledgements) and its outputs, and moves the positions as acknowledgements arrive. The run
- * ends when every line is acknowledged (the position reaches the file's end).
- *
- * Input: 1,000,000 JSON lines of ~171 bytes (~163 MiB). Cases, each in its own process (its own peak RSS), each
- * run `--runs` times (the machine is shared: the range is printed):
- *
- *   bare             reference: a bare loop reading, splitting, JSON.parse-ing and writing the lines
- *   console          (a) console output (the program's stdout, a file: /dev/null); positions kept in memory only
- *   bulk             (b) Elasticsearch bulk bodies encoded (storage/elasticsearch/bulk-encoder.ts) in batches and discarded
- *   console+pos      (c) as (a), positions saved every PILOT_POSITIONS_FLUSH_INTERVAL; ends when the saved file
- *   bulk+pos             says the end (as (b))
- *   es-buffer        (d) the real `elasticsearch` output with Elasticsearch down (a loopback port nobody listens
- *                        on, ELASTICSEARCH_RETRY_TIMEOUT=100ms): every batch goes through the disk buffer (written,
- *                        fdatasync'ed, acknowledged from there); positions saved
- *   es               (e) the real `elasticsearch` output into a live node (--es-url, default the test node at
- *                        http://127.0.0.1:9200; skipped when it does not answer); positions saved. Elasticsearch's
- *                        own CPU competes on this machine: lines/s is a floor, lines per CPU-second the pilot's
- *   stdout           a json-file log (the engine's format, the same lines) for `aliyun.logs.app=stdout`, format=json,
- *                        console output, positions saved
- *
- * Prints lines/s, MiB/s of input, CPU-seconds, lines per CPU-second, peak RSS (process.resourceUsage().maxRSS).
- * Time and CPU are measured from the first scan to the last acknowledgement; the set-up before (configuration,
- * outputs opened, their modules loaded) is not.
- * Targets (issues "Foundation and pilot", "Pilot delivery"): ≥ 350k lines per CPU-second and ≤ 150 MiB for (a) and
- * (b); with positions and the disk buffer within 20% of that and ≥ 300k.
+ * The pilot's whole log path, end to end, wired as pilot/pilot-program.ts wires it: a container declaring a json
+ * log (`aliyun.logs.app=/var/log/app/*.log`, `format=json`) goes through the container sources, the tail, the log
+ * pipeline and its outputs, and the positions move as acknowledgements arrive; a run ends when every line is
+ * acknowledged. 1,000,000 JSON lines of ~171 bytes; each case in its own process (its own peak RSS), `--runs`
+ * times. Cases: bare (a reference loop), console, bulk, console+pos, bulk+pos, es-buffer (Elasticsearch down,
+ * through the disk buffer), es (a live node at --es-url, skipped when it does not answer), stdout (the engine's
+ * json-file log). Prints lines/s, MiB/s, CPU-seconds, lines per CPU-second and peak RSS, from the first scan to the
+ * last acknowledgement. What each case measures, its current figures and targets: docs/design/pilot-pipeline.md.
  *
  *   node --import tsx bench/pilot-pipeline.bench.ts [--lines 1000000] [--runs 3] [--cases console,bulk] [--es-url URL] [--keep]
  *
