@@ -18,8 +18,8 @@
  * holds at most `maxSeriesPerMeasurement` series (METRICS_STORE_MAX_SERIES): points of a new series past it are
  * refused (`admit`, for a source that answers its client) or dropped, counted; existing series stay writable.
  * Retention (SHIPWATCH_RETENTION) walks the tables in bounded steps (metric-retention.ts). There is no index by
- * time: bench/metric-store.bench.ts wrote 190–200k field values per CPU-second with one, 255–315k without (and the
- * file is 40% smaller).
+ * time: it cost about a third of the write speed in bench/metric-store.bench.ts (figures and the rest of the
+ * history: docs/design/metric-store.md).
  */
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from '../../platform/log.js';
