@@ -132,7 +132,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   for (const name of missing) log.warn(`${name} is not built yet; running without it`);
   log.info('started', { programs: running.map((r) => r.name), summary: running.flatMap((r) => r.program.summary) });
-  // Standard error carries JSON log lines only (SPEC §6); a person at a terminal also gets the summary as text.
+  // Standard error carries JSON log lines only (the README's "Ports"); a person at a terminal also gets the summary
+  // as text.
   const human = process.stderr.isTTY === true;
   if (human) for (const r of running) for (const line of r.program.summary) process.stderr.write(`  ${r.name}: ${line}\n`);
   // A moment later, once discovery has settled: what was found and where to look.

@@ -1,7 +1,7 @@
 /**
- * The container facts the pilot's pure parts read: declarations (labels, env) and the constant record fields
- * (SPEC §2.4). A structural subset of the engine's `ContainerInfo` (platform/engine/container-info.ts), so what the
- * runtime fills from `docker inspect` is passed as it is; tests can write one by hand.
+ * The container facts the pilot's pure parts read: declarations (labels, env) and the constant record fields (the
+ * README's "Records"). A structural subset of the engine's `ContainerInfo` (platform/engine/container-info.ts), so what
+ * the runtime fills from `docker inspect` is passed as it is; tests can write one by hand.
  */
 export interface ContainerMeta {
   /** Full 64-hex id (`docker_container_id`). */

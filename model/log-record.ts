@@ -6,7 +6,7 @@
  * other members are what sinks need to route, index and acknowledge it without parsing the JSON again.
  */
 export interface LogEvent {
-  /** The record, one JSON object (SPEC §2.4 fields), no newline. */
+  /** The record, one JSON object (the fields of the README's "Records" table), no newline. */
   json: string;
   /** Index base name (`target` field). */
   target: string;

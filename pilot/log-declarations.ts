@@ -1,5 +1,6 @@
 /**
- * A container's log declarations (SPEC §2.1), read from its labels and environment, as log-pilot reads them:
+ * A container's log declarations (the README's "Declaring logs"), read from its labels and environment, as log-pilot
+ * reads them:
  *
  *   labels  `<prefix>.logs.<name>=<source>` and `<prefix>.logs.<name>.<setting>=<value>`
  *   env     `<prefix>_logs_<name>=<source>` and `<prefix>_logs_<name>_<setting>=<value>`

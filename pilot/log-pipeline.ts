@@ -1,8 +1,8 @@
 /**
- * Lines to records to every output, with acknowledgements (SPEC §2.6): for each file a consumer turns the reader's
- * lines into records (stdout: the engine's json-file entries, re-joined when the engine cut them; then the
- * declaration's format through the record encoder), writes the batch to every output at once, and acknowledges
- * the batch to its reader only when every output has an outcome for every record.
+ * Lines to records to every output, with acknowledgements (the README's "Outputs and delivery"): for each file a
+ * consumer turns the reader's lines into records (stdout: the engine's json-file entries, re-joined when the engine cut
+ * them; then the declaration's format through the record encoder), writes the batch to every output at once, and
+ * acknowledges the batch to its reader only when every output has an outcome for every record.
  *
  * Back-pressure: the bytes of batches not yet acknowledged are bounded (PILOT_MAX_IN_FLIGHT); a reader whose batch
  * would pass the bound waits in `accept`, so tailing pauses while outputs are behind and nothing piles up in memory.

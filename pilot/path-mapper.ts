@@ -1,7 +1,8 @@
 /**
- * Maps a path inside a container to the host file that holds it (SPEC §2.3), and keeps a declaration inside the
- * container: through the container's mounts (bind and volume sources; the longest mount destination wins), else
- * through its writable layer (the merged root view while it runs, the upper layer after it stopped).
+ * Maps a path inside a container to the host file that holds it (the README's "Declaring logs"), and keeps a
+ * declaration inside the container: through the container's mounts (bind and volume sources; the longest mount
+ * destination wins), else through its writable layer (the merged root view while it runs, the upper layer after it
+ * stopped).
  *
  * Symlinks are followed here, one element at a time, in the container's own root view (an absolute target means the
  * container's `/`, never the host's), so a link cannot reach the host's or another container's files. The file found

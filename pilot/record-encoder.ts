@@ -1,6 +1,6 @@
 /**
- * Lines → records (SPEC §2.4), the pilot's hot path, built the way pino builds its log lines: everything constant
- * for a (container, declaration, file) — `source`, `target`, `host`, the container's metadata, the tags, the
+ * Lines → records (the README's "Records"), the pilot's hot path, built the way pino builds its log lines: everything
+ * constant for a (container, declaration, file) — `source`, `target`, `host`, the container's metadata, the tags, the
  * record id's prefix — is serialised ONCE into a JSON fragment, and each line only adds its own parts:
  *
  *   {"@timestamp":"…","message":"…","stream":"stdout",<constant fragment>,<the format's fields>[,"parse_error":"…"][,"truncated":true]}

@@ -1,5 +1,5 @@
 /**
- * The fields a pilot record owns (SPEC §2.4) and the rule when a line's own field has the same name.
+ * The fields a pilot record owns (the README's "Records") and the rule when a line's own field has the same name.
  *
  * Collision rule: the pilot's field keeps its name — `@timestamp`, `host`, `source`… are what index patterns,
  * dashboards and the log API rely on, and log-pilot's records carried them the same way — and the line's value is

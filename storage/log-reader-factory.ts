@@ -1,8 +1,8 @@
 /**
- * The log API's reader chosen by `LOG_STORAGE_TYPE`: the embedded store (the pilot's `store` output), or the
- * pilot's Elasticsearch indices (QUERY_LOG_INDICES) on the cluster of ES_SERVER_URLS / ES_USERNAME / ES_PASSWORD —
- * the variables query already reads for spans, since one cluster holds both (SPEC: "spans and logs in an
- * Elasticsearch cluster"). Either lives in `runtime.shared` and is closed with the shared resources.
+ * The log API's reader chosen by `LOG_STORAGE_TYPE`: the embedded store (the pilot's `store` output), or the pilot's
+ * Elasticsearch indices (QUERY_LOG_INDICES) on the cluster of ES_SERVER_URLS / ES_USERNAME / ES_PASSWORD — the
+ * variables query already reads for spans, since one cluster holds both. Either lives in `runtime.shared` and is closed
+ * with the shared resources.
  */
 import { createEsClient, spanStorageEsConnection } from './elasticsearch/es-client.js';
 import { EsLogReader } from './elasticsearch/log-reader.js';

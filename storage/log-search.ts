@@ -1,7 +1,8 @@
 /**
- * What a log storage offers the query program's log API (SPEC §4): search by container, app, service, target,
- * time range and text, newest first with paging, and reading what arrived after a cursor (the live tail).
- * The embedded store implements it (storage/sqlite/log-store.ts); an Elasticsearch reader can implement it too.
+ * What a log storage offers the query program's log API (the README's "Traces (collector) and the query API"): search
+ * by container, app, service, target, time range and text, newest first with paging, and reading what arrived after a
+ * cursor (the live tail). The embedded store implements it (storage/sqlite/log-store.ts); an Elasticsearch reader can
+ * implement it too.
  */
 
 export interface LogQuery {
@@ -28,7 +29,7 @@ export interface LogHit {
    * (it travels as a server-sent event's id).
    */
   cursor: string;
-  /** The record (SPEC §2.4), one JSON object. */
+  /** The record (the README's "Records"), one JSON object. */
   json: string;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The log API (SPEC §4):
+ * The log API (the README's "Traces (collector) and the query API"):
  * - `GET /api/logs`: search, newest first, in the v1 envelope (`data` the records, `total` every match, `limit`,
  *   `offset`). Filters: `container` (name or id), `app`, `service`, `target`, `start` / `end` (ms since the epoch
  *   or RFC 3339), `q` (full text: every word must occur; `word*` a prefix; "a phrase"), `limit`, `offset`.

@@ -12,7 +12,7 @@ const FILTERS = [
   ['service', 'Service', 'service name'],
   ['target', 'Target', 'index name'],
 ];
-/** Fields every record carries (SPEC §2.4): shown in the details, not as chips on the line. */
+/** Fields every record carries (the README's "Records"): shown in the details, not as chips on the line. */
 const METADATA = new Set([
   '@timestamp', 'message', 'stream', 'source', 'target', 'host', 'docker_container', 'docker_container_id', 'docker_app',
   'docker_service', 'k8s_pod', 'k8s_pod_namespace', 'k8s_container_name', 'k8s_node_name', 'parse_error', 'truncated',

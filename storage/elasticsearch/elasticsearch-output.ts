@@ -1,6 +1,6 @@
 /**
- * The pilot's `elasticsearch` output (SPEC §2.5, §2.6): the bulk pipeline (./bulk-sink.ts) behind a bounded disk
- * buffer (./disk-buffer.ts).
+ * The pilot's `elasticsearch` output (the README's "Outputs and delivery"): the bulk pipeline (./bulk-sink.ts) behind a
+ * bounded disk buffer (./disk-buffer.ts).
  *
  * A batch is encoded once, on arrival, into the bytes of its bulk items (./bulk-items.ts) — or, when it goes behind
  * the buffer, of its compact items (./compact-items.ts) — and from then on only those bytes travel: to

@@ -1,6 +1,6 @@
 /**
- * The log API's query (storage/log-search.ts) → Elasticsearch query DSL over the pilot's records (SPEC §2.4), mirroring
- * the embedded store's rules (storage/sqlite/log-store.ts). Pure.
+ * The log API's query (storage/log-search.ts) → Elasticsearch query DSL over the pilot's records (the README's
+ * "Records"), mirroring the embedded store's rules (storage/sqlite/log-store.ts). Pure.
  *
  * Metadata filters are `term` queries on the `.keyword` subfields Elasticsearch's dynamic mapping gives every string
  * field (`docker_container.keyword`, …), the exact values the store compares; `container` matches the name (a

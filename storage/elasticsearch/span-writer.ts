@@ -1,11 +1,12 @@
 /**
- * Spans into Elasticsearch in Jaeger's schema (SPEC §3.5): each span a document of `[prefix-]jaeger-span-YYYY-MM-DD`
- * (./jaeger-dbmodel.ts), each service/operation pair a document of `[prefix-]jaeger-service-YYYY-MM-DD`, the dates
- * those of the span's start (UTC). The index templates are installed once Elasticsearch answers — in the background
- * from `start()`, tried again with backoff for as long as it takes, and always before the first span is written —
- * and the span indices that already exist get Shipwatch's added fields mapped (scope and link attributes,
- * jaeger-indices.ts) so spans written to them from now on are searchable by those too. So the collector starts while
- * Elasticsearch is down: its receivers fill the bounded span queue, which then pushes back (503, counted UDP drops).
+ * Spans into Elasticsearch in Jaeger's schema (`SPAN_STORAGE_TYPE` in the README): each span a document of
+ * `[prefix-]jaeger-span-YYYY-MM-DD` (./jaeger-dbmodel.ts), each service/operation pair a document of
+ * `[prefix-]jaeger-service-YYYY-MM-DD`, the dates those of the span's start (UTC). The index templates are installed
+ * once Elasticsearch answers — in the background from `start()`, tried again with backoff for as long as it takes, and
+ * always before the first span is written — and the span indices that already exist get Shipwatch's added fields mapped
+ * (scope and link attributes, jaeger-indices.ts) so spans written to them from now on are searchable by those too. So
+ * the collector starts while Elasticsearch is down: its receivers fill the bounded span queue, which then pushes back
+ * (503, counted UDP drops).
  *
  * Ids are deterministic, so a retried batch overwrites instead of duplicating: a span's `_id` is Jaeger 2's
  * `traceID_spanID_<fnv-1a 64 of the document>`, a service document's is Jaeger's fnv-1a 64 of service and operation

@@ -1,10 +1,10 @@
 /**
- * The deployment examples under deploy/, checked as far as this machine allows without a swarm or a Kubernetes
- * cluster: every file parses (YAML through Python's PyYAML, Debian's python3-yaml); the Shipwatch services run a
- * program with variables that program knows and values its configuration loader accepts; the pilot has the
- * mounts and variables the README names; ports are the programs' defaults and SPEC §1's; the Grafana dashboard
- * queries measurements, fields and tags the collector writes on a real statistics reading; the Kibana data views
- * resolve to the pilot's and Jaeger's index names on a real Elasticsearch.
+ * The deployment examples under deploy/, checked as far as this machine allows without a swarm or a Kubernetes cluster:
+ * every file parses (YAML through Python's PyYAML, Debian's python3-yaml); the Shipwatch services run a program with
+ * variables that program knows and values its configuration loader accepts; the pilot has the mounts and variables the
+ * README names; ports are the programs' defaults and the README's port table; the Grafana dashboard queries
+ * measurements, fields and tags the collector writes on a real statistics reading; the Kibana data views resolve to the
+ * pilot's and Jaeger's index names on a real Elasticsearch.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -78,7 +78,7 @@ function defaultOf(name: string): string {
   return row.default;
 }
 
-/** Default listen ports by variable, with UDP for the receivers the SPEC puts on UDP. */
+/** Default listen ports by variable, with UDP for the receivers the README's port table puts on UDP. */
 function listenPorts(program: Program): Array<{ variable: string; port: number; protocol: 'tcp' | 'udp' }> {
   return describeVariables()
     .filter((v) => SECTIONS_OF[program].includes(v.section) && v.section !== 'common' && v.name.endsWith('_LISTEN'))

@@ -1,6 +1,6 @@
 /**
- * Starts every trace receiver on its own port (SPEC §1): Jaeger agent UDP (compact 6831, binary 6832), Jaeger
- * HTTP 14268, Zipkin 9411, OTLP/HTTP 4318 — all handing spans to one bounded span queue. The HTTP ones need
+ * Starts every trace receiver on its own port (the README's "Ports"): Jaeger agent UDP (compact 6831, binary 6832),
+ * Jaeger HTTP 14268, Zipkin 9411, OTLP/HTTP 4318 — all handing spans to one bounded span queue. The HTTP ones need
  * COLLECTOR_AUTH_TOKEN when it is set; UDP datagrams carry no credentials (keep those ports on a trusted network).
  */
 import type { Config } from '../../../platform/config/load-config.js';

@@ -34,7 +34,7 @@ const DB_1: Meta = { container: 'db-1', id: 'b2'.repeat(32), app: 'shop', servic
 const BLOG: Meta = { container: 'blog-web-1', id: 'c3'.repeat(32), app: 'blog', service: 'web', target: WEB };
 
 let serial = 0;
-/** A record as the pilot writes it (SPEC §2.4); `fields` set: a json line (no message, its fields on top). */
+/** A record as the pilot writes it (the README's "Records"); `fields` set: a json line (no message, fields on top). */
 function record(m: Meta, timestampMs: number, line: string, fields?: Record<string, unknown>): LogEvent {
   const head = {
     '@timestamp': new Date(timestampMs).toISOString(), ...(fields ? {} : { message: line }), stream: 'stdout', source: 'stdout',
