@@ -40,7 +40,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   try {
     // The store's metric table (METRICS_STORE, on in `all`) is one more output; the runtime closes it with the store.
     const extra = c.metricsStore ? [openStoreMetricStorage(runtime, registry)] : [];
-    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry, extra });
+    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry, dataDir: config.common.dataDir, extra });
     closers.push(() => metrics.close());
 
     const writers = await createSpanWriters(runtime, registry);
@@ -57,7 +57,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       client: engine, hostName, labelPrefix: c.monitoringLabelPrefix, intervalMs: c.monitoringIntervalMs,
       timeoutMs: c.monitoringTimeoutMs, maxOutputBytes: c.monitoringMaxOutputBytes, containerStats: c.containerStats,
       statsLabels: labelFilter(c.statsLabelInclude, c.statsLabelExclude),
-      emit: (points, route) => metrics.write(points, route), forget: (container) => metrics.forgetContainer(container.name),
+      emit: (points, route) => metrics.write(points, route), forget: (container) => metrics.forgetContainer(container.name), outputsFull: () => metrics.full(),
       log: log.child({ component: 'monitoring' }), registry,
     });
     const watcher = new ContainerWatcher({ client: engine, listener: monitoring, log: log.child({ component: 'engine' }), registry });

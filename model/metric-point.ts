@@ -58,6 +58,16 @@ export interface MetricSink {
    * as the `write` that follows; synchronous and cheap for points of series the sink already holds.
    */
   admit?(points: readonly MetricPoint[]): PointRefusal[];
+  /**
+   * True while the sink is out of room and configured to block: sources hold back (a push answers 503 with
+   * Retry-After, monitoring skips its rounds) instead of writing. Absent: never full.
+   */
+  full?(): boolean;
+  /**
+   * Resolves once every point written so far is kept (a durable queue's: on disk), false when some could not be;
+   * a source awaits it before telling its client the points are taken. Absent: kept once written.
+   */
+  settled?(): Promise<boolean>;
   /** Delivers what it still holds within its own time bound, then stops. Idempotent. */
   close(): Promise<void>;
 }

@@ -20,6 +20,11 @@
  *   "partial write: <first reason, naming the limit and its variable> dropped=K" (without "partial write" when
  *   nothing was kept), counted in `shipwatch_line_protocol_refused_total{reason}`.
  *
+ * - While an output is full and blocks (INFLUXDB_BUFFER_WHEN_FULL=block), a push is answered 503 with Retry-After
+ *   before its body is parsed; a 204 is sent only once the outputs hold the points (`settled`: a durable queue's
+ *   are on disk), else 503 too. A client that sends again after a 503 does no harm: a point with the same series and
+ *   timestamp overwrites itself.
+ *
  * A large body never holds the event loop for long: it is parsed in slices and its points handed over in chunks,
  * with a turn of the loop between them. The points go to `onPoints` (the metric outputs), which must not block.
  */
@@ -46,6 +51,10 @@ export interface LineProtocolPushOptions {
   onPoints: (points: MetricPoint[], context: PushContext) => void;
   /** Which points the outputs would refuse (MetricSink.admit); those are dropped and answered as a partial write. */
   admit?: (points: readonly MetricPoint[]) => readonly PointRefusal[];
+  /** True while an output is out of room and blocks: the push is answered 503 with Retry-After. */
+  full?: () => boolean;
+  /** Resolves once the outputs hold every point handed over (false when some could not be kept). */
+  settled?: () => Promise<boolean>;
   /** Limits of one line; default the parser's (DEFAULT_LINE_LIMITS). */
   limits?: Readonly<LineLimits>;
   log: Logger;
@@ -57,7 +66,10 @@ const inflate = promisify(gunzip);
 const V1_PRECISIONS: Record<string, Precision> = { n: 'ns', ns: 'ns', u: 'us', us: 'us', µ: 'us', ms: 'ms', s: 's', m: 'm', h: 'h' };
 const V2_PRECISIONS: Record<string, Precision> = { ns: 'ns', us: 'us', ms: 'ms', s: 's' };
 
-type Answer = { status: number; body?: Record<string, unknown> };
+type Answer = { status: number; body?: Record<string, unknown>; retryAfterS?: number };
+
+/** Retry-After of a push refused while an output is full: about the time a target that is back takes a few batches. */
+const FULL_RETRY_AFTER_S = 5;
 
 /** The variable that sets each limit, named in the answer so that whoever reads it knows what to raise. */
 const LIMIT_VARIABLES: Readonly<Record<LimitName, string>> = {
@@ -104,6 +116,7 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
     const handle = async (api: 'v1' | 'v2', req: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const answer = await write(api, req);
       requests.inc({ api, status: String(answer.status) });
+      if (answer.retryAfterS !== undefined) void reply.header('retry-after', String(answer.retryAfterS));
       if (answer.body === undefined) await reply.status(answer.status).send();
       else await reply.status(answer.status).send(answer.body);
     };
@@ -121,6 +134,7 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
       if (database === '') {
         return api === 'v2' ? { status: 404, body: { code: 'not found', message: 'bucket not found' } } : { status: 400, body: { error: 'database is required' } };
       }
+      if (options.full?.() === true) return unavailable(api, 'the metric outputs are full: their targets are out of reach or slow; send again later');
       const body = await readBody(api, req, options.maxBodyBytes);
       if (!Buffer.isBuffer(body)) return body;
       if (body.length === 0) {
@@ -137,6 +151,9 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
       // InfluxDB 2.x writes nothing of a body that does not parse; a line over a limit is only dropped.
       if (api === 'v2' && syntax > 0) return { status: 400, body: { code: 'invalid', message: describeFailure(result.failures), line: result.failures[0]!.line } };
       const { kept, refusals } = await handOver(result.points, context);
+      if (kept > 0 && options.settled !== undefined && !(await options.settled())) {
+        return unavailable(api, 'the metric outputs could not keep every point (full or failing); send again later');
+      }
       if (kept > 0) received.inc({ api }, kept);
       for (const r of refusals) refused.inc({ api, reason: r.reason });
       const dropped = result.failures.length + refusals.length;
@@ -198,6 +215,12 @@ async function readBody(api: 'v1' | 'v2', req: FastifyRequest, maxBodyBytes: num
     const message = `unable to read data: gzip: ${(err as Error).message}`;
     return api === 'v2' ? { status: 400, body: { code: 'invalid', message } } : { status: 400, body: { error: message } };
   }
+}
+
+function unavailable(api: 'v1' | 'v2', message: string): Answer {
+  return api === 'v2'
+    ? { status: 503, body: { code: 'unavailable', message }, retryAfterS: FULL_RETRY_AFTER_S }
+    : { status: 503, body: { error: message }, retryAfterS: FULL_RETRY_AFTER_S };
 }
 
 function tooLarge(api: 'v1' | 'v2'): Answer {

@@ -10,7 +10,8 @@ import type { Config } from '../../platform/config/load-config.js';
 import type { Logger } from '../../platform/log.js';
 import type { MetricPoint } from '../../model/metric-point.js';
 import type { Registry } from '../../platform/self-metrics.js';
-import { InfluxDbSink } from './influxdb-sink.js';
+import { createHash } from 'node:crypto';
+import { InfluxDbOutput } from './influxdb-output.js';
 import { registerLineProtocolPush } from './line-protocol-push.js';
 import { fanOut, type MetricSink } from './metric-sink.js';
 import { PrometheusSeries } from './prometheus-series.js';
@@ -19,7 +20,7 @@ export interface MetricOutputs {
   /** Every metric source writes here. */
   sink: MetricSink;
   prometheus: PrometheusSeries;
-  influxdb: InfluxDbSink | undefined;
+  influxdb: InfluxDbOutput | undefined;
   health: HealthCheck[];
   /** For startAdminServer's `configure`. */
   configureAdmin(app: FastifyInstance): Promise<void>;
@@ -28,23 +29,33 @@ export interface MetricOutputs {
    * names (one sink per distinct URL, created on first use, same token/org/bucket).
    */
   write(points: readonly MetricPoint[], route?: { influxdbUrl?: string }): void;
+  /** An output is out of room and blocks (INFLUXDB_BUFFER_WHEN_FULL=block): monitoring skips its rounds meanwhile. */
+  full(): boolean;
   /** A container is gone: its Prometheus series disappear. */
   forgetContainer(name: string): void;
   summary: string[];
   close(): Promise<void>;
 }
 
-/** `extra` sinks (the embedded store's metric table in `all`) receive every point too. */
-export function createMetricOutputs(config: Config['collector'], deps: { log: Logger; registry: Registry; extra?: MetricSink[] }): MetricOutputs {
+/** Bytes of line protocol per InfluxDB write request at most (InfluxDB's own default body limit is 25 MB). */
+const INFLUXDB_BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `extra` sinks (the embedded store's metric table in `all`) receive every point too. Each InfluxDB output keeps its
+ * queue under `dataDir`/buffer/: `influxdb` for INFLUXDB_URL, `influxdb-<hash of the URL>` for one a label names.
+ */
+export function createMetricOutputs(config: Config['collector'], deps: { log: Logger; registry: Registry; dataDir: string; extra?: MetricSink[] }): MetricOutputs {
   const prometheus = new PrometheusSeries({ stalenessMs: config.prometheusStalenessMs, maxSeries: config.prometheusMaxSeries, registry: deps.registry });
-  const influxSink = (url: string): InfluxDbSink => new InfluxDbSink({
-    url, token: config.influxdbToken, org: config.influxdbOrg, bucket: config.influxdbBucket,
-    queuePoints: config.influxdbQueuePoints, batchPoints: config.influxdbBatchPoints, flushIntervalMs: config.influxdbFlushIntervalMs,
-    timeoutMs: config.influxdbTimeoutMs, log: deps.log.child({ influxdb: url }), registry: deps.registry,
+  const influxSink = (url: string, name: string): InfluxDbOutput => new InfluxDbOutput({
+    name, url, token: config.influxdbToken, org: config.influxdbOrg, bucket: config.influxdbBucket,
+    batchPoints: config.influxdbBatchPoints, batchBytes: INFLUXDB_BATCH_BYTES, flushIntervalMs: config.influxdbFlushIntervalMs,
+    concurrency: config.influxdbWriteConcurrency, timeoutMs: config.influxdbTimeoutMs, retry: { maxDelayMs: config.influxdbRetryMaxDelayMs },
+    dataDir: deps.dataDir, bufferMaxBytes: config.influxdbBufferMaxBytes, whenFull: config.influxdbBufferWhenFull,
+    log: deps.log.child({ influxdb: url }), registry: deps.registry,
   });
-  const influxdb = config.influxdbUrl === '' ? undefined : influxSink(config.influxdbUrl);
+  const influxdb = config.influxdbUrl === '' ? undefined : influxSink(config.influxdbUrl, 'influxdb');
   const sink = fanOut([...(influxdb ? [influxdb] : []), prometheus, ...(deps.extra ?? [])]);
-  const addons = new Map<string, InfluxDbSink>();
+  const addons = new Map<string, InfluxDbOutput>();
   if (influxdb) addons.set(config.influxdbUrl, influxdb);
   const health = influxdb ? [influxdb.healthCheck()] : [];
   return {
@@ -58,12 +69,16 @@ export function createMetricOutputs(config: Config['collector'], deps: { log: Lo
       if (url === undefined || url === config.influxdbUrl) return;
       let addon = addons.get(url);
       if (!addon) {
-        addon = influxSink(url);
+        addon = influxSink(url, `influxdb-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`);
         addons.set(url, addon);
         health.push(addon.healthCheck());
         deps.log.info('sending a container\'s points to the InfluxDB its label names', { url });
       }
       addon.write(points);
+    },
+    full() {
+      for (const addon of addons.values()) if (addon.full()) return true;
+      return sink.full?.() === true;
     },
     forgetContainer(name) {
       prometheus.forget((series) => series.tags['container_name'] === name);
@@ -76,6 +91,7 @@ export function createMetricOutputs(config: Config['collector'], deps: { log: Lo
       prometheus.exposeOnMetrics(app);
       await registerLineProtocolPush(app, {
         maxBodyBytes: config.writeMaxBodyBytes, onPoints: (points) => sink.write(points), admit: (points) => sink.admit?.(points) ?? [], log: deps.log, registry: deps.registry,
+        full: () => sink.full?.() === true, settled: () => sink.settled?.() ?? Promise.resolve(true),
         limits: {
           maxFieldsPerLine: config.writeMaxFieldsPerLine, maxTagValueBytes: config.writeMaxTagValueBytes,
           maxStringFieldBytes: config.writeMaxStringFieldBytes, maxSeriesKeyBytes: config.writeMaxSeriesKeyBytes,

@@ -31,6 +31,8 @@ export interface ContainerMonitoringOptions {
   statsLabels: LabelFilter;
   /** Where points go; `influxdbUrl` when the container names its own InfluxDB (`addon.influxdb`). */
   emit: (points: MetricPoint[], route: { containerId: string; influxdbUrl?: string }) => void;
+  /** True while a metric output is full and blocks: runs are skipped, counted. */
+  outputsFull?: () => boolean;
   /** A container is gone: its series should disappear. */
   forget: (container: { id: string; name: string }) => void;
   log: Logger;
@@ -44,7 +46,7 @@ export class ContainerMonitoring implements ContainerListener {
   private readonly known = new Map<string, { name: string; life: { alive: boolean } }>();
 
   constructor(private readonly options: ContainerMonitoringOptions) {
-    this.scheduler = new MonitorScheduler({ intervalMs: options.intervalMs, log: options.log, registry: options.registry });
+    this.scheduler = new MonitorScheduler({ intervalMs: options.intervalMs, holdBack: options.outputsFull, log: options.log, registry: options.registry });
     this.badLabels = counter(options.registry, {
       name: 'shipwatch_monitoring_bad_declarations_total', help: 'Monitoring labels skipped because they are invalid.',
     });

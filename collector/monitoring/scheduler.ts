@@ -2,7 +2,9 @@
  * Runs each container's monitoring tasks every interval, each on its own random phase so a host's containers are
  * not all polled in the same second. A run still going at its next tick makes that tick skip, with a warning and a
  * counter — runs never pile up, and a collection round (`runAllOnce`) joins a run in progress instead of starting a
- * second one. Tasks are added and removed as containers come and go; a removed task never starts again.
+ * second one. While `holdBack` says so (a metric output is full and blocks) ticks are skipped too, counted: the points
+ * a run would make have nowhere to go. Tasks are added and removed as containers come and go; a removed task never
+ * starts again.
  */
 import type { Logger } from '../../platform/log.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
@@ -26,6 +28,8 @@ export interface SchedulerOptions {
   intervalMs: number;
   log: Logger;
   registry: Registry;
+  /** True while runs should not start (a metric output is full and blocks). */
+  holdBack?: () => boolean;
   /** Source of each task's phase in [0, 1) of the interval; default Math.random. */
   random?: () => number;
 }
@@ -37,11 +41,16 @@ export class MonitorScheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly skipped;
   private readonly failed;
+  private readonly heldBack;
   private closed = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.skipped = counter(options.registry, {
       name: 'shipwatch_monitoring_skipped_ticks_total', help: 'Monitoring ticks skipped because the previous run was still going.', labelNames: ['kind'] as const,
+    });
+    this.heldBack = counter(options.registry, {
+      name: 'shipwatch_monitoring_held_back_ticks_total', help: 'Monitoring ticks skipped because a metric output was full (INFLUXDB_BUFFER_WHEN_FULL=block).',
+      labelNames: ['kind'] as const,
     });
     this.failed = counter(options.registry, {
       name: 'shipwatch_monitoring_task_errors_total', help: 'Monitoring runs that threw unexpectedly.', labelNames: ['kind'] as const,
@@ -66,6 +75,10 @@ export class MonitorScheduler {
       if (entry.running) {
         this.skipped.inc({ kind: task.kind });
         this.options.log.warn('monitoring run still going at the next tick: tick skipped', { container: task.container, kind: task.kind, intervalMs });
+        return;
+      }
+      if (this.options.holdBack?.() === true) {
+        this.heldBack.inc({ kind: task.kind });
         return;
       }
       void this.start(entry);

@@ -1,4 +1,4 @@
-import { parseBool, parseDurationMs, parseInteger, parseList, parseListen, parseSizeBytes, parseString, parseUrl, v } from './schema.js';
+import { parseBool, parseDurationMs, parseEnum, parseInteger, parseList, parseListen, parseSizeBytes, parseString, parseUrl, v } from './schema.js';
 
 export const collector = {
   adminListen: v({ name: 'COLLECTOR_ADMIN_LISTEN', default: ':14269', doc: 'Admin port of the collector (/health, /metrics, line protocol /write).', parse: parseListen }),
@@ -40,7 +40,19 @@ export const collector = {
   influxdbToken: v({ name: 'INFLUXDB_TOKEN', default: '', doc: 'InfluxDB API token (InfluxDB 1.8: user:password).', parse: parseString, secret: true }),
   influxdbOrg: v({ name: 'INFLUXDB_ORG', default: '', doc: 'InfluxDB organisation (ignored by InfluxDB 1.8 and VictoriaMetrics).', parse: parseString }),
   influxdbBucket: v({ name: 'INFLUXDB_BUCKET', default: 'telegraf', doc: 'InfluxDB bucket (InfluxDB 1.8: database/retention-policy).', parse: parseString }),
-  influxdbQueuePoints: v({ name: 'INFLUXDB_QUEUE', default: '100000', doc: 'Points held for InfluxDB at most while it is slow or down; past it the oldest are dropped and counted.', parse: parseInteger(1, 100_000_000) }),
+  influxdbBufferMaxBytes: v({
+    name: 'INFLUXDB_BUFFER_MAX_SIZE', default: '256MiB', parse: parseSizeBytes,
+    doc: 'Disk budget of each InfluxDB output\'s queue (under SHIPWATCH_DATA_DIR/buffer/): points wait there, across restarts, until the target takes them.',
+  }),
+  influxdbBufferWhenFull: v({
+    name: 'INFLUXDB_BUFFER_WHEN_FULL', default: 'block', parse: parseEnum(['block', 'drop'] as const),
+    doc: 'block (line protocol pushes answer 503 with Retry-After, monitoring skips its rounds, counted, until space frees) or drop (new points dropped, counted).',
+  }),
+  influxdbRetryMaxDelayMs: v({
+    name: 'INFLUXDB_RETRY_MAX_DELAY', default: '30s', parse: parseDurationMs,
+    doc: 'Longest wait between tries of an InfluxDB write that failed (out of reach, 429, 5xx, 401/403); tries go on without a deadline, a longer Retry-After wins.',
+  }),
+  influxdbWriteConcurrency: v({ name: 'INFLUXDB_WRITERS', default: '2', doc: 'InfluxDB write requests under way at once, per output.', parse: parseInteger(1, 64) }),
   influxdbBatchPoints: v({ name: 'INFLUXDB_BATCH', default: '5000', doc: 'Points per InfluxDB write.', parse: parseInteger(1, 1_000_000) }),
   influxdbFlushIntervalMs: v({ name: 'INFLUXDB_FLUSH_INTERVAL', default: '1s', doc: 'Longest a point waits for its InfluxDB batch to fill.', parse: parseDurationMs }),
   influxdbTimeoutMs: v({ name: 'INFLUXDB_TIMEOUT', default: '10s', doc: 'One InfluxDB write taking longer is abandoned and retried.', parse: parseDurationMs }),

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { InfluxDbSink } from '../../collector/metrics/influxdb-sink.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfluxDbOutput } from '../../collector/metrics/influxdb-output.js';
 import { parseLineProtocol } from '../../collector/metrics/line-protocol-parser.js';
 import { registerLineProtocolPush } from '../../collector/metrics/line-protocol-push.js';
 import { startJaegerHttpReceiver } from '../../collector/traces/receivers/jaeger-http-receiver.js';
@@ -174,11 +177,12 @@ describe('line protocol pushes on the collector admin port', () => {
     assert.equal(received.length, accepted.length);
   });
 
-  test("Shipwatch's own InfluxDB output (the official InfluxDB 2 client) writes into a collector that wants a token", async () => {
+  test("Shipwatch's own InfluxDB output writes into a collector that wants a token, sent as InfluxDB 2 clients send it", async () => {
     received.length = 0;
-    const sink = new InfluxDbSink({
-      url: `http://127.0.0.1:${both}`, token: INGEST, org: 'o', bucket: 'telegraf', queuePoints: 100, batchPoints: 10, flushIntervalMs: 20, timeoutMs: 5000,
-      log: silentLogger, registry: createRegistry('collector', false),
+    const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-ingest-'));
+    const sink = new InfluxDbOutput({
+      name: 'influxdb', url: `http://127.0.0.1:${both}`, token: INGEST, org: 'o', bucket: 'telegraf', batchPoints: 10, batchBytes: 1 << 20, flushIntervalMs: 20,
+      concurrency: 1, timeoutMs: 5000, dataDir, bufferMaxBytes: 1 << 20, whenFull: 'block', log: silentLogger, registry: createRegistry('collector', false),
     });
     try {
       sink.write(parseLineProtocol('mem,host=h used=5i 1700000000000000000\n').points);
@@ -186,6 +190,7 @@ describe('line protocol pushes on the collector admin port', () => {
       assert.equal(received[0]![0]!.measurement, 'mem');
     } finally {
       await sink.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -82,7 +82,7 @@ async function collectorWithStore(t: { after(fn: () => unknown): void }) {
   const registry = createRegistry('collector', false);
   const db = new StoreDatabase({ dataDir: dir, retentionMs: 0, log: silentLogger });
   const store = new StoreMetricStorage(db, { log: silentLogger, registry, maxSeriesPerMeasurement: config.collector.metricsStoreMaxSeries });
-  const outputs = createMetricOutputs(config.collector, { log: silentLogger, registry, extra: [store] });
+  const outputs = createMetricOutputs(config.collector, { log: silentLogger, registry, dataDir: dir, extra: [store] });
   const app = buildAdminApp({ registry, health: outputs.health, log: silentLogger });
   await outputs.configureAdmin(app);
   await app.listen({ host: '127.0.0.1', port: 0 });

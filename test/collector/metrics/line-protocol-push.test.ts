@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { buildAdminApp } from '../../../platform/http/admin-server.js';
 import { silentLogger } from '../../../platform/log.js';
 import type { MetricPoint } from '../../../model/metric-point.js';
 import { createRegistry } from '../../../platform/self-metrics.js';
-import { InfluxDbSink } from '../../../collector/metrics/influxdb-sink.js';
+import { InfluxDbOutput } from '../../../collector/metrics/influxdb-output.js';
 import { registerLineProtocolPush, type PushContext } from '../../../collector/metrics/line-protocol-push.js';
 import { exportSeries } from '../../helpers/victoria-metrics.js';
 import { testServices } from '../../helpers/services.js';
@@ -14,12 +17,14 @@ import { waitFor } from '../../helpers/wait.js';
 
 const MAX_BODY = 64 * 1024;
 
-async function pushApp(maxBodyBytes = MAX_BODY, onPoints?: (points: MetricPoint[], context: PushContext) => void) {
+async function pushApp(
+  maxBodyBytes = MAX_BODY, onPoints?: (points: MetricPoint[], context: PushContext) => void, outputs: { full?: () => boolean; settled?: () => Promise<boolean> } = {},
+) {
   const registry = createRegistry('collector', false);
   const app = buildAdminApp({ registry, health: [], log: silentLogger });
   const received: Array<{ points: MetricPoint[]; context: PushContext }> = [];
   await registerLineProtocolPush(app, {
-    maxBodyBytes, log: silentLogger, registry,
+    maxBodyBytes, log: silentLogger, registry, ...outputs,
     onPoints: onPoints ?? ((points, context) => received.push({ points, context })),
   });
   await app.ready();
@@ -115,15 +120,50 @@ test('an empty body, a bad precision and a missing bucket or db are answered as 
   assert.equal(received.length, 0);
 });
 
-test('points pushed to the endpoint arrive in VictoriaMetrics through the InfluxDB sink', async (t) => {
+test('while an output is full a push is answered 503 with Retry-After before its body is read, in both APIs', async (t) => {
+  const { app, received } = await pushApp(MAX_BODY, undefined, { full: () => true });
+  t.after(() => app.close());
+  const v2 = await app.inject({ method: 'POST', url: '/api/v2/write?bucket=b', payload: 'cpu v=1 1\n' });
+  assert.equal(v2.statusCode, 503);
+  assert.equal(v2.headers['retry-after'], '5');
+  assert.equal(v2.json().code, 'unavailable');
+  const v1 = await app.inject({ method: 'POST', url: '/write?db=d', payload: 'cpu v=1 1\n' });
+  assert.equal(v1.statusCode, 503);
+  assert.match(v1.json().error, /full/);
+  assert.equal(received.length, 0);
+});
+
+test('a push is answered only once the outputs hold its points, and 503 when they could not keep them', async (t) => {
+  let kept = false;
+  let release: (() => void) | undefined;
+  const { app, received } = await pushApp(MAX_BODY, undefined, {
+    settled: () => new Promise<boolean>((resolve) => (release = () => resolve(kept))),
+  });
+  t.after(() => app.close());
+  const answer = app.inject({ method: 'POST', url: '/write?db=d', payload: 'cpu v=1 1\n' });
+  await waitFor(() => release !== undefined, { what: 'the push waiting for its points to be kept' });
+  assert.equal(received.length, 1);
+  release!();
+  assert.equal((await answer).statusCode, 503);
+  kept = true;
+  release = undefined;
+  const again = app.inject({ method: 'POST', url: '/write?db=d', payload: 'cpu v=1 1\n' });
+  await waitFor(() => release !== undefined, { what: 'the second push waiting' });
+  release!();
+  assert.equal((await again).statusCode, 204);
+});
+
+test('points pushed to the endpoint arrive in VictoriaMetrics through the InfluxDB output', async (t) => {
   const { vmUrl } = testServices();
   const registry = createRegistry('collector', false);
-  const sink = new InfluxDbSink({
-    url: vmUrl, token: '', org: 'shipwatch', bucket: 'telegraf', queuePoints: 10_000, batchPoints: 500, flushIntervalMs: 100, timeoutMs: 5_000,
-    log: silentLogger, registry,
+  const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-push-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const sink = new InfluxDbOutput({
+    name: 'influxdb', url: vmUrl, token: '', org: 'shipwatch', bucket: 'telegraf', batchPoints: 500, batchBytes: 4 << 20, flushIntervalMs: 100,
+    concurrency: 2, timeoutMs: 5_000, dataDir, bufferMaxBytes: 16 << 20, whenFull: 'block', log: silentLogger, registry,
   });
   t.after(() => sink.close());
-  const { app } = await pushApp(MAX_BODY, (points) => sink.write(points));
+  const { app } = await pushApp(MAX_BODY, (points) => sink.write(points), { full: () => sink.full(), settled: () => sink.settled() });
   t.after(() => app.close());
 
   const measurement = `swpush_${randomBytes(4).toString('hex')}`;
@@ -143,5 +183,5 @@ test('points pushed to the endpoint arrive in VictoriaMetrics through the Influx
   assert.deepEqual(h3.values, [3, 8, 13, 18, 23, 28, 33, 38, 43, 48]);
   assert.deepEqual(h3.timestamps, [3, 8, 13, 18, 23, 28, 33, 38, 43, 48].map((i) => nowMs - (50 - i) * 1000));
   assert.ok(series.some((s) => s.metric.__name__ === `${measurement}_up` && s.values.every((v) => v === 1)));
-  assert.match(await registry.metrics(), /shipwatch_influxdb_points_written_total\{sink="influxdb",program="collector"\} 50/);
+  assert.match(await registry.metrics(), /shipwatch_delivery_records_total\{output="influxdb",outcome="delivered",program="collector"\} 50/);
 });

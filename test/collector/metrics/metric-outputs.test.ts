@@ -9,7 +9,8 @@ import { createMetricOutputs } from '../../../collector/metrics/metric-outputs.j
 test('a pushed line shows on the admin /metrics as a collected series with the default configuration', async (t) => {
   const config = loadConfig({}, 'collector');
   const registry = createRegistry('collector', false);
-  const outputs = createMetricOutputs(config.collector, { log: silentLogger, registry });
+  // No InfluxDB output: nothing is written under the data folder.
+  const outputs = createMetricOutputs(config.collector, { log: silentLogger, registry, dataDir: config.common.dataDir });
   t.after(() => outputs.sink.close());
   assert.equal(outputs.influxdb, undefined);
   const app = buildAdminApp({ registry, health: outputs.health, log: silentLogger });
