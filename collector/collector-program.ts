@@ -1,5 +1,5 @@
 /**
- * `shipwatch collector`: trace receivers → bounded span queue → span storage; container monitoring (scripts,
+ * `shipwatch collector`: trace receivers → durable span queues (one per storage) → span storage; container monitoring (scripts,
  * HTTP endpoints, statistics) and line protocol pushes → metric outputs; the admin port serves /health, /metrics
  * (the collector's own counters and every collected series) and the push endpoints.
  *
@@ -22,7 +22,7 @@ import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
 import { ContainerMonitoring } from './monitoring/container-monitoring.js';
 import { labelFilter } from './monitoring/label-filter.js';
 import { createMetricOutputs } from './metrics/metric-outputs.js';
-import { SpanQueue } from './traces/span-queue.js';
+import { SpanDelivery } from './traces/span-delivery.js';
 import { startTraceReceivers } from './traces/receivers/trace-receivers.js';
 
 export async function start(runtime: Runtime): Promise<RunningProgram> {
@@ -44,11 +44,12 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     closers.push(() => metrics.close());
 
     const writers = await createSpanWriters(runtime, registry);
-    const queue = new SpanQueue({
-      writers, maxQueuedSpans: c.spanQueueSpans, maxBatchSpans: c.spanBatchSpans, flushIntervalMs: c.spanFlushIntervalMs,
-      concurrency: c.spanWriteConcurrency, log: log.child({ component: 'span-queue' }), registry,
-      // Leaves time for the steps after it within the shutdown timeout, as the pilot's drain does.
-      closeTimeoutMs: Math.max(500, config.common.shutdownTimeoutMs - 1500),
+    const storageTypes = config.spanStorage.types;
+    const queue = await SpanDelivery.open({
+      storages: writers.map((writer, i) => ({ name: storageTypes[i]!, writer })), config: c, dataDir: config.common.dataDir,
+      log: log.child({ component: 'span-delivery' }), registry,
+      // Leaves time for the steps after it within the shutdown timeout; what is left is replayed by the next start.
+      drainTimeoutMs: Math.max(500, config.common.shutdownTimeoutMs - 1500),
     });
     closers.push(() => queue.close());
 
@@ -71,8 +72,11 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       listen: c.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken, ingest: c.authToken },
       health: [
         { name: 'engine', check: () => watcher.status().reason },
-        { name: 'span-queue', check: () => (queue.fill >= 0.9 ? `span storage is behind: the queue is ${Math.round(queue.fill * 100)}% full` : undefined) },
-        { name: 'span-storage', impact: 'degraded', check: () => writers.map((w) => w.problem?.()).filter((p) => p !== undefined).join('; ') || undefined },
+        { name: 'span-queue', check: () => (queue.fill >= 1 ? 'span storage is behind: the span queue is full (COLLECTOR_SPAN_BUFFER_MAX_SIZE)' : undefined) },
+        {
+          name: 'span-storage', impact: 'degraded',
+          check: () => [queue.problem(), ...writers.map((w) => w.problem?.())].filter((p) => p !== undefined).join('; ') || undefined,
+        },
         ...metrics.health,
       ],
       configure: (app) => metrics.configureAdmin(app),

@@ -124,4 +124,9 @@ export function chunkSpans(chunk: SpanChunk): Span[] {
  */
 export interface SpanConsumer {
   consume(spans: SpanChunk): 'accepted' | 'busy';
+  /**
+   * Optional: resolves once the spans are kept durably ('accepted'), or 'busy' (the receiver answers 503 with
+   * Retry-After) or 'failed' (the disk refused them). HTTP receivers answer behind it.
+   */
+  consumeDurably?(spans: SpanChunk): Promise<'accepted' | 'busy' | 'failed'>;
 }

@@ -30,6 +30,14 @@ export const collector = {
   spanBatchSpans: v({ name: 'COLLECTOR_SPAN_BATCH', default: '1000', doc: 'Spans per storage write.', parse: parseInteger(1, 1_000_000) }),
   spanFlushIntervalMs: v({ name: 'COLLECTOR_SPAN_FLUSH_INTERVAL', default: '200ms', doc: 'Longest a span waits for its storage batch to fill.', parse: parseDurationMs }),
   spanWriteConcurrency: v({ name: 'COLLECTOR_SPAN_WRITERS', default: '2', doc: 'Storage writes under way at once.', parse: parseInteger(1, 64) }),
+  spanBufferMaxBytes: v({
+    name: 'COLLECTOR_SPAN_BUFFER_MAX_SIZE', default: '1GiB', parse: parseSizeBytes,
+    doc: 'Disk budget of the span queue of each span storage (SHIPWATCH_DATA_DIR/buffer/spans-<storage>/): spans are answered 200 once written there and made durable (one fdatasync per group of requests), and stay until the storage holds them.',
+  }),
+  spanBufferWhenFull: v({
+    name: 'COLLECTOR_SPAN_BUFFER_WHEN_FULL', default: 'block', parse: parseEnum(['block', 'drop'] as const),
+    doc: 'When the span disk budget is used: block (HTTP receivers answer 503 + Retry-After once COLLECTOR_SPAN_QUEUE spans wait in memory, UDP drops are counted) or drop (new spans dropped at once, counted, 503 over HTTP).',
+  }),
   // Metrics: line protocol push, InfluxDB output, Prometheus exposition.
   writeMaxBodyBytes: v({ name: 'COLLECTOR_WRITE_MAX_BODY', default: '32MiB', doc: 'Largest line protocol push on /write and /api/v2/write, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
   writeMaxFieldsPerLine: v({ name: 'COLLECTOR_WRITE_MAX_FIELDS', default: '10000', doc: 'Most fields in one pushed line protocol line (/write, /api/v2/write); a wider line is refused alone (partial write, 400) and counted.', parse: parseInteger(1, 1_000_000) }),

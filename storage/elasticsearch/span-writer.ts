@@ -25,8 +25,10 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
-import type { Span } from '../../model/span.js';
+import { chunkSpans, type Span, type SpanChunk } from '../../model/span.js';
 import { retry, retryCounters, type RetryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
+import { Sender } from '../../delivery/sender.js';
+import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import type { SpanWriter, SpanWriteResult } from '../span-storage.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
@@ -76,7 +78,8 @@ function classifyWriteError(err: unknown): RetryVerdict {
   return status === 401 || status === 403 ? { retry: true } : classifyRequestError(err);
 }
 
-export class EsSpanWriter implements SpanWriter {
+export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
+  readonly name = 'elasticsearch-spans';
   private readonly names: JaegerIndexNames;
   private readonly knownServices = new Set<string>();
   private readonly retryCounters: RetryCounters;
@@ -200,21 +203,58 @@ export class EsSpanWriter implements SpanWriter {
     this.failing = undefined;
   }
 
+  /**
+   * Stores spans through the delivery chain's sender (delivery/sender.ts) without a deadline: for a caller that
+   * holds its spans itself (tests, tools). The collector plugs this writer into its chain as a sink instead.
+   */
   async writeSpans(spans: Span[]): Promise<SpanWriteResult> {
     if (this.closed) throw swError('SW_OUTPUT_FAILED', 'the Elasticsearch span writer is closed');
-    // Before the first write: a daily index made without the templates would keep the wrong mapping all day.
-    if (!this.templatesInstalled && !(await this.start())) {
+    let failed = 0;
+    const sink: DeliverySink<SpanChunk[]> = {
+      name: this.name,
+      classify: (err) => this.classify(err),
+      send: async (batch, signal) => {
+        const outcome = await this.send(batch, signal);
+        failed += outcome.rejectedCount ?? 0;
+        return outcome;
+      },
+    };
+    this.oneShot ??= { log: this.opts.log, registry: this.opts.registry, retryPolicy: this.opts.retryPolicy };
+    const result = await new Sender({ sink, ...this.oneShot, onProblem: () => undefined }).send([spans], this.abort.signal);
+    if (result === 'stopped') {
       this.written.inc({ outcome: 'abandoned' }, spans.length);
       return { failed: spans.length };
     }
-    const max = this.opts.maxBatchDocs ?? 2000;
-    let lines: string[] = [];
-    // Per document (pair of lines): a span, or a service document (not counted as a span).
-    let isSpan: boolean[] = [];
-    let failed = 0;
+    return { failed };
+  }
+
+  private oneShot: { log: Logger; registry: Registry; retryPolicy: EsSpanWriterOptions['retryPolicy'] } | undefined;
+
+  /** The backoff between tries (ES_RETRY_MAX_DELAY), for the chain that sends through this writer. */
+  get retryPolicy(): EsSpanWriterOptions['retryPolicy'] {
+    return this.opts.retryPolicy;
+  }
+
+  /** Whole-request failures worth another try (the sink's `classify`). */
+  classify(err: unknown): RetryVerdict {
+    return classifyWriteError(err);
+  }
+
+  /**
+   * One bulk request of the spans (the sink's `send`): items answered 429 / 5xx come back to send again, spans
+   * refused for their content are counted rejected (and logged), a request that fails as a whole throws.
+   */
+  async send(chunks: SpanChunk[], signal: AbortSignal): Promise<SendOutcome<SpanChunk[]>> {
+    // Before the first write: a daily index made without the templates would keep the wrong mapping all day.
+    if (!this.templatesInstalled && !(await this.start())) throw swError('SW_OUTPUT_FAILED', 'index templates not installed: shutting down');
+    const lines: string[] = [];
+    /** Per document: the index of its span in `spans` (a service document: the span that brought it). */
+    const spanOf: number[] = [];
+    const isSpan: boolean[] = [];
     const newServices: string[] = [];
     const batchServices = new Set<string>();
-    for (const span of spans) {
+    const spans = chunks.length === 1 ? chunkSpans(chunks[0]!) : chunks.flatMap(chunkSpans);
+    spans.forEach((span, i) => {
       const date = indexDate(span.startTimeMicros);
       const kind = spanKindOf(span);
       const serviceId = fnv1a64Hex(span.process.serviceName + span.operationName + kind);
@@ -226,90 +266,58 @@ export class EsSpanWriter implements SpanWriter {
           ? { serviceName: span.process.serviceName, operationName: span.operationName }
           : { serviceName: span.process.serviceName, operationName: span.operationName, spanKind: kind };
         lines.push(JSON.stringify({ index: { _index: this.names.servicePrefix + date, _id: serviceId } }), JSON.stringify(doc));
+        spanOf.push(i);
         isSpan.push(false);
       }
       const doc = spanToDb(span);
       const body = JSON.stringify(doc);
+      // Deterministic: a replayed or retried span overwrites its own document.
       const id = `${doc.traceID}_${doc.spanID}_${fnv1a64Hex(body)}`;
       lines.push(JSON.stringify({ index: { _index: this.names.spanPrefix + date, _id: id } }), body);
+      spanOf.push(i);
       isSpan.push(true);
-      if (isSpan.length >= max) {
-        failed += await this.send(lines, isSpan);
-        lines = [];
-        isSpan = [];
-      }
-    }
-    if (isSpan.length > 0) failed += await this.send(lines, isSpan);
-    if (!this.abort.signal.aborted) for (const key of newServices) this.knownServices.add(key);
-    return { failed };
-  }
-
-  /**
-   * One bulk body (pairs of lines), tried again (only the documents still pending) until each is stored or refused,
-   * or the writer is abandoned. Returns the spans not stored.
-   */
-  private async send(lines: string[], isSpan: boolean[]): Promise<number> {
-    let pending = lines;
-    let pendingIsSpan = isSpan;
-    let failed = 0;
-    const spansOf = (kinds: boolean[]): number => kinds.reduce((n, s) => (s ? n + 1 : n), 0);
+    });
+    let response: unknown;
     try {
-      await retry(
-        async () => {
-          const body = await this.opts.client.transport.request(
-            { method: 'POST', path: '/_bulk', bulkBody: pending.join('\n') + '\n' },
-            { signal: this.abort.signal },
-          );
-          const outcomes = classifyBulkItems(body, pendingIsSpan.length, 'index');
-          const again: string[] = [];
-          const againIsSpan: boolean[] = [];
-          let stored = 0;
-          let rejected = 0;
-          outcomes.forEach((o, i) => {
-            const span = pendingIsSpan[i]!;
-            if (o.kind === 'delivered') {
-              if (span) stored++;
-            } else if (o.kind === 'retry') {
-              again.push(pending[2 * i]!, pending[2 * i + 1]!);
-              againIsSpan.push(span);
-            } else {
-              if (span) rejected++;
-              this.opts.log.warn(span ? 'span document refused by Elasticsearch' : 'service document refused by Elasticsearch', { index: o.index, status: o.status, reason: o.reason });
-            }
-          });
-          this.written.inc({ outcome: 'stored' }, stored);
-          this.written.inc({ outcome: 'rejected' }, rejected);
-          failed += rejected;
-          pending = again;
-          pendingIsSpan = againIsSpan;
-          if (again.length > 0) throw new PendingSpanItems(`${againIsSpan.length} documents answered 429 or 5xx (${outcomes.find((o) => o.kind === 'retry')?.reason ?? ''})`);
-          this.answered();
-        },
-        {
-          operation: 'es.spans.bulk',
-          policy: this.policy,
-          counters: this.retryCounters,
-          signal: this.abort.signal,
-          classify: (err) => (err instanceof PendingSpanItems ? { retry: true } : classifyWriteError(err)),
-          onRetry: ({ error }) => {
-            this.spanRetries.inc(spansOf(pendingIsSpan));
-            this.failed(error);
-          },
-        },
-      );
+      response = await this.opts.client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: lines.join('\n') + '\n' }, { signal });
     } catch (err) {
-      const left = spansOf(pendingIsSpan);
-      if (this.abort.signal.aborted) {
-        this.written.inc({ outcome: 'abandoned' }, left);
-        this.opts.log.error('spans given up at shutdown: Elasticsearch did not take them in time', { spans: left, reason: esProblem(err) });
-      } else {
-        // The whole request refused for its content (400, 413): trying the same body again cannot help.
-        this.written.inc({ outcome: 'rejected' }, left);
-        this.opts.log.error('span documents refused by Elasticsearch as a whole request', { spans: left, reason: describe(err) });
-      }
-      failed += left;
+      this.failed(err);
+      throw err;
     }
-    return failed;
+    const outcomes = classifyBulkItems(response as Parameters<typeof classifyBulkItems>[0], isSpan.length, 'index');
+    const again = new Set<number>();
+    let stored = 0;
+    let rejected = 0;
+    let reason = '';
+    outcomes.forEach((o, d) => {
+      if (o.kind === 'delivered') {
+        if (isSpan[d]) stored++;
+      } else if (o.kind === 'retry') {
+        // A service document answered 429 / 5xx is sent again with the span that brought it.
+        again.add(spanOf[d]!);
+        reason ||= o.reason;
+      } else {
+        if (isSpan[d]) rejected++;
+        this.opts.log.warn(isSpan[d] ? 'span document refused by Elasticsearch' : 'service document refused by Elasticsearch', { index: o.index, status: o.status, reason: o.reason });
+      }
+    });
+    this.written.inc({ outcome: 'stored' }, stored);
+    this.written.inc({ outcome: 'rejected' }, rejected);
+    if (!signal.aborted) for (const key of newServices) this.knownServices.add(key);
+    if (again.size === 0) {
+      this.answered();
+      return { delivered: stored, rejectedCount: rejected };
+    }
+    const retrySpans = [...again].sort((a, b) => a - b).map((i) => spans[i]!);
+    this.spanRetries.inc(retrySpans.length);
+    const pending = new PendingSpanItems(`${again.size} documents answered 429 or 5xx (${reason})`);
+    this.failed(pending);
+    // A span stored whose service document is sent again counts once, when it is stored again with it.
+    let storedAgain = 0;
+    outcomes.forEach((o, d) => {
+      if (isSpan[d] && o.kind === 'delivered' && again.has(spanOf[d]!)) storedAgain++;
+    });
+    return { delivered: stored - storedAgain, rejectedCount: rejected, retry: { batch: [retrySpans], records: retrySpans.length, reason: pending.message } };
   }
 
   abandon(): void {

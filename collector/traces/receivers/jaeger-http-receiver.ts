@@ -14,7 +14,7 @@ import type { Logger } from '../../../platform/log.js';
 import type { SpanConsumer } from '../../../model/span.js';
 import type { Registry } from '../../../platform/self-metrics.js';
 import { decodeJaegerBatch, type JaegerDecodeLimits } from '../../../model/jaeger-thrift/jaeger-thrift.js';
-import { handOverSpans, traceCounters } from './trace-receiver-metrics.js';
+import { handOverSpansDurably, traceCounters } from './trace-receiver-metrics.js';
 import { mediaType } from './http-body.js';
 
 export const JAEGER_THRIFT_CONTENT_TYPES: readonly string[] = ['application/x-thrift', 'application/vnd.apache.thrift.binary'];
@@ -84,7 +84,7 @@ export async function registerJaegerHttpReceiver(app: FastifyInstance, options: 
         return refuse(reply, 'SW_BAD_REQUEST', `malformed Jaeger Thrift batch: ${result.error}`);
       }
       const spans = result.spans;
-      const outcome = handOverSpans(consumer, spans, counters, log, 'a Jaeger HTTP batch');
+      const outcome = await handOverSpansDurably(consumer, spans, counters, log, 'a Jaeger HTTP batch');
       if (outcome === 'failed') return refuse(reply, 'SW_STORE_FAILED', 'spans could not be handed to span storage');
       if (outcome === 'busy') {
         void reply.header('retry-after', retryAfter);

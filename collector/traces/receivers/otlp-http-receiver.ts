@@ -13,7 +13,7 @@ import { acceptRawBodies, ingestAccess, startHttpServer, type RunningHttpServer 
 import { decodeContentEncoding, mediaType } from './http-body.js';
 import { decodeOtlpTraces, type OtlpEncoding } from '../codecs/otlp/otlp-decode.js';
 import { encodeExportTraceResponse, encodeRpcStatus } from '../codecs/otlp/otlp-protobuf.js';
-import { handOverSpans, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
+import { handOverSpansDurably, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
 import type { HttpTraceReceiverOptions } from './http-receiver-options.js';
 
 export type OtlpHttpReceiverOptions = HttpTraceReceiverOptions;
@@ -100,7 +100,7 @@ export async function registerOtlpHttpReceiver(app: FastifyInstance, options: Ot
       }
       const { spans, rejected, errors } = decoded.translation;
       if (rejected > 0) c.rejectedSpans.inc(rejected);
-      const outcome = handOverSpans(consumer, spans, c, log, 'an OTLP request');
+      const outcome = await handOverSpansDurably(consumer, spans, c, log, 'an OTLP request');
       if (outcome === 'failed') return status(reply, encoding, 500, 'spans could not be handed to span storage');
       if (outcome === 'busy') {
         return status(reply.header('retry-after', retryAfter), encoding, 503, `span storage cannot keep up: ${spans.length} spans refused, retry later`);

@@ -67,3 +67,30 @@ export function handOverSpans(
   else counters.spans.inc(n);
   return outcome;
 }
+
+/**
+ * handOverSpans for a receiver that can answer only once the spans are kept (HTTP): waits for the consumer's
+ * `consumeDurably` when it has one (the durable span queue's group commit), counted the same way.
+ */
+export async function handOverSpansDurably(
+  consumer: SpanConsumer,
+  spans: SpanChunk,
+  counters: TraceCounters,
+  log: Logger,
+  what: string,
+): Promise<'accepted' | 'busy' | 'failed'> {
+  if (consumer.consumeDurably === undefined) return handOverSpans(consumer, spans, counters, log, what);
+  const n = chunkSize(spans);
+  if (n === 0) return 'accepted';
+  let outcome: 'accepted' | 'busy' | 'failed';
+  try {
+    outcome = await consumer.consumeDurably(spans);
+  } catch (err) {
+    outcome = 'failed';
+    log.error(`span consumer failed on ${what}`, { err, spans: n });
+  }
+  if (outcome === 'failed') counters.consumerFailures.inc(n);
+  else if (outcome === 'busy') counters.refusedBusy.inc(n);
+  else counters.spans.inc(n);
+  return outcome;
+}

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { swError, type ErrorCode } from '../../../platform/errors.js';
 import { acceptRawBodies, ingestAccess, startHttpServer, type RunningHttpServer } from '../../../platform/http/http-server.js';
 import { decodeContentEncoding, mediaType } from './http-body.js';
-import { handOverSpans, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
+import { handOverSpansDurably, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
 import { decodeZipkin, type ZipkinFormat } from '../codecs/zipkin/zipkin-decode.js';
 import type { HttpTraceReceiverOptions } from './http-receiver-options.js';
 
@@ -85,7 +85,7 @@ export async function registerZipkinReceiver(app: FastifyInstance, options: Zipk
           return refuse(reply, STATUS_CODE[decoded.status]!, decoded.message + limit);
         }
         const spans = decoded.spans;
-        const outcome = handOverSpans(consumer, spans, c, log, 'a Zipkin request');
+        const outcome = await handOverSpansDurably(consumer, spans, c, log, 'a Zipkin request');
         if (outcome === 'failed') return refuse(reply, 'SW_STORE_FAILED', 'spans could not be handed to span storage');
         if (outcome === 'busy') {
           void reply.header('retry-after', retryAfter);

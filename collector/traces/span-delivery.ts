@@ -1,0 +1,134 @@
+/**
+ * The span path on the delivery chain (delivery/delivery-chain.ts): the `SpanConsumer` every trace receiver hands
+ * its spans to. Each span storage (the embedded store, Elasticsearch) has a chain of its own with a durable queue
+ * under `SHIPWATCH_DATA_DIR/buffer/spans-<storage>/` (framed by ./span-frames.ts), so one storage being down never
+ * holds the other back, and each acknowledges only what it holds.
+ *
+ * - `consumeDurably` (HTTP receivers): resolves 'accepted' once the spans are on disk and made durable — the group
+ *   commit makes concurrent requests share one fdatasync — so a 200 means the spans survive a crash. 'busy' when
+ *   COLLECTOR_SPAN_QUEUE spans already wait for the disk (its budget is used: block) or the budget dropped them
+ *   (drop): the receiver answers 503 with Retry-After.
+ * - `consume` (UDP): never waits; 'busy' is a counted drop.
+ * A restart replays what a storage had not acknowledged: Elasticsearch documents have deterministic ids, so a
+ * replayed span overwrites itself.
+ */
+import type { Config } from '../../platform/config/load-config.js';
+import { DeliveryChain, type Admission, type DeliveryChainOptions } from '../../delivery/delivery-chain.js';
+import { DurableQueue } from '../../delivery/durable-queue.js';
+import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
+import type { Logger } from '../../platform/log.js';
+import type { Registry } from '../../platform/self-metrics.js';
+import { chunkSize, type SpanChunk, type SpanConsumer } from '../../model/span.js';
+import type { SpanWriter } from '../../storage/span-storage.js';
+import { spanFrameCodec } from './span-frames.js';
+
+export interface SpanDeliveryOptions {
+  /** Storage name (the queue's folder, `spans-<name>`) and its writer. */
+  storages: Array<{ name: string; writer: SpanWriter }>;
+  config: Config['collector'];
+  dataDir: string;
+  /** How long close() keeps delivering what is queued (the rest is replayed by the next start). */
+  drainTimeoutMs: number;
+  registry: Registry;
+  log: Logger;
+}
+
+type SpanBatch = SpanChunk[];
+
+const spansIn = (batch: SpanBatch): number => batch.reduce((n, c) => n + chunkSize(c), 0);
+
+/** Whole chunks up to `maxRecords` spans a part; a chunk of the model larger than that is cut. */
+function splitSpans(batch: SpanBatch, maxRecords: number): SpanBatch[] {
+  const parts: SpanBatch[] = [];
+  let part: SpanBatch = [];
+  let n = 0;
+  for (const chunk of batch) {
+    let c = chunk;
+    while (Array.isArray(c) && n + c.length > maxRecords && maxRecords - n > 0) {
+      part.push(c.slice(0, maxRecords - n));
+      parts.push(part);
+      c = c.slice(maxRecords - n);
+      part = [];
+      n = 0;
+    }
+    if (n > 0 && n + chunkSize(c) > maxRecords) {
+      parts.push(part);
+      part = [];
+      n = 0;
+    }
+    part.push(c);
+    n += chunkSize(c);
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
+/** A span writer as a sink: one that is one already (Elasticsearch), or one whose write is its send (the store). */
+function sinkOf(name: string, writer: SpanWriter): DeliverySink<SpanBatch> {
+  const own = writer as Partial<DeliverySink<SpanBatch>>;
+  if (typeof own.send === 'function' && typeof own.classify === 'function') {
+    return { name: `spans-${name}`, send: (b, s) => own.send!(b, s), classify: (e) => own.classify!(e), split: splitSpans };
+  }
+  return {
+    name: `spans-${name}`,
+    split: splitSpans,
+    async send(batch): Promise<SendOutcome<SpanBatch>> {
+      const n = spansIn(batch);
+      const result = writer.writeChunks ? await writer.writeChunks(batch) : await writer.writeSpans(batch.flatMap((c) => (Array.isArray(c) ? c : c.decode())));
+      const failed = result?.failed ?? 0;
+      return { delivered: n - failed, rejectedCount: failed };
+    },
+    // A local write that throws (disk full, the database busy) may pass later; the queue keeps the spans meanwhile.
+    classify: () => ({ retry: true }),
+  };
+}
+
+export class SpanDelivery implements SpanConsumer {
+  private constructor(private readonly chains: Array<DeliveryChain<SpanBatch, SpanBatch>>) {}
+
+  static async open(opts: SpanDeliveryOptions): Promise<SpanDelivery> {
+    const c = opts.config;
+    const codec = spanFrameCodec({ maxSpans: c.jaegerMaxSpansPerBatch });
+    const chains: Array<DeliveryChain<SpanBatch, SpanBatch>> = [];
+    for (const { name, writer } of opts.storages) {
+      const queue = await DurableQueue.open({
+        name: `spans-${name}`, dataDir: opts.dataDir, maxBytes: c.spanBufferMaxBytes, whenFull: c.spanBufferWhenFull, codec,
+        registry: opts.registry, log: opts.log,
+      });
+      const chain = new DeliveryChain({
+        sink: sinkOf(name, writer), queue, records: spansIn, maxPendingRecords: c.spanQueueSpans,
+        batch: { maxRecords: c.spanBatchSpans, maxBytes: 16 * 1024 * 1024, flushIntervalMs: c.spanFlushIntervalMs },
+        concurrency: c.spanWriteConcurrency, drainTimeoutMs: opts.drainTimeoutMs, registry: opts.registry, log: opts.log,
+        retryPolicy: (writer as { retryPolicy?: DeliveryChainOptions<SpanBatch, SpanBatch>['retryPolicy'] }).retryPolicy,
+      });
+      chain.start();
+      chains.push(chain);
+    }
+    return new SpanDelivery(chains);
+  }
+
+  consume(spans: SpanChunk): 'accepted' | 'busy' {
+    let answer: 'accepted' | 'busy' = 'accepted';
+    for (const chain of this.chains) if (chain.offer([spans]) === 'busy') answer = 'busy';
+    return answer;
+  }
+
+  async consumeDurably(spans: SpanChunk): Promise<Admission> {
+    const answers = await Promise.all(this.chains.map((chain) => chain.submit([spans])));
+    return answers.includes('failed') ? 'failed' : answers.includes('busy') ? 'busy' : 'accepted';
+  }
+
+  /** The fullest chain's fill, 0..1. */
+  get fill(): number {
+    return Math.max(0, ...this.chains.map((c) => c.fill));
+  }
+
+  /** Why a storage is out of reach now, undefined while every one takes its spans. */
+  problem(): string | undefined {
+    return this.chains.map((c) => c.problem()).filter((p) => p !== undefined).join('; ') || undefined;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.chains.map((c) => c.close()));
+  }
+}
