@@ -5,11 +5,21 @@
  *
  * The services' coordinates reach the tests as environment variables (SERVICE_ENV below), read back by
  * test/helpers/services.ts.
+ *
+ * Two lanes, both run by `npm test`:
+ * - `npm run test:integration [-- <path>...]`: the files that need a service, with the services set up as above.
+ * - `npm run test:unit [-- <path>...]`: every other file; builds, but sets up no service and runs with the
+ *   SHIPWATCH_TEST_* variables removed, so it passes on a machine with no services.
+ * `--list` (e.g. `npm test -- --list test/pilot`) prints each selected file's lane and runs nothing.
+ * A file's lane follows from its imports: a test that imports test/helpers/services.ts, directly or through any
+ * file under test/ it imports (test/helpers/docker.ts, elasticsearch.ts, prometheus.ts, …), or that reads a
+ * SHIPWATCH_TEST_* variable itself, is an integration test. A new test that needs a service therefore gets it from
+ * those helpers and lands in the right lane without saying so.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join, relative, resolve, sep } from 'node:path';
+import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -130,6 +140,60 @@ function selectTests(filters: string[]): string[] {
   return picked;
 }
 
+type Lane = 'unit' | 'integration';
+
+const TEST_DIR = join(ROOT, 'test');
+const SERVICES_HELPER = join(TEST_DIR, 'helpers', 'services.ts');
+/** Relative imports, static, side-effect and dynamic: `from './x.js'`, `import './x.js'`, `import('./x.js')`. */
+const RELATIVE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+const needsServicesMemo = new Map<string, boolean>();
+
+/** Whether `file` is, imports (through files under test/) or reads what only the test services provide. */
+function needsServices(file: string): boolean {
+  const known = needsServicesMemo.get(file);
+  if (known !== undefined) return known;
+  needsServicesMemo.set(file, false); // an import cycle adds nothing
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false; // an import that names no file under test/ is not ours to follow
+  }
+  let answer = file === SERVICES_HELPER || text.includes('SHIPWATCH_TEST_');
+  for (const match of text.matchAll(RELATIVE_IMPORT)) {
+    if (answer) break;
+    const target = resolve(dirname(file), match[1]!).replace(/\.js$/, '.ts');
+    if (target.startsWith(TEST_DIR + sep)) answer = needsServices(target);
+  }
+  needsServicesMemo.set(file, answer);
+  return answer;
+}
+
+function laneOf(file: string): Lane {
+  return needsServices(file) ? 'integration' : 'unit';
+}
+
+/** `--lane=unit|integration` (the npm scripts' flag), `--list` and the path filters. */
+function parseArgs(argv: string[]): { lane: Lane | undefined; list: boolean; filters: string[] } {
+  let lane: Lane | undefined;
+  let list = false;
+  const filters: string[] = [];
+  for (const arg of argv) {
+    if (arg === '--list') list = true;
+    else if (arg.startsWith('--lane=')) {
+      const value = arg.slice('--lane='.length);
+      if (value !== 'unit' && value !== 'integration') fail(`--lane must be unit or integration, not ${value}`);
+      lane = value;
+    } else filters.push(arg);
+  }
+  return { lane, list, filters };
+}
+
+/** The environment without the services' coordinates: a unit test that reaches for a service fails here. */
+function withoutServiceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('SHIPWATCH_TEST_')));
+}
+
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   // --test-force-exit: a file whose tests are done exits even if a failed test left a handle open (a watcher,
   // a server), instead of hanging the run.
@@ -183,14 +247,28 @@ function isAlive(pid: number): boolean {
 }
 
 async function main(): Promise<number> {
-  const filters = process.argv.slice(2);
-  const files = selectTests(filters);
+  const { lane, list, filters } = parseArgs(process.argv.slice(2));
+  const files = selectTests(filters).filter((file) => lane === undefined || laneOf(file) === lane);
+  if (files.length === 0) fail(`no ${lane} test${filters.length > 0 ? ` under ${filters.join(', ')}` : ''}`);
+  if (list) {
+    for (const file of files) process.stdout.write(`${laneOf(file)} ${relative(ROOT, file)}\n`);
+    return 0;
+  }
   const setupStart = performance.now();
 
   const buildStart = performance.now();
   build();
   checkNativeModules();
   const buildTook = seconds(buildStart);
+
+  if (lane === 'unit') {
+    const count = `${files.length} test file${files.length === 1 ? '' : 's'}`;
+    process.stdout.write(`test/run: unit lane: build took ${buildTook}, no services; running ${count}\n`);
+    const testStart = performance.now();
+    const code = await runTests(files, withoutServiceEnv(process.env));
+    process.stdout.write(`test/run: tests took ${seconds(testStart)}, exit ${code}\n`);
+    return code;
+  }
 
   const servicesStart = performance.now();
   await startServices();
@@ -205,7 +283,9 @@ async function main(): Promise<number> {
   for (const [name, value] of Object.entries(env).filter(([k]) => k.startsWith('SHIPWATCH_TEST_'))) {
     process.stdout.write(`test/run:   ${name}=${value}\n`);
   }
-  process.stdout.write(`test/run: running ${files.length} test file${files.length === 1 ? '' : 's'}\n`);
+  const integration = files.filter((file) => laneOf(file) === 'integration').length;
+  const count = `${files.length} test file${files.length === 1 ? '' : 's'}`;
+  process.stdout.write(`test/run: running ${count} (${files.length - integration} unit, ${integration} integration)\n`);
 
   const testStart = performance.now();
   const code = await runTests(files, env);
