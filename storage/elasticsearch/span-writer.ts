@@ -282,6 +282,7 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       response = await this.opts.client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: lines.join('\n') + '\n' }, { signal });
     } catch (err) {
       this.failed(err);
+      if (classifyWriteError(err).retry) this.spanRetries.inc(spans.length);
       throw err;
     }
     const outcomes = classifyBulkItems(response as Parameters<typeof classifyBulkItems>[0], isSpan.length, 'index');
