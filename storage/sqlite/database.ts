@@ -2,8 +2,14 @@
  * The embedded store's one SQLite database (better-sqlite3) in `SHIPWATCH_DATA_DIR`, shared by the programs of one
  * process (`openSharedDatabase`).
  *
- * - WAL journal with `synchronous=NORMAL`: a commit survives the process being killed at any moment (only an OS
- *   crash may lose the last transactions), and readers never block the writer. New databases get 16 KiB pages.
+ * - WAL journal; readers never block the writer. New databases get 16 KiB pages.
+ * - No commit of this thread fsyncs or checkpoints (`synchronous=OFF`, `wal_autocheckpoint=0`): both ran inside
+ *   the committing statement and held the event loop 35–250 ms. A checkpoint thread (checkpoint-worker.ts, its own
+ *   connection, `synchronous=NORMAL`) runs PASSIVE checkpoints (the writer never waits for one) once the WAL passes
+ *   16 MiB or 1 s after the last, and fsyncs the WAL at most 1 s after a commit. Durability: a process crash or
+ *   SIGKILL loses nothing committed (the WAL is in the OS page cache); an OS crash or power cut loses at most the
+ *   last ≈ 1 s of commits. Should the thread die, it is restarted (counted) and, until it is back, this connection
+ *   goes back to `synchronous=NORMAL` with automatic checkpoints. close() checkpoints (TRUNCATE) with syncs on.
  * - Schema migrations per component (`spans`, `logs`, `metrics`, …): each store module owns an ordered list of
  *   migrations and calls `migrate(component, list)` when it opens; the versions applied are kept in
  *   `schema_versions`. Components today: `spans` (span-schema.ts), `logs` (log-store.ts). A new table family is
@@ -17,10 +23,12 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CheckpointWorkerData, CheckpointWorkerMessage } from './checkpoint-worker.js';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { Runtime } from '../../platform/runtime.js';
-import { counter, type Registry } from '../../platform/self-metrics.js';
+import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
 
 export type Db = Database.Database;
 
@@ -65,8 +73,21 @@ export interface StoreDatabaseOptions {
 const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
 /** Page size of a database this creates. */
 const PAGE_SIZE_BYTES = 16_384;
-/** WAL size past which a commit checkpoints it (SQLite's `wal_autocheckpoint`, set in pages). */
+/**
+ * WAL size past which a commit checkpoints it (SQLite's `wal_autocheckpoint`, set in pages) while no checkpoint
+ * thread runs (it died and is not back yet).
+ */
 const WAL_CHECKPOINT_BYTES = 10_000 * 4096;
+/** The checkpoint thread: WAL size and interval that start a PASSIVE checkpoint, most time a commit waits unsynced. */
+const THREAD_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+const THREAD_CHECKPOINT_INTERVAL_MS = 1_000;
+const WAL_SYNC_INTERVAL_MS = 1_000;
+const THREAD_POLL_MS = 100;
+/** A WAL file grown past this is cut back to it when the writer starts over at its beginning. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Delay before a dead checkpoint thread is started again, doubling up to the maximum while it keeps dying. */
+const THREAD_RESTART_MS = 1_000;
+const THREAD_RESTART_MAX_MS = 60_000;
 const DEFAULT_RETENTION_BATCH_ROWS = 2_000;
 /**
  * What one retention batch should take: the rows of a target's next batch are scaled from what its last one took
@@ -91,6 +112,14 @@ export class StoreDatabase {
   private readonly batchRows = new Map<RetentionTarget, number>();
   private readonly deleted;
   private readonly failures;
+  private checkpointer: Worker | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelayMs = THREAD_RESTART_MS;
+  /** `wal_autocheckpoint` in pages of this database, used while no checkpoint thread runs. */
+  private autocheckpointPages = 0;
+  private readonly threadDeaths;
+  private readonly checkpoints;
+  private readonly lastSyncSeconds;
 
   constructor(private readonly options: StoreDatabaseOptions) {
     this.log = options.log;
@@ -103,13 +132,14 @@ export class StoreDatabase {
       // WAL frames a commit writes, one write call each, by four (bench/traces-to-store.bench.ts: ≈ 1.5 µs per span).
       this.db.pragma(`page_size = ${PAGE_SIZE_BYTES}`);
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = OFF');
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('temp_store = MEMORY');
       this.db.pragma('cache_size = -65536');
-      // A checkpoint once the WAL holds ≈ 40 MiB, whatever the page size.
-      this.db.pragma(`wal_autocheckpoint = ${Math.round(WAL_CHECKPOINT_BYTES / (this.db.pragma('page_size', { simple: true }) as number))}`);
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      // Without the checkpoint thread: a checkpoint once the WAL holds ≈ 40 MiB, whatever the page size.
+      this.autocheckpointPages = Math.round(WAL_CHECKPOINT_BYTES / (this.db.pragma('page_size', { simple: true }) as number));
+      this.commitsSync(fileName === ':memory:');
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID');
     } catch (err) {
       throw swError('SW_STORE_FAILED', `cannot open ${this.path}: ${describe(err)}`, err);
@@ -120,6 +150,16 @@ export class StoreDatabase {
     this.failures = options.registry
       ? counter(options.registry, { name: 'shipwatch_store_retention_failures_total', help: 'Store retention runs that failed.' })
       : undefined;
+    this.threadDeaths = options.registry
+      ? counter(options.registry, { name: 'shipwatch_store_checkpoint_thread_failures_total', help: 'Times the store checkpoint thread died or failed to start (it is started again).' })
+      : undefined;
+    this.checkpoints = options.registry
+      ? counter(options.registry, { name: 'shipwatch_store_checkpoints_total', help: 'WAL checkpoints of the store that copied pages, run by its checkpoint thread.' })
+      : undefined;
+    this.lastSyncSeconds = options.registry
+      ? gauge(options.registry, { name: 'shipwatch_store_wal_synced_timestamp_seconds', help: 'When the store checkpoint thread last made the WAL durable (fsync).' })
+      : undefined;
+    if (fileName !== ':memory:') this.startCheckpointer();
     if (options.retentionMs > 0) {
       this.timer = setInterval(() => void this.runRetentionInSlices(), options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS);
       this.timer.unref();
@@ -218,12 +258,81 @@ export class StoreDatabase {
     }
   }
 
-  /** Idempotent. Checkpoints the WAL so the data file is complete on its own. */
+  /**
+   * `synchronous` and `wal_autocheckpoint` of this connection: off while the checkpoint thread does both, SQLite's
+   * own (NORMAL, a checkpoint at ≈ 40 MiB) while it does not.
+   */
+  private commitsSync(on: boolean): void {
+    this.db.pragma(`synchronous = ${on ? 'NORMAL' : 'OFF'}`);
+    this.db.pragma(`wal_autocheckpoint = ${on ? this.autocheckpointPages : 0}`);
+  }
+
+  /** Whether a checkpoint thread runs for this database (tests). */
+  get checkpointThread(): Worker | undefined {
+    return this.checkpointer;
+  }
+
+  private startCheckpointer(): void {
+    if (this.closed) return;
+    const workerData: CheckpointWorkerData = {
+      path: this.path, walThresholdBytes: THREAD_CHECKPOINT_BYTES, checkpointIntervalMs: THREAD_CHECKPOINT_INTERVAL_MS,
+      syncIntervalMs: WAL_SYNC_INTERVAL_MS, pollMs: THREAD_POLL_MS,
+    };
+    let worker: Worker;
+    try {
+      worker = startWorker('./checkpoint-worker', workerData);
+    } catch (err) {
+      this.checkpointerDied(err);
+      return;
+    }
+    worker.unref();
+    this.checkpointer = worker;
+    worker.on('message', (m: CheckpointWorkerMessage) => {
+      if (this.closed) return;
+      if (m.type === 'ready') this.commitsSync(false);
+      else if (m.type === 'checkpoint') {
+        this.restartDelayMs = THREAD_RESTART_MS;
+        this.checkpoints?.inc();
+      } else if (m.type === 'sync') this.lastSyncSeconds?.set(Date.now() / 1000);
+    });
+    worker.on('error', (err) => this.checkpointerDied(err));
+    worker.on('exit', (code) => this.checkpointerDied(new Error(`exited with code ${code}`)));
+  }
+
+  /** The thread died (or never started): commits sync and checkpoint again here until a new one is ready. */
+  private checkpointerDied(err: unknown): void {
+    if (this.closed || this.restartTimer !== undefined) return;
+    this.checkpointer?.removeAllListeners();
+    this.checkpointer = undefined;
+    this.threadDeaths?.inc();
+    this.options.log.warn('store checkpoint thread failed; commits sync and checkpoint on the main thread until it is back', { err, restartInMs: this.restartDelayMs });
+    try {
+      this.commitsSync(true);
+    } catch (e) {
+      this.options.log.error('store: cannot turn commit syncs back on', { err: e });
+    }
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.startCheckpointer();
+    }, this.restartDelayMs);
+    this.restartTimer.unref();
+    this.restartDelayMs = Math.min(THREAD_RESTART_MAX_MS, this.restartDelayMs * 2);
+  }
+
+  /** Idempotent. Stops the checkpoint thread, then checkpoints the WAL with syncs on: the data file is complete. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.checkpointer) {
+      this.checkpointer.removeAllListeners();
+      this.checkpointer.on('error', () => undefined);
+      void this.checkpointer.terminate();
+      this.checkpointer = undefined;
+    }
     try {
+      this.db.pragma('synchronous = NORMAL');
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {
       this.options.log.warn('store checkpoint at close failed', { err });
@@ -234,6 +343,16 @@ export class StoreDatabase {
   get isOpen(): boolean {
     return !this.closed;
   }
+}
+
+/**
+ * A worker thread running the module `name` beside this one: compiled, its .js; from the TypeScript sources (tests,
+ * benches under tsx), its .ts through tsx's loader, which a worker does not inherit from the process's flags.
+ */
+export function startWorker(name: string, workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`${name}.js`, import.meta.url), { workerData });
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL(`${name}.ts`, import.meta.url).href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 const SHARED_KEY = 'store.database';

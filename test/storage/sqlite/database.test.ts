@@ -39,10 +39,34 @@ describe('the store database', () => {
     b.close();
   });
 
+  test('commits on the main thread neither sync nor checkpoint while the checkpoint thread runs; when it dies they do, until it is back', async () => {
+    const registry = createRegistry('collector', false);
+    const db = new StoreDatabase({ dataDir: dir, fileName: 'thread.db', retentionMs: 0, log: silentLogger, registry });
+    db.db.exec('CREATE TABLE t (x)');
+    assert.equal(db.db.pragma('synchronous', { simple: true }), 0);
+    assert.equal(db.db.pragma('wal_autocheckpoint', { simple: true }), 0);
+    const first = db.checkpointThread!;
+    assert.ok(first);
+    await first.terminate();
+    assert.equal(db.db.pragma('synchronous', { simple: true }), 1, 'NORMAL while no thread runs');
+    assert.equal(db.db.pragma('wal_autocheckpoint', { simple: true }), 2_500, 'a checkpoint at ≈ 40 MiB of 16 KiB pages');
+    db.db.exec("INSERT INTO t VALUES ('while it was down')");
+    const deadline = Date.now() + 5_000;
+    while ((db.checkpointThread === undefined || db.db.pragma('synchronous', { simple: true }) !== 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(db.checkpointThread && db.checkpointThread !== first, 'a new thread was started');
+    assert.equal(db.db.pragma('synchronous', { simple: true }), 0);
+    assert.match(await registry.metrics(), /shipwatch_store_checkpoint_thread_failures_total\{[^}]*\} 1\n/);
+    db.close();
+    const reopened = new Database(join(dir, 'thread.db'), { readonly: true });
+    assert.equal(reopened.prepare('SELECT x FROM t').pluck().get(), 'while it was down');
+    reopened.close();
+  });
+
   test('a new database gets 16 KiB pages; one made with 4 KiB pages keeps them and opens with its data', async () => {
     const fresh = new StoreDatabase({ dataDir: dir, fileName: 'pages-new.db', retentionMs: 0, log: silentLogger });
     assert.equal(fresh.db.pragma('page_size', { simple: true }), 16_384);
-    assert.equal(fresh.db.pragma('wal_autocheckpoint', { simple: true }), 2_500, 'the WAL is checkpointed at the same size in bytes');
     fresh.close();
     const old = new Database(join(dir, 'pages-old.db'));
     old.pragma('page_size = 4096');
@@ -51,7 +75,6 @@ describe('the store database', () => {
     old.close();
     const reopened = new StoreDatabase({ dataDir: dir, fileName: 'pages-old.db', retentionMs: 0, log: silentLogger });
     assert.equal(reopened.db.pragma('page_size', { simple: true }), 4096);
-    assert.equal(reopened.db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
     assert.equal(reopened.db.prepare('SELECT x FROM kept').pluck().get(), 'before');
     const spans = new StoreSpanStorage(reopened);
     await spans.writeSpans([span(1, 1_000)]);
