@@ -9,8 +9,8 @@
  * - `offer(batch)`: never waits; 'busy' when the memory in front is full (the source pushes back: 429/503, a counted
  *   UDP drop); else the batch is appended in the background.
  * - `submit(batch)`: resolves once the batch is kept — on disk, made durable by the queue's group commit (concurrent
- *   submits share one fdatasync) — 'accepted'; 'busy' when the memory in front is full or the queue dropped it
- *   (when_full=drop); 'failed' when the disk refused it.
+ *   submits share one fdatasync) — 'accepted'; 'busy' at once while the queue's budget is used or the memory in
+ *   front is full, or when the queue dropped it (when_full=drop); 'failed' when the disk refused it.
  * - `start()` begins delivering; `problem()` and `fill` feed /health; `close()` stops taking batches, keeps
  *   delivering for up to `drainTimeoutMs`, then stops: what is not acknowledged stays in a durable queue for the
  *   next start (a memory queue's is lost, counted as abandoned). Idempotent.
@@ -100,6 +100,11 @@ export class DeliveryChain<In, Out> {
   async submit(batch: In): Promise<Admission> {
     const n = this.opts.records(batch);
     if (n === 0) return 'accepted';
+    // A source that can answer is not held while the budget is used: it is told at once to come back later.
+    if (this.opts.queue.fill >= 1) {
+      this.refused.inc({ output: this.opts.sink.name, reason: 'busy' }, n);
+      return 'busy';
+    }
     if (!this.admit(n)) return 'busy';
     return this.append(batch, n);
   }
@@ -167,7 +172,8 @@ export class DeliveryChain<In, Out> {
       const run = await this.batcher.next(batch.maxRecords * concurrency, stopped);
       if (run === undefined) return;
       const parts = sink.split && run.records > batch.maxRecords ? sink.split(run.value, batch.maxRecords) : [run.value];
-      const results = await inParallel(parts, concurrency, (p) => this.sender.send(p, this.abort.signal));
+      const info = { replayed: run.replayed === true };
+      const results = await inParallel(parts, concurrency, (p) => this.sender.send(p, this.abort.signal, info));
       if (results.some((r) => r === 'stopped')) return;
       await run.ack();
     }

@@ -68,6 +68,11 @@ export interface DurableQueueOptions<In, Out> {
 export interface QueuedRun<Out> {
   value: Out;
   records: number;
+  /**
+   * Some of its frames were written before this process opened the queue: they may have reached the backend already
+   * (a crash between delivery and acknowledgement), for a sink without deterministic ids to check.
+   */
+  replayed?: boolean;
   /** Marks the run done: it will not be replayed. Runs are acknowledged in order. */
   ack(): Promise<void>;
 }
@@ -76,6 +81,7 @@ interface Segment {
   seq: number;
   file: string;
   bytes: number;
+  recovered?: boolean;
 }
 
 interface QueuedAppend {
@@ -174,7 +180,8 @@ export class DurableQueue<In, Out> {
     for (const n of (await readdir(this.dir)).filter((x) => SEGMENT_RE.test(x)).sort()) {
       const file = path.join(this.dir, n);
       const bytes = (await stat(file)).size;
-      this.segments.push({ seq: Number(SEGMENT_RE.exec(n)![1]), file, bytes });
+      // Written by an earlier process (this one appends to new segments only).
+      this.segments.push({ seq: Number(SEGMENT_RE.exec(n)![1]), file, bytes, recovered: true });
       this.diskBytes += bytes;
     }
     const pos = await readPosition(path.join(this.dir, POSITION_FILE));
@@ -332,7 +339,7 @@ export class DurableQueue<In, Out> {
     }
     const seq = seg.seq;
     const end = chunkAt + at;
-    return { value: parts.length === 1 ? parts[0]! : this.codec.join(parts), records, ack: () => this.ack(seq, end) };
+    return { value: parts.length === 1 ? parts[0]! : this.codec.join(parts), records, replayed: seg.recovered === true, ack: () => this.ack(seq, end) };
   }
 
   /** Skips from `start` to the next intact frame (or the segment's end), keeping the skipped bytes aside. */

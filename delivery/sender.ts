@@ -12,7 +12,7 @@ import type { Logger } from '../platform/log.js';
 import { counter, type Registry } from '../platform/self-metrics.js';
 import type { DeadLetterFile } from './dead-letter.js';
 import { retry, retryCounters, type RetryCounters, type RetryPolicy } from './retry.js';
-import type { DeliverySink } from './sink.js';
+import type { DeliverySink, SendInfo } from './sink.js';
 
 /** Records still to send again: thrown inside an attempt so the retry helper waits. */
 class PendingRecords extends Error {
@@ -49,14 +49,14 @@ export class Sender<B> {
   }
 
   /** Sends `batch` until each record is delivered or rejected ('done'), or `signal` aborts ('stopped'). */
-  async send(batch: B, signal: AbortSignal): Promise<SendResult> {
+  async send(batch: B, signal: AbortSignal, info: SendInfo = { replayed: false }): Promise<SendResult> {
     const { sink, log } = this.opts;
     const output = sink.name;
     let pending = batch;
     try {
       await retry(
         async () => {
-          const outcome = await sink.send(pending, signal);
+          const outcome = await sink.send(pending, signal, info);
           this.records.inc({ output, outcome: 'delivered' }, outcome.delivered);
           const letters = outcome.rejected ?? [];
           const rejected = letters.length + (outcome.rejectedCount ?? 0);

@@ -23,14 +23,21 @@ export interface SendOutcome<B> {
   rejectedCount?: number;
 }
 
+/** What the chain knows of a batch it sends. */
+export interface SendInfo {
+  /** Read back from a durable queue written by an earlier process: some records may already be delivered. */
+  replayed: boolean;
+}
+
 export interface DeliverySink<B> {
   /** The `output` label and the name /health gives. */
   readonly name: string;
   /**
    * Sends a batch. `signal` aborts at shutdown: the batch stays in the queue (on disk: for the next start).
-   * Throws for a request that failed as a whole.
+   * Throws for a request that failed as a whole. A sink whose writes are not idempotent checks a replayed batch
+   * against what the backend holds.
    */
-  send(batch: B, signal: AbortSignal): Promise<SendOutcome<B>>;
+  send(batch: B, signal: AbortSignal, info: SendInfo): Promise<SendOutcome<B>>;
   /** A thrown failure: retryable (with the server's delay) or permanent. */
   classify(err: unknown): RetryVerdict;
   /** Dead letters for a whole batch refused permanently; absent: the records are only counted. */

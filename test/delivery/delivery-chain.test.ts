@@ -8,7 +8,7 @@ import { DeadLetterFile } from '../../delivery/dead-letter.js';
 import { DeliveryChain } from '../../delivery/delivery-chain.js';
 import { DurableQueue, type FrameCodec } from '../../delivery/durable-queue.js';
 import { MemoryQueue } from '../../delivery/memory-queue.js';
-import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
+import type { DeliverySink, SendInfo, SendOutcome } from '../../delivery/sink.js';
 import { silentLogger } from '../../platform/log.js';
 import { createRegistry, type Registry } from '../../platform/self-metrics.js';
 
@@ -48,8 +48,10 @@ class ScriptedSink implements DeliverySink<string[]> {
   /** Records answered "retry" once each (as Elasticsearch answers 429 for an item). */
   retryOnce = new Set<string>();
   refuse = new Set<string>();
-  async send(batch: string[]): Promise<SendOutcome<string[]>> {
+  replayedSends = 0;
+  async send(batch: string[], _signal: AbortSignal, info: SendInfo): Promise<SendOutcome<string[]>> {
     this.sends++;
+    if (info.replayed) this.replayedSends++;
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED'), { retryAfterMs: 10 });
     const again = batch.filter((r) => this.retryOnce.delete(r));
     const refused = batch.filter((r) => this.refuse.has(r));
@@ -154,6 +156,14 @@ test('what was not acknowledged when the program stopped is delivered by the nex
   const b = await durableChain(second, createRegistry('t', false));
   await until(() => second.stored.length === 10);
   assert.deepEqual(second.stored.sort(), numbered(10, 10).sort());
+  assert.ok(second.replayedSends > 0, 'the sink is told the batch is a replay');
+  assert.equal(first.replayedSends, 0);
+  await b.chain.submit(numbered(20, 5));
+  await until(() => second.stored.length === 15);
+  const replays = second.replayedSends;
+  await b.chain.submit(numbered(25, 5));
+  await until(() => second.stored.length === 20);
+  assert.equal(second.replayedSends, replays, 'what this process wrote is not a replay');
   await b.chain.close();
 });
 
