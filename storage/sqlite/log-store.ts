@@ -4,6 +4,10 @@
  * `logs` holds one row per record: the searchable columns and the record's JSON as the pilot built it. The
  * record's deterministic id is unique, so a replay after a crash does not duplicate. `logs_fts` is a contentless
  * FTS5 index of the text (the text is not stored twice), its rowid the row's id. One transaction per batch.
+ *
+ * The index's automatic merges are off (they ran inside the commit of a write or a retention batch and held the
+ * event loop); after writes and deletes, `merge` commands of a few pages each, one per turn of the event loop, merge
+ * its segments until FTS5 reports nothing left to merge (levels of fewer than 4 segments).
  */
 import type { LogHit, LogQuery, LogReader } from '../log-search.js';
 import type { LogEvent, LogSink } from '../../model/log-record.js';
@@ -39,7 +43,25 @@ export const LOG_MIGRATIONS = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'the full-text index merges its segments in small steps of its own, not inside commits',
+    up(db: StoreDatabase['db']) {
+      db.exec("INSERT INTO logs_fts (logs_fts, rank) VALUES ('automerge', 0)");
+    },
+  },
 ];
+
+/** FTS5 leaf pages (≈ 4 KB) the first merge step writes; the next follow what the last one took (MERGE_STEP_MS). */
+const FIRST_MERGE_PAGES = 16;
+const MAX_MERGE_PAGES = 4096;
+/**
+ * A step also pays to open its input segments and their tombstones (≈ 20–60 ms with 200,000 rows being deleted,
+ * whatever its pages): steps of fewer pages would only be more of them.
+ */
+const MIN_MERGE_PAGES = 16;
+/** What one merge step of the full-text index should take: it is one turn of the event loop. */
+const MERGE_STEP_MS = 5;
 
 /**
  * Free text → an FTS5 query that cannot be a syntax error: each word becomes a quoted string (AND-ed), a word
@@ -64,6 +86,11 @@ export class StoreLogStorage implements LogSink, LogReader {
   private readonly insertText: Statement;
   private readonly writeBatch: (events: LogEvent[]) => void;
   private readonly statements = new Map<string, Statement>();
+  private readonly mergeStep: Statement;
+  private readonly totalChanges: Statement;
+  /** Set while merge steps are scheduled. */
+  private merging: NodeJS.Immediate | undefined;
+  private mergePages = FIRST_MERGE_PAGES;
 
   constructor(private readonly store: StoreDatabase) {
     store.migrate('logs', LOG_MIGRATIONS);
@@ -79,19 +106,64 @@ export class StoreLogStorage implements LogSink, LogReader {
         if (r.changes > 0) this.insertText.run(r.lastInsertRowid, e.text);
       }
     });
+    this.mergeStep = db.prepare("INSERT INTO logs_fts (logs_fts, rank) VALUES ('merge', ?)");
+    this.totalChanges = db.prepare('SELECT total_changes()').pluck();
     store.addRetention({ name: 'logs', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
+  }
+
+  /** Merge steps of the full-text index start after the current turn of the event loop, unless already scheduled. */
+  private scheduleMerge(): void {
+    if (this.merging === undefined && !this.closed) this.merging = setImmediate(() => this.mergeOnce());
+  }
+
+  /**
+   * One merge step; another in the next turn while FTS5 did work (its total changes grow by 2 or more then). Pages
+   * per step follow what the last one took, down at once and up by a quarter at most.
+   */
+  private mergeOnce(): void {
+    this.merging = undefined;
+    if (this.closed || !this.store.isOpen) return;
+    const before = this.totalChanges.get() as number;
+    const startedMs = performance.now();
+    try {
+      this.mergeStep.run(this.mergePages);
+    } catch (err) {
+      // Left for the next write or delete to schedule again; the index stays correct, only less merged.
+      this.store.log.error('log store: merging the full-text index failed', { err });
+      return;
+    }
+    const tookMs = performance.now() - startedMs;
+    const worked = (this.totalChanges.get() as number) - before >= 2;
+    if (worked) {
+      this.mergePages = Math.max(MIN_MERGE_PAGES, Math.min(MAX_MERGE_PAGES, Math.ceil(this.mergePages * 1.25), Math.round((this.mergePages * MERGE_STEP_MS) / Math.max(tookMs, 0.1))));
+      this.scheduleMerge();
+    }
+  }
+
+  /** Merges the full-text index until nothing is left to merge, at once (tests, tools). */
+  mergeIndexNow(): void {
+    for (;;) {
+      const before = this.totalChanges.get() as number;
+      this.mergeStep.run(this.mergePages);
+      if ((this.totalChanges.get() as number) - before < 2) return;
+    }
   }
 
   // ---- sink ----
 
   async write(events: LogEvent[]): Promise<void> {
     if (this.closed || !this.store.isOpen) throw swError('SW_STORE_FAILED', 'the log store is closed');
-    if (events.length > 0) this.writeBatch(events);
+    if (events.length > 0) {
+      this.writeBatch(events);
+      this.scheduleMerge();
+    }
   }
 
   /** Idempotent; the shared database is closed by its owner. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.merging !== undefined) clearImmediate(this.merging);
+    this.merging = undefined;
   }
 
   private deleteOlderThan(cutoffMs: number, maxRows: number): number {
@@ -102,6 +174,7 @@ export class StoreLogStorage implements LogSink, LogReader {
       delText.run(id);
       delLog.run(id);
     }
+    if (ids.length > 0) this.scheduleMerge();
     return ids.length;
   }
 
