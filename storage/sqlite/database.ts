@@ -221,9 +221,29 @@ export class StoreDatabase {
 
   private async retainInSlices(nowMs: number): Promise<Record<string, number>> {
     const done: Record<string, number> = {};
-    for (const _ of this.retentionBatches(nowMs, done)) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const _ of this.retentionBatches(nowMs, done)) await this.nextSlice();
     return done;
   }
+
+  /**
+   * Resolves in a later turn of the event loop, one waiter per turn: the store's background work (retention
+   * batches, the log store's index merges) takes turns, so two of its slices never run in the same turn and add
+   * up (setImmediate callbacks queued before a turn's check phase all run in it).
+   */
+  nextSlice(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.sliceWaiters.push(resolve);
+      this.slicePump ??= setImmediate(this.pumpSlice);
+    });
+  }
+
+  private readonly sliceWaiters: Array<() => void> = [];
+  private slicePump: NodeJS.Immediate | undefined;
+  private readonly pumpSlice = (): void => {
+    this.slicePump = undefined;
+    this.sliceWaiters.shift()?.();
+    if (this.sliceWaiters.length > 0) this.slicePump = setImmediate(this.pumpSlice);
+  };
 
   /** The batches of one pass, each deleted (one transaction) before the generator yields; `done` gets the totals. */
   private *retentionBatches(nowMs: number, done: Record<string, number>): Generator<void, void, void> {

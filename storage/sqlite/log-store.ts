@@ -89,7 +89,7 @@ export class StoreLogStorage implements LogSink, LogReader {
   private readonly mergeStep: Statement;
   private readonly totalChanges: Statement;
   /** Set while merge steps are scheduled. */
-  private merging: NodeJS.Immediate | undefined;
+  private merging = false;
   private mergePages = FIRST_MERGE_PAGES;
 
   constructor(private readonly store: StoreDatabase) {
@@ -111,9 +111,11 @@ export class StoreLogStorage implements LogSink, LogReader {
     store.addRetention({ name: 'logs', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
   }
 
-  /** Merge steps of the full-text index start after the current turn of the event loop, unless already scheduled. */
+  /** Merge steps of the full-text index start in a later turn of the event loop (the store's), unless already scheduled. */
   private scheduleMerge(): void {
-    if (this.merging === undefined && !this.closed) this.merging = setImmediate(() => this.mergeOnce());
+    if (this.merging || this.closed) return;
+    this.merging = true;
+    void this.store.nextSlice().then(() => this.mergeOnce());
   }
 
   /**
@@ -121,7 +123,7 @@ export class StoreLogStorage implements LogSink, LogReader {
    * per step follow what the last one took, down at once and up by a quarter at most.
    */
   private mergeOnce(): void {
-    this.merging = undefined;
+    this.merging = false;
     if (this.closed || !this.store.isOpen) return;
     const before = this.totalChanges.get() as number;
     const startedMs = performance.now();
@@ -162,8 +164,6 @@ export class StoreLogStorage implements LogSink, LogReader {
   /** Idempotent; the shared database is closed by its owner. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.merging !== undefined) clearImmediate(this.merging);
-    this.merging = undefined;
   }
 
   private deleteOlderThan(cutoffMs: number, maxRows: number): number {
