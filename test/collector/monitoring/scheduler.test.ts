@@ -157,3 +157,19 @@ test('close waits for runs in progress, is idempotent, and nothing is scheduled 
   assert.equal(runs, 1);
   assert.equal(scheduler.size, 0);
 });
+
+test('while the metric outputs are full every tick is skipped and counted, and runs start again once they have room', async (t) => {
+  let full = true;
+  const registry = createRegistry('collector', false);
+  const scheduler = new MonitorScheduler({ intervalMs: 50, log: createLogger({ level: 'silent' }), registry, random: () => 0, holdBack: () => full });
+  t.after(() => scheduler.close());
+  let runs = 0;
+  scheduler.add(task('a/stats', async () => runs++, 'stats'));
+  await sleep(280);
+  assert.equal(runs, 0);
+  const held = (await registry.getSingleMetric('shipwatch_monitoring_held_back_ticks_total')?.get())?.values.find((v) => v.labels.kind === 'stats')?.value ?? 0;
+  assert.ok(held >= 4, `${held} ticks held back`);
+  full = false;
+  await sleep(160);
+  assert.ok(runs >= 2, `${runs} runs once there was room`);
+});
