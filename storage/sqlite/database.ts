@@ -25,6 +25,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CheckpointWorkerData, CheckpointWorkerMessage } from './checkpoint-worker.js';
+import type { ReadMode, ReadRequest, ReadResponse, ReadWorkerData } from './read-worker.js';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { Runtime } from '../../platform/runtime.js';
@@ -88,6 +89,8 @@ const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Delay before a dead checkpoint thread is started again, doubling up to the maximum while it keeps dying. */
 const THREAD_RESTART_MS = 1_000;
 const THREAD_RESTART_MAX_MS = 60_000;
+/** Reader threads of `read()`: one per CPU of the machine this was measured on (2). */
+const READER_THREADS = 2;
 const DEFAULT_RETENTION_BATCH_ROWS = 2_000;
 /**
  * What one retention batch should take: the rows of a target's next batch are scaled from what its last one took
@@ -118,6 +121,9 @@ export class StoreDatabase {
   /** `wal_autocheckpoint` in pages of this database, used while no checkpoint thread runs. */
   private autocheckpointPages = 0;
   private readonly threadDeaths;
+  private readonly readerDeaths;
+  private readonly readers: Array<{ worker: Worker; pending: Map<number, { resolve(v: unknown): void; reject(e: unknown): void }> }> = [];
+  private nextReadId = 1;
   private readonly checkpoints;
   private readonly lastSyncSeconds;
 
@@ -152,6 +158,9 @@ export class StoreDatabase {
       : undefined;
     this.threadDeaths = options.registry
       ? counter(options.registry, { name: 'shipwatch_store_checkpoint_thread_failures_total', help: 'Times the store checkpoint thread died or failed to start (it is started again).' })
+      : undefined;
+    this.readerDeaths = options.registry
+      ? counter(options.registry, { name: 'shipwatch_store_reader_thread_failures_total', help: 'Times a reader thread of the store died (its queries fail; a new one is started for the next).' })
       : undefined;
     this.checkpoints = options.registry
       ? counter(options.registry, { name: 'shipwatch_store_checkpoints_total', help: 'WAL checkpoints of the store that copied pages, run by its checkpoint thread.' })
@@ -287,6 +296,56 @@ export class StoreDatabase {
     this.db.pragma(`wal_autocheckpoint = ${on ? this.autocheckpointPages : 0}`);
   }
 
+  /**
+   * One SELECT run on a reader thread with its own read-only connection, off the event loop: `all` resolves to its
+   * rows as objects, `value` to the first column of its first row. For the queries whose size has no bound (log
+   * searches and counts over the whole store). A ':memory:' database runs it here.
+   */
+  read<T>(sql: string, params: unknown[], mode: ReadMode): Promise<T> {
+    if (this.closed) return Promise.reject(swError('SW_STORE_FAILED', 'the store is closed'));
+    if (this.path === ':memory:') {
+      try {
+        const st = this.db.prepare(sql);
+        return Promise.resolve((mode === 'value' ? st.pluck().get(...params) : st.all(...params)) as T);
+      } catch (err) {
+        return Promise.reject(swError('SW_STORE_FAILED', `query failed: ${describe(err)}`, err));
+      }
+    }
+    while (this.readers.length < READER_THREADS) this.startReader();
+    const reader = this.readers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = this.nextReadId++;
+    return new Promise<T>((resolve, reject) => {
+      reader.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      reader.worker.postMessage({ id, sql, params, mode } satisfies ReadRequest);
+    });
+  }
+
+  private startReader(): void {
+    const worker = startWorker('./read-worker', { path: this.path } satisfies ReadWorkerData);
+    worker.unref();
+    const reader = { worker, pending: new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>() };
+    this.readers.push(reader);
+    worker.on('message', (m: ReadResponse) => {
+      const p = reader.pending.get(m.id);
+      if (!p) return;
+      reader.pending.delete(m.id);
+      if ('error' in m) p.reject(swError('SW_STORE_FAILED', `query failed: ${m.error}`));
+      else p.resolve(m.result);
+    });
+    const died = (err: unknown): void => {
+      const at = this.readers.indexOf(reader);
+      if (at < 0) return;
+      this.readers.splice(at, 1);
+      worker.removeAllListeners();
+      this.readerDeaths?.inc();
+      this.options.log.warn('store reader thread failed; its queries fail, the next query starts a new one', { err });
+      for (const p of reader.pending.values()) p.reject(swError('SW_STORE_FAILED', `a reader thread of the store failed: ${describe(err)}`, err));
+      reader.pending.clear();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`exited with code ${code}`)));
+  }
+
   /** Whether a checkpoint thread runs for this database (tests). */
   get checkpointThread(): Worker | undefined {
     return this.checkpointer;
@@ -345,6 +404,12 @@ export class StoreDatabase {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    for (const reader of this.readers.splice(0)) {
+      reader.worker.removeAllListeners();
+      reader.worker.on('error', () => undefined);
+      void reader.worker.terminate();
+      for (const p of reader.pending.values()) p.reject(swError('SW_STORE_FAILED', 'the store was closed during the query'));
+    }
     if (this.checkpointer) {
       this.checkpointer.removeAllListeners();
       this.checkpointer.on('error', () => undefined);

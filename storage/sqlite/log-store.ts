@@ -5,6 +5,9 @@
  * record's deterministic id is unique, so a replay after a crash does not duplicate. `logs_fts` is a contentless
  * FTS5 index of the text (the text is not stored twice), its rowid the row's id. One transaction per batch.
  *
+ * Searches, counts and tail reads run on the store's reader threads (`StoreDatabase.read`), off the event loop: one
+ * over the whole store has no bound on what it reads.
+ *
  * The index's automatic merges are off (they ran inside the commit of a write or a retention batch and held the
  * event loop); after writes and deletes, `merge` commands of a few pages each, one per turn of the event loop, merge
  * its segments until FTS5 reports nothing left to merge (levels of fewer than 4 segments).
@@ -182,14 +185,15 @@ export class StoreLogStorage implements LogSink, LogReader {
 
   async search(query: LogQuery): Promise<LogHit[]> {
     const { where, params } = this.conditions(query);
-    const rows = this.stmt(`SELECT id, record FROM logs l WHERE ${where} ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?`)
-      .all(...params, Math.max(0, query.limit), Math.max(0, query.offset ?? 0)) as Array<{ id: number; record: string }>;
+    const rows = await this.store.read<Array<{ id: number; record: string }>>(
+      `SELECT id, record FROM logs l WHERE ${where} ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?`,
+      [...params, Math.max(0, query.limit), Math.max(0, query.offset ?? 0)], 'all');
     return rows.map((r) => ({ cursor: String(r.id), json: r.record }));
   }
 
   async count(query: Omit<LogQuery, 'limit' | 'offset'>): Promise<number> {
     const { where, params } = this.conditions(query);
-    return this.stmt(`SELECT COUNT(*) FROM logs l WHERE ${where}`).pluck().get(...params) as number;
+    return await this.store.read<number>(`SELECT COUNT(*) FROM logs l WHERE ${where}`, params, 'value');
   }
 
   async readAfter(query: Omit<LogQuery, 'offset'>, cursor: string | undefined): Promise<{ hits: LogHit[]; cursor: string }> {
@@ -198,8 +202,8 @@ export class StoreLogStorage implements LogSink, LogReader {
       return { hits: [], cursor: String(last) };
     }
     const { where, params } = this.conditions(query);
-    const rows = this.stmt(`SELECT id, record FROM logs l WHERE l.id > ? AND ${where} ORDER BY id LIMIT ?`)
-      .all(Number(cursor), ...params, Math.max(1, query.limit)) as Array<{ id: number; record: string }>;
+    const rows = await this.store.read<Array<{ id: number; record: string }>>(
+      `SELECT id, record FROM logs l WHERE l.id > ? AND ${where} ORDER BY id LIMIT ?`, [Number(cursor), ...params, Math.max(1, query.limit)], 'all');
     const hits = rows.map((r) => ({ cursor: String(r.id), json: r.record }));
     return { hits, cursor: hits.length > 0 ? hits[hits.length - 1]!.cursor : cursor };
   }

@@ -1,0 +1,59 @@
+/**
+ * Queries over the whole embedded store, measured by what they do to the event loop: log searches and counts run
+ * on the store's reader threads (StoreDatabase.read). The queries below each ran as one statement on the
+ * event loop's thread (the text count ≈ 110 ms on a 2-CPU machine); here the loop's longest delay is ≈ 25 ms. The
+ * reader threads start with the first query (that start is not measured here).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { LogEvent } from '../../../model/log-record.js';
+import { silentLogger } from '../../../platform/log.js';
+import { StoreDatabase } from '../../../storage/sqlite/database.js';
+import { StoreLogStorage } from '../../../storage/sqlite/log-store.js';
+import { watchEventLoop } from '../../helpers/event-loop-watch.js';
+
+const ROWS = 150_000;
+const dir = mkdtempSync(join(tmpdir(), 'shipwatch-large-queries-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function logEvent(k: number, timestampMs: number): LogEvent {
+  const text = `request ${k} served in ${k % 7}ms by worker-${k % 3} path /item/${k}`;
+  return {
+    json: JSON.stringify({ message: text, n: k }), target: 'web', timestampMs, id: `doc-${k}`,
+    containerId: 'c'.repeat(64), containerName: 'web-1', app: 'shop', service: 'web', text,
+  };
+}
+
+test('log searches and counts over 150,000 rows run off the event loop: it never waits 100 ms and the answers are whole', async (t) => {
+  const db = new StoreDatabase({ dataDir: dir, retentionMs: 0, log: silentLogger });
+  const logs = new StoreLogStorage(db);
+  const startMs = Date.now() - ROWS;
+  for (let k = 0; k < ROWS; k += 5000) await logs.write(Array.from({ length: 5000 }, (_, i) => logEvent(k + i, startMs + k + i)));
+  logs.mergeIndexNow();
+  const onThisThreadMs = performance.now();
+  db.db.prepare("SELECT COUNT(*) FROM logs l WHERE l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH '\"served\"')").pluck().get();
+  t.diagnostic(`the text count as one statement on this thread: ${(performance.now() - onThisThreadMs).toFixed(0)} ms`);
+  await logs.count({ app: 'none' }); // the reader threads started
+
+  const watch = watchEventLoop();
+  const [all, served, worker1, page] = await Promise.all([
+    logs.count({}),
+    logs.count({ text: 'served' }),
+    logs.count({ text: 'worker-1', app: 'shop' }),
+    logs.search({ text: 'served', limit: 50, offset: 100_000 }),
+  ]);
+  const loop = await watch.stop();
+
+  assert.equal(all, ROWS);
+  assert.equal(served, ROWS);
+  assert.equal(worker1, ROWS / 3);
+  assert.equal(page.length, 50);
+  assert.equal(JSON.parse(page[0]!.json).n, ROWS - 1 - 100_000, 'newest first, past the offset');
+  t.diagnostic(`event loop: longest delay ${loop.maxDelayMs.toFixed(1)} ms`);
+  assert.ok(loop.maxDelayMs < 100, `event loop held ${loop.maxDelayMs.toFixed(1)} ms`);
+  await logs.close();
+  db.close();
+});
