@@ -25,7 +25,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CheckpointWorkerData, CheckpointWorkerMessage } from './checkpoint-worker.js';
-import type { ReadMode, ReadRequest, ReadResponse, ReadWorkerData } from './read-worker.js';
+import type { ReadJob, ReadMode, ReadRequest, ReadResponse, ReadWorkerData } from './read-worker.js';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { Runtime } from '../../platform/runtime.js';
@@ -301,22 +301,31 @@ export class StoreDatabase {
    * rows as objects, `value` to the first column of its first row. For the queries whose size has no bound (log
    * searches and counts over the whole store). A ':memory:' database runs it here.
    */
-  read<T>(sql: string, params: unknown[], mode: ReadMode): Promise<T> {
-    if (this.closed) return Promise.reject(swError('SW_STORE_FAILED', 'the store is closed'));
+  async read<T>(sql: string, params: unknown[], mode: ReadMode): Promise<T> {
     if (this.path === ':memory:') {
+      if (this.closed) throw swError('SW_STORE_FAILED', 'the store is closed');
       try {
         const st = this.db.prepare(sql);
-        return Promise.resolve((mode === 'value' ? st.pluck().get(...params) : st.all(...params)) as T);
+        return (mode === 'value' ? st.pluck().get(...params) : st.all(...params)) as T;
       } catch (err) {
-        return Promise.reject(swError('SW_STORE_FAILED', `query failed: ${describe(err)}`, err));
+        throw swError('SW_STORE_FAILED', `query failed: ${describe(err)}`, err);
       }
     }
+    return (await this.readJob({ kind: 'sql', sql, params, mode })).result as T;
+  }
+
+  /**
+   * A job of read-worker.ts on the reader thread with the fewest waiting (not for ':memory:' databases, whose
+   * callers run it here). Resolves to its answer and the damaged rows it met.
+   */
+  readJob(job: ReadJob): Promise<{ result: unknown; damaged?: Array<[string, string]> }> {
+    if (this.closed) return Promise.reject(swError('SW_STORE_FAILED', 'the store is closed'));
     while (this.readers.length < READER_THREADS) this.startReader();
     const reader = this.readers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextReadId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       reader.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      reader.worker.postMessage({ id, sql, params, mode } satisfies ReadRequest);
+      reader.worker.postMessage({ ...job, id } satisfies ReadRequest);
     });
   }
 
@@ -330,7 +339,7 @@ export class StoreDatabase {
       if (!p) return;
       reader.pending.delete(m.id);
       if ('error' in m) p.reject(swError('SW_STORE_FAILED', `query failed: ${m.error}`));
-      else p.resolve(m.result);
+      else p.resolve(m);
     });
     const died = (err: unknown): void => {
       const at = this.readers.indexOf(reader);

@@ -1,11 +1,13 @@
 /**
- * A reader thread of the store (started by database.ts `read()`): runs one SELECT at a time on its own read-only
- * connection and posts the rows back, so that a large query (a log search or count over the whole store) holds
- * this thread, not the event loop. WAL lets it read beside the writer; it sees what was committed when it starts.
+ * A reader thread of the store (started by database.ts `read()`): runs one query at a time on its own read-only
+ * connection and posts the answer back, so that a large query (a log search or count over the whole store, a trace
+ * search) holds this thread, not the event loop. WAL lets it read beside the writer; it sees what was committed when it starts.
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { TraceQuery } from '../span-storage.js';
+import { countMatchingTraces, matchingTraceIds, searchContextOn } from './span-search.js';
 
 export interface ReadWorkerData {
   path: string;
@@ -14,14 +16,19 @@ export interface ReadWorkerData {
 /** `all`: the rows as objects; `value`: the first column of the first row (undefined when none). */
 export type ReadMode = 'all' | 'value';
 
-export interface ReadRequest {
-  id: number;
-  sql: string;
-  params: unknown[];
-  mode: ReadMode;
-}
+/**
+ * What a reader thread runs: one SELECT (`sql`), or a trace search of the span store (span-search.ts) — its trace
+ * ids (`traceIds`) or how many traces match (`countTraces`).
+ */
+export type ReadJob =
+  | { kind: 'sql'; sql: string; params: unknown[]; mode: ReadMode }
+  | { kind: 'traceIds'; query: TraceQuery }
+  | { kind: 'countTraces'; query: TraceQuery };
 
-export type ReadResponse = { id: number; result: unknown } | { id: number; error: string; code?: string };
+export type ReadRequest = ReadJob & { id: number };
+
+/** `damaged`: rows a trace search could not read (what, why), for the caller's warning. */
+export type ReadResponse = { id: number; result: unknown; damaged?: Array<[string, string]> } | { id: number; error: string; code?: string };
 
 const port = parentPort!;
 const db = new Database((workerData as ReadWorkerData).path, { readonly: true, fileMustExist: true });
@@ -40,11 +47,32 @@ function statement(sql: string, mode: ReadMode): Statement {
   return s;
 }
 
+const rawStatements = new Map<string, Statement>();
+/** The damaged rows the current trace search met. */
+let damaged: Array<[string, string]> = [];
+const search = searchContextOn((sql) => {
+  let s = rawStatements.get(sql);
+  if (!s) {
+    if (rawStatements.size > 500) rawStatements.clear();
+    s = db.prepare(sql);
+    rawStatements.set(sql, s);
+  }
+  return s;
+}, (what, err) => {
+  if (damaged.length < 100) damaged.push([what, String((err as Error)?.message ?? err)]);
+});
+
 port.on('message', (req: ReadRequest) => {
   try {
-    const s = statement(req.sql, req.mode);
-    const result = req.mode === 'value' ? s.get(...req.params) : s.all(...req.params);
-    port.postMessage({ id: req.id, result } satisfies ReadResponse);
+    damaged = [];
+    let result: unknown;
+    if (req.kind === 'traceIds') result = matchingTraceIds(search, req.query);
+    else if (req.kind === 'countTraces') result = countMatchingTraces(search, req.query);
+    else {
+      const s = statement(req.sql, req.mode);
+      result = req.mode === 'value' ? s.get(...req.params) : s.all(...req.params);
+    }
+    port.postMessage({ id: req.id, result, ...(damaged.length > 0 ? { damaged } : {}) } satisfies ReadResponse);
   } catch (err) {
     // Answered to the caller, who maps it to its own error.
     const e = err as { message?: string; code?: string };

@@ -19,10 +19,10 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { TraceQuery } from '../span-storage.js';
-import { decodeDataSpans, forEachDataTag, forEachSpanTag, type SpanData } from './span-codec.js';
+import { decodeDataSpans, encodedValueString, forEachDataTag, forEachSpanTag, type EncodedKv, type SpanData } from './span-codec.js';
 import { tagHash } from '../../model/tag-hash.js';
 import { RUN_EXTENT_US, TAG_EPOCH_SPANS } from './span-write.js';
-import { matchesTagPattern, type TagPattern } from './tag-pattern.js';
+import { compileTagPattern, matchesTagPattern, type TagPattern } from './tag-pattern.js';
 
 /**
  * A tag held by at most this many groups drives the search: its groups' spans (≈ 1,000 each) are read and checked
@@ -31,6 +31,60 @@ import { matchesTagPattern, type TagPattern } from './tag-pattern.js';
 export const DRIVE_LIMIT = 32;
 
 export type Prepare = (sql: string) => Statement;
+
+/**
+ * A search context over `prepare`'s connection, for a reader thread (read-worker.ts): names and process tags read as
+ * the span store reads them; an unreadable row is handed to `damaged`.
+ */
+export function searchContextOn(prepare: Prepare, damaged: (what: string, err: unknown) => void): SearchContext {
+  const patterns = new Map<string, TagPattern>();
+  return {
+    prepare,
+    pattern(raw) {
+      let p = patterns.get(raw);
+      if (!p) {
+        if (patterns.size > 1000) patterns.clear();
+        p = compileTagPattern(raw);
+        patterns.set(raw, p);
+      }
+      return p;
+    },
+    nameId: (name) => prepare('SELECT id FROM span_names WHERE name = ?').pluck().get(name) as number | undefined,
+    processTags(id) {
+      const tags = prepare('SELECT tags FROM processes WHERE id = ?').pluck().get(id) as string | undefined;
+      try {
+        return ((tags ? JSON.parse(tags) : []) as EncodedKv[]).map((kv): [string, string] => [kv[0], encodedValueString(kv)]);
+      } catch (err) {
+        damaged(`process ${id}`, err);
+        return [];
+      }
+    },
+    damaged,
+  };
+}
+
+/** Trace ids of the matching traces, newest matching span first, after `offset`, at most `numTraces`. */
+export function matchingTraceIds(ctx: SearchContext, query: TraceQuery): string[] {
+  const offset = Math.max(0, query.offset ?? 0);
+  const wanted = offset + Math.max(0, query.numTraces);
+  if (query.numTraces <= 0) return [];
+  const ids: string[] = [];
+  walkMatchingTraces(ctx, query, (traceId) => {
+    ids.push(traceId);
+    return ids.length < wanted;
+  });
+  return ids.slice(offset);
+}
+
+/** How many traces match (`numTraces` and `offset` aside). */
+export function countMatchingTraces(ctx: SearchContext, query: TraceQuery): number {
+  let n = 0;
+  walkMatchingTraces(ctx, query, () => {
+    n++;
+    return true;
+  });
+  return n;
+}
 
 export interface SearchContext {
   prepare: Prepare;

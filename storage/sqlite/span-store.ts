@@ -12,7 +12,7 @@ import type { StoreDatabase } from './database.js';
 import { parentSpanId } from '../../model/span.js';
 import { decodeDataSpans, decodeKvs, decodeSpans, encodedValueString, forEachDataTag, type EncodedKv, type SpanData } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
-import { walkMatchingTraces, type SearchContext } from './span-search.js';
+import { countMatchingTraces, matchingTraceIds, type SearchContext } from './span-search.js';
 import { LAST_SEEN_REFRESH_US, RUN_EXTENT_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
 import { tagHash } from '../../model/tag-hash.js';
 import { compileTagPattern, type TagPattern } from './tag-pattern.js';
@@ -194,10 +194,12 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   }
 
   async findTraces(query: TraceQuery): Promise<Span[][]> {
-    const ids = this.findTraceIds(query);
+    const ids = await this.findTraceIds(query);
     const byId = new Map<string, Span[]>(ids.map((id) => [id, []]));
     const processes = new Map<number, Process>();
     for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
+      // A turn of the event loop between reads: a large limit reads and decodes many traces.
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const chunk = ids.slice(i, i + TRACE_IDS_PER_READ);
       const rows = this.stmt(`${TRACE_EPOCHS} SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id IN (${chunk.map(() => '?').join(',')}) ORDER BY s.start_us, s.id`)
         .raw().all(...chunk.map((id) => Buffer.from(id, 'hex'))) as SpanRow[];
@@ -206,13 +208,10 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     return ids.map((id) => byId.get(id)!);
   }
 
+  /** On a reader thread of the store (off the event loop): a search walks as many spans as the query needs. */
   async countTraces(query: TraceQuery): Promise<number> {
-    let n = 0;
-    walkMatchingTraces(this.search, query, () => {
-      n++;
-      return true;
-    });
-    return n;
+    if (this.store.path === ':memory:') return countMatchingTraces(this.search, query);
+    return this.fromReader(await this.store.readJob({ kind: 'countTraces', query })) as number;
   }
 
   /**
@@ -298,17 +297,15 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     }
   }
 
-  /** Trace ids of the matching traces, newest matching span first, after `offset`, at most `numTraces`. */
-  findTraceIds(query: TraceQuery): string[] {
-    const offset = Math.max(0, query.offset ?? 0);
-    const wanted = offset + Math.max(0, query.numTraces);
-    if (query.numTraces <= 0) return [];
-    const ids: string[] = [];
-    walkMatchingTraces(this.search, query, (traceId) => {
-      ids.push(traceId);
-      return ids.length < wanted;
-    });
-    return ids.slice(offset);
+  /** Trace ids of the matching traces, newest matching span first, after `offset`, at most `numTraces`; as countTraces. */
+  async findTraceIds(query: TraceQuery): Promise<string[]> {
+    if (this.store.path === ':memory:') return matchingTraceIds(this.search, query);
+    return this.fromReader(await this.store.readJob({ kind: 'traceIds', query })) as string[];
+  }
+
+  private fromReader(answer: { result: unknown; damaged?: Array<[string, string]> }): unknown {
+    for (const [what, reason] of answer.damaged ?? []) this.damaged(what, reason);
+    return answer.result;
   }
 
   /**
