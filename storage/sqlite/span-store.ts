@@ -9,26 +9,23 @@ import { describe, swError } from '../../platform/errors.js';
 import { chunkSize, type Process, type Span, type SpanChunk } from '../../model/span.js';
 import type { DependencyLink, Operation, SpanReader, SpanWriter, TraceQuery } from '../span-storage.js';
 import type { StoreDatabase } from './database.js';
-import { parentSpanId } from '../../model/span.js';
-import { decodeDataSpans, decodeKvs, decodeSpans, encodedValueString, forEachDataTag, type EncodedKv, type SpanData } from './span-codec.js';
+import { decodeKvs, decodeSpans, forEachDataTag, type EncodedKv, type SpanData } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
-import { countMatchingTraces, matchingTraceIds, type SearchContext } from './span-search.js';
-import { LAST_SEEN_REFRESH_US, RUN_EXTENT_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
+import { countMatchingTraces, matchingTraceIds, searchContextOn, type SearchContext } from './span-search.js';
+import { dependencyLinks } from './span-dependencies.js';
+import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
 import { tagHash } from '../../model/tag-hash.js';
-import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
 /** Trace ids per `IN (…)` when reading traces. */
-const TRACE_IDS_PER_READ = 500;
-/** Child spans whose parents are looked up together by the dependency count. */
-const DEPENDENCY_CHILDREN_PER_READ = 5_000;
+export const TRACE_IDS_PER_READ = 500;
 const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process, s.service, s.parent_id, s.n, s.id';
 /**
  * The trace index's epochs (`e.x`), oldest to newest: its rows are keyed epoch first (span-schema.ts v4), so a trace
  * is looked up with one seek per epoch.
  */
-const TRACE_EPOCHS = 'WITH RECURSIVE e(x) AS (SELECT min(epoch) FROM trace_spans UNION ALL SELECT x + 1 FROM e WHERE x < (SELECT max(epoch) FROM trace_spans))';
+export const TRACE_EPOCHS = 'WITH RECURSIVE e(x) AS (SELECT min(epoch) FROM trace_spans UNION ALL SELECT x + 1 FROM e WHERE x < (SELECT max(epoch) FROM trace_spans))';
 /** Spans by trace id (`t.trace_id`, compared by the caller): the id ranges `trace_spans` holds for it, epoch by epoch. */
-const BY_TRACE = 'e CROSS JOIN trace_spans t ON t.epoch = e.x CROSS JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
+export const BY_TRACE = 'e CROSS JOIN trace_spans t ON t.epoch = e.x CROSS JOIN spans s ON s.id >= t.first AND s.id < t.first + t.spans';
 
 type SpanRow = [Buffer, string, number, number, number, SpanData, number, number, string | null, number, number];
 
@@ -39,7 +36,6 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   private readonly writer: SpanRowWriter;
   private readonly byTrace: Statement;
   private readonly statements = new Map<string, Statement>();
-  private readonly patterns = new Map<string, TagPattern>();
   /** span_names id → name; names never change once written. */
   private readonly names = new Map<number, string>();
   private readonly writeBatch: (chunks: readonly SpanChunk[]) => void;
@@ -57,21 +53,7 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const batch = db.transaction((chunks: readonly SpanChunk[]) => this.writer.write(chunks));
     this.writeBatch = (chunks) => batch.immediate(chunks);
     store.addRetention({ name: 'spans', deleteOlderThan: (cutoffMs, maxRows) => this.deleteOlderThan(cutoffMs, maxRows) });
-    this.search = {
-      prepare: (sql) => this.stmt(sql),
-      pattern: (raw) => this.pattern(raw),
-      nameId: (name) => this.stmt('SELECT id FROM span_names WHERE name = ?').pluck().get(name) as number | undefined,
-      processTags: (id) => {
-        const tags = this.stmt('SELECT tags FROM processes WHERE id = ?').pluck().get(id) as string | undefined;
-        try {
-          return ((tags ? JSON.parse(tags) : []) as EncodedKv[]).map((kv): [string, string] => [kv[0], encodedValueString(kv)]);
-        } catch (err) {
-          this.damaged(`process ${id}`, describe(err));
-          return [];
-        }
-      },
-      damaged: (what, err) => this.damaged(what, describe(err)),
-    };
+    this.search = searchContextOn((sql) => this.stmt(sql), (what, err) => this.damaged(what, describe(err)));
   }
 
   // ---- writer ----
@@ -215,86 +197,14 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
   }
 
   /**
-   * Parent → child service calls of the spans started in the window: each child's parent is looked up among the
-   * spans of its trace (any time), read through the trace index like a trace is. The children are read in time
-   * order a chunk at a time (a trace's spans are close in time, so mostly in one chunk): memory stays bounded.
+   * Parent → child service calls of the spans started in the window (span-dependencies.ts), on a reader thread of
+   * the store: a long window reads every span in it.
    */
   async getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]> {
-    const calls = new Map<string, DependencyLink>();
-    const fromUs = (endTimeMs - lookbackMs) * 1000;
-    const toUs = endTimeMs * 1000;
-    // A run row (span-schema.ts v7) has no parent column and its latest start: its spans are read from its data.
-    const children = this.stmt(
-      `SELECT trace_id, parent_id, service, n, CASE WHEN n > 1 THEN data END FROM spans
-       WHERE start_us >= ? AND start_us <= ? AND (n > 1 OR (parent_id IS NOT NULL AND start_us <= ?)) ORDER BY start_us`,
-    ).raw().iterate(fromUs, toUs + RUN_EXTENT_US, toUs) as IterableIterator<[Buffer, string | null, number, number, Buffer | null]>;
-    let chunk: Array<[Buffer, string, number]> = [];
-    const add = (child: [Buffer, string, number]): void => {
-      chunk.push(child);
-      if (chunk.length === DEPENDENCY_CHILDREN_PER_READ) {
-        this.countCalls(chunk, calls);
-        chunk = [];
-      }
-    };
-    for (const [trace, parent, service, n, data] of children) {
-      if (n === 1) {
-        add([trace, parent!, service]);
-        continue;
-      }
-      let spans: Span[];
-      try {
-        spans = decodeDataSpans(data!);
-      } catch (err) {
-        this.damaged(`spans of trace ${trace.toString('hex')}`, describe(err));
-        continue;
-      }
-      for (const span of spans) {
-        const parentId = span.startTimeMicros >= fromUs && span.startTimeMicros <= toUs ? parentSpanId(span) : undefined;
-        if (parentId !== undefined) add([trace, parentId, service]);
-      }
+    if (this.store.path === ':memory:') {
+      return dependencyLinks((sql) => this.stmt(sql), endTimeMs, lookbackMs, (what, err) => this.damaged(what, describe(err)));
     }
-    this.countCalls(chunk, calls);
-    return [...calls.values()].sort((a, b) => (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0));
-  }
-
-  /** Adds the calls of these children (trace id, parent span id, service) to `calls`. */
-  private countCalls(children: Array<[Buffer, string, number]>, calls: Map<string, DependencyLink>): void {
-    const traces = new Map<string, Buffer>();
-    for (const [trace] of children) traces.set(trace.toString('hex'), trace);
-    // trace hex + span id → the services of the spans with that id (a Zipkin span id may be shared by two halves).
-    const servicesOf = new Map<string, number[]>();
-    const serves = (key: string, service: number): void => {
-      const known = servicesOf.get(key);
-      if (known) known.push(service);
-      else servicesOf.set(key, [service]);
-    };
-    const ids = [...traces.values()];
-    for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
-      const part = ids.slice(i, i + TRACE_IDS_PER_READ);
-      const rows = this.stmt(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service, s.n, CASE WHEN s.n > 1 THEN s.data END FROM ${BY_TRACE} WHERE t.trace_id IN (${part.map(() => '?').join(',')})`)
-        .raw().all(...part) as Array<[Buffer, string, number, number, Buffer | null]>;
-      for (const [trace, spanId, service, n, data] of rows) {
-        const hex = trace.toString('hex');
-        if (n === 1) {
-          serves(hex + spanId, service);
-          continue;
-        }
-        try {
-          for (const span of decodeDataSpans(data!)) serves(hex + span.spanId, service);
-        } catch (err) {
-          this.damaged(`spans of trace ${hex}`, describe(err));
-        }
-      }
-    }
-    for (const [trace, parentId, child] of children) {
-      for (const parent of servicesOf.get(trace.toString('hex') + parentId) ?? []) {
-        if (parent === child) continue;
-        const key = `${parent}/${child}`;
-        const link = calls.get(key);
-        if (link) link.callCount++;
-        else calls.set(key, { parent: this.name(parent), child: this.name(child), callCount: 1 });
-      }
-    }
+    return this.fromReader(await this.store.readJob({ kind: 'dependencies', endTimeMs, lookbackMs })) as DependencyLink[];
   }
 
   /** Trace ids of the matching traces, newest matching span first, after `offset`, at most `numTraces`; as countTraces. */
@@ -380,16 +290,6 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
       this.names.set(id, name);
     }
     return name;
-  }
-
-  private pattern(value: string): TagPattern {
-    let p = this.patterns.get(value);
-    if (!p) {
-      if (this.patterns.size > 1000) this.patterns.clear();
-      p = compileTagPattern(value);
-      this.patterns.set(value, p);
-    }
-    return p;
   }
 
   private stmt(sql: string): Statement {

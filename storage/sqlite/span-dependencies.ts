@@ -1,0 +1,114 @@
+/**
+ * Parent → child service calls of the span store, for the Jaeger dependencies view: a pure function of a
+ * connection, so that it runs on a reader thread of the store (read-worker.ts) as well as beside the writer.
+ *
+ * Each child's parent is looked up among the spans of its trace (any time), read through the trace index like a
+ * trace is. The children are read in time order a chunk at a time (a trace's spans are close in time, so mostly in
+ * one chunk): memory stays bounded.
+ */
+import { describe } from '../../platform/errors.js';
+import { parentSpanId, type Span } from '../../model/span.js';
+import type { DependencyLink } from '../span-storage.js';
+import { decodeDataSpans } from './span-codec.js';
+import type { Prepare } from './span-search.js';
+import { BY_TRACE, TRACE_EPOCHS, TRACE_IDS_PER_READ } from './span-store.js';
+import { RUN_EXTENT_US } from './span-write.js';
+
+/** Child spans whose parents are looked up together. */
+const DEPENDENCY_CHILDREN_PER_READ = 5_000;
+
+/** The calls between services of the spans started in `[endTimeMs − lookbackMs, endTimeMs]`, sorted by parent, child. */
+export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs: number, damaged: (what: string, err: unknown) => void): DependencyLink[] {
+  /** Calls by parent service id / child service id. */
+  const calls = new Map<string, { parent: number; child: number; callCount: number }>();
+  const fromUs = (endTimeMs - lookbackMs) * 1000;
+  const toUs = endTimeMs * 1000;
+  // A run row (span-schema.ts v7) has no parent column and its latest start: its spans are read from its data.
+  const children = prepare(
+    `SELECT trace_id, parent_id, service, n, CASE WHEN n > 1 THEN data END FROM spans
+     WHERE start_us >= ? AND start_us <= ? AND (n > 1 OR (parent_id IS NOT NULL AND start_us <= ?)) ORDER BY start_us`,
+  ).raw().iterate(fromUs, toUs + RUN_EXTENT_US, toUs) as IterableIterator<[Buffer, string | null, number, number, Buffer | null]>;
+  let chunk: Array<[Buffer, string, number]> = [];
+  const add = (child: [Buffer, string, number]): void => {
+    chunk.push(child);
+    if (chunk.length === DEPENDENCY_CHILDREN_PER_READ) {
+      countCalls(prepare, chunk, calls, damaged);
+      chunk = [];
+    }
+  };
+  for (const [trace, parent, service, n, data] of children) {
+    if (n === 1) {
+      add([trace, parent!, service]);
+      continue;
+    }
+    let spans: Span[];
+    try {
+      spans = decodeDataSpans(data!);
+    } catch (err) {
+      damaged(`spans of trace ${trace.toString('hex')}`, describe(err));
+      continue;
+    }
+    for (const span of spans) {
+      const parentId = span.startTimeMicros >= fromUs && span.startTimeMicros <= toUs ? parentSpanId(span) : undefined;
+      if (parentId !== undefined) add([trace, parentId, service]);
+    }
+  }
+  countCalls(prepare, chunk, calls, damaged);
+  const names = new Map<number, string>();
+  const name = (id: number): string => {
+    let n = names.get(id);
+    if (n === undefined) {
+      n = (prepare('SELECT name FROM span_names WHERE id = ?').pluck().get(id) as string | undefined) ?? '';
+      names.set(id, n);
+    }
+    return n;
+  };
+  return [...calls.values()]
+    .map((c) => ({ parent: name(c.parent), child: name(c.child), callCount: c.callCount }))
+    .sort((a, b) => (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0));
+}
+
+/** Adds the calls of these children (trace id, parent span id, service) to `calls`. */
+function countCalls(
+  prepare: Prepare,
+  children: Array<[Buffer, string, number]>,
+  calls: Map<string, { parent: number; child: number; callCount: number }>,
+  damaged: (what: string, err: unknown) => void,
+): void {
+  const traces = new Map<string, Buffer>();
+  for (const [trace] of children) traces.set(trace.toString('hex'), trace);
+  // trace hex + span id → the services of the spans with that id (a Zipkin span id may be shared by two halves).
+  const servicesOf = new Map<string, number[]>();
+  const serves = (key: string, service: number): void => {
+    const known = servicesOf.get(key);
+    if (known) known.push(service);
+    else servicesOf.set(key, [service]);
+  };
+  const ids = [...traces.values()];
+  for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
+    const part = ids.slice(i, i + TRACE_IDS_PER_READ);
+    const rows = prepare(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service, s.n, CASE WHEN s.n > 1 THEN s.data END FROM ${BY_TRACE} WHERE t.trace_id IN (${part.map(() => '?').join(',')})`)
+      .raw().all(...part) as Array<[Buffer, string, number, number, Buffer | null]>;
+    for (const [trace, spanId, service, n, data] of rows) {
+      const hex = trace.toString('hex');
+      if (n === 1) {
+        serves(hex + spanId, service);
+        continue;
+      }
+      try {
+        for (const span of decodeDataSpans(data!)) serves(hex + span.spanId, service);
+      } catch (err) {
+        damaged(`spans of trace ${hex}`, describe(err));
+      }
+    }
+  }
+  for (const [trace, parentId, child] of children) {
+    for (const parent of servicesOf.get(trace.toString('hex') + parentId) ?? []) {
+      if (parent === child) continue;
+      const key = `${parent}/${child}`;
+      const link = calls.get(key);
+      if (link) link.callCount++;
+      else calls.set(key, { parent, child, callCount: 1 });
+    }
+  }
+}
