@@ -9,8 +9,11 @@ import type { QueuedRun } from './durable-queue.js';
 export type { QueuedRun } from './durable-queue.js';
 
 export interface BatchQueue<In, Out> {
-  /** Resolves once the batch is kept (on disk: durable); 'dropped' when full and configured to drop (counted). */
-  append(batch: In): Promise<'queued' | 'dropped'>;
+  /**
+   * Resolves once the batch is kept (on disk: durable); 'dropped' when full and configured to drop (counted); with
+   * `refuseWhenFull`, 'full' at once when it does not fit (neither kept nor counted), instead of waiting or dropping.
+   */
+  append(batch: In, options?: { refuseWhenFull?: boolean }): Promise<'queued' | 'dropped' | 'full'>;
   /** The oldest records not yet acknowledged, or undefined when there is none right now. */
   next(limits: { maxRecords: number; maxBytes: number }): Promise<QueuedRun<Out> | undefined>;
   /** Resolves when there is something to read (at once when there is, or when closed). */

@@ -9,8 +9,8 @@
  * - `offer(batch)`: never waits; 'busy' when the memory in front is full (the source pushes back: 429/503, a counted
  *   UDP drop); else the batch is appended in the background.
  * - `submit(batch)`: resolves once the batch is kept — on disk, made durable by the queue's group commit (concurrent
- *   submits share one fdatasync) — 'accepted'; 'busy' at once while the queue's budget is used or the memory in
- *   front is full, or when the queue dropped it (when_full=drop); 'failed' when the disk refused it.
+ *   submits share one fdatasync) — 'accepted'; 'busy' at once when the batch does not fit the queue's budget or
+ *   the memory in front is full (it is not held waiting for room); 'failed' when the disk refused it.
  * - `start()` begins delivering; `problem()` and `fill` feed /health; `close()` stops taking batches, keeps
  *   delivering for up to `drainTimeoutMs`, then stops: what is not acknowledged stays in a durable queue for the
  *   next start (a memory queue's is lost, counted as abandoned). Idempotent.
@@ -61,6 +61,7 @@ export class DeliveryChain<In, Out> {
   private failing: { sinceMs: number; reason: string } | undefined;
   private readonly refused: Counter<'output' | 'reason'>;
   private readonly abandoned: Counter<'output'>;
+  private readonly queueErrors: Counter<'output'>;
 
   constructor(private readonly opts: DeliveryChainOptions<In, Out>) {
     const output = opts.sink.name;
@@ -75,6 +76,9 @@ export class DeliveryChain<In, Out> {
     });
     this.abandoned = counter(opts.registry, {
       name: 'shipwatch_delivery_abandoned_records_total', help: 'Records of a memory queue still undelivered when the program stopped.', labelNames: ['output'] as const,
+    });
+    this.queueErrors = counter(opts.registry, {
+      name: 'shipwatch_delivery_queue_errors_total', help: 'Reads or acknowledgements of an output\'s queue that failed (the disk), each tried again.', labelNames: ['output'] as const,
     });
     const pendingGauge = gauge(opts.registry, { name: 'shipwatch_delivery_pending_records', help: 'Records handed to an output and waiting to enter its queue.', labelNames: ['output'] as const });
     this.pendingChanged = () => pendingGauge.set({ output }, this.pending);
@@ -100,13 +104,9 @@ export class DeliveryChain<In, Out> {
   async submit(batch: In): Promise<Admission> {
     const n = this.opts.records(batch);
     if (n === 0) return 'accepted';
-    // A source that can answer is not held while the budget is used: it is told at once to come back later.
-    if (this.opts.queue.fill >= 1) {
-      this.refused.inc({ output: this.opts.sink.name, reason: 'busy' }, n);
-      return 'busy';
-    }
     if (!this.admit(n)) return 'busy';
-    return this.append(batch, n);
+    // A source that can answer is not held while the budget is used: it is told at once to come back later.
+    return this.append(batch, n, true);
   }
 
   private admit(n: number): boolean {
@@ -120,14 +120,14 @@ export class DeliveryChain<In, Out> {
     return true;
   }
 
-  private append(batch: In, n: number): Promise<Admission> {
-    const done = this.opts.queue.append(batch).then(
+  private append(batch: In, n: number, refuseWhenFull = false): Promise<Admission> {
+    const done = this.opts.queue.append(batch, { refuseWhenFull }).then(
       (r): Admission => {
         if (r === 'queued') {
           this.batcher.added(n);
           return 'accepted';
         }
-        this.refused.inc({ output: this.opts.sink.name, reason: 'dropped' }, n);
+        this.refused.inc({ output: this.opts.sink.name, reason: r === 'full' ? 'busy' : 'dropped' }, n);
         return 'busy';
       },
       (err: unknown): Admission => {
@@ -165,16 +165,30 @@ export class DeliveryChain<In, Out> {
     this.failing = { sinceMs: this.failing?.sinceMs ?? Date.now(), reason };
   }
 
+  /** Delivers runs until stopped; a queue that fails to read or acknowledge (the disk) is logged, counted, tried again. */
   private async deliver(): Promise<void> {
-    const { batch, concurrency, sink } = this.opts;
     const stopped = (): boolean => this.abort.signal.aborted || (this.closing && this.opts.queue.isEmpty);
+    while (!stopped()) {
+      try {
+        if (await this.deliverRuns(stopped)) return;
+      } catch (err) {
+        this.queueErrors.inc({ output: this.opts.sink.name });
+        this.opts.log.error('the output\'s queue failed; trying again in a second', { output: this.opts.sink.name, err });
+        await new Promise<void>((r) => setTimeout(r, 1000).unref());
+      }
+    }
+  }
+
+  /** Returns true once stopped. */
+  private async deliverRuns(stopped: () => boolean): Promise<boolean> {
+    const { batch, concurrency, sink } = this.opts;
     for (;;) {
       const run = await this.batcher.next(batch.maxRecords * concurrency, stopped);
-      if (run === undefined) return;
+      if (run === undefined) return true;
       const parts = sink.split && run.records > batch.maxRecords ? sink.split(run.value, batch.maxRecords) : [run.value];
       const info = { replayed: run.replayed === true };
       const results = await inParallel(parts, concurrency, (p) => this.sender.send(p, this.abort.signal, info));
-      if (results.some((r) => r === 'stopped')) return;
+      if (results.some((r) => r === 'stopped')) return true;
       await run.ack();
     }
   }
@@ -186,8 +200,9 @@ export class DeliveryChain<In, Out> {
 
   private async shutDown(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([...this.appends]);
+    // Closing the queue first wakes appends waiting for room (they fail: their sources were not answered yet).
     await this.opts.queue.close();
+    await Promise.allSettled([...this.appends]);
     this.batcher.flush();
     const timer = setTimeout(() => this.abort.abort(), this.opts.drainTimeoutMs ?? 0);
     timer.unref();

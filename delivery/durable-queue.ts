@@ -105,6 +105,8 @@ export class DurableQueue<In, Out> {
   private writer: { seq: number; fh: FileHandle } | undefined;
   /** Byte offset of the next unacknowledged frame in the oldest segment. */
   private readOffset = 0;
+  /** The highest segment number seen or made. */
+  private lastSeq = 0;
   private queued: QueuedAppend[] = [];
   private committing: Promise<void> | undefined;
   private readonly spaceWaiters: Array<() => void> = [];
@@ -167,6 +169,11 @@ export class DurableQueue<In, Out> {
     return this.diskBytes + this.reservedBytes;
   }
 
+  /** An append waits for space: the budget is used and `whenFull` is block (sources should hold back). */
+  get waitingForSpace(): boolean {
+    return this.spaceWaiters.length > 0;
+  }
+
   /** How full the disk budget is, 0..1 (and past 1 for a batch larger than the whole budget). */
   get fill(): number {
     return this.sizeBytes / this.opts.maxBytes;
@@ -182,6 +189,7 @@ export class DurableQueue<In, Out> {
       const bytes = (await stat(file)).size;
       // Written by an earlier process (this one appends to new segments only).
       this.segments.push({ seq: Number(SEGMENT_RE.exec(n)![1]), file, bytes, recovered: true });
+      this.lastSeq = Math.max(this.lastSeq, this.segments[this.segments.length - 1]!.seq);
       this.diskBytes += bytes;
     }
     const pos = await readPosition(path.join(this.dir, POSITION_FILE));
@@ -191,9 +199,10 @@ export class DurableQueue<In, Out> {
 
   /**
    * Writes a batch to disk and resolves once it is durable; waits for space when full, or drops the batch (counted)
-   * when configured so.
+   * when configured so. `refuseWhenFull`: answers 'full' at once instead, the batch neither kept nor counted (a
+   * source that can tell its sender to come back later).
    */
-  async append(batch: In): Promise<'queued' | 'dropped'> {
+  async append(batch: In, options?: { refuseWhenFull?: boolean }): Promise<'queued' | 'dropped' | 'full'> {
     const n = this.codec.records(batch);
     if (n === 0) return 'queued';
     const frame = this.codec.encode(batch);
@@ -201,6 +210,7 @@ export class DurableQueue<In, Out> {
     for (const b of frame) bytes += b.length;
     // A batch larger than the whole budget is still accepted into an empty queue, or it could never pass.
     while (!this.closed && this.sizeBytes > 0 && this.sizeBytes + bytes > this.opts.maxBytes) {
+      if (options?.refuseWhenFull === true) return 'full';
       if (this.opts.whenFull === 'drop') {
         this.dropped.inc({ output: this.opts.name }, n);
         return 'dropped';
@@ -253,7 +263,9 @@ export class DurableQueue<In, Out> {
         // After a restart a new segment is started: the newest one may end in a torn frame.
         await this.writer?.fh.close();
         this.writer = undefined;
-        const seq = (seg?.seq ?? 0) + 1;
+        // Never a name used before in this process: a position saved for a deleted segment must not match a new one.
+        const seq = Math.max(seg?.seq ?? 0, this.lastSeq) + 1;
+        this.lastSeq = seq;
         const file = path.join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
         const fh = await open(file, 'a');
         await syncDirectory(this.dir); // the new name survives a crash too

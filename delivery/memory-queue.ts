@@ -52,12 +52,13 @@ export class MemoryQueue<T> implements BatchQueue<T, T> {
     return this.held / this.opts.maxRecords;
   }
 
-  async append(batch: T): Promise<'queued' | 'dropped'> {
+  async append(batch: T, options?: { refuseWhenFull?: boolean }): Promise<'queued' | 'dropped' | 'full'> {
     if (this.closed) throw swError('SW_OUTPUT_FAILED', `the queue of ${this.opts.name} is closed`);
     const records = this.opts.records(batch);
     if (records === 0) return 'queued';
     // A batch larger than the whole bound still passes an empty queue, or it never could.
     while (this.held > 0 && this.held + records > this.opts.maxRecords) {
+      if (options?.refuseWhenFull === true) return 'full';
       if (this.opts.whenFull === 'drop' || this.closed) {
         this.dropped.inc({ output: this.opts.name }, records);
         return 'dropped';

@@ -54,6 +54,19 @@ export function fnv1a64Hex(text: string): string {
   return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
 }
 
+/** `promise`, or false as soon as `signal` aborts (the chain stops while the templates still wait for Elasticsearch). */
+function untilAborted(promise: Promise<boolean>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then((v) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    });
+  });
+}
+
 export interface EsSpanWriterOptions {
   client: Client;
   indexPrefix: string;
@@ -246,7 +259,7 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
    */
   async send(chunks: SpanChunk[], signal: AbortSignal): Promise<SendOutcome<SpanChunk[]>> {
     // Before the first write: a daily index made without the templates would keep the wrong mapping all day.
-    if (!this.templatesInstalled && !(await this.start())) throw swError('SW_OUTPUT_FAILED', 'index templates not installed: shutting down');
+    if (!this.templatesInstalled && !(await untilAborted(this.start(), signal))) throw swError('SW_OUTPUT_FAILED', 'index templates not installed: shutting down');
     const lines: string[] = [];
     /** Per document: the index of its span in `spans` (a service document: the span that brought it). */
     const spanOf: number[] = [];
