@@ -169,11 +169,6 @@ export class DurableQueue<In, Out> {
     return this.diskBytes + this.reservedBytes;
   }
 
-  /** An append waits for space: the budget is used and `whenFull` is block (sources should hold back). */
-  get waitingForSpace(): boolean {
-    return this.spaceWaiters.length > 0;
-  }
-
   /** How full the disk budget is, 0..1 (and past 1 for a batch larger than the whole budget). */
   get fill(): number {
     return this.sizeBytes / this.opts.maxBytes;
