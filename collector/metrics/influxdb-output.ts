@@ -10,7 +10,8 @@
  *   acknowledged. The same series and timestamp overwrite each other in InfluxDB and VictoriaMetrics, so a replay
  *   does not duplicate a point.
  * - Full (INFLUXDB_BUFFER_MAX_SIZE): with `block`, `full()` is true and the sources hold back (a push answers 503
- *   with Retry-After, monitoring skips its rounds, counted); with `drop`, new points are dropped and counted.
+ *   with Retry-After, monitoring skips its rounds, counted); with `drop`, new points are dropped and counted
+ *   (`shipwatch_delivery_refused_records_total{reason="busy"}`).
  * - A point line protocol cannot carry is dropped, counted (`shipwatch_influxdb_unwritable_points_total`) and logged
  *   (rate limited).
  * - close(): stops taking points, keeps delivering for `closeTimeoutMs`, then leaves the rest on disk.
@@ -70,6 +71,8 @@ export class InfluxDbOutput implements MetricSink {
   private chain: Chain | undefined;
   private readonly opening: Promise<Chain | undefined>;
   private openFailure: string | undefined;
+  /** The queue's fill when a write was last refused for room; cleared by the next write it takes. */
+  private refusedAtFill: number | undefined;
   /** Appends under way (for `settled`). */
   private readonly inFlight = new Set<Promise<Admission>>();
   private closing: Promise<void> | undefined;
@@ -136,7 +139,12 @@ export class InfluxDbOutput implements MetricSink {
       return;
     }
     const chain = this.chain;
-    const submitted = chain !== undefined ? chain.submit(lines) : this.opening.then((c) => (c === undefined ? this.unqueued(lines.length) : c.submit(lines)));
+    const submitted = (chain !== undefined ? chain.submit(lines) : this.opening.then((c) => (c === undefined ? this.unqueued(lines.length) : c.submit(lines))))
+      .then((admission) => {
+        if (admission === 'busy') this.refusedAtFill = this.chain?.fill;
+        else if (admission === 'accepted') this.refusedAtFill = undefined;
+        return admission;
+      });
     this.inFlight.add(submitted);
     void submitted.finally(() => this.inFlight.delete(submitted));
   }
@@ -146,15 +154,25 @@ export class InfluxDbOutput implements MetricSink {
     return 'failed';
   }
 
-  /** Out of room with when_full=block: sources hold back until it is not. */
+  /**
+   * Out of room with when_full=block: sources hold back until it is not — the queue is (nearly) full, or a write was
+   * refused for room (the chain refuses a write that does not fit, counted, and `settled` says false) and nothing
+   * has been delivered since.
+   */
   full(): boolean {
-    return this.options.whenFull === 'block' && this.chain !== undefined && this.chain.fill >= FULL_AT;
+    if (this.options.whenFull !== 'block' || this.chain === undefined) return false;
+    const fill = this.chain.fill;
+    return fill >= FULL_AT || (this.refusedAtFill !== undefined && fill >= this.refusedAtFill);
   }
 
-  /** Resolves once every point written so far is in the queue (durable): true, or false when some could not be. */
+  /**
+   * Resolves once every point written so far is in the queue (durable): true, or false when some could not be. With
+   * when_full=drop, points refused for room count as taken: they are dropped by configuration (counted by the chain).
+   */
   async settled(): Promise<boolean> {
     const results = await Promise.all([...this.inFlight]);
-    return results.every((r) => r === 'accepted');
+    const dropping = this.options.whenFull === 'drop';
+    return results.every((r) => r === 'accepted' || (dropping && r === 'busy'));
   }
 
   /** Deliveries failing (out of reach, refusing, credentials) or a full queue: degraded, points still accepted. */

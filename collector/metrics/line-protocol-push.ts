@@ -22,7 +22,7 @@
  *
  * - While an output is full and blocks (INFLUXDB_BUFFER_WHEN_FULL=block), a push is answered 503 with Retry-After
  *   before its body is parsed; a 204 is sent only once the outputs hold the points (`settled`: a durable queue's
- *   are on disk), else 503 too. A client that sends again after a 503 does no harm: a point with the same series and
+ *   are on disk) within 4 s, else 503 too. A client that sends again after a 503 does no harm: a point with the same series and
  *   timestamp overwrites itself.
  *
  * A large body never holds the event loop for long: it is parsed in slices and its points handed over in chunks,
@@ -70,6 +70,12 @@ type Answer = { status: number; body?: Record<string, unknown>; retryAfterS?: nu
 
 /** Retry-After of a push refused while an output is full: about the time a target that is back takes a few batches. */
 const FULL_RETRY_AFTER_S = 5;
+/**
+ * Longest a push waits for the outputs to keep its points (an append that found the queue full waits for space);
+ * past it the answer is 503 and the client sends again (a point kept twice overwrites itself). InfluxDB clients
+ * give up on a write after 5–10 s.
+ */
+const SETTLE_TIMEOUT_MS = 4_000;
 
 /** The variable that sets each limit, named in the answer so that whoever reads it knows what to raise. */
 const LIMIT_VARIABLES: Readonly<Record<LimitName, string>> = {
@@ -151,7 +157,7 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
       // InfluxDB 2.x writes nothing of a body that does not parse; a line over a limit is only dropped.
       if (api === 'v2' && syntax > 0) return { status: 400, body: { code: 'invalid', message: describeFailure(result.failures), line: result.failures[0]!.line } };
       const { kept, refusals } = await handOver(result.points, context);
-      if (kept > 0 && options.settled !== undefined && !(await options.settled())) {
+      if (kept > 0 && options.settled !== undefined && !(await settledWithin(options.settled, SETTLE_TIMEOUT_MS))) {
         return unavailable(api, 'the metric outputs could not keep every point (full or failing); send again later');
       }
       if (kept > 0) received.inc({ api }, kept);
@@ -214,6 +220,20 @@ async function readBody(api: 'v1' | 'v2', req: FastifyRequest, maxBodyBytes: num
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(api);
     const message = `unable to read data: gzip: ${(err as Error).message}`;
     return api === 'v2' ? { status: 400, body: { code: 'invalid', message } } : { status: 400, body: { error: message } };
+  }
+}
+
+/** Whether `settled` says the points are kept within `timeoutMs` (false past it). */
+async function settledWithin(settled: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([settled(), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
