@@ -18,6 +18,11 @@ import { tagHash } from '../../model/tag-hash.js';
 
 /** Trace ids per `IN (…)` when reading traces. */
 export const TRACE_IDS_PER_READ = 500;
+/**
+ * Trace ids per read of a search's result, one turn of the event loop each: 500 traces of 5 spans took ≈ 65 ms to
+ * read and decode, 170 ms with the reader threads busy on the same two CPUs.
+ */
+const FOUND_TRACES_PER_READ = 100;
 const SPAN_COLUMNS = 's.trace_id, s.span_id, s.operation, s.start_us, s.duration_us, s.data, s.process, s.service, s.parent_id, s.n, s.id';
 /**
  * The trace index's epochs (`e.x`), oldest to newest: its rows are keyed epoch first (span-schema.ts v4), so a trace
@@ -179,10 +184,10 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
     const ids = await this.findTraceIds(query);
     const byId = new Map<string, Span[]>(ids.map((id) => [id, []]));
     const processes = new Map<number, Process>();
-    for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
+    for (let i = 0; i < ids.length; i += FOUND_TRACES_PER_READ) {
       // A turn of the event loop between reads: a large limit reads and decodes many traces.
       if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const chunk = ids.slice(i, i + TRACE_IDS_PER_READ);
+      const chunk = ids.slice(i, i + FOUND_TRACES_PER_READ);
       const rows = this.stmt(`${TRACE_EPOCHS} SELECT ${SPAN_COLUMNS} FROM ${BY_TRACE} WHERE t.trace_id IN (${chunk.map(() => '?').join(',')}) ORDER BY s.start_us, s.id`)
         .raw().all(...chunk.map((id) => Buffer.from(id, 'hex'))) as SpanRow[];
       for (const span of this.decodeRows(rows, processes)) byId.get(span.traceId)!.push(span);
