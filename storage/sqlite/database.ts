@@ -10,6 +10,10 @@
  *   SIGKILL loses nothing committed (the WAL is in the OS page cache); an OS crash or power cut loses at most the
  *   last ≈ 1 s of commits. Should the thread die, it is restarted (counted) and, until it is back, this connection
  *   goes back to `synchronous=NORMAL` with automatic checkpoints. close() checkpoints (TRUNCATE) with syncs on.
+ * - Queries with no bound on what they read (log searches and counts, trace searches, dependencies) run on two
+ *   reader threads (read-worker.ts, read-only connections; WAL lets them read beside the writer): `read`, `readJob`.
+ * - Background work of the store on this thread (retention batches, the log index's merge steps) takes turns of the
+ *   event loop through `nextSlice`, one slice per turn. Measurements: docs/design/store-event-loop.md.
  * - Schema migrations per component (`spans`, `logs`, `metrics`, …): each store module owns an ordered list of
  *   migrations and calls `migrate(component, list)` when it opens; the versions applied are kept in
  *   `schema_versions`. Components today: `spans` (span-schema.ts), `logs` (log-store.ts). A new table family is
