@@ -359,6 +359,11 @@ export class StoreDatabase {
     worker.on('exit', (code) => died(new Error(`exited with code ${code}`)));
   }
 
+  /** The reader threads running (tests). */
+  get readerThreads(): Worker[] {
+    return this.readers.map((r) => r.worker);
+  }
+
   /** Whether a checkpoint thread runs for this database (tests). */
   get checkpointThread(): Worker | undefined {
     return this.checkpointer;

@@ -64,6 +64,25 @@ describe('the store database', () => {
     reopened.close();
   });
 
+  test('queries run on reader threads see what was committed; a dead reader is counted and replaced, and close fails what waits', async () => {
+    const registry = createRegistry('collector', false);
+    const db = new StoreDatabase({ dataDir: dir, fileName: 'readers.db', retentionMs: 0, log: silentLogger, registry });
+    db.db.exec("CREATE TABLE r (x); INSERT INTO r VALUES ('one')");
+    assert.deepEqual(await db.read('SELECT x FROM r', [], 'all'), [{ x: 'one' }]);
+    db.db.exec("INSERT INTO r VALUES ('two')");
+    assert.equal(await db.read('SELECT count(*) FROM r', [], 'value'), 2, 'a commit of this thread is seen at once');
+    await assert.rejects(db.read('SELECT missing FROM r', [], 'all'), /no such column: missing/);
+    const before = db.readerThreads;
+    assert.equal(before.length, 2);
+    await Promise.all(before.map((w) => w.terminate()));
+    assert.equal(await db.read('SELECT count(*) FROM r', [], 'value'), 2);
+    assert.ok(db.readerThreads.every((w) => !before.includes(w)), 'new threads');
+    assert.match(await registry.metrics(), /shipwatch_store_reader_thread_failures_total\{[^}]*\} 2\n/);
+    const waiting = db.read("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 50000000) SELECT count(*) FROM c", [], 'value');
+    db.close();
+    await assert.rejects(waiting, /closed/);
+  });
+
   test('a new database gets 16 KiB pages; one made with 4 KiB pages keeps them and opens with its data', async () => {
     const fresh = new StoreDatabase({ dataDir: dir, fileName: 'pages-new.db', retentionMs: 0, log: silentLogger });
     assert.equal(fresh.db.pragma('page_size', { simple: true }), 16_384);
