@@ -75,7 +75,8 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
         { name: 'span-queue', check: () => (queue.fill >= 1 ? 'span storage is behind: the span queue is full (COLLECTOR_SPAN_BUFFER_MAX_SIZE)' : undefined) },
         {
           name: 'span-storage', impact: 'degraded',
-          check: () => [queue.problem(), ...writers.map((w) => w.problem?.())].filter((p) => p !== undefined).join('; ') || undefined,
+          // A storage's own words first (Elasticsearch's names what fails and since when); the chain's for the others.
+          check: () => writers.map((w) => w.problem?.()).filter((p) => p !== undefined).join('; ') || queue.problem(),
         },
         ...metrics.health,
       ],
