@@ -1,7 +1,10 @@
 /**
  * The trace receive paths all the way into the embedded store: request bodies / datagrams decoded as the receivers
- * decode them, handed to the collector's `SpanQueue` (its default sizes: 100,000 spans held, batches of 1,000, two
- * writes at once) and written by `StoreSpanStorage` into a fresh on-disk database (WAL) in a temporary directory.
+ * decode them, handed to the collector's span delivery (collector/traces/span-delivery.ts: the durable queue on disk,
+ * its default sizes — 100,000 spans in memory in front, batches of 1,000, two writes at once) and written by
+ * `StoreSpanStorage` into a fresh on-disk database (WAL) in a temporary directory. HTTP bodies are handed over as the
+ * HTTP receivers do, waiting for the durable queue's group commit, `HTTP_IN_FLIGHT` requests at a time; datagrams
+ * without waiting, as the UDP receiver does.
  *
  * - otlp-json: OTLP/JSON bodies of 512 spans serialised by the OpenTelemetry SDK's own serializer;
  * - otlp-proto: the same spans as OTLP/protobuf bodies (the SDK's protobuf serializer);
@@ -29,7 +32,9 @@ import { fileURLToPath } from 'node:url';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { createDatagramHandler } from '../collector/traces/receivers/jaeger-udp-receiver.js';
 import { decodeOtlpTraces } from '../collector/traces/codecs/otlp/otlp-decode.js';
-import { SpanQueue } from '../collector/traces/span-queue.js';
+import { ReceivedSpans } from '../collector/traces/received-spans.js';
+import { SpanDelivery } from '../collector/traces/span-delivery.js';
+import { loadConfig } from '../platform/config/load-config.js';
 import { decodeZipkin } from '../collector/traces/codecs/zipkin/zipkin-decode.js';
 import { silentLogger } from '../platform/log.js';
 import { chunkSize, type SpanChunk } from '../model/span.js';
@@ -48,16 +53,19 @@ const SPANS = Number(process.argv[2] ?? 100_000);
 const WARMUP_SPANS = 20_000;
 const MAX_SPANS = 100_000;
 
+/** Requests under way at once in the HTTP cases (a receiver serves many clients). */
+const HTTP_IN_FLIGHT = 8;
+
 /** One input unit (a request body or a datagram) → whether the receiver had it accepted. */
-type Feed = (input: Buffer) => 'accepted' | 'busy';
+type Feed = (input: Buffer) => 'accepted' | 'busy' | 'failed' | Promise<'accepted' | 'busy' | 'failed'>;
 
 /** The warm-up's inputs and the measured ones, all with distinct ids, and how many spans the measured ones hold. */
-async function inputs(which: Case): Promise<{ warmup: Buffer[]; measured: Buffer[]; spans: number }> {
+async function inputs(which: Case): Promise<{ warmup: Buffer[]; measured: Buffer[]; spans: number; warmupSpans: number }> {
   if (which === 'jaeger-compact') {
     const all = datagrams(Math.ceil((WARMUP_SPANS + SPANS) / SPANS_PER_DATAGRAM));
     const warmup = all.slice(0, WARMUP_SPANS / SPANS_PER_DATAGRAM);
     const measured = all.slice(warmup.length);
-    return { warmup, measured, spans: measured.length * SPANS_PER_DATAGRAM };
+    return { warmup, measured, spans: measured.length * SPANS_PER_DATAGRAM, warmupSpans: warmup.length * SPANS_PER_DATAGRAM };
   }
   const groups = batches(await sdkSpans(WARMUP_SPANS + SPANS), 512);
   const bodies = which === 'otlp-json'
@@ -66,18 +74,21 @@ async function inputs(which: Case): Promise<{ warmup: Buffer[]; measured: Buffer
       ? groups.map((g) => Buffer.from(ProtobufTraceSerializer.serializeRequest(g)!))
       : groups.map((g) => Buffer.from(JSON.stringify(g.map(zipkinJson))));
   const cut = Math.round(WARMUP_SPANS / 512);
-  return { warmup: bodies.slice(0, cut), measured: bodies.slice(cut), spans: groups.slice(cut).reduce((n, g) => n + g.length, 0) };
+  return {
+    warmup: bodies.slice(0, cut), measured: bodies.slice(cut), spans: groups.slice(cut).reduce((n, g) => n + g.length, 0),
+    warmupSpans: groups.slice(0, cut).reduce((n, g) => n + g.length, 0),
+  };
 }
 
-function feeder(which: Case, queue: SpanQueue): Feed {
-  const consume = (spans: SpanChunk) => queue.consume(spans);
+function feeder(which: Case, queue: SpanDelivery): Feed {
+  const consume = (spans: SpanChunk) => queue.consumeDurably(spans);
   switch (which) {
     case 'otlp-json':
     case 'otlp-proto':
       return (body) => {
         const out = decodeOtlpTraces(body, which === 'otlp-json' ? 'json' : 'protobuf', MAX_SPANS);
         if (!out.ok || out.translation.rejected > 0) throw new Error(`bench input did not decode: ${JSON.stringify(out).slice(0, 300)}`);
-        return consume(out.translation.spans);
+        return consume(new ReceivedSpans(which === 'otlp-json' ? 'otlp-json' : 'otlp-protobuf', body, out.translation.spans));
       };
     case 'zipkin-json':
       return (body) => {
@@ -90,7 +101,7 @@ function feeder(which: Case, queue: SpanQueue): Feed {
       let last: 'accepted' | 'busy' = 'accepted';
       const handle = createDatagramHandler({
         protocol: 'compact', registry: createRegistry('bench', false), log: silentLogger, maxSpansPerBatch: MAX_SPANS,
-        consumer: { consume: (spans) => (last = consume(spans)) },
+        consumer: { consume: (spans) => (last = queue.consume(spans)) },
       });
       return (datagram) => {
         handle(datagram);
@@ -103,25 +114,43 @@ function feeder(which: Case, queue: SpanQueue): Feed {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function runCase(which: Case): Promise<void> {
-  const { warmup, measured, spans } = await inputs(which);
+  const { warmup, measured, spans, warmupSpans } = await inputs(which);
   const bytes = measured.reduce((n, b) => n + b.length, 0);
   const dir = mkdtempSync(join(tmpdir(), 'shipwatch-traces-bench-'));
   const db = new StoreDatabase({ dataDir: dir, retentionMs: 0, log: silentLogger });
   const store = new StoreSpanStorage(db);
   let stored = 0;
-  const queue = new SpanQueue({
-    writers: [{
-      writeSpans: async (spans) => { await store.writeSpans(spans); stored += spans.length; },
-      writeChunks: async (chunks) => { await store.writeChunks(chunks); for (const c of chunks) stored += chunkSize(c); },
-      close: async () => {},
+  const registry = createRegistry('bench', false);
+  const queue = await SpanDelivery.open({
+    storages: [{
+      name: 'store',
+      writer: {
+        writeSpans: async (spans) => { await store.writeSpans(spans); stored += spans.length; },
+        writeChunks: async (chunks) => { await store.writeChunks(chunks); for (const c of chunks) stored += chunkSize(c); },
+        close: async () => {},
+      },
     }],
-    maxQueuedSpans: 100_000, maxBatchSpans: 1_000, flushIntervalMs: 200, concurrency: 2, log: silentLogger, registry: createRegistry('bench', false),
+    config: loadConfig({ SHIPWATCH_DATA_DIR: dir }, 'collector').collector, dataDir: dir, drainTimeoutMs: 60_000, log: silentLogger, registry,
   });
   const feed = feeder(which, queue);
   // A receiver handles one request (or a few datagrams) per turn of the event loop.
   const perTurn = which === 'jaeger-compact' ? 20 : 1;
   let retries = 0;
+  const sendOne = async (input: Buffer): Promise<void> => {
+    while ((await feed(input)) !== 'accepted') {
+      retries++;
+      await turn();
+    }
+  };
   const send = async (data: Buffer[]): Promise<void> => {
+    if (which !== 'jaeger-compact') {
+      let next = 0;
+      const client = async (): Promise<void> => {
+        for (let i = next++; i < data.length; i = next++) await sendOne(data[i]!);
+      };
+      await Promise.all(Array.from({ length: HTTP_IN_FLIGHT }, client));
+      return;
+    }
     for (let i = 0; i < data.length; i++) {
       while (feed(data[i]!) === 'busy') {
         retries++;
@@ -130,14 +159,18 @@ async function runCase(which: Case): Promise<void> {
       if (i % perTurn === perTurn - 1) await turn();
     }
   };
+  const stored_ = async (n: number): Promise<void> => {
+    while (stored < n) await new Promise((r) => setTimeout(r, 2));
+  };
   try {
     const cold0 = process.cpuUsage();
     await send(warmup);
-    await queue.drain();
+    await stored_(warmupSpans);
     const warmed = stored;
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     await send(measured);
+    await stored_(warmed + spans);
     await queue.close();
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;

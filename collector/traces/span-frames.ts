@@ -7,6 +7,8 @@
  *   (int64 past 2^53, binary) survives exactly.
  * - form 2, a Jaeger compact datagram (model/span.ts WireSpans): its bytes as received. Read back, it is walked
  *   again (≈ 1.75 µs a span) rather than decoded, so the embedded store still writes it from its bytes.
+ * - forms 3 and 4, an OTLP/HTTP body in JSON or protobuf (./received-spans.ts): the body as received, decoded again
+ *   when read back.
  * A frame's spans come back as one chunk; the CRC makes a damaged frame found and set aside, never delivered.
  */
 import { crc32 } from 'node:zlib';
@@ -15,11 +17,14 @@ import { JaegerCompactSpans, JaegerCompactWalker } from '../../model/jaeger-thri
 import type { JaegerDecodeLimits } from '../../model/jaeger-thrift/jaeger-thrift.js';
 import { chunkSize, type Span, type SpanChunk } from '../../model/span.js';
 import { decodeKvs, decodeSpan, encodeKvs, encodeSpanData, type EncodedKv } from '../../storage/sqlite/span-codec.js';
+import { decodeReceived, ReceivedSpans, type ReceivedCodec } from './received-spans.js';
 
 const MAGIC = Buffer.from('SWS1', 'latin1');
 const HEADER_BYTES = 20;
 const FORM_MODEL = 1;
 const FORM_JAEGER_COMPACT = 2;
+const FORM_OF_CODEC: Record<ReceivedCodec, number> = { 'otlp-json': 3, 'otlp-protobuf': 4 };
+const CODEC_OF_FORM = new Map<number, ReceivedCodec>(Object.entries(FORM_OF_CODEC).map(([codec, form]) => [form, codec as ReceivedCodec]));
 
 type FramedSpan = [string, string, string, number, number, string, EncodedKv[], string];
 
@@ -58,10 +63,11 @@ export function spanFrameCodec(limits: JaegerDecodeLimits): FrameCodec<SpanChunk
   const walker = new JaegerCompactWalker(limits);
   const frame = (chunk: SpanChunk): Buffer[] => {
     const isWire = chunk instanceof JaegerCompactSpans;
-    const body = isWire ? chunk.bytes : encodeModel(Array.isArray(chunk) ? chunk : chunk.decode());
+    const received = chunk instanceof ReceivedSpans ? chunk : undefined;
+    const body = isWire || received ? (chunk as JaegerCompactSpans | ReceivedSpans).bytes : encodeModel(Array.isArray(chunk) ? chunk : chunk.decode());
     const head = Buffer.alloc(HEADER_BYTES);
     MAGIC.copy(head, 0);
-    head[4] = isWire ? FORM_JAEGER_COMPACT : FORM_MODEL;
+    head[4] = isWire ? FORM_JAEGER_COMPACT : received ? FORM_OF_CODEC[received.codec] : FORM_MODEL;
     head.writeUInt32LE(chunkSize(chunk), 8);
     head.writeUInt32LE(body.length, 12);
     head.writeUInt32LE(crc32(body), 16);
@@ -87,6 +93,10 @@ export function spanFrameCodec(limits: JaegerDecodeLimits): FrameCodec<SpanChunk
         const walked = walker.walk(Buffer.from(body));
         if (!walked.ok) return { kind: 'damaged', reason: `span frame datagram: ${walked.error}` };
         chunk = walked.spans;
+      } else if (CODEC_OF_FORM.has(form!)) {
+        const spans = decodeReceived(CODEC_OF_FORM.get(form!)!, Buffer.from(body));
+        if (typeof spans === 'string') return { kind: 'damaged', reason: spans };
+        chunk = spans;
       } else if (form === FORM_MODEL) {
         const spans = decodeModel(body);
         if (typeof spans === 'string') return { kind: 'damaged', reason: spans };
