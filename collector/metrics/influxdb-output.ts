@@ -69,6 +69,7 @@ type Chain = DeliveryChain<readonly string[], LineBatch>;
 export class InfluxDbOutput implements MetricSink {
   readonly name: string;
   private chain: Chain | undefined;
+  private sink: InfluxDbSink | undefined;
   private readonly opening: Promise<Chain | undefined>;
   private openFailure: string | undefined;
   /** The queue's fill when a write was last refused for room; cleared by the next write it takes. */
@@ -100,8 +101,10 @@ export class InfluxDbOutput implements MetricSink {
       const queue = await DurableQueue.open({
         name: o.name, dataDir: o.dataDir, maxBytes: o.bufferMaxBytes, whenFull: o.whenFull, codec: lineFrames, registry: o.registry, log: this.log,
       });
+      const sink = new InfluxDbSink({ name: o.name, url: o.url, token: o.token, org: o.org, bucket: o.bucket, timeoutMs: o.timeoutMs });
+      this.sink = sink;
       const chain: Chain = new DeliveryChain({
-        sink: new InfluxDbSink({ name: o.name, url: o.url, token: o.token, org: o.org, bucket: o.bucket, timeoutMs: o.timeoutMs }),
+        sink,
         queue, records: (lines) => lines.length,
         // Room for a few batches while their appends wait for the disk; past it a push is answered 503.
         maxPendingRecords: Math.max(4 * o.batchPoints, 10_000),
@@ -193,6 +196,7 @@ export class InfluxDbOutput implements MetricSink {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.inFlight]);
       await (await this.opening)?.close();
+      this.sink?.destroy();
     })();
     return this.closing;
   }

@@ -12,6 +12,8 @@
  * - 401, 403 (credentials) and 404 (no such bucket): thrown and retried too: the lines wait on disk until the
  *   configuration or the target is fixed, and /health names the answer.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { describe, swError } from '../../platform/errors.js';
 import type { DeadLetter } from '../../delivery/dead-letter.js';
 import { parseRetryAfterMs, type RetryVerdict } from '../../delivery/retry.js';
@@ -51,17 +53,40 @@ const CONFIG_HINTS: Readonly<Record<number, string>> = {
 
 /** How much of an answer's body is read and quoted. */
 const ANSWER_QUOTE_CHARS = 300;
+/** Bytes of an answer's body kept (InfluxDB's error answers are a few hundred bytes). */
+const ANSWER_MAX_BYTES = 64 * 1024;
+
+interface RawAnswer {
+  status: number;
+  retryAfter: string | undefined;
+  text: string;
+}
 
 export class InfluxDbSink implements DeliverySink<LineBatch> {
   readonly name: string;
   private readonly writeUrl: string;
   private readonly headers: Record<string, string>;
+  /**
+   * Requests go through node:http with an agent of its own: fetch's connection pool was seen to leave a request
+   * waiting for good after two connection attempts to a target that reset them (a request then never ends, and
+   * every later one to the same target waits behind it).
+   */
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
 
   constructor(private readonly options: InfluxDbSinkOptions) {
     this.name = options.name;
     const query = new URLSearchParams({ org: options.org, bucket: options.bucket, precision: 'ns' });
     this.writeUrl = `${options.url.replace(/\/+$/, '')}/api/v2/write?${query}`;
     this.headers = { 'content-type': 'text/plain; charset=utf-8', ...(options.token === '' ? {} : { authorization: `Token ${options.token}` }) };
+    const secure = new URL(this.writeUrl).protocol === 'https:';
+    this.transport = secure ? https : http;
+    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  }
+
+  /** Closes the idle connections. */
+  destroy(): void {
+    this.agent.destroy();
   }
 
   async send(batch: LineBatch, signal: AbortSignal): Promise<SendOutcome<LineBatch>> {
@@ -128,27 +153,54 @@ export class InfluxDbSink implements DeliverySink<LineBatch> {
 
   /** Undefined when the lines were taken; the answer when refused for content; throws when worth another try. */
   private async post(batch: LineBatch, signal: AbortSignal): Promise<WriteAnswer | undefined> {
-    let res: Response;
+    let res: RawAnswer;
     try {
-      res = await fetch(this.writeUrl, {
-        method: 'POST', body: batch.body, headers: this.headers, signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
-      });
+      res = await this.request(batch.body, signal);
     } catch (err) {
-      throw swError('SW_OUTPUT_FAILED', `${this.name}: no answer from ${this.options.url}: ${describe((err as Error).cause ?? err)}`, err);
+      throw swError('SW_OUTPUT_FAILED', `${this.name}: no answer from ${this.options.url}: ${describe(err)}`, err);
     }
-    if (res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    const answer = new WriteAnswer(res.status, await answerText(res), parseRetryAfterMs(res.headers.get('retry-after')));
+    if (res.status >= 200 && res.status < 300) return undefined;
+    const answer = new WriteAnswer(res.status, answerText(res), parseRetryAfterMs(res.retryAfter));
     if (retryable(res.status)) throw swError('SW_INFLUXDB_REJECTED', `${this.options.url} answered ${answer.message}${CONFIG_HINTS[res.status] ?? ''}`, answer);
     return answer;
   }
+  /** One POST of `body`: the answer, or a throw (refused, reset, no answer within timeoutMs, aborted). */
+  private request(body: Buffer, signal: AbortSignal): Promise<RawAnswer> {
+    return new Promise((resolve, reject) => {
+      const req = this.transport.request(this.writeUrl, {
+        method: 'POST', agent: this.agent, signal, headers: { ...this.headers, 'content-length': String(body.length) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (kept >= ANSWER_MAX_BYTES) return;
+          chunks.push(chunk);
+          kept += chunk.length;
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          const retryAfter = res.headers['retry-after'];
+          resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+      timer.unref();
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
 }
 
-/** InfluxDB answers `{"code":"invalid","message":"…"}` (1.x: `{"error":"…"}`); else the text or the status text. */
-async function answerText(res: Response): Promise<string> {
-  const text = await res.text().catch((err: unknown) => `(answer unreadable: ${describe(err)})`);
+/** InfluxDB answers `{"code":"invalid","message":"…"}` (1.x: `{"error":"…"}`); else the text or the status. */
+function answerText(res: RawAnswer): string {
+  const text = res.text;
   try {
     const json = JSON.parse(text) as { message?: unknown; error?: unknown };
     const message = typeof json.message === 'string' ? json.message : typeof json.error === 'string' ? json.error : undefined;
@@ -156,7 +208,7 @@ async function answerText(res: Response): Promise<string> {
   } catch {
     // Not JSON: the text itself is the reason.
   }
-  return (text.trim() || res.statusText).slice(0, ANSWER_QUOTE_CHARS);
+  return (text.trim() || http.STATUS_CODES[res.status] || '').slice(0, ANSWER_QUOTE_CHARS);
 }
 
 function linesOf(batch: LineBatch): string[] {
