@@ -174,7 +174,7 @@ test('started with Elasticsearch and InfluxDB down, the collector opens at once,
   }, { what: '/health naming Elasticsearch and InfluxDB' });
   assert.deepEqual([down.status, down.state], [200, 'degraded'], 'an output outage leaves the collector accepting, and says so');
   assert.match(down.failures['span-storage']!, /^elasticsearch: unreachable \(.+\).*; index templates not installed$/);
-  assert.match(down.failures['influxdb']!, /failing/);
+  assert.match(down.failures['influxdb']!, /no answer from|refused|failing/, 'the InfluxDB output names what fails');
   assert.deepEqual(await templatesInstalled(prefix), []);
   await sleep(1500); // a few tries go by while it is down
 
