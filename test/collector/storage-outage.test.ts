@@ -17,6 +17,7 @@ import { silentLogger } from '../../platform/log.js';
 import { SharedResources } from '../../platform/runtime.js';
 import type { Cleanup } from '../helpers/cleanup.js';
 import { deleteIndexTemplates, deleteIndices, esClient, esTestUrl, scan } from '../helpers/elasticsearch.js';
+import { scrapeMetric } from '../helpers/prometheus-text.js';
 import { testServices } from '../helpers/services.js';
 import { startTcpSwitch, type TcpSwitch } from '../helpers/tcp-switch.js';
 import { exportSeries } from '../helpers/victoria-metrics.js';
@@ -73,14 +74,7 @@ async function health(c: RunningCollector): Promise<{ status: number; state: str
 
 /** The sum of a metric's samples on /metrics whose labels include `labels`. */
 async function metric(c: RunningCollector, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${c.admin}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m?.[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
+  return scrapeMetric(c.admin, name, labels);
 }
 
 /** Span ids `first`… as 16 hex digits, unique to this run. */

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { execIn, runContainer, waitFor } from '../helpers/docker.js';
 import { startElasticsearch, stopElasticsearch } from '../helpers/services.js';
 import { count, deleteIndices, esTestUrl, scan } from '../helpers/elasticsearch.js';
+import { metricSum } from '../helpers/prometheus-text.js';
 import { PilotDirs, PilotProcess, type PilotRecord } from './pilot-process.js';
 
 /** Numbers found after `prefix` in the messages, and how they fall short of 1..n. */
@@ -55,17 +56,6 @@ function everyFileLine(dirs: PilotDirs, id: string, target: string, prefix: stri
 
 const N = 20_000;
 const HALF = N / 2;
-
-/** The sum of a metric's samples on the pilot's /metrics whose labels include all of `labels`. */
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
 
 /** A name for this run's indices: lower case, unique, so runs never read each other's documents. */
 function runTarget(base: string): string {
@@ -143,7 +133,7 @@ test('20,000 lines on stdout and 20,000 in a file renamed halfway survive two SI
   // so the next pilot reads everything still in place again (stdout whole, the current file: the second half).
   rmSync(join(dirs.dataDir, 'pilot', 'positions.json'));
   const fourth = await PilotProcess.start(t, dirs, { ...env, LOGGING_OUTPUT: 'elasticsearch' });
-  await waitFor(async () => metricValue(await fourth.metrics(), 'shipwatch_output_events_total', { output: 'elasticsearch', outcome: 'delivered' }) >= N + HALF,
+  await waitFor(async () => metricSum(await fourth.metrics(), 'shipwatch_output_events_total', { output: 'elasticsearch', outcome: 'delivered' }) >= N + HALF,
     { what: 'everything read again to be delivered', timeoutMs: 60_000, intervalMs: 250 });
   assert.deepEqual(await fourth.terminate(), { code: 0, signal: null });
   for (const [name, target] of Object.entries(targets)) {
@@ -343,7 +333,7 @@ test('Elasticsearch stopped for a minute mid-stream: records wait in the disk bu
     labels: { 'aliyun.logs.out': 'stdout', 'aliyun.logs.out.target': target },
     cmd: ['sh', '-c', 'i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); echo "o $i"; sleep 0.05; done; echo $i > /tmp/total; sleep 3600'],
   });
-  const bufferBytes = async (): Promise<number> => metricValue(await pilot.metrics(), 'shipwatch_buffer_bytes', { output: 'elasticsearch' });
+  const bufferBytes = async (): Promise<number> => metricSum(await pilot.metrics(), 'shipwatch_buffer_bytes', { output: 'elasticsearch' });
   await waitFor(async () => (await count(target)) >= 20, { what: 'the first records in Elasticsearch', timeoutMs: 20_000, intervalMs: 250 });
 
   await stopElasticsearch();
@@ -379,7 +369,7 @@ test('Elasticsearch stopped for a minute mid-stream: records wait in the disk bu
   assert.deepEqual(tally(docs.map((d) => d.message), 'o ', total), { missing: 0, duplicates: 0 });
   assert.equal(docs.length, total, 'no document beyond the numbered lines');
   const metrics = await pilot.metrics();
-  const buffered = metricValue(metrics, 'shipwatch_buffer_written_events_total', { output: 'elasticsearch' });
+  const buffered = metricSum(metrics, 'shipwatch_buffer_written_events_total', { output: 'elasticsearch' });
   assert.ok(buffered > 0, 'records went through the disk buffer');
   t.diagnostic(`${total} lines, ${buffered} through the disk buffer (${late} bytes at most seen); all in Elasticsearch ${drainedMs} ms after it answered again`);
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });

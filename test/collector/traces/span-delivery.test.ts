@@ -14,6 +14,7 @@ import { silentLogger } from '../../../platform/log.js';
 import { SharedResources } from '../../../platform/runtime.js';
 import type { Cleanup } from '../../helpers/cleanup.js';
 import { deleteIndexTemplates, deleteIndices, esTestUrl, scan } from '../../helpers/elasticsearch.js';
+import { scrapeMetric } from '../../helpers/prometheus-text.js';
 import { startTcpSwitch } from '../../helpers/tcp-switch.js';
 import { waitFor } from '../../helpers/wait.js';
 import { encodeBatch, encodeEmitBatch } from './support/thrift-writer.js';
@@ -54,16 +55,7 @@ async function startCollector(t: Cleanup, dataDir: string, env: Record<string, s
   };
 }
 
-async function metric(c: Collector, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${c.admin}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m?.[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
+const metric = (c: Collector, name: string, labels: Record<string, string> = {}): Promise<number> => scrapeMetric(c.admin, name, labels);
 
 const RUN = Date.now().toString(16).padStart(12, '0');
 const spanId = (n: number): string => `${RUN}${n.toString(16).padStart(4, '0')}`;
