@@ -154,24 +154,13 @@ export class StoreDatabase {
     } catch (err) {
       throw swError('SW_STORE_FAILED', `cannot open ${this.path}: ${describe(err)}`, err);
     }
-    this.deleted = options.registry
-      ? counter(options.registry, { name: 'shipwatch_store_retention_deleted_total', help: 'Rows deleted by the store retention.', labelNames: ['table'] as const })
-      : undefined;
-    this.failures = options.registry
-      ? counter(options.registry, { name: 'shipwatch_store_retention_failures_total', help: 'Store retention runs that failed.' })
-      : undefined;
-    this.threadDeaths = options.registry
-      ? counter(options.registry, { name: 'shipwatch_store_checkpoint_thread_failures_total', help: 'Times the store checkpoint thread died or failed to start (it is started again).' })
-      : undefined;
-    this.readerDeaths = options.registry
-      ? counter(options.registry, { name: 'shipwatch_store_reader_thread_failures_total', help: 'Times a reader thread of the store died (its queries fail; a new one is started for the next).' })
-      : undefined;
-    this.checkpoints = options.registry
-      ? counter(options.registry, { name: 'shipwatch_store_checkpoints_total', help: 'WAL checkpoints of the store that copied pages, run by its checkpoint thread.' })
-      : undefined;
-    this.lastSyncSeconds = options.registry
-      ? gauge(options.registry, { name: 'shipwatch_store_wal_synced_timestamp_seconds', help: 'When the store checkpoint thread last made the WAL durable (fsync).' })
-      : undefined;
+    const registry = options.registry;
+    this.deleted = registry && counter(registry, { name: 'shipwatch_store_retention_deleted_total', help: 'Rows deleted by the store retention.', labelNames: ['table'] as const });
+    this.failures = registry && counter(registry, { name: 'shipwatch_store_retention_failures_total', help: 'Store retention runs that failed.' });
+    this.threadDeaths = registry && counter(registry, { name: 'shipwatch_store_checkpoint_thread_failures_total', help: 'Times the store checkpoint thread died or failed to start (it is started again).' });
+    this.readerDeaths = registry && counter(registry, { name: 'shipwatch_store_reader_thread_failures_total', help: 'Times a reader thread of the store died (its queries fail; a new one is started for the next).' });
+    this.checkpoints = registry && counter(registry, { name: 'shipwatch_store_checkpoints_total', help: 'WAL checkpoints of the store that copied pages, run by its checkpoint thread.' });
+    this.lastSyncSeconds = registry && gauge(registry, { name: 'shipwatch_store_wal_synced_timestamp_seconds', help: 'When the store checkpoint thread last made the WAL durable (fsync).' });
     if (fileName !== ':memory:') this.startCheckpointer();
     if (options.retentionMs > 0) {
       this.timer = setInterval(() => void this.runRetentionInSlices(), options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS);
