@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeOtlpTraces } from '../collector/traces/codecs/otlp/otlp-decode.js';
-import { ReceivedSpans } from '../collector/traces/received-spans.js';
 import { SpanDelivery } from '../collector/traces/span-delivery.js';
 import { loadConfig } from '../platform/config/load-config.js';
 import { silentLogger } from '../platform/log.js';
@@ -53,7 +52,7 @@ async function send(data: Buffer[]): Promise<number> {
       const out = decodeOtlpTraces(data[i]!, 'json', 1_000_000);
       if (!out.ok) throw new Error(out.message);
       spans += out.translation.spans.length;
-      while ((await delivery.consumeDurably(new ReceivedSpans('otlp-json', data[i]!, out.translation.spans))) !== 'accepted') {
+      while ((await delivery.consumeDurably(out.translation.spans)) !== 'accepted') {
         await new Promise((r) => setTimeout(r, 10));
       }
     }

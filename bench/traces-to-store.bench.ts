@@ -32,7 +32,6 @@ import { fileURLToPath } from 'node:url';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { createDatagramHandler } from '../collector/traces/receivers/jaeger-udp-receiver.js';
 import { decodeOtlpTraces } from '../collector/traces/codecs/otlp/otlp-decode.js';
-import { ReceivedSpans } from '../collector/traces/received-spans.js';
 import { SpanDelivery } from '../collector/traces/span-delivery.js';
 import { loadConfig } from '../platform/config/load-config.js';
 import { decodeZipkin } from '../collector/traces/codecs/zipkin/zipkin-decode.js';
@@ -88,7 +87,7 @@ function feeder(which: Case, queue: SpanDelivery): Feed {
       return (body) => {
         const out = decodeOtlpTraces(body, which === 'otlp-json' ? 'json' : 'protobuf', MAX_SPANS);
         if (!out.ok || out.translation.rejected > 0) throw new Error(`bench input did not decode: ${JSON.stringify(out).slice(0, 300)}`);
-        return consume(new ReceivedSpans(which === 'otlp-json' ? 'otlp-json' : 'otlp-protobuf', body, out.translation.spans));
+        return consume(out.translation.spans);
       };
     case 'zipkin-json':
       return (body) => {

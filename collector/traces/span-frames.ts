@@ -2,40 +2,37 @@
  * How spans are framed in their durable queue (delivery/durable-queue.ts): one frame per hand-over of a receiver.
  *
  * Header (20 bytes): "SWS1", u8 form, 3 bytes zero, u32 spans, u32 body bytes, u32 CRC-32 of the body.
- * - form 1, spans in the model: a JSON array of `[traceId, spanId, operation, start µs, duration µs, service,
- *   process tags, data]`, `data` the store's compact span text (storage/sqlite/span-codec.ts), so every tag value
- *   (int64 past 2^53, binary) survives exactly.
- * - form 2, a Jaeger compact datagram (model/span.ts WireSpans): its bytes as received. Read back, it is walked
- *   again (≈ 1.75 µs a span) rather than decoded, so the embedded store still writes it from its bytes.
- * - forms 3 and 4, an OTLP/HTTP body in JSON or protobuf (./received-spans.ts): the body as received, decoded again
- *   when read back.
+ * - form 5: the spans of the model as model/span-bytes.ts writes them — what every receiver hands over but one;
+ * - form 2: a Jaeger agent datagram (Thrift compact) as the UDP receiver checked it, walked again when read back
+ *   (≈ 1.75 µs a span): the embedded store writes such spans from their bytes, and turning them into objects for
+ *   the queue cut the Jaeger compact path to the store from ≈ 54k to ≈ 23k spans per CPU-second
+ *   (docs/design/span-delivery.md);
+ * - forms 1, 3 and 4 are only read, from queues an earlier version wrote: 1 a JSON array of `[traceId, spanId,
+ *   operation, start µs, duration µs, service, process tags, data]` with `data` the store's span text
+ *   (storage/sqlite/span-codec.ts); 3 and 4 an OTLP/HTTP body in JSON or protobuf as received.
  * A frame's spans come back as one chunk; the CRC makes a damaged frame found and set aside, never delivered.
  */
 import { crc32 } from 'node:zlib';
 import type { FrameCodec, FrameRead } from '../../delivery/durable-queue.js';
 import { JaegerCompactSpans, JaegerCompactWalker } from '../../model/jaeger-thrift/jaeger-compact-spans.js';
 import type { JaegerDecodeLimits } from '../../model/jaeger-thrift/jaeger-thrift.js';
-import { chunkSize, type Span, type SpanChunk } from '../../model/span.js';
-import { decodeKvs, decodeSpan, encodeKvs, encodeSpanData, type EncodedKv } from '../../storage/sqlite/span-codec.js';
-import { decodeReceived, ReceivedSpans, type ReceivedCodec } from './received-spans.js';
+import { chunkSize, chunkSpans, type Span, type SpanChunk } from '../../model/span.js';
+import { decodeKvs, decodeSpan, type EncodedKv } from '../../storage/sqlite/span-codec.js';
+import { decodeSpanBytes, encodeSpanBytes } from '../../model/span-bytes.js';
+import { decodeOtlpTraces } from './codecs/otlp/otlp-decode.js';
 
 const MAGIC = Buffer.from('SWS1', 'latin1');
 const HEADER_BYTES = 20;
-const FORM_MODEL = 1;
+const FORM_MODEL_JSON = 1;
 const FORM_JAEGER_COMPACT = 2;
-const FORM_OF_CODEC: Record<ReceivedCodec, number> = { 'otlp-json': 3, 'otlp-protobuf': 4 };
-const CODEC_OF_FORM = new Map<number, ReceivedCodec>(Object.entries(FORM_OF_CODEC).map(([codec, form]) => [form, codec as ReceivedCodec]));
+const FORM_OTLP_JSON = 3;
+const FORM_OTLP_PROTOBUF = 4;
+const FORM_MODEL = 5;
 
 type FramedSpan = [string, string, string, number, number, string, EncodedKv[], string];
 
-function encodeModel(spans: Span[]): Buffer {
-  const rows: FramedSpan[] = spans.map((s) => [
-    s.traceId, s.spanId, s.operationName, s.startTimeMicros, s.durationMicros, s.process.serviceName, encodeKvs(s.process.tags), encodeSpanData(s),
-  ]);
-  return Buffer.from(JSON.stringify(rows), 'utf8');
-}
-
-function decodeModel(body: Buffer): Span[] | string {
+/** Form 1, read only. */
+function decodeModelJson(body: Buffer): Span[] | string {
   let rows: FramedSpan[];
   try {
     rows = JSON.parse(body.toString('utf8')) as FramedSpan[];
@@ -61,13 +58,37 @@ function decodeModel(body: Buffer): Span[] | string {
 /** The span frame codec; `limits` are the Jaeger receivers' (a datagram is walked again within them). */
 export function spanFrameCodec(limits: JaegerDecodeLimits): FrameCodec<SpanChunk[], SpanChunk[]> {
   const walker = new JaegerCompactWalker(limits);
+  /** A frame body's spans, or why they cannot be read. */
+  const readBody = (form: number, body: Buffer): SpanChunk | string => {
+    switch (form) {
+      case FORM_MODEL:
+        try {
+          return decodeSpanBytes(body);
+        } catch (err) {
+          return (err as Error).message;
+        }
+      case FORM_JAEGER_COMPACT: {
+        // The walker keeps the bytes it was given: a copy, so the chunk outlives the read buffer.
+        const walked = walker.walk(Buffer.from(body));
+        return walked.ok ? walked.spans : `span frame datagram: ${walked.error}`;
+      }
+      case FORM_OTLP_JSON:
+      case FORM_OTLP_PROTOBUF: {
+        const out = decodeOtlpTraces(Buffer.from(body), form === FORM_OTLP_JSON ? 'json' : 'protobuf', Number.MAX_SAFE_INTEGER);
+        return out.ok ? out.translation.spans : `OTLP body: ${out.message}`;
+      }
+      case FORM_MODEL_JSON:
+        return decodeModelJson(body);
+      default:
+        return `unknown span frame form ${form}`;
+    }
+  };
   const frame = (chunk: SpanChunk): Buffer[] => {
-    const isWire = chunk instanceof JaegerCompactSpans;
-    const received = chunk instanceof ReceivedSpans ? chunk : undefined;
-    const body = isWire || received ? (chunk as JaegerCompactSpans | ReceivedSpans).bytes : encodeModel(Array.isArray(chunk) ? chunk : chunk.decode());
+    const datagram = chunk instanceof JaegerCompactSpans;
+    const body = datagram ? chunk.bytes : encodeSpanBytes(chunkSpans(chunk));
     const head = Buffer.alloc(HEADER_BYTES);
     MAGIC.copy(head, 0);
-    head[4] = isWire ? FORM_JAEGER_COMPACT : received ? FORM_OF_CODEC[received.codec] : FORM_MODEL;
+    head[4] = datagram ? FORM_JAEGER_COMPACT : FORM_MODEL;
     head.writeUInt32LE(chunkSize(chunk), 8);
     head.writeUInt32LE(body.length, 12);
     head.writeUInt32LE(crc32(body), 16);
@@ -87,23 +108,8 @@ export function spanFrameCodec(limits: JaegerDecodeLimits): FrameCodec<SpanChunk
       if (buf.length - at < size) return { kind: 'short', size };
       const body = buf.subarray(at + HEADER_BYTES, at + size);
       if (crc32(body) !== buf.readUInt32LE(at + 16)) return { kind: 'damaged', reason: 'span frame checksum mismatch' };
-      let chunk: SpanChunk;
-      if (form === FORM_JAEGER_COMPACT) {
-        // The walker keeps the bytes it was given: a copy, so the chunk outlives the read buffer.
-        const walked = walker.walk(Buffer.from(body));
-        if (!walked.ok) return { kind: 'damaged', reason: `span frame datagram: ${walked.error}` };
-        chunk = walked.spans;
-      } else if (CODEC_OF_FORM.has(form!)) {
-        const spans = decodeReceived(CODEC_OF_FORM.get(form!)!, Buffer.from(body));
-        if (typeof spans === 'string') return { kind: 'damaged', reason: spans };
-        chunk = spans;
-      } else if (form === FORM_MODEL) {
-        const spans = decodeModel(body);
-        if (typeof spans === 'string') return { kind: 'damaged', reason: spans };
-        chunk = spans;
-      } else {
-        return { kind: 'damaged', reason: `unknown span frame form ${form}` };
-      }
+      const chunk = readBody(form!, body);
+      if (typeof chunk === 'string') return { kind: 'damaged', reason: chunk };
       if (chunkSize(chunk) !== count) return { kind: 'damaged', reason: 'span frame count mismatch' };
       return { kind: 'frame', value: [chunk], records: count, bytes: body.length, size };
     },

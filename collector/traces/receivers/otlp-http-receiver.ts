@@ -15,7 +15,6 @@ import { decodeOtlpTraces, type OtlpEncoding } from '../codecs/otlp/otlp-decode.
 import { encodeExportTraceResponse, encodeRpcStatus } from '../codecs/otlp/otlp-protobuf.js';
 import { handOverSpansDurably, traceCounters, type TraceCounters } from './trace-receiver-metrics.js';
 import type { HttpTraceReceiverOptions } from './http-receiver-options.js';
-import { ReceivedSpans } from '../received-spans.js';
 
 export type OtlpHttpReceiverOptions = HttpTraceReceiverOptions;
 
@@ -101,8 +100,7 @@ export async function registerOtlpHttpReceiver(app: FastifyInstance, options: Ot
       }
       const { spans, rejected, errors } = decoded.translation;
       if (rejected > 0) c.rejectedSpans.inc(rejected);
-      // The body goes to the durable queue as received (./received-spans.ts): cheaper than the spans serialised again.
-      const outcome = await handOverSpansDurably(consumer, new ReceivedSpans(`otlp-${encoding}`, body.body, spans), c, log, 'an OTLP request');
+      const outcome = await handOverSpansDurably(consumer, spans, c, log, 'an OTLP request');
       if (outcome === 'failed') return status(reply, encoding, 500, 'spans could not be handed to span storage');
       if (outcome === 'busy') {
         return status(reply.header('retry-after', retryAfter), encoding, 503, `span storage cannot keep up: ${spans.length} spans refused, retry later`);
