@@ -23,8 +23,17 @@ export function jaegerIndexNames(prefix: string): JaegerIndexNames {
 
 /** `2017-01-26` of a time in µs (UTC). */
 export function indexDate(timeMicros: number): string {
-  return new Date(Math.floor(timeMicros / 1000)).toISOString().slice(0, 10);
+  const day = Math.floor(timeMicros / 1000 / DAY_MS);
+  // Nearly every span of a batch falls on the day of the one before: formatted once a day, not once a span.
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
+  }
+  return lastDate;
 }
+
+let lastDay = Number.NaN;
+let lastDate = '';
 
 const DAY_MS = 86_400_000;
 
