@@ -4,7 +4,8 @@
  * still in their bytes (model/jaeger-thrift/jaeger-compact-spans.ts), as the receiver does.
  *
  * 1. handler: the receive path without the socket (`createDatagramHandler`) into a consumer that keeps a count.
- * 2. queue: the same into the collector's bounded `SpanQueue` with a writer that discards (queue overhead).
+ * 2. queue: the same into the collector's span delivery (its durable queue on disk, in a temporary directory) with a
+ *    writer that discards: the queue's overhead, datagrams framed, written, read back and walked again.
  * 3. socket: datagrams sent from a child process over loopback to a real receiver; spans per CPU-second of this
  *    (receiving) process only, and how many datagrams the kernel delivered.
  *
@@ -14,7 +15,11 @@
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
-import { SpanQueue } from '../collector/traces/span-queue.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpanDelivery } from '../collector/traces/span-delivery.js';
+import { loadConfig } from '../platform/config/load-config.js';
 import { createDatagramHandler, startJaegerUdpReceiver } from '../collector/traces/receivers/jaeger-udp-receiver.js';
 import { silentLogger } from '../platform/log.js';
 import { chunkSize, type SpanChunk, type SpanConsumer } from '../model/span.js';
@@ -103,15 +108,18 @@ async function main(): Promise<void> {
 
   const registry = createRegistry('bench', false);
   let written = 0;
-  const queue = new SpanQueue({
-    writers: [{ writeSpans: async (s) => { written += s.length; }, writeChunks: async (c) => { for (const x of c) written += chunkSize(x); }, close: async () => {} }],
-    maxQueuedSpans: 1_000_000, maxBatchSpans: 1000, flushIntervalMs: 100, concurrency: 2, log: silentLogger, registry,
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-jaeger-bench-'));
+  const config = loadConfig({ SHIPWATCH_DATA_DIR: dir, COLLECTOR_SPAN_QUEUE: '1000000', COLLECTOR_SPAN_FLUSH_INTERVAL: '100ms' }, 'collector');
+  const delivery = await SpanDelivery.open({
+    storages: [{ name: 'discard', writer: { writeSpans: async (s) => { written += s.length; }, writeChunks: async (c) => { for (const x of c) written += chunkSize(x); }, close: async () => {} } }],
+    config: config.collector, dataDir: dir, drainTimeoutMs: 60_000, log: silentLogger, registry,
   });
   // Count what the queue accepted (it answers 'busy' when full).
   let accepted = 0;
-  const countingQueue: SpanConsumer = { consume: (s) => { const r = queue.consume(s); if (r === 'accepted') accepted += chunkSize(s); return r; } };
-  await runHandler('handler → SpanQueue (discarding writer)', countingQueue, () => accepted, data);
-  await queue.close();
+  const countingQueue: SpanConsumer = { consume: (s) => { const r = delivery.consume(s); if (r === 'accepted') accepted += chunkSize(s); return r; } };
+  await runHandler('handler → span delivery (durable queue, discarding writer)', countingQueue, () => accepted, data);
+  await delivery.close();
+  rmSync(dir, { recursive: true, force: true });
 
   await runSocket();
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (written by the queue: ${written} spans)`);

@@ -178,7 +178,7 @@ test('started with Elasticsearch and InfluxDB down, the collector opens at once,
   assert.deepEqual(stored, { docs: 800, distinct: 800 }, 'every span once');
   assert.deepEqual(await templatesInstalled(prefix), [`${prefix}-jaeger-service`, `${prefix}-jaeger-span`]);
   await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: '/health 200' });
-  assert.equal(await metric(c, 'shipwatch_spans_store_failed_total'), 0);
+  assert.equal(await metric(c, 'shipwatch_delivery_records_total', { output: 'spans-elasticsearch', outcome: 'rejected' }), 0);
   assert.equal(await metric(c, 'shipwatch_es_spans_written_total', { outcome: 'stored' }), 800);
   assert.equal(await metric(c, 'shipwatch_es_spans_written_total', { outcome: 'rejected' }), 0);
   const series = await waitFor(async () => {
@@ -208,7 +208,7 @@ test('started against an Elasticsearch that accepts connections and never answer
   es.setUp(true);
   assert.deepEqual(await storedSpans(prefix, 300, 30_000), { docs: 300, distinct: 300 });
   await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: '/health 200' });
-  assert.equal(await metric(c, 'shipwatch_spans_store_failed_total'), 0);
+  assert.equal(await metric(c, 'shipwatch_delivery_records_total', { output: 'spans-elasticsearch', outcome: 'rejected' }), 0);
 });
 
 test('a frozen Elasticsearch for longer than 30 s loses no span and counts none failed', async (t) => {
@@ -233,7 +233,7 @@ test('a frozen Elasticsearch for longer than 30 s loses no span and counts none 
   es.setUp(true);
   assert.deepEqual(await storedSpans(prefix, 5000, 60_000), { docs: 5000, distinct: 5000 });
   await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: '/health 200' });
-  assert.equal(await metric(c, 'shipwatch_spans_store_failed_total'), 0);
+  assert.equal(await metric(c, 'shipwatch_delivery_records_total', { output: 'spans-elasticsearch', outcome: 'rejected' }), 0);
   assert.equal(await metric(c, 'shipwatch_es_spans_written_total', { outcome: 'rejected' }), 0);
   assert.ok(await metric(c, 'shipwatch_es_span_retries_total') > 0, 'the frozen writes were tried again');
 });

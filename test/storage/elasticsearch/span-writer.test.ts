@@ -1,13 +1,18 @@
 /**
  * How the Elasticsearch span writer counts, against the real Elasticsearch behind a relay that goes down and comes
- * back: through the collector's span queue, a span is counted failed once and only when Elasticsearch refused it or
- * the writer gave it up at shutdown; a span that a later try stores is never counted failed.
+ * back: through the collector's span delivery (its durable queue in a temporary directory), a span is counted
+ * rejected once and only when Elasticsearch refused it; a span that a later try stores is never counted rejected,
+ * and what a shutdown leaves undelivered waits in the queue for the next start.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
-import { SpanQueue } from '../../../collector/traces/span-queue.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpanDelivery } from '../../../collector/traces/span-delivery.js';
+import { loadConfig } from '../../../platform/config/load-config.js';
 import { EsSpanWriter } from '../../../storage/elasticsearch/span-writer.js';
 import { silentLogger } from '../../../platform/log.js';
 import type { Span } from '../../../model/span.js';
@@ -49,33 +54,39 @@ function span(n: number, startTimeMicros: number): Span {
   };
 }
 
-function setUp(registry: Registry, closeTimeoutMs?: number): { writer: EsSpanWriter; queue: SpanQueue; client: Client } {
+function openWriter(registry: Registry): { writer: EsSpanWriter; client: Client } {
   const client = new Client({ node: relay.url, maxRetries: 0, requestTimeout: 5000 });
   const writer = new EsSpanWriter({
     client, indexPrefix: prefix, shards: 1, replicas: 0, registry, log: silentLogger, retryPolicy: { initialDelayMs: 50, maxDelayMs: 200 },
   });
-  const queue = new SpanQueue({
-    writers: [writer], maxQueuedSpans: 10_000, maxBatchSpans: 100, flushIntervalMs: 20, concurrency: 2, log: silentLogger, registry,
-    ...(closeTimeoutMs === undefined ? {} : { closeTimeoutMs }),
-  });
-  return { writer, queue, client };
+  return { writer, client };
 }
 
-test('a batch tried again through an outage counts its refused spans failed once and its stored spans never', async () => {
+function openDelivery(writer: EsSpanWriter, dataDir: string, registry: Registry, drainTimeoutMs = 10_000): Promise<SpanDelivery> {
+  const config = loadConfig({ SHIPWATCH_DATA_DIR: dataDir, COLLECTOR_SPAN_FLUSH_INTERVAL: '20ms' }, 'collector');
+  return SpanDelivery.open({ storages: [{ name: 'elasticsearch', writer }], config: config.collector, dataDir, drainTimeoutMs, registry, log: silentLogger });
+}
+
+const delivered = (registry: Registry, outcome: 'delivered' | 'rejected'): Promise<number> =>
+  counterValue(registry, 'shipwatch_delivery_records_total', { output: 'spans-elasticsearch', outcome });
+
+test('a batch tried again through an outage counts its refused spans rejected once and its stored spans never', async () => {
   const registry = createRegistry('test', false);
-  const { writer, queue, client } = setUp(registry);
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-span-writer-'));
+  const { writer, client } = openWriter(registry);
+  const delivery = await openDelivery(writer, dir, registry);
   try {
     await writer.init();
     relay.setUp(false);
     const spans = [...Array.from({ length: 150 }, (_, i) => span(i, OK_DAY_MICROS)), ...Array.from({ length: 7 }, (_, i) => span(1000 + i, REFUSING_DAY_MICROS))];
-    assert.equal(queue.consume(spans), 'accepted');
+    assert.equal(await delivery.consumeDurably(spans), 'accepted');
     await sleep(1000); // tried again and again while down
     assert.match(writer.problem() ?? '', /^elasticsearch: unreachable \(.+\), for \d+ s$/);
     relay.setUp(true);
-    await queue.close();
+    await delivery.close();
 
-    assert.equal(await counterValue(registry, 'shipwatch_spans_store_failed_total', {}), 7);
-    assert.equal(await counterValue(registry, 'shipwatch_spans_stored_total', {}), 150);
+    assert.equal(await delivered(registry, 'rejected'), 7);
+    assert.equal(await delivered(registry, 'delivered'), 150);
     assert.equal(await counterValue(registry, 'shipwatch_es_spans_written_total', { outcome: 'stored' }), 150);
     assert.equal(await counterValue(registry, 'shipwatch_es_spans_written_total', { outcome: 'rejected' }), 7);
     assert.ok(await counterValue(registry, 'shipwatch_es_span_retries_total', {}) >= 157, 'every span was sent again at least once');
@@ -85,28 +96,44 @@ test('a batch tried again through an outage counts its refused spans failed once
     assert.equal(new Set(stored.map((d) => d.source.spanID)).size, 150);
   } finally {
     relay.setUp(true);
+    await delivery.close();
     await writer.close();
     await client.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('at shutdown past its timeout the queue gives up what Elasticsearch did not take, counting each span once', async () => {
-  const registry = createRegistry('test', false);
-  const { writer, queue, client } = setUp(registry, 300);
+test('at shutdown past its timeout what Elasticsearch did not take stays queued, and the next start stores it once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-span-writer-'));
   try {
-    await writer.init();
+    const first = createRegistry('test', false);
+    const down = openWriter(first);
+    const delivery = await openDelivery(down.writer, dir, first, 300);
+    await down.writer.init();
     relay.setUp(false);
-    assert.equal(queue.consume(Array.from({ length: 250 }, (_, i) => span(2000 + i, OK_DAY_MICROS))), 'accepted');
+    assert.equal(await delivery.consumeDurably(Array.from({ length: 250 }, (_, i) => span(2000 + i, OK_DAY_MICROS))), 'accepted');
     await sleep(300);
     const began = performance.now();
-    await queue.close();
+    await delivery.close();
     assert.ok(performance.now() - began < 2000, `closed in ${Math.round(performance.now() - began)} ms`);
-    assert.equal(await counterValue(registry, 'shipwatch_spans_store_failed_total', {}), 250);
-    assert.equal(await counterValue(registry, 'shipwatch_es_spans_written_total', { outcome: 'abandoned' }), 250);
-    assert.equal(await counterValue(registry, 'shipwatch_spans_stored_total', {}), 0);
+    assert.equal(await delivered(first, 'delivered'), 0);
+    assert.equal(await delivered(first, 'rejected'), 0, 'nothing given up');
+    await down.writer.close();
+    await down.client.close();
+
+    relay.setUp(true);
+    const second = createRegistry('test', false);
+    const up = openWriter(second);
+    const again = await openDelivery(up.writer, dir, second);
+    await up.writer.init();
+    await again.close();
+    assert.equal(await delivered(second, 'delivered'), 250);
+    await up.writer.close();
+    await up.client.close();
+    const stored = await scan<{ spanID: string }>(`${prefix}-jaeger-span-*`, { fields: ['spanID'] });
+    assert.equal(stored.filter((d) => parseInt(d.source.spanID, 16) >= 0x100000 + 2000).length, 250);
   } finally {
     relay.setUp(true);
-    await writer.close();
-    await client.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
