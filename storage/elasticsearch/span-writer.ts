@@ -25,14 +25,14 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
-import { chunkSpans, type Span, type SpanChunk } from '../../model/span.js';
+import { chunkSpans, jaegerTraceIdString, type Span, type SpanChunk } from '../../model/span.js';
 import { retry, retryCounters, type RetryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
 import { Sender } from '../../delivery/sender.js';
 import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import type { SpanWriter, SpanWriteResult } from '../span-storage.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
-import { spanKindOf, spanToDb } from './jaeger-dbmodel.js';
+import { spanDocJson, spanKindOf } from './jaeger-dbmodel.js';
 import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions, type JaegerIndexNames } from './jaeger-indices.js';
 import { esProblem } from './request-failure.js';
 
@@ -323,10 +323,9 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
         spanOf.push(i);
         isSpan.push(false);
       }
-      const doc = spanToDb(span);
-      const body = JSON.stringify(doc);
+      const body = spanDocJson(span);
       // Deterministic: a replayed or retried span overwrites its own document.
-      const id = `${doc.traceID}_${doc.spanID}_${fnv1a64Hex(body)}`;
+      const id = `${jaegerTraceIdString(span.traceId)}_${span.spanId}_${fnv1a64Hex(body)}`;
       lines.push(JSON.stringify({ index: { _index: this.names.spanPrefix + date, _id: id } }), body);
       spanOf.push(i);
       isSpan.push(true);
