@@ -6,12 +6,7 @@
  * as parent now name the server span. This is that adjuster over the span model, for the query side; it returns
  * new span objects where it changes something and leaves the given ones untouched.
  */
-import type { Span, SpanRef } from './span.js';
-
-function kindOf(span: Span): string | undefined {
-  for (const t of span.tags) if (t.key === 'span.kind' && t.type === 'string') return t.value;
-  return undefined;
-}
+import { spanKindOf, type Span, type SpanRef } from './span.js';
 
 /** Index of the reference Jaeger reads as the parent: the first CHILD_OF of the same trace. */
 function parentIndex(span: Span): number {
@@ -36,13 +31,13 @@ export function deduplicateClientServerSpanIds(spans: Span[]): Span[] {
   const clientIds = new Set<string>();
   for (const s of spans) {
     ids.add(s.spanId);
-    if (kindOf(s) === 'client') clientIds.add(s.spanId);
+    if (spanKindOf(s) === 'client') clientIds.add(s.spanId);
   }
   if (clientIds.size === 0) return spans;
   let maxUsed = '0000000000000000';
   const renamed = new Map<string, string>();
   const out = spans.map((s) => {
-    if (kindOf(s) !== 'server' || !clientIds.has(s.spanId)) return s;
+    if (spanKindOf(s) !== 'server' || !clientIds.has(s.spanId)) return s;
     let candidate = nextId(maxUsed);
     while (ids.has(candidate) && candidate.length === 16) candidate = nextId(candidate);
     if (candidate.length !== 16) {

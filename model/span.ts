@@ -94,6 +94,12 @@ export function parentSpanId(span: Span): string | undefined {
   return span.references.length > 0 ? span.references[0]!.spanId : undefined;
 }
 
+/** The span's `span.kind` tag (server, client, producer, consumer, internal), '' when it has none. */
+export function spanKindOf(span: Span): string {
+  for (const t of span.tags) if (t.key === 'span.kind' && t.type === 'string') return t.value;
+  return '';
+}
+
 /**
  * Spans still in the form a receiver got them (Jaeger's agent datagrams in Thrift compact): checked whole on receipt,
  * turned into `Span` objects only by a storage that needs them. The embedded store writes such spans from their

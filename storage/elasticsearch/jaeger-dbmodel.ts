@@ -147,12 +147,6 @@ function jsonNumber(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
-/** The span's kind from its `span.kind` tag, '' when none. */
-export function spanKindOf(span: Span): string {
-  for (const t of span.tags) if (t.key === 'span.kind' && t.type === 'string') return t.value;
-  return '';
-}
-
 // ---- reading ----
 
 export type Decoded<T> = { ok: T } | { problem: string };

@@ -25,14 +25,14 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
-import { chunkSpans, jaegerTraceIdString, type Span, type SpanChunk } from '../../model/span.js';
+import { chunkSpans, jaegerTraceIdString, spanKindOf, type Span, type SpanChunk } from '../../model/span.js';
 import { retry, retryCounters, type RetryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
 import { Sender } from '../../delivery/sender.js';
 import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import type { SpanWriter, SpanWriteResult } from '../span-storage.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
-import { spanDocJson, spanKindOf } from './jaeger-dbmodel.js';
+import { spanDocJson } from './jaeger-dbmodel.js';
 import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions, type JaegerIndexNames } from './jaeger-indices.js';
 import { esProblem } from './request-failure.js';
 

@@ -337,8 +337,4 @@ export function tagValueString(kv: KeyValue): string {
   }
 }
 
-/** `span.kind` tag value (server, client, producer, consumer, internal) or ''. */
-export function spanKindOf(span: Span): string {
-  for (const t of span.tags) if (t.key === 'span.kind' && t.type === 'string') return t.value;
-  return '';
-}
+

@@ -11,7 +11,7 @@
  * docs/design/span-write-path.md.
  */
 import type { Statement } from 'better-sqlite3';
-import { chunkSpans, parentSpanId, type Process, type Span, type SpanChunk } from '../../model/span.js';
+import { chunkSpans, parentSpanId, spanKindOf, type Process, type Span, type SpanChunk } from '../../model/span.js';
 import { shortString } from '../../model/short-strings.js';
 import {
   FIRST_TAG, HAS_PARENT, ID_SLOTS, JaegerCompactSpans, KIND_END, KIND_START, KIND_TYPE, LOGS_AT, LOG_FIELDS_REPEATED, OP_END,
@@ -22,7 +22,7 @@ import { TAG_BINARY, TAG_STRING } from '../../model/jaeger-thrift/jaeger-thrift.
 import { hex64 } from '../../model/jaeger-thrift/thrift-reader.js';
 import type { Db } from './database.js';
 import { JsonBytes } from './json-bytes.js';
-import { encodeProcessTags, spanKindOf, tagValueString, writeSpanData } from './span-codec.js';
+import { encodeProcessTags, tagValueString, writeSpanData } from './span-codec.js';
 import { TagHashSet } from './tag-hash-set.js';
 import { TagListing } from './tag-listing.js';
 

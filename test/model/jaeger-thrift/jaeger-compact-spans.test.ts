@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parentSpanId, type KeyValue, type Span } from '../../../model/span.js';
-import { spanKindOf, tagValueString } from '../../../storage/sqlite/span-codec.js';
+import { tagValueString } from '../../../storage/sqlite/span-codec.js';
+import { spanKindOf } from '../../../model/span.js';
 import { tagHash } from '../../../model/tag-hash.js';
 import {
   FIRST_TAG, HAS_PARENT, ID_SLOTS, JaegerCompactWalker, KIND_END, KIND_START, KIND_TYPE, LOGS_AT, LOG_FIELDS_REPEATED, OP_END,
