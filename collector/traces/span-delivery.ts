@@ -10,8 +10,14 @@
  *   (drop): the receiver answers 503 with Retry-After.
  * - `consume` (UDP): never waits; 'busy' is a counted drop.
  * A restart replays what a storage had not acknowledged: Elasticsearch documents have deterministic ids, so a
- * replayed span overwrites itself.
+ * replayed span overwrites itself. The embedded store's inserts are not idempotent, so its sink checks what it
+ * already holds for a replayed run and, for `RESEND_WINDOW_MS` after a start that found the last run ended without
+ * closing (a crash, a SIGKILL: a `running` marker left in the queue's folder), for every run: clients send again
+ * the requests the dead process had kept but not answered.
  */
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../../platform/config/load-config.js';
 import { DeliveryChain, type Admission, type DeliveryChainOptions } from '../../delivery/delivery-chain.js';
 import { DurableQueue } from '../../delivery/durable-queue.js';
@@ -77,8 +83,14 @@ async function notYetStored(reader: SpanReader, batch: SpanBatch): Promise<SpanB
   return [spans.filter((s) => !held.get(s.traceId)!.has(s.spanId))];
 }
 
-/** A span writer as a sink: one that is one already (Elasticsearch), or one whose write is its send (the store). */
-function sinkOf(name: string, writer: SpanWriter): DeliverySink<SpanBatch> {
+/** How long after an unclean end every run written to the embedded store is checked against what it holds. */
+const RESEND_WINDOW_MS = 5 * 60_000;
+
+/**
+ * A span writer as a sink: one that is one already (Elasticsearch), or one whose write is its send (the store).
+ * Until `checkUntilMs` every run is checked against the storage's spans, after it only replayed runs.
+ */
+function sinkOf(name: string, writer: SpanWriter, checkUntilMs: number): DeliverySink<SpanBatch> {
   const own = writer as Partial<DeliverySink<SpanBatch>>;
   if (typeof own.send === 'function' && typeof own.classify === 'function') {
     return { name: `spans-${name}`, send: (b, s, i) => own.send!(b, s, i), classify: (e) => own.classify!(e), split: splitSpans };
@@ -89,7 +101,8 @@ function sinkOf(name: string, writer: SpanWriter): DeliverySink<SpanBatch> {
     split: splitSpans,
     async send(given, _signal, info): Promise<SendOutcome<SpanBatch>> {
       const n = spansIn(given);
-      const batch = info.replayed && reader !== undefined ? await notYetStored(reader, given) : given;
+      const check = reader !== undefined && (info.replayed || Date.now() < checkUntilMs);
+      const batch = check ? await notYetStored(reader, given) : given;
       const result = writer.writeChunks ? await writer.writeChunks(batch) : await writer.writeSpans(batch.flatMap((c) => (Array.isArray(c) ? c : c.decode())));
       const failed = result?.failed ?? 0;
       // A span found already stored counts delivered: it is.
@@ -101,19 +114,30 @@ function sinkOf(name: string, writer: SpanWriter): DeliverySink<SpanBatch> {
 }
 
 export class SpanDelivery implements SpanConsumer {
-  private constructor(private readonly chains: Array<DeliveryChain<SpanBatch, SpanBatch>>) {}
+  private constructor(
+    private readonly chains: Array<DeliveryChain<SpanBatch, SpanBatch>>,
+    private readonly runningMarkers: string[],
+  ) {}
 
   static async open(opts: SpanDeliveryOptions): Promise<SpanDelivery> {
     const c = opts.config;
     const codec = spanFrameCodec({ maxSpans: c.jaegerMaxSpansPerBatch });
     const chains: Array<DeliveryChain<SpanBatch, SpanBatch>> = [];
+    const markers: string[] = [];
     for (const { name, writer } of opts.storages) {
+      const folder = join(opts.dataDir, 'buffer', `spans-${name}`);
+      const marker = join(folder, 'running');
+      const uncleanEnd = existsSync(marker);
+      if (uncleanEnd) opts.log.warn('the last run ended without closing: spans are checked against the storage for a while, so requests sent again are not stored twice', { storage: name, forMs: RESEND_WINDOW_MS });
+      await mkdir(folder, { recursive: true });
+      await writeFile(marker, `${process.pid}\n`);
+      markers.push(marker);
       const queue = await DurableQueue.open({
         name: `spans-${name}`, dataDir: opts.dataDir, maxBytes: c.spanBufferMaxBytes, whenFull: c.spanBufferWhenFull, codec,
         registry: opts.registry, log: opts.log,
       });
       const chain = new DeliveryChain({
-        sink: sinkOf(name, writer), queue, records: spansIn, maxPendingRecords: c.spanQueueSpans,
+        sink: sinkOf(name, writer, uncleanEnd ? Date.now() + RESEND_WINDOW_MS : 0), queue, records: spansIn, maxPendingRecords: c.spanQueueSpans,
         batch: { maxRecords: c.spanBatchSpans, maxBytes: 16 * 1024 * 1024, flushIntervalMs: c.spanFlushIntervalMs },
         concurrency: c.spanWriteConcurrency, drainTimeoutMs: opts.drainTimeoutMs, registry: opts.registry, log: opts.log,
         retryPolicy: (writer as { retryPolicy?: DeliveryChainOptions<SpanBatch, SpanBatch>['retryPolicy'] }).retryPolicy,
@@ -121,7 +145,7 @@ export class SpanDelivery implements SpanConsumer {
       chain.start();
       chains.push(chain);
     }
-    return new SpanDelivery(chains);
+    return new SpanDelivery(chains, markers);
   }
 
   consume(spans: SpanChunk): 'accepted' | 'busy' {
@@ -147,5 +171,6 @@ export class SpanDelivery implements SpanConsumer {
 
   async close(): Promise<void> {
     await Promise.all(this.chains.map((c) => c.close()));
+    await Promise.all(this.runningMarkers.map((m) => rm(m, { force: true })));
   }
 }

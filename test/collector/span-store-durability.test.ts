@@ -1,7 +1,8 @@
 /**
  * Spans answered 200 are in the embedded store exactly once after the collector (a child process, `shipwatch
  * collector` with SPAN_STORAGE_TYPE=store) is killed with SIGKILL while it writes them and restarted on the same data
- * folder: what the store had not acknowledged is replayed, and what it already held is not written twice.
+ * folder: what the store had not acknowledged is replayed, and what it already held — the replay's spans and the
+ * requests clients send again because the dead process never answered them — is not written twice.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -96,20 +97,15 @@ test('spans answered 200 are in the embedded store exactly once after the collec
   try {
     const store = new StoreSpanStorage(db);
     const copies = new Map<string, number>();
-    const twice = new Set<string>();
     for (let tr = 0; tr < TRACES; tr++) {
-      for (const s of await store.getTrace(traceIdOf(tr))) {
-        const n = (copies.get(s.spanId) ?? 0) + 1;
-        copies.set(s.spanId, n);
-        if (n > 1) twice.add(s.traceId);
-      }
+      for (const s of await store.getTrace(traceIdOf(tr))) copies.set(s.spanId, (copies.get(s.spanId) ?? 0) + 1);
     }
     assert.equal(copies.size, TRACES * SPANS_PER_TRACE, 'every span stored');
-    // The store's inserts are not idempotent: a request the killed collector had kept but not answered is sent
-    // again by its client as a new request. Everything else — the replay of what the store had not acknowledged
-    // included — is stored once.
-    for (const traceId of twice) assert.ok(resentUnanswered.has(traceId), `trace ${traceId} stored twice without a resend`);
-    assert.ok([...copies.values()].every((n) => n <= 2));
+    // Requests the killed collector had kept but not answered are sent again by their clients (counted here, so the
+    // test shows it met the case); after an unclean end the store's sink checks every run, so they are stored once.
+    t.diagnostic(`traces sent again after a try went unanswered: ${resentUnanswered.size}`);
+    const twice = [...copies.entries()].filter(([, n]) => n > 1);
+    assert.deepEqual(twice, [], `stored more than once (${resentUnanswered.size} traces were sent again)`);
   } finally {
     db.close();
   }
