@@ -8,9 +8,10 @@
  * the collector starts while Elasticsearch is down: its receivers fill the bounded span queue, which then pushes back
  * (503, counted UDP drops).
  *
- * Ids are deterministic, so a retried batch overwrites instead of duplicating: a span's `_id` is Jaeger 2's
- * `traceID_spanID_<fnv-1a 64 of the document>`, a service document's is Jaeger's fnv-1a 64 of service and operation
- * (with the span kind appended when there is one, Shipwatch's addition). Service documents already written are
+ * Ids are deterministic, so a retried or replayed span, or the same span sent twice, overwrites instead of
+ * duplicating: a span's `_id` is `traceID_spanID_<the first 16 hex digits of the SHA-1 of its document>` (Jaeger
+ * lets Elasticsearch make span ids; its readers ignore them), a service document's is Jaeger's fnv-1a 64 of service
+ * and operation (with the span kind appended when there is one, Shipwatch's addition). Service documents already written are
  * remembered (per index) and not sent again.
  *
  * A batch is sent through the one retry helper without a deadline: 429 / 5xx items and whole-request failures
@@ -21,6 +22,7 @@
  * attempt stores is never counted failed (a request that timed out may have been stored all the same: the next
  * attempt overwrites it by its id). Only `abandon()` (shutdown past its deadline) gives spans up, counted too.
  */
+import { hash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { describe, swError } from '../../platform/errors.js';
@@ -37,11 +39,10 @@ import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions
 import { esProblem } from './request-failure.js';
 
 /**
- * FNV-1a 64 of the UTF-8 bytes, as Go's `strconv.FormatUint(h, 16)` prints it. Computed on four 16-bit limbs in
- * small integers: multiplying by the prime 2^40 + 0x1b3 is a small product per limb plus a shift of the low two
- * into the high two. An ASCII string is hashed from its char codes (they are its UTF-8 bytes), any other from its
- * encoding. (Doubles with a division per byte, walked by a buffer's iterator, took ≈ 40 µs for a 1 KiB document,
- * most of the CPU of writing spans; this takes ≈ 4 µs: docs/design/span-delivery.md.)
+ * FNV-1a 64 of the UTF-8 bytes, as Go's `strconv.FormatUint(h, 16)` prints it: Jaeger's id of a service document.
+ * Computed on four 16-bit limbs in small integers: multiplying by the prime 2^40 + 0x1b3 is a small product per
+ * limb plus a shift of the low two into the high two. An ASCII string is hashed from its char codes (they are its
+ * UTF-8 bytes), any other from its encoding.
  */
 export function fnv1a64Hex(text: string): string {
   let v0 = 0x2325;
@@ -85,6 +86,15 @@ function hex64(v0: number, v1: number, v2: number, v3: number): string {
   const hi = ((v3 << 16) | v2) >>> 0;
   const lo = ((v1 << 16) | v0) >>> 0;
   return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
+}
+
+/**
+ * A span document's hash for its id: native SHA-1 takes ≈ 1.5 µs for a 1.4 KB document where fnv-1a in JS took
+ * ≈ 9 µs, a quarter of the CPU of writing a span (docs/design/span-delivery.md). Spans written before it was
+ * chosen carry fnv-1a ids: one replayed from a queue an older version left gets a second document.
+ */
+function documentHash(body: string): string {
+  return hash('sha1', body, 'hex').slice(0, 16);
 }
 
 /** `promise`, or false as soon as `signal` aborts (the chain stops while the templates still wait for Elasticsearch). */
@@ -325,14 +335,19 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       }
       const body = spanDocJson(span);
       // Deterministic: a replayed or retried span overwrites its own document.
-      const id = `${jaegerTraceIdString(span.traceId)}_${span.spanId}_${fnv1a64Hex(body)}`;
+      const id = `${jaegerTraceIdString(span.traceId)}_${span.spanId}_${documentHash(body)}`;
       lines.push(JSON.stringify({ index: { _index: this.names.spanPrefix + date, _id: id } }), body);
       spanOf.push(i);
       isSpan.push(true);
     });
     let response: unknown;
     try {
-      response = await this.opts.client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: lines.join('\n') + '\n' }, { signal });
+      // Only what is read of the answer: the items' index, id, version, shards and sequence numbers made ≈ 200 bytes a
+      // document for the client to parse, and every span is answered.
+      response = await this.opts.client.transport.request(
+        { method: 'POST', path: '/_bulk', querystring: { filter_path: 'errors,items.*.status,items.*.error' }, bulkBody: lines.join('\n') + '\n' },
+        { signal },
+      );
     } catch (err) {
       this.failed(err);
       if (classifyWriteError(err).retry) this.spanRetries.inc(spans.length);
@@ -352,7 +367,9 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
         reason ||= o.reason;
       } else {
         if (isSpan[d]) rejected++;
-        this.opts.log.warn(isSpan[d] ? 'span document refused by Elasticsearch' : 'service document refused by Elasticsearch', { index: o.index, status: o.status, reason: o.reason });
+        const date = indexDate(spans[spanOf[d]!]!.startTimeMicros);
+        const index = (isSpan[d] ? this.names.spanPrefix : this.names.servicePrefix) + date;
+        this.opts.log.warn(isSpan[d] ? 'span document refused by Elasticsearch' : 'service document refused by Elasticsearch', { index, status: o.status, reason: o.reason });
       }
     });
     this.written.inc({ outcome: 'stored' }, stored);
