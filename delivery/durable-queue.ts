@@ -14,6 +14,11 @@
  * acknowledge its sender (or save its position) behind a resolved append. (One fdatasync per batch made the
  * buffered log path the slowest of the pilot: docs/design/durable-queue.md.)
  *
+ * Read-behind memory: a batch this process appended is kept in memory too, up to `memoryRecords` records, and read
+ * back from there — not from the file, without its checksum or its frames decoded again — while the reader keeps up.
+ * The disk still holds every frame until it is acknowledged; only a restart, or a reader far behind (an outage),
+ * reads the file (docs/design/durable-queue.md).
+ *
  * When the queue holds `maxBytes`, `append` waits for space (back-pressure), unless configured to drop, in which
  * case the batch is dropped and counted. Torn or damaged bytes (a crash mid-write, a bad disk) are skipped on
  * replay, copied aside into `damaged/` beside the segments, logged and counted; the frames after them are still
@@ -48,6 +53,11 @@ export interface FrameCodec<In, Out> {
   read(buf: Buffer, at: number): FrameRead<Out>;
   /** Frames read together, as one value. */
   join(values: Out[]): Out;
+  /**
+   * What an appended batch reads back as, for the read-behind memory (without it the memory is off): the same
+   * value the frames decode to, or undefined when this batch must be read from the file.
+   */
+  readBack?(batch: In): Out | undefined;
 }
 
 export interface DurableQueueOptions<In, Out> {
@@ -60,6 +70,8 @@ export interface DurableQueueOptions<In, Out> {
   /** Segment size at which a new file starts (default: an eighth of maxBytes, 1 KiB .. 16 MiB). */
   maxSegmentBytes?: number;
   codec: FrameCodec<In, Out>;
+  /** Records of batches appended by this process kept in memory to be read back from there (default 0: off). */
+  memoryRecords?: number;
   registry: Registry;
   log?: Logger;
 }
@@ -87,6 +99,8 @@ interface Segment {
 interface QueuedAppend {
   frame: Buffer[];
   bytes: number;
+  /** Kept for the read-behind memory once placed in a segment. */
+  readBack?: { value: unknown; records: number };
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -108,6 +122,9 @@ export class DurableQueue<In, Out> {
   /** The highest segment number seen or made. */
   private lastSeq = 0;
   private queued: QueuedAppend[] = [];
+  /** Read-behind memory: appended batches by `seq:offset` of their first frame, and the records it holds. */
+  private readonly memory = new Map<string, { seq: number; offset: number; value: Out; records: number; size: number }>();
+  private memoryRecords = 0;
   private committing: Promise<void> | undefined;
   private readonly spaceWaiters: Array<() => void> = [];
   private readonly dataWaiters: Array<() => void> = [];
@@ -212,17 +229,22 @@ export class DurableQueue<In, Out> {
       }
       await new Promise<void>((r) => this.spaceWaiters.push(r));
     }
-    await this.appendFrames(frame, bytes);
+    const value = this.codec.readBack !== undefined && this.memoryRecords + n <= (this.opts.memoryRecords ?? 0) ? this.codec.readBack(batch) : undefined;
+    if (value !== undefined) this.memoryRecords += n;
+    await this.appendFrames(frame, bytes, value === undefined ? undefined : { value, records: n });
     this.writtenRecords.inc({ output: this.opts.name }, n);
     return 'queued';
   }
 
   /** Frames already encoded (a migration's), written whatever the budget, resolved once durable. */
-  async appendFrames(frame: Buffer[], bytes: number): Promise<void> {
-    if (this.closed) throw swError('SW_OUTPUT_FAILED', `disk buffer of ${this.opts.name} is closed`);
+  async appendFrames(frame: Buffer[], bytes: number, readBack?: QueuedAppend['readBack']): Promise<void> {
+    if (this.closed) {
+      if (readBack !== undefined) this.memoryRecords -= readBack.records;
+      throw swError('SW_OUTPUT_FAILED', `disk buffer of ${this.opts.name} is closed`);
+    }
     this.reservedBytes += bytes;
     await new Promise<void>((resolve, reject) => {
-      this.queued.push({ frame, bytes, resolve, reject });
+      this.queued.push({ frame, bytes, resolve, reject, readBack });
       this.committing ??= this.commit();
     });
     this.dataWaiters.splice(0).forEach((r) => r());
@@ -240,18 +262,52 @@ export class DurableQueue<In, Out> {
         bytes += a.bytes;
       }
       try {
-        await this.serial(() => this.writeGroup(buffers, bytes));
+        await this.serial(() => this.writeGroup(buffers, bytes, (seq, offset) => this.remember(group, seq, offset)));
         for (const a of group) a.resolve();
       } catch (err) {
         const failure = swError('SW_OUTPUT_FAILED', `cannot write to the disk buffer of ${this.opts.name}`, err);
-        for (const a of group) a.reject(failure);
+        for (const a of group) {
+          if (a.readBack !== undefined) this.memoryRecords -= a.readBack.records;
+          a.reject(failure);
+        }
       }
     }
     this.committing = undefined;
   }
 
-  /** Appends `buffers` (`bytes` reserved) to the newest segment, or a new one, and makes them durable. */
-  private async writeGroup(buffers: Buffer[], bytes: number): Promise<void> {
+  /** Puts a written group's batches in the read-behind memory, by where each begins. */
+  private remember(group: QueuedAppend[], seq: number, offset: number): void {
+    for (const a of group) {
+      if (a.readBack !== undefined) this.memory.set(`${seq}:${offset}`, { seq, offset, value: a.readBack.value as Out, records: a.readBack.records, size: a.bytes });
+      offset += a.bytes;
+    }
+  }
+
+  /** Takes a batch out of the read-behind memory. */
+  private recall(seq: number, offset: number): void {
+    const key = `${seq}:${offset}`;
+    const kept = this.memory.get(key);
+    if (kept === undefined) return;
+    this.memory.delete(key);
+    this.memoryRecords -= kept.records;
+  }
+
+  /**
+   * Forgets the batches before the read position: read from the file after all (the memory was full for one before
+   * them), or skipped as damage. The memory is in file order, so the oldest come first.
+   */
+  private forgetBefore(seq: number, offset: number): void {
+    for (const kept of this.memory.values()) {
+      if (kept.seq > seq || (kept.seq === seq && kept.offset >= offset)) return;
+      this.recall(kept.seq, kept.offset);
+    }
+  }
+
+  /**
+   * Appends `buffers` (`bytes` reserved) to the newest segment, or a new one, and makes them durable; `placed` is
+   * told where they begin.
+   */
+  private async writeGroup(buffers: Buffer[], bytes: number, placed?: (seq: number, offset: number) => void): Promise<void> {
     let seg = this.segments[this.segments.length - 1];
     try {
       if (seg === undefined || this.writer?.seq !== seg.seq || seg.bytes >= this.segmentLimit) {
@@ -269,9 +325,11 @@ export class DurableQueue<In, Out> {
         this.segments.push(seg);
       }
       const fh = this.writer!.fh;
+      const offset = seg.bytes;
       await writeAll(fh, buffers);
       await fh.datasync();
       this.syncs.inc({ output: this.opts.name });
+      placed?.(seg.seq, offset);
     } catch (err) {
       this.reservedBytes -= bytes;
       if (seg !== undefined && this.writer?.seq === seg.seq) {
@@ -315,6 +373,8 @@ export class DurableQueue<In, Out> {
    */
   private async readRun(seg: Segment, limits: { maxRecords: number; maxBytes: number }): Promise<QueuedRun<Out> | undefined> {
     const start = this.readOffset;
+    const fromMemory = this.readFromMemory(seg, start, limits);
+    if (fromMemory !== undefined) return fromMemory;
     /** The file offset of `chunk`'s first byte, and the next frame's offset in `chunk`. */
     let chunkAt = start;
     let chunk = await readAt(seg.file, start, Math.min(seg.bytes - start, READ_CHUNK_BYTES));
@@ -347,6 +407,28 @@ export class DurableQueue<In, Out> {
     const seq = seg.seq;
     const end = chunkAt + at;
     return { value: parts.length === 1 ? parts[0]! : this.codec.join(parts), records, replayed: seg.recovered === true, ack: () => this.ack(seq, end) };
+  }
+
+  /** The batches at the read position that are in the read-behind memory, as a run; undefined when the first is not. */
+  private readFromMemory(seg: Segment, start: number, limits: { maxRecords: number; maxBytes: number }): QueuedRun<Out> | undefined {
+    const parts: Out[] = [];
+    let records = 0;
+    let bytes = 0;
+    let at = start;
+    while (at < seg.bytes && records < limits.maxRecords && bytes < limits.maxBytes) {
+      const key = `${seg.seq}:${at}`;
+      const kept = this.memory.get(key);
+      if (kept === undefined) break;
+      if (parts.length > 0 && (records + kept.records > limits.maxRecords || bytes + kept.size > limits.maxBytes)) break;
+      this.recall(seg.seq, at);
+      parts.push(kept.value);
+      records += kept.records;
+      bytes += kept.size;
+      at += kept.size;
+    }
+    if (parts.length === 0) return undefined;
+    const seq = seg.seq;
+    return { value: parts.length === 1 ? parts[0]! : this.codec.join(parts), records, ack: () => this.ack(seq, at) };
   }
 
   /** Skips from `start` to the next intact frame (or the segment's end), keeping the skipped bytes aside. */
@@ -411,6 +493,7 @@ export class DurableQueue<In, Out> {
   private async savePosition(seq: number, endOffset: number): Promise<void> {
     if (this.segments[0]?.seq !== seq) return;
     this.readOffset = endOffset;
+    this.forgetBefore(seq, endOffset);
     await this.dropFinishedHead();
     const tmp = path.join(this.dir, `${POSITION_FILE}.tmp`);
     await writeFile(tmp, JSON.stringify({ seq: this.segments[0]?.seq ?? seq + 1, offset: this.readOffset }));

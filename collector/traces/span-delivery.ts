@@ -134,6 +134,8 @@ export class SpanDelivery implements SpanConsumer {
       markers.push(marker);
       const queue = await DurableQueue.open({
         name: `spans-${name}`, dataDir: opts.dataDir, maxBytes: c.spanBufferMaxBytes, whenFull: c.spanBufferWhenFull, codec,
+        // A quarter of the spans the memory in front may hold: ≈ 50 MB of spans in the model (≈ 2 KB each) at most.
+        memoryRecords: Math.floor(c.spanQueueSpans / 4),
         registry: opts.registry, log: opts.log,
       });
       const chain = new DeliveryChain({

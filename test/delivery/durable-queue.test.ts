@@ -176,3 +176,58 @@ test('a full queue makes append wait until a run is acknowledged, or drops and c
   assert.ok(dropping.fill >= 1);
   await dropping.close();
 });
+
+/** The string codec with the read-behind memory on: what an appended batch reads back as is the batch itself. */
+const remembering: FrameCodec<string[], string[]> = { ...strings, readBack: (batch) => batch };
+
+test('with read-behind memory a batch comes back as the very batch appended, while the file still holds it for a restart', async () => {
+  const reads: number[] = [];
+  const counting: FrameCodec<string[], string[]> = { ...remembering, read: (buf, at) => { reads.push(at); return strings.read(buf, at); } };
+  const first = await DurableQueue.open(options({ codec: counting, memoryRecords: 100 }));
+  const batches = Array.from({ length: 6 }, (_, i) => batchOf(`m${i}`));
+  for (const b of batches) await first.append(b);
+  const run = await first.next({ maxRecords: 3, maxBytes: 1 << 20 });
+  assert.equal(run?.value, batches[0], 'the appended array itself, not a copy decoded from the file');
+  await run!.ack();
+  const second = await first.next({ maxRecords: 7, maxBytes: 1 << 20 });
+  assert.deepEqual(second?.value, [...batches[1]!, ...batches[2]!], 'joined within the run limits');
+  assert.deepEqual(reads, [], 'no frame was read from the file');
+  // Not acknowledged: the process dies here. The file holds the batches from m1 on.
+  await first.close();
+  const again = await DurableQueue.open(options({ memoryRecords: 100 }));
+  assert.deepEqual(await drain(again), batches.slice(1).flat());
+  await again.close();
+});
+
+test('past its memory bound batches are read from the file, in order, none twice, and the memory is used again after', async () => {
+  const queue = await DurableQueue.open(options({ codec: remembering, memoryRecords: 6 }));
+  const batches = Array.from({ length: 8 }, (_, i) => batchOf(`f${i}`));
+  for (const b of batches) await queue.append(b); // f0, f1 remembered; f2… only on disk
+  assert.deepEqual(await drain(queue, { maxRecords: 4, maxBytes: 1 << 20 }), batches.flat());
+  const later = batchOf('later');
+  await queue.append(later);
+  const run = await queue.next({ maxRecords: 100, maxBytes: 1 << 20 });
+  assert.equal(run?.value, later, 'the memory was given back as its batches were read');
+  await run!.ack();
+  await queue.close();
+});
+
+test('a batch remembered behind one read from the file is not handed out again once the file read passed it', async () => {
+  const queue = await DurableQueue.open(options({ codec: remembering, memoryRecords: 3, maxSegmentBytes: 1 << 20 }));
+  await queue.append(batchOf('a')); // remembered
+  await queue.append(batchOf('b')); // memory full: file only
+  const first = await queue.next({ maxRecords: 3, maxBytes: 1 << 20 });
+  assert.deepEqual(first?.value, batchOf('a'));
+  await first!.ack();
+  await queue.append(batchOf('c')); // remembered again, behind b
+  const fromFile = await queue.next({ maxRecords: 100, maxBytes: 1 << 20 });
+  assert.deepEqual(fromFile?.value, [...batchOf('b'), ...batchOf('c')], 'read from the file, b and c together');
+  await fromFile!.ack();
+  assert.equal(await queue.next({ maxRecords: 100, maxBytes: 1 << 20 }), undefined, 'c is not handed out a second time');
+  await queue.append(batchOf('d'));
+  const d = await queue.next({ maxRecords: 100, maxBytes: 1 << 20 });
+  assert.equal(d?.value.length, 3);
+  assert.equal(d?.value[0], 'd-0');
+  await d!.ack();
+  await queue.close();
+});
