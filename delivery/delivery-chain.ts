@@ -11,6 +11,8 @@
  * - `submit(batch)`: resolves once the batch is kept — on disk, made durable by the queue's group commit (concurrent
  *   submits share one fdatasync) — 'accepted'; 'busy' at once when the batch does not fit the queue's budget or
  *   the memory in front is full (it is not held waiting for room); 'failed' when the disk refused it.
+ *   `{ waitForRoom: true }` is for a source with nobody to answer that can pause instead (a file tail): the batch
+ *   waits for room in the queue (when_full=block), or is dropped, counted, and answered 'busy' (when_full=drop).
  * - `start()` begins delivering; `problem()` and `fill` feed /health; `close()` stops taking batches, keeps
  *   delivering for up to `drainTimeoutMs`, then stops: what is not acknowledged stays in a durable queue for the
  *   next start (a memory queue's is lost, counted as abandoned). Idempotent.
@@ -101,12 +103,12 @@ export class DeliveryChain<In, Out> {
   }
 
   /** Hands a batch in and resolves once it is kept (see the header). */
-  async submit(batch: In): Promise<Admission> {
+  async submit(batch: In, options?: { waitForRoom?: boolean }): Promise<Admission> {
     const n = this.opts.records(batch);
     if (n === 0) return 'accepted';
     if (!this.admit(n)) return 'busy';
     // A source that can answer is not held while the budget is used: it is told at once to come back later.
-    return this.append(batch, n, true);
+    return this.append(batch, n, options?.waitForRoom !== true);
   }
 
   private admit(n: number): boolean {
@@ -185,7 +187,7 @@ export class DeliveryChain<In, Out> {
     for (;;) {
       const run = await this.batcher.next(batch.maxRecords * concurrency, stopped);
       if (run === undefined) return true;
-      const parts = sink.split && run.records > batch.maxRecords ? sink.split(run.value, batch.maxRecords) : [run.value];
+      const parts = sink.split ? sink.split(run.value, batch.maxRecords, batch.maxBytes) : [run.value];
       const info = { replayed: run.replayed === true };
       const results = await inParallel(parts, concurrency, (p) => this.sender.send(p, this.abort.signal, info));
       if (results.some((r) => r === 'stopped')) return true;

@@ -43,8 +43,8 @@ export interface DeliverySink<B> {
   /** Dead letters for a whole batch refused permanently; absent: the records are only counted. */
   deadLetters?(batch: B, reason: string): DeadLetter[];
   /**
-   * The batch as parts of at most `maxRecords` records, sent at once by up to the chain's concurrency; absent: a run
-   * is sent whole.
+   * The batch as parts of at most `maxRecords` records (and, for a sink that can tell, `maxBytes`), sent at once by up
+   * to the chain's concurrency; called for every run, [batch] when it fits. Absent: a run is sent whole.
    */
-  split?(batch: B, maxRecords: number): B[];
+  split?(batch: B, maxRecords: number, maxBytes: number): B[];
 }
