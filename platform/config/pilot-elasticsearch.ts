@@ -53,11 +53,12 @@ export const pilotElasticsearch = {
   }),
   esConcurrency: v({ name: 'ELASTICSEARCH_WORKER', default: '2', doc: 'Bulk requests in flight at once.', parse: parseInteger(1, 64) }),
   esRetryTimeoutMs: v({
-    name: 'ELASTICSEARCH_RETRY_TIMEOUT', default: '30s',
-    doc: 'How long a batch is retried directly before it waits in the disk buffer instead.', parse: parseDurationMs,
+    name: 'ELASTICSEARCH_RETRY_TIMEOUT', default: '',
+    doc: 'Deprecated, ignored (a warning is logged once when set): every record waits in the disk buffer and is retried without a deadline.',
+    parse: (raw: string): number | undefined | Problem => (raw.trim() === '' ? undefined : parseDurationMs(raw)),
   }),
   esBufferMaxBytes: v({
-    name: 'ELASTICSEARCH_BUFFER_MAX_SIZE', default: '256MiB', doc: 'Disk buffer bound while Elasticsearch is slow or down.', parse: parseSizeBytes,
+    name: 'ELASTICSEARCH_BUFFER_MAX_SIZE', default: '256MiB', doc: 'Disk budget of the output\'s buffer, where every record waits until Elasticsearch takes it.', parse: parseSizeBytes,
   }),
   esBufferWhenFull: v({
     name: 'ELASTICSEARCH_BUFFER_WHEN_FULL', default: 'block',

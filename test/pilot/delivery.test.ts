@@ -133,7 +133,7 @@ test('20,000 lines on stdout and 20,000 in a file renamed halfway survive two SI
   // so the next pilot reads everything still in place again (stdout whole, the current file: the second half).
   rmSync(join(dirs.dataDir, 'pilot', 'positions.json'));
   const fourth = await PilotProcess.start(t, dirs, { ...env, LOGGING_OUTPUT: 'elasticsearch' });
-  await waitFor(async () => metricSum(await fourth.metrics(), 'shipwatch_output_events_total', { output: 'elasticsearch', outcome: 'delivered' }) >= N + HALF,
+  await waitFor(async () => metricSum(await fourth.metrics(), 'shipwatch_delivery_records_total', { output: 'elasticsearch', outcome: 'delivered' }) >= N + HALF,
     { what: 'everything read again to be delivered', timeoutMs: 60_000, intervalMs: 250 });
   assert.deepEqual(await fourth.terminate(), { code: 0, signal: null });
   for (const [name, target] of Object.entries(targets)) {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { BulkEncoder } from '../../../storage/elasticsearch/bulk-encoder.js';
 import { describeItem, itemCount, type BulkItems } from '../../../storage/elasticsearch/bulk-items.js';
 import type { CompactItems } from '../../../storage/elasticsearch/compact-items.js';
-import { DiskBuffer, type DiskBufferOptions } from '../../../storage/elasticsearch/disk-buffer.js';
+import { openDiskBuffer, type DiskBuffer, type DiskBufferOptions } from '../../../storage/elasticsearch/disk-buffer.js';
 import type { LogEvent } from '../../../model/log-record.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { makeLogEvents } from '../../helpers/log-events.js';
@@ -34,7 +34,7 @@ const compactBatch = (n: number, prefix: string): CompactItems =>
   }));
 const idsOf = (items: BulkItems): string[] => Array.from({ length: itemCount(items) }, (_, i) => describeItem(items, i).id);
 /** One stored batch per run. */
-const ONE = { maxItems: 1, maxBytes: 1 };
+const ONE = { maxRecords: 1, maxBytes: 1 };
 const segmentDir = (): string => path.join(dataDir, 'buffer', 'es');
 const segmentFiles = async (): Promise<string[]> => (await readdir(segmentDir())).filter((f) => f.endsWith('.seg')).sort();
 
@@ -48,25 +48,25 @@ async function drainIds(buf: DiskBuffer, limits = ONE, most = Infinity): Promise
   while (out.length < most) {
     const run = await buf.next(limits);
     if (run === undefined) break;
-    out.push(idsOf(run.items));
+    out.push(idsOf(run.value));
     await run.ack();
   }
   return out;
 }
 
 test('batches come back oldest first across segments, byte for byte, and acknowledged segments are deleted', async () => {
-  const buf = await DiskBuffer.open(options());
+  const buf = await openDiskBuffer(options());
   const written: BulkItems[] = [];
   for (let i = 0; i < 12; i++) {
     written.push(batch(5, `b${i}`));
-    assert.equal(await buf.append(written[i]!), 'buffered');
+    assert.equal(await buf.append(written[i]!), 'queued');
   }
   assert.ok((await segmentFiles()).length > 1, 'several segments were written');
   for (const w of written) {
     const run = await buf.next(ONE);
     assert.ok(run);
-    assert.deepEqual(run.items.bytes, w.bytes, 'the stored bytes are the bulk lines');
-    assert.deepEqual([...run.items.ends], [...w.ends]);
+    assert.deepEqual(run.value.bytes, w.bytes, 'the stored bytes are the bulk lines');
+    assert.deepEqual([...run.value.ends], [...w.ends]);
     await run.ack();
   }
   assert.equal(await buf.next(ONE), undefined);
@@ -76,32 +76,32 @@ test('batches come back oldest first across segments, byte for byte, and acknowl
 });
 
 test('a run joins stored batches up to the item and byte bounds, and a larger batch comes alone', async () => {
-  const buf = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  const buf = await openDiskBuffer(options({ maxSegmentBytes: 1 << 20 }));
   for (let i = 0; i < 10; i++) await buf.append(batch(3, `s${i}`));
   await buf.append(batch(40, 'big'));
   await buf.append(batch(3, 'after'));
-  const runs = await drainIds(buf, { maxItems: 10, maxBytes: 1 << 20 });
+  const runs = await drainIds(buf, { maxRecords: 10, maxBytes: 1 << 20 });
   assert.deepEqual(runs.map((r) => r.length), [9, 9, 9, 3, 40, 3], 'three batches of 3 fit in 10 items; a batch of 40 exceeds the bound alone');
   assert.deepEqual(runs.flat().slice(0, 4), ['s0-0', 's0-1', 's0-2', 's1-0']);
   const bytes = batch(3, 's0').bytes.length;
   await buf.append(batch(3, 'x0'));
   await buf.append(batch(3, 'x1'));
   await buf.append(batch(3, 'x2'));
-  assert.deepEqual((await drainIds(buf, { maxItems: 1000, maxBytes: 2 * bytes + 1 })).map((r) => r.length), [6, 3], 'the byte bound also cuts runs');
+  assert.deepEqual((await drainIds(buf, { maxRecords: 1000, maxBytes: 2 * bytes + 1 })).map((r) => r.length), [6, 3], 'the byte bound also cuts runs');
   await buf.close();
 });
 
 test('runs are read across the read chunk, and a batch larger than the chunk comes whole', async () => {
-  const buf = await DiskBuffer.open(options({ maxSegmentBytes: 64 << 20, maxBytes: 256 << 20 }));
+  const buf = await openDiskBuffer(options({ maxSegmentBytes: 64 << 20, maxBytes: 256 << 20 }));
   const big = (n: number, prefix: string): BulkItems => encoder.encodeItems(makeLogEvents(n, {
     target: 'app', timestampMs: Date.UTC(2024, 0, 1), idPrefix: prefix, extra: () => ({ pad: 'p'.repeat(1000) }),
   }));
   const sizes = [600, 600, 600, 3000, 5];
   for (const [i, n] of sizes.entries()) await buf.append(big(n, `c${i}`));
-  const runs = await drainIds(buf, { maxItems: 100_000, maxBytes: 64 << 20 });
+  const runs = await drainIds(buf, { maxRecords: 100_000, maxBytes: 64 << 20 });
   assert.deepEqual(runs.map((r) => r.length), [sizes.reduce((a, b) => a + b, 0)], 'one run of every batch, read over several chunks');
   for (const [i, n] of sizes.entries()) await buf.append(big(n, `d${i}`));
-  const limited = await drainIds(buf, { maxItems: 1000, maxBytes: 64 << 20 });
+  const limited = await drainIds(buf, { maxRecords: 1000, maxBytes: 64 << 20 });
   assert.deepEqual(limited.map((r) => r.length), [600, 600, 600, 3000, 5]);
   assert.deepEqual(limited.map((r) => r[r.length - 1]), sizes.map((n, i) => `d${i}-${n - 1}`));
   await buf.close();
@@ -109,28 +109,28 @@ test('runs are read across the read chunk, and a batch larger than the chunk com
 
 test('appends waiting together are made durable by one fdatasync (group commit), each resolving once written', async () => {
   const registry = createRegistry('test', false);
-  const buf = await DiskBuffer.open(options({ registry, maxSegmentBytes: 16 << 20, maxBytes: 64 << 20 }));
+  const buf = await openDiskBuffer(options({ registry, maxSegmentBytes: 16 << 20, maxBytes: 64 << 20 }));
   const n = 200;
   const results = await Promise.all(Array.from({ length: n }, (_, i) => buf.append(batch(2, `g${i}`))));
-  assert.ok(results.every((r) => r === 'buffered'));
+  assert.ok(results.every((r) => r === 'queued'));
   const syncs = await metric(registry, 'shipwatch_buffer_syncs_total');
   assert.ok(syncs >= 1 && syncs < n / 4, `${n} concurrent appends took ${syncs} fdatasyncs`);
   const [seg] = await segmentFiles();
   assert.equal((await stat(path.join(segmentDir(), seg!))).size, buf.sizeBytes, 'every resolved append is in the file');
-  const ids = (await drainIds(buf, { maxItems: 10_000, maxBytes: 1 << 30 })).flat();
+  const ids = (await drainIds(buf, { maxRecords: 10_000, maxBytes: 1 << 30 })).flat();
   assert.equal(ids.length, 2 * n);
   assert.deepEqual(ids.slice(0, 4), ['g0-0', 'g0-1', 'g1-0', 'g1-1'], 'in append order');
   await buf.close();
 });
 
 test('a restart replays only what was not acknowledged, and new batches follow it', async () => {
-  const first = await DiskBuffer.open(options());
+  const first = await openDiskBuffer(options());
   for (let i = 0; i < 6; i++) await first.append(batch(3, `b${i}`));
   const done = await drainIds(first, ONE, 2);
   assert.deepEqual(done.map((ids) => ids[0]), ['b0-0', 'b1-0']);
   await first.close();
 
-  const second = await DiskBuffer.open(options());
+  const second = await openDiskBuffer(options());
   assert.equal(second.isEmpty, false);
   await second.append(batch(3, 'after-restart'));
   const rest = await drainIds(second);
@@ -140,7 +140,7 @@ test('a restart replays only what was not acknowledged, and new batches follow i
 
 test('a segment cut inside its last batch (a crash mid-write) is reported and skipped; the batches before and after are replayed', async () => {
   const registry = createRegistry('test', false);
-  const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  const first = await openDiskBuffer(options({ maxSegmentBytes: 1 << 20 }));
   for (let i = 0; i < 4; i++) await first.append(batch(3, `t${i}`));
   await first.close();
   const [seg] = await segmentFiles();
@@ -148,7 +148,7 @@ test('a segment cut inside its last batch (a crash mid-write) is reported and sk
   const size = (await stat(file)).size;
   await truncate(file, size - 100);
 
-  const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
+  const second = await openDiskBuffer(options({ registry, maxSegmentBytes: 1 << 20 }));
   await second.append(batch(3, 'after'));
   const ids = await drainIds(second);
   assert.deepEqual(ids.map((r) => r[0]), ['t0-0', 't1-0', 't2-0', 'after-0']);
@@ -166,7 +166,7 @@ const DAMAGED: Array<[string, (n: number, prefix: string) => BulkItems | Compact
 for (const [form, make, damageAt] of DAMAGED) {
   test(`a damaged batch (${form}) in the middle of a segment is skipped and counted, the intact ones after it still replayed`, async () => {
     const registry = createRegistry('test', false);
-    const first = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+    const first = await openDiskBuffer(options({ maxSegmentBytes: 1 << 20 }));
     for (let i = 0; i < 5; i++) await first.append(make(3, `d${i}`));
     await first.close();
     const [seg] = await segmentFiles();
@@ -176,8 +176,8 @@ for (const [form, make, damageAt] of DAMAGED) {
     await fh.write(Buffer.from('XX'), 0, 2, damageAt(frameBytes));
     await fh.close();
 
-    const second = await DiskBuffer.open(options({ registry, maxSegmentBytes: 1 << 20 }));
-    const ids = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
+    const second = await openDiskBuffer(options({ registry, maxSegmentBytes: 1 << 20 }));
+    const ids = await drainIds(second, { maxRecords: 1000, maxBytes: 1 << 20 });
     assert.deepEqual(ids.flat().filter((id) => id.endsWith('-0')), ['d0-0', 'd1-0', 'd3-0', 'd4-0']);
     assert.equal(await metric(registry, 'shipwatch_buffer_skipped_bytes_total'), frameBytes);
     await second.close();
@@ -199,7 +199,7 @@ test('a buffer of the previous format (JSON arrays of records) is migrated from 
       return undefined;
     }
   };
-  const buf = await DiskBuffer.open(options({ migrateLegacyLine: migrate }));
+  const buf = await openDiskBuffer(options({ migrateLegacyLine: migrate }));
   const ids = await drainIds(buf);
   assert.deepEqual(ids, [['old1-0', 'old1-1'], ['old2-0', 'old2-1'], ['old3-0', 'old3-1']], 'the acknowledged first line is not replayed, the torn last one is dropped');
   const left = await readdir(segmentDir());
@@ -208,7 +208,7 @@ test('a buffer of the previous format (JSON arrays of records) is migrated from 
 });
 
 test('a full buffer makes append wait until a replayed segment frees space', async () => {
-  const buf = await DiskBuffer.open(options({ maxBytes: 6000, maxSegmentBytes: 1500 }));
+  const buf = await openDiskBuffer(options({ maxBytes: 6000, maxSegmentBytes: 1500 }));
   while (buf.sizeBytes < 4500) await buf.append(batch(2, `fill${buf.sizeBytes}`));
   let appended = false;
   const pending = buf.append(batch(8, 'big')).then(() => (appended = true));
@@ -229,7 +229,7 @@ test('a full buffer makes append wait until a replayed segment frees space', asy
 
 test('with when_full=drop a batch that does not fit is dropped and counted', async () => {
   const registry = createRegistry('test', false);
-  const buf = await DiskBuffer.open(options({ maxBytes: 3000, maxSegmentBytes: 1000, whenFull: 'drop', registry }));
+  const buf = await openDiskBuffer(options({ maxBytes: 3000, maxSegmentBytes: 1000, whenFull: 'drop', registry }));
   const results: string[] = [];
   for (let i = 0; i < 10; i++) results.push(await buf.append(batch(2, `b${i}`)));
   assert.ok(results.includes('dropped'));
@@ -241,7 +241,7 @@ test('with when_full=drop a batch that does not fit is dropped and counted', asy
 });
 
 test('the stored file holds the bulk lines as they are sent', async () => {
-  const buf = await DiskBuffer.open(options());
+  const buf = await openDiskBuffer(options());
   const items = batch(2, 'raw');
   await buf.append(items);
   await buf.close();
@@ -251,7 +251,7 @@ test('the stored file holds the bulk lines as they are sent', async () => {
 });
 
 test('compact batches are stored without their action lines and shared text, and replayed as the bulk lines they stand for', async () => {
-  const buf = await DiskBuffer.open(options({ maxSegmentBytes: 1 << 20 }));
+  const buf = await openDiskBuffer(options({ maxSegmentBytes: 1 << 20 }));
   await buf.append(compactBatch(20, 'cmp'));
   const [seg] = await segmentFiles();
   const stored = await readFile(path.join(segmentDir(), seg!));
@@ -259,21 +259,21 @@ test('compact batches are stored without their action lines and shared text, and
   assert.equal(stored.toString('latin1').split('"_index"').length - 1, 1, 'the action head is stored once, not per record');
   assert.equal(stored.toString('latin1').split(SHARED).length - 1, 1, 'the records\' shared text is stored once');
   assert.ok(stored.length < bulk.bytes.length - 20 * 100, `${stored.length} bytes stored for ${bulk.bytes.length} of bulk lines`);
-  const run = await buf.next({ maxItems: 1000, maxBytes: 1 << 20 });
+  const run = await buf.next({ maxRecords: 1000, maxBytes: 1 << 20 });
   assert.ok(run);
-  assert.deepEqual(run.items.bytes, bulk.bytes);
-  assert.deepEqual([...run.items.ends], [...bulk.ends]);
+  assert.deepEqual(run.value.bytes, bulk.bytes);
+  assert.deepEqual([...run.value.ends], [...bulk.ends]);
   await run.ack();
   await buf.close();
 });
 
 test('frames of the first version (bulk lines, as earlier runs wrote them) and compact frames replay together in order', async () => {
-  const first = await DiskBuffer.open(options());
+  const first = await openDiskBuffer(options());
   for (let i = 0; i < 6; i++) await first.append(i % 2 === 0 ? batch(4, `v1-${i}`) : compactBatch(4, `v2-${i}`));
   await first.close();
-  const second = await DiskBuffer.open(options());
+  const second = await openDiskBuffer(options());
   await second.append(compactBatch(2, 'after'));
-  const runs = await drainIds(second, { maxItems: 1000, maxBytes: 1 << 20 });
+  const runs = await drainIds(second, { maxRecords: 1000, maxBytes: 1 << 20 });
   const expected = [...[0, 1, 2, 3, 4, 5].map((i) => events(4, i % 2 === 0 ? `v1-${i}` : `v2-${i}`)), events(2, 'after')].flat().map((e) => e.id);
   assert.deepEqual(runs.flat(), expected);
   await second.close();

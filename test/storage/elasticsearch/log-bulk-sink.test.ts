@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
+import { DeadLetterFile } from '../../../delivery/dead-letter.js';
+import { Sender } from '../../../delivery/sender.js';
 import { BulkEncoder } from '../../../storage/elasticsearch/bulk-encoder.js';
 import { describeItem, itemCount, type BulkItems } from '../../../storage/elasticsearch/bulk-items.js';
-import { BulkSink } from '../../../storage/elasticsearch/bulk-sink.js';
-import { DeadLetterFile } from '../../../delivery/dead-letter.js';
+import { BulkRequestFailure, LogBulkSink } from '../../../storage/elasticsearch/log-bulk-sink.js';
 import { silentLogger } from '../../../platform/log.js';
 import type { LogEvent } from '../../../model/log-record.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
@@ -15,7 +16,7 @@ import { startBulkStandIn } from '../../helpers/bulk-stand-in.js';
 import { esTestUrl } from '../../helpers/elasticsearch.js';
 import { makeLogEvents } from '../../helpers/log-events.js';
 
-const FAST_RETRY = { initialDelayMs: 10, maxDelayMs: 50, maxElapsedMs: 10_000 };
+const FAST_RETRY = { initialDelayMs: 10, maxDelayMs: 50 };
 
 async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
   const m = registry.getSingleMetric(name);
@@ -27,25 +28,20 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
 const encoder = new BulkEncoder('daily');
 const items = (events: LogEvent[]): BulkItems => encoder.encodeItems(events);
 const idsOf = (b: BulkItems): string[] => Array.from({ length: itemCount(b) }, (_, i) => describeItem(b, i).id);
+const never = new AbortController().signal;
 
-function makeSink(client: Client, dataDir: string, registry: Registry, overrides: Partial<ConstructorParameters<typeof BulkSink>[0]> = {}): BulkSink {
-  return new BulkSink({
-    name: 'es-test',
-    client,
-    opType: 'index',
-    maxBatchEvents: 100,
-    maxBatchBytes: 1 << 20,
-    flushIntervalMs: 20,
-    concurrency: 2,
-    retryPolicy: FAST_RETRY,
-    deadLetters: new DeadLetterFile(dataDir, 'es-test', registry),
-    registry,
-    log: silentLogger,
-    ...overrides,
+function makeSink(client: Client, registry: Registry): LogBulkSink {
+  return new LogBulkSink({ name: 'es-test', client, opType: 'index', registry });
+}
+
+/** The chain's sender over the sink: what retries and writes dead letters. */
+function sender(sink: LogBulkSink, registry: Registry, dataDir: string): Sender<BulkItems> {
+  return new Sender({
+    sink, deadLetters: new DeadLetterFile(dataDir, 'es-test', registry), retryPolicy: FAST_RETRY, registry, log: silentLogger, onProblem: () => undefined,
   });
 }
 
-describe('the bulk sink against a real Elasticsearch', () => {
+describe('the log bulk sink against a real Elasticsearch', () => {
   let client: Client;
   let dataDir: string;
   const target = `sw-bulk-${process.pid}-${Date.now().toString(36)}`;
@@ -61,97 +57,134 @@ describe('the bulk sink against a real Elasticsearch', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  test('records land in <target>-YYYY.MM.DD of their UTC day, and sending them again overwrites', async () => {
+  test('records land in <target>-YYYY.MM.DD of their UTC day in one request, and sending them again overwrites', async () => {
     const registry = createRegistry('test', false);
-    const sink = makeSink(client, dataDir, registry);
+    const sink = makeSink(client, registry);
     const events = [...makeLogEvents(150, { target, timestampMs: day }), ...makeLogEvents(50, { target, timestampMs: day + 86_400_000, idPrefix: 'next-day' })];
-    const first = await sink.deliver(items(events));
-    assert.deepEqual({ delivered: first.delivered, rejected: first.rejected, undelivered: itemCount(first.undelivered) }, { delivered: 200, rejected: 0, undelivered: 0 });
+    const first = await sink.send(items(events), never);
+    assert.deepEqual(first, { delivered: 200 });
     await client.indices.refresh({ index: `${target}-*` });
     assert.equal((await client.count({ index: `${target}-2024.03.05` })).count, 150);
     assert.equal((await client.count({ index: `${target}-2024.03.06` })).count, 50);
 
-    const again = await sink.deliver(items(events));
+    const again = await sink.send(items(events), never);
     assert.equal(again.delivered, 200);
     await client.indices.refresh({ index: `${target}-*` });
     assert.equal((await client.count({ index: `${target}-*` })).count, 200);
     const doc = await client.get<{ message: string }>({ index: `${target}-2024.03.05`, id: events[7]!.id });
     assert.equal(doc._source?.message, 'line 7');
-    assert.equal(await metric(registry, 'shipwatch_output_events_total', { outcome: 'delivered' }), 400);
-    await sink.close();
+    assert.equal(doc._version, 2, 'the same id overwrote its document');
+    assert.equal(await metric(registry, 'shipwatch_es_bulk_requests_total', { result: 'ok' }), 2);
   });
 
-  test('a record refused for a mapping conflict goes to the dead-letter file with its reason while the rest is indexed', async () => {
+  test('a record refused for a mapping conflict is a dead letter with its reason while the rest is indexed', async () => {
     const registry = createRegistry('test', false);
-    const sink = makeSink(client, dataDir, registry);
+    const sink = makeSink(client, registry);
     const conflictTarget = `${target}-conflict`;
     // The first batch maps `status` as a number; then one record carries text there.
-    await sink.deliver(items(makeLogEvents(1, { target: conflictTarget, timestampMs: day, idPrefix: 'seed', extra: () => ({ status: 200 }) })));
+    await sink.send(items(makeLogEvents(1, { target: conflictTarget, timestampMs: day, idPrefix: 'seed', extra: () => ({ status: 200 }) })), never);
     const events = makeLogEvents(20, { target: conflictTarget, timestampMs: day, extra: (i) => ({ status: i === 13 ? 'not a number' : 404 }) });
-    const report = await sink.deliver(items(events));
-    assert.equal(report.delivered, 19);
-    assert.equal(report.rejected, 1);
-    assert.equal(itemCount(report.undelivered), 0);
-    await client.indices.refresh({ index: `${conflictTarget}-*` });
-    assert.equal((await client.count({ index: `${conflictTarget}-*` })).count, 20); // 19 + the seed
-
-    const files = await readdir(path.join(dataDir, 'dead-letter'));
-    const lines = (await Promise.all(files.map((f) => readFile(path.join(dataDir, 'dead-letter', f), 'utf8')))).join('').trim().split('\n');
-    const letters = lines.map((l) => JSON.parse(l) as { id: string; status: number; reason: string; index: string; record: { status: string } });
-    const letter = letters.find((l) => l.id === events[13]!.id);
-    assert.ok(letter, 'the refused record is in the dead-letter file');
+    const outcome = await sink.send(items(events), never);
+    assert.equal(outcome.delivered, 19);
+    assert.equal(outcome.retry, undefined);
+    assert.equal(outcome.rejected?.length, 1);
+    const letter = outcome.rejected![0]!;
+    assert.equal(letter.id, events[13]!.id);
     assert.equal(letter.status, 400);
     assert.match(letter.reason, /document_parsing_exception|mapper_parsing_exception/);
     assert.equal(letter.index, `${conflictTarget}-2024.03.05`);
-    assert.equal(letter.record.status, 'not a number');
+    assert.equal((JSON.parse(letter.record) as { status: string }).status, 'not a number');
+
+    // Through the chain's sender the letter reaches the dead-letter file, and the batch is done.
+    assert.equal(await sender(sink, registry, dataDir).send(items(events), never), 'done');
+    const files = await readdir(path.join(dataDir, 'dead-letter'));
+    const lines = (await Promise.all(files.map((f) => readFile(path.join(dataDir, 'dead-letter', f), 'utf8')))).join('').trim().split('\n');
+    const filed = lines.map((l) => JSON.parse(l) as { id: string; status: number; reason: string; record: { status: string } });
+    assert.deepEqual(filed.map((l) => [l.id, l.status, l.record.status]), [[events[13]!.id, 400, 'not a number']]);
     assert.equal(await metric(registry, 'shipwatch_dead_letters_total', {}), 1);
-    await sink.close();
+    assert.equal(await metric(registry, 'shipwatch_delivery_records_total', { outcome: 'rejected' }), 1);
+    await client.indices.refresh({ index: `${conflictTarget}-*` });
+    assert.equal((await client.count({ index: `${conflictTarget}-*` })).count, 20); // 19 + the seed
   });
 
-  test('a down Elasticsearch makes records come back undelivered at the retry deadline, counted', async () => {
+  test('a node out of reach fails the request as a whole, worded for /health, and worth another try', async () => {
     const registry = createRegistry('test', false);
     const closed = new Client({ node: 'http://127.0.0.1:9', maxRetries: 0 });
-    const sink = makeSink(closed, dataDir, registry, { retryPolicy: { initialDelayMs: 10, maxDelayMs: 20, maxElapsedMs: 200 } });
-    const events = makeLogEvents(5, { target, timestampMs: day });
-    const report = await sink.deliver(items(events));
-    assert.deepEqual(idsOf(report.undelivered), events.map((e) => e.id));
-    assert.ok((await metric(registry, 'shipwatch_retries_total', { operation: 'es-test.bulk' })) >= 1);
-    assert.equal(await metric(registry, 'shipwatch_retry_exhausted_total', { operation: 'es-test.bulk' }), 1);
-    assert.equal(await metric(registry, 'shipwatch_output_events_total', { outcome: 'undelivered' }), 5);
-    await sink.close();
+    const sink = makeSink(closed, registry);
+    const err = await sink.send(items(makeLogEvents(5, { target, timestampMs: day })), never).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof BulkRequestFailure);
+    assert.match(err.message, /^unreachable \(/);
+    assert.deepEqual(sink.classify(err), { retry: true });
+    assert.equal(await metric(registry, 'shipwatch_es_bulk_requests_total', { result: 'failed' }), 1);
     await closed.close();
   });
 });
 
-describe('the bulk sink under faults a real node will not produce on demand (loopback stand-in)', () => {
+describe('the log bulk sink under faults a real node will not produce on demand (loopback stand-in)', () => {
   let dataDir: string;
   before(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-bulk-fault-'));
   });
   after(async () => rm(dataDir, { recursive: true, force: true }));
 
-  test('a 429 storm is waited out, honouring Retry-After, and every record is finally delivered', async () => {
+  test('a 429 storm is waited out by the sender, honouring Retry-After, and every record is finally delivered', async () => {
     // Three quick refusals, then one asking for a whole second: the backoff alone would wait at most 50 ms.
     const stand = await startBulkStandIn((n) => (n <= 4 ? { kind: 'status', status: 429, headers: { 'retry-after': n === 4 ? '1' : '0' } } : { kind: 'items', statuses: [] }));
     const client = new Client({ node: stand.url, maxRetries: 0 });
     const registry = createRegistry('test', false);
-    const sink = makeSink(client, dataDir, registry);
+    const sink = makeSink(client, registry);
     const events = makeLogEvents(30, { target: 'storm', timestampMs: Date.UTC(2024, 0, 1) });
     const began = Date.now();
-    const report = await sink.deliver(items(events));
+    assert.equal(await sender(sink, registry, dataDir).send(items(events), never), 'done');
     assert.ok(Date.now() - began >= 1000, 'Retry-After: 1 was waited');
-    assert.equal(report.delivered, 30);
     assert.equal(stand.requests.length, 5);
     assert.ok(stand.requests.every((r) => r.ids.length === 30), 'a whole-request failure resends the whole batch');
-    assert.equal(await metric(registry, 'shipwatch_retries_total', { operation: 'es-test.bulk' }), 4);
+    assert.equal(await metric(registry, 'shipwatch_retries_total', { operation: 'es-test.send' }), 4);
     assert.equal(await metric(registry, 'shipwatch_es_bulk_requests_total', { result: 'failed' }), 4);
-    assert.equal(await metric(registry, 'shipwatch_output_events_total', { outcome: 'delivered' }), 30);
-    await sink.close();
+    assert.equal(await metric(registry, 'shipwatch_delivery_records_total', { outcome: 'delivered' }), 30);
     await client.close();
     await stand.close();
   });
 
-  test('items answering 503 are retried alone, and a half-written answer resends the batch, until all are delivered', async () => {
+  test('a whole request answered 503 is retried as it was, until the node takes it', async () => {
+    const stand = await startBulkStandIn((n) => (n <= 2 ? { kind: 'status', status: 503 } : { kind: 'items', statuses: [] }));
+    const client = new Client({ node: stand.url, maxRetries: 0 });
+    const registry = createRegistry('test', false);
+    const sink = makeSink(client, registry);
+    const events = makeLogEvents(10, { target: 'down', timestampMs: Date.UTC(2024, 0, 1) });
+    const err = await sink.send(items(events), never).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof BulkRequestFailure);
+    assert.match(err.message, /^answered 503 /);
+    assert.deepEqual(sink.classify(err), { retry: true });
+    assert.equal(await sender(sink, registry, dataDir).send(items(events), never), 'done');
+    assert.deepEqual(stand.requests.map((r) => r.ids.length), [10, 10, 10]);
+    assert.equal(await metric(registry, 'shipwatch_delivery_records_total', { outcome: 'delivered' }), 10);
+    await client.close();
+    await stand.close();
+  });
+
+  test('items answering 429 come back alone as the batch to send again, with the reason', async () => {
+    const stand = await startBulkStandIn((n, ids) => (n === 1 ? { kind: 'items', statuses: ids.map((_, i) => (i === 2 || i === 3 || i === 7 ? 429 : 201)) } : { kind: 'items', statuses: [] }));
+    const client = new Client({ node: stand.url, maxRetries: 0 });
+    const registry = createRegistry('test', false);
+    const sink = makeSink(client, registry);
+    const events = makeLogEvents(10, { target: 'busy', timestampMs: Date.UTC(2024, 0, 1) });
+    const outcome = await sink.send(items(events), never);
+    assert.equal(outcome.delivered, 7);
+    assert.deepEqual(outcome.rejected, []);
+    assert.ok(outcome.retry);
+    assert.equal(outcome.retry.records, 3);
+    assert.deepEqual(idsOf(outcome.retry.batch), [events[2]!.id, events[3]!.id, events[7]!.id]);
+    assert.match(outcome.retry.reason, /answered 429 for .*stand-in shard busy/);
+    const again = await sink.send(outcome.retry.batch, never);
+    assert.deepEqual(again, { delivered: 3 });
+    assert.deepEqual(stand.requests[1]!.ids, [events[2]!.id, events[3]!.id, events[7]!.id], 'only the refused items were sent again');
+    assert.equal(await metric(registry, 'shipwatch_es_bulk_item_retries_total', {}), 3);
+    await client.close();
+    await stand.close();
+  });
+
+  test('items answering 503 are retried alone, and a half-written answer resends them, until all are delivered', async () => {
     const stand = await startBulkStandIn((n, ids) => {
       if (n === 1) return { kind: 'items', statuses: ids.map((_, i) => (i % 3 === 0 ? 503 : 201)) };
       if (n === 2) return { kind: 'cut' };
@@ -159,20 +192,50 @@ describe('the bulk sink under faults a real node will not produce on demand (loo
     });
     const client = new Client({ node: stand.url, maxRetries: 0 });
     const registry = createRegistry('test', false);
-    const sink = makeSink(client, dataDir, registry);
+    const sink = makeSink(client, registry);
     const events = makeLogEvents(12, { target: 'partial', timestampMs: Date.UTC(2024, 0, 1) });
-    const report = await sink.deliver(items(events));
-    assert.equal(report.delivered, 12);
-    assert.equal(itemCount(report.undelivered), 0);
+    assert.equal(await sender(sink, registry, dataDir).send(items(events), never), 'done');
     const retried = events.filter((_, i) => i % 3 === 0).map((e) => e.id);
     assert.equal(stand.requests.length, 3);
     assert.deepEqual(stand.requests[1]!.ids, retried, 'only the 503 items are sent again');
     assert.deepEqual(stand.requests[2]!.ids, retried, 'after the cut answer the same items are sent once more');
     assert.equal(await metric(registry, 'shipwatch_es_bulk_item_retries_total', {}), 4);
-    assert.equal(await metric(registry, 'shipwatch_retries_total', { operation: 'es-test.bulk' }), 2);
-    assert.equal(await metric(registry, 'shipwatch_output_events_total', { outcome: 'delivered' }), 12);
-    await sink.close();
+    assert.equal(await metric(registry, 'shipwatch_retries_total', { operation: 'es-test.send' }), 2);
+    assert.equal(await metric(registry, 'shipwatch_delivery_records_total', { outcome: 'delivered' }), 12);
     await client.close();
     await stand.close();
+  });
+
+  test('a request too large (413) is sent in halves until each passes; an item too large alone is a dead letter', async () => {
+    const big = 'big-5';
+    const stand = await startBulkStandIn((_, ids) => (ids.length > 3 || ids.includes(big) ? { kind: 'status', status: 413 } : { kind: 'items', statuses: [] }));
+    const client = new Client({ node: stand.url, maxRetries: 0 });
+    const registry = createRegistry('test', false);
+    const sink = makeSink(client, registry);
+    const events = makeLogEvents(10, { target: 'large', timestampMs: Date.UTC(2024, 0, 1), idPrefix: 'big' });
+    const outcome = await sink.send(items(events), never);
+    assert.equal(outcome.delivered, 9);
+    assert.equal(outcome.retry, undefined);
+    assert.deepEqual(outcome.rejected?.map((l) => [l.id, l.status]), [[big, 413]]);
+    const delivered = stand.requests.filter((r) => r.ids.length <= 3 && !r.ids.includes(big)).flatMap((r) => r.ids);
+    assert.deepEqual(delivered.sort(), events.map((e) => e.id).filter((id) => id !== big).sort(), 'every other item went through once');
+    await client.close();
+    await stand.close();
+  });
+
+  test('split cuts a run by the bulk bounds, items and bytes, and keeps a larger item alone', async () => {
+    const client = new Client({ node: 'http://127.0.0.1:9' });
+    const sink = makeSink(client, createRegistry('test', false));
+    const all = items(makeLogEvents(10, { target: 'cut', timestampMs: Date.UTC(2024, 0, 1), extra: (i) => (i === 6 ? { pad: 'p'.repeat(2000) } : {}) }));
+    const whole = sink.split(all, 100, 1 << 20);
+    assert.equal(whole.length, 1);
+    assert.equal(whole[0], all, 'a run within the bounds is sent as it is');
+    assert.deepEqual(sink.split(all, 4, 1 << 20).map(itemCount), [4, 4, 2]);
+    const one = describeItem(all, 0).record.length + 100;
+    const parts = sink.split(all, 100, 3 * one);
+    assert.ok(parts.every((p) => itemCount(p) === 1 || p.bytes.length <= 3 * one), 'no part past the byte bound but an item alone');
+    assert.deepEqual(parts.flatMap(idsOf), idsOf(all), 'every item once, in order');
+    assert.ok(parts.some((p) => itemCount(p) === 1 && idsOf(p)[0]!.endsWith('-6')), 'the large item goes alone');
+    await client.close();
   });
 });
