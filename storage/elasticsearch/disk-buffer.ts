@@ -2,7 +2,8 @@
  * The Elasticsearch log output's disk buffer: the durable queue (delivery/durable-queue.ts) of its delivery chain,
  * under `SHIPWATCH_DATA_DIR/buffer/<output>/`. A batch is framed (./buffer-frame.ts) as the compact items the
  * output encodes a batch to (./compact-items.ts), or as bulk items (frames of earlier versions); both are read back
- * as bulk items, several frames as one request's worth.
+ * as bulk items, several frames as one request's worth. While the chain keeps up, a batch this process wrote is
+ * read back from memory, already expanded, instead of from the file (the durable queue's read-behind memory).
  *
  * Segments written by the previous format (`*.ndjson`, one JSON array of records per line) are migrated when the
  * buffer opens, through `migrateLegacyLine`: rewritten as frames, made durable, then deleted.
@@ -13,7 +14,7 @@ import type { Registry } from '../../platform/self-metrics.js';
 import { DurableQueue, type FrameCodec, type FrameRead } from '../../delivery/durable-queue.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FRAME_MAGIC_PREFIX, readFrame } from './buffer-frame.js';
 import { joinItems, type BulkItems } from './bulk-items.js';
-import type { CompactItems } from './compact-items.js';
+import { expandItems, type CompactItems } from './compact-items.js';
 import { listLegacySegments, readLegacySegment, removeLegacySegments } from './legacy-buffer.js';
 
 export interface DiskBufferOptions {
@@ -28,6 +29,8 @@ export interface DiskBufferOptions {
   log?: Logger;
   /** One line of a previous-format segment (a JSON array of records) as items; undefined when it cannot be read. */
   migrateLegacyLine?: (line: string) => BulkItems | undefined;
+  /** Records of this process's batches read back from memory rather than the file (default 0: off). */
+  memoryRecords?: number;
 }
 
 export type DiskBuffer = DurableQueue<BulkItems | CompactItems, BulkItems>;
@@ -43,6 +46,13 @@ export const bulkFrames: FrameCodec<BulkItems | CompactItems, BulkItems> = {
     return f.kind === 'frame' ? { kind: 'frame', value: f.items, records: f.items.ends.length, bytes: f.items.bytes.length, size: f.size } : f;
   },
   join: joinItems,
+  // Compact items as the bulk lines they stand for, in a buffer of their own (the caller reuses the compact items'
+  // buffer once they are written); bulk items (a migration's) are read from the file.
+  readBack(items: BulkItems | CompactItems): BulkItems | undefined {
+    if (!('heads' in items)) return undefined;
+    const expanded = expandItems(items);
+    return typeof expanded === 'string' ? undefined : expanded;
+  },
 };
 
 /** Opens (and recovers, migrating a previous-format buffer) the disk buffer of an output. */

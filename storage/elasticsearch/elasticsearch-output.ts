@@ -123,6 +123,9 @@ export class ElasticsearchOutput implements LogSink {
     const buffer = await openDiskBuffer({
       name, dataDir: opts.dataDir, maxBytes: opts.bufferMaxBytes, whenFull: opts.bufferWhenFull, registry: opts.registry, log: opts.log,
       migrateLegacyLine: (line) => legacyBatchItems(encoder, line),
+      // A few runs' worth (~0.5 KB of bulk lines a record): while Elasticsearch keeps up, batches are sent from
+      // memory; the file is read only after a restart or when the reader falls behind.
+      memoryRecords: 4 * opts.maxBatchEvents * opts.concurrency,
     });
     const sink = new LogBulkSink({
       name, client: opts.client, opType: opts.rotation === 'datastream' ? 'create' : 'index', requestTimeoutMs: opts.requestTimeoutMs, registry: opts.registry,
