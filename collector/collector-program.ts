@@ -40,16 +40,16 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   try {
     // The store's metric table (METRICS_STORE, on in `all`) is one more output; the runtime closes it with the store.
     const extra = c.metricsStore ? [openStoreMetricStorage(runtime, registry)] : [];
-    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry, dataDir: config.common.dataDir, extra });
+    // Outputs drain on close for what the shutdown timeout leaves after the steps behind them; the rest is replayed.
+    const drainTimeoutMs = Math.max(500, config.common.shutdownTimeoutMs - 1500);
+    const metrics = createMetricOutputs(c, { log: log.child({ component: 'metrics' }), registry, dataDir: config.common.dataDir, extra, drainTimeoutMs });
     closers.push(() => metrics.close());
 
     const writers = await createSpanWriters(runtime, registry);
     const storageTypes = config.spanStorage.types;
     const queue = await SpanDelivery.open({
       storages: writers.map((writer, i) => ({ name: storageTypes[i]!, writer })), config: c, dataDir: config.common.dataDir,
-      log: log.child({ component: 'span-delivery' }), registry,
-      // Leaves time for the steps after it within the shutdown timeout; what is left is replayed by the next start.
-      drainTimeoutMs: Math.max(500, config.common.shutdownTimeoutMs - 1500),
+      log: log.child({ component: 'span-delivery' }), registry, drainTimeoutMs,
     });
     closers.push(() => queue.close());
 

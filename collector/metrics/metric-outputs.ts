@@ -44,14 +44,17 @@ const INFLUXDB_BATCH_BYTES = 4 * 1024 * 1024;
  * `extra` sinks (the embedded store's metric table in `all`) receive every point too. Each InfluxDB output keeps its
  * queue under `dataDir`/buffer/: `influxdb` for INFLUXDB_URL, `influxdb-<hash of the URL>` for one a label names.
  */
-export function createMetricOutputs(config: Config['collector'], deps: { log: Logger; registry: Registry; dataDir: string; extra?: MetricSink[] }): MetricOutputs {
+export function createMetricOutputs(
+  config: Config['collector'],
+  deps: { log: Logger; registry: Registry; dataDir: string; extra?: MetricSink[]; /** How long close() keeps delivering (default 5 s). */ drainTimeoutMs?: number },
+): MetricOutputs {
   const prometheus = new PrometheusSeries({ stalenessMs: config.prometheusStalenessMs, maxSeries: config.prometheusMaxSeries, registry: deps.registry });
   const influxSink = (url: string, name: string): InfluxDbOutput => new InfluxDbOutput({
     name, url, token: config.influxdbToken, org: config.influxdbOrg, bucket: config.influxdbBucket,
     batchPoints: config.influxdbBatchPoints, batchBytes: INFLUXDB_BATCH_BYTES, flushIntervalMs: config.influxdbFlushIntervalMs,
     concurrency: config.influxdbWriteConcurrency, timeoutMs: config.influxdbTimeoutMs, retry: { maxDelayMs: config.influxdbRetryMaxDelayMs },
     dataDir: deps.dataDir, bufferMaxBytes: config.influxdbBufferMaxBytes, whenFull: config.influxdbBufferWhenFull,
-    log: deps.log.child({ influxdb: url }), registry: deps.registry,
+    closeTimeoutMs: deps.drainTimeoutMs, log: deps.log.child({ influxdb: url }), registry: deps.registry,
   });
   const influxdb = config.influxdbUrl === '' ? undefined : influxSink(config.influxdbUrl, 'influxdb');
   const sink = fanOut([...(influxdb ? [influxdb] : []), prometheus, ...(deps.extra ?? [])]);
