@@ -181,6 +181,24 @@ test('a full disk budget blocks: the memory in front fills and further batches a
   await chain.close();
 });
 
+test('a source that asks to wait for room (a file tail) is held while the budget is used, and accepted once deliveries free it', async () => {
+  const sink = new ScriptedSink();
+  sink.down = true;
+  // Room for one batch of ten.
+  const { chain } = await durableChain(sink, createRegistry('t', false), { maxBytes: 100 });
+  assert.equal(await chain.submit(numbered(0, 10), { waitForRoom: true }), 'accepted');
+  let answer: string | undefined;
+  const waiting = chain.submit(numbered(10, 10), { waitForRoom: true }).then((a) => (answer = a));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(answer, undefined, 'held, not answered busy');
+  sink.down = false;
+  await waiting;
+  assert.equal(answer, 'accepted');
+  await until(() => sink.stored.length === 20);
+  assert.deepEqual(sink.stored, numbered(0, 20));
+  await chain.close();
+});
+
 test('with when_full=drop a batch past the disk budget is dropped and answered busy', async () => {
   const sink = new ScriptedSink();
   sink.down = true;
