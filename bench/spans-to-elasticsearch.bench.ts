@@ -1,18 +1,18 @@
 /**
  * Spans through the collector's span delivery into a real Elasticsearch (SHIPWATCH_TEST_ES_URL, default
- * http://127.0.0.1:9200): OTLP/JSON bodies of 512 spans (the OpenTelemetry SDK's serializer) decoded as the receiver
+ * http://127.0.0.1:9200): OTLP bodies of 512 spans, JSON or protobuf (the OpenTelemetry SDK's serializers), decoded as the receiver
  * decodes them, handed over `HTTP_IN_FLIGHT` at a time waiting for the durable queue's group commit (on disk, in a
  * temporary directory), read back, batched and written by the Elasticsearch span writer in Jaeger's schema.
  *
  * Prints stored spans per CPU-second of this process (the collector's share: decode, queue, bulk encoding, HTTP),
  * spans/s of wall time and peak RSS. Elasticsearch's own CPU is not counted. A warm-up of `WARMUP_SPANS` first.
- * `node --import tsx bench/spans-to-elasticsearch.bench.ts [spans]`
+ * `node --import tsx bench/spans-to-elasticsearch.bench.ts [spans] [otlp-json|otlp-proto]` (default otlp-json)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeOtlpTraces } from '../collector/traces/codecs/otlp/otlp-decode.js';
 import { SpanDelivery } from '../collector/traces/span-delivery.js';
 import { loadConfig } from '../platform/config/load-config.js';
@@ -22,6 +22,7 @@ import { openEsSpanStorage } from '../storage/elasticsearch/es-span-storage.js';
 import { batches, sdkSpans } from './support/sdk-spans.js';
 
 const SPANS = Number(process.argv[2] ?? 100_000);
+const ENCODING = process.argv[3] === 'otlp-proto' ? 'protobuf' : 'json';
 const WARMUP_SPANS = 20_000;
 const HTTP_IN_FLIGHT = 8;
 const url = process.env.SHIPWATCH_TEST_ES_URL ?? 'http://127.0.0.1:9200';
@@ -37,7 +38,8 @@ const delivery = await SpanDelivery.open({
 });
 // The SDK's span objects are not kept past serialising them: held, they made every collection of the measured run
 // walk ≈ 100 MB more of old space.
-const bodies = batches(await sdkSpans(WARMUP_SPANS + SPANS), 512).map((g) => Buffer.from(JsonTraceSerializer.serializeRequest(g)!));
+const serializer = ENCODING === 'json' ? JsonTraceSerializer : ProtobufTraceSerializer;
+const bodies = batches(await sdkSpans(WARMUP_SPANS + SPANS), 512).map((g) => Buffer.from(serializer.serializeRequest(g)!));
 const cut = Math.round(WARMUP_SPANS / 512);
 
 async function stored(): Promise<number> {
@@ -50,7 +52,7 @@ async function send(data: Buffer[]): Promise<number> {
   let spans = 0;
   const client = async (): Promise<void> => {
     for (let i = next++; i < data.length; i = next++) {
-      const out = decodeOtlpTraces(data[i]!, 'json', 1_000_000);
+      const out = decodeOtlpTraces(data[i]!, ENCODING, 1_000_000);
       if (!out.ok) throw new Error(out.message);
       spans += out.translation.spans.length;
       while ((await delivery.consumeDurably(out.translation.spans)) !== 'accepted') {
@@ -76,7 +78,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const cpuS = (cpu.user + cpu.system) / 1e6;
   const wallS = (performance.now() - wall0) / 1000;
-  console.log(`spans → durable queue → Elasticsearch: ${spans} spans in ${cpuS.toFixed(2)} CPU-s / ${wallS.toFixed(2)} s wall → ` +
+  console.log(`OTLP/${ENCODING} spans → durable queue → Elasticsearch: ${spans} spans in ${cpuS.toFixed(2)} CPU-s / ${wallS.toFixed(2)} s wall → ` +
     `${Math.round(spans / cpuS).toLocaleString('en')} spans per CPU-second, ${Math.round(spans / wallS).toLocaleString('en')} spans/s; ` +
     `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 } finally {
