@@ -10,6 +10,12 @@
  *   SIGKILL loses nothing committed (the WAL is in the OS page cache); an OS crash or power cut loses at most the
  *   last ≈ 1 s of commits. Should the thread die, it is restarted (counted) and, until it is back, this connection
  *   goes back to `synchronous=NORMAL` with automatic checkpoints. close() checkpoints (TRUNCATE) with syncs on.
+ * - The WAL's cap (`walCapBytes`, SHIPWATCH_STORE_WAL_CAP): SQLite starts the WAL over only when a write transaction
+ *   begins with every frame copied, which writes back to back (no turn of the event loop between them) never leave
+ *   a checkpoint running beside them. Past the cap, before a transaction of this connection begins
+ *   (`walValve`, around every `db.transaction`), the writer waits for one checkpoint of the thread — a short one:
+ *   it waits only once the thread, checkpointing back to back, has caught up but for a short tail — and its next
+ *   transaction starts the WAL over.
  * - Queries with no bound on what they read (log searches and counts, trace searches, dependencies) run on two
  *   reader threads (read-worker.ts, read-only connections; WAL lets them read beside the writer): `read`, `readJob`.
  * - Background work of the store on this thread (retention batches, the log index's merge steps) takes turns of the
@@ -29,11 +35,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CheckpointWorkerData, CheckpointWorkerMessage } from './checkpoint-worker.js';
+import { WalControl } from './wal-control.js';
 import type { ReadJob, ReadMode, ReadRequest, ReadResponse, ReadWorkerData } from './read-worker.js';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { Runtime } from '../../platform/runtime.js';
-import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
+import { counter, gauge, histogram, type Registry } from '../../platform/self-metrics.js';
 
 export type Db = Database.Database;
 
@@ -73,6 +80,8 @@ export interface StoreDatabaseOptions {
   retentionBatchRows?: number;
   /** File name inside dataDir; ':memory:' for a throw-away database. */
   fileName?: string;
+  /** The WAL's cap (SHIPWATCH_STORE_WAL_CAP): past it the writer waits for a checkpoint that lets the WAL start over. */
+  walCapBytes?: number;
 }
 
 const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
@@ -88,8 +97,31 @@ const THREAD_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 const THREAD_CHECKPOINT_INTERVAL_MS = 1_000;
 const WAL_SYNC_INTERVAL_MS = 1_000;
 const THREAD_POLL_MS = 100;
-/** A WAL file grown past this is cut back to it when the writer starts over at its beginning. */
-const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * The WAL's cap by default: past it the writer waits (between two transactions) for a checkpoint that lets the WAL
+ * start over, and a WAL file grown past it is cut back to it when it does (`journal_size_limit`).
+ */
+export const DEFAULT_WAL_CAP_BYTES = 64 * 1024 * 1024;
+/**
+ * The checkpoint thread says READY once a checkpoint past the cap took at most this: the writer's wait for the next
+ * one copies what was appended meanwhile, a fraction of it (≈ 0.3–0.5 on the machine measured).
+ */
+const WAL_READY_MS = 30;
+/** After READY, how long the thread waits for the writer's request (it comes before the writer's next transaction). */
+const WAL_READY_HOLD_MS = 50;
+/** Longest wait of the writer for that checkpoint; past it the writer goes on and the WAL does not start over yet. */
+const WAL_VALVE_WAIT_MS = 60;
+/**
+ * A WAL this many times past the cap with no READY (a disk slower than the writes, never catching up): the writer
+ * waits as long as it takes, up to `WAL_HARD_WAIT_MS`, at most once per `WAL_HARD_INTERVAL_MS` — the one case the
+ * store holds the event loop past 100 ms, in exchange for a bounded file. A reader's snapshot stops a checkpoint
+ * short of the end instead; the wait then ends at once.
+ */
+const WAL_HARD_FACTOR = 4;
+const WAL_HARD_WAIT_MS = 1_000;
+const WAL_HARD_INTERVAL_MS = 1_000;
+/** Least time between two waits of the writer. */
+const WAL_VALVE_INTERVAL_MS = 100;
 /** Delay before a dead checkpoint thread is started again, doubling up to the maximum while it keeps dying. */
 const THREAD_RESTART_MS = 1_000;
 const THREAD_RESTART_MAX_MS = 60_000;
@@ -130,9 +162,17 @@ export class StoreDatabase {
   private nextReadId = 1;
   private readonly checkpoints;
   private readonly lastSyncSeconds;
+  private readonly valveWaits;
+  /** Shared with the checkpoint thread (`WalControl` slots). */
+  private readonly walControl = new Int32Array(new SharedArrayBuffer(WalControl.SIZE * Int32Array.BYTES_PER_ELEMENT));
+  private readonly walCapBytes: number;
+  /** No wait of the writer before this (performance.now()). */
+  private nextValveMs = 0;
+  private nextHardValveMs = 0;
 
   constructor(private readonly options: StoreDatabaseOptions) {
     this.log = options.log;
+    this.walCapBytes = options.walCapBytes ?? DEFAULT_WAL_CAP_BYTES;
     const fileName = options.fileName ?? 'shipwatch.db';
     if (fileName !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
     this.path = fileName === ':memory:' ? fileName : join(options.dataDir, fileName);
@@ -146,10 +186,11 @@ export class StoreDatabase {
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('temp_store = MEMORY');
       this.db.pragma('cache_size = -65536');
-      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      this.db.pragma(`journal_size_limit = ${this.walCapBytes}`);
       // Without the checkpoint thread: a checkpoint once the WAL holds ≈ 40 MiB, whatever the page size.
       this.autocheckpointPages = Math.round(WAL_CHECKPOINT_BYTES / (this.db.pragma('page_size', { simple: true }) as number));
       this.commitsSync(fileName === ':memory:');
+      if (fileName !== ':memory:') this.guardTransactions();
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID');
     } catch (err) {
       throw swError('SW_STORE_FAILED', `cannot open ${this.path}: ${describe(err)}`, err);
@@ -161,6 +202,25 @@ export class StoreDatabase {
     this.readerDeaths = registry && counter(registry, { name: 'shipwatch_store_reader_thread_failures_total', help: 'Times a reader thread of the store died (its queries fail; a new one is started for the next).' });
     this.checkpoints = registry && counter(registry, { name: 'shipwatch_store_checkpoints_total', help: 'WAL checkpoints of the store that copied pages, run by its checkpoint thread.' });
     this.lastSyncSeconds = registry && gauge(registry, { name: 'shipwatch_store_wal_synced_timestamp_seconds', help: 'When the store checkpoint thread last made the WAL durable (fsync).' });
+    const control = this.walControl;
+    if (registry) {
+      gauge(registry, {
+        name: 'shipwatch_store_wal_bytes', help: "Size of the store's WAL file at the checkpoint thread's last look (every 100 ms).",
+        collect() {
+          this.set(Atomics.load(control, WalControl.FILE_KIB) * 1024);
+        },
+      });
+      gauge(registry, {
+        name: 'shipwatch_store_wal_peak_bytes', help: "Largest size of the store's WAL file the checkpoint thread saw since the store opened.",
+        collect() {
+          this.set(Atomics.load(control, WalControl.PEAK_FILE_KIB) * 1024);
+        },
+      });
+    }
+    this.valveWaits = registry && histogram(registry, {
+      name: 'shipwatch_store_wal_cap_wait_seconds', help: 'Waits of the store writer, past the WAL cap, for the checkpoint that lets the WAL start over (the event loop waits).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    });
     if (fileName !== ':memory:') this.startCheckpointer();
     if (options.retentionMs > 0) {
       this.timer = setInterval(() => void this.runRetentionInSlices(), options.retentionIntervalMs ?? DEFAULT_RETENTION_INTERVAL_MS);
@@ -281,6 +341,60 @@ export class StoreDatabase {
   }
 
   /**
+   * Every transaction function made on this connection (`db.transaction`: the stores' writes, retention batches,
+   * migrations) runs `walValve` before it begins, when no transaction is open: that is where a write transaction's
+   * snapshot has not begun, the moment SQLite decides whether it starts the WAL over.
+   */
+  private guardTransactions(): void {
+    const db = this.db;
+    const make = db.transaction.bind(db);
+    const valve = (): void => this.walValve();
+    type Fn = (...args: unknown[]) => unknown;
+    db.transaction = ((fn: Fn) => {
+      const tx = make(fn);
+      const guard = (variant: Fn): Fn =>
+        function (this: unknown, ...args: unknown[]) {
+          if (!db.inTransaction) valve();
+          return variant.apply(this, args);
+        };
+      const variants = { default: guard(tx.default), deferred: guard(tx.deferred), immediate: guard(tx.immediate), exclusive: guard(tx.exclusive) };
+      const properties: PropertyDescriptorMap = { database: { value: db, enumerable: true } };
+      for (const [name, value] of Object.entries(variants)) properties[name] = { value };
+      for (const variant of Object.values(variants)) Object.defineProperties(variant, properties);
+      return variants.default;
+    }) as typeof db.transaction;
+  }
+
+  /**
+   * Past the WAL's cap, the writer's wait for a checkpoint of the thread (see checkpoint-worker.ts): only once the
+   * thread says READY (a short tail left to copy), the wait bounded by WAL_VALVE_WAIT_MS; or, the WAL far past
+   * the cap with no READY, up to WAL_HARD_WAIT_MS. With nothing appended during that checkpoint, every frame is
+   * copied when the next transaction begins, and SQLite starts the WAL over.
+   */
+  private walValve(): void {
+    const c = this.walControl;
+    if (this.checkpointer === undefined) return; // meanwhile SQLite's automatic checkpoints restart the WAL
+    const ready = Atomics.load(c, WalControl.READY) === 1;
+    if (!ready && Atomics.load(c, WalControl.WAL_KIB) * 1024 < WAL_HARD_FACTOR * this.walCapBytes) return;
+    const startMs = performance.now();
+    if (startMs < (ready ? this.nextValveMs : this.nextHardValveMs)) return;
+    const request = Atomics.add(c, WalControl.REQUEST, 1) + 1;
+    Atomics.notify(c, WalControl.REQUEST);
+    const deadlineMs = startMs + (ready ? WAL_VALVE_WAIT_MS : WAL_HARD_WAIT_MS);
+    for (;;) {
+      const done = Atomics.load(c, WalControl.DONE);
+      const leftMs = deadlineMs - performance.now();
+      if (done - request >= 0 || leftMs <= 0) break;
+      Atomics.wait(c, WalControl.DONE, done, leftMs);
+    }
+    const endMs = performance.now();
+    this.nextValveMs = endMs + WAL_VALVE_INTERVAL_MS;
+    if (!ready) this.nextHardValveMs = endMs + WAL_HARD_INTERVAL_MS;
+    this.valveWaits?.observe((endMs - startMs) / 1000);
+    if (!ready) this.log.warn('store WAL far past its cap: the writer waited for a checkpoint', { walBytes: Atomics.load(c, WalControl.WAL_KIB) * 1024, waitedMs: Math.round(endMs - startMs) });
+  }
+
+  /**
    * `synchronous` and `wal_autocheckpoint` of this connection: off while the checkpoint thread does both, SQLite's
    * own (NORMAL, a checkpoint at ≈ 40 MiB) while it does not.
    */
@@ -362,7 +476,9 @@ export class StoreDatabase {
     if (this.closed) return;
     const workerData: CheckpointWorkerData = {
       path: this.path, walThresholdBytes: THREAD_CHECKPOINT_BYTES, checkpointIntervalMs: THREAD_CHECKPOINT_INTERVAL_MS,
-      syncIntervalMs: WAL_SYNC_INTERVAL_MS, pollMs: THREAD_POLL_MS,
+      syncIntervalMs: WAL_SYNC_INTERVAL_MS, pollMs: THREAD_POLL_MS, walCapBytes: this.walCapBytes, readyMs: WAL_READY_MS,
+      readyHoldMs: WAL_READY_HOLD_MS,
+      control: this.walControl,
     };
     let worker: Worker;
     try {
@@ -453,7 +569,10 @@ const SHARED_KEY = 'store.database';
 export function openSharedDatabase(runtime: Runtime, registry?: Registry): StoreDatabase {
   return runtime.shared.get(
     SHARED_KEY,
-    () => new StoreDatabase({ dataDir: runtime.config.common.dataDir, retentionMs: runtime.config.common.retentionMs, log: runtime.log.child({ component: 'store' }), registry }),
+    () => new StoreDatabase({
+      dataDir: runtime.config.common.dataDir, retentionMs: runtime.config.common.retentionMs, walCapBytes: runtime.config.common.storeWalCapBytes,
+      log: runtime.log.child({ component: 'store' }), registry,
+    }),
     (db) => db.close(),
   );
 }
