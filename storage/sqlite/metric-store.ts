@@ -77,9 +77,10 @@ export interface MetricStoreOptions {
   batchPoints?: number;
   /**
    * Field values per transaction of the timer's writes at most (a point of many fields may go past it alone); `flush`
-   * writes `batchPoints` at a time. Behind a push of 200,000 lines (2,000 series, four fields each) 10,000 values
-   * took 40–80 ms a transaction, 20,000 100–200 ms. Fewer is not quicker per value, far from it: a transaction
-   * writes each page it touched, and the points of many series touch a page each (1,600 values took 150 ms).
+   * writes `batchPoints` at a time. 5,000 by default: the first transaction behind a push of new series took 82 ms
+   * with 10,000 on a slow machine, 36 ms with 5,000, and the bench wrote as fast with either
+   * (docs/design/metric-store.md). Much fewer is not quicker per value: a transaction writes each page it touched,
+   * and the points of many series touch a page each (1,600 values took 150 ms).
    */
   batchValues?: number;
   /** Series of one measurement at most; see the notes above. */
@@ -147,7 +148,7 @@ export class StoreMetricStorage extends MetricQueries implements MetricSink {
     const db = store.db;
     this.maxQueued = options.maxQueuedPoints ?? 200_000;
     this.batchPoints = options.batchPoints ?? 5_000;
-    this.batchValues = options.batchValues ?? 10_000;
+    this.batchValues = options.batchValues ?? 5_000;
     this.flushIntervalMs = options.flushIntervalMs ?? 1_000;
     this.maxSeries = options.maxSeriesPerMeasurement ?? 100_000;
     this.findSeries = db.prepare('SELECT id FROM metric_series WHERE measurement = ? AND tags = ?').pluck();
