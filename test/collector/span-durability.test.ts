@@ -93,10 +93,16 @@ test('20,000 spans answered 200 are each in Elasticsearch exactly once after a 5
   es.setUp(true);
   await send(otlpUrl, 15_000, 5_000);
 
+  let seen = 0;
   const docs = await waitFor(async () => {
     const found = await scan<{ spanID: string }>(`${prefix}-jaeger-span-*`, { fields: ['spanID'] });
+    seen = found.length;
     return found.length >= SPANS ? found : undefined;
-  }, { timeoutMs: 120_000, intervalMs: 1000, what: `${SPANS} spans in Elasticsearch` });
+  }, { timeoutMs: 120_000, intervalMs: 1000, what: `${SPANS} spans in Elasticsearch` }).catch(async (err: Error) => {
+    // What the collector says of itself, for whoever reads a failure.
+    const state = await health().catch((e: Error) => ({ status: 0, body: e.message }));
+    throw new Error(`${err.message}: ${seen} found; /health ${state.status} ${state.body}`);
+  });
   await sleep(2_000);
   const again = await scan<{ spanID: string }>(`${prefix}-jaeger-span-*`, { fields: ['spanID'] });
   assert.equal(again.length, SPANS, 'no span stored twice');
