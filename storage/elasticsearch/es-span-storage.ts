@@ -23,7 +23,7 @@ export function openEsSpanStorage(config: Config, registry: Registry, log: Logge
   const client = createEsClient(spanStorageEsConnection(s), { requestTimeoutMs: s.esTimeoutMs });
   const writer = new EsSpanWriter({
     client, indexPrefix: s.esIndexPrefix, shards: s.esNumShards, replicas: s.esNumReplicas, registry, log: log.child({ component: 'es-spans' }),
-    retryPolicy: { maxDelayMs: s.esRetryMaxDelayMs },
+    retryPolicy: { maxDelayMs: s.esRetryMaxDelayMs }, requestTimeoutMs: s.esTimeoutMs,
   });
   const reader = new EsSpanReader({ client, indexPrefix: s.esIndexPrefix, log: log.child({ component: 'es-spans' }) });
   let closing: Promise<void> | undefined;

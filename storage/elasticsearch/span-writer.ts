@@ -23,7 +23,7 @@
  * attempt overwrites it by its id). Only `abandon()` (shutdown past its deadline) gives spans up, counted too.
  */
 import { hash } from 'node:crypto';
-import type { Client } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
@@ -97,6 +97,21 @@ function documentHash(body: string): string {
   return hash('sha1', body, 'hex').slice(0, 16);
 }
 
+/**
+ * A try's signal: aborts with `outer` or once `timeoutMs` pass. The client's own request timeout did not end a
+ * request sent while the node's address reset connections: one such template request stayed unanswered for
+ * 7 minutes, and every span waited behind it (test/collector/span-durability.test.ts).
+ */
+function trySignal(outer: AbortSignal, timeoutMs: number): AbortSignal {
+  return AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]);
+}
+
+/** A try abandoned at its own timeout, as the client words one: retried like any request that timed out. */
+function timedOut(err: unknown, outer: AbortSignal, signal: AbortSignal, timeoutMs: number): unknown {
+  if (outer.aborted || !signal.aborted) return err;
+  return new errors.TimeoutError(`no answer from Elasticsearch within ${timeoutMs} ms`);
+}
+
 /** `promise`, or false as soon as `signal` aborts (the chain stops while the templates still wait for Elasticsearch). */
 function untilAborted(promise: Promise<boolean>, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
@@ -121,6 +136,8 @@ export interface EsSpanWriterOptions {
   retryPolicy?: Partial<Omit<RetryPolicy, 'maxElapsedMs'>>;
   /** Most documents in one bulk request. */
   maxBatchDocs?: number;
+  /** ES_TIMEOUT: a request unanswered this long (plus a margin) is abandoned and tried again (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 class PendingSpanItems extends Error {}
@@ -144,6 +161,8 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
   private readonly written: Counter<'outcome'>;
   private readonly spanRetries: Counter;
   private readonly policy: Partial<RetryPolicy>;
+  /** How long one request may go unanswered before it is abandoned and tried again. */
+  private readonly timeoutMs: number;
   private readonly abort = new AbortController();
   /** The background install of the index templates: true once installed, false when given up (shutdown). */
   private templates: Promise<boolean> | undefined;
@@ -165,6 +184,8 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       name: 'shipwatch_es_span_retries_total', help: 'Span documents sent to Elasticsearch again after a failed attempt (once per attempt).',
     });
     this.policy = { ...opts.retryPolicy, maxElapsedMs: Number.POSITIVE_INFINITY };
+    // A margin past the client's own timeout, which stays the one that words a slow answer.
+    this.timeoutMs = (opts.requestTimeoutMs ?? 30_000) + 5_000;
   }
 
   /**
@@ -196,8 +217,14 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
     this.firstTryMs = Date.now();
     return retry(
       async () => {
-        for (const t of templates) await client.indices.putIndexTemplate({ name: t.name, ...t.body }, { signal: this.abort.signal });
-        await this.mapAdditionsOnExistingIndices();
+        const outer = this.abort.signal;
+        const signal = trySignal(outer, this.timeoutMs);
+        try {
+          for (const t of templates) await client.indices.putIndexTemplate({ name: t.name, ...t.body }, { signal });
+          await this.mapAdditionsOnExistingIndices(signal);
+        } catch (err) {
+          throw timedOut(err, outer, signal, this.timeoutMs);
+        }
       },
       {
         operation: 'es.spans.templates',
@@ -233,10 +260,10 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
    * cannot turn on indexing of an object created disabled, so an index made by the first Shipwatch template that
    * kept `scope` unindexed stays without scope search; it is named in a warning (the next daily index has it).
    */
-  private async mapAdditionsOnExistingIndices(): Promise<void> {
+  private async mapAdditionsOnExistingIndices(signal: AbortSignal): Promise<void> {
     const index = `${this.names.spanPrefix}*`;
     const { client } = this.opts;
-    const options = { signal: this.abort.signal };
+    const options = { signal };
     await client.indices.putMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open', ...spanMappingAdditions() }, options);
     const mappings = await client.indices.getMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open' }, options);
     const unindexed = Object.entries(mappings)
@@ -341,14 +368,16 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       isSpan.push(true);
     });
     let response: unknown;
+    const tried = trySignal(signal, this.timeoutMs);
     try {
       // Only what is read of the answer: the items' index, id, version, shards and sequence numbers made ≈ 200 bytes a
       // document for the client to parse, and every span is answered.
       response = await this.opts.client.transport.request(
         { method: 'POST', path: '/_bulk', querystring: { filter_path: 'errors,items.*.status,items.*.error' }, bulkBody: lines.join('\n') + '\n' },
-        { signal },
+        { signal: tried },
       );
-    } catch (err) {
+    } catch (thrown) {
+      const err = timedOut(thrown, signal, tried, this.timeoutMs);
       this.failed(err);
       if (classifyWriteError(err).retry) this.spanRetries.inc(spans.length);
       throw err;
