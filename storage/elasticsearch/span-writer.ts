@@ -98,12 +98,35 @@ function documentHash(body: string): string {
 }
 
 /**
- * A try's signal: aborts with `outer` or once `timeoutMs` pass. The client's own request timeout did not end a
- * request sent while the node's address reset connections: one such template request stayed unanswered for
- * 7 minutes, and every span waited behind it (test/collector/span-durability.test.ts).
+ * A try's signal: aborts with `outer` or once `timeoutMs` pass. Neither the client's own request timeout nor this
+ * signal ended a request sent while the node's address reset connections: one such template request stayed
+ * unsettled for 7 minutes and every span waited behind it (test/collector/span-durability.test.ts), so a try is
+ * also left at the signal (`settledBy`).
  */
 function trySignal(outer: AbortSignal, timeoutMs: number): AbortSignal {
   return AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]);
+}
+
+/** `promise`, or a rejection with the signal's reason once it aborts, whether or not the client heeds the signal. */
+function settledBy<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** A try abandoned at its own timeout, as the client words one: retried like any request that timed out. */
@@ -220,8 +243,11 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
         const outer = this.abort.signal;
         const signal = trySignal(outer, this.timeoutMs);
         try {
-          for (const t of templates) await client.indices.putIndexTemplate({ name: t.name, ...t.body }, { signal });
-          await this.mapAdditionsOnExistingIndices(signal);
+          // The request sent while connections were reset never settled, its signal heeded or not: the try is left.
+          await settledBy((async () => {
+            for (const t of templates) await client.indices.putIndexTemplate({ name: t.name, ...t.body }, { signal });
+            await this.mapAdditionsOnExistingIndices(signal);
+          })(), signal);
         } catch (err) {
           throw timedOut(err, outer, signal, this.timeoutMs);
         }
@@ -372,10 +398,10 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
     try {
       // Only what is read of the answer: the items' index, id, version, shards and sequence numbers made ≈ 200 bytes a
       // document for the client to parse, and every span is answered.
-      response = await this.opts.client.transport.request(
+      response = await settledBy(this.opts.client.transport.request(
         { method: 'POST', path: '/_bulk', querystring: { filter_path: 'errors,items.*.status,items.*.error' }, bulkBody: lines.join('\n') + '\n' },
         { signal: tried },
-      );
+      ), tried);
     } catch (thrown) {
       const err = timedOut(thrown, signal, tried, this.timeoutMs);
       this.failed(err);
