@@ -39,32 +39,12 @@ import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions
 import { esProblem } from './request-failure.js';
 
 /**
- * FNV-1a 64 of the UTF-8 bytes, as Go's `strconv.FormatUint(h, 16)` prints it: Jaeger's id of a service document.
- * Computed on four 16-bit limbs in small integers: multiplying by the prime 2^40 + 0x1b3 is a small product per
- * limb plus a shift of the low two into the high two. An ASCII string is hashed from its char codes (they are its
- * UTF-8 bytes), any other from its encoding.
+ * FNV-1a 64 of the UTF-8 bytes, as Go's `strconv.FormatUint(h, 16)` prints it: Jaeger's id of a service document
+ * (hashed once per service and operation: not on a span's path). Computed on four 16-bit limbs in small integers:
+ * multiplying by the prime 2^40 + 0x1b3 is a small product per limb plus a shift of the low two into the high two.
  */
 export function fnv1a64Hex(text: string): string {
-  let v0 = 0x2325;
-  let v1 = 0x8422;
-  let v2 = 0x9ce4;
-  let v3 = 0xcbf2;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f) return fnv1a64HexOfBytes(Buffer.from(text, 'utf8'));
-    v0 ^= c;
-    const t0 = Math.imul(v0, 0x1b3);
-    const t1 = Math.imul(v1, 0x1b3) + (t0 >>> 16);
-    const t2 = Math.imul(v2, 0x1b3) + (v0 << 8) + (t1 >>> 16);
-    v3 = (Math.imul(v3, 0x1b3) + (v1 << 8) + (t2 >>> 16)) & 0xffff;
-    v0 = t0 & 0xffff;
-    v1 = t1 & 0xffff;
-    v2 = t2 & 0xffff;
-  }
-  return hex64(v0, v1, v2, v3);
-}
-
-function fnv1a64HexOfBytes(bytes: Uint8Array): string {
+  const bytes = Buffer.from(text, 'utf8');
   let v0 = 0x2325;
   let v1 = 0x8422;
   let v2 = 0x9ce4;
