@@ -23,6 +23,7 @@ import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import { describeItem, itemStart, joinItems, sliceItems, type BulkItems } from './bulk-items.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
+import { withDeadline } from './request-deadline.js';
 import { esProblem } from './request-failure.js';
 
 export interface LogBulkSinkOptions {
@@ -42,6 +43,8 @@ export interface LogBulkSinkOptions {
  * which the client would otherwise parse for nothing (the `es` case of bench/pilot-pipeline).
  */
 const FILTER_PATH = 'errors,items.*.status,items.*.error';
+/** How long past the client's own request timeout a request is abandoned when the client does not end it. */
+const DEADLINE_GRACE_MS = 5_000;
 
 /** What to look at when Elasticsearch refuses the credentials, named on /health. */
 const CREDENTIAL_HINT = ' (check ELASTICSEARCH_USER / ELASTICSEARCH_PASSWORD or the credential file)';
@@ -130,14 +133,16 @@ export class LogBulkSink implements DeliverySink<BulkItems> {
     const asked = { atMs: Date.now() };
     this.unanswered.add(asked);
     try {
-      answer = await this.opts.client.transport.request(
+      const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
+      // The client's timeout normally ends a request; the deadline a little later holds where it does not.
+      answer = await withDeadline(signal, timeoutMs + DEADLINE_GRACE_MS, (tried) => this.opts.client.transport.request(
         { method: 'POST', path: '/_bulk', querystring: { filter_path: FILTER_PATH }, bulkBody: items.bytes },
         // The client's own redaction of a failed request's error copies its metadata key by key — the request body
         // too, byte by byte: a sixth of the CPU while Elasticsearch was down (bench/pilot-pipeline, es-buffer). Its
         // `remove` mode drops the answer's headers, Retry-After included. So it is off, and the request (its
         // headers carry the credentials) is taken out of the error below instead.
-        { signal, requestTimeout: this.opts.requestTimeoutMs ?? 30_000, redaction: { type: 'off' }, meta: true },
-      );
+        { signal: tried, requestTimeout: timeoutMs, redaction: { type: 'off' }, meta: true },
+      ));
     } catch (err) {
       withoutRequest(err);
       this.requests.inc({ output: name, result: 'failed' });

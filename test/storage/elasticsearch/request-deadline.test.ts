@@ -1,0 +1,47 @@
+/**
+ * A request the client never settles is still left at its deadline (a request sent while the node's address reset
+ * connections once ignored both the client's timeout and its abort signal): the never-settling request is the fault
+ * itself, which a real node cannot be made to produce on demand.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { errors } from '@elastic/elasticsearch';
+import { withDeadline } from '../../../storage/elasticsearch/request-deadline.js';
+
+// The deadline's timer does not hold the process open (a program's servers do); here a timer of the test does.
+const keepAlive = setInterval(() => undefined, 1000);
+test.after(() => clearInterval(keepAlive));
+
+test('a request that never settles is abandoned at the deadline as a timeout', async () => {
+  const started = Date.now();
+  let seen: AbortSignal | undefined;
+  await assert.rejects(
+    withDeadline(new AbortController().signal, 100, (signal) => {
+      seen = signal;
+      return new Promise<never>(() => undefined);
+    }),
+    (err: unknown) => err instanceof errors.TimeoutError && /within 100 ms/.test(err.message),
+  );
+  assert.ok(Date.now() - started >= 90, 'not before the deadline');
+  assert.equal(seen?.aborted, true, 'the client was asked to stop too');
+});
+
+test('the caller stopping rejects with its own reason, not a timeout', async () => {
+  const outer = new AbortController();
+  const pending = withDeadline(outer.signal, 60_000, () => new Promise<never>(() => undefined));
+  outer.abort(new Error('shutting down'));
+  await assert.rejects(pending, /shutting down/);
+});
+
+test('an answer or a failure of the client before the deadline passes through unchanged', async () => {
+  assert.equal(await withDeadline(new AbortController().signal, 1000, async () => 'answered'), 'answered');
+  const refused = new errors.ConnectionError('connect ECONNREFUSED');
+  await assert.rejects(withDeadline(new AbortController().signal, 1000, async () => { throw refused; }), (err) => err === refused);
+});
+
+test('a client that rejects with its abort error at the deadline is reported as a timeout', async () => {
+  await assert.rejects(
+    withDeadline(new AbortController().signal, 50, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new errors.RequestAbortedError('aborted'))))),
+    (err: unknown) => err instanceof errors.TimeoutError,
+  );
+});
