@@ -1,37 +1,50 @@
 /**
- * Spans as Jaeger's Elasticsearch storage keeps them (jaegertracing/jaeger `dbmodel`, the v1 `FromDomain` /
- * `ToDomain` pair), so Jaeger's query, Kibana dashboards and Jaeger's index cleaner read what Shipwatch writes.
+ * Spans as Jaeger 2.x keeps them in Elasticsearch (jaegertracing/jaeger v1.75.0: the v2 trace writer's `ToDBModel`,
+ * then the v1 span writer's tags-as-fields split, then Go's `encoding/json`), so Jaeger's query, Kibana dashboards
+ * and Jaeger's index tools read what Shipwatch writes, and the other way round.
  *
- * Document shape: `traceID` (Jaeger's `TraceID.String()`: 16 hex digits when the high half is zero, else 32),
- * `spanID` (16), `flags` (omitted when 0), `operationName`, `references` [{refType, traceID, spanID}], `startTime`
- * (µs), `startTimeMillis`, `duration` (µs), `tags` [{key, type, value}], `logs` [{timestamp, fields}], `process`
- * {serviceName, tags}. As in Jaeger 1.x every tag value is written as a string (bool `true`, int64 decimal, binary
- * hex); floats use the shortest text that reads back to the same number (Jaeger's Go writer uses 10 significant
- * digits, which loses precision beyond them).
+ * Document shape, in Jaeger's key order: `traceID` (always 32 hex digits: Jaeger 2 looks a trace up by exactly that
+ * term), `spanID` (16), `flags` (omitted when 0), `operationName`, `references` [{refType, traceID, spanID}] (null
+ * when there are none), `startTime` (µs), `startTimeMillis`, `duration` (µs), `tags` [{key, type, value}], `tag`
+ * {…} (omitted when empty), `logs` [{timestamp, fields}] (null when there are none), `process` {serviceName, tags,
+ * tag}. A value is written with its JSON type: int64 a JSON number (exact beyond 2^53: the digits are written, not a
+ * double), bool true/false, float64 a JSON number in Go's shortest form (NaN and the infinities, which Go's encoder
+ * refuses, as the strings `NaN`, `+Inf`, `-Inf` that Jaeger's reader parses back), binary hex, string as is.
  *
- * Beyond Jaeger's schema, and only when present: `scope` {tags} (OTLP scope attributes) and a reference's `tags`
- * (OTLP link attributes), in the same key/type/value form, so a trace reads back whole; the span mapping indexes
- * both as nested lists (jaeger-indices.ts) and tag searches match them (jaeger-query.ts), as the embedded store's do.
+ * Tags as fields: Jaeger 2 always promotes `span.kind` and `error` (any type but binary) from the nested `tags` /
+ * `process.tags` lists into the `tag` / `process.tag` maps, dots in the key replaced by `@`, keys in byte order (a key
+ * given twice: the last value). With that split on, an empty tag list is written `[]`, never null.
  *
- * Reading accepts both that form and Jaeger 2's typed values (JSON numbers and booleans), the promoted `tag` /
- * `process.tag` maps, and 16- or 32-digit ids. Pure: no I/O, never throws.
+ * Beyond Jaeger's schema, and only when present: `scope` {tags} (OTLP scope attributes), a reference's `tags`
+ * (OTLP link attributes), `otlp` (what an OTLP span carried that Jaeger's model has no place for: flags, parent,
+ * links as sent, nanoseconds, dropped counts) and a string tag's `any` (an OTLP array or map value as sent), tags in
+ * the same key/type/value form, so a trace reads back whole; Jaeger's reader ignores them all (unknown fields). The span mapping indexes both as nested lists (jaeger-indices.ts) and tag searches match them
+ * (jaeger-query.ts), as the embedded store's do.
+ *
+ * Reading accepts what Jaeger 2 writes, what older Shipwatch versions wrote (16-digit ids of 64-bit trace ids, every
+ * value a string) and any `tag` / `process.tag` map; big integers arrive marked by ./exact-json.ts. Pure: no I/O,
+ * never throws.
  */
 import {
-  jaegerTraceIdString,
   normaliseSpanId,
   normaliseTraceId,
   type KeyValue,
+  type OtlpLink,
   type RefType,
   type Span,
   type SpanLog,
+  type SpanOtlp,
   type SpanRef,
   type TagType,
 } from '../../model/span.js';
+import { bigIntDigits } from './exact-json.js';
 
 export interface DbKeyValue {
   key: string;
   type?: string;
   value: unknown;
+  /** An OTLP array or map value as sent (a string tag's `any`). */
+  any?: Record<string, unknown>;
 }
 
 export interface DbSpan {
@@ -49,6 +62,18 @@ export interface DbSpan {
   logs: Array<{ timestamp: number; fields: DbKeyValue[] | null }> | null;
   process: { serviceName: string; tags: DbKeyValue[] | null; tag?: Record<string, unknown> };
   scope?: { tags: DbKeyValue[] | null };
+  otlp?: DbOtlp;
+}
+
+/** `Span.otlp` (what an OTLP span carried beyond Jaeger's model), Shipwatch's field; not indexed. */
+export interface DbOtlp {
+  flags?: number;
+  parentSpanID?: string;
+  links?: Array<{ traceID: string; spanID: string; traceState?: string; flags?: number; droppedAttributesCount?: number; tags: DbKeyValue[] | null }>;
+  startNanos?: number;
+  durationNanos?: number;
+  eventNanos?: number[];
+  dropped?: number[];
 }
 
 export interface DbService {
@@ -58,81 +83,218 @@ export interface DbService {
   spanKind?: string;
 }
 
-function valueAsString(kv: KeyValue): string {
+/** The tags Jaeger 2 always writes as fields (its Elasticsearch factory adds them to `tags.include`). */
+export const TAGS_AS_FIELDS: ReadonlySet<string> = new Set(['span.kind', 'error']);
+
+/** Jaeger's default `tags.dot_replacement`. */
+export const DOT_REPLACEMENT = '@';
+
+function isField(kv: KeyValue): boolean {
+  return kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key);
+}
+
+/** The JSON text of a float64 as Go's encoding/json writes it; NaN and the infinities as Go's strconv names them. */
+function floatJson(n: number): string {
+  if (Number.isFinite(n)) return Object.is(n, -0) ? '-0' : String(n);
+  return Number.isNaN(n) ? '"NaN"' : n > 0 ? '"+Inf"' : '"-Inf"';
+}
+
+/** A tag's value as a JSON text, with its type. */
+function valueJson(kv: KeyValue): string {
   switch (kv.type) {
     case 'string':
-      return kv.value;
+      return jsonString(kv.value);
     case 'bool':
       return kv.value ? 'true' : 'false';
     case 'int64':
-      return kv.value.toString();
+      return typeof kv.value === 'bigint' ? kv.value.toString() : String(kv.value);
     case 'float64':
-      return String(kv.value);
+      return floatJson(kv.value);
     case 'binary':
-      return Buffer.from(kv.value).toString('hex');
+      return `"${Buffer.from(kv.value).toString('hex')}"`;
   }
 }
 
-function toDbKeyValues(kvs: KeyValue[]): DbKeyValue[] {
-  return kvs.map((kv) => ({ key: kv.key, type: kv.type, value: valueAsString(kv) }));
+/** A tag's value in the document object (bigint stays bigint; see `docJsonOf`). */
+function dbValue(kv: KeyValue): unknown {
+  switch (kv.type) {
+    case 'float64':
+      return Number.isFinite(kv.value) ? kv.value : JSON.parse(floatJson(kv.value));
+    case 'binary':
+      return Buffer.from(kv.value).toString('hex');
+    default:
+      return kv.value;
+  }
 }
 
+function toDbKeyValues(kvs: KeyValue[], split: boolean): DbKeyValue[] {
+  const out: DbKeyValue[] = [];
+  for (const kv of kvs) {
+    if (split && isField(kv)) continue;
+    out.push(kv.type === 'string' && kv.any !== undefined ? { key: kv.key, type: kv.type, value: kv.value, any: kv.any } : { key: kv.key, type: kv.type, value: dbValue(kv) });
+  }
+  return out;
+}
+
+/** The promoted tags as Jaeger's `tag` map, keys in byte order; undefined when there are none. */
+function toTagMap(kvs: KeyValue[]): Record<string, unknown> | undefined {
+  const entries = fieldEntries(kvs);
+  if (entries === undefined) return undefined;
+  const map: Record<string, unknown> = {};
+  for (const [k, kv] of entries) map[k] = dbValue(kv);
+  return map;
+}
+
+/** [field name, tag] of the promoted tags, the last of a key kept, sorted by name; undefined when none. */
+function fieldEntries(kvs: KeyValue[]): Array<[string, KeyValue]> | undefined {
+  let byName: Map<string, KeyValue> | undefined;
+  for (const kv of kvs) {
+    if (!isField(kv)) continue;
+    byName ??= new Map();
+    byName.set(kv.key.split('.').join(DOT_REPLACEMENT), kv);
+  }
+  if (byName === undefined) return undefined;
+  return [...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The document object. Its JSON text is `spanDocJson(span)`; an int64 beyond 2^53 is a bigint here, which
+ * JSON.stringify cannot write: the text is made by spanDocJson alone.
+ */
 export function spanToDb(span: Span): DbSpan {
-  // Key order as Jaeger's Go struct writes them; flags is omitted when 0 (`omitempty`).
+  const tag = toTagMap(span.tags);
+  const processTag = toTagMap(span.process.tags);
   return {
-    traceID: jaegerTraceIdString(span.traceId),
+    traceID: span.traceId,
     spanID: span.spanId,
     ...(span.flags !== 0 ? { flags: span.flags } : {}),
     operationName: span.operationName,
-    references: span.references.map((r) => {
-      const ref = { refType: r.refType, traceID: jaegerTraceIdString(r.traceId), spanID: r.spanId };
-      return r.tags && r.tags.length > 0 ? { ...ref, tags: toDbKeyValues(r.tags) } : ref;
+    references: span.references.length === 0 ? null : span.references.map((r) => {
+      const ref = { refType: r.refType, traceID: r.traceId, spanID: r.spanId };
+      return r.tags && r.tags.length > 0 ? { ...ref, tags: toDbKeyValues(r.tags, false) } : ref;
     }),
     startTime: span.startTimeMicros,
     startTimeMillis: Math.floor(span.startTimeMicros / 1000),
     duration: span.durationMicros,
-    tags: toDbKeyValues(span.tags),
-    logs: span.logs.map((l) => ({ timestamp: l.timestampMicros, fields: l.fields.length > 0 ? toDbKeyValues(l.fields) : null })),
-    process: { serviceName: span.process.serviceName, tags: toDbKeyValues(span.process.tags) },
-    ...(span.scope && span.scope.tags.length > 0 ? { scope: { tags: toDbKeyValues(span.scope.tags) } } : {}),
+    tags: toDbKeyValues(span.tags, true),
+    ...(tag ? { tag } : {}),
+    logs: span.logs.length === 0 ? null : span.logs.map((l) => ({ timestamp: l.timestampMicros, fields: toDbKeyValues(l.fields, false) })),
+    process: { serviceName: span.process.serviceName, tags: toDbKeyValues(span.process.tags, true), ...(processTag ? { tag: processTag } : {}) },
+    ...(span.scope && span.scope.tags.length > 0 ? { scope: { tags: toDbKeyValues(span.scope.tags, false) } } : {}),
+    ...(span.otlp ? { otlp: toDbOtlp(span.otlp) } : {}),
   };
 }
 
+function toDbOtlp(o: SpanOtlp): DbOtlp {
+  const out: DbOtlp = {};
+  if (o.flags) out.flags = o.flags;
+  if (o.parentSpanId !== undefined) out.parentSpanID = o.parentSpanId;
+  if (o.links !== undefined) {
+    out.links = o.links.map((l) => ({
+      traceID: l.traceId,
+      spanID: l.spanId,
+      ...(l.traceState ? { traceState: l.traceState } : {}),
+      ...(l.flags ? { flags: l.flags } : {}),
+      ...(l.droppedAttributesCount ? { droppedAttributesCount: l.droppedAttributesCount } : {}),
+      tags: toDbKeyValues(l.attributes, false),
+    }));
+  }
+  if (o.startNanos) out.startNanos = o.startNanos;
+  if (o.durationNanos) out.durationNanos = o.durationNanos;
+  if (o.eventNanos !== undefined) out.eventNanos = o.eventNanos;
+  if (o.dropped !== undefined) out.dropped = o.dropped;
+  return out;
+}
+
+/** `toDbOtlp` as JSON text, the same text JSON.stringify makes of it (bigints as digits). */
+function otlpJson(o: SpanOtlp): string {
+  const parts: string[] = [];
+  if (o.flags) parts.push(`"flags":${jsonNumber(o.flags)}`);
+  if (o.parentSpanId !== undefined) parts.push(`"parentSpanID":${jsonString(o.parentSpanId)}`);
+  if (o.links !== undefined) {
+    const links = o.links.map((l) => {
+      let out = `{"traceID":${jsonString(l.traceId)},"spanID":${jsonString(l.spanId)}`;
+      if (l.traceState) out += `,"traceState":${jsonString(l.traceState)}`;
+      if (l.flags) out += `,"flags":${jsonNumber(l.flags)}`;
+      if (l.droppedAttributesCount) out += `,"droppedAttributesCount":${jsonNumber(l.droppedAttributesCount)}`;
+      return `${out},"tags":${kvsJson(l.attributes, false)}}`;
+    });
+    parts.push(`"links":[${links.join(',')}]`);
+  }
+  if (o.startNanos) parts.push(`"startNanos":${jsonNumber(o.startNanos)}`);
+  if (o.durationNanos) parts.push(`"durationNanos":${jsonNumber(o.durationNanos)}`);
+  if (o.eventNanos !== undefined) parts.push(`"eventNanos":${JSON.stringify(o.eventNanos)}`);
+  if (o.dropped !== undefined) parts.push(`"dropped":${JSON.stringify(o.dropped)}`);
+  return `{${parts.join(',')}}`;
+}
+
 /**
- * `JSON.stringify(spanToDb(span))`, the same text, written directly: the document objects took V8's slow path of
- * JSON.stringify (≈ 9 µs for a 1.4 KB span, most of the CPU of writing spans to Elasticsearch, with their id's
- * hash of the same text); this takes a third of that (docs/design/span-delivery.md).
+ * The span document's JSON text, written directly: the document objects took V8's slow path of JSON.stringify
+ * (≈ 9 µs for a 1.4 KB span, most of the CPU of writing spans to Elasticsearch, with their id's hash of the same
+ * text); this takes a third of that (docs/design/span-delivery.md), and writes int64 values beyond 2^53 exactly.
  */
 export function spanDocJson(span: Span): string {
-  let out = `{"traceID":${jsonString(jaegerTraceIdString(span.traceId))},"spanID":${jsonString(span.spanId)}`;
+  let out = `{"traceID":${jsonString(span.traceId)},"spanID":${jsonString(span.spanId)}`;
   if (span.flags !== 0) out += `,"flags":${jsonNumber(span.flags)}`;
-  out += `,"operationName":${jsonString(span.operationName)},"references":[`;
-  for (let i = 0; i < span.references.length; i++) {
-    const r = span.references[i]!;
-    if (i > 0) out += ',';
-    out += `{"refType":"${r.refType}","traceID":${jsonString(jaegerTraceIdString(r.traceId))},"spanID":${jsonString(r.spanId)}`;
-    if (r.tags && r.tags.length > 0) out += `,"tags":${kvsJson(r.tags)}`;
-    out += '}';
+  out += `,"operationName":${jsonString(span.operationName)},"references":`;
+  if (span.references.length === 0) out += 'null';
+  else {
+    out += '[';
+    for (let i = 0; i < span.references.length; i++) {
+      const r = span.references[i]!;
+      if (i > 0) out += ',';
+      out += `{"refType":"${r.refType}","traceID":${jsonString(r.traceId)},"spanID":${jsonString(r.spanId)}`;
+      if (r.tags && r.tags.length > 0) out += `,"tags":${kvsJson(r.tags, false)}`;
+      out += '}';
+    }
+    out += ']';
   }
-  out += `],"startTime":${jsonNumber(span.startTimeMicros)},"startTimeMillis":${jsonNumber(Math.floor(span.startTimeMicros / 1000))},"duration":${jsonNumber(span.durationMicros)},"tags":${kvsJson(span.tags)},"logs":[`;
-  for (let i = 0; i < span.logs.length; i++) {
-    const l = span.logs[i]!;
-    if (i > 0) out += ',';
-    out += `{"timestamp":${jsonNumber(l.timestampMicros)},"fields":${l.fields.length > 0 ? kvsJson(l.fields) : 'null'}}`;
+  out += `,"startTime":${jsonNumber(span.startTimeMicros)},"startTimeMillis":${jsonNumber(Math.floor(span.startTimeMicros / 1000))},"duration":${jsonNumber(span.durationMicros)},"tags":${kvsJson(span.tags, true)}`;
+  out += tagMapJson(span.tags, ',"tag":');
+  out += ',"logs":';
+  if (span.logs.length === 0) out += 'null';
+  else {
+    out += '[';
+    for (let i = 0; i < span.logs.length; i++) {
+      const l = span.logs[i]!;
+      if (i > 0) out += ',';
+      out += `{"timestamp":${jsonNumber(l.timestampMicros)},"fields":${kvsJson(l.fields, false)}}`;
+    }
+    out += ']';
   }
-  out += `],"process":{"serviceName":${jsonString(span.process.serviceName)},"tags":${kvsJson(span.process.tags)}}`;
-  if (span.scope && span.scope.tags.length > 0) out += `,"scope":{"tags":${kvsJson(span.scope.tags)}}`;
+  out += `,"process":{"serviceName":${jsonString(span.process.serviceName)},"tags":${kvsJson(span.process.tags, true)}${tagMapJson(span.process.tags, ',"tag":')}}`;
+  if (span.scope && span.scope.tags.length > 0) out += `,"scope":{"tags":${kvsJson(span.scope.tags, false)}}`;
+  if (span.otlp) out += `,"otlp":${otlpJson(span.otlp)}`;
   return out + '}';
 }
 
-function kvsJson(kvs: KeyValue[]): string {
+/** The nested key/type/value list; with `split`, without the tags written as fields. */
+function kvsJson(kvs: KeyValue[], split: boolean): string {
   let out = '[';
+  let first = true;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    if (i > 0) out += ',';
-    out += `{"key":${jsonString(kv.key)},"type":"${kv.type}","value":${jsonString(valueAsString(kv))}}`;
+    if (split && kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key)) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `{"key":${jsonString(kv.key)},"type":"${kv.type}","value":${valueJson(kv)}`;
+    out += kv.type === 'string' && kv.any !== undefined ? `,"any":${JSON.stringify(kv.any)}}` : '}';
   }
   return out + ']';
+}
+
+/** `lead` and the `tag` map of the promoted tags, or '' when there are none. */
+function tagMapJson(kvs: KeyValue[], lead: string): string {
+  let any = false;
+  for (let i = 0; i < kvs.length && !any; i++) any = isField(kvs[i]!);
+  if (!any) return '';
+  let out = `${lead}{`;
+  const entries = fieldEntries(kvs)!;
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0) out += ',';
+    out += `${jsonString(entries[i]![0])}:${valueJson(entries[i]![1])}`;
+  }
+  return out + '}';
 }
 
 /** Printable ASCII but `"` and `\`: such a string is its own JSON text between quotes. */
@@ -153,28 +315,49 @@ export type Decoded<T> = { ok: T } | { problem: string };
 
 const TAG_TYPES = new Set<TagType>(['string', 'bool', 'int64', 'float64', 'binary']);
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Go's strconv.ParseBool. */
+const BOOL_TEXT: Record<string, boolean> = { 1: true, t: true, T: true, TRUE: true, true: true, True: true, 0: false, f: false, F: false, FALSE: false, false: false, False: false };
+
+/** An int64 from decimal digits: a number while safe, else a bigint; undefined outside int64. */
+function int64Of(digits: string): number | bigint | undefined {
+  const n = Number(digits);
+  if (Number.isSafeInteger(n)) return n;
+  const b = BigInt(digits);
+  return b < INT64_MIN || b > INT64_MAX ? undefined : b;
+}
+
 function fromDbKeyValue(kv: DbKeyValue): KeyValue | string {
   const type = (kv.type ?? 'string') as TagType;
   if (!TAG_TYPES.has(type)) return `unknown tag type ${String(kv.type)} of ${kv.key}`;
   const v = kv.value;
   if (v === null || v === undefined) return `tag ${kv.key} has no value`;
+  const big = bigIntDigits(v);
   switch (type) {
-    case 'string':
-      return { key: kv.key, type, value: typeof v === 'string' ? v : JSON.stringify(v) };
-    case 'bool':
+    case 'string': {
+      const value = big ?? (typeof v === 'string' ? v : JSON.stringify(v));
+      return kv.any !== undefined && kv.any !== null && typeof kv.any === 'object' ? { key: kv.key, type, value, any: kv.any } : { key: kv.key, type, value };
+    }
+    case 'bool': {
       if (typeof v === 'boolean') return { key: kv.key, type, value: v };
-      if (v === 'true' || v === 'false') return { key: kv.key, type, value: v === 'true' };
+      const b = typeof v === 'string' ? BOOL_TEXT[v] : undefined;
+      if (b !== undefined) return { key: kv.key, type, value: b };
       return `tag ${kv.key}: ${String(v)} is not a bool`;
+    }
     case 'int64': {
-      const text = typeof v === 'number' ? (Number.isSafeInteger(v) ? String(v) : '') : String(v);
-      if (!/^-?\d+$/.test(text)) return `tag ${kv.key}: ${String(v)} is not an int64`;
-      const n = Number(text);
-      return { key: kv.key, type, value: Number.isSafeInteger(n) ? n : BigInt(text) };
+      // Jaeger 2 writes a JSON number (marked when beyond 2^53), older Shipwatch versions decimal text.
+      if (typeof v === 'number' && Number.isFinite(v)) return { key: kv.key, type, value: Number.isSafeInteger(v) ? v : Math.trunc(v) };
+      const text = big ?? String(v).trim();
+      const n = /^[+-]?\d+$/.test(text) ? int64Of(text) : undefined;
+      if (n === undefined) return `tag ${kv.key}: ${String(v)} is not an int64`;
+      return { key: kv.key, type, value: n };
     }
     case 'float64': {
       if (typeof v === 'number') return { key: kv.key, type, value: v };
-      const text = String(v).trim();
-      const special: Record<string, number> = { NaN: NaN, '+Inf': Infinity, '-Inf': -Infinity, Infinity, '-Infinity': -Infinity };
+      const text = big ?? String(v).trim();
+      const special: Record<string, number> = { NaN: NaN, Inf: Infinity, '+Inf': Infinity, '-Inf': -Infinity, Infinity, '+Infinity': Infinity, '-Infinity': -Infinity };
       const n = text in special ? special[text]! : Number(text);
       if (text === '' || (Number.isNaN(n) && text !== 'NaN')) return `tag ${kv.key}: ${String(v)} is not a float64`;
       return { key: kv.key, type, value: n };
@@ -186,14 +369,26 @@ function fromDbKeyValue(kv: DbKeyValue): KeyValue | string {
   }
 }
 
-/** Jaeger's `tag` map (tags promoted to fields, dots replaced by `@`) back to typed tags. */
+/**
+ * A `tag` map (tags promoted to fields, dots replaced by `dotReplacement`) back to typed tags, as Jaeger's reader
+ * types them: a JSON integer within int64 is an int64, any other number a float64. `span.kind` first, then the rest
+ * in the map's order (a span's kind comes before its status tags where Jaeger translates OTLP).
+ */
 function fromTagMap(map: Record<string, unknown> | undefined, dotReplacement: string): KeyValue[] {
   const out: KeyValue[] = [];
-  for (const [k, v] of Object.entries(map ?? {})) {
+  if (map === undefined || map === null || typeof map !== 'object') return out;
+  for (const [k, v] of Object.entries(map)) {
     const key = k.split(dotReplacement).join('.');
-    if (typeof v === 'boolean') out.push({ key, type: 'bool', value: v });
-    else if (typeof v === 'number') out.push(Number.isInteger(v) ? { key, type: 'int64', value: v } : { key, type: 'float64', value: v });
-    else out.push({ key, type: 'string', value: typeof v === 'string' ? v : JSON.stringify(v) });
+    const big = bigIntDigits(v);
+    let kv: KeyValue;
+    if (big !== undefined) {
+      const n = int64Of(big);
+      kv = n === undefined ? { key, type: 'float64', value: Number(big) } : { key, type: 'int64', value: n };
+    } else if (typeof v === 'boolean') kv = { key, type: 'bool', value: v };
+    else if (typeof v === 'number') kv = Number.isInteger(v) ? { key, type: 'int64', value: v } : { key, type: 'float64', value: v };
+    else kv = { key, type: 'string', value: typeof v === 'string' ? v : JSON.stringify(v) };
+    if (key === 'span.kind') out.unshift(kv);
+    else out.push(kv);
   }
   return out;
 }
@@ -208,7 +403,7 @@ function keyValues(list: DbKeyValue[] | null | undefined, problems: string[]): K
   return out;
 }
 
-export function spanFromDb(doc: DbSpan, dotReplacement = '@'): Decoded<Span> {
+export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decoded<Span> {
   const traceId = normaliseTraceId(String(doc.traceID ?? ''));
   const spanId = normaliseSpanId(String(doc.spanID ?? ''));
   if (traceId === undefined || spanId === undefined) return { problem: `bad ids ${String(doc.traceID)}/${String(doc.spanID)}` };
@@ -224,6 +419,12 @@ export function spanFromDb(doc: DbSpan, dotReplacement = '@'): Decoded<Span> {
     const ref: SpanRef = { refType: (r.refType === 'FOLLOWS_FROM' ? 'FOLLOWS_FROM' : 'CHILD_OF') as RefType, traceId: t, spanId: s };
     if (Array.isArray(r.tags) && r.tags.length > 0) ref.tags = keyValues(r.tags, problems);
     references.push(ref);
+  }
+  // Jaeger 1.x documents may name the parent only in the deprecated `parentSpanID`: Jaeger's reader takes it as the
+  // parent when no reference of the same trace names one.
+  const parent = doc.parentSpanID ? normaliseSpanId(String(doc.parentSpanID)) : undefined;
+  if (parent !== undefined && parent !== '0000000000000000' && !references.some((r) => r.traceId === traceId)) {
+    references.unshift({ refType: 'CHILD_OF', traceId, spanId: parent });
   }
   const logs: SpanLog[] = (doc.logs ?? []).map((l) => ({ timestampMicros: Number(l.timestamp), fields: keyValues(l.fields, problems) }));
   const span: Span = {
@@ -242,6 +443,31 @@ export function spanFromDb(doc: DbSpan, dotReplacement = '@'): Decoded<Span> {
     },
   };
   if (Array.isArray(doc.scope?.tags) && doc.scope.tags.length > 0) span.scope = { tags: keyValues(doc.scope.tags, problems) };
+  if (doc.otlp !== undefined && doc.otlp !== null && typeof doc.otlp === 'object') span.otlp = fromDbOtlp(doc.otlp, traceId, problems);
   if (problems.length > 0) span.warnings = problems;
   return { ok: span };
+}
+
+function fromDbOtlp(d: DbOtlp, traceId: string, problems: string[]): SpanOtlp {
+  const o: SpanOtlp = {};
+  if (typeof d.flags === 'number' && d.flags !== 0) o.flags = d.flags;
+  if (typeof d.parentSpanID === 'string') o.parentSpanId = d.parentSpanID;
+  if (Array.isArray(d.links)) {
+    o.links = d.links.map((l): OtlpLink => {
+      const link: OtlpLink = {
+        traceId: normaliseTraceId(String(l.traceID ?? '')) ?? traceId,
+        spanId: normaliseSpanId(String(l.spanID ?? '')) ?? '0000000000000000',
+        attributes: keyValues(l.tags, problems),
+      };
+      if (l.traceState) link.traceState = String(l.traceState);
+      if (l.flags) link.flags = Number(l.flags);
+      if (l.droppedAttributesCount) link.droppedAttributesCount = Number(l.droppedAttributesCount);
+      return link;
+    });
+  }
+  if (typeof d.startNanos === 'number' && d.startNanos !== 0) o.startNanos = d.startNanos;
+  if (typeof d.durationNanos === 'number' && d.durationNanos !== 0) o.durationNanos = d.durationNanos;
+  if (Array.isArray(d.eventNanos)) o.eventNanos = d.eventNanos.map(Number);
+  if (Array.isArray(d.dropped) && d.dropped.length === 3) o.dropped = d.dropped.map(Number) as [number, number, number];
+  return o;
 }

@@ -6,7 +6,8 @@
  *
  * Shipwatch's additions, all of them new fields beside Jaeger's (its documents read and search as before): the
  * service template maps `spanKind`; the span template maps `scope.tags` (OTLP scope attributes) and
- * `references.tags` (OTLP link attributes) as nested key/value lists like `tags`, so tag searches match them.
+ * `references.tags` (OTLP link attributes) as nested key/value lists like `tags`, so tag searches match them, and
+ * keeps `otlp` (what an OTLP span carried beyond Jaeger's model) stored but not indexed.
  * `spanMappingAdditions` is the same pair as a put-mapping body, for span indices created before they existed. Pure.
  */
 
@@ -15,9 +16,9 @@ export interface JaegerIndexNames {
   servicePrefix: string;
 }
 
-/** Jaeger's `IndexPrefix.Apply`: a non-empty prefix is joined with `-`. */
+/** Jaeger's `IndexPrefix.Apply`: a non-empty prefix is joined with `-`, unless it already ends with one. */
 export function jaegerIndexNames(prefix: string): JaegerIndexNames {
-  const p = prefix === '' ? '' : `${prefix}-`;
+  const p = prefix === '' || prefix.endsWith('-') ? prefix : `${prefix}-`;
   return { spanPrefix: `${p}jaeger-span-`, servicePrefix: `${p}jaeger-service-` };
 }
 
@@ -77,11 +78,12 @@ export interface TemplateOptions {
 const SPAN_ADDITIONS = {
   references: { type: 'nested', dynamic: false, properties: { tags: nestedKeyValues } },
   scope: { type: 'object', dynamic: false, properties: { tags: nestedKeyValues } },
+  otlp: { type: 'object', enabled: false },
 } as const;
 
 /**
- * Shipwatch's fields of a span document (jaeger-dbmodel.ts): a reference's `tags` (link attributes) and `scope.tags`
- * (scope attributes), as a `PUT <index>/_mapping` body. Only new fields, so Elasticsearch merges it into a span
+ * Shipwatch's fields of a span document (jaeger-dbmodel.ts): a reference's `tags` (link attributes), `scope.tags`
+ * (scope attributes) and `otlp` (not indexed), as a `PUT <index>/_mapping` body. Only new fields, so Elasticsearch merges it into a span
  * index made from an older template (Jaeger's or Shipwatch's); documents written before it stay unsearchable by
  * those fields until reindexed.
  */
@@ -112,6 +114,7 @@ export function jaegerIndexTemplates(o: TemplateOptions): Array<{ name: string; 
           process: { properties: { serviceName: keyword, tag: { type: 'object' }, tags: nestedKeyValues } },
           references: { type: 'nested', dynamic: false, properties: { refType: keyword, traceID: keyword, spanID: keyword, ...SPAN_ADDITIONS.references.properties } },
           scope: SPAN_ADDITIONS.scope,
+          otlp: SPAN_ADDITIONS.otlp,
           tag: { type: 'object' },
           tags: nestedKeyValues,
         },

@@ -3,13 +3,18 @@
  * a search is a trace-id aggregation over the daily span indices of its time range, then the spans of those traces
  * are read (all indices: a trace may cross midnight); services and operations are aggregations over the service
  * indices; a trace by id looks in every span index. Dependencies, which Jaeger leaves to a Spark job, are computed
- * from the spans of the window (a CHILD_OF parent of another service is one call).
+ * from the spans of the window (a CHILD_OF parent of another service is one call; a span stored twice counts once).
+ *
+ * A trace id is looked up in every form it may be stored under: the 32 digits Jaeger 2 and Shipwatch write, and for
+ * a 64-bit id the 16 digits older Shipwatch versions wrote and the unpadded form Jaeger 1 once wrote. Span documents
+ * are parsed with their integers beyond 2^53 exact (./exact-json.ts): Jaeger writes int64 values as JSON numbers.
  *
  * A call while Elasticsearch is down, hanging (ES_TIMEOUT) or busy fails with SW_STORAGE_UNAVAILABLE (503).
  */
-import type { Client } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
 import type { Logger } from '../../platform/log.js';
-import { jaegerTraceIdString, normaliseTraceId, normaliseSpanId, type Span } from '../../model/span.js';
+import { normaliseTraceId, normaliseSpanId, type Span } from '../../model/span.js';
+import { parseJsonExact } from './exact-json.js';
 import type { DependencyLink, Operation, SpanReader, TraceQuery } from '../span-storage.js';
 import { spanFromDb, type DbSpan } from './jaeger-dbmodel.js';
 import { dailyIndices, jaegerIndexNames, type JaegerIndexNames } from './jaeger-indices.js';
@@ -58,6 +63,41 @@ export class EsSpanReader implements SpanReader {
     }
   }
 
+  /**
+   * A search whose answer is parsed with exact integers: the client's own parse (JSON.parse) rounds an int64 beyond
+   * 2^53, so the answer is taken as a stream and parsed here. A failed request throws as the client's would.
+   */
+  private async searchExact(index: string[], body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const what = `search on ${index.join(',')}`;
+    let text: string;
+    let statusCode: number;
+    let headers: Record<string, unknown>;
+    try {
+      const resp = await this.opts.client.transport.request(
+        { method: 'POST', path: `/${encodeURIComponent(index.join(','))}/_search`, querystring: { ...SEARCH_OPTS }, body },
+        { asStream: true, meta: true },
+      );
+      statusCode = resp.statusCode ?? 0;
+      headers = resp.headers ?? {};
+      const chunks: Buffer[] = [];
+      for await (const chunk of resp.body as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
+      text = Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      throw esReadError(what, err);
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseJsonExact(text);
+    } catch {
+      parsed = text;
+    }
+    if (statusCode >= 400 || typeof parsed !== 'object' || parsed === null) {
+      const meta = { body: parsed, statusCode, headers, warnings: null, meta: { context: null, name: 'elasticsearch-js', request: { params: { method: 'POST', path: '' }, options: {}, id: 0 }, connection: null, attempts: 0, aborted: false } };
+      throw esReadError(what, new errors.ResponseError(meta as unknown as ConstructorParameters<typeof errors.ResponseError>[0]));
+    }
+    return parsed as Record<string, unknown>;
+  }
+
   /** For /health: whether Elasticsearch answers a search on the service indices within `timeoutMs`. */
   async probe(timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
     try {
@@ -82,7 +122,10 @@ export class EsSpanReader implements SpanReader {
     const resp = await this.search([`${this.names.servicePrefix}*`], operationsBody(query.serviceName, query.spanKind, this.maxDocCount));
     const out: Operation[] = [];
     for (const b of this.buckets(resp, 'distinct_operations') as Array<Bucket & { kinds?: { buckets: Bucket[] } }>) {
-      for (const k of b.kinds?.buckets ?? [{ key: '', doc_count: 1 }]) out.push({ name: b.key, spanKind: k.key });
+      // Jaeger's document of a pair has no kind ('' here); Shipwatch writes one with the kind beside it.
+      const kinds = (b.kinds?.buckets ?? []).map((k) => k.key);
+      const known = kinds.filter((k) => k !== '');
+      for (const k of known.length > 0 ? known : ['']) out.push({ name: b.key, spanKind: k });
     }
     return out;
   }
@@ -90,7 +133,7 @@ export class EsSpanReader implements SpanReader {
   async getTrace(traceId: string): Promise<Span[]> {
     const full = normaliseTraceId(traceId);
     if (full === undefined) return [];
-    const traces = await this.readTraces([...new Set([jaegerTraceIdString(full), full])]);
+    const traces = await this.readTraces([full]);
     return traces.get(full) ?? [];
   }
 
@@ -100,7 +143,7 @@ export class EsSpanReader implements SpanReader {
     const traces = await this.readTraces(ids);
     const out: Span[][] = [];
     for (const id of ids) {
-      const spans = traces.get(normaliseTraceId(id) ?? id);
+      const spans = traces.get(id);
       if (spans && spans.length > 0) out.push(spans);
     }
     return out;
@@ -112,11 +155,19 @@ export class EsSpanReader implements SpanReader {
     return aggs?.traces?.value ?? 0;
   }
 
-  /** Stored trace ids of the matching traces, newest first, after `offset`. */
+  /**
+   * The matching traces' ids (32 digits), newest first, after `offset`. A trace stored under two forms of its id
+   * (documents of older versions beside new ones) is one trace, at the place of its newest form.
+   */
   async findTraceIds(query: TraceQuery): Promise<string[]> {
     if (query.numTraces <= 0) return [];
     const resp = await this.search(this.spanIndicesOf(query), findTraceIdsBody(query, this.opts.dotReplacement));
-    return this.buckets(resp, TRACE_ID_AGG).map((b) => b.key).slice(Math.max(0, query.offset ?? 0));
+    const ids = new Set<string>();
+    for (const b of this.buckets(resp, TRACE_ID_AGG)) {
+      const id = normaliseTraceId(String(b.key));
+      if (id !== undefined) ids.add(id);
+    }
+    return [...ids].slice(Math.max(0, query.offset ?? 0));
   }
 
   private spanIndicesOf(query: TraceQuery): string[] {
@@ -124,13 +175,14 @@ export class EsSpanReader implements SpanReader {
     return dailyIndices(this.names.spanPrefix, query.startTimeMinMicros, query.startTimeMaxMicros);
   }
 
-  /** Every span of the given stored trace ids, by normalised (32-digit) trace id, in start order. */
-  private async readTraces(storedIds: string[]): Promise<Map<string, Span[]>> {
+  /** Every span of the given (32-digit) trace ids, by trace id, in start order. */
+  private async readTraces(traceIds: string[]): Promise<Map<string, Span[]>> {
+    const storedIds = traceIds.flatMap(storedForms);
     const out = new Map<string, Span[]>();
     const pageSize = this.opts.pageSize ?? 5_000;
     let after: unknown[] | undefined;
     for (;;) {
-      const resp = await this.search([`${this.names.spanPrefix}*`], {
+      const resp = await this.searchExact([`${this.names.spanPrefix}*`], {
         size: pageSize,
         query: { terms: { traceID: storedIds } },
         sort: [{ startTime: 'asc' }, { spanID: 'asc' }],
@@ -161,6 +213,8 @@ export class EsSpanReader implements SpanReader {
     const limit = this.opts.maxDependencySpans ?? 1_000_000;
     const serviceOf = new Map<string, string>();
     const parents: Array<{ traceId: string; parentId: string; service: string }> = [];
+    /** A span stored twice (sent twice, written by two collectors) is one call. */
+    const seen = new Set<string>();
     let after: unknown[] | undefined;
     let scanned = 0;
     for (;;) {
@@ -177,7 +231,12 @@ export class EsSpanReader implements SpanReader {
         const service = s.process?.serviceName ?? '';
         serviceOf.set(`${traceId}/${normaliseSpanId(String(s.spanID)) ?? ''}`, service);
         const parent = (s.references ?? []).find((r) => r.refType === 'CHILD_OF' && normaliseTraceId(String(r.traceID)) === traceId);
-        if (parent) parents.push({ traceId, parentId: normaliseSpanId(String(parent.spanID)) ?? '', service });
+        if (!parent) continue;
+        const parentId = normaliseSpanId(String(parent.spanID)) ?? '';
+        const key = `${traceId}/${normaliseSpanId(String(s.spanID)) ?? ''}/${parentId}/${service}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        parents.push({ traceId, parentId, service });
       }
       scanned += hits.length;
       if (hits.length < 5_000) break;
@@ -198,4 +257,12 @@ export class EsSpanReader implements SpanReader {
     }
     return [...counts.values()].sort((a, b) => (a.parent === b.parent ? (a.child < b.child ? -1 : 1) : a.parent < b.parent ? -1 : 1));
   }
+}
+
+/** The forms a trace id may be stored under: 32 digits; for a 64-bit id also 16 digits and without leading zeros. */
+function storedForms(traceId: string): string[] {
+  if (!traceId.startsWith('0000000000000000')) return [traceId];
+  const short = traceId.slice(16);
+  const trimmed = traceId.replace(/^0+/, '') || '0';
+  return [...new Set([traceId, short, trimmed])];
 }

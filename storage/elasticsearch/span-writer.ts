@@ -10,9 +10,11 @@
  *
  * Ids are deterministic, so a retried or replayed span, or the same span sent twice, overwrites instead of
  * duplicating: a span's `_id` is `traceID_spanID_<the first 16 hex digits of the SHA-1 of its document>` (Jaeger
- * lets Elasticsearch make span ids; its readers ignore them), a service document's is Jaeger's fnv-1a 64 of service
- * and operation (with the span kind appended when there is one, Shipwatch's addition). Service documents already written are
- * remembered (per index) and not sent again.
+ * lets Elasticsearch make span ids; its readers ignore them). Each service/operation pair gets Jaeger's document
+ * ({serviceName, operationName} under Jaeger's id, the fnv-1a 64 of service and operation), and, when the span has
+ * a kind, Shipwatch's beside it ({serviceName, operationName, spanKind}, hashed with a NUL before the kind so no
+ * Jaeger id is taken): Jaeger reads the pairs as its own, Shipwatch lists operations by kind. Service documents
+ * already written are remembered (per index) and not sent again.
  *
  * A batch is sent through the one retry helper without a deadline: 429 / 5xx items and whole-request failures
  * (unreachable, timed out, 429 / 5xx honouring Retry-After, 401 / 403 until the credentials are mended) are tried
@@ -27,14 +29,14 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
-import { chunkSpans, jaegerTraceIdString, spanKindOf, type Span, type SpanChunk } from '../../model/span.js';
+import { chunkSpans, spanKindOf, type Span, type SpanChunk } from '../../model/span.js';
 import { retry, retryCounters, type RetryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
 import { Sender } from '../../delivery/sender.js';
 import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import type { SpanWriter, SpanWriteResult } from '../span-storage.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
-import { spanDocJson } from './jaeger-dbmodel.js';
+import { spanDocJson, type DbService } from './jaeger-dbmodel.js';
 import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions, type JaegerIndexNames } from './jaeger-indices.js';
 import { esProblem } from './request-failure.js';
 
@@ -345,30 +347,33 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
     const newServices: string[] = [];
     const batchServices = new Set<string>();
     const spans = chunks.length === 1 ? chunkSpans(chunks[0]!) : chunks.flatMap(chunkSpans);
+    const addService = (i: number, date: string, text: string, doc: DbService): void => {
+      let id = this.serviceIds.get(text);
+      if (id === undefined) {
+        if (this.serviceIds.size >= 100_000) this.serviceIds.clear();
+        id = fnv1a64Hex(text);
+        this.serviceIds.set(text, id);
+      }
+      const key = `${date}/${id}`;
+      if (this.knownServices.has(key) || batchServices.has(key)) return;
+      batchServices.add(key);
+      newServices.push(key);
+      lines.push(JSON.stringify({ index: { _index: this.names.servicePrefix + date, _id: id } }), JSON.stringify(doc));
+      spanOf.push(i);
+      isSpan.push(false);
+    };
     spans.forEach((span, i) => {
       const date = indexDate(span.startTimeMicros);
+      const serviceName = span.process.serviceName;
+      const operationName = span.operationName;
+      // Jaeger's own document, byte for byte and under its id, so a cluster both write to holds one per pair.
+      addService(i, date, serviceName + operationName, { serviceName, operationName });
       const kind = spanKindOf(span);
-      const serviceText = span.process.serviceName + span.operationName + kind;
-      let serviceId = this.serviceIds.get(serviceText);
-      if (serviceId === undefined) {
-        if (this.serviceIds.size >= 100_000) this.serviceIds.clear();
-        serviceId = fnv1a64Hex(serviceText);
-        this.serviceIds.set(serviceText, serviceId);
-      }
-      const serviceKey = `${date}/${serviceId}`;
-      if (!this.knownServices.has(serviceKey) && !batchServices.has(serviceKey)) {
-        batchServices.add(serviceKey);
-        newServices.push(serviceKey);
-        const doc = kind === ''
-          ? { serviceName: span.process.serviceName, operationName: span.operationName }
-          : { serviceName: span.process.serviceName, operationName: span.operationName, spanKind: kind };
-        lines.push(JSON.stringify({ index: { _index: this.names.servicePrefix + date, _id: serviceId } }), JSON.stringify(doc));
-        spanOf.push(i);
-        isSpan.push(false);
-      }
+      // Shipwatch's, beside it: the span kind, under an id no Jaeger document has (a NUL before the kind).
+      if (kind !== '') addService(i, date, `${serviceName}${operationName}\u0000${kind}`, { serviceName, operationName, spanKind: kind });
       const body = spanDocJson(span);
       // Deterministic: a replayed or retried span overwrites its own document.
-      const id = `${jaegerTraceIdString(span.traceId)}_${span.spanId}_${documentHash(body)}`;
+      const id = `${span.traceId}_${span.spanId}_${documentHash(body)}`;
       lines.push(JSON.stringify({ index: { _index: this.names.spanPrefix + date, _id: id } }), body);
       spanOf.push(i);
       isSpan.push(true);

@@ -1,12 +1,14 @@
 /**
  * The Elasticsearch span document is written directly as text (`spanDocJson`): it must be exactly the text
- * JSON.stringify makes of the document object (`spanToDb`), since a span's `_id` hashes that text and a replayed
- * span must overwrite its own document; and it must read back as the span.
+ * JSON.stringify makes of the document object (`spanToDb`, its bigint values written as their digits), since a
+ * span's `_id` hashes that text and a replayed span must overwrite its own document; it must read back as the span
+ * (through the exact-integer parse); and it has Jaeger 2's shape (ids, typed values, tags as fields).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KeyValue, Span } from '../../../model/span.js';
 import { spanDocJson, spanFromDb, spanToDb, type DbSpan } from '../../../storage/elasticsearch/jaeger-dbmodel.js';
+import { parseJsonExact } from '../../../storage/elasticsearch/exact-json.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 const awkward = ['', 'plain', 'quote " and \\ backslash', 'tab\tnew\nline\r', '\u0000\u001f\u007f', 'é ∑ 😀', '\ud800 lone', 'end \udfff', '</script>', '\u2028\u2029'];
@@ -21,7 +23,9 @@ function tags(r: () => number, n: number): KeyValue[] {
       case 2: return { key, type: 'int64', value: r() < 0.5 ? Math.floor(r() * 1e12) - 5e11 : -9223372036854775808n };
       case 3: return { key, type: 'float64', value: [0.1, -0, Number.NaN, Number.POSITIVE_INFINITY, 1e300, 5e-324][Math.floor(r() * 6)]! };
       case 4: return { key, type: 'binary', value: new Uint8Array([0, 1, 254, 255].slice(0, Math.floor(r() * 5))) };
-      default: return { key, type: 'string', value: pick().repeat(Math.floor(r() * 3)) };
+      default: return r() < 0.5
+        ? { key, type: 'string', value: pick().repeat(Math.floor(r() * 3)) }
+        : { key, type: 'string', value: '["a",1]', any: { arrayValue: { values: [{ stringValue: pick() }, { intValue: '9223372036854775807' }] } } };
     }
   });
 }
@@ -44,14 +48,28 @@ function span(r: () => number, i: number): Span {
   };
   if (i % 5 === 1) s.scope = { tags: tags(r, 2) };
   if (i % 5 === 2) s.scope = { tags: [] };
+  if (i % 4 === 3) {
+    s.otlp = i % 8 === 3 ? {} : {
+      flags: 257, parentSpanId: 'ab'.repeat(8), startNanos: 789, durationNanos: 1, eventNanos: [0, 5], dropped: [1, 0, 2],
+      links: [{ traceId: s.traceId, spanId: 'cd'.repeat(8), traceState: 'k=v', flags: 1, droppedAttributesCount: 3, attributes: tags(r, 3) }, { traceId: 'e'.repeat(32), spanId: 'f'.repeat(16), attributes: [] }],
+    };
+  }
   return s;
+}
+
+/** JSON.stringify writing a bigint as its digits and -0 as `-0` (what Go's encoder does with an int64 and a float64). */
+function stringifyWithBigInts(value: unknown): string {
+  const marks: string[] = [];
+  const mark = (text: string): string => `\u0001big${marks.push(text) - 1}\u0001`;
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? mark(v.toString()) : Object.is(v, -0) ? mark('-0') : v));
+  return text.replace(/"\\u0001big(\d+)\\u0001"/g, (_m, i: string) => marks[Number(i)]!);
 }
 
 test('the span document text is JSON.stringify of the document object, byte for byte', () => {
   const r = seededRandom(19);
   for (let i = 0; i < 3_000; i++) {
     const s = span(r, i);
-    assert.equal(spanDocJson(s), JSON.stringify(spanToDb(s)), `span ${i}`);
+    assert.equal(spanDocJson(s), stringifyWithBigInts(spanToDb(s)), `span ${i}`);
   }
 });
 
@@ -59,8 +77,92 @@ test('the span document text reads back as the span', () => {
   const r = seededRandom(23);
   for (let i = 0; i < 500; i++) {
     const s = span(r, i);
-    const back = spanFromDb(JSON.parse(spanDocJson(s)) as DbSpan);
+    const back = spanFromDb(parseJsonExact(spanDocJson(s)) as DbSpan);
     assert.ok('ok' in back, `span ${i}`);
     assert.equal(spanDocJson(back.ok), spanDocJson(s), `span ${i} reads back the same`);
   }
+});
+
+const base: Span = {
+  traceId: '0000000000000000' + '0a0a0a0a00000001', spanId: '00000000000000b1', operationName: 'op', references: [], flags: 0,
+  startTimeMicros: 1_700_000_000_123_456, durationMicros: 5, tags: [], logs: [], process: { serviceName: 'svc', tags: [] },
+};
+
+test('the document has Jaeger 2.x shape: 32-digit trace ids, typed values, span.kind and error as fields, nulls where Go writes them', () => {
+  const s: Span = {
+    ...base,
+    references: [{ refType: 'CHILD_OF', traceId: base.traceId, spanId: '00000000000000a1' }],
+    tags: [
+      { key: 'span.kind', type: 'string', value: 'server' },
+      { key: 'big', type: 'int64', value: 9223372036854775807n },
+      { key: 'small', type: 'int64', value: -42 },
+      { key: 'ok', type: 'bool', value: true },
+      { key: 'ratio', type: 'float64', value: 0.25 },
+      { key: 'tiny', type: 'float64', value: 1e-7 },
+      { key: 'nan', type: 'float64', value: Number.NaN },
+      { key: 'raw', type: 'binary', value: new Uint8Array([0, 255]) },
+      { key: 'error', type: 'bool', value: true },
+    ],
+    process: { serviceName: 'svc', tags: [{ key: 'host.name', type: 'string', value: 'h' }] },
+  };
+  assert.equal(spanDocJson(s), '{"traceID":"00000000000000000a0a0a0a00000001","spanID":"00000000000000b1","operationName":"op",'
+    + '"references":[{"refType":"CHILD_OF","traceID":"00000000000000000a0a0a0a00000001","spanID":"00000000000000a1"}],'
+    + '"startTime":1700000000123456,"startTimeMillis":1700000000123,"duration":5,'
+    + '"tags":[{"key":"big","type":"int64","value":9223372036854775807},{"key":"small","type":"int64","value":-42},'
+    + '{"key":"ok","type":"bool","value":true},{"key":"ratio","type":"float64","value":0.25},{"key":"tiny","type":"float64","value":1e-7},'
+    + '{"key":"nan","type":"float64","value":"NaN"},{"key":"raw","type":"binary","value":"00ff"}],'
+    + '"tag":{"error":true,"span@kind":"server"},"logs":null,'
+    + '"process":{"serviceName":"svc","tags":[{"key":"host.name","type":"string","value":"h"}]}}');
+  assert.equal(spanDocJson(base), '{"traceID":"00000000000000000a0a0a0a00000001","spanID":"00000000000000b1","operationName":"op","references":null,'
+    + '"startTime":1700000000123456,"startTimeMillis":1700000000123,"duration":5,"tags":[],"logs":null,"process":{"serviceName":"svc","tags":[]}}');
+});
+
+test('documents Jaeger 2.x wrote and documents older Shipwatch versions wrote read back exactly', () => {
+  const jaeger = '{"traceID":"00000000000000000a0a0a0a00000001","spanID":"00000000000000b1","operationName":"op","references":null,'
+    + '"startTime":1700000000123456,"startTimeMillis":1700000000123,"duration":5,'
+    + '"tags":[{"key":"max","type":"int64","value":9223372036854775807},{"key":"min","type":"int64","value":-9223372036854775808},'
+    + '{"key":"n","type":"int64","value":9007199254740993},{"key":"f","type":"float64","value":100000000000000000000},'
+    + '{"key":"s","type":"string","value":"12345678901234567890"},{"key":"b","type":"bool","value":false}],'
+    + '"tag":{"error":true,"span@kind":"client"},"logs":[{"timestamp":1700000000123457,"fields":[{"key":"event","type":"string","value":"x"},'
+    + '{"key":"size","type":"int64","value":18446744073709551}]}],'
+    + '"process":{"serviceName":"svc","tags":[],"tag":{"big":12345678901234567890123}}}';
+  const doc = parseJsonExact(jaeger) as DbSpan;
+  const back = spanFromDb(doc);
+  assert.ok('ok' in back);
+  const s = back.ok;
+  assert.equal(s.traceId, '00000000000000000a0a0a0a00000001');
+  assert.deepEqual(s.tags, [
+    { key: 'max', type: 'int64', value: 9223372036854775807n },
+    { key: 'min', type: 'int64', value: -9223372036854775808n },
+    { key: 'n', type: 'int64', value: 9007199254740993n },
+    { key: 'f', type: 'float64', value: 1e20 },
+    { key: 's', type: 'string', value: '12345678901234567890' },
+    { key: 'b', type: 'bool', value: false },
+    { key: 'span.kind', type: 'string', value: 'client' },
+    { key: 'error', type: 'bool', value: true },
+  ]);
+  assert.deepEqual(s.logs[0]!.fields[1], { key: 'size', type: 'int64', value: 18446744073709551n });
+  assert.deepEqual(s.process.tags, [{ key: 'big', type: 'float64', value: 12345678901234567890123 }]);
+  assert.equal(s.warnings, undefined);
+
+  const older = '{"traceID":"0a0a0a0a00000001","spanID":"00000000000000b1","operationName":"op","references":[],"startTime":1700000000123456,'
+    + '"startTimeMillis":1700000000123,"duration":5,"tags":[{"key":"max","type":"int64","value":"9223372036854775807"},'
+    + '{"key":"ok","type":"bool","value":"true"},{"key":"r","type":"float64","value":"0.5"}],"logs":[],"process":{"serviceName":"svc","tags":[]}}';
+  const old = spanFromDb(parseJsonExact(older) as DbSpan);
+  assert.ok('ok' in old);
+  assert.equal(old.ok.traceId, '00000000000000000a0a0a0a00000001');
+  assert.deepEqual(old.ok.tags, [
+    { key: 'max', type: 'int64', value: 9223372036854775807n },
+    { key: 'ok', type: 'bool', value: true },
+    { key: 'r', type: 'float64', value: 0.5 },
+  ]);
+});
+
+test('the exact parse leaves strings and fractions alone and keeps safe integers numbers', () => {
+  const text = '{"a":"x:12345678901234567890","b":[1.12345678901234567890,12345678901234567890,-9007199254740991],"c":"\\"q\\":99999999999999999999","d":1234567890123456e5}';
+  const v = parseJsonExact(text) as Record<string, unknown>;
+  assert.equal(v.a, 'x:12345678901234567890');
+  assert.deepEqual(v.b, [1.1234567890123457, '\u000012345678901234567890', -9007199254740991]);
+  assert.equal(v.c, '"q":99999999999999999999');
+  assert.equal(v.d, 1234567890123456e5);
 });
