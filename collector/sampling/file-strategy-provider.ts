@@ -1,0 +1,142 @@
+/**
+ * The strategies of SAMPLING_STRATEGIES_FILE, kept current: the file is read at start (a wrong file, or one that
+ * cannot be read, stops the start with SW_CONFIG_INVALID, as a wrong variable does) and read again every
+ * SAMPLING_STRATEGIES_RELOAD_INTERVAL; a changed text is parsed and replaces the strategies. A reload that fails
+ * (the file gone, unreadable or wrong) keeps the last good strategies, logs a warning and counts it once
+ * (shipwatch_sampling_reloads_total{outcome="failed"}), and is named by `problem()` (the collector's /health, as
+ * degraded) and shipwatch_sampling_reload_failing until a good file is read. Without a file every service gets probabilistic 0.001, as Jaeger.
+ *
+ * Polling the text rather than watching the file: it sees a file replaced through a symbolic link (a Kubernetes
+ * ConfigMap) as well as one written in place, and it is how Jaeger's own reload works.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { describe, swError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/log.js';
+import type { Runtime } from '../../platform/runtime.js';
+import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
+import type { SamplingStrategy, SamplingStrategyProvider } from './sampling-strategy.js';
+import { DEFAULT_SAMPLING_PROBABILITY, defaultStrategyTable, parseStrategiesFile, type StrategyTable } from './strategies-file.js';
+
+export interface FileStrategyProviderOptions {
+  /** '' for none: the default strategy for every service. */
+  file: string;
+  /** 0: read once. */
+  reloadIntervalMs: number;
+  log: Logger;
+  registry?: Registry;
+  defaultSamplingProbability?: number;
+}
+
+export class FileStrategyProvider implements SamplingStrategyProvider {
+  private table: StrategyTable;
+  /** The text last read, good or bad: an unchanged text is neither parsed again nor reported again. */
+  private lastText: string | undefined;
+  private failure: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  private readonly defaultSamplingProbability: number;
+  private readonly reloads: { loaded: () => void; failed: () => void };
+
+  /** Reads the file once; throws SW_CONFIG_INVALID naming SAMPLING_STRATEGIES_FILE when it cannot be used. */
+  constructor(private readonly options: FileStrategyProviderOptions) {
+    this.defaultSamplingProbability = options.defaultSamplingProbability ?? DEFAULT_SAMPLING_PROBABILITY;
+    const reloads = options.registry
+      ? counter(options.registry, { name: 'shipwatch_sampling_reloads_total', help: 'Reloads of the sampling strategies file: loaded (a changed file replaced the strategies) or failed (a failure, counted once until it changes; the last good strategies kept).', labelNames: ['outcome'] as const })
+      : undefined;
+    this.reloads = { loaded: () => reloads?.labels('loaded').inc(), failed: () => reloads?.labels('failed').inc() };
+    if (options.registry) {
+      const self = this;
+      gauge(options.registry, {
+        name: 'shipwatch_sampling_reload_failing',
+        help: '1 while the last read of the sampling strategies file failed and the strategies read before are served.',
+        collect() {
+          this.set(self.failure === undefined ? 0 : 1);
+        },
+      });
+    }
+    this.table = defaultStrategyTable(this.defaultSamplingProbability);
+    if (options.file === '') return;
+
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (err) {
+      throw swError('SW_CONFIG_INVALID', `SAMPLING_STRATEGIES_FILE: cannot read ${options.file}: ${describe(err)}`, err);
+    }
+    const parsed = parseStrategiesFile(text, this.defaultSamplingProbability);
+    if (!parsed.ok) throw swError('SW_CONFIG_INVALID', `SAMPLING_STRATEGIES_FILE: ${options.file}: ${parsed.problems.join('; ')}`);
+    for (const warning of parsed.warnings) options.log.warn('sampling strategy', { file: options.file, warning });
+    this.table = parsed.table;
+    this.lastText = text;
+    options.log.info('sampling strategies loaded', { file: options.file, services: parsed.table.serviceStrategies.size });
+    if (options.reloadIntervalMs > 0) {
+      this.timer = setInterval(() => void this.reload(), options.reloadIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  strategyFor(serviceName: string): SamplingStrategy {
+    return this.table.serviceStrategies.get(serviceName) ?? this.table.defaultStrategy;
+  }
+
+  /** Why the strategies served are not the file's current ones; undefined while they are. */
+  problem(): string | undefined {
+    return this.failure;
+  }
+
+  /** Reads the file now (the timer calls this); resolves when done, never rejects. */
+  reload(): Promise<void> {
+    return (this.reloading ??= this.readAgain().finally(() => (this.reloading = undefined)));
+  }
+
+  close(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async readAgain(): Promise<void> {
+    const { file, log } = this.options;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      this.lastText = undefined;
+      this.fail(`cannot read ${file}: ${describe(err)}`);
+      return;
+    }
+    if (text === this.lastText) return;
+    this.lastText = text;
+    const parsed = parseStrategiesFile(text, this.defaultSamplingProbability);
+    if (!parsed.ok) {
+      this.fail(`${file}: ${parsed.problems.join('; ')}`);
+      return;
+    }
+    for (const warning of parsed.warnings) log.warn('sampling strategy', { file, warning });
+    this.table = parsed.table;
+    this.failure = undefined;
+    this.reloads.loaded();
+    log.info('sampling strategies reloaded', { file, services: parsed.table.serviceStrategies.size });
+  }
+
+  private fail(reason: string): void {
+    const detail = `the sampling strategies file was not reloaded, the strategies read before are served: ${reason}`;
+    if (detail !== this.failure) {
+      this.options.log.warn('sampling strategies not reloaded', { reason });
+      this.reloads.failed();
+    }
+    this.failure = detail;
+  }
+}
+
+/**
+ * The provider of `file`, one per process: in `shipwatch all` the collector's sampling port and the query's
+ * /api/sampling share it. The runtime closes it after every program.
+ */
+export function sharedStrategyProvider(runtime: Runtime, options: Omit<FileStrategyProviderOptions, 'log'>): FileStrategyProvider {
+  return runtime.shared.get(
+    `sampling-strategies:${options.file}:${options.reloadIntervalMs}`,
+    () => new FileStrategyProvider({ ...options, log: runtime.log.child({ component: 'sampling' }) }),
+    (provider) => provider.close(),
+  );
+}
