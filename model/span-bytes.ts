@@ -4,20 +4,21 @@
  * 2^53, binary values, NaN, absent versus empty link attributes — and objects the spans shared when written (a
  * process, a scope) are shared again when read.
  *
- * Layout (little-endian): u8 version (1), varint span count, then per span: trace id, span id, operation (strings),
- * f64 start µs, f64 duration µs, varint flags, process, scope, references, tags, logs, warnings. A string is a
+ * Layout (little-endian): u8 version (2), varint span count, then per span: trace id, span id, operation (strings),
+ * f64 start µs, f64 duration µs, varint flags, process, scope, references, tags, logs, warnings, otlp (`writeOtlp`). A string is a
  * varint `n << 1` followed by its n UTF-8 bytes, or `i << 1 | 1`: the i-th string of ≤ 128 bytes met before in the
  * batch (tag keys, services, ids of one trace, short values repeat across the spans of a batch). A shared object is
  * varint 0 absent, 1 new (its content follows), k + 2 the k-th met before. An optional list is varint n + 1, 0 when
  * absent. A tag is its key, a u8 type and the value (bool u8, int64 f64 while safe or its decimal digits past it,
- * float64 f64, binary varint length + bytes).
+ * float64 f64, binary varint length + bytes, an OTLP array or map its text then its OTLP/JSON as a string).
  *
  * Written this way because re-decoding the receiver's own body on the way out of the queue cost as much again as
  * receiving it (an OTLP/JSON span ≈ 16 µs); this reads a span back in a few µs (docs/design/span-delivery.md).
  */
-import type { KeyValue, Process, Span, SpanLog, SpanRef, SpanScope } from './span.js';
+import type { KeyValue, OtlpLink, Process, Span, SpanLog, SpanOtlp, SpanRef, SpanScope } from './span.js';
 
-const VERSION = 1;
+/** Version 2 added what OTLP sent (a span's `otlp`, array and map values); version 1 batches are still read. */
+const VERSION = 2;
 /** Strings up to this many UTF-8 bytes are remembered for reuse within a batch. */
 const INTERN_MAX_BYTES = 128;
 
@@ -27,6 +28,16 @@ const T_INT = 2;
 const T_BIGINT = 3;
 const T_FLOAT = 4;
 const T_BINARY = 5;
+/** A string tag with its OTLP array or map value (`any`) as JSON after it. */
+const T_ANY = 6;
+
+const O_FLAGS = 1;
+const O_PARENT = 2;
+const O_LINKS = 4;
+const O_START = 8;
+const O_DURATION = 16;
+const O_EVENTS = 32;
+const O_DROPPED = 64;
 
 /** Grown as needed and kept: a batch is written here, then copied out at its size (one allocation per batch). */
 let scratch = Buffer.allocUnsafe(64 * 1024);
@@ -121,8 +132,14 @@ class ByteWriter {
       this.str(kv.key);
       switch (kv.type) {
         case 'string':
-          this.u8(T_STRING);
-          this.str(kv.value);
+          if (kv.any !== undefined) {
+            this.u8(T_ANY);
+            this.str(kv.value);
+            this.str(JSON.stringify(kv.any));
+          } else {
+            this.u8(T_STRING);
+            this.str(kv.value);
+          }
           break;
         case 'bool':
           this.u8(T_BOOL);
@@ -189,8 +206,70 @@ export function encodeSpanBytes(spans: Span[]): Buffer {
       w.varint(s.warnings.length + 1);
       for (const warning of s.warnings) w.str(warning);
     }
+    if (s.otlp === undefined) w.varint(0);
+    else writeOtlp(w, s.otlp);
   }
   return Buffer.from(w.buf.subarray(0, w.at));
+}
+
+/** A span's `otlp`: varint 1 + a bit set of the fields present, then those fields in the bits' order. */
+function writeOtlp(w: ByteWriter, o: SpanOtlp): void {
+  const bits = (o.flags ? O_FLAGS : 0) | (o.parentSpanId !== undefined ? O_PARENT : 0) | (o.links !== undefined ? O_LINKS : 0) |
+    (o.startNanos ? O_START : 0) | (o.durationNanos ? O_DURATION : 0) | (o.eventNanos !== undefined ? O_EVENTS : 0) |
+    (o.dropped !== undefined ? O_DROPPED : 0);
+  w.varint(bits + 1);
+  if (bits & O_FLAGS) w.varint(o.flags! >>> 0);
+  if (bits & O_PARENT) w.str(o.parentSpanId!);
+  if (bits & O_LINKS) {
+    w.varint(o.links!.length);
+    for (const l of o.links!) {
+      w.str(l.traceId);
+      w.str(l.spanId);
+      w.kvs(l.attributes);
+      w.str(l.traceState ?? '');
+      w.varint((l.flags ?? 0) >>> 0);
+      w.varint(l.droppedAttributesCount ?? 0);
+    }
+  }
+  if (bits & O_START) w.varint(o.startNanos!);
+  if (bits & O_DURATION) w.varint(o.durationNanos!);
+  if (bits & O_EVENTS) {
+    w.varint(o.eventNanos!.length);
+    for (const n of o.eventNanos!) w.varint(n);
+  }
+  if (bits & O_DROPPED) for (const n of o.dropped!) w.varint(n >>> 0);
+}
+
+function readOtlp(r: ByteReader, head: number): SpanOtlp {
+  const bits = head - 1;
+  const o: SpanOtlp = {};
+  if (bits & O_FLAGS) o.flags = r.varint();
+  if (bits & O_PARENT) o.parentSpanId = r.str();
+  if (bits & O_LINKS) {
+    const n = r.varint();
+    const links = new Array<OtlpLink>(n);
+    for (let i = 0; i < n; i++) {
+      const link: OtlpLink = { traceId: r.str(), spanId: r.str(), attributes: r.kvs() };
+      const traceState = r.str();
+      if (traceState !== '') link.traceState = traceState;
+      const flags = r.varint();
+      if (flags !== 0) link.flags = flags;
+      const dropped = r.varint();
+      if (dropped !== 0) link.droppedAttributesCount = dropped;
+      links[i] = link;
+    }
+    o.links = links;
+  }
+  if (bits & O_START) o.startNanos = r.varint();
+  if (bits & O_DURATION) o.durationNanos = r.varint();
+  if (bits & O_EVENTS) {
+    const n = r.varint();
+    const nanos = new Array<number>(n);
+    for (let i = 0; i < n; i++) nanos[i] = r.varint();
+    o.eventNanos = nanos;
+  }
+  if (bits & O_DROPPED) o.dropped = [r.varint(), r.varint(), r.varint()];
+  return o;
 }
 
 class ByteReader {
@@ -292,6 +371,11 @@ class ByteReader {
         case T_BINARY:
           kvs[i] = { key, type: 'binary', value: this.bytes() };
           break;
+        case T_ANY: {
+          const value = this.str();
+          kvs[i] = { key, type: 'string', value, any: JSON.parse(this.str()) as Record<string, unknown> };
+          break;
+        }
         default:
           throw new Error(`span bytes: unknown tag type ${type}`);
       }
@@ -304,7 +388,7 @@ class ByteReader {
 export function decodeSpanBytes(buf: Buffer): Span[] {
   const r = new ByteReader(buf);
   const version = r.u8();
-  if (version !== VERSION) throw new Error(`span bytes: unknown version ${version}`);
+  if (version !== VERSION && version !== 1) throw new Error(`span bytes: unknown version ${version}`);
   const count = r.varint();
   const spans = new Array<Span>(count);
   for (let i = 0; i < count; i++) {
@@ -341,6 +425,10 @@ export function decodeSpanBytes(buf: Buffer): Span[] {
       const warnings = new Array<string>(warningCount - 1);
       for (let j = 0; j < warningCount - 1; j++) warnings[j] = r.str();
       span.warnings = warnings;
+    }
+    if (version >= 2) {
+      const otlp = r.varint();
+      if (otlp !== 0) span.otlp = readOtlp(r, otlp);
     }
     spans[i] = span;
   }

@@ -13,11 +13,18 @@ export type TagType = 'string' | 'bool' | 'int64' | 'float64' | 'binary';
  * such as 2^63-1 survive exactly without paying for bigint on every small counter.
  */
 export type KeyValue =
-  | { key: string; type: 'string'; value: string }
+  | { key: string; type: 'string'; value: string; any?: OtlpAnyValue }
   | { key: string; type: 'bool'; value: boolean }
   | { key: string; type: 'int64'; value: number | bigint }
   | { key: string; type: 'float64'; value: number }
   | { key: string; type: 'binary'; value: Uint8Array };
+
+/**
+ * An OTLP array or map attribute value in the OTLP/JSON form (`{arrayValue: {values: [...]}}`,
+ * `{kvlistValue: {values: [{key, value}]}}`, int64 as decimal strings, bytes as base64). Jaeger's v1 model keeps such
+ * a value as a string tag holding its JSON (`value`); `any` on that tag is the value as sent, which API v3 returns.
+ */
+export type OtlpAnyValue = Record<string, unknown>;
 
 export type RefType = 'CHILD_OF' | 'FOLLOWS_FROM';
 
@@ -51,6 +58,37 @@ export interface SpanScope {
   tags: KeyValue[];
 }
 
+/** An OTLP span link as sent (API v3 returns it so); `attributes` include `opentracing.ref_type` when it was sent. */
+export interface OtlpLink {
+  traceId: string;
+  spanId: string;
+  traceState?: string;
+  flags?: number;
+  attributes: KeyValue[];
+  droppedAttributesCount?: number;
+}
+
+/**
+ * What an OTLP span carried that Jaeger's v1 model (the rest of `Span`) has no place for: API v3 returns the span as
+ * sent, the v1 API the model. Present only on spans that came over OTLP.
+ */
+export interface SpanOtlp {
+  /** The span's flags as sent (W3C trace flags and the OTLP bits above them), absent when 0. */
+  flags?: number;
+  /** `parentSpanId` as sent; absent when none (a child-of link does not make one). */
+  parentSpanId?: string;
+  /** The links as sent, absent when none. `references` hold them as Jaeger's translator makes them. */
+  links?: OtlpLink[];
+  /** Nanoseconds past `startTimeMicros` (1..999), absent when 0. */
+  startNanos?: number;
+  /** Nanoseconds past `durationMicros` (1..999), absent when 0: the end is start + duration exactly. */
+  durationNanos?: number;
+  /** Per log (event), nanoseconds past its `timestampMicros`; absent when all are 0. */
+  eventNanos?: number[];
+  /** The span's dropped attributes, events and links counts, absent when all are 0. */
+  dropped?: [number, number, number];
+}
+
 export interface Span {
   traceId: string;
   spanId: string;
@@ -65,6 +103,8 @@ export interface Span {
   /** Absent when the scope has no attributes. */
   scope?: SpanScope;
   warnings?: string[];
+  /** Absent for spans that did not come over OTLP. */
+  otlp?: SpanOtlp;
 }
 
 const ZERO16 = '0000000000000000';

@@ -7,7 +7,7 @@
  *   stores it without decoding it); read back with the Jaeger decoder. Tags are `[key, type, value]` triples: int64 beyond 2^53 as a decimal string, binary as
  * base64, so every value survives exactly.
  */
-import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../../model/span.js';
+import type { KeyValue, OtlpLink, Process, Span, SpanLog, SpanOtlp, SpanRef } from '../../model/span.js';
 import { decodeJaegerSpans } from '../../model/jaeger-thrift/jaeger-thrift.js';
 import { JsonBytes } from './json-bytes.js';
 
@@ -30,13 +30,32 @@ export interface EncodedSpan {
   /** scope tags */
   s?: EncodedKv[];
   w?: string[];
+  /** what OTLP sent beyond Jaeger's v1 model (`Span.otlp`): see `EncodedOtlp` */
+  o?: EncodedOtlp;
 }
 
+/**
+ * `Span.otlp` with short keys: f flags, p parent span id, l links ([traceId or 0 for the span's own, spanId,
+ * attributes, traceState?, flags?, dropped attributes?]), s / d start / duration nanoseconds, e event nanoseconds,
+ * x dropped counts.
+ */
+export interface EncodedOtlp {
+  f?: number;
+  p?: string;
+  l?: Array<[string | 0, string, EncodedKv[], string?, number?, number?]>;
+  s?: number;
+  d?: number;
+  e?: number[];
+  x?: [number, number, number];
+}
 const TYPE_CODE = { string: 's', bool: 'b', int64: 'i', float64: 'f', binary: 'x' } as const;
 
 export function encodeKvs(kvs: KeyValue[]): EncodedKv[] {
   return kvs.map((kv): EncodedKv => {
     switch (kv.type) {
+      case 'string':
+        // An OTLP array or map: its v1 text and the value as sent.
+        return kv.any !== undefined ? [kv.key, 'a', [kv.value, kv.any]] : [kv.key, 's', kv.value];
       case 'int64':
         return typeof kv.value === 'bigint' ? [kv.key, 'I', kv.value.toString()] : [kv.key, 'i', kv.value];
       case 'binary':
@@ -66,6 +85,10 @@ export function decodeKvs(kvs: EncodedKv[] | undefined): KeyValue[] {
         return { key, type: 'float64', value: Number(value as string) };
       case 'x':
         return { key, type: 'binary', value: new Uint8Array(Buffer.from(value as string, 'base64')) };
+      case 'a': {
+        const [text, any] = value as [string, Record<string, unknown>];
+        return { key, type: 'string', value: text, any };
+      }
       default:
         return { key, type: 'string', value: value as string };
     }
@@ -95,8 +118,16 @@ function writeKvs(out: JsonBytes, kvs: KeyValue[], sink: TagSink | undefined): v
     out.string(kv.key);
     switch (kv.type) {
       case 'string':
-        out.ascii(',"s",');
-        out.string(kv.value);
+        if (kv.any !== undefined) {
+          out.ascii(',"a",[');
+          out.string(kv.value);
+          out.byte(0x2c);
+          out.write(JSON.stringify(kv.any));
+          out.byte(0x5d);
+        } else {
+          out.ascii(',"s",');
+          out.string(kv.value);
+        }
         if (sink !== undefined) sink(kv.key, kv.value);
         break;
       case 'bool':
@@ -207,8 +238,90 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
       out.string(span.warnings[i]!);
     }
     out.byte(0x5d);
+    sep = true;
+  }
+  if (span.otlp !== undefined) {
+    out.ascii(sep ? ',"o":' : '"o":');
+    writeOtlp(out, span.otlp, span.traceId);
   }
   out.byte(0x7d);
+}
+
+/** `Span.otlp` as an `EncodedOtlp` object. */
+function writeOtlp(out: JsonBytes, o: SpanOtlp, traceId: string): void {
+  out.byte(0x7b);
+  let sep = false;
+  const key = (k: string) => {
+    out.ascii(sep ? `,"${k}":` : `"${k}":`);
+    sep = true;
+  };
+  if (o.flags) {
+    key('f');
+    out.ascii(String(o.flags));
+  }
+  if (o.parentSpanId !== undefined) {
+    key('p');
+    out.string(o.parentSpanId);
+  }
+  if (o.links !== undefined) {
+    key('l');
+    out.byte(0x5b);
+    for (let i = 0; i < o.links.length; i++) {
+      const l = o.links[i]!;
+      out.ascii(i > 0 ? ',[' : '[');
+      if (l.traceId === traceId) out.byte(0x30);
+      else out.string(l.traceId);
+      out.byte(0x2c);
+      out.string(l.spanId);
+      out.byte(0x2c);
+      writeKvs(out, l.attributes, undefined);
+      if (l.traceState || l.flags || l.droppedAttributesCount) {
+        out.byte(0x2c);
+        if (l.traceState) out.string(l.traceState);
+        else out.byte(0x30);
+        out.ascii(`,${l.flags ?? 0},${l.droppedAttributesCount ?? 0}`);
+      }
+      out.byte(0x5d);
+    }
+    out.byte(0x5d);
+  }
+  if (o.startNanos) {
+    key('s');
+    out.ascii(String(o.startNanos));
+  }
+  if (o.durationNanos) {
+    key('d');
+    out.ascii(String(o.durationNanos));
+  }
+  if (o.eventNanos !== undefined) {
+    key('e');
+    out.ascii(`[${o.eventNanos.join(',')}]`);
+  }
+  if (o.dropped !== undefined) {
+    key('x');
+    out.ascii(`[${o.dropped.join(',')}]`);
+  }
+  out.byte(0x7d);
+}
+
+function decodeOtlp(e: EncodedOtlp, traceId: string): SpanOtlp {
+  const o: SpanOtlp = {};
+  if (e.f) o.flags = e.f;
+  if (e.p !== undefined) o.parentSpanId = e.p;
+  if (e.l) {
+    o.links = e.l.map(([t, spanId, attrs, traceState, flags, dropped]): OtlpLink => {
+      const link: OtlpLink = { traceId: t === 0 ? traceId : t, spanId, attributes: decodeKvs(attrs) };
+      if (traceState) link.traceState = traceState;
+      if (flags) link.flags = flags;
+      if (dropped) link.droppedAttributesCount = dropped;
+      return link;
+    });
+  }
+  if (e.s) o.startNanos = e.s;
+  if (e.d) o.durationNanos = e.d;
+  if (e.e) o.eventNanos = e.e;
+  if (e.x) o.dropped = e.x;
+  return o;
 }
 
 /** Whether the logs' timestamps are written relative to the span's start (`L`): every one an exact integer. */
@@ -272,6 +385,7 @@ export function decodeSpan(c: SpanColumns & { data: string }): Span {
   };
   if (e.s) span.scope = { tags: decodeKvs(e.s) };
   if (e.w) span.warnings = e.w;
+  if (e.o) span.otlp = decodeOtlp(e.o, c.traceId);
   return span;
 }
 
@@ -317,6 +431,8 @@ export function encodedValueString(kv: EncodedKv): string {
       return kv[2] as string;
     case 'x':
       return Buffer.from(kv[2] as string, 'base64').toString('hex');
+    case 'a':
+      return (kv[2] as [string, unknown])[0];
     default:
       return String(kv[2]);
   }

@@ -86,7 +86,16 @@ function assertMapped(spans: Span[], ids: Emitted, service: string): void {
     { refType: 'FOLLOWS_FROM', traceId: ids.producer.traceId, spanId: ids.producer.spanId, tags: [{ key: 'messaging.system', type: 'string', value: 'kafka' }] },
   ]);
   assert.notEqual(ids.producer.traceId, ids.traceId);
-  assert.deepEqual(child.tags, [
+  // The v1 model keeps arrays as Go-style JSON strings; `any` is the value as sent, for API v3.
+  assert.deepEqual(child.tags.find((t) => t.key === 'ints'), {
+    key: 'ints', type: 'string', value: '[1,2]', any: { arrayValue: { values: [{ intValue: '1' }, { intValue: '2' }] } },
+  });
+  assert.deepEqual(child.otlp?.parentSpanId, ids.parentId);
+  assert.equal(child.otlp?.durationNanos, 500);
+  assert.deepEqual(child.otlp?.links?.map((l) => [l.traceId, l.spanId, l.attributes]), [
+    [ids.producer.traceId, ids.producer.spanId, [{ key: 'messaging.system', type: 'string', value: 'kafka' }]],
+  ]);
+  assert.deepEqual(child.tags.map((t) => (t.type === 'string' ? { key: t.key, type: t.type, value: t.value } : t)), [
     { key: 'otel.scope.name', type: 'string', value: 'test-scope' },
     { key: 'otel.scope.version', type: 'string', value: '1.2.3' },
     { key: 'str', type: 'string', value: 'text' },

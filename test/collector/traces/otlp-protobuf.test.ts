@@ -51,7 +51,7 @@ test('protobuf and JSON from the real OTLP serializers translate to identical sp
     { key: 'k8s.pod.count', type: 'int64', value: 3 },
     { key: 'ratio', type: 'float64', value: 0.5 },
     { key: 'on', type: 'bool', value: true },
-    { key: 'tags', type: 'string', value: '["x","y"]' },
+    { key: 'tags', type: 'string', value: '["x","y"]', any: { arrayValue: { values: [{ stringValue: 'x' }, { stringValue: 'y' }] } } },
   ]);
   assert.deepEqual(root.tags.find((t) => t.key === 's'), { key: 's', type: 'string', value: 'ü€𝄞<&>' });
   assert.deepEqual(root.tags.find((t) => t.key === 'big'), { key: 'big', type: 'int64', value: 2 ** 52 + 1 });

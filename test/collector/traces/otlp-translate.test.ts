@@ -227,8 +227,15 @@ test('arrays and maps become Go-style JSON strings: sorted keys, HTML escaped, b
     ],
   }));
   assert.deepEqual(span.tags, [
-    { key: 'arr', type: 'string', value: '["a\\u003cb",9223372036854775807,1.5,false,null]' },
-    { key: 'map', type: 'string', value: '{"a":[],"z":"AAE="}' },
+    {
+      key: 'arr', type: 'string', value: '["a\\u003cb",9223372036854775807,1.5,false,null]',
+      // the value as sent, for API v3, in OTLP/JSON's canonical form
+      any: { arrayValue: { values: [{ stringValue: 'a<b' }, { intValue: '9223372036854775807' }, { doubleValue: 1.5 }, { boolValue: false }, {}] } },
+    },
+    {
+      key: 'map', type: 'string', value: '{"a":[],"z":"AAE="}',
+      any: { kvlistValue: { values: [{ key: 'z', value: { bytesValue: 'AAE=' } }, { key: 'a', value: { arrayValue: {} } }] } },
+    },
     { key: 'empty', type: 'string', value: '' },
   ]);
 });

@@ -99,13 +99,44 @@ export function attributeToTag(key: string, value: unknown): KeyValue | string {
   if (v.arrayValue !== undefined || v.kvlistValue !== undefined) {
     const raw = toRaw(v, 0);
     if (typeof raw === 'string' && raw.startsWith('\u0000')) return `attribute "${key}": ${raw.slice(1)}`;
-    return { key, type: 'string', value: goJson(raw as Raw) ?? '' };
+    return { key, type: 'string', value: goJson(raw as Raw) ?? '', any: otlpJsonValue(v, 0) };
   }
   // An AnyValue with no variant set: pcommon's empty value, which Jaeger writes as an empty string tag.
   return { key, type: 'string', value: '' };
 }
 
 const MAX_DEPTH = 64;
+
+/**
+ * An AnyValue (already checked by `toRaw`) in OTLP/JSON's canonical form, as Jaeger's API v3 writes it back: int64 as
+ * decimal strings, bytes as base64, an empty array or map without `values`, map entries in the order sent
+ * (duplicate keys kept, as pcommon keeps them).
+ */
+function otlpJsonValue(value: unknown, depth: number): Record<string, unknown> {
+  if (value === undefined || value === null || typeof value !== 'object' || depth > MAX_DEPTH) return {};
+  const v = value as AnyValueIn;
+  if (v.stringValue !== undefined) return { stringValue: v.stringValue };
+  if (v.intValue !== undefined) return { intValue: String(toInt64(v.intValue)) };
+  if (v.boolValue !== undefined) return { boolValue: v.boolValue };
+  if (v.doubleValue !== undefined) {
+    const d = toDouble(v.doubleValue)!;
+    return { doubleValue: Number.isFinite(d) ? d : String(d) };
+  }
+  if (v.bytesValue !== undefined) {
+    const b = toBytes(v.bytesValue)!;
+    return { bytesValue: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') };
+  }
+  if (v.arrayValue !== undefined) {
+    const values = ((v.arrayValue as { values?: unknown[] } | null)?.values ?? []).map((item) => otlpJsonValue(item, depth + 1));
+    return { arrayValue: values.length > 0 ? { values } : {} };
+  }
+  if (v.kvlistValue !== undefined) {
+    const entries = (v.kvlistValue as { values?: Array<{ key: string; value?: unknown }> } | null)?.values ?? [];
+    const values = entries.map((kv) => ({ key: kv.key, value: otlpJsonValue(kv.value, depth + 1) }));
+    return { kvlistValue: values.length > 0 ? { values } : {} };
+  }
+  return {};
+}
 
 /** AnyValue → raw value; a string starting with NUL carries an error (keeps the hot path free of exceptions). */
 function toRaw(value: unknown, depth: number): Raw | string {

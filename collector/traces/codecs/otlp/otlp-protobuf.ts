@@ -135,7 +135,9 @@ function readSpan(r: ProtoReader): Obj {
       case 7 << 3 | WIRE_FIXED64: span.startTimeUnixNano = nanos(r); break;
       case 8 << 3 | WIRE_FIXED64: span.endTimeUnixNano = nanos(r); break;
       case 9 << 3 | WIRE_LEN: readKeyValueInto(r, attributes, 0); break;
-      case 10 << 3 | WIRE_VARINT: case 12 << 3 | WIRE_VARINT: case 14 << 3 | WIRE_VARINT: r.varint32(); break; // dropped counts
+      case 10 << 3 | WIRE_VARINT: span.droppedAttributesCount = r.varint32(); break;
+      case 12 << 3 | WIRE_VARINT: span.droppedEventsCount = r.varint32(); break;
+      case 14 << 3 | WIRE_VARINT: span.droppedLinksCount = r.varint32(); break;
       case 11 << 3 | WIRE_LEN: {
         const outer = r.enter();
         if (outer < 0) break;
@@ -187,7 +189,7 @@ function readLink(r: ProtoReader): Obj {
     else if (key === (2 << 3 | WIRE_LEN)) link.spanId = r.hex();
     else if (key === (3 << 3 | WIRE_LEN)) link.traceState = r.string();
     else if (key === (4 << 3 | WIRE_LEN)) readKeyValueInto(r, attributes, 0);
-    else if (key === (5 << 3 | WIRE_VARINT)) r.varint32();
+    else if (key === (5 << 3 | WIRE_VARINT)) link.droppedAttributesCount = r.varint32();
     else if (key === (6 << 3 | WIRE_FIXED32)) link.flags = r.fixed32();
     else if (key !== 0) skipOrFail(r, key, 6, 'Span.Link');
   }

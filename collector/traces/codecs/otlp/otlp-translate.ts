@@ -13,6 +13,9 @@
  *   reference instead); its other attributes → the reference's `tags`; dropped counts are not kept
  * - events → logs: `event` = the name (unless an attribute named `event` exists), then the attributes
  * - flags: the sampled bit of the W3C trace flags; times truncated to microseconds
+ * - what the v1 model has no place for goes to `span.otlp`, for API v3 to return the span as sent: the flags, the
+ *   parent and the links as sent, the nanoseconds of the times, dropped counts; array and map values keep their
+ *   OTLP form beside their JSON text (`any`)
  *
  * Input: an ExportTraceServiceRequest in the OTLP/JSON shape (hex ids, int64 as strings or numbers, AnyValue
  * objects; snake_case keys and the pre-1.0 `instrumentationLibrarySpans` are read too), or what
@@ -20,7 +23,7 @@
  * mapped (bad ids, bad times, bad attribute values) is rejected and counted; a request whose structure is not an
  * ExportTraceServiceRequest at all is `malformed`.
  */
-import type { KeyValue, Process, Span, SpanLog, SpanRef, SpanScope } from '../../../../model/span.js';
+import type { KeyValue, OtlpLink, Process, Span, SpanLog, SpanOtlp, SpanRef, SpanScope } from '../../../../model/span.js';
 import { attributeToTag } from './otlp-any-value.js';
 import { formatGoTime, readNanos, type NanoTime } from './otlp-time.js';
 
@@ -216,11 +219,13 @@ function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], sc
 
   let warnings: string[] | undefined;
   let durationMicros = 0;
+  let durationNanos = 1; // the sanitized end below is start + 1ns
   const microsDiff = end.micros - startMicros;
   const nanosDiff = end.nanos - startRem;
   if (microsDiff > 0 || (microsDiff === 0 && nanosDiff > 0)) {
     // Go truncates the nanosecond duration toward zero: exact from the (micros, nanos) split at any size.
     durationMicros = nanosDiff >= 0 ? microsDiff : microsDiff - 1;
+    durationNanos = nanosDiff >= 0 ? nanosDiff : nanosDiff + 1000;
   } else {
     // Jaeger's negative-duration sanitizer: the end becomes start + 1ns, which is 0µs.
     const adjusted = startRem === 999 ? { micros: startMicros + 1, nanos: 0 } : { micros: startMicros, nanos: startRem + 1 };
@@ -260,15 +265,26 @@ function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], sc
   const references: SpanRef[] = [];
   const hasParent = parent !== '' && parent !== ZERO_SPAN;
   if (hasParent) references.push({ refType: 'CHILD_OF', traceId, spanId: parent });
-  const linkProblem = appendLinks(references, raw.links, traceId, hasParent ? parent : undefined);
+  const otlp: SpanOtlp = {};
+  const linkProblem = appendLinks(references, otlp, raw.links, traceId, hasParent ? parent : undefined);
   if (linkProblem !== undefined) return linkProblem;
+  if (hasParent) otlp.parentSpanId = parent;
 
   const logs: SpanLog[] = [];
-  const eventProblem = appendEvents(logs, raw.events);
+  const eventProblem = appendEvents(logs, otlp, raw.events);
   if (eventProblem !== undefined) return eventProblem;
 
   const flags = raw.flags;
   if (flags !== undefined && flags !== null && typeof flags !== 'number') return 'flags is not a uint32';
+  if (typeof flags === 'number' && flags !== 0) otlp.flags = flags >>> 0;
+  if (startRem !== 0) otlp.startNanos = startRem;
+  if (durationNanos !== 0) otlp.durationNanos = durationNanos;
+  const dropped = [
+    readCount(field(raw, 'droppedAttributesCount', 'dropped_attributes_count')),
+    readCount(field(raw, 'droppedEventsCount', 'dropped_events_count')),
+    readCount(field(raw, 'droppedLinksCount', 'dropped_links_count')),
+  ] as [number, number, number];
+  if (dropped[0] !== 0 || dropped[1] !== 0 || dropped[2] !== 0) otlp.dropped = dropped;
 
   const span: Span = {
     traceId,
@@ -284,12 +300,22 @@ function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], sc
   };
   if (scope !== undefined) span.scope = scope;
   if (warnings !== undefined) span.warnings = warnings;
+  span.otlp = otlp;
   return span;
 }
 
-function appendLinks(refs: SpanRef[], links: unknown, traceId: string, parent: string | undefined): string | undefined {
+/** A uint32 count (JSON number or decimal string); 0 when absent or not one. */
+function readCount(v: unknown): number {
+  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v >>> 0 : 0;
+  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v) >>> 0;
+  return 0;
+}
+
+function appendLinks(refs: SpanRef[], otlp: SpanOtlp, links: unknown, traceId: string, parent: string | undefined): string | undefined {
   if (links === undefined || links === null) return undefined;
   if (!Array.isArray(links)) return 'links is not an array';
+  const sent: OtlpLink[] = [];
+  if (links.length > 0) otlp.links = sent;
   for (let i = 0; i < links.length; i++) {
     const link = links[i] as unknown;
     if (!isObj(link)) return `links[${i}] is not an object`;
@@ -300,21 +326,31 @@ function appendLinks(refs: SpanRef[], links: unknown, traceId: string, parent: s
     let refType: SpanRef['refType'] = 'FOLLOWS_FROM';
     let refTypeSeen = false;
     const tags: KeyValue[] = [];
+    const attributes: KeyValue[] = [];
     const attrs = link.attributes;
     if (attrs !== undefined && attrs !== null && !Array.isArray(attrs)) return `links[${i}].attributes is not an array`;
     for (const kv of (attrs as unknown[] | undefined | null) ?? []) {
       if (!isObj(kv) || typeof kv.key !== 'string') return `links[${i}].attributes has an attribute without a string key`;
+      const tag = attributeToTag(kv.key, kv.value);
+      if (typeof tag === 'string') return `links[${i}] ${tag}`;
+      attributes.push(tag);
       if (kv.key === 'opentracing.ref_type' && !refTypeSeen) {
         refTypeSeen = true;
         if (isObj(kv.value) && kv.value.stringValue === 'child_of') refType = 'CHILD_OF';
         continue;
       }
-      const tag = attributeToTag(kv.key, kv.value);
-      if (typeof tag === 'string') return `links[${i}] ${tag}`;
       tags.push(tag);
     }
     const t = linkTrace === '' ? ZERO_TRACE : linkTrace;
     const s = linkSpan === '' ? ZERO_SPAN : linkSpan;
+    const sentLink: OtlpLink = { traceId: t, spanId: s, attributes };
+    const linkState = field(link, 'traceState', 'trace_state');
+    if (typeof linkState === 'string' && linkState !== '') sentLink.traceState = linkState;
+    const linkFlags = link.flags;
+    if (typeof linkFlags === 'number' && linkFlags !== 0) sentLink.flags = linkFlags >>> 0;
+    const linkDropped = readCount(field(link, 'droppedAttributesCount', 'dropped_attributes_count'));
+    if (linkDropped !== 0) sentLink.droppedAttributesCount = linkDropped;
+    sent.push(sentLink);
     if (parent !== undefined && t === traceId && s === parent) {
       refs[0]!.refType = refType; // the link names the parent: it retypes the parent reference
       if (tags.length > 0) refs[0]!.tags = tags;
@@ -325,7 +361,7 @@ function appendLinks(refs: SpanRef[], links: unknown, traceId: string, parent: s
   return undefined;
 }
 
-function appendEvents(logs: SpanLog[], events: unknown): string | undefined {
+function appendEvents(logs: SpanLog[], otlp: SpanOtlp, events: unknown): string | undefined {
   if (events === undefined || events === null) return undefined;
   if (!Array.isArray(events)) return 'events is not an array';
   for (let i = 0; i < events.length; i++) {
@@ -341,6 +377,10 @@ function appendEvents(logs: SpanLog[], events: unknown): string | undefined {
     const problem = appendAttributes(fields, attrs, `events[${i}].attributes`);
     if (problem !== undefined) return problem;
     logs.push({ timestampMicros: time.micros, fields });
+    if (time.nanos !== 0) {
+      if (otlp.eventNanos === undefined) otlp.eventNanos = new Array<number>(events.length).fill(0);
+      otlp.eventNanos[i] = time.nanos;
+    }
   }
   return undefined;
 }
