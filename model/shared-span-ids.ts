@@ -18,6 +18,8 @@ function withParent(span: Span, parent: string): Span {
   const at = parentIndex(span);
   if (at >= 0) refs[at] = { ...refs[at]!, spanId: parent };
   else refs.unshift({ refType: 'CHILD_OF', traceId: span.traceId, spanId: parent });
+  // An OTLP span's parent as sent (API v3) follows, as Jaeger's v2 adjuster sets the span's parent span id.
+  if (span.otlp !== undefined) return { ...span, references: refs, otlp: { ...span.otlp, parentSpanId: parent } };
   return { ...span, references: refs };
 }
 

@@ -11,7 +11,7 @@ import type { Span } from '../../model/span.js';
 import type { SpanReader, TraceQuery } from '../../storage/span-storage.js';
 import { firstValue, sendV3Error } from './envelope.js';
 import { parseGoBool, parseGoDuration, parseRfc3339Micros, parseTraceIdParam, type Parsed } from './go-params.js';
-import { adjustTrace } from './adjust.js';
+import { adjustTraceV3 } from './adjust.js';
 import { toOtlpTracesData } from './otlp-json.js';
 import { summariseTrace } from './trace-summary.js';
 
@@ -94,9 +94,9 @@ export function registerJaegerV3Routes(app: FastifyInstance, options: V3Options)
   const { reader } = options;
   const sendTraces = (reply: Parameters<typeof sendV3Error>[0], found: Span[][], raw: boolean) => {
     if (found.length === 0) return sendV3Error(reply, 404, 'No traces found');
-    const traces = found.map((t) => adjustTrace(t, raw));
+    const traces = found.map((t) => adjustTraceV3(t, raw));
     // As Jaeger does, each trace brings its own resourceSpans, concatenated.
-    return reply.send({ result: { resourceSpans: traces.flatMap((t) => toOtlpTracesData(t).resourceSpans) } });
+    return reply.send({ result: { resourceSpans: traces.flatMap((t) => toOtlpTracesData(t, !raw).resourceSpans) } });
   };
 
   app.get('/api/v3/services', async () => ({ services: await reader.getServices() }));
@@ -134,6 +134,6 @@ export function registerJaegerV3Routes(app: FastifyInstance, options: V3Options)
     const parsed = parseV3Search(req.query, options.maxTraces);
     if ('error' in parsed) return sendV3Error(reply, 400, parsed.error);
     const traces = await reader.findTraces(parsed.value.query);
-    return { summaries: traces.map((t) => summariseTrace(adjustTrace(t, false))) };
+    return { summaries: traces.map((t) => summariseTrace(adjustTraceV3(t, false))) };
   });
 }

@@ -25,9 +25,24 @@ export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs:
   const toUs = endTimeMs * 1000;
   // A run row (span-schema.ts v7) has no parent column and its latest start: its spans are read from its data.
   const children = prepare(
-    `SELECT trace_id, parent_id, service, n, CASE WHEN n > 1 THEN data END FROM spans
+    `SELECT trace_id, parent_id, service, n, CASE WHEN n > 1 THEN data END, span_id, start_us FROM spans
      WHERE start_us >= ? AND start_us <= ? AND (n > 1 OR (parent_id IS NOT NULL AND start_us <= ?)) ORDER BY start_us`,
-  ).raw().iterate(fromUs, toUs + RUN_EXTENT_US, toUs) as IterableIterator<[Buffer, string | null, number, number, Buffer | null]>;
+  ).raw().iterate(fromUs, toUs + RUN_EXTENT_US, toUs) as IterableIterator<[Buffer, string | null, number, number, Buffer | null, string, number]>;
+  // The same span stored twice (a request sent again, a batch holding it twice) is one call, as the query's
+  // deduplication shows it once: a child is counted once per trace, span id, service, parent and start. Rows come in
+  // start order, so only the keys of the current start are kept.
+  let seenAt = -1;
+  const seen = new Set<string>();
+  const once = (trace: Buffer, spanId: string, parent: string, service: number, startUs: number): boolean => {
+    if (startUs !== seenAt) {
+      seen.clear();
+      seenAt = startUs;
+    }
+    const key = `${trace.toString('hex')}/${spanId}/${parent}/${service}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
   let chunk: Array<[Buffer, string, number]> = [];
   const add = (child: [Buffer, string, number]): void => {
     chunk.push(child);
@@ -36,9 +51,9 @@ export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs:
       chunk = [];
     }
   };
-  for (const [trace, parent, service, n, data] of children) {
+  for (const [trace, parent, service, n, data, spanId, startUs] of children) {
     if (n === 1) {
-      add([trace, parent!, service]);
+      if (once(trace, spanId, parent!, service, startUs)) add([trace, parent!, service]);
       continue;
     }
     let spans: Span[];
@@ -48,9 +63,15 @@ export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs:
       damaged(`spans of trace ${trace.toString('hex')}`, describe(err));
       continue;
     }
+    // The spans of a run are not in the rows' start order: their keys are checked in a set of the run's own.
+    const inRun = new Set<string>();
     for (const span of spans) {
       const parentId = span.startTimeMicros >= fromUs && span.startTimeMicros <= toUs ? parentSpanId(span) : undefined;
-      if (parentId !== undefined) add([trace, parentId, service]);
+      if (parentId === undefined) continue;
+      const key = `${span.spanId}/${parentId}/${span.startTimeMicros}`;
+      if (inRun.has(key)) continue;
+      inRun.add(key);
+      add([trace, parentId, service]);
     }
   }
   countCalls(prepare, chunk, calls, damaged);
@@ -81,7 +102,9 @@ function countCalls(
   const servicesOf = new Map<string, number[]>();
   const serves = (key: string, service: number): void => {
     const known = servicesOf.get(key);
-    if (known) known.push(service);
+    if (known) {
+      if (!known.includes(service)) known.push(service); // a parent stored twice is one parent
+    }
     else servicesOf.set(key, [service]);
   };
   const ids = [...traces.values()];
