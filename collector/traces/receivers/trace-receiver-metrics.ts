@@ -1,8 +1,8 @@
 /**
  * Every trace receiver's own counters, one family per outcome labelled by protocol (`jaeger-udp-compact`,
- * `jaeger-udp-binary`, `jaeger-http`, `otlp-json`, `otlp-protobuf`, `zipkin-v2-json`, `zipkin-v2-protobuf`,
- * `zipkin-v1-json`), so "spans received per protocol" is one query. Label children are bound once per receiver and
- * protocol, so counting on the hot path is one increment.
+ * `jaeger-udp-binary`, `jaeger-http`, `jaeger-grpc`, `otlp-json`, `otlp-protobuf`, `otlp-grpc`, `zipkin-v2-json`,
+ * `zipkin-v2-protobuf`, `zipkin-v1-json`), so "spans received per protocol" is one query. Label children are bound
+ * once per receiver and protocol, so counting on the hot path is one increment.
  */
 import type { Logger } from '../../../platform/log.js';
 import { chunkSize, type SpanChunk, type SpanConsumer } from '../../../model/span.js';
@@ -10,7 +10,7 @@ import { counter, type Registry } from '../../../platform/self-metrics.js';
 
 export type TraceProtocol =
   | 'jaeger-udp-compact' | 'jaeger-udp-binary' | 'jaeger-http'
-  | 'otlp-json' | 'otlp-protobuf'
+  | 'otlp-json' | 'otlp-protobuf' | 'otlp-grpc' | 'jaeger-grpc'
   | 'zipkin-v2-json' | 'zipkin-v2-protobuf' | 'zipkin-v1-json';
 
 export interface TraceCounters {
