@@ -124,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     log.fatal('start failed', { err, detail: err instanceof Error && err.cause ? String(err.cause) : undefined });
     await shutdown().catch(() => {});
-    return 1;
+    // A configuration found wrong only at start (a file a variable names) exits as a wrong variable does.
+    return err instanceof ShipwatchError && err.code === 'SW_CONFIG_INVALID' ? 2 : 1;
   }
   if (running.length === 0) {
     process.stderr.write(`shipwatch: ${missing.join(', ')} is not built yet\n`);

@@ -22,6 +22,8 @@ import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
 import { ContainerMonitoring } from './monitoring/container-monitoring.js';
 import { labelFilter } from './monitoring/label-filter.js';
 import { createMetricOutputs } from './metrics/metric-outputs.js';
+import { sharedStrategyProvider } from './sampling/file-strategy-provider.js';
+import { startSamplingHttpServer } from './sampling/sampling-http.js';
 import { SpanDelivery } from './traces/span-delivery.js';
 import { startTraceReceivers } from './traces/receivers/trace-receivers.js';
 
@@ -38,6 +40,9 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   };
 
   try {
+    // Jaeger remote sampling: the strategies file is read first, so that a wrong one stops the start before any port opens.
+    const sampling = sharedStrategyProvider(runtime, { file: c.samplingStrategiesFile, reloadIntervalMs: c.samplingReloadIntervalMs, registry });
+
     // The store's metric table (METRICS_STORE, on in `all`) is one more output; the runtime closes it with the store.
     const extra = c.metricsStore ? [openStoreMetricStorage(runtime, registry)] : [];
     // Outputs drain on close for what the shutdown timeout leaves after the steps behind them; the rest is replayed.
@@ -79,6 +84,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
           check: () => writers.map((w) => w.problem?.()).filter((p) => p !== undefined).join('; ') || queue.problem(),
         },
         ...metrics.health,
+        { name: 'sampling-strategies', impact: 'degraded', check: () => sampling.problem() },
       ],
       configure: (app) => metrics.configureAdmin(app),
     });
@@ -88,12 +94,15 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     closers.push(async () => {
       await Promise.all(receivers.map((r) => r.close()));
     });
+    const samplingHttp = await startSamplingHttpServer({ listen: c.samplingListen, provider: sampling, log: log.child({ component: 'sampling' }) });
+    closers.push(() => samplingHttp.close());
 
     let closing: Promise<void> | undefined;
     return {
       summary: [
         `admin (/health, /metrics, line protocol /write, /api/v2/write) on ${c.adminListen.host}:${admin.port}`,
         ...receivers.map((r) => `${r.name} on ${r.where}`),
+        `Jaeger remote sampling (GET /sampling?service=) on ${c.samplingListen.host}:${samplingHttp.port}, strategies from ${c.samplingStrategiesFile || 'no file (probabilistic 0.001)'}`,
         `spans stored in ${config.spanStorage.types.join(' and ')}`,
         ...metrics.summary,
         `container monitoring every ${c.monitoringIntervalMs} ms through ${engine.where}`,
