@@ -13,12 +13,13 @@
  * Why: decoding a span of 8 tags and 2 logs into objects and then encoding them again for the store took ≈ 7 µs of
  * the ≈ 16 µs such a span cost from datagram to commit (bench/traces-to-store.bench.ts, jaeger-compact).
  */
+import { isUtf8 } from 'node:buffer';
 import type { Process, Span, WireSpans } from '../span.js';
 import { AsciiTagHasher, tagHash } from '../tag-hash.js';
 import { TypedSlab } from './typed-slab.js';
 import { CompactTagFields } from './jaeger-compact-tags.js';
 import {
-  JaegerDecoder, REQUIRED_SPAN_FIELDS, SpanRefFields, TAG_BINARY, TAG_DOUBLE, TAG_STRING, TooManySpans, decodeAgentEmitBatch,
+  JaegerDecoder, REQUIRED_SPAN_FIELDS, SpanRefFields, TAG_BINARY, TAG_BOOL, TAG_DOUBLE, TAG_LONG, TAG_STRING, TooManySpans, decodeAgentEmitBatch,
   decodeFailure, missingSpanField, readEmitBatchCall, type JaegerDecodeLimits, type JaegerDecodeResult,
 } from './jaeger-thrift.js';
 import { CompactReader } from './thrift-compact.js';
@@ -63,6 +64,13 @@ export class JaegerCompactSpans implements WireSpans {
     /** Where each of those tags' structs starts in `bytes`. */
     readonly tagOffsets: Int32Array,
     private readonly limits: JaegerDecodeLimits,
+    /**
+     * Whether Jaeger 2.x's translation (jaeger-otel-translate.ts) leaves every span as the walk indexed it: the same
+     * operation name, parent, kind, duration and set of tags. It may still reorder tags, drop a reference that
+     * repeats the parent and clear the flags — what decoding the stored struct does again on every read. A
+     * storage that indexes from the walk writes the decoded spans when this is false.
+     */
+    readonly plain: boolean = true,
   ) {}
 
   decode(): Span[] {
@@ -121,6 +129,10 @@ export class JaegerCompactWalker {
   /** Where the results' arrays are copied to. */
   private readonly ints = new TypedSlab((n) => new Int32Array(n), SLAB_LENGTH);
   private readonly doubles = new TypedSlab((n) => new Float64Array(n), SLAB_LENGTH);
+  /** False once a span of the datagram is one Jaeger's translation changes beyond what a read redoes. */
+  private plain = true;
+  /** Where the keys of the tags list being walked lie (start, end), to find a repeated key. */
+  private keys = new Int32Array(64);
 
   constructor(private readonly limits: JaegerDecodeLimits) {}
 
@@ -130,6 +142,7 @@ export class JaegerCompactWalker {
     this.spanIndex = -1;
     this.count = 0;
     this.tagCount = 0;
+    this.plain = true;
     try {
       const process = this.emitBatch();
       const n = this.count;
@@ -139,7 +152,7 @@ export class JaegerCompactWalker {
         ok: true,
         spans: new JaegerCompactSpans(
           bytes, n, process, ints.copy(this.ids, n * ID_SLOTS), ints.copy(this.places, n * PLACE_SLOTS), doubles.copy(this.times, n * 2),
-          doubles.copy(this.tagHashes, this.tagCount), ints.copy(this.tagOffsets, this.tagCount), this.limits,
+          doubles.copy(this.tagHashes, this.tagCount), ints.copy(this.tagOffsets, this.tagCount), this.limits, this.plain,
         ),
       };
     } catch (err) {
@@ -287,6 +300,7 @@ export class JaegerCompactWalker {
     }
     r.readStructEnd();
     if (seen !== REQUIRED_SPAN_FIELDS) throw new ThriftError(`Span is missing its required field ${missingSpanField(seen)}`);
+    if (opEnd === opStart || duration <= 0 || !utf8(this.bytes, opStart, opEnd)) this.plain = false;
     this.parent(idBase, parentHi, parentLo);
     const places = this.places;
     const p = at * PLACE_SLOTS;
@@ -346,6 +360,15 @@ export class JaegerCompactWalker {
     ids[idBase + PARENT_ID] = hi;
     ids[idBase + PARENT_ID + 1] = lo;
     ids[idBase + HAS_PARENT] = hasParent;
+    // Plain: references that only repeat the parent field (CHILD_OF, same trace); anything else Jaeger reorders,
+    // retypes or takes a parent from its own way.
+    if (this.refCount > 0) {
+      if (parentHi === 0 && parentLo === 0) this.plain = false;
+      for (let i = 0; i < this.refCount && this.plain; i++) {
+        const b = i * REF_SLOTS;
+        if (refs[b] !== 0 || refs[b + 1] !== th || refs[b + 2] !== thl || refs[b + 3] !== tl || refs[b + 4] !== tll || refs[b + 5] !== (parentHi | 0) || refs[b + 6] !== (parentLo | 0)) this.plain = false;
+      }
+    }
   }
 
   /** The references kept (CHILD_OF and FOLLOWS_FROM; others the decoder drops with a warning) into `refs`. */
@@ -357,7 +380,11 @@ export class JaegerCompactWalker {
     const f = this.ref;
     for (let i = 0; i < n; i++) {
       f.read(r);
-      if (f.refType !== 0 && f.refType !== 1) continue;
+      if (f.refType !== 0 && f.refType !== 1) {
+        // Jaeger takes it as FOLLOWS_FROM.
+        this.plain = false;
+        continue;
+      }
       if ((this.refCount + 1) * REF_SLOTS > this.refs.length) this.refs = doubled(this.refs);
       const refs = this.refs;
       const b = this.refCount++ * REF_SLOTS;
@@ -402,12 +429,19 @@ export class JaegerCompactWalker {
     const tag = this.tag;
     const bytes = this.bytes;
     const h = this.hasher;
+    if (n * 2 > this.keys.length) this.keys = new Int32Array(n * 2);
+    const keys = this.keys;
     for (let i = 0; i < n; i++) {
       const tagStart = r.offset;
       tag.read(r, bytes);
       if (tag.keyStart < 0) throw new ThriftError('Tag is missing its required field key');
       // A vType of -1 reads as none, as in the decoder.
       if (tag.vType === -1) throw new ThriftError(`Tag "${tag.key().slice(0, 64)}" is missing its required field vType`);
+      if (this.plain) {
+        keys[i * 2] = tag.keyStart;
+        keys[i * 2 + 1] = tag.keyEnd;
+        if (!plainTag(tag, bytes, this.spanTags) || repeatsKey(bytes, keys, i)) this.plain = false;
+      }
       // The tag's hash for the store's index, of its value as text (`tagValueString` of the decoded tag): from the
       // bytes while they are ASCII, else from the decoder's strings.
       if (this.tagCount === this.tagHashes.length) {
@@ -446,6 +480,62 @@ function doubled<T extends Int32Array | Float64Array>(array: T): T {
 }
 
 const SPAN_KIND = Buffer.from('span.kind');
+const KINDS = ['server', 'client', 'producer', 'consumer', 'internal'].map((k) => Buffer.from(k));
+const ERROR = Buffer.from('error');
+const EVENT = Buffer.from('event');
+const HTTP_STATUS_CODE = Buffer.from('http.status_code');
+/** Span tags whose presence alone changes what Jaeger's translation makes of a span's tags. */
+const CHANGING = ['otel.status_code', 'otel.status_description', '@jaeger@warnings'].map((k) => Buffer.from(k));
+
+function equals(bytes: Buffer, start: number, end: number, word: Buffer): boolean {
+  return end - start === word.length && bytes.compare(word, 0, word.length, start, end) === 0;
+}
+
+/** Whether the bytes are UTF-8 (ASCII checked here, anything else natively). */
+function utf8(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(start, end));
+  return true;
+}
+
+/**
+ * Whether Jaeger's translation keeps the tag as the walk indexed it: a known type, UTF-8 key and value (span tags;
+ * log fields are not checked by Jaeger's sanitizer), and none of the keys it acts on unless their value leaves the
+ * span as it is (a valid `span.kind`, `error=false`, an `http.status_code` under 399, an `event` that is a string).
+ */
+function plainTag(tag: CompactTagFields, bytes: Buffer, spanTag: boolean): boolean {
+  const vType = tag.vType;
+  if (vType < TAG_STRING || vType > TAG_BINARY) return false;
+  const ks = tag.keyStart, ke = tag.keyEnd;
+  const len = ke - ks;
+  if (!spanTag) return len !== 5 || !equals(bytes, ks, ke, EVENT) || (vType === TAG_STRING && tag.strEnd > tag.strStart);
+  if (!utf8(bytes, ks, ke) || (vType === TAG_STRING && !utf8(bytes, tag.strStart, tag.strEnd))) return false;
+  if (len === 9 && equals(bytes, ks, ke, SPAN_KIND)) {
+    if (vType !== TAG_STRING) return false;
+    for (const k of KINDS) if (equals(bytes, tag.strStart, tag.strEnd, k)) return true;
+    return false;
+  }
+  if (len === 5 && equals(bytes, ks, ke, ERROR)) return vType === TAG_BOOL && !tag.vBool;
+  if (len === 16 && equals(bytes, ks, ke, HTTP_STATUS_CODE)) {
+    if (vType !== TAG_LONG || tag.longHi !== 0) return false;
+    return tag.longLo >= 100 && tag.longLo < 399;
+  }
+  if (len === 16 || len === 23) for (const k of CHANGING) if (equals(bytes, ks, ke, k)) return false;
+  return true;
+}
+
+/** Whether key `i` of a list (start, end pairs in `keys`) repeats an earlier one. */
+function repeatsKey(bytes: Buffer, keys: Int32Array, i: number): boolean {
+  const s = keys[i * 2]!, e = keys[i * 2 + 1]!;
+  const len = e - s;
+  for (let j = 0; j < i; j++) {
+    const t = keys[j * 2]!;
+    if (keys[j * 2 + 1]! - t !== len) continue;
+    let k = 0;
+    while (k < len && bytes[s + k] === bytes[t + k]) k++;
+    if (k === len) return true;
+  }
+  return false;
+}
 
 function isSpanKind(bytes: Buffer, start: number, end: number): boolean {
   if (end - start !== SPAN_KIND.length) return false;

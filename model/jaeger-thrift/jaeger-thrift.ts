@@ -1,19 +1,18 @@
 /**
  * Jaeger's Thrift IDL (jaeger-idl `thrift/jaeger.thrift`: Batch, Process, Span, Tag, Log, SpanRef; and
  * `thrift/agent.thrift`: the oneway `Agent.emitBatch(1: jaeger.Batch batch)` call) decoded into the span model, on
- * top of either Thrift protocol. The mapping is Jaeger's own (`model/converter/thrift/jaeger` ToDomain):
+ * top of either Thrift protocol, as Jaeger 2.x shows what it received (its translation through OpenTelemetry and
+ * back: jaeger-otel-translate.ts):
  *
  * - trace id = traceIdHigh:traceIdLow as 32 hex digits, span ids as 16, both read as unsigned;
- * - a non-zero `parentSpanId` becomes a CHILD_OF reference, put first, unless a CHILD_OF reference to that same
- *   span of the same trace is already listed (`MaybeAddParentSpanID`);
- * - tags keep their type; a LONG is exact (bigint beyond 2^53); a tag of an unknown type becomes a string tag;
- * - flags are the unsigned 32-bit value; times are microseconds.
+ * - tags keep their type; a LONG is exact (bigint beyond 2^53); times are microseconds.
  *
  * Required fields are required, as in Jaeger's generated readers: a span without its trace id or start time is a
  * malformed batch. Fields this IDL version does not know (Batch.seqNo, Batch.stats, Span.incomplete, anything
  * newer) are skipped, as are fields whose type does not match the IDL (Thrift's own rule).
  */
-import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../span.js';
+import type { KeyValue, Process, Span, SpanLog } from '../span.js';
+import { translateThriftProcess, translateThriftSpan, type BadKeys, type ThriftRef } from './jaeger-otel-translate.js';
 import { BinaryReader } from './thrift-binary.js';
 import { CompactReader } from './thrift-compact.js';
 import {
@@ -57,6 +56,7 @@ export function decodeJaegerSpans(bytes: Uint8Array, protocol: ThriftProtocol, p
   const spans: Span[] = [];
   do {
     const span = decoder.span();
+    if (span === undefined) continue;
     span.process = process;
     spans.push(span);
   } while (reader.offset < bytes.length);
@@ -173,41 +173,53 @@ export class JaegerDecoder {
     const spans: Span[] = [];
     for (let i = 0; i < n; i++) {
       this.spanIndex = i;
-      spans.push(this.span());
+      const span = this.span();
+      if (span !== undefined) spans.push(span);
     }
     this.spanIndex = -1;
     return spans;
   }
 
+  /** The batch's process as Jaeger 2.x shows it (jaeger-otel-translate.ts). */
   process(): Process {
     const r = this.r;
     let serviceName: string | undefined;
+    let serviceBytes: Uint8Array | undefined;
     let tags: KeyValue[] = [];
+    let badKeys: BadKeys | undefined;
     r.readStructBegin();
     for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
-      if (r.fieldId === 1 && t === T_STRING) serviceName = r.readString();
-      else if (r.fieldId === 2 && t === T_LIST) tags = this.tags('Process.tags');
-      else r.skip(t);
+      if (r.fieldId === 1 && t === T_STRING) {
+        serviceName = r.readString();
+        serviceBytes = r.badUtf8(serviceName);
+      } else if (r.fieldId === 2 && t === T_LIST) {
+        this.badKeys = undefined;
+        tags = this.tags('Process.tags', true);
+        badKeys = this.badKeys;
+      } else r.skip(t);
     }
     r.readStructEnd();
     if (serviceName === undefined) throw new ThriftError('Process is missing its required field serviceName');
-    return { serviceName, tags };
+    return translateThriftProcess(serviceName, tags, badKeys, serviceBytes);
   }
 
-  span(): Span {
+  /** The span as Jaeger 2.x shows it (jaeger-otel-translate.ts); undefined for a blank span, which Jaeger drops. */
+  span(): Span | undefined {
     const r = this.r;
     // Bit i of `seen` records required field i+1 (1..5, 7..9).
     let seen = 0;
     let lowHi = 0, lowLo = 0, highHi = 0, highLo = 0, parentHi = 0, parentLo = 0;
     let spanId = '';
     let operationName = '';
-    let references: SpanRef[] = [];
+    let badName: Uint8Array | undefined;
+    let refs: ThriftRef[] = [];
     let flags = 0;
+    let lists = false;
+    let badKeys: BadKeys | undefined;
     let startTimeMicros = 0;
     let durationMicros = 0;
     let tags: KeyValue[] = [];
     let logs: SpanLog[] = [];
-    let warnings: string[] | undefined;
     r.readStructBegin();
     for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
       const id = r.fieldId;
@@ -224,18 +236,22 @@ export class JaegerDecoder {
         }
       } else if (id === 5 && t === T_STRING) {
         operationName = r.readString();
+        badName = r.badUtf8(operationName);
         seen |= 1 << 4;
       } else if (id === 6 && t === T_LIST) {
-        const refs = this.references();
-        references = refs.references;
-        if (refs.warnings) warnings = refs.warnings;
+        refs = this.references();
+        lists = true;
       } else if (id === 7 && t === T_I32) {
         flags = r.readI32() >>> 0;
         seen |= 1 << 6;
       } else if (id === 10 && t === T_LIST) {
-        tags = this.tags('Span.tags');
+        this.badKeys = undefined;
+        tags = this.tags('Span.tags', true);
+        badKeys = this.badKeys;
+        lists = true;
       } else if (id === 11 && t === T_LIST) {
         logs = this.logs();
+        lists = true;
       } else {
         r.skip(t);
       }
@@ -243,12 +259,12 @@ export class JaegerDecoder {
     r.readStructEnd();
     if (seen !== REQUIRED_SPAN_FIELDS) throw new ThriftError(`Span is missing its required field ${missingSpanField(seen)}`);
     const traceId = this.traceId(highHi, highLo, lowHi, lowLo);
-    if (parentHi !== 0 || parentLo !== 0) references = withParent(traceId, hex64(parentHi, parentLo), references);
-    const span: Span = {
-      traceId, spanId, operationName, references, flags, startTimeMicros, durationMicros, tags, logs, process: NO_PROCESS,
-    };
-    if (warnings) span.warnings = warnings;
-    return span;
+    const parentId = hex64(parentHi, parentLo);
+    const blank = !lists && flags === 0 && startTimeMicros === 0 && durationMicros === 0 && operationName === ''
+      && traceId === ZERO_TRACE_ID && spanId === ZERO_SPAN_ID && parentId === ZERO_SPAN_ID;
+    return translateThriftSpan({
+      traceId, spanId, parentId, refs, operationName, badName, startTimeMicros, durationMicros, tags, badKeys, logs, blank,
+    }, NO_PROCESS);
   }
 
   /** The 32 hex digits of traceIdHigh:traceIdLow; the previous string when it is the same id. */
@@ -263,20 +279,16 @@ export class JaegerDecoder {
     return this.lastTraceId;
   }
 
-  private references(): { references: SpanRef[]; warnings?: string[] } {
+  private references(): ThriftRef[] {
     const r = this.r;
     const n = this.structList('Span.references');
-    const references: SpanRef[] = [];
-    let warnings: string[] | undefined;
+    const refs: ThriftRef[] = [];
     const f = this.ref;
     for (let i = 0; i < n; i++) {
       f.read(r);
-      const traceId = this.traceId(f.highHi, f.highLo, f.lowHi, f.lowLo);
-      const spanId = hex64(f.idHi, f.idLo);
-      if (f.refType === 0 || f.refType === 1) references.push({ refType: f.refType === 0 ? 'CHILD_OF' : 'FOLLOWS_FROM', traceId, spanId });
-      else (warnings ??= []).push(`reference to span ${spanId} of unknown type ${f.refType} dropped`);
+      refs.push({ refType: f.refType, traceId: this.traceId(f.highHi, f.highLo, f.lowHi, f.lowLo), spanId: hex64(f.idHi, f.idLo) });
     }
-    return warnings ? { references, warnings } : { references };
+    return refs;
   }
 
   private logs(): SpanLog[] {
@@ -292,7 +304,7 @@ export class JaegerDecoder {
           r.readI64();
           timestampMicros = int64Number(r.i64Hi, r.i64Lo);
         } else if (r.fieldId === 2 && t === T_LIST) {
-          fields = this.tags('Log.fields');
+          fields = this.tags('Log.fields', false);
         } else {
           r.skip(t);
         }
@@ -305,14 +317,21 @@ export class JaegerDecoder {
     return logs;
   }
 
-  private tags(what: string): KeyValue[] {
+  /** Tags whose key was not UTF-8, of the last list `tags` read with `sanitize`. */
+  private badKeys: BadKeys | undefined;
+
+  /**
+   * A list of tags. With `sanitize` (span and process tags, which Jaeger's UTF-8 sanitizer cleans; log fields it
+   * leaves), a string value that is not UTF-8 becomes a binary one, and a key that is not is noted in `badKeys`.
+   */
+  private tags(what: string, sanitize: boolean): KeyValue[] {
     const n = this.structList(what);
     const tags: KeyValue[] = [];
-    for (let i = 0; i < n; i++) tags.push(this.tag());
+    for (let i = 0; i < n; i++) tags.push(this.tag(sanitize));
     return tags;
   }
 
-  private tag(): KeyValue {
+  private tag(sanitize: boolean): KeyValue {
     const r = this.r;
     let key: string | undefined;
     let vType = -1;
@@ -321,12 +340,14 @@ export class JaegerDecoder {
     let vBool = false;
     let longHi = 0, longLo = 0;
     let vBinary: Uint8Array = EMPTY_BINARY;
+    let badKey: Uint8Array | undefined;
+    let badStr: Uint8Array | undefined;
     r.readStructBegin();
     for (let t = r.readFieldBegin(); t !== T_STOP; t = r.readFieldBegin()) {
       switch (r.fieldId) {
-        case 1: if (t === T_STRING) { key = r.readString(); continue; } break;
+        case 1: if (t === T_STRING) { key = r.readString(); if (sanitize) badKey = r.badUtf8(key); continue; } break;
         case 2: if (t === T_I32) { vType = r.readI32(); continue; } break;
-        case 3: if (t === T_STRING) { vStr = r.readString(); continue; } break;
+        case 3: if (t === T_STRING) { vStr = r.readString(); if (sanitize) badStr = r.badUtf8(vStr); continue; } break;
         case 4: if (t === T_DOUBLE) { vDouble = r.readDouble(); continue; } break;
         case 5: if (t === T_BOOL) { vBool = r.readBool(); continue; } break;
         case 6: if (t === T_I64) { r.readI64(); longHi = r.i64Hi; longLo = r.i64Lo; continue; } break;
@@ -336,15 +357,10 @@ export class JaegerDecoder {
     }
     r.readStructEnd();
     if (key === undefined) throw new ThriftError('Tag is missing its required field key');
-    switch (vType) {
-      case TAG_STRING: return { key, type: 'string', value: vStr };
-      case TAG_DOUBLE: return { key, type: 'float64', value: vDouble };
-      case TAG_BOOL: return { key, type: 'bool', value: vBool };
-      case TAG_LONG: return { key, type: 'int64', value: int64Value(longHi, longLo) };
-      case TAG_BINARY: return { key, type: 'binary', value: vBinary };
-      case -1: throw new ThriftError(`Tag "${key.slice(0, 64)}" is missing its required field vType`);
-      default: return { key, type: 'string', value: `Unknown VType: ${vType}` };
-    }
+    if (vType === -1) throw new ThriftError(`Tag "${key.slice(0, 64)}" is missing its required field vType`);
+    const tag = tagOf(key, vType, vStr, badStr, vDouble, vBool, longHi, longLo, vBinary);
+    if (badKey !== undefined) (this.badKeys ??= new Map()).set(tag, badKey);
+    return tag;
   }
 }
 
@@ -385,6 +401,24 @@ export class SpanRefFields {
   }
 }
 
+function tagOf(
+  key: string, vType: number, vStr: string, badStr: Uint8Array | undefined, vDouble: number, vBool: boolean, longHi: number,
+  longLo: number, vBinary: Uint8Array,
+): KeyValue {
+  switch (vType) {
+    case TAG_STRING: return badStr === undefined ? { key, type: 'string', value: vStr } : { key, type: 'binary', value: badStr };
+    case TAG_DOUBLE: return { key, type: 'float64', value: vDouble };
+    case TAG_BOOL: return { key, type: 'bool', value: vBool };
+    case TAG_LONG: return { key, type: 'int64', value: int64Value(longHi, longLo) };
+    case TAG_BINARY: return { key, type: 'binary', value: vBinary };
+    // Go's `%q` of the generated TagType's String() for a value it does not know.
+    default: return { key, type: 'string', value: UNKNOWN_TAG_TYPE };
+  }
+}
+
+/** What Jaeger 2.x makes of a tag of a type Thrift's IDL does not define. */
+export const UNKNOWN_TAG_TYPE = '<Unknown Jaeger TagType "<UNSET>">';
+
 /** Span fields 1..5 and 7..9. */
 export const REQUIRED_SPAN_FIELDS = 0b1_1101_1111;
 const SPAN_FIELD_NAMES = ['traceIdLow', 'traceIdHigh', 'spanId', 'parentSpanId', 'operationName', 'references', 'flags', 'startTime', 'duration'];
@@ -399,14 +433,4 @@ export function missingSpanField(seen: number): string {
 }
 
 const ZERO_SPAN_ID = '0000000000000000';
-
-/** Jaeger's `MaybeAddParentSpanID`: the parent as a leading CHILD_OF reference unless one already names it. */
-function withParent(traceId: string, parentId: string, references: SpanRef[]): SpanRef[] {
-  if (parentId === ZERO_SPAN_ID) return references;
-  for (const ref of references) {
-    if (ref.refType === 'CHILD_OF' && ref.spanId === parentId && ref.traceId === traceId) return references;
-  }
-  const parent: SpanRef = { refType: 'CHILD_OF', traceId, spanId: parentId };
-  if (references.length === 0) return [parent];
-  return [parent, ...references];
-}
+const ZERO_TRACE_ID = '00000000000000000000000000000000';

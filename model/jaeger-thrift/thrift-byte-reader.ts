@@ -2,6 +2,7 @@
  * What the compact and binary Thrift readers share over their bytes: the position, the bounds check, and strings
  * and binaries read after a length prefix (whose encoding each protocol reads its own way: `length`).
  */
+import { isUtf8 } from 'node:buffer';
 import { shortString } from '../short-strings.js';
 import { ThriftError } from './thrift-reader.js';
 
@@ -37,8 +38,22 @@ export abstract class ThriftByteReader {
   readString(): string {
     const n = this.length('a string');
     const start = this.pos;
+    this.lastStringStart = start;
     this.pos += n;
     return shortString(this.buf, start, this.pos);
+  }
+
+  /** Where the last string `readString` read starts (it ends where that call left `offset`). */
+  lastStringStart = 0;
+
+  /**
+   * The bytes of the last string read when they are not UTF-8 (a copy), else undefined. `s` is the string made of
+   * them: only a string holding U+FFFD can be one (the decoder put it in place of a bad sequence).
+   */
+  badUtf8(s: string): Uint8Array | undefined {
+    if (s.indexOf('\uFFFD') < 0) return undefined;
+    const bytes = this.buf.subarray(this.lastStringStart, this.pos);
+    return isUtf8(bytes) ? undefined : Uint8Array.from(bytes);
   }
 
   /**

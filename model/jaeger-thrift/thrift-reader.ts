@@ -77,6 +77,8 @@ export interface ThriftReader {
   readI64(): void;
   readDouble(): number;
   readString(): string;
+  /** The bytes of the last string read (`s`) when they are not UTF-8, else undefined. */
+  badUtf8(s: string): Uint8Array | undefined;
   /** A copy of the bytes (never a view: a view would keep the whole datagram alive). */
   readBinary(): Uint8Array;
   /** Reads past one value of `type`, whatever it holds. */

@@ -167,7 +167,8 @@ export class SpanRowWriter {
       else same.push(span);
     };
     for (const chunk of chunks) {
-      if (chunk instanceof JaegerCompactSpans && chunk.count < WIRE_STRIDE) {
+      // A datagram whose spans Jaeger's translation changes is written decoded (model/jaeger-thrift/jaeger-otel-translate.ts).
+      if (chunk instanceof JaegerCompactSpans && chunk.plain && chunk.count < WIRE_STRIDE) {
         const base = (wire.push(chunk) - 1) * WIRE_STRIDE;
         const ids = chunk.ids;
         let traceId = '';
