@@ -38,6 +38,7 @@ const O_START = 8;
 const O_DURATION = 16;
 const O_EVENTS = 32;
 const O_DROPPED = 64;
+const O_NAMES = 128;
 
 /** Grown as needed and kept: a batch is written here, then copied out at its size (one allocation per batch). */
 let scratch = Buffer.allocUnsafe(64 * 1024);
@@ -216,7 +217,7 @@ export function encodeSpanBytes(spans: Span[]): Buffer {
 function writeOtlp(w: ByteWriter, o: SpanOtlp): void {
   const bits = (o.flags ? O_FLAGS : 0) | (o.parentSpanId !== undefined ? O_PARENT : 0) | (o.links !== undefined ? O_LINKS : 0) |
     (o.startNanos ? O_START : 0) | (o.durationNanos ? O_DURATION : 0) | (o.eventNanos !== undefined ? O_EVENTS : 0) |
-    (o.dropped !== undefined ? O_DROPPED : 0);
+    (o.dropped !== undefined ? O_DROPPED : 0) | (o.eventNames !== undefined ? O_NAMES : 0);
   w.varint(bits + 1);
   if (bits & O_FLAGS) w.varint(o.flags! >>> 0);
   if (bits & O_PARENT) w.str(o.parentSpanId!);
@@ -238,6 +239,10 @@ function writeOtlp(w: ByteWriter, o: SpanOtlp): void {
     for (const n of o.eventNanos!) w.varint(n);
   }
   if (bits & O_DROPPED) for (const n of o.dropped!) w.varint(n >>> 0);
+  if (bits & O_NAMES) {
+    w.varint(o.eventNames!.length);
+    for (const n of o.eventNames!) w.str(n);
+  }
 }
 
 function readOtlp(r: ByteReader, head: number): SpanOtlp {
@@ -269,6 +274,12 @@ function readOtlp(r: ByteReader, head: number): SpanOtlp {
     o.eventNanos = nanos;
   }
   if (bits & O_DROPPED) o.dropped = [r.varint(), r.varint(), r.varint()];
+  if (bits & O_NAMES) {
+    const n = r.varint();
+    const names = new Array<string>(n);
+    for (let i = 0; i < n; i++) names[i] = r.str();
+    o.eventNames = names;
+  }
   return o;
 }
 

@@ -85,6 +85,11 @@ export interface SpanOtlp {
   durationNanos?: number;
   /** Per log (event), nanoseconds past its `timestampMicros`; absent when all are 0. */
   eventNanos?: number[];
+  /**
+   * Per log (event), its name when an attribute named `event` kept it out of the v1 log ('' for the others); absent
+   * when none did.
+   */
+  eventNames?: string[];
   /** The span's dropped attributes, events and links counts, absent when all are 0. */
   dropped?: [number, number, number];
 }

@@ -101,9 +101,12 @@ function encodeSentSpan(span: Span): Record<string, unknown> {
   if (otlp.dropped && otlp.dropped[0]) out.droppedAttributesCount = otlp.dropped[0];
   if (span.logs.length > 0) {
     out.events = span.logs.map((log, i) => {
-      const name = log.fields.find((f) => f.key === 'event' && f.type === 'string');
+      const sentName = otlp.eventNames?.[i];
+      // an event whose `event` attribute kept its name out of the log has it in eventNames, the attribute stays
+      const name = sentName ? undefined : log.fields.find((f) => f.key === 'event' && f.type === 'string');
       const ev: Record<string, unknown> = { timeUnixNano: microsToNanos(log.timestampMicros, otlp.eventNanos?.[i] ?? 0) };
-      if (name) ev.name = name.value;
+      if (sentName) ev.name = sentName;
+      else if (name) ev.name = name.value;
       const rest = log.fields.filter((f) => f !== name);
       if (rest.length > 0) ev.attributes = otlpAttributes(rest);
       return ev;

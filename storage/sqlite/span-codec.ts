@@ -47,6 +47,8 @@ export interface EncodedOtlp {
   d?: number;
   e?: number[];
   x?: [number, number, number];
+  /** event names an `event` attribute kept out of the logs */
+  n?: string[];
 }
 const TYPE_CODE = { string: 's', bool: 'b', int64: 'i', float64: 'f', binary: 'x' } as const;
 
@@ -301,6 +303,10 @@ function writeOtlp(out: JsonBytes, o: SpanOtlp, traceId: string): void {
     key('x');
     out.ascii(`[${o.dropped.join(',')}]`);
   }
+  if (o.eventNames !== undefined) {
+    key('n');
+    out.write(JSON.stringify(o.eventNames));
+  }
   out.byte(0x7d);
 }
 
@@ -321,6 +327,7 @@ function decodeOtlp(e: EncodedOtlp, traceId: string): SpanOtlp {
   if (e.d) o.durationNanos = e.d;
   if (e.e) o.eventNanos = e.e;
   if (e.x) o.dropped = e.x;
+  if (e.n) o.eventNames = e.n;
   return o;
 }
 

@@ -84,3 +84,37 @@ test('damaged bytes are refused with a reason, never read as other spans', () =>
   otherVersion[0] = 9;
   assert.throws(() => decodeSpanBytes(otherVersion), /unknown version 9/);
 });
+
+const otlpSpan = (i: number, process: Process): Span => ({
+  ...span(i, process),
+  tags: [
+    { key: 'list', type: 'string', value: '["a",1]', any: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: '1' }] } } },
+    { key: 'plain', type: 'string', value: 'x' },
+  ],
+  otlp: i % 2 === 0
+    ? {
+      flags: 257, parentSpanId: 'a'.repeat(16), startNanos: 789, durationNanos: 1, eventNanos: [0, 999], eventNames: ['', 'named'], dropped: [1, 0, 3],
+      links: [
+        { traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), attributes: [{ key: 'opentracing.ref_type', type: 'string', value: 'child_of' }], traceState: 'k=v', flags: 0xffffffff, droppedAttributesCount: 2 },
+        { traceId: 'f'.repeat(32), spanId: '1'.repeat(16), attributes: [] },
+      ],
+    }
+    : {},
+});
+
+test('what OTLP sent beyond the v1 model (span.otlp, array and map values) round-trips', () => {
+  const process: Process = { serviceName: 'svc', tags: [{ key: 'm', type: 'string', value: '{"k":"v"}', any: { kvlistValue: { values: [{ key: 'k', value: { stringValue: 'v' } }] } } }] };
+  const spans = Array.from({ length: 10 }, (_, i) => otlpSpan(i, process));
+  assert.deepEqual(decodeSpanBytes(encodeSpanBytes(spans)), spans);
+});
+
+test('batches of version 1 (written before span.otlp) are still read', () => {
+  // Version 1 is version 2 without the otlp field after the warnings: one span, no tags, no otlp.
+  const s = span(2, { serviceName: 'shop', tags: [] });
+  s.tags = [];
+  const v2 = encodeSpanBytes([s]);
+  assert.equal(v2[0], 2);
+  assert.equal(v2[v2.length - 1], 0, 'no otlp field');
+  const v1 = Buffer.concat([Buffer.from([1]), v2.subarray(1, v2.length - 1)]);
+  assert.deepEqual(decodeSpanBytes(v1), [s]);
+});

@@ -107,3 +107,32 @@ test('span data longer than the byte buffer grows it and stays the JSON of the e
     assert.deepEqual(parsed.w, s.warnings);
   }
 });
+
+test('what OTLP sent beyond the v1 model (span.otlp, array and map values) is stored and read back; rows without it read as before', () => {
+  const s: Span = {
+    ...span(),
+    tags: [
+      { key: 'list', type: 'string', value: '["a",1]', any: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: '1' }] } } },
+      { key: 'plain', type: 'string', value: 'x' },
+    ],
+    otlp: {
+      flags: 257, parentSpanId: '00000000000000aa', startNanos: 789, durationNanos: 1, eventNanos: [999], eventNames: ['named'], dropped: [1, 0, 3],
+      links: [
+        { traceId: '0123456789abcdef0123456789abcdef', spanId: '00000000000000aa', attributes: [{ key: 'opentracing.ref_type', type: 'string', value: 'follows_from' }] },
+        { traceId: 'ffffffffffffffffffffffffffffffff', spanId: '00000000000000bb', attributes: [], traceState: 'k=v', flags: 1, droppedAttributesCount: 2 },
+      ],
+    },
+  };
+  const columns = { traceId: s.traceId, spanId: s.spanId, operationName: s.operationName, startTimeMicros: s.startTimeMicros, durationMicros: s.durationMicros, process };
+  const data = encodeSpanData(s);
+  assert.deepEqual(decodeSpan({ ...columns, data }), s);
+  // The array's text is what a tag search compares with.
+  const seen: string[] = [];
+  forEachEncodedTag(JSON.parse(data) as EncodedSpan, (k, v) => seen.push(`${k}=${v}`));
+  assert.ok(seen.includes('list=["a",1]'));
+  // A row written before: no "o", no "a" tags.
+  const old = JSON.stringify({ t: [['list', 's', '["a",1]']] });
+  const back = decodeSpan({ ...columns, data: old });
+  assert.equal(back.otlp, undefined);
+  assert.deepEqual(back.tags, [{ key: 'list', type: 'string', value: '["a",1]' }]);
+});

@@ -374,6 +374,10 @@ function appendEvents(logs: SpanLog[], otlp: SpanOtlp, events: unknown): string 
     const fields: KeyValue[] = [];
     const attrs = ev.attributes;
     if (name && !hasKey(attrs, 'event')) fields.push({ key: 'event', type: 'string', value: name });
+    else if (name) {
+      if (otlp.eventNames === undefined) otlp.eventNames = new Array<string>(events.length).fill('');
+      otlp.eventNames[i] = name;
+    }
     const problem = appendAttributes(fields, attrs, `events[${i}].attributes`);
     if (problem !== undefined) return problem;
     logs.push({ timestampMicros: time.micros, fields });
