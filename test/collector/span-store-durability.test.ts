@@ -59,6 +59,7 @@ test('spans answered 200 are in the embedded store exactly once after the collec
     SPAN_STORAGE_TYPE: 'store', COLLECTOR_SPAN_FLUSH_INTERVAL: '20ms', COLLECTOR_SPAN_BATCH: '500',
     COLLECTOR_ADMIN_LISTEN: `127.0.0.1:${admin}`, COLLECTOR_OTLP_HTTP_LISTEN: `127.0.0.1:${otlp}`,
     COLLECTOR_ZIPKIN_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_HTTP_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_COMPACT_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_BINARY_LISTEN: '127.0.0.1:0',
+    COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_GRPC_LISTEN: '127.0.0.1:0',
   };
   let collector = startCollector(env);
   t.after(() => {

@@ -1,7 +1,9 @@
 /**
  * Starts every trace receiver on its own port (the README's "Ports"): Jaeger agent UDP (compact 6831, binary 6832),
- * Jaeger HTTP 14268, Zipkin 9411, OTLP/HTTP 4318 — all handing spans to one bounded span queue. The HTTP ones need
- * COLLECTOR_AUTH_TOKEN when it is set; UDP datagrams carry no credentials (keep those ports on a trusted network).
+ * Jaeger HTTP 14268, Jaeger gRPC 14250 (with remote sampling's SamplingManager when a strategy provider is given),
+ * Zipkin 9411, OTLP/HTTP 4318, OTLP/gRPC 4317 — all handing spans to one bounded span queue. The HTTP and gRPC ones
+ * need COLLECTOR_AUTH_TOKEN when it is set; UDP datagrams carry no credentials (keep those ports on a trusted
+ * network).
  */
 import type { Config } from '../../../platform/config/load-config.js';
 import type { Logger } from '../../../platform/log.js';
@@ -11,6 +13,10 @@ import { startJaegerHttpReceiver } from './jaeger-http-receiver.js';
 import { startJaegerUdpReceiver } from './jaeger-udp-receiver.js';
 import { startOtlpHttpReceiver } from './otlp-http-receiver.js';
 import { startZipkinReceiver } from './zipkin-receiver.js';
+import { startGrpcServer, type RawService } from './grpc-server.js';
+import { otlpGrpcTraceService } from './otlp-grpc-receiver.js';
+import { jaegerGrpcCollectorService, jaegerGrpcSamplingService } from './jaeger-grpc-receiver.js';
+import type { SamplingStrategyProvider } from '../../sampling/sampling-strategy.js';
 
 export interface StartedReceiver {
   name: string;
@@ -18,7 +24,13 @@ export interface StartedReceiver {
   close(): Promise<void>;
 }
 
-export async function startTraceReceivers(config: Config['collector'], consumer: SpanConsumer, registry: Registry, log: Logger): Promise<StartedReceiver[]> {
+export async function startTraceReceivers(
+  config: Config['collector'],
+  consumer: SpanConsumer,
+  registry: Registry,
+  log: Logger,
+  sampling?: SamplingStrategyProvider,
+): Promise<StartedReceiver[]> {
   const started: StartedReceiver[] = [];
   const at = (l: { host: string }, port: number, proto = 'tcp'): string => `${l.host}:${port}/${proto}`;
   try {
@@ -47,6 +59,26 @@ export async function startTraceReceivers(config: Config['collector'], consumer:
       authToken: config.authToken,
     });
     started.push({ name: 'OTLP/HTTP POST /v1/traces', where: at(config.otlpHttpListen, otlp.port), close: () => otlp.close() });
+    const otlpGrpc = await startGrpcServer({
+      listen: config.otlpGrpcListen, maxMessageBytes: config.grpcMaxMessageBytes, authToken: config.authToken,
+      log: log.child({ receiver: 'otlp-grpc' }),
+      services: [otlpGrpcTraceService({
+        consumer, registry, log: log.child({ receiver: 'otlp-grpc' }),
+        maxSpansPerRequest: config.otlpMaxSpansPerRequest, retryAfterMs: config.tracesRetryAfterMs,
+      })],
+    });
+    started.push({ name: 'OTLP/gRPC TraceService/Export', where: at(config.otlpGrpcListen, otlpGrpc.port), close: () => otlpGrpc.close() });
+    const jaegerServices: RawService[] = [jaegerGrpcCollectorService({
+      consumer, registry, log: log.child({ receiver: 'jaeger-grpc' }),
+      maxSpansPerBatch: config.jaegerMaxSpansPerBatch, retryAfterMs: config.tracesRetryAfterMs,
+    })];
+    if (sampling !== undefined) jaegerServices.push(jaegerGrpcSamplingService(sampling));
+    const jaegerGrpc = await startGrpcServer({
+      listen: config.jaegerGrpcListen, maxMessageBytes: config.grpcMaxMessageBytes, authToken: config.authToken,
+      log: log.child({ receiver: 'jaeger-grpc' }), services: jaegerServices,
+    });
+    const jaegerGrpcName = sampling === undefined ? 'Jaeger gRPC PostSpans' : 'Jaeger gRPC PostSpans, SamplingManager';
+    started.push({ name: jaegerGrpcName, where: at(config.jaegerGrpcListen, jaegerGrpc.port), close: () => jaegerGrpc.close() });
   } catch (err) {
     await Promise.allSettled(started.map((r) => r.close()));
     throw err;
