@@ -1,5 +1,6 @@
 /**
- * The query program's API server (port 16686): Jaeger's v1 and v3 APIs, the log API and `/api/status`, behind the
+ * The query program's API server (port 16686): Jaeger's v1 and v3 APIs and its Monitor tab's metrics, the log and
+ * time-series APIs and `/api/status`, behind the
  * optional bearer token and CORS, and the web UI's static files (public). Built without listening, so tests drive
  * it with `app.inject()`.
  *
@@ -25,8 +26,11 @@ import { registerJaegerV1Routes } from './jaeger/jaeger-v1-routes.js';
 import { registerJaegerV3Routes } from './jaeger/jaeger-v3-routes.js';
 import { registerLogRoutes } from './logs/log-routes.js';
 import { registerMetricRoutes } from './metrics/metric-routes.js';
+import { registerMonitorRoutes } from './monitor/monitor-routes.js';
 import { createStatusSource, type StatusSource } from './status.js';
 import { registerStatusRoutes } from './status-routes.js';
+import { registerSamplingRoutes } from './sampling-routes.js';
+import type { SamplingStrategyProvider } from '../collector/sampling/sampling-strategy.js';
 import { registerUiRoutes } from './ui-routes.js';
 
 export interface QueryAppOptions {
@@ -44,6 +48,8 @@ export interface QueryAppOptions {
   tailIntervalMs?: number;
   /** What `/api/status` reports; default: query alone, with what its readers hold. */
   status?: StatusSource;
+  /** Jaeger remote sampling's strategies for /api/sampling; absent: no such route. */
+  sampling?: SamplingStrategyProvider;
   /** The web UI's folder (default: query/ui), or false for none. */
   uiDir?: string | false;
 }
@@ -96,13 +102,17 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
     if (options.metricReader) {
       registerMetricRoutes(api, { reader: options.metricReader, now: options.now });
     } else {
-      api.get('/api/metrics/*', (req, reply) => sendApiError(req, reply, 501, 'the metric API needs the embedded store'));
+      const noStore = (req: FastifyRequest, reply: FastifyReply): FastifyReply => sendApiError(req, reply, 501, 'the metric API needs the embedded store');
+      api.get('/api/timeseries/*', noStore);
+      for (const name of ['measurements', 'tag-values', 'series']) api.get(`/api/metrics/${name}`, noStore);
     }
+    registerMonitorRoutes(api, { reader: options.spanReader, now: options.now });
     registerStatusRoutes(
       api,
       options.status ??
         createStatusSource({ command: 'query', programs: [{ name: 'query', self: true }], spanReader: options.spanReader, spanStorage: 'span storage', logReader: options.logReader }),
     );
+    if (options.sampling) registerSamplingRoutes(api, options.sampling);
     // Any other path and method under /api/: behind the token like the routes above, then 404.
     const unknown = (req: FastifyRequest, reply: FastifyReply): FastifyReply => sendApiError(req, reply, 404, '404 page not found');
     api.all('/api', unknown);

@@ -14,6 +14,7 @@ import { createRegistry } from '../platform/self-metrics.js';
 import { createSpanReader } from '../storage/span-storage-factory.js';
 import { openSharedDatabase } from '../storage/sqlite/database.js';
 import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
+import { sharedStrategyProvider } from '../collector/sampling/file-strategy-provider.js';
 import { buildQueryApp } from './api-app.js';
 import { createStatusSource, describeStatus, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
 
@@ -59,6 +60,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     maxLogs: config.query.maxLogs,
     log,
     status,
+    sampling: sharedStrategyProvider(runtime, { file: config.query.samplingStrategiesFile, reloadIntervalMs: config.query.samplingReloadIntervalMs, registry }),
   });
   const port = await listen(app, config.query.listen);
   const admin = await startAdminServer({

@@ -1,4 +1,4 @@
-import { Problem, parseEnum, parseInteger, parseList, parseListen, parseString, v } from './schema.js';
+import { Problem, parseDurationMs, parseEnum, parseInteger, parseList, parseListen, parseString, v } from './schema.js';
 
 export const query = {
   listen: v({ name: 'QUERY_LISTEN', default: ':16686', doc: 'Jaeger query API, log API and UI.', parse: parseListen }),
@@ -29,4 +29,7 @@ export const query = {
       return list.length > 0 ? list : new Problem('at least one index or pattern is needed');
     },
   }),
+  // The collector's variables, read by the query too: a query apart from the collector reads the same file.
+  samplingStrategiesFile: v({ name: 'SAMPLING_STRATEGIES_FILE', default: '', doc: 'The strategies file GET /api/sampling?service= answers from (the collector\'s, mounted where the query runs too); empty: probabilistic 0.001 for every service.', parse: parseString }),
+  samplingReloadIntervalMs: v({ name: 'SAMPLING_STRATEGIES_RELOAD_INTERVAL', default: '10s', doc: 'How often the query reads the strategies file again; 0: once.', parse: parseDurationMs }),
 };
