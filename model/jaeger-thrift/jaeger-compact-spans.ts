@@ -437,11 +437,7 @@ export class JaegerCompactWalker {
       if (tag.keyStart < 0) throw new ThriftError('Tag is missing its required field key');
       // A vType of -1 reads as none, as in the decoder.
       if (tag.vType === -1) throw new ThriftError(`Tag "${tag.key().slice(0, 64)}" is missing its required field vType`);
-      if (this.plain) {
-        keys[i * 2] = tag.keyStart;
-        keys[i * 2 + 1] = tag.keyEnd;
-        if (!plainTag(tag, bytes, this.spanTags) || repeatsKey(bytes, keys, i)) this.plain = false;
-      }
+
       // The tag's hash for the store's index, of its value as text (`tagValueString` of the decoded tag): from the
       // bytes while they are ASCII, else from the decoder's strings.
       if (this.tagCount === this.tagHashes.length) {
@@ -454,6 +450,11 @@ export class JaegerCompactWalker {
       if (ascii && tag.vType === TAG_STRING) ascii = h.valueBytes(bytes, tag.strStart, tag.strEnd, hashes, at);
       else if (ascii) h.value(tag.valueText(), hashes, at);
       if (!ascii) hashes[at] = tagHash(tag.key(), tag.valueText());
+      if (this.plain) {
+        keys[i * 2] = tag.keyStart;
+        keys[i * 2 + 1] = tag.keyEnd;
+        if (!plainTag(tag, bytes, this.spanTags, ascii) || repeatsKey(bytes, keys, i)) this.plain = false;
+      }
       this.tagOffsets[at] = tagStart;
       if (this.spanTags && this.kindType === -1 && (tag.vType < TAG_DOUBLE || tag.vType > TAG_BINARY) && isSpanKind(bytes, tag.keyStart, tag.keyEnd)) {
         // The first string-typed span.kind tag (an unknown type reads as a string).
@@ -488,7 +489,10 @@ const HTTP_STATUS_CODE = Buffer.from('http.status_code');
 const CHANGING = ['otel.status_code', 'otel.status_description', '@jaeger@warnings'].map((k) => Buffer.from(k));
 
 function equals(bytes: Buffer, start: number, end: number, word: Buffer): boolean {
-  return end - start === word.length && bytes.compare(word, 0, word.length, start, end) === 0;
+  const n = word.length;
+  if (end - start !== n) return false;
+  for (let i = 0; i < n; i++) if (bytes[start + i] !== word[i]) return false;
+  return true;
 }
 
 /** Whether the bytes are UTF-8 (ASCII checked here, anything else natively). */
@@ -498,17 +502,18 @@ function utf8(bytes: Buffer, start: number, end: number): boolean {
 }
 
 /**
- * Whether Jaeger's translation keeps the tag as the walk indexed it: a known type, UTF-8 key and value (span tags;
+ * Whether Jaeger's translation keeps the tag as the walk indexed it: a known type, UTF-8 key and value (checked only
+ * when the hasher found them not ASCII; span tags only:
  * log fields are not checked by Jaeger's sanitizer), and none of the keys it acts on unless their value leaves the
  * span as it is (a valid `span.kind`, `error=false`, an `http.status_code` under 399, an `event` that is a string).
  */
-function plainTag(tag: CompactTagFields, bytes: Buffer, spanTag: boolean): boolean {
+function plainTag(tag: CompactTagFields, bytes: Buffer, spanTag: boolean, ascii: boolean): boolean {
   const vType = tag.vType;
   if (vType < TAG_STRING || vType > TAG_BINARY) return false;
   const ks = tag.keyStart, ke = tag.keyEnd;
   const len = ke - ks;
   if (!spanTag) return len !== 5 || !equals(bytes, ks, ke, EVENT) || (vType === TAG_STRING && tag.strEnd > tag.strStart);
-  if (!utf8(bytes, ks, ke) || (vType === TAG_STRING && !utf8(bytes, tag.strStart, tag.strEnd))) return false;
+  if (!ascii && (!utf8(bytes, ks, ke) || (vType === TAG_STRING && !utf8(bytes, tag.strStart, tag.strEnd)))) return false;
   if (len === 9 && equals(bytes, ks, ke, SPAN_KIND)) {
     if (vType !== TAG_STRING) return false;
     for (const k of KINDS) if (equals(bytes, tag.strStart, tag.strEnd, k)) return true;
