@@ -73,6 +73,7 @@ export interface DbOtlp {
   startNanos?: number;
   durationNanos?: number;
   eventNanos?: number[];
+  eventNames?: string[];
   dropped?: number[];
 }
 
@@ -202,6 +203,7 @@ function toDbOtlp(o: SpanOtlp): DbOtlp {
   if (o.startNanos) out.startNanos = o.startNanos;
   if (o.durationNanos) out.durationNanos = o.durationNanos;
   if (o.eventNanos !== undefined) out.eventNanos = o.eventNanos;
+  if (o.eventNames !== undefined) out.eventNames = o.eventNames;
   if (o.dropped !== undefined) out.dropped = o.dropped;
   return out;
 }
@@ -224,6 +226,7 @@ function otlpJson(o: SpanOtlp): string {
   if (o.startNanos) parts.push(`"startNanos":${jsonNumber(o.startNanos)}`);
   if (o.durationNanos) parts.push(`"durationNanos":${jsonNumber(o.durationNanos)}`);
   if (o.eventNanos !== undefined) parts.push(`"eventNanos":${JSON.stringify(o.eventNanos)}`);
+  if (o.eventNames !== undefined) parts.push(`"eventNames":${JSON.stringify(o.eventNames)}`);
   if (o.dropped !== undefined) parts.push(`"dropped":${JSON.stringify(o.dropped)}`);
   return `{${parts.join(',')}}`;
 }
@@ -468,6 +471,7 @@ function fromDbOtlp(d: DbOtlp, traceId: string, problems: string[]): SpanOtlp {
   if (typeof d.startNanos === 'number' && d.startNanos !== 0) o.startNanos = d.startNanos;
   if (typeof d.durationNanos === 'number' && d.durationNanos !== 0) o.durationNanos = d.durationNanos;
   if (Array.isArray(d.eventNanos)) o.eventNanos = d.eventNanos.map(Number);
+  if (Array.isArray(d.eventNames)) o.eventNames = d.eventNames.map(String);
   if (Array.isArray(d.dropped) && d.dropped.length === 3) o.dropped = d.dropped.map(Number) as [number, number, number];
   return o;
 }

@@ -50,7 +50,7 @@ function span(r: () => number, i: number): Span {
   if (i % 5 === 2) s.scope = { tags: [] };
   if (i % 4 === 3) {
     s.otlp = i % 8 === 3 ? {} : {
-      flags: 257, parentSpanId: 'ab'.repeat(8), startNanos: 789, durationNanos: 1, eventNanos: [0, 5], dropped: [1, 0, 2],
+      flags: 257, parentSpanId: 'ab'.repeat(8), startNanos: 789, durationNanos: 1, eventNanos: [0, 5], eventNames: ['', 'x "y"'], dropped: [1, 0, 2],
       links: [{ traceId: s.traceId, spanId: 'cd'.repeat(8), traceState: 'k=v', flags: 1, droppedAttributesCount: 3, attributes: tags(r, 3) }, { traceId: 'e'.repeat(32), spanId: 'f'.repeat(16), attributes: [] }],
     };
   }
