@@ -90,7 +90,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     });
     closers.push(() => admin.close());
 
-    const receivers = await startTraceReceivers(c, queue, registry, log);
+    const receivers = await startTraceReceivers(c, queue, registry, log, sampling);
     closers.push(async () => {
       await Promise.all(receivers.map((r) => r.close()));
     });

@@ -5,6 +5,7 @@
  * /health names a strategies file that became wrong, and the start is refused (exit 2) with a wrong file.
  */
 import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +18,7 @@ import { loadConfig } from '../../../platform/config/load-config.js';
 import { silentLogger } from '../../../platform/log.js';
 import { SharedResources } from '../../../platform/runtime.js';
 import { waitFor } from '../../helpers/wait.js';
+import { loadJaegerApiV2 } from '../traces/support/jaeger-api-v2-protos.js';
 
 interface SdkSpan {
   context(): { isSampled(): boolean };
@@ -85,8 +87,31 @@ test('a jaeger-client remote sampler follows its per-operation strategy from the
   });
   const summary = collector.summary.join('\n');
   const samplingPort = Number(/remote sampling .* on 127\.0\.0\.1:(\d+)/.exec(summary)?.[1]);
+  const grpcPort = Number(/Jaeger gRPC PostSpans, SamplingManager on 127\.0\.0\.1:(\d+)/.exec(summary)?.[1]);
   const adminPort = Number(/admin .* on 127\.0\.0\.1:(\d+)/.exec(summary)?.[1]);
-  assert.ok(samplingPort > 0 && adminPort > 0, summary);
+  assert.ok(samplingPort > 0 && adminPort > 0 && grpcPort > 0, summary);
+
+  // The same strategy over gRPC (SamplingManager on the Jaeger gRPC port), for the SDKs that ask there.
+  const api = await loadJaegerApiV2();
+  if ('skip' in api) t.diagnostic(`gRPC SamplingManager not asked: ${api.skip}`);
+  else {
+    const client = new api.SamplingManager(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const answer = await new Promise<unknown>((resolve, reject) => {
+      (client as unknown as { GetSamplingStrategy: (req: object, cb: (err: Error | null, res: unknown) => void) => void })
+        .GetSamplingStrategy({ serviceName: 'checkout' }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+    client.close();
+    // proto3 leaves zeros off the wire: PROBABILISTIC (0), the rates of 0 and the lower bound read as absent.
+    assert.deepEqual(answer, {
+      probabilisticSampling: {},
+      operationSampling: {
+        perOperationStrategies: [
+          { operation: 'GET /orders', probabilisticSampling: { samplingRate: 1 } },
+          { operation: 'GET /health', probabilisticSampling: {} },
+        ],
+      },
+    });
+  }
 
   // Until the strategy arrives the tracer samples nothing (its initial probability is 0).
   const tracer = jaeger.initTracer(
