@@ -1,8 +1,7 @@
 /**
  * The query program's API server (port 16686): Jaeger's v1 and v3 APIs and its Monitor tab's metrics, the log and
- * time-series APIs and `/api/status`, behind the
- * optional bearer token and CORS, and the web UI's static files (public). Built without listening, so tests drive
- * it with `app.inject()`.
+ * time-series APIs and `/api/status`, behind the optional bearer token and CORS, and the web UI's static files
+ * (public). Built without listening, so tests drive it with `app.inject()`.
  *
  * The token is checked by a hook of the scope every API route is registered in, so it covers each route of that
  * scope, one added later included, whatever the spelling of the URL that reached it (the server normalises it

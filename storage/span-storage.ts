@@ -78,4 +78,29 @@ export interface SpanReader {
   countTraces?(query: TraceQuery): Promise<number>;
   /** Optional: asks the backend whether it answers; the problem (naming the storage) or undefined. For /health. */
   probe?(): Promise<string | undefined>;
+  /**
+   * Optional: the spans of these services and kinds started in [fromUs, toUs], reduced to what the Jaeger UI's
+   * Monitor tab charts (query/monitor/); at most `limit` (past it the reader throws SW_BAD_REQUEST: the window holds too many spans).
+   * A reader without it answers the Monitor tab 501, as Jaeger does without a metrics backend.
+   */
+  spanMetricSamples?(query: SpanMetricsQuery): Promise<SpanMetricSample[]>;
+}
+
+export interface SpanMetricsQuery {
+  services: string[];
+  /** Jaeger's kind names (server, client, producer, consumer, internal; '' for spans without a kind). */
+  kinds: string[];
+  fromUs: number;
+  toUs: number;
+  limit: number;
+}
+
+/** One span as the Monitor tab counts it. */
+export interface SpanMetricSample {
+  service: string;
+  operation: string;
+  startUs: number;
+  durationUs: number;
+  /** `error=true` or `otel.status_code=ERROR`. */
+  error: boolean;
 }

@@ -1,15 +1,18 @@
 /**
  * The metric API over the embedded store (storage/sqlite/metric-query.ts), in the v1 envelope (`data`, `total`):
- * - `GET /api/metrics/measurements`: every measurement with its fields (name, type) and tag keys.
- * - `GET /api/metrics/tag-values?measurement=&key=[&limit=]`: the values of one tag, sorted.
- * - `GET /api/metrics/series?measurement=&field=[&tag.<key>=<value>…][&start=&end=][&step=][&aggregate=]`: the
+ * - `GET /api/timeseries/measurements`: every measurement with its fields (name, type) and tag keys.
+ * - `GET /api/timeseries/tag-values?measurement=&key=[&limit=]`: the values of one tag, sorted.
+ * - `GET /api/timeseries/series?measurement=&field=[&tag.<key>=<value>…][&start=&end=][&step=][&aggregate=]`: the
  *   matching series of one field, aggregated per step (`avg` by default, `min`, `max`, `sum`, `count`, `last`;
  *   string fields take `count` and `last`). `start` / `end` are ms since the epoch or RFC 3339 (default: the last
  *   hour), `step` a duration (`15s`, `1m`; a bare number is seconds; default: the range in about 300 steps, at
  *   least 1 s). Each series comes with its tags and `[bucket start ms, value]` points.
  * A bad parameter answers 400 naming it; a field the measurement does not have, 404.
+ *
+ * `/api/metrics/` is the Jaeger UI's Monitor tab (query/monitor/); the three routes above are still answered there
+ * under their old names, marked deprecated (`Deprecation` header), since none of them collides with Jaeger's.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { parseDurationMs } from '../../platform/config/schema.js';
 import { AGGREGATES, STRING_AGGREGATES, type Aggregate, type MetricQueries } from '../../storage/sqlite/metric-query.js';
 import { envelope, firstValue, sendV1Error } from '../jaeger/envelope.js';
@@ -66,13 +69,21 @@ export function registerMetricRoutes(app: FastifyInstance, options: MetricRouteO
   const reader = options.reader;
   const now = options.now ?? Date.now;
   const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+  // Each route under its name, and under its old one saying it is deprecated and where it went (RFC 9745, RFC 8288).
+  const route = (name: string, handler: RouteHandlerMethod): void => {
+    app.get(`/api/timeseries/${name}`, handler);
+    app.get(`/api/metrics/${name}`, function (req, reply) {
+      void reply.header('deprecation', 'true').header('link', `</api/timeseries/${name}>; rel="successor-version"`);
+      return handler.call(this, req, reply);
+    });
+  };
 
-  app.get('/api/metrics/measurements', async () => {
+  route('measurements', async () => {
     const data = await reader.measurements();
     return envelope(data, { total: data.length });
   });
 
-  app.get('/api/metrics/tag-values', async (req, reply) => {
+  route('tag-values', async (req, reply) => {
     const measurement = firstValue(req.query, 'measurement');
     const key = firstValue(req.query, 'key');
     if (measurement === '') return sendV1Error(reply, 400, 'measurement is required');
@@ -84,7 +95,7 @@ export function registerMetricRoutes(app: FastifyInstance, options: MetricRouteO
     return envelope(data, { total: data.length, limit });
   });
 
-  app.get('/api/metrics/series', async (req, reply) => {
+  route('series', async (req, reply) => {
     const q = req.query;
     const measurement = firstValue(q, 'measurement');
     const field = firstValue(q, 'field');

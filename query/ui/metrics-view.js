@@ -1,5 +1,5 @@
 // Metrics: measurement, field, aggregate and one tag filter, a time range, and a line chart of the matching
-// series, one line per tag set (GET /api/metrics/measurements, /api/metrics/tag-values, /api/metrics/series).
+// series, one line per tag set (GET /api/timeseries/measurements, /api/timeseries/tag-values, /api/timeseries/series).
 import { ApiError, getJson } from './api.js';
 import { lineChart } from './chart.js';
 import { clear, h, navigate, routeWith } from './dom.js';
@@ -74,7 +74,7 @@ export function renderMetrics(main, params) {
     clear(tagValue, option('', 'any value'));
     tagValue.disabled = !tagKey.value;
     if (!tagKey.value) return;
-    const body = await getJson('/api/metrics/tag-values', { measurement: measurement.value, key: tagKey.value }, { signal });
+    const body = await getJson('/api/timeseries/tag-values', { measurement: measurement.value, key: tagKey.value }, { signal });
     tagValue.append(...(body.data ?? []).map((v) => option(v)));
     if ((body.data ?? []).includes(selected)) tagValue.value = selected;
   }
@@ -100,7 +100,7 @@ export function renderMetrics(main, params) {
   }
 
   (async () => {
-    measurements = (await getJson('/api/metrics/measurements', {}, { signal })).data ?? [];
+    measurements = (await getJson('/api/timeseries/measurements', {}, { signal })).data ?? [];
     if (measurements.length === 0) {
       clear(section, h('div.empty', h('p', 'No metrics stored yet.'),
         h('p.muted', 'Container statistics arrive once a minute (COLLECTOR_CONTAINER_STATS); containers can also declare ',
@@ -125,7 +125,7 @@ export function renderMetrics(main, params) {
       measurement: measurement.value, field: field.value, aggregate: aggregate.value, start: Math.floor(start), end: Math.ceil(end),
       ...(tagKey.value && tagValue.value ? { [`tag.${tagKey.value}`]: tagValue.value } : {}),
     };
-    const result = (await getJson('/api/metrics/series', query, { signal })).data;
+    const result = (await getJson('/api/timeseries/series', query, { signal })).data;
     const names = seriesNames(result.series);
     const series = result.series.map((s, i) => ({
       name: names[i],

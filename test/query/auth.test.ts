@@ -104,7 +104,7 @@ describe('the query API behind QUERY_AUTH_TOKEN', () => {
 
   test('the routes enumerated are the whole API: Jaeger v1 and v3, logs, metrics, status, and the catch-all', () => {
     const urls = new Set([...full.routes, ...bare.routes].map((r) => r.url));
-    for (const url of ['/api/services', '/api/traces/:traceID', '/api/v3/traces/:trace_id', '/api/logs/tail', '/api/metrics/series', '/api/logs*', '/api/metrics/*', '/api/status', '/api/*', '/api']) {
+    for (const url of ['/api/services', '/api/traces/:traceID', '/api/v3/traces/:trace_id', '/api/logs/tail', '/api/timeseries/series', '/api/metrics/series', '/api/metrics/calls', '/api/metrics/minstep', '/api/logs*', '/api/timeseries/*', '/api/status', '/api/*', '/api']) {
       assert.ok(urls.has(url), `${url} not among ${[...urls].join(' ')}`);
     }
     assert.ok(full.routes.some((r) => r.method === 'HEAD'), 'HEAD routes are listed');
