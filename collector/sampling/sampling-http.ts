@@ -25,7 +25,8 @@ export function answerSampling(
   if (services.length !== 1) return plainError(reply, 400, "'service' parameter must be provided once");
   const body = encode(provider.strategyFor(services[0]!));
   if (body === undefined) return plainError(reply, 500, 'cannot marshall to JSON');
-  return reply.status(200).header('content-type', 'application/json').send(body);
+  // Bytes, so that the content type stays Jaeger's (fastify adds a charset to a JSON type sent as a string).
+  return reply.status(200).header('content-type', 'application/json').send(Buffer.from(body));
 }
 
 /** Go's http.Error: the text and a newline, as plain text. */
