@@ -25,8 +25,10 @@
  * - a tag `@jaeger@warnings` → the span's warnings (its text), the tag removed
  * - flags are not carried (0); a log's `event` field → the event's name, written first again when not empty
  * - a span with every field zero and no lists is dropped
+ * - for API v3, where a span is its OTLP form: links are every reference but CHILD_OF ones naming the parent, each
+ *   with its `opentracing.ref_type`, and a sanitized span ends 1 ns after its start (`span.otlp`)
  */
-import type { KeyValue, Process, Span, SpanLog, SpanRef } from '../span.js';
+import type { KeyValue, OtlpLink, Process, Span, SpanLog, SpanOtlp, SpanRef } from '../span.js';
 import { formatGoTime } from '../../collector/traces/codecs/otlp/otlp-time.js';
 
 /** A reference as Thrift sends it: refType 0 CHILD_OF, 1 FOLLOWS_FROM, anything else taken as FOLLOWS_FROM. */
@@ -216,9 +218,12 @@ export function translateThriftSpan(f: ThriftSpanFields, process: Process): Span
   const references: SpanRef[] = [];
   const hasParent = parent !== ZERO_ID;
   if (hasParent) references.push({ refType: 'CHILD_OF', traceId, spanId: parent });
+  // The OTLP links Jaeger 2.x holds (and API v3 returns): every reference but CHILD_OF ones naming the parent.
+  let links: OtlpLink[] | undefined;
   for (const ref of f.refs) {
     if (ref.refType === 0 && ref.spanId === parent) continue;
     const refType = ref.refType === 0 ? 'CHILD_OF' : 'FOLLOWS_FROM';
+    (links ??= []).push({ traceId: ref.traceId, spanId: ref.spanId, attributes: [{ key: 'opentracing.ref_type', type: 'string', value: refType === 'CHILD_OF' ? 'child_of' : 'follows_from' }] });
     if (hasParent && ref.traceId === traceId && ref.spanId === parent) references[0]!.refType = refType;
     else references.push({ refType, traceId: ref.traceId, spanId: ref.spanId });
   }
@@ -303,6 +308,15 @@ export function translateThriftSpan(f: ThriftSpanFields, process: Process): Span
     tags, logs, process,
   };
   if (warnings !== undefined) span.warnings = warnings;
+  // What the references cannot say for API v3 (the parent and links as Jaeger holds them, the 1 ns a sanitized
+  // duration has): only when there is something; a span without keeps reading as its references say.
+  if (links !== undefined || f.durationMicros <= 0) {
+    const otlp: SpanOtlp = {};
+    if (hasParent) otlp.parentSpanId = parent;
+    if (links !== undefined) otlp.links = links;
+    if (f.durationMicros <= 0) otlp.durationNanos = 1;
+    span.otlp = otlp;
+  }
   return span;
 }
 

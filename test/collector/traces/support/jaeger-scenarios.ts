@@ -67,10 +67,15 @@ export async function traceWithTracer(sender: ThriftSender): Promise<Span[]> {
     { ...base, spanId: idOf(child), operationName: 'db.query', references: [parent], startTimeMicros: ms(t0 + 1), durationMicros: ms(3) },
     // parentSpanId and the same CHILD_OF reference: not doubled.
     { ...base, spanId: idOf(explicit), operationName: 'cache.get', references: [parent], startTimeMicros: ms(t0 + 2), durationMicros: ms(4) },
-    // The client makes a follows-from target the parent too; Jaeger 2.x then shows only FOLLOWS_FROM.
+    // The client makes a follows-from target the parent too; Jaeger 2.x then shows only FOLLOWS_FROM (and in API v3
+    // the parent and a follows_from link to it).
     {
       ...base, spanId: idOf(follows), operationName: 'audit', startTimeMicros: ms(t0 + 3), durationMicros: ms(27),
       references: [{ refType: 'FOLLOWS_FROM', traceId, spanId: idOf(root) }],
+      otlp: {
+        parentSpanId: idOf(root),
+        links: [{ traceId, spanId: idOf(root), attributes: [{ key: 'opentracing.ref_type', type: 'string', value: 'follows_from' }] }],
+      },
     },
   ];
 }
@@ -132,8 +137,18 @@ export async function sendThriftSpans(sender: ThriftSender): Promise<Span[]> {
       flags: 0, startTimeMicros: Number(start), durationMicros: i * 1000,
       tags: spanTags.expected, logs: [{ timestampMicros: Number(start + 5n), fields: logFields.expected }], process,
     };
-    // Jaeger 2.x's negative duration sanitizer takes a duration of 0 too.
-    if (i === 0) span.warnings = ['Negative duration detected, sanitizing end timestamp. Original end timestamp: 2023-11-14 22:13:20 +0000 UTC, adjusted to: 2023-11-14 22:13:20.000000001 +0000 UTC'];
+    // Jaeger 2.x's negative duration sanitizer takes a duration of 0 too: the span ends 1 ns after its start.
+    if (i === 0) {
+      span.warnings = ['Negative duration detected, sanitizing end timestamp. Original end timestamp: 2023-11-14 22:13:20 +0000 UTC, adjusted to: 2023-11-14 22:13:20.000000001 +0000 UTC'];
+      span.otlp = { durationNanos: 1 };
+    }
+    // API v3: the parent, and the reference into another trace as a follows_from link.
+    if (i === 1) {
+      span.otlp = {
+        parentSpanId: hex(id.parent, 16),
+        links: [{ traceId: hex(9n, 32), spanId: hex(8n, 16), attributes: [{ key: 'opentracing.ref_type', type: 'string', value: 'follows_from' }] }],
+      };
+    }
     expected.push(span);
   }
   try {
