@@ -137,8 +137,10 @@ describe('the Jaeger gRPC receiver (jaeger.api_v2.CollectorService/PostSpans, Sa
     await authServer.close();
   });
 
-  function call(service: 'CollectorService' | 'SamplingManager', method: string, request: Record<string, unknown>, options: { port?: number; metadata?: grpc.Metadata } = {}): Promise<{ ok: true; res: Record<string, unknown> } | { ok: false; error: grpc.ServiceError }> {
-    const client = new jaeger[service](`127.0.0.1:${options.port ?? server.port}`, grpc.credentials.createInsecure());
+  function call(service: 'CollectorService' | 'SamplingManager', method: string, request: Record<string, unknown>, options: { port?: number; metadata?: grpc.Metadata; gzip?: boolean } = {}): Promise<{ ok: true; res: Record<string, unknown> } | { ok: false; error: grpc.ServiceError }> {
+    const client = new jaeger[service](`127.0.0.1:${options.port ?? server.port}`, grpc.credentials.createInsecure(), {
+      'grpc.default_compression_algorithm': options.gzip === true ? 2 : 0,
+    });
     return new Promise((resolve) => {
       ((client as unknown as Record<string, Unary>)[method]!).call(client, request, options.metadata ?? new grpc.Metadata(), (err, res) => {
         client.close();
@@ -176,6 +178,14 @@ describe('the Jaeger gRPC receiver (jaeger.api_v2.CollectorService/PostSpans, Sa
     // Spans of one batch share their process.
     assert.equal(got[0]!.process, got[1]!.process);
     assert.ok(await counterValue(registry, 'shipwatch_trace_spans_received_total', { protocol: 'jaeger-grpc' }) >= 4);
+  });
+
+  test('a gzip-compressed PostSpansRequest gives the same spans', async () => {
+    consumer.spans.length = 0;
+    assert.ok((await call('CollectorService', 'PostSpans', { batch: protoBatch(PARITY_BATCH) }, { gzip: true })).ok);
+    const thrift = decodeJaegerBatch(encodeBatch(PARITY_BATCH, 'binary'), 'binary');
+    assert.ok(thrift.ok);
+    assert.deepEqual(byId(await consumer.waitFor(thrift.spans.length)), byId(thrift.spans));
   });
 
   test('a span\'s own process wins over the batch\'s; a batch without any process is missing-service-name', async () => {
