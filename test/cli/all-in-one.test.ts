@@ -41,7 +41,7 @@ test('shipwatch all serves traces and metrics without an engine, reports why the
     COLLECTOR_JAEGER_HTTP_LISTEN: `127.0.0.1:${jaegerHttp}`,
     // A free TCP port number, for UDP: nothing else of this test listens on UDP.
     COLLECTOR_JAEGER_COMPACT_LISTEN: `127.0.0.1:${jaegerCompact}`, COLLECTOR_JAEGER_BINARY_LISTEN: '127.0.0.1:0',
-    COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_GRPC_LISTEN: '127.0.0.1:0',
+    COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_SAMPLING_LISTEN: '127.0.0.1:0',
     COLLECTOR_SPAN_FLUSH_INTERVAL: '50ms',
   };
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'all'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

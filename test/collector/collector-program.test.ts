@@ -41,7 +41,7 @@ test('a container\'s monitoring script reaches VictoriaMetrics and a real Promet
     COLLECTOR_CONTAINER_STATS: 'false', SHIPWATCH_HOSTNAME: 'test-host',
     COLLECTOR_ADMIN_LISTEN: '127.0.0.1:0', COLLECTOR_OTLP_HTTP_LISTEN: '127.0.0.1:0', COLLECTOR_ZIPKIN_LISTEN: '127.0.0.1:0',
     COLLECTOR_JAEGER_HTTP_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_COMPACT_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_BINARY_LISTEN: '127.0.0.1:0',
-    COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_GRPC_LISTEN: '127.0.0.1:0',
+    COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_SAMPLING_LISTEN: '127.0.0.1:0',
   }, 'collector');
   const collector = await start({ config, log: silentLogger, shared });
   cleanup.after(async () => {
