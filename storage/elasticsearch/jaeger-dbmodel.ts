@@ -11,6 +11,10 @@
  * double), bool true/false, float64 a JSON number in Go's shortest form (NaN and the infinities, which Go's encoder
  * refuses, as the strings `NaN`, `+Inf`, `-Inf` that Jaeger's reader parses back), binary hex, string as is.
  *
+ * An ERROR status is written as Jaeger writes it, `error=true` without `otel.status_code=ERROR`; a document reads as
+ * Jaeger's round trip shows it (./jaeger-read-view.ts: kind and status tags after the others, the parent reference
+ * first).
+ *
  * Tags as fields: Jaeger 2 always promotes `span.kind` and `error` (any type but binary) from the nested `tags` /
  * `process.tags` lists into the `tag` / `process.tag` maps, dots in the key replaced by `@`, keys in byte order (a key
  * given twice: the last value). With that split on, an empty tag list is written `[]`, never null.
@@ -38,6 +42,7 @@ import {
   type TagType,
 } from '../../model/span.js';
 import { bigIntDigits } from './exact-json.js';
+import { readViewReferences, readViewTags } from './jaeger-read-view.js';
 
 export interface DbKeyValue {
   key: string;
@@ -94,6 +99,25 @@ function isField(kv: KeyValue): boolean {
   return kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key);
 }
 
+/**
+ * Whether the span's `otel.status_code=ERROR` is left out: Jaeger writes an ERROR status as `error=true` alone (and
+ * its reader shows both again, jaeger-read-view.ts).
+ */
+function statusImplied(tags: KeyValue[]): boolean {
+  let code = false;
+  let error = false;
+  for (let i = 0; i < tags.length; i++) {
+    const kv = tags[i]!;
+    if (kv.key === 'error') error ||= kv.type === 'bool' && kv.value;
+    else if (kv.key === 'otel.status_code') code ||= kv.type === 'string' && kv.value === 'ERROR';
+  }
+  return code && error;
+}
+
+function isImpliedStatus(kv: KeyValue): boolean {
+  return kv.key === 'otel.status_code' && kv.type === 'string' && kv.value === 'ERROR';
+}
+
 /** The JSON text of a float64 as Go's encoding/json writes it; NaN and the infinities as Go's strconv names them. */
 function floatJson(n: number): string {
   if (Number.isFinite(n)) return Object.is(n, -0) ? '-0' : String(n);
@@ -128,10 +152,11 @@ function dbValue(kv: KeyValue): unknown {
   }
 }
 
-function toDbKeyValues(kvs: KeyValue[], split: boolean): DbKeyValue[] {
+function toDbKeyValues(kvs: KeyValue[], split: boolean, dropStatus = false): DbKeyValue[] {
   const out: DbKeyValue[] = [];
   for (const kv of kvs) {
     if (split && isField(kv)) continue;
+    if (dropStatus && isImpliedStatus(kv)) continue;
     out.push(kv.type === 'string' && kv.any !== undefined ? { key: kv.key, type: kv.type, value: kv.value, any: kv.any } : { key: kv.key, type: kv.type, value: dbValue(kv) });
   }
   return out;
@@ -159,6 +184,14 @@ function fieldEntries(kvs: KeyValue[]): Array<[string, KeyValue]> | undefined {
 }
 
 /**
+ * The span's flags as Jaeger writes them: the OTLP span's (`otlp.flags`); the v1 model's (0 for spans that came through
+ * Jaeger's translation, as its v1 API shows none) otherwise.
+ */
+function docFlags(span: Span): number {
+  return span.otlp?.flags ?? span.flags;
+}
+
+/**
  * The document object. Its JSON text is `spanDocJson(span)`; an int64 beyond 2^53 is a bigint here, which
  * JSON.stringify cannot write: the text is made by spanDocJson alone.
  */
@@ -168,7 +201,7 @@ export function spanToDb(span: Span): DbSpan {
   return {
     traceID: span.traceId,
     spanID: span.spanId,
-    ...(span.flags !== 0 ? { flags: span.flags } : {}),
+    ...(docFlags(span) !== 0 ? { flags: docFlags(span) } : {}),
     operationName: span.operationName,
     references: span.references.length === 0 ? null : span.references.map((r) => {
       const ref = { refType: r.refType, traceID: r.traceId, spanID: r.spanId };
@@ -177,7 +210,7 @@ export function spanToDb(span: Span): DbSpan {
     startTime: span.startTimeMicros,
     startTimeMillis: Math.floor(span.startTimeMicros / 1000),
     duration: span.durationMicros,
-    tags: toDbKeyValues(span.tags, true),
+    tags: toDbKeyValues(span.tags, true, statusImplied(span.tags)),
     ...(tag ? { tag } : {}),
     logs: span.logs.length === 0 ? null : span.logs.map((l) => ({ timestamp: l.timestampMicros, fields: toDbKeyValues(l.fields, false) })),
     process: { serviceName: span.process.serviceName, tags: toDbKeyValues(span.process.tags, true), ...(processTag ? { tag: processTag } : {}) },
@@ -238,7 +271,8 @@ function otlpJson(o: SpanOtlp): string {
  */
 export function spanDocJson(span: Span): string {
   let out = `{"traceID":${jsonString(span.traceId)},"spanID":${jsonString(span.spanId)}`;
-  if (span.flags !== 0) out += `,"flags":${jsonNumber(span.flags)}`;
+  const flags = docFlags(span);
+  if (flags !== 0) out += `,"flags":${jsonNumber(flags)}`;
   out += `,"operationName":${jsonString(span.operationName)},"references":`;
   if (span.references.length === 0) out += 'null';
   else {
@@ -252,7 +286,7 @@ export function spanDocJson(span: Span): string {
     }
     out += ']';
   }
-  out += `,"startTime":${jsonNumber(span.startTimeMicros)},"startTimeMillis":${jsonNumber(Math.floor(span.startTimeMicros / 1000))},"duration":${jsonNumber(span.durationMicros)},"tags":${kvsJson(span.tags, true)}`;
+  out += `,"startTime":${jsonNumber(span.startTimeMicros)},"startTimeMillis":${jsonNumber(Math.floor(span.startTimeMicros / 1000))},"duration":${jsonNumber(span.durationMicros)},"tags":${kvsJson(span.tags, true, statusImplied(span.tags))}`;
   out += tagMapJson(span.tags, ',"tag":');
   out += ',"logs":';
   if (span.logs.length === 0) out += 'null';
@@ -271,13 +305,17 @@ export function spanDocJson(span: Span): string {
   return out + '}';
 }
 
-/** The nested key/type/value list; with `split`, without the tags written as fields. */
-function kvsJson(kvs: KeyValue[], split: boolean): string {
+/**
+ * The nested key/type/value list; with `split`, without the tags written as fields; with `dropStatus`, without
+ * `otel.status_code=ERROR`.
+ */
+function kvsJson(kvs: KeyValue[], split: boolean, dropStatus = false): string {
   let out = '[';
   let first = true;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
     if (split && kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key)) continue;
+    if (dropStatus && isImpliedStatus(kv)) continue;
     if (!first) out += ',';
     first = false;
     out += `{"key":${jsonString(kv.key)},"type":"${kv.type}","value":${valueJson(kv)}`;
@@ -429,16 +467,18 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
   if (parent !== undefined && parent !== '0000000000000000' && !references.some((r) => r.traceId === traceId)) {
     references.unshift({ refType: 'CHILD_OF', traceId, spanId: parent });
   }
+  const refs = readViewReferences(traceId, references);
   const logs: SpanLog[] = (doc.logs ?? []).map((l) => ({ timestampMicros: Number(l.timestamp), fields: keyValues(l.fields, problems) }));
   const span: Span = {
     traceId,
     spanId,
     operationName: doc.operationName ?? '',
-    references,
-    flags: Number(doc.flags ?? 0),
+    references: refs,
+    // Jaeger's v1 API shows no flags (they do not survive its translation of OTLP): the document's go to `otlp`.
+    flags: 0,
     startTimeMicros: Number(doc.startTime),
     durationMicros: Number(doc.duration),
-    tags: [...keyValues(doc.tags, problems), ...fromTagMap(doc.tag, dotReplacement)],
+    tags: readViewTags([...keyValues(doc.tags, problems), ...fromTagMap(doc.tag, dotReplacement)]),
     logs,
     process: {
       serviceName: doc.process?.serviceName ?? '',
@@ -447,6 +487,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
   };
   if (Array.isArray(doc.scope?.tags) && doc.scope.tags.length > 0) span.scope = { tags: keyValues(doc.scope.tags, problems) };
   if (doc.otlp !== undefined && doc.otlp !== null && typeof doc.otlp === 'object') span.otlp = fromDbOtlp(doc.otlp, traceId, problems);
+  else if (Number(doc.flags ?? 0) !== 0) span.otlp = jaegerOtlp(Number(doc.flags) >>> 0, traceId, references);
   if (problems.length > 0) span.warnings = problems;
   return { ok: span };
 }
@@ -473,5 +514,36 @@ function fromDbOtlp(d: DbOtlp, traceId: string, problems: string[]): SpanOtlp {
   if (Array.isArray(d.eventNanos)) o.eventNanos = d.eventNanos.map(Number);
   if (Array.isArray(d.eventNames)) o.eventNames = d.eventNames.map(String);
   if (Array.isArray(d.dropped) && d.dropped.length === 3) o.dropped = d.dropped.map(Number) as [number, number, number];
+  return o;
+}
+
+/**
+ * `Span.otlp` of a document with flags but no `otlp` field (Jaeger wrote it, or an older Shipwatch): the OTLP span
+ * Jaeger's reader makes of it (`FromDBModel`), which its API v3 returns: the flags, the parent (the first CHILD_OF
+ * reference into the trace, else the first FOLLOWS_FROM one) and every other reference as a link with its
+ * `opentracing.ref_type`.
+ */
+function jaegerOtlp(flags: number, traceId: string, refs: SpanRef[]): SpanOtlp {
+  const o: SpanOtlp = { flags };
+  let parent: string | undefined;
+  let follows: string | undefined;
+  for (const r of refs) {
+    if (r.traceId !== traceId) continue;
+    if (r.refType === 'CHILD_OF') {
+      parent = r.spanId;
+      break;
+    }
+    follows ??= r.spanId;
+  }
+  parent ??= follows;
+  if (parent !== undefined) o.parentSpanId = parent;
+  const links = refs
+    .filter((r) => !(r.refType === 'CHILD_OF' && r.spanId === parent))
+    .map((r): OtlpLink => ({
+      traceId: r.traceId,
+      spanId: r.spanId,
+      attributes: [{ key: 'opentracing.ref_type', type: 'string', value: r.refType === 'CHILD_OF' ? 'child_of' : 'follows_from' }, ...(r.tags ?? [])],
+    }));
+  if (links.length > 0) o.links = links;
   return o;
 }

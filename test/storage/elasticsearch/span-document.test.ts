@@ -39,7 +39,8 @@ function span(r: () => number, i: number): Span {
       { refType: 'CHILD_OF', traceId: `0000000000000000${i.toString(16).padStart(16, '0')}`, spanId: 'ab'.repeat(8) },
       { refType: 'FOLLOWS_FROM', traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), ...(i % 2 === 0 ? { tags: tags(r, 2) } : {}) },
     ],
-    flags: i % 4 === 0 ? 0 : i,
+    // The v1 model's flags are 0 (Jaeger's v1 API shows none); the flags sent are in otlp.
+    flags: 0,
     startTimeMicros: 1_700_000_000_000_000 + i * 1_234,
     durationMicros: i % 7,
     tags: tags(r, i % 9),
@@ -138,7 +139,9 @@ test('documents Jaeger 2.x wrote and documents older Shipwatch versions wrote re
     { key: 'f', type: 'float64', value: 1e20 },
     { key: 's', type: 'string', value: '12345678901234567890' },
     { key: 'b', type: 'bool', value: false },
+    // As Jaeger shows them: kind and status after the others, the ERROR status shown again beside error=true.
     { key: 'span.kind', type: 'string', value: 'client' },
+    { key: 'otel.status_code', type: 'string', value: 'ERROR' },
     { key: 'error', type: 'bool', value: true },
   ]);
   assert.deepEqual(s.logs[0]!.fields[1], { key: 'size', type: 'int64', value: 18446744073709551n });
@@ -156,6 +159,32 @@ test('documents Jaeger 2.x wrote and documents older Shipwatch versions wrote re
     { key: 'ok', type: 'bool', value: true },
     { key: 'r', type: 'float64', value: 0.5 },
   ]);
+});
+
+test('an error span is written as Jaeger writes it and reads back as it was, references as Jaeger shows them', () => {
+  const s: Span = {
+    ...base,
+    references: [{ refType: 'CHILD_OF', traceId: base.traceId, spanId: '00000000000000a1' }, { refType: 'FOLLOWS_FROM', traceId: base.traceId, spanId: '00000000000000a1' }],
+    tags: [
+      { key: 'http.status_code', type: 'int64', value: 200 },
+      { key: 'span.kind', type: 'string', value: 'client' },
+      { key: 'otel.status_code', type: 'string', value: 'ERROR' },
+      { key: 'error', type: 'bool', value: true },
+      { key: 'otel.status_description', type: 'string', value: 'boom' },
+    ],
+  };
+  const doc = parseJsonExact(spanDocJson(s)) as DbSpan;
+  assert.deepEqual(doc.tags, [{ key: 'http.status_code', type: 'int64', value: 200 }, { key: 'otel.status_description', type: 'string', value: 'boom' }]);
+  assert.deepEqual(doc.tag, { error: true, 'span@kind': 'client' });
+  const back = spanFromDb(doc);
+  assert.ok('ok' in back);
+  assert.deepEqual(back.ok.tags, s.tags);
+  // A CHILD_OF and a FOLLOWS_FROM reference to the parent: Jaeger shows only FOLLOWS_FROM.
+  assert.deepEqual(back.ok.references, [{ refType: 'FOLLOWS_FROM', traceId: base.traceId, spanId: '00000000000000a1' }]);
+  // Jaeger on Elasticsearch shows a server span answered 500 as an error.
+  const http = spanFromDb(parseJsonExact(spanDocJson({ ...base, tags: [{ key: 'http.status_code', type: 'int64', value: 500 }, { key: 'span.kind', type: 'string', value: 'server' }] })) as DbSpan);
+  assert.ok('ok' in http);
+  assert.deepEqual(http.ok.tags.map((t) => `${t.key}=${String(t.value)}`), ['http.status_code=500', 'span.kind=server', 'otel.status_code=ERROR', 'error=true']);
 });
 
 test('the exact parse leaves strings and fractions alone and keeps safe integers numbers', () => {
