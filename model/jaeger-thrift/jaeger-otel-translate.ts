@@ -176,7 +176,7 @@ function sanitizeKeys(attrs: KeyValue[], badKeys: BadKeys): void {
     const keyBytes = badKeys.get(kv);
     if (keyBytes === undefined) continue;
     const value = kv.type === 'binary' ? kv.value : Buffer.from(asString(kv), 'utf8');
-    putTag(attrs, { key: `invalid-tag-key-${n++}`, type: 'binary', value: Buffer.concat([keyBytes, Buffer.from(':'), value]) });
+    putTag(attrs, { key: `invalid-tag-key-${n++}`, type: 'binary', value: new Uint8Array(Buffer.concat([keyBytes, Buffer.from(':'), value])) });
     removeTag(attrs, kv.key);
   }
 }

@@ -51,6 +51,11 @@ const CASES: Case[] = [
     expected: { operationName: 'invalid-span-name', tags: [str('a', '1'), { key: 'invalid-span-name', type: 'binary', value: BAD_BYTES }] },
   },
   {
+    name: 'a tag value that is not UTF-8 is binary; a key that is not becomes invalid-tag-key-1 holding "key:value"',
+    span: { tags: [s('t', BAD), s(BAD, 'v')] },
+    expected: { tags: [{ key: 't', type: 'binary', value: BAD_BYTES }, { key: 'invalid-tag-key-1', type: 'binary', value: Uint8Array.from([...BAD_BYTES, ...Buffer.from(':v')]) }] },
+  },
+  {
     name: 'process tags: hostname is host.name, jaeger.version is opencensus.exporterversion, ip and client-uuid stay',
     process: { serviceName: 'tr-svc', tags: [s('hostname', 'h1'), s('ip', '10.0.0.1'), s('jaeger.version', 'Go-2.30.0'), s('client-uuid', 'abc'), l('n', 7n)] },
     span: {},
