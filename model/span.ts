@@ -131,8 +131,13 @@ export function jaegerTraceIdString(traceId: string): string {
   return traceId.startsWith(ZERO16) ? traceId.slice(16) : traceId;
 }
 
-/** The span's parent: the first CHILD_OF reference of the same trace (Jaeger's `ParentSpanID`). */
+/**
+ * The span's parent: the first CHILD_OF reference of the same trace (Jaeger's `ParentSpanID`). An OTLP span's parent
+ * is the one it was sent with, none when it had none (a child-of link does not make one): Jaeger 2.x stores OTLP and
+ * its memory store's dependencies and API v3 know that parent only.
+ */
 export function parentSpanId(span: Span): string | undefined {
+  if (span.otlp !== undefined) return span.otlp.parentSpanId;
   for (const ref of span.references) {
     if (ref.refType === 'CHILD_OF' && ref.traceId === span.traceId) return ref.spanId;
   }

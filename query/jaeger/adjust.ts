@@ -220,13 +220,16 @@ interface SkewNode {
   children: SkewNode[];
 }
 
-/** A span's start in ns relative to `base` (µs), exact over any realistic span of a trace. */
-function startNs(s: Span, base: number, v3: boolean): number {
-  return (s.startTimeMicros - base) * 1000 + (v3 ? (s.otlp?.startNanos ?? 0) : 0);
+/**
+ * A span's start in ns relative to `base` (µs), exact over any realistic span of a trace. Jaeger 2.x's v1 spans come
+ * from its OTLP storage with their nanoseconds too: both lists compute the skew in ns.
+ */
+function startNs(s: Span, base: number): number {
+  return (s.startTimeMicros - base) * 1000 + (s.otlp?.startNanos ?? 0);
 }
 
-function durationNs(s: Span, v3: boolean): number {
-  return s.durationMicros * 1000 + (v3 ? (s.otlp?.durationNanos ?? 0) : 0);
+function durationNs(s: Span): number {
+  return s.durationMicros * 1000 + (s.otlp?.durationNanos ?? 0);
 }
 
 /** Jaeger's clock skew adjuster (v1 ClockSkew / v2 CorrectClockSkew). */
@@ -259,7 +262,7 @@ function clockSkew(spans: Span[], maxDeltaMicros: number, api: 'v1' | 'v3'): voi
   const adjust = (n: SkewNode, parent: SkewNode | undefined, skewHost: string, delta: number): void => {
     if ((n.host !== skewHost || n.host === '') && parent !== undefined) {
       skewHost = n.host;
-      delta = skewOf(n.span, parent.span, base, v3);
+      delta = skewOf(n.span, parent.span, base);
     }
     if (delta !== 0) {
       if (Math.abs(delta) > maxDelta) {
@@ -273,11 +276,11 @@ function clockSkew(spans: Span[], maxDeltaMicros: number, api: 'v1' | 'v3'): voi
   for (const r of roots) adjust(r, undefined, r.host, 0);
 }
 
-function skewOf(child: Span, parent: Span, base: number, v3: boolean): number {
-  const ps = startNs(parent, base, v3);
-  const pd = durationNs(parent, v3);
-  const cs = startNs(child, base, v3);
-  const cd = durationNs(child, v3);
+function skewOf(child: Span, parent: Span, base: number): number {
+  const ps = startNs(parent, base);
+  const pd = durationNs(parent);
+  const cs = startNs(child, base);
+  const cd = durationNs(child);
   if (cd > pd) return cs < ps ? ps - cs : 0;
   if (cs >= ps && cs + cd <= ps + pd) return 0;
   const latency = Math.trunc((pd - cd) / 2);
@@ -366,10 +369,13 @@ function moveLibraryTagsV1(s: Span): void {
   s.process = { serviceName: s.process.serviceName, tags: [...s.process.tags, ...moved] };
 }
 
-/** MoveLibraryAttributes: the same to the resource, unless the resource has another value (a warning then). */
+/**
+ * MoveLibraryAttributes: the same to the resource, unless the resource has another value (a warning then). The
+ * resource is shared by its spans (`copySpans` kept the sharing): they all show the moved attribute, as in Jaeger.
+ */
 function moveLibraryTagsV3(s: Span): void {
   if (!s.tags.some((t) => LIBRARY_KEYS.has(t.key))) return;
-  const processTags = s.process.tags.slice();
+  const processTags = s.process.tags;
   const kept: KeyValue[] = [];
   for (const t of s.tags) {
     if (!LIBRARY_KEYS.has(t.key)) {
@@ -386,7 +392,6 @@ function moveLibraryTagsV3(s: Span): void {
     else processTags.push(t);
   }
   s.tags = kept;
-  s.process = { serviceName: s.process.serviceName, tags: processTags };
 }
 
 const ZERO_TRACE = '00000000000000000000000000000000';

@@ -105,7 +105,8 @@ export function registerJaegerV3Routes(app: FastifyInstance, options: V3Options)
     const service = firstValue(req.query, 'service');
     const spanKind = param(req.query, 'spanKind', 'span_kind')[0];
     const ops = service === '' ? [] : await reader.getOperations({ serviceName: service, spanKind: spanKind || undefined });
-    return { operations: ops.map((o) => ({ name: o.name, spanKind: o.spanKind || 'internal' })) };
+    // An operation without a kind has no spanKind in Jaeger 2.x's answer (its JSON leaves the empty string out).
+    return { operations: ops.map((o) => (o.spanKind ? { name: o.name, spanKind: o.spanKind } : { name: o.name })) };
   });
 
   app.get<{ Params: { trace_id: string } }>('/api/v3/traces/:trace_id', async (req, reply) => {

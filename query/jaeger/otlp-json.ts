@@ -91,7 +91,7 @@ function encodeSentSpan(span: Span): Record<string, unknown> {
   if (traceState) out.traceState = traceState;
   if (otlp.parentSpanId !== undefined) out.parentSpanId = otlp.parentSpanId;
   if (otlp.flags) out.flags = otlp.flags;
-  out.name = span.operationName;
+  if (span.operationName !== '') out.name = span.operationName;
   const kind = KINDS[str(span.tags, 'span.kind') ?? ''];
   if (kind !== undefined) out.kind = kind;
   const startNanos = otlp.startNanos ?? 0;

@@ -127,7 +127,7 @@ function countCalls(
   }
   for (const [trace, parentId, child] of children) {
     for (const parent of servicesOf.get(trace.toString('hex') + parentId) ?? []) {
-      if (parent === child) continue;
+      // A call within one service counts too, as in Jaeger 2.x's own (memory) store.
       const key = `${parent}/${child}`;
       const link = calls.get(key);
       if (link) link.callCount++;

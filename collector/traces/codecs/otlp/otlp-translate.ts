@@ -1,6 +1,6 @@
 /**
  * OTLP trace data → the span model, mapped as Jaeger v2 stores OTLP spans: its sanitizers first
- * (`internal/jptrace/sanitizer`: missing / wrong-type / empty `service.name`, empty span name, end not after start),
+ * (`internal/jptrace/sanitizer`: missing / wrong-type / empty `service.name`, end not after start),
  * then opentelemetry-collector-contrib `pkg/translator/jaeger` (`ProtoFromTraces`):
  *
  * - resource attributes → process tags; `service.name` → `process.serviceName`
@@ -12,7 +12,7 @@
  *   `opentracing.ref_type` attribute is "child_of", else FOLLOWS_FROM (a link to the parent retypes the parent
  *   reference instead); its other attributes → the reference's `tags`; dropped counts are not kept
  * - events → logs: `event` = the name (unless an attribute named `event` exists), then the attributes
- * - flags: the sampled bit of the W3C trace flags; times truncated to microseconds
+ * - flags: none (Jaeger's translator sets no v1 flags); times truncated to microseconds
  * - what the v1 model has no place for goes to `span.otlp`, for API v3 to return the span as sent: the flags, the
  *   parent and the links as sent, the nanoseconds of the times, dropped counts; array and map values keep their
  *   OTLP form beside their JSON text (`any`)
@@ -289,9 +289,9 @@ function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], sc
   const span: Span = {
     traceId,
     spanId,
-    operationName: name ? name : 'empty-span-name',
+    operationName: name ?? '', // Jaeger 2.x keeps an OTLP span's empty name (its sanitizers rename none)
     references,
-    flags: typeof flags === 'number' && (flags & 1) === 1 ? 1 : 0,
+    flags: 0, // Jaeger's translator gives the v1 model no flags: its v1 API shows none (the flags sent: otlp.flags)
     startTimeMicros: startMicros,
     durationMicros,
     tags,
