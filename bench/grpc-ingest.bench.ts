@@ -18,7 +18,10 @@
  * why). Every case runs `ROUNDS` times, the cases interleaved (a, b, c, a, b, c, ...), each run in fresh processes;
  * the medians and the min–max of the rounds are printed. The run fails when a span accepted is not in the store.
  *
- * `node --import tsx bench/grpc-ingest.bench.ts [spans-per-run] [rounds]`
+ * With `discard`, the span delivery's writer counts the spans and drops them (no store): what the receivers and the
+ * durable queue cost on their own.
+ *
+ * `node --import tsx bench/grpc-ingest.bench.ts [spans-per-run] [rounds] [discard]`
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,6 +54,7 @@ const child = mode === '--serve' || mode === '--client';
 /** The processes of a run get the orchestrator's count in the environment. */
 const SPANS = Number(child ? process.env.BENCH_SPANS : (mode ?? 100_000));
 const ROUNDS = Number(child ? 1 : (arg1 ?? 3));
+const DISCARD = (child ? process.env.BENCH_DISCARD : arg2) === 'discard';
 const WARMUP_SPANS = 20_000;
 const PER_REQUEST = 512;
 const IN_FLIGHT = 8;
@@ -72,8 +76,14 @@ async function serve(which: Case): Promise<void> {
     storages: [{
       name: 'store',
       writer: {
-        writeSpans: async (spans) => { await store.writeSpans(spans); stored += spans.length; },
-        writeChunks: async (chunks) => { await store.writeChunks(chunks); for (const c of chunks) stored += chunkSize(c); },
+        writeSpans: async (spans) => {
+          if (!DISCARD) await store.writeSpans(spans);
+          stored += spans.length;
+        },
+        writeChunks: async (chunks) => {
+          if (!DISCARD) await store.writeChunks(chunks);
+          for (const c of chunks) stored += chunkSize(c);
+        },
         close: async () => {},
       },
     }],
@@ -109,7 +119,7 @@ async function serve(which: Case): Promise<void> {
       await queue.close();
       const cpu = process.cpuUsage(cpu0);
       const wallS = (performance.now() - wall0) / 1000;
-      const rows = db.db.prepare('SELECT SUM(n) FROM spans').pluck().get() as number;
+      const rows = (db.db.prepare('SELECT SUM(n) FROM spans').pluck().get() as number | null) ?? 0;
       const rssMiB = process.resourceUsage().maxRSS / 1024;
       await server.close();
       db.close();
@@ -252,7 +262,7 @@ const warmupSpans = Math.round(WARMUP_SPANS / PER_REQUEST) * PER_REQUEST;
 interface RunResult { perCpuS: number; perS: number; cpuS: number; retries: number; rssMiB: number; mibPerCpuS: number }
 
 async function run(which: Case): Promise<RunResult> {
-  const env = { ...process.env, BENCH_SPANS: String(SPANS) };
+  const env = { ...process.env, BENCH_SPANS: String(SPANS), BENCH_DISCARD: DISCARD ? 'discard' : '' };
   const server = fork(self, ['--serve', which], { execArgv: process.execArgv, env });
   const { port } = await next<{ port: number }>(server);
   const client_ = fork(self, ['--client', which, String(port)], { execArgv: process.execArgv, env });
@@ -264,7 +274,7 @@ async function run(which: Case): Promise<RunResult> {
   const spans = WARMUP_SPANS + SPANS - warmupSpans;
   server.send({ finish: spans } satisfies ToServer);
   const r = await next<Extract<FromServer, { cpuS: number }>>(server);
-  if (r.stored !== spans || r.rows !== warmupSpans + spans) throw new Error(`${which}: ${spans} spans sent, ${r.stored} stored, ${r.rows} rows in the store`);
+  if (r.stored !== spans || (!DISCARD && r.rows !== warmupSpans + spans)) throw new Error(`${which}: ${spans} spans sent, ${r.stored} stored, ${r.rows} rows in the store`);
   return { perCpuS: spans / r.cpuS, perS: spans / r.wallS, cpuS: r.cpuS, retries: done.retries, rssMiB: r.rssMiB, mibPerCpuS: done.bytes / 2 ** 20 / r.cpuS };
 }
 
@@ -286,7 +296,8 @@ async function main(): Promise<void> {
     return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
   const k = (n: number): string => `${(n / 1000).toFixed(1)}k`;
-  console.log(`\n${SPANS} spans per run, ${ROUNDS} rounds interleaved; collector process CPU only (clients in another process)`);
+  const into = DISCARD ? 'into a writer that discards them (no store)' : 'into the embedded store';
+  console.log(`\n${SPANS} spans per run ${into}, ${ROUNDS} rounds interleaved; collector process CPU only (clients in another process)`);
   for (const which of cases) {
     const xs = results.get(which)!.map((r) => r.perCpuS);
     console.log(`${which.padEnd(16)} median ${k(median(xs))} spans per CPU-second (min–max ${k(Math.min(...xs))}–${k(Math.max(...xs))})`);
