@@ -8,6 +8,7 @@
  * with that reason.
  */
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -31,7 +32,8 @@ async function moduleDirs(): Promise<Record<string, string>> {
   const { stdout } = await promisify(execFile)('go', ['mod', 'download', '-json', JAEGER_IDL, GOGO_PROTOBUF, GOGO_GOOGLEAPIS], {
     env: { ...process.env, GOFLAGS: '-mod=mod' },
     maxBuffer: 1 << 20,
-    cwd: process.env.TMPDIR ?? '/tmp',
+    // Outside any Go module: `go mod download` of a module@version needs no go.mod.
+    cwd: tmpdir(),
   });
   const dirs: Record<string, string> = {};
   // One JSON object per module, one after another.
