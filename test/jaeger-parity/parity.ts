@@ -1,11 +1,16 @@
 /**
  * The questions the parity goldens answer, how they are asked, and how an answer is normalised before two are
  * compared: only what Jaeger leaves free is evened out.
- * - times become offsets from the base the inputs were sent with ("T+<µs>" in v1, "T+<ns>" in v3);
+ * - times within a day of the base the inputs were sent with become offsets from it ("T+<µs>" in v1, "T+<ns>" in
+ *   v3), in warnings' text too ("T+<ns>"); others (a missing start time is 0) stay as they are;
  * - v1 process ids (p1, p2…) and their order: each span carries its process itself, the trace a sorted list;
  * - the order of traces in an answer, of spans in a trace, of tags in a tag list (the UI sorts them), of resources,
  *   scopes and attributes in v3, of services, operations and dependency links in their lists;
- * - for a search with a limit smaller than its matches, which traces: only how many is compared.
+ * - in v3, how spans are grouped under equal resources and scopes (Jaeger keeps each request's groups apart, even
+ *   empty ones its de-duplication leaves behind): spans under equal resource and scope are one group;
+ * - for a search with a limit smaller than its matches, which traces: only how many is compared;
+ * - a warning repeated on a span: Jaeger's memory store keeps the warnings its adjusters added each time the trace
+ *   was read, so they are a set (sorted, each once).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +80,7 @@ export async function ask(base: string, q: Question, baseUs: bigint): Promise<An
 
 const enc = encodeURIComponent;
 const WINDOW_V1 = 'start={startUs}&end={endUs}';
-const WINDOW_V3 = 'query.start_time_min={startIso}&query.start_time_max={endIso}';
+const WINDOW_V3 = 'query.start_time_min={startIso}&query.start_time_max={endIso}&query.num_traces=20';
 const UNKNOWN_TRACE = '00000000000000000000000000bad001';
 
 /**
@@ -146,12 +151,13 @@ export function questions(services: string[]): Question[] {
   }
   search('limit-1', 'service=frontend-thrift-http&limit=1', true);
   search('limit-0', 'service=shop-otlp-json&limit=0', true);
-  search3('num-traces-1', 'query.service_name=shop-otlp-json&query.num_traces=1', true);
+  qs.push({ id: 'v3.search.num-traces-1', path: '/api/v3/traces?query.service_name=shop-otlp-json&query.start_time_min={startIso}&query.start_time_max={endIso}&query.num_traces=1', countOnly: true });
+  qs.push({ id: 'v3.search.without-num-traces', path: '/api/v3/traces?query.service_name=shop-otlp-json&query.start_time_min={startIso}&query.start_time_max={endIso}' });
   search('by-trace-ids', `traceID=${traceIds()[0]!.traceId}&traceID=${traceIds()[1]!.traceId}&traceID=${UNKNOWN_TRACE}`);
   search('unknown-service', 'service=nobody');
   search3('unknown-service', 'query.service_name=nobody');
   search('without-service', 'limit=20');
-  search3('without-service', 'query.num_traces=20');
+  search3('without-service', 'query.service_name=');
   qs.push(
     { id: 'v1.operations-legacy.unknown-service', path: '/api/services/nobody/operations' },
     { id: 'v3.operations.unknown-service', path: '/api/v3/operations?service=nobody' },
@@ -181,7 +187,10 @@ export function questions(services: string[]): Question[] {
     { id: 'error.v3.search.bad-raw', path: `/api/v3/traces?query.service_name=shop-otlp-json&query.raw_traces=maybe&${WINDOW_V3}` },
     { id: 'error.v3.operations.no-service', path: '/api/v3/operations' },
   );
-  return qs;
+  // Raw questions first: Jaeger's memory store keeps what its adjusters did to a trace it returned (duplicates
+  // dropped, warnings added, events sorted), so a raw answer after an adjusted one is not raw.
+  const raw = (q: Question): boolean => /raw/.test(q.id) && !q.id.startsWith('error.');
+  return [...qs.filter(raw), ...qs.filter((q) => !raw(q))];
 }
 
 // ---- normalising ----
@@ -190,14 +199,31 @@ const json = (v: unknown): string => JSON.stringify(v);
 const byJson = (a: unknown, b: unknown): number => (json(a) < json(b) ? -1 : json(a) > json(b) ? 1 : 0);
 const sortTags = (tags: unknown): unknown => (Array.isArray(tags) ? [...tags].sort(byJson) : tags);
 
+const DAY_US = 86_400_000_000n;
+
 function offsetUs(v: unknown, baseUs: bigint): unknown {
-  return typeof v === 'number' ? `T${v >= Number(baseUs) ? '+' : '-'}${Math.abs(v - Number(baseUs))}` : v;
+  if (typeof v !== 'number') return v;
+  const d = BigInt(v) - baseUs;
+  return d > DAY_US || d < -DAY_US ? v : `T${d >= 0n ? '+' : '-'}${d < 0n ? -d : d}`;
 }
 
 function offsetNs(v: unknown, baseNs: bigint): unknown {
   if (typeof v !== 'string' || !/^\d+$/.test(v)) return v;
   const d = BigInt(v) - baseNs;
-  return `T${d >= 0n ? '+' : '-'}${d < 0n ? -d : d}`;
+  return d > DAY_US * 1000n || d < -DAY_US * 1000n ? v : `T${d >= 0n ? '+' : '-'}${d < 0n ? -d : d}`;
+}
+
+/**
+ * Go's time.Time text ("2026-12-07 04:05:30.6 +0000 UTC") in a warning, as an offset from the base; a duration of
+ * a day or more (from a time of 0 to the base) as such.
+ */
+function warningTimes(text: unknown, baseUs: bigint): unknown {
+  if (typeof text !== 'string') return text;
+  return text.replace(/\b(\d+)h\d+m[\d.]+s\b/g, (all, hours: string) => (Number(hours) >= 24 ? '(a day or more)' : all)).replace(/(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,9}))? \+0000 UTC/g, (all, secs: string, frac = '') => {
+    const ns = BigInt(Date.parse(`${secs.replace(' ', 'T')}Z`)) * 1_000_000n + BigInt(frac.padEnd(9, '0'));
+    const out = offsetNs(String(ns), baseUs * 1000n);
+    return typeof out === 'string' && out.startsWith('T') ? out : all;
+  });
 }
 
 function v1Trace(trace: any, baseUs: bigint): any {
@@ -211,6 +237,7 @@ function v1Trace(trace: any, baseUs: bigint): any {
       startTime: offsetUs(s.startTime, baseUs),
       tags: sortTags(s.tags),
       logs: Array.isArray(s.logs) ? s.logs.map((l: any) => ({ ...l, timestamp: offsetUs(l.timestamp, baseUs) })) : s.logs,
+      warnings: Array.isArray(s.warnings) ? [...new Set(s.warnings.map((w: unknown) => warningTimes(w, baseUs)))].sort() : s.warnings,
       process: processID === undefined ? undefined : processes[processID] ?? `missing process ${processID}`,
     };
   });
@@ -224,22 +251,40 @@ function v3Traces(result: any, baseNs: bigint): any {
   const times = (o: any): any => {
     const out = { ...o };
     for (const k of ['startTimeUnixNano', 'endTimeUnixNano', 'timeUnixNano']) if (k in out) out[k] = offsetNs(out[k], baseNs);
-    if ('attributes' in out) out.attributes = sortTags(out.attributes);
+    if (Array.isArray(out.attributes)) {
+      out.attributes = sortTags(out.attributes.map((a: any) => (a.key === '@jaeger@warnings' && Array.isArray(a.value?.arrayValue?.values)
+        ? { ...a, value: { arrayValue: { values: [...new Set(a.value.arrayValue.values.map((v: any) => warningTimes(v.stringValue, baseNs / 1000n)))].sort().map((w) => ({ stringValue: w })) } } }
+        : a)));
+    }
     return out;
   };
-  const resourceSpans = result.resourceSpans.map((rs: any) => ({
-    ...rs,
-    resource: rs.resource ? times(rs.resource) : rs.resource,
-    scopeSpans: (rs.scopeSpans ?? []).map((ss: any) => ({
-      ...ss,
-      scope: ss.scope ? times(ss.scope) : ss.scope,
-      spans: (ss.spans ?? []).map((s: any) => ({
+  // Spans under equal resources and scopes are one group, however the answer splits them.
+  const groups = new Map<string, { resource: unknown; schemaUrl: unknown; scopes: Map<string, { scope: unknown; schemaUrl: unknown; spans: any[] }> }>();
+  for (const rs of result.resourceSpans) {
+    const resource = rs.resource ? times(rs.resource) : rs.resource;
+    const rKey = json([resource, rs.schemaUrl]);
+    if (!groups.has(rKey)) groups.set(rKey, { resource, schemaUrl: rs.schemaUrl, scopes: new Map() });
+    const scopes = groups.get(rKey)!.scopes;
+    for (const ss of rs.scopeSpans ?? []) {
+      const scope = ss.scope ? times(ss.scope) : ss.scope;
+      const sKey = json([scope, ss.schemaUrl]);
+      if (!scopes.has(sKey)) scopes.set(sKey, { scope, schemaUrl: ss.schemaUrl, spans: [] });
+      scopes.get(sKey)!.spans.push(...(ss.spans ?? []).map((s: any) => ({
         ...times(s),
         ...(s.events ? { events: s.events.map(times) } : {}),
         ...(s.links ? { links: s.links.map(times) } : {}),
-      })).sort((a: any, b: any) => (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : byJson(a, b))),
+      })));
+    }
+  }
+  const resourceSpans = [...groups.values()].map((g) => ({
+    resource: g.resource,
+    ...(g.schemaUrl === undefined ? {} : { schemaUrl: g.schemaUrl }),
+    scopeSpans: [...g.scopes.values()].filter((s) => s.spans.length > 0).map((s) => ({
+      scope: s.scope,
+      ...(s.schemaUrl === undefined ? {} : { schemaUrl: s.schemaUrl }),
+      spans: s.spans.sort((a: any, b: any) => (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : byJson(a, b))),
     })).sort(byJson),
-  })).sort(byJson);
+  })).filter((rs) => rs.scopeSpans.length > 0).sort(byJson);
   return { ...result, resourceSpans };
 }
 

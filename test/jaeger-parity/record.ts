@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   const bin = process.env['SHIPWATCH_TEST_JAEGER_BIN'];
   if (!bin) throw new Error('set SHIPWATCH_TEST_JAEGER_BIN to the Jaeger 2.x binary (bash test/jaeger-parity/build-jaeger.sh builds it)');
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  const jaeger = spawn(bin, ['--config', CONFIG], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Jaeger traces itself to an OTLP endpoint on localhost:4317 unless told not to.
+  const env = { ...process.env, OTEL_TRACES_EXPORTER: 'none', OTEL_SDK_DISABLED: 'true' };
+  const jaeger = spawn(bin, ['--config', CONFIG], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   jaeger.stderr.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
   const exited = new Promise<void>((resolve) => jaeger.once('exit', () => resolve()));
@@ -49,9 +51,13 @@ async function main(): Promise<void> {
     // A minute ago, on a whole second: recent enough for every default window, and easy to read in the goldens.
     const baseUs = BigInt(Math.floor(Date.now() / 1000) - 60) * 1_000_000n;
     const intake = await sendAll({ otlpHttp: 'http://127.0.0.1:44018', zipkin: 'http://127.0.0.1:44011', jaegerHttp: 'http://127.0.0.1:44068', jaegerCompactUdp: 44031 }, baseUs);
+    // Every trace sent, or those Jaeger does not store: their answers are goldens too.
+    const deadline = Date.now() + 15_000;
     for (const { traceId } of traceIds()) {
-      await waitUntil(`trace ${traceId} in Jaeger`, 15_000, async () => (await fetch(`${QUERY}/api/traces/${traceId}`)).ok);
+      await waitUntil(`trace ${traceId} in Jaeger`, Math.max(0, deadline - Date.now()), async () => (await fetch(`${QUERY}/api/traces/${traceId}?raw=true`)).ok)
+        .catch(() => process.stderr.write(`Jaeger does not return trace ${traceId}\n`));
     }
+    for (const s of intake) if (s.status >= 300) process.stderr.write(`Jaeger answered ${s.status} to ${s.protocol} ${s.what}\n`);
     // The batch processor flushes every 200 ms: the repeated requests' copies land after the first.
     await sleep(2000);
 
