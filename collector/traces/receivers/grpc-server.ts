@@ -98,12 +98,14 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       } satisfies grpc.MethodDefinition<Buffer, Buffer>;
       implementation[method] = ((call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         if (options.authToken !== '' && !tokenMatches(bearer(call.metadata), options.authToken)) {
-          callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong token: send "authorization: Bearer <COLLECTOR_AUTH_TOKEN>" metadata' });
+          const details = 'missing or wrong token: send "authorization: Bearer <COLLECTOR_AUTH_TOKEN>" metadata';
+          callback({ code: grpc.status.UNAUTHENTICATED, details });
           return;
         }
         const request = call.request;
         if (request.length > options.maxMessageBytes) {
-          callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `message of ${request.length} bytes, over ${options.maxMessageBytes} (COLLECTOR_GRPC_MAX_MESSAGE)` });
+          const details = `message of ${request.length} bytes, over ${options.maxMessageBytes} (COLLECTOR_GRPC_MAX_MESSAGE)`;
+          callback({ code: grpc.status.RESOURCE_EXHAUSTED, details });
           return;
         }
         let answered: GrpcAnswer | Promise<GrpcAnswer>;
@@ -125,11 +127,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   }
   const host = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.listen.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    const address = `${host}:${options.listen.port}`;
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
+  let closed: Promise<void> | undefined;
   return {
     port,
-    close: () => new Promise<void>((resolve) => {
+    close: () => closed ??= new Promise<void>((resolve) => {
       // Calls in flight get a moment to be answered; then the connections are cut.
       const timer = setTimeout(() => {
         server.forceShutdown();
