@@ -431,6 +431,8 @@ export class JaegerCompactWalker {
     const h = this.hasher;
     if (n * 2 > this.keys.length) this.keys = new Int32Array(n * 2);
     const keys = this.keys;
+    // A bit per key length and first byte seen in this list: only a key whose bit is set already can repeat one.
+    let seenKeys = 0;
     for (let i = 0; i < n; i++) {
       const tagStart = r.offset;
       tag.read(r, bytes);
@@ -453,7 +455,9 @@ export class JaegerCompactWalker {
       if (this.plain) {
         keys[i * 2] = tag.keyStart;
         keys[i * 2 + 1] = tag.keyEnd;
-        if (!plainTag(tag, bytes, this.spanTags, ascii) || repeatsKey(bytes, keys, i)) this.plain = false;
+        const bit = 1 << ((tag.keyEnd - tag.keyStart + (tag.keyEnd > tag.keyStart ? bytes[tag.keyStart]! : 0)) & 31);
+        if (!plainTag(tag, bytes, this.spanTags, ascii) || ((seenKeys & bit) !== 0 && repeatsKey(bytes, keys, i))) this.plain = false;
+        seenKeys |= bit;
       }
       this.tagOffsets[at] = tagStart;
       if (this.spanTags && this.kindType === -1 && (tag.vType < TAG_DOUBLE || tag.vType > TAG_BINARY) && isSpanKind(bytes, tag.keyStart, tag.keyEnd)) {
