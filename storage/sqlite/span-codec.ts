@@ -35,13 +35,13 @@ export interface EncodedSpan {
 }
 
 /**
- * `Span.otlp` with short keys: f flags, p parent span id, l links ([traceId or 0 for the span's own, spanId,
+ * `Span.otlp` with short keys: f flags, p parent span id (0: the span id of the first reference, nearly always), l links ([traceId or 0 for the span's own, spanId,
  * attributes, traceState?, flags?, dropped attributes?]), s / d start / duration nanoseconds, e event nanoseconds,
  * x dropped counts.
  */
 export interface EncodedOtlp {
   f?: number;
-  p?: string;
+  p?: string | 0;
   l?: Array<[string | 0, string, EncodedKv[], string?, number?, number?]>;
   s?: number;
   d?: number;
@@ -244,29 +244,30 @@ export function writeSpanData(out: JsonBytes, span: Span, sink?: TagSink): void 
   }
   if (span.otlp !== undefined) {
     out.ascii(sep ? ',"o":' : '"o":');
-    writeOtlp(out, span.otlp, span.traceId);
+    writeOtlp(out, span.otlp, span);
   }
   out.byte(0x7d);
 }
 
 /** `Span.otlp` as an `EncodedOtlp` object. */
-function writeOtlp(out: JsonBytes, o: SpanOtlp, traceId: string): void {
+function writeOtlp(out: JsonBytes, o: SpanOtlp, span: Span): void {
+  const traceId = span.traceId;
   out.byte(0x7b);
   let sep = false;
-  const key = (k: string) => {
-    out.ascii(sep ? `,"${k}":` : `"${k}":`);
-    sep = true;
-  };
   if (o.flags) {
-    key('f');
+    out.ascii('"f":');
     out.ascii(String(o.flags));
+    sep = true;
   }
   if (o.parentSpanId !== undefined) {
-    key('p');
-    out.string(o.parentSpanId);
+    out.ascii(sep ? ',"p":' : '"p":');
+    if (span.references.length > 0 && span.references[0]!.spanId === o.parentSpanId) out.byte(0x30);
+    else out.string(o.parentSpanId);
+    sep = true;
   }
   if (o.links !== undefined) {
-    key('l');
+    out.ascii(sep ? ',"l":' : '"l":');
+    sep = true;
     out.byte(0x5b);
     for (let i = 0; i < o.links.length; i++) {
       const l = o.links[i]!;
@@ -288,32 +289,37 @@ function writeOtlp(out: JsonBytes, o: SpanOtlp, traceId: string): void {
     out.byte(0x5d);
   }
   if (o.startNanos) {
-    key('s');
+    out.ascii(sep ? ',"s":' : '"s":');
+    sep = true;
     out.ascii(String(o.startNanos));
   }
   if (o.durationNanos) {
-    key('d');
+    out.ascii(sep ? ',"d":' : '"d":');
+    sep = true;
     out.ascii(String(o.durationNanos));
   }
   if (o.eventNanos !== undefined) {
-    key('e');
+    out.ascii(sep ? ',"e":' : '"e":');
+    sep = true;
     out.ascii(`[${o.eventNanos.join(',')}]`);
   }
   if (o.dropped !== undefined) {
-    key('x');
+    out.ascii(sep ? ',"x":' : '"x":');
+    sep = true;
     out.ascii(`[${o.dropped.join(',')}]`);
   }
   if (o.eventNames !== undefined) {
-    key('n');
+    out.ascii(sep ? ',"n":' : '"n":');
+    sep = true;
     out.write(JSON.stringify(o.eventNames));
   }
   out.byte(0x7d);
 }
 
-function decodeOtlp(e: EncodedOtlp, traceId: string): SpanOtlp {
+function decodeOtlp(e: EncodedOtlp, traceId: string, references: SpanRef[]): SpanOtlp {
   const o: SpanOtlp = {};
   if (e.f) o.flags = e.f;
-  if (e.p !== undefined) o.parentSpanId = e.p;
+  if (e.p !== undefined) o.parentSpanId = e.p === 0 ? references[0]!.spanId : e.p;
   if (e.l) {
     o.links = e.l.map(([t, spanId, attrs, traceState, flags, dropped]): OtlpLink => {
       const link: OtlpLink = { traceId: t === 0 ? traceId : t, spanId, attributes: decodeKvs(attrs) };
@@ -392,7 +398,7 @@ export function decodeSpan(c: SpanColumns & { data: string }): Span {
   };
   if (e.s) span.scope = { tags: decodeKvs(e.s) };
   if (e.w) span.warnings = e.w;
-  if (e.o) span.otlp = decodeOtlp(e.o, c.traceId);
+  if (e.o) span.otlp = decodeOtlp(e.o, c.traceId, span.references);
   return span;
 }
 

@@ -279,12 +279,10 @@ function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], sc
   if (typeof flags === 'number' && flags !== 0) otlp.flags = flags >>> 0;
   if (startRem !== 0) otlp.startNanos = startRem;
   if (durationNanos !== 0) otlp.durationNanos = durationNanos;
-  const dropped = [
-    readCount(field(raw, 'droppedAttributesCount', 'dropped_attributes_count')),
-    readCount(field(raw, 'droppedEventsCount', 'dropped_events_count')),
-    readCount(field(raw, 'droppedLinksCount', 'dropped_links_count')),
-  ] as [number, number, number];
-  if (dropped[0] !== 0 || dropped[1] !== 0 || dropped[2] !== 0) otlp.dropped = dropped;
+  const droppedAttributes = readCount(field(raw, 'droppedAttributesCount', 'dropped_attributes_count'));
+  const droppedEvents = readCount(field(raw, 'droppedEventsCount', 'dropped_events_count'));
+  const droppedLinks = readCount(field(raw, 'droppedLinksCount', 'dropped_links_count'));
+  if (droppedAttributes !== 0 || droppedEvents !== 0 || droppedLinks !== 0) otlp.dropped = [droppedAttributes, droppedEvents, droppedLinks];
 
   const span: Span = {
     traceId,
