@@ -487,7 +487,11 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
   };
   if (Array.isArray(doc.scope?.tags) && doc.scope.tags.length > 0) span.scope = { tags: keyValues(doc.scope.tags, problems) };
   if (doc.otlp !== undefined && doc.otlp !== null && typeof doc.otlp === 'object') span.otlp = fromDbOtlp(doc.otlp, traceId, problems);
-  else if (Number(doc.flags ?? 0) !== 0) span.otlp = jaegerOtlp(Number(doc.flags) >>> 0, traceId, references);
+  // Only where the v1 model cannot say it: flags, or references none of which is into the span's trace (the model
+  // would take the first as the parent; Jaeger takes none).
+  else if (Number(doc.flags ?? 0) !== 0 || (references.length > 0 && !references.some((r) => r.traceId === traceId))) {
+    span.otlp = jaegerOtlp(Number(doc.flags ?? 0) >>> 0, traceId, references);
+  }
   if (problems.length > 0) span.warnings = problems;
   return { ok: span };
 }
@@ -518,13 +522,14 @@ function fromDbOtlp(d: DbOtlp, traceId: string, problems: string[]): SpanOtlp {
 }
 
 /**
- * `Span.otlp` of a document with flags but no `otlp` field (Jaeger wrote it, or an older Shipwatch): the OTLP span
- * Jaeger's reader makes of it (`FromDBModel`), which its API v3 returns: the flags, the parent (the first CHILD_OF
- * reference into the trace, else the first FOLLOWS_FROM one) and every other reference as a link with its
- * `opentracing.ref_type`.
+ * `Span.otlp` of a document without an `otlp` field (Jaeger wrote it, or an older Shipwatch), with flags or with
+ * references only into other traces:
+ * the OTLP span Jaeger's reader makes of it (`FromDBModel`), which its API v3 returns: the flags, the parent (the
+ * first CHILD_OF reference into the trace, else the first FOLLOWS_FROM one; a reference into another trace is never
+ * the parent) and every other reference as a link with its `opentracing.ref_type`.
  */
 function jaegerOtlp(flags: number, traceId: string, refs: SpanRef[]): SpanOtlp {
-  const o: SpanOtlp = { flags };
+  const o: SpanOtlp = flags !== 0 ? { flags } : {};
   let parent: string | undefined;
   let follows: string | undefined;
   for (const r of refs) {

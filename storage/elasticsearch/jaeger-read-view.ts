@@ -7,11 +7,12 @@
  * - `span.kind` becomes the span's kind (server, client, producer, consumer, internal; anything else none), the tag
  *   removed; `error=true` (bool) makes the status ERROR (the tag removed, the message from `otel.status_description`,
  *   removed, or `http.status_message`); else `otel.status_code` (OK / ERROR, any case, always removed) with its
- *   `otel.status_description`; else `http.status_code` (int or decimal text: 100–398 unset, 4xx unset on a server,
- *   anything else ERROR) with `http.status_message`; then after the tags: `span.kind`, `otel.status_code`,
+ *   `otel.status_description`; else `http.response.status_code` (the current semantic conventions' key, not the
+ *   older `http.status_code` Jaeger's Thrift translation reads; int or decimal text: 100–398 unset, 4xx unset on a
+ *   server, anything else ERROR) with `http.status_message`; then after the tags: `span.kind`, `otel.status_code`,
  *   `error=true`, `otel.status_description`. Jaeger writes an ERROR status as `error=true` alone, so a document
- *   shows `otel.status_code=ERROR` again; a span whose `http.status_code` is 500 shows an error status though none
- *   was sent, as Jaeger on Elasticsearch shows it;
+ *   shows `otel.status_code=ERROR` again; a span whose `http.response.status_code` is 500 shows an error status
+ *   though none was sent, as Jaeger on Elasticsearch shows it;
  * - references: the parent is the first CHILD_OF reference into the same trace, else the first FOLLOWS_FROM one;
  *   it comes first, as CHILD_OF, followed by every other reference but CHILD_OF ones naming the parent's span id; a
  *   reference to the parent span itself retypes the first (a span with a CHILD_OF and a FOLLOWS_FROM reference to
@@ -58,7 +59,7 @@ function text(kv: KeyValue): string {
   }
 }
 
-/** The status `http.status_code` makes (Jaeger's `getStatusCodeFromHTTPStatusAttr`); undefined when not a number. */
+/** The status `http.response.status_code` makes (Jaeger's `getStatusCodeFromHTTPStatusAttr`); undefined when not a number. */
 function statusFromHttp(kv: KeyValue, kind: string): 'unset' | 'error' | undefined {
   let n: number;
   if (kv.type === 'int64') n = Number(kv.value);
@@ -77,7 +78,7 @@ export function readViewTags(tags: KeyValue[]): KeyValue[] {
     if (kv !== undefined) attrs = attrs.filter((t) => t !== kv);
     return kv;
   };
-  if (find('span.kind') === undefined && find('error') === undefined && find('otel.status_code') === undefined && find('http.status_code') === undefined) return attrs;
+  if (find('span.kind') === undefined && find('error') === undefined && find('otel.status_code') === undefined && find('http.response.status_code') === undefined) return attrs;
   attrs = attrs.slice();
   let kind = '';
   const kindTag = remove('span.kind');
@@ -105,7 +106,7 @@ export function readViewTags(tags: KeyValue[]): KeyValue[] {
     }
     remove('otel.status_code');
   } else if (status === undefined) {
-    const http = find('http.status_code');
+    const http = find('http.response.status_code');
     if (http !== undefined && statusFromHttp(http, kind) === 'error') {
       status = 'error';
       const msg = find('http.status_message');

@@ -175,6 +175,22 @@ function normaliseTraces(body: unknown, search = false): unknown {
   return out;
 }
 
+/**
+ * An API v3 answer (`{result: {resourceSpans}}`) as a list of spans, each with its resource and scope, in span id
+ * order: how Jaeger groups spans into resources and scopes is its own (one resource per span from Elasticsearch).
+ */
+function flattenV3(body: unknown): unknown {
+  const result = (body as Json).result as Json | undefined;
+  if (result === undefined) return body;
+  const out: Json[] = [];
+  for (const rs of (result.resourceSpans ?? []) as Json[]) {
+    for (const ss of (rs.scopeSpans ?? []) as Json[]) {
+      for (const span of (ss.spans ?? []) as Json[]) out.push({ resource: rs.resource, scope: ss.scope, span });
+    }
+  }
+  return out.sort((a, b) => (JSON.stringify(a.span) < JSON.stringify(b.span) ? -1 : 1));
+}
+
 function sortedData(body: unknown): unknown {
   const b = body as Json;
   return { ...b, data: [...((b.data ?? []) as string[])].sort() };
@@ -239,11 +255,15 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
           scopeSpans: [{
             scope: { name: 'xread-scope', version: '1.0' },
             spans: [
-              { traceId: short.slice(0), spanId: root, name: 'GET /root', kind: 2, startTimeUnixNano: t(0), endTimeUnixNano: t(5_000), attributes: attrs,
+              { traceId: short.slice(0), spanId: root, name: 'GET /root', kind: 2, flags: 257, startTimeUnixNano: t(0), endTimeUnixNano: t(5_000), attributes: attrs,
                 events: [{ timeUnixNano: t(100), name: 'checkpoint', attributes: [{ key: 'bytes', value: { intValue: '9223372036854775807' } }] }] },
               { traceId: short, spanId: child, parentSpanId: root, name: 'SELECT', kind: 3, startTimeUnixNano: t(1_000), endTimeUnixNano: t(2_000),
                 status: { code: 2, message: 'boom' }, links: [{ traceId: long, spanId: other }] },
-              { traceId: long, spanId: other, name: 'consume', kind: 5, startTimeUnixNano: t(3_000), endTimeUnixNano: t(4_000), attributes: [{ key: 'n', value: { intValue: '-9007199254740993' } }] },
+              { traceId: long, spanId: other, name: 'consume', kind: 5, startTimeUnixNano: t(3_000), endTimeUnixNano: t(4_000), traceState: 'k=v', attributes: [{ key: 'n', value: { intValue: '-9007199254740993' } }, { key: 'list', value: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: '9223372036854775807' }] } } }],
+                links: [{ traceId: short, spanId: root, attributes: [{ key: 'opentracing.ref_type', value: { stringValue: 'follows_from' } }, { key: 'why', value: { stringValue: 'batch' } }] }] },
+              { traceId: long, spanId: randomHex(16), parentSpanId: other, name: 'answer', kind: 2, startTimeUnixNano: t(3_200), endTimeUnixNano: t(3_300), attributes: [{ key: 'http.status_code', value: { intValue: '503' } }] },
+              { traceId: long, spanId: randomHex(16), parentSpanId: other, name: 'failed', kind: 2, startTimeUnixNano: t(3_250), endTimeUnixNano: t(3_350), attributes: [{ key: 'http.response.status_code', value: { intValue: '503' } }, { key: 'http.status_message', value: { stringValue: 'unavailable' } }] },
+              { traceId: long, spanId: randomHex(16), parentSpanId: other, name: 'fine', kind: 3, startTimeUnixNano: t(3_300), endTimeUnixNano: t(3_400), status: { code: 1 } },
             ],
           }],
         }, {
@@ -261,7 +281,7 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
         const a = await getJson(`${jaeger.url}/api/traces/${short}`);
         const b = await getJson(`${jaeger.url}/api/traces/${long}`);
         const n = (x: { body: unknown }): number => (((x.body as Json).data as Json[] | null)?.[0]?.spans as unknown[] | undefined)?.length ?? 0;
-        if (n(a) === 2 && n(b) === 2) break;
+        if (n(a) === 2 && n(b) === 5) break;
         if (Date.now() > deadline) assert.fail(`Jaeger did not store the spans: ${JSON.stringify([a, b])}`);
         await sleep(300);
       }
@@ -300,6 +320,12 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
           const s = await shipwatchJson(app, path);
           assert.equal(s.status, j.status, path);
           assert.deepEqual(normaliseTraces(s.body, path.includes('?')), normaliseTraces(j.body, path.includes('?')), path);
+        }
+        for (const path of [`/api/v3/traces/${short}`, `/api/v3/traces/${long}`]) {
+          const j = await getJson(`${jaeger.url}${path}`);
+          const s = await shipwatchJson(app, path);
+          assert.equal(s.status, j.status, path);
+          assert.deepEqual(flattenV3(s.body), flattenV3(j.body), path);
         }
         for (const path of ['/api/services', '/api/services/xread-frontend/operations', '/api/services/xread-backend/operations']) {
           const j = await getJson(`${jaeger.url}${path}`);
@@ -352,6 +378,12 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
         traceId: long, spanId: leaf, operationName: 'store', references: [{ refType: 'CHILD_OF', traceId: long, spanId: other }], flags: 0, startTimeMicros: startUs + 3_100,
         durationMicros: 800, tags: [], logs: [], process: backend,
       },
+      {
+        // Only a reference into another trace: no parent for Jaeger.
+        traceId: long, spanId: randomHex(16), operationName: 'orphan', references: [{ refType: 'FOLLOWS_FROM', traceId: short, spanId: root }], flags: 0,
+        startTimeMicros: startUs + 3_200, durationMicros: 10, tags: [{ key: 'span.kind', type: 'string', value: 'internal' }, { key: 'otel.status_code', type: 'string', value: 'OK' }],
+        logs: [], process: backend,
+      },
     ];
     const writer = new EsSpanWriter({ client, indexPrefix: shipwatchPrefix, shards: 1, replicas: 0, registry: createRegistry('test', false), log: silentLogger });
     await writer.init();
@@ -387,6 +419,12 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
         assert.equal(s.status, j.status, path);
         assert.ok(((j.body as Json).data as unknown[]).length > 0, `Jaeger answers ${path}`);
         assert.deepEqual(normaliseTraces(s.body, path.includes('?')), normaliseTraces(j.body, path.includes('?')), path);
+      }
+      for (const path of [`/api/v3/traces/${short}`, `/api/v3/traces/${long}`]) {
+        const j = await getJson(`${jaeger.url}${path}`);
+        const s = await shipwatchJson(app, path);
+        assert.equal(s.status, j.status, path);
+        assert.deepEqual(flattenV3(s.body), flattenV3(j.body), path);
       }
       for (const path of ['/api/services', '/api/services/sw-frontend/operations', '/api/services/sw-backend/operations']) {
         const j = await getJson(`${jaeger.url}${path}`);

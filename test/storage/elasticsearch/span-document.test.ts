@@ -36,7 +36,7 @@ function span(r: () => number, i: number): Span {
     spanId: (i + 1).toString(16).padStart(16, '0'),
     operationName: awkward[i % awkward.length]!,
     references: i % 3 === 0 ? [] : [
-      { refType: 'CHILD_OF', traceId: `0000000000000000${i.toString(16).padStart(16, '0')}`, spanId: 'ab'.repeat(8) },
+      { refType: 'CHILD_OF', traceId: i % 2 === 0 ? `0000000000000000${i.toString(16).padStart(16, '0')}` : `${(i + 1).toString(16).padStart(16, 'a')}${i.toString(16).padStart(16, '0')}`, spanId: 'ab'.repeat(8) },
       { refType: 'FOLLOWS_FROM', traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), ...(i % 2 === 0 ? { tags: tags(r, 2) } : {}) },
     ],
     // The v1 model's flags are 0 (Jaeger's v1 API shows none); the flags sent are in otlp.
@@ -182,9 +182,9 @@ test('an error span is written as Jaeger writes it and reads back as it was, ref
   // A CHILD_OF and a FOLLOWS_FROM reference to the parent: Jaeger shows only FOLLOWS_FROM.
   assert.deepEqual(back.ok.references, [{ refType: 'FOLLOWS_FROM', traceId: base.traceId, spanId: '00000000000000a1' }]);
   // Jaeger on Elasticsearch shows a server span answered 500 as an error.
-  const http = spanFromDb(parseJsonExact(spanDocJson({ ...base, tags: [{ key: 'http.status_code', type: 'int64', value: 500 }, { key: 'span.kind', type: 'string', value: 'server' }] })) as DbSpan);
+  const http = spanFromDb(parseJsonExact(spanDocJson({ ...base, tags: [{ key: 'http.response.status_code', type: 'int64', value: 500 }, { key: 'span.kind', type: 'string', value: 'server' }] })) as DbSpan);
   assert.ok('ok' in http);
-  assert.deepEqual(http.ok.tags.map((t) => `${t.key}=${String(t.value)}`), ['http.status_code=500', 'span.kind=server', 'otel.status_code=ERROR', 'error=true']);
+  assert.deepEqual(http.ok.tags.map((t) => `${t.key}=${String(t.value)}`), ['http.response.status_code=500', 'span.kind=server', 'otel.status_code=ERROR', 'error=true']);
 });
 
 test('the exact parse leaves strings and fractions alone and keeps safe integers numbers', () => {
