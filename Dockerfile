@@ -45,7 +45,7 @@ COPY --from=build /app/dist dist
 COPY --from=build /app/query/ui query/ui
 COPY bin/shipwatch.js bin/shipwatch.js
 VOLUME /data
-# collector: 6831/udp 6832/udp 14268 9411 4318 14269; query: 16686 16687; pilot admin: 14271
-EXPOSE 6831/udp 6832/udp 14268 9411 4318 14269 16686 16687 14271
+# collector: 6831/udp 6832/udp 14268 14250 9411 4318 4317 5778 14269; query: 16686 16687; pilot admin: 14271
+EXPOSE 6831/udp 6832/udp 14268 14250 9411 4318 4317 5778 14269 16686 16687 14271
 ENTRYPOINT ["node", "/app/bin/shipwatch.js"]
 CMD ["all"]
