@@ -236,3 +236,11 @@ test('@timestamp is the record time in ISO form to the millisecond, across minut
   // Out of order, back and forth within one minute.
   for (const ms of [T + 30_000, T + 1, T + 59_999, T]) assert.equal(record(enc.encode('x', 10, false, 'stdout', ms, NaN).json)['@timestamp'], new Date(ms).toISOString());
 });
+
+test('a json line with a key written twice and another spaced from its colon is written with each key once, the last value kept', () => {
+  const enc = encoderFor({ 'aliyun.logs.api': 'stdout', 'aliyun.logs.api.format': 'json' });
+  const e = enc.encode('{"a":1,"a":2,"b" :3}', 10, false, 'stdout', T, NaN);
+  const r = record(e.json);
+  assert.equal(r['a'], 2);
+  assert.equal(r['b'], 3);
+});
