@@ -98,14 +98,11 @@ function countCalls(
 ): void {
   const traces = new Map<string, Buffer>();
   for (const [trace] of children) traces.set(trace.toString('hex'), trace);
-  // trace hex + span id → the services of the spans with that id (a Zipkin span id may be shared by two halves).
+  // trace hex + span id → the service of the span with that id first stored (a Zipkin span id may be shared by two
+  // halves: Jaeger 2.x's memory store names the first it holds as the parent's service, as here).
   const servicesOf = new Map<string, number[]>();
   const serves = (key: string, service: number): void => {
-    const known = servicesOf.get(key);
-    if (known) {
-      if (!known.includes(service)) known.push(service); // a parent stored twice is one parent
-    }
-    else servicesOf.set(key, [service]);
+    if (!servicesOf.has(key)) servicesOf.set(key, [service]);
   };
   const ids = [...traces.values()];
   for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
