@@ -22,8 +22,8 @@ import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
 import { ContainerMonitoring } from './monitoring/container-monitoring.js';
 import { labelFilter } from './monitoring/label-filter.js';
 import { createMetricOutputs } from './metrics/metric-outputs.js';
-import { sharedStrategyProvider } from './sampling/file-strategy-provider.js';
-import { startSamplingHttpServer } from './sampling/sampling-http.js';
+import { sharedStrategyProvider } from '../platform/sampling/file-strategy-provider.js';
+import { startSamplingHttpServer } from '../platform/sampling/sampling-http.js';
 import { SpanDelivery } from './traces/span-delivery.js';
 import { startTraceReceivers } from './traces/receivers/trace-receivers.js';
 

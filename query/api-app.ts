@@ -29,7 +29,7 @@ import { registerMonitorRoutes } from './monitor/monitor-routes.js';
 import { createStatusSource, type StatusSource } from './status.js';
 import { registerStatusRoutes } from './status-routes.js';
 import { registerSamplingRoutes } from './sampling-routes.js';
-import type { SamplingStrategyProvider } from '../collector/sampling/sampling-strategy.js';
+import type { SamplingStrategyProvider } from '../model/sampling-strategy.js';
 import { registerUiRoutes } from './ui-routes.js';
 
 export interface QueryAppOptions {

@@ -14,7 +14,7 @@ import { createRegistry } from '../platform/self-metrics.js';
 import { createSpanReader } from '../storage/span-storage-factory.js';
 import { openSharedDatabase } from '../storage/sqlite/database.js';
 import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
-import { sharedStrategyProvider } from '../collector/sampling/file-strategy-provider.js';
+import { sharedStrategyProvider } from '../platform/sampling/file-strategy-provider.js';
 import { buildQueryApp } from './api-app.js';
 import { createStatusSource, describeStatus, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
 

@@ -8,9 +8,9 @@
  * byte for byte, with Jaeger's plain-text 400 when `service` is not given exactly once.
  */
 import type { FastifyInstance } from 'fastify';
-import { answerSampling } from '../collector/sampling/sampling-http.js';
-import { legacyStrategyJson } from '../collector/sampling/sampling-json.js';
-import type { SamplingStrategyProvider } from '../collector/sampling/sampling-strategy.js';
+import { answerSampling } from '../platform/sampling/sampling-http.js';
+import { legacyStrategyJson } from '../platform/sampling/sampling-json.js';
+import type { SamplingStrategyProvider } from '../model/sampling-strategy.js';
 
 export function registerSamplingRoutes(api: FastifyInstance, provider: SamplingStrategyProvider): void {
   api.get('/api/sampling', (req, reply) => answerSampling(req, reply, provider, legacyStrategyJson));

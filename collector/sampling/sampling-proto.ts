@@ -5,7 +5,7 @@
  */
 import { ProtoReader, WIRE_LEN } from '../traces/codecs/otlp/protobuf-reader.js';
 import { ProtoWriter } from '../traces/receivers/grpc-proto-writer.js';
-import type { SamplingStrategy } from './sampling-strategy.js';
+import type { SamplingStrategy } from '../../model/sampling-strategy.js';
 
 const STRATEGY_TYPE = { PROBABILISTIC: 0, RATE_LIMITING: 1 } as const;
 

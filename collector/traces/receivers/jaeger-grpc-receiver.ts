@@ -13,7 +13,7 @@ import type { Logger } from '../../../platform/log.js';
 import type { SpanConsumer } from '../../../model/span.js';
 import type { Registry } from '../../../platform/self-metrics.js';
 import { decodePostSpansRequest } from '../codecs/jaeger-proto/jaeger-proto-decode.js';
-import type { SamplingStrategyProvider } from '../../sampling/sampling-strategy.js';
+import type { SamplingStrategyProvider } from '../../../model/sampling-strategy.js';
 import { decodeSamplingStrategyParameters, encodeSamplingStrategyResponse } from '../../sampling/sampling-proto.js';
 import { GrpcStatus, type GrpcAnswer, type RawService } from './grpc-server.js';
 import { handOverSpansDurably, traceCounters } from './trace-receiver-metrics.js';

@@ -16,7 +16,7 @@ import { startZipkinReceiver } from './zipkin-receiver.js';
 import { startGrpcServer, type RawService } from './grpc-server.js';
 import { otlpGrpcTraceService } from './otlp-grpc-receiver.js';
 import { jaegerGrpcCollectorService, jaegerGrpcSamplingService } from './jaeger-grpc-receiver.js';
-import type { SamplingStrategyProvider } from '../../sampling/sampling-strategy.js';
+import type { SamplingStrategyProvider } from '../../../model/sampling-strategy.js';
 
 export interface StartedReceiver {
   name: string;

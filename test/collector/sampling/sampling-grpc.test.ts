@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { FileStrategyProvider } from '../../../collector/sampling/file-strategy-provider.js';
+import { FileStrategyProvider } from '../../../platform/sampling/file-strategy-provider.js';
 import { encodeSamplingStrategyResponse } from '../../../collector/sampling/sampling-proto.js';
 import { silentLogger } from '../../../platform/log.js';
 

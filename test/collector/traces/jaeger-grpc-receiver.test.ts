@@ -9,7 +9,7 @@ import { decodeJaegerBatch } from '../../../model/jaeger-thrift/jaeger-thrift.js
 import { decodePostSpansRequest } from '../../../collector/traces/codecs/jaeger-proto/jaeger-proto-decode.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../../collector/traces/receivers/grpc-server.js';
 import { jaegerGrpcCollectorService, jaegerGrpcSamplingService } from '../../../collector/traces/receivers/jaeger-grpc-receiver.js';
-import type { SamplingStrategy } from '../../../collector/sampling/sampling-strategy.js';
+import type { SamplingStrategy } from '../../../model/sampling-strategy.js';
 import { CollectingConsumer, counterValue } from './support/collecting-consumer.js';
 import { loadJaegerApiV2, type JaegerApiV2 } from './support/jaeger-api-v2-protos.js';
 import { encodeBatch, REF, TAG, type TBatch, type TSpan, type TTag } from './support/thrift-writer.js';

@@ -8,10 +8,10 @@
  * plain text.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from '../../platform/log.js';
-import { startHttpServer, type RunningHttpServer } from '../../platform/http/http-server.js';
+import type { Logger } from '../log.js';
+import { startHttpServer, type RunningHttpServer } from '../http/http-server.js';
 import { legacyStrategyJson } from './sampling-json.js';
-import type { SamplingStrategy, SamplingStrategyProvider } from './sampling-strategy.js';
+import type { SamplingStrategy, SamplingStrategyProvider } from '../../model/sampling-strategy.js';
 
 /** Answers a sampling request with `encode`'s JSON of the service's strategy, or Jaeger's 400 and 500. */
 export function answerSampling(

@@ -22,7 +22,7 @@
  * Parsing is synchronous, does no I/O and never throws: the caller gets the table and the warnings, or every
  * problem of the file at once.
  */
-import type { OperationSamplingStrategy, SamplingStrategy } from './sampling-strategy.js';
+import type { OperationSamplingStrategy, SamplingStrategy } from '../../model/sampling-strategy.js';
 
 /** What Jaeger answers for a service it has no strategy for, with no file (`default_sampling_probability`). */
 export const DEFAULT_SAMPLING_PROBABILITY = 0.001;

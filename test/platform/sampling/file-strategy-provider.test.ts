@@ -8,7 +8,7 @@ import { mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FileStrategyProvider } from '../../../collector/sampling/file-strategy-provider.js';
+import { FileStrategyProvider } from '../../../platform/sampling/file-strategy-provider.js';
 import { ShipwatchError } from '../../../platform/errors.js';
 import { createLogger, silentLogger, type Logger } from '../../../platform/log.js';
 import { createRegistry } from '../../../platform/self-metrics.js';

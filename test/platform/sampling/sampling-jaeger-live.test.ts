@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FileStrategyProvider } from '../../../collector/sampling/file-strategy-provider.js';
-import { startSamplingHttpServer } from '../../../collector/sampling/sampling-http.js';
+import { FileStrategyProvider } from '../../../platform/sampling/file-strategy-provider.js';
+import { startSamplingHttpServer } from '../../../platform/sampling/sampling-http.js';
 import { silentLogger } from '../../../platform/log.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';

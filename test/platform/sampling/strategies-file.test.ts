@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseStrategiesFile, type StrategiesParse, type StrategyTable } from '../../../collector/sampling/strategies-file.js';
-import type { SamplingStrategy } from '../../../collector/sampling/sampling-strategy.js';
+import { parseStrategiesFile, type StrategiesParse, type StrategyTable } from '../../../platform/sampling/strategies-file.js';
+import type { SamplingStrategy } from '../../../model/sampling-strategy.js';
 
 function table(text: string): { table: StrategyTable; warnings: string[] } {
   const parsed = parseStrategiesFile(text);

@@ -11,11 +11,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { describe, swError } from '../../platform/errors.js';
-import type { Logger } from '../../platform/log.js';
-import type { Runtime } from '../../platform/runtime.js';
-import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
-import type { SamplingStrategy, SamplingStrategyProvider } from './sampling-strategy.js';
+import { describe, swError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Runtime } from '../runtime.js';
+import { counter, gauge, type Registry } from '../self-metrics.js';
+import type { SamplingStrategy, SamplingStrategyProvider } from '../../model/sampling-strategy.js';
 import { DEFAULT_SAMPLING_PROBABILITY, defaultStrategyTable, parseStrategiesFile, type StrategyTable } from './strategies-file.js';
 
 export interface FileStrategyProviderOptions {

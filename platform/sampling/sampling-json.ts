@@ -12,7 +12,7 @@
  *
  * Numbers and strings are written as Go's encoding/json writes them (`<`, `>`, `&`, U+2028 and U+2029 escaped).
  */
-import type { PerOperationSampling, SamplingStrategy } from './sampling-strategy.js';
+import type { PerOperationSampling, SamplingStrategy } from '../../model/sampling-strategy.js';
 
 const STRATEGY_TYPE_CODES = { PROBABILISTIC: 0, RATE_LIMITING: 1 } as const;
 
