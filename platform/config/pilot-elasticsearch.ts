@@ -3,7 +3,7 @@
  * PASSWORD, WORKER, BULK_MAX_SIZE, the `/run/secrets/es_credential` file) and Shipwatch's own for index rotation,
  * batching, the disk buffer and dead letters. Spread into the pilot section.
  */
-import { Problem, parseDurationMs, parseEnum, parseInteger, parseList, parseSizeBytes, parseString, v } from './schema.js';
+import { Problem, parseBool, parseDurationMs, parseEnum, parseInteger, parseList, parseSizeBytes, parseString, v } from './schema.js';
 
 export const INDEX_ROTATIONS = ['daily', 'monthly', 'none', 'datastream'] as const;
 export type IndexRotation = (typeof INDEX_ROTATIONS)[number];
@@ -41,8 +41,18 @@ export const pilotElasticsearch = {
   }),
   esIndexRotation: v({
     name: 'ELASTICSEARCH_INDEX_ROTATION', default: 'daily',
-    doc: 'Index per target: daily <target>-YYYY.MM.DD, monthly <target>-YYYY.MM, none <target>, datastream (data stream <target>).',
+    doc: 'Index per target: daily <target>-YYYY.MM.DD, monthly <target>-YYYY.MM, none <target>, datastream (the data stream logs-<target, - written _>-<ELASTICSEARCH_DATASTREAM_NAMESPACE>).',
     parse: parseEnum(INDEX_ROTATIONS),
+  }),
+  esDataStreamNamespace: v({
+    name: 'ELASTICSEARCH_DATASTREAM_NAMESPACE', default: 'default',
+    doc: 'The namespace part of the data streams logs-<dataset>-<namespace> (rotation datastream): lower case letters, digits and _, e.g. prod.',
+    parse: (raw: string): string | Problem => (/^[a-z0-9_]{1,100}$/.test(raw.trim()) ? raw.trim() : new Problem(`"${raw}" is not a namespace (lower case letters, digits, _; no -)`)),
+  }),
+  esInstallTemplates: v({
+    name: 'ELASTICSEARCH_INSTALL_TEMPLATES', default: 'true',
+    doc: 'Install the index template of each target (or data stream) before its first document: true, or false where an operator manages templates.',
+    parse: parseBool,
   }),
   esBatchMaxEvents: v({
     name: 'ELASTICSEARCH_BULK_MAX_SIZE', default: '1000', doc: 'Most records in one bulk request.', parse: parseInteger(1, 100_000),

@@ -2,8 +2,9 @@
  * LogEvents → the NDJSON body of an Elasticsearch `_bulk` request: per event an action line and the record.
  *
  * Index names follow log-pilot: `<target>-YYYY.MM.DD` from the record's UTC date (`daily`), or `<target>-YYYY.MM`
- * (`monthly`), or `<target>` (`none`); `datastream` writes to the data stream `<target>` with the `create` action
- * (data streams accept nothing else; a replayed record then answers 409, which means "already there").
+ * (`monthly`), or `<target>` (`none`); `datastream` writes to the data stream `logs-<dataset>-<namespace>`
+ * (Elasticsearch's Logs naming, ./log-index-templates.ts dataStreamName) with the `create` action (data streams
+ * accept nothing else; a replayed record then answers 409, which means "already there").
  * Every action carries the record's deterministic `_id`, so a replay overwrites (or, for a data stream, is refused
  * as a duplicate) instead of duplicating.
  *
@@ -14,6 +15,7 @@ import { BufferPool, ByteWriter } from '../../platform/byte-writer.js';
 import type { LogEvent } from '../../model/log-record.js';
 import type { BulkItems } from './bulk-items.js';
 import { NO_SHARED, type CompactItems } from './compact-items.js';
+import { dataStreamName } from './log-index-templates.js';
 
 export type IndexRotation = 'daily' | 'monthly' | 'none' | 'datastream';
 
@@ -45,7 +47,7 @@ export class BulkEncoder {
   /** Buffers of encoded items their user is done with (see `recycle`). */
   private readonly pool = new BufferPool(8, 16 * 1024 * 1024);
 
-  constructor(readonly rotation: IndexRotation) {}
+  constructor(readonly rotation: IndexRotation, readonly dataStreamNamespace = 'default') {}
 
   /** The index (or data stream) a record of `target` at `timestampMs` goes to. */
   indexName(target: string, timestampMs: number): string {
@@ -168,6 +170,7 @@ export class BulkEncoder {
       toMs = Date.UTC(y, m + 1, 1);
       index = `${target}-${y}.${pad2(m + 1)}`;
     }
+    if (this.rotation === 'datastream') index = dataStreamName(target, this.dataStreamNamespace);
     const action = this.rotation === 'datastream' ? 'create' : 'index';
     const head = `{"${action}":{"_index":${JSON.stringify(index)},"_id":"`;
     return { fromMs, toMs, index, head, headBytes: Buffer.byteLength(head) };

@@ -3,8 +3,9 @@
  * (delivery/delivery-chain.ts): records → compact bulk items (./bulk-encoder.ts, ./compact-items.ts) → the
  * output's disk buffer (./disk-buffer.ts, a durable queue under `SHIPWATCH_DATA_DIR/buffer/<name>/`) → runs by count,
  * bytes and time, cut to the bulk bounds → one `_bulk` request each, with bounded concurrency (./log-bulk-sink.ts)
- * → item by item: delivered, sent again (429 / 5xx, without a deadline), or a dead letter → acknowledged, which
- * removes them from the buffer.
+ * → item by item: delivered, sent again (429 / 5xx, without a deadline), sent once more in the safe shape (refused
+ * for its mapping), or a dead letter → acknowledged, which removes them from the buffer. Each index's template
+ * (./log-index-templates.ts) is installed before its first document, once Elasticsearch answers.
  *
  * - `write` resolves once the batch is on disk and made durable: concurrent writes share one fdatasync (group
  *   commit). That is the acknowledgement the pilot moves its file positions behind; a crash or kill after it
@@ -30,12 +31,17 @@ import type { CompactItems } from './compact-items.js';
 import { openDiskBuffer, type DiskBuffer } from './disk-buffer.js';
 import { createEsClient, pilotEsConnection } from './es-client.js';
 import { LogBulkSink } from './log-bulk-sink.js';
+import { LogTemplateInstaller } from './log-template-installer.js';
 
 export interface ElasticsearchOutputOptions {
   name?: string;
   client: Client;
   dataDir: string;
   rotation: 'daily' | 'monthly' | 'none' | 'datastream';
+  /** The namespace of the data streams `logs-<dataset>-<namespace>` (rotation datastream); default `default`. */
+  dataStreamNamespace?: string;
+  /** Install each index's template before its first document (./log-template-installer.ts); default true. */
+  installTemplates?: boolean;
   /** Records per bulk request at most (ELASTICSEARCH_BULK_MAX_SIZE). */
   maxBatchEvents: number;
   /** Bytes per bulk request at most (ELASTICSEARCH_BULK_MAX_BYTES; an item alone may be larger). */
@@ -62,6 +68,8 @@ export function elasticsearchOutputOptions(config: Config, client: Client, regis
     client,
     dataDir: config.common.dataDir,
     rotation: p.esIndexRotation,
+    dataStreamNamespace: p.esDataStreamNamespace,
+    installTemplates: p.esInstallTemplates,
     maxBatchEvents: p.esBatchMaxEvents,
     maxBatchBytes: p.esBatchMaxBytes,
     flushIntervalMs: p.esFlushIntervalMs,
@@ -119,7 +127,7 @@ export class ElasticsearchOutput implements LogSink {
   /** Opens the disk buffer (what a previous run left in it is delivered first) and starts delivering. */
   static async open(opts: ElasticsearchOutputOptions): Promise<ElasticsearchOutput> {
     const name = opts.name ?? 'elasticsearch';
-    const encoder = new BulkEncoder(opts.rotation);
+    const encoder = new BulkEncoder(opts.rotation, opts.dataStreamNamespace);
     const buffer = await openDiskBuffer({
       name, dataDir: opts.dataDir, maxBytes: opts.bufferMaxBytes, whenFull: opts.bufferWhenFull, registry: opts.registry, log: opts.log,
       migrateLegacyLine: (line) => legacyBatchItems(encoder, line),
@@ -127,8 +135,9 @@ export class ElasticsearchOutput implements LogSink {
       // memory; the file is read only after a restart or when the reader falls behind.
       memoryRecords: 4 * opts.maxBatchEvents * opts.concurrency,
     });
+    const templates = opts.installTemplates === false ? undefined : new LogTemplateInstaller(opts.client, opts.rotation, opts.log, opts.requestTimeoutMs);
     const sink = new LogBulkSink({
-      name, client: opts.client, opType: opts.rotation === 'datastream' ? 'create' : 'index', requestTimeoutMs: opts.requestTimeoutMs, registry: opts.registry,
+      name, client: opts.client, opType: opts.rotation === 'datastream' ? 'create' : 'index', requestTimeoutMs: opts.requestTimeoutMs, templates, registry: opts.registry,
     });
     const chain: Chain = new DeliveryChain({
       sink, queue: buffer, records: (items) => items.ends.length, maxPendingRecords: MAX_PENDING_RECORDS,

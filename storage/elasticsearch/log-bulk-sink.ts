@@ -6,8 +6,13 @@
  * - delivered items are counted;
  * - items answered 429 / 5xx come back as a batch of their own (byte ranges of what was sent, nothing encoded
  *   again), with the reason and the answer's Retry-After;
- * - items refused for their content (a mapping conflict, any other 4xx) are dead letters with Elasticsearch's
- *   reason.
+ * - items refused for their content (400: a mapping conflict, a field Elasticsearch does not take) are sent once
+ *   more, right away, in the safe shape (./log-safe-shape.ts: the parsed fields as text under `json_text`, the
+ *   reason in `mapping_error`); refused again, or refused otherwise (any other 4xx), they are dead letters with
+ *   Elasticsearch's reason. Both counted in `shipwatch_es_mapping_conflicts_total`.
+ *
+ * Before a run is sent, the index templates its indices need are installed (./log-template-installer.ts); while
+ * that cannot be done the run fails as a whole, like a request that does not reach Elasticsearch.
  *
  * A request that fails as a whole throws, worded for /health (unreachable, no answer in time, answered 503);
  * `classify` says whether another try may pass: connection failures, timeouts, a half-written answer, 429, 5xx,
@@ -25,6 +30,8 @@ import { describeItem, itemStart, joinItems, sliceItems, type BulkItems } from '
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
 import { withDeadline } from './request-deadline.js';
 import { esProblem } from './request-failure.js';
+import { safeShape } from './log-safe-shape.js';
+import type { LogTemplateInstaller } from './log-template-installer.js';
 
 export interface LogBulkSinkOptions {
   /** Output name: the `output` label and the name /health gives. */
@@ -34,6 +41,8 @@ export interface LogBulkSinkOptions {
   opType: 'index' | 'create';
   /** One request at most; default 30 s. */
   requestTimeoutMs?: number;
+  /** Installs the index templates of the indices written to; none: documents go without (tests of the raw path). */
+  templates?: LogTemplateInstaller;
   registry: Registry;
 }
 
@@ -57,10 +66,19 @@ export class BulkRequestFailure extends Error {
   }
 }
 
+/** An item refused for its content and its safe shape. */
+interface Reshaped {
+  item: number;
+  record: string;
+  original: string;
+  reason: string;
+}
+
 export class LogBulkSink implements DeliverySink<BulkItems> {
   readonly name: string;
   private readonly requests: Counter<'output' | 'result'>;
   private readonly itemRetries: Counter<'output'>;
+  private readonly conflicts: Counter<'output' | 'outcome'>;
   /** Start times of the requests awaiting an answer, so a node that hangs shows before the time-out. */
   private readonly unanswered = new Set<{ atMs: number }>();
   /** The status of a batch refused as a whole, for its dead letters. */
@@ -73,6 +91,11 @@ export class LogBulkSink implements DeliverySink<BulkItems> {
     });
     this.itemRetries = counter(opts.registry, {
       name: 'shipwatch_es_bulk_item_retries_total', help: 'Bulk items sent again after a 429 or 5xx item answer.', labelNames: ['output'] as const,
+    });
+    this.conflicts = counter(opts.registry, {
+      name: 'shipwatch_es_mapping_conflicts_total',
+      help: 'Log documents Elasticsearch refused for their content (400), by outcome: reshaped (sent again in the safe shape, json_text), dead_letter (the safe shape refused too, or none to make).',
+      labelNames: ['output', 'outcome'] as const,
     });
   }
 
@@ -133,6 +156,7 @@ export class LogBulkSink implements DeliverySink<BulkItems> {
     const asked = { atMs: Date.now() };
     this.unanswered.add(asked);
     try {
+      if (this.opts.templates !== undefined) await this.opts.templates.ensureFor(items, signal);
       const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
       // The client's timeout normally ends a request; the deadline a little later holds where it does not.
       answer = await withDeadline(signal, timeoutMs + DEADLINE_GRACE_MS, (tried) => this.opts.client.transport.request(
@@ -161,6 +185,7 @@ export class LogBulkSink implements DeliverySink<BulkItems> {
     const again: Array<[number, number]> = [];
     let againReason = '';
     const rejected: DeadLetter[] = [];
+    const reshaped: Reshaped[] = [];
     for (let i = 0; i < sent; i++) {
       const o = outcomes[i]!;
       if (o.kind === 'delivered') delivered++;
@@ -171,18 +196,76 @@ export class LogBulkSink implements DeliverySink<BulkItems> {
         againReason ||= `answered ${o.status || 'nothing'} for ${describeItem(items, i).id} (${o.reason})`;
       } else {
         const item = describeItem(items, i);
-        rejected.push({ ...item, index: o.index || item.index, status: o.status, reason: o.reason });
+        const safe = o.status === 400 ? safeShape(item.record, o.reason) : undefined;
+        if (safe !== undefined) reshaped.push({ item: i, record: safe, original: item.record, reason: o.reason });
+        else {
+          if (o.status === 400) this.conflicts.inc({ output: name, outcome: 'dead_letter' });
+          rejected.push({ ...item, index: o.index || item.index, status: o.status, reason: o.reason });
+        }
       }
     }
-    this.requests.inc({ output: name, result: again.length === 0 && rejected.length === 0 ? 'ok' : 'partial' });
+    this.requests.inc({ output: name, result: again.length === 0 && rejected.length === 0 && reshaped.length === 0 ? 'ok' : 'partial' });
     const outcome: SendOutcome<BulkItems> = { delivered, rejected };
+    const later: BulkItems[] = [];
     if (again.length > 0) {
       const batch = joinItems(again.map(([f, t]) => sliceItems(items, f, t)));
       this.itemRetries.inc({ output: name }, batch.ends.length);
+      later.push(batch);
+    }
+    if (reshaped.length > 0) {
+      const second = await this.sendReshaped(items, reshaped, signal);
+      outcome.delivered += second.delivered;
+      rejected.push(...(second.rejected ?? []));
+      if (second.retry !== undefined) {
+        later.push(second.retry.batch);
+        againReason ||= second.retry.reason;
+      }
+    }
+    if (later.length > 0) {
+      const batch = joinItems(later);
       const retryAfterMs = parseRetryAfterMs(answer.headers?.['retry-after'] as string | undefined);
       outcome.retry = { batch, records: batch.ends.length, reason: againReason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
     }
     return outcome;
+  }
+
+  /**
+   * The items refused for their content, sent once more in their safe shape (same index, same id). Refused again:
+   * dead letters with both reasons. A request that fails as a whole hands them back, safe shape and all, for the
+   * chain's next try.
+   */
+  private async sendReshaped(items: BulkItems, reshaped: ReadonlyArray<Reshaped>, signal: AbortSignal): Promise<SendOutcome<BulkItems>> {
+    const { name } = this.opts;
+    const parts: Buffer[] = [];
+    const ends = new Uint32Array(reshaped.length);
+    let at = 0;
+    for (let k = 0; k < reshaped.length; k++) {
+      const { item, record } = reshaped[k]!;
+      const start = itemStart(items, item);
+      const action = items.bytes.subarray(start, items.bytes.indexOf(10, start) + 1);
+      const source = Buffer.from(record + '\n', 'utf8');
+      parts.push(action, source);
+      at += action.length + source.length;
+      ends[k] = at;
+    }
+    this.conflicts.inc({ output: name, outcome: 'reshaped' }, reshaped.length);
+    const safeItems: BulkItems = { bytes: Buffer.concat(parts, at), ends };
+    let second: SendOutcome<BulkItems>;
+    try {
+      second = await this.request(safeItems, signal);
+    } catch (err) {
+      if (!this.classify(err).retry) {
+        return { delivered: 0, rejected: this.deadLetters(safeItems, err instanceof Error ? err.message : String(err)) };
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      return { delivered: 0, rejected: [], retry: { batch: safeItems, records: ends.length, reason } };
+    }
+    // Refused again: the letter keeps the record as written and both reasons.
+    const rejected = (second.rejected ?? []).map((letter) => {
+      const first = reshaped.find((r) => r.record === letter.record);
+      return first === undefined ? letter : { ...letter, record: first.original, reason: `${first.reason}; in the safe shape: ${letter.reason}` };
+    });
+    return { ...second, rejected };
   }
 
   /**

@@ -34,7 +34,8 @@ test('monthly, none and data stream modes', () => {
   assert.equal(new BulkEncoder('monthly').indexName('web', ms), 'web-2026.02');
   assert.equal(new BulkEncoder('monthly').indexName('web', Date.UTC(2026, 2, 1)), 'web-2026.03');
   assert.equal(new BulkEncoder('none').indexName('web', ms), 'web');
-  assert.deepEqual(lines(new BulkEncoder('datastream').encodeOne(event('logs-web', ms, 'x-9')))[0], { create: { _index: 'logs-web', _id: 'x-9' } });
+  assert.deepEqual(lines(new BulkEncoder('datastream').encodeOne(event('logs-web', ms, 'x-9')))[0], { create: { _index: 'logs-logs_web-default', _id: 'x-9' } });
+  assert.equal(new BulkEncoder('datastream', 'prod').indexName('app-web', ms), 'logs-app_web-prod', 'Elasticsearch\'s Logs naming, the namespace configured');
 });
 
 test('an id needing escapes is escaped', () => {

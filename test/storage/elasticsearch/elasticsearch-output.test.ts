@@ -30,6 +30,8 @@ describe('the elasticsearch output with its disk buffer, against a real Elastics
   });
   after(async () => {
     await es.indices.delete({ index: `${target}*`, ignore_unavailable: true, allow_no_indices: true });
+    const templates = await es.indices.getIndexTemplate({ name: `shipwatch-logs-${target}*` }, { ignore: [404] });
+    for (const t of templates.index_templates ?? []) await es.indices.deleteIndexTemplate({ name: t.name });
     await es.close();
   });
 
@@ -192,9 +194,10 @@ describe('the elasticsearch output with its disk buffer, against a real Elastics
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  test('a buffered record refused for its content is a dead letter when replayed, and the rest of its batch is indexed', async () => {
+  test('a buffered record refused for its mapping is stored in the safe shape when replayed, and the rest of its batch is indexed', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
     const index = `${target}-f-2024.06.01`;
+    // An index made before its template (an older pilot's): `status` mapped long without ignore_malformed.
     await es.index({ index, id: 'seed', document: { '@timestamp': new Date(day).toISOString(), status: 200 }, refresh: true });
     const relay = await startTcpSwitch(esUrl, false);
     const client = new Client({ node: relay.url, maxRetries: 0 });
@@ -205,15 +208,43 @@ describe('the elasticsearch output with its disk buffer, against a real Elastics
     assert.ok(out.bufferedBytes > 0, 'the batch waits in the disk buffer');
     relay.setUp(true);
     await out.drained();
-    assert.equal(await count(index), 30, 'the seed and the 29 records that fit the mapping');
-    assert.equal(await metric(registry, 'shipwatch_dead_letters_total'), 1);
-    const dir = path.join(dataDir, 'dead-letter');
-    const letters = (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('').trim().split('\n')
-      .map((l) => JSON.parse(l) as { id: string; index: string; status: number; record: { status: unknown } });
-    assert.deepEqual(letters.map((l) => [l.id, l.index, l.status, l.record.status]), [['f-17', index, 400, 'not a number']]);
+    assert.equal(await count(index), 31, 'the seed and the 30 records');
+    assert.equal(await metric(registry, 'shipwatch_dead_letters_total'), 0);
+    assert.equal(await metric(registry, 'shipwatch_es_mapping_conflicts_total'), 1);
+    const safe = (await es.get({ index, id: 'f-17' }))._source as Record<string, unknown>;
+    assert.equal(safe['message'], 'line 17');
+    assert.equal(safe['status'], undefined);
+    assert.deepEqual(JSON.parse(safe['json_text'] as string), { status: 'not a number' });
+    assert.match(safe['mapping_error'] as string, /failed to parse field \[status\] of type \[long\]/);
     await out.close();
     await client.close();
     await relay.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('a record refused again in the safe shape is a dead letter with both reasons and the record as written', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
+    const index = `${target}-m-2024.06.01`;
+    // An index made before its template with `message` a date (its first line was one): text lines cannot fit.
+    await es.index({ index, id: 'seed', document: { '@timestamp': new Date(day).toISOString(), message: '2024-06-01' }, refresh: true });
+    const registry = createRegistry('test', false);
+    const out = await open(es, registry);
+    await out.write(makeLogEvents(3, { target: `${target}-m`, timestampMs: day, idPrefix: 'h', extra: () => ({ status: 1 }) }));
+    await out.drained();
+    assert.equal(await count(index), 1, 'only the seed');
+    assert.equal(await metric(registry, 'shipwatch_dead_letters_total'), 3);
+    const dir = path.join(dataDir, 'dead-letter');
+    const letters = (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('').trim().split('\n')
+      .map((l) => JSON.parse(l) as { id: string; status: number; reason: string; record: Record<string, unknown> });
+    assert.deepEqual(letters.map((l) => l.id).sort(), ['h-0', 'h-1', 'h-2']);
+    for (const l of letters) {
+      assert.equal(l.status, 400);
+      assert.match(l.reason, /failed to parse field \[message\] of type \[date\].*; in the safe shape: .*failed to parse field \[message\] of type \[date\]/);
+      assert.equal(l.record['status'], 1, 'the record as written, not its safe shape');
+    }
+    const counted = (await registry.getSingleMetric('shipwatch_es_mapping_conflicts_total')!.get()).values;
+    assert.deepEqual(Object.fromEntries(counted.map((v) => [v.labels['outcome'], v.value])), { reshaped: 3, dead_letter: 3 });
+    await out.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -251,7 +282,7 @@ describe('replaying the disk buffer under faults a real node will not produce on
     const registry = createRegistry('test', false);
     const out = await ElasticsearchOutput.open({
       client, dataDir, rotation: 'daily', maxBatchEvents: 100, maxBatchBytes: 1 << 20, flushIntervalMs: 10, concurrency: 1,
-      retryPolicy: { initialDelayMs: 20, maxDelayMs: 50 },
+      retryPolicy: { initialDelayMs: 20, maxDelayMs: 50 }, installTemplates: false,
       bufferMaxBytes: 1 << 20, bufferWhenFull: 'block', registry, log: silentLogger,
     });
     const day = Date.UTC(2024, 5, 1);

@@ -77,34 +77,56 @@ describe('the log bulk sink against a real Elasticsearch', () => {
     assert.equal(await metric(registry, 'shipwatch_es_bulk_requests_total', { result: 'ok' }), 2);
   });
 
-  test('a record refused for a mapping conflict is a dead letter with its reason while the rest is indexed', async () => {
+  test('a record refused for its mapping is sent again in the safe shape while the rest is indexed', async () => {
     const registry = createRegistry('test', false);
     const sink = makeSink(client, registry);
     const conflictTarget = `${target}-conflict`;
-    // The first batch maps `status` as a number; then one record carries text there.
-    await sink.send(items(makeLogEvents(1, { target: conflictTarget, timestampMs: day, idPrefix: 'seed', extra: () => ({ status: 200 }) })), never);
-    const events = makeLogEvents(20, { target: conflictTarget, timestampMs: day, extra: (i) => ({ status: i === 13 ? 'not a number' : 404 }) });
+    // The first batch maps `status` as an object; then one record carries text there.
+    await sink.send(items(makeLogEvents(1, { target: conflictTarget, timestampMs: day, idPrefix: 'seed', extra: () => ({ status: { code: 200 } }) })), never);
+    const events = makeLogEvents(20, { target: conflictTarget, timestampMs: day, extra: (i) => ({ status: i === 13 ? 'not an object' : { code: 404 } }) });
     const outcome = await sink.send(items(events), never);
-    assert.equal(outcome.delivered, 19);
+    assert.equal(outcome.delivered, 20);
+    assert.equal(outcome.retry, undefined);
+    assert.deepEqual(outcome.rejected, []);
+    assert.equal(await metric(registry, 'shipwatch_es_mapping_conflicts_total', { outcome: 'reshaped' }), 1);
+    const stored = (await client.get({ index: `${conflictTarget}-2024.03.05`, id: events[13]!.id }))._source as Record<string, unknown>;
+    assert.equal(stored['message'], 'line 13');
+    assert.equal(stored['docker_container'], 'app-1', 'the record fields stay');
+    assert.deepEqual(JSON.parse(stored['json_text'] as string), { status: 'not an object' });
+    assert.match(stored['mapping_error'] as string, /document_parsing_exception/);
+    await client.indices.refresh({ index: `${conflictTarget}-*` });
+    assert.equal((await client.count({ index: `${conflictTarget}-*` })).count, 21); // 20 + the seed
+  });
+
+  test('a record refused in the safe shape too is a dead letter with both reasons while the rest is indexed', async () => {
+    const registry = createRegistry('test', false);
+    const sink = makeSink(client, registry);
+    const conflictTarget = `${target}-conflict2`;
+    // The first record of the index makes `message` a date (no template here): a text message fits in no shape.
+    const seed = makeLogEvents(1, { target: conflictTarget, timestampMs: day, idPrefix: 'seed' });
+    seed[0]!.json = JSON.stringify({ ...JSON.parse(seed[0]!.json), message: '2024-03-05' });
+    await sink.send(items(seed), never);
+    const events = makeLogEvents(3, { target: conflictTarget, timestampMs: day, extra: (i) => ({ message: i === 1 ? 'text' : `2024-03-0${i + 1}` }) });
+    const outcome = await sink.send(items(events), never);
+    assert.equal(outcome.delivered, 2);
     assert.equal(outcome.retry, undefined);
     assert.equal(outcome.rejected?.length, 1);
     const letter = outcome.rejected![0]!;
-    assert.equal(letter.id, events[13]!.id);
+    assert.equal(letter.id, events[1]!.id);
     assert.equal(letter.status, 400);
-    assert.match(letter.reason, /document_parsing_exception|mapper_parsing_exception/);
+    assert.match(letter.reason, /document_parsing_exception.*; in the safe shape: document_parsing_exception/);
     assert.equal(letter.index, `${conflictTarget}-2024.03.05`);
-    assert.equal((JSON.parse(letter.record) as { status: string }).status, 'not a number');
+    assert.equal(letter.record, events[1]!.json, 'the record as written');
 
     // Through the chain's sender the letter reaches the dead-letter file, and the batch is done.
     assert.equal(await sender(sink, registry, dataDir).send(items(events), never), 'done');
     const files = await readdir(path.join(dataDir, 'dead-letter'));
     const lines = (await Promise.all(files.map((f) => readFile(path.join(dataDir, 'dead-letter', f), 'utf8')))).join('').trim().split('\n');
-    const filed = lines.map((l) => JSON.parse(l) as { id: string; status: number; reason: string; record: { status: string } });
-    assert.deepEqual(filed.map((l) => [l.id, l.status, l.record.status]), [[events[13]!.id, 400, 'not a number']]);
+    const filed = lines.map((l) => JSON.parse(l) as { id: string; status: number; reason: string; record: { message: string } });
+    assert.deepEqual(filed.map((l) => [l.id, l.status, l.record.message]), [[events[1]!.id, 400, 'text']]);
     assert.equal(await metric(registry, 'shipwatch_dead_letters_total', {}), 1);
     assert.equal(await metric(registry, 'shipwatch_delivery_records_total', { outcome: 'rejected' }), 1);
-    await client.indices.refresh({ index: `${conflictTarget}-*` });
-    assert.equal((await client.count({ index: `${conflictTarget}-*` })).count, 20); // 19 + the seed
+    assert.equal(await metric(registry, 'shipwatch_es_mapping_conflicts_total', { outcome: 'dead_letter' }), 2);
   });
 
   test('a node out of reach fails the request as a whole, worded for /health, and worth another try', async () => {
