@@ -91,49 +91,50 @@ export function spanMappingAdditions(): { properties: typeof SPAN_ADDITIONS } {
   return { properties: SPAN_ADDITIONS };
 }
 
-/** `PUT _index_template/<name>` bodies, by template name. */
+/**
+ * `PUT _index_template/<name>` bodies, by template name: Jaeger's two templates, as Jaeger installs them (name,
+ * pattern, priority, settings, mappings), and Shipwatch's two, its fields added, under `<name>-shipwatch` one priority
+ * higher. Elasticsearch makes a new index from the highest-priority template that matches (no merging), so new daily
+ * indices have Shipwatch's fields whichever of Jaeger and Shipwatch installed its templates last, and Jaeger's tools
+ * find Jaeger's templates where Jaeger puts them.
+ */
 export function jaegerIndexTemplates(o: TemplateOptions): Array<{ name: string; body: Record<string, unknown> }> {
   const names = jaegerIndexNames(o.prefix);
-  const span = {
-    priority: o.priority ?? 0,
-    index_patterns: [`${names.spanPrefix}*`],
-    template: {
-      settings: settings(o.shards, o.replicas),
-      mappings: {
-        dynamic_templates: tagMaps,
-        properties: {
-          traceID: keyword,
-          parentSpanID: keyword,
-          spanID: keyword,
-          operationName: keyword,
-          startTime: { type: 'long' },
-          startTimeMillis: { type: 'date', format: 'epoch_millis' },
-          duration: { type: 'long' },
-          flags: { type: 'integer' },
-          logs: { type: 'nested', dynamic: false, properties: { timestamp: { type: 'long' }, fields: nestedKeyValues } },
-          process: { properties: { serviceName: keyword, tag: { type: 'object' }, tags: nestedKeyValues } },
-          references: { type: 'nested', dynamic: false, properties: { refType: keyword, traceID: keyword, spanID: keyword, ...SPAN_ADDITIONS.references.properties } },
-          scope: SPAN_ADDITIONS.scope,
-          otlp: SPAN_ADDITIONS.otlp,
-          tag: { type: 'object' },
-          tags: nestedKeyValues,
-        },
-      },
-    },
+  const priority = o.priority ?? 0;
+  const spanProperties = {
+    traceID: keyword,
+    parentSpanID: keyword,
+    spanID: keyword,
+    operationName: keyword,
+    startTime: { type: 'long' },
+    startTimeMillis: { type: 'date', format: 'epoch_millis' },
+    duration: { type: 'long' },
+    flags: { type: 'integer' },
+    logs: { type: 'nested', dynamic: false, properties: { timestamp: { type: 'long' }, fields: nestedKeyValues } },
+    process: { properties: { serviceName: keyword, tag: { type: 'object' }, tags: nestedKeyValues } },
+    references: { type: 'nested', dynamic: false, properties: { refType: keyword, traceID: keyword, spanID: keyword } },
+    tag: { type: 'object' },
+    tags: nestedKeyValues,
   };
-  const service = {
-    priority: o.priority ?? 0,
-    index_patterns: [`${names.servicePrefix}*`],
-    template: {
-      settings: settings(o.shards, o.replicas),
-      mappings: {
-        dynamic_templates: tagMaps,
-        properties: { serviceName: keyword, operationName: keyword, spanKind: keyword },
-      },
-    },
-  };
+  const template = (pattern: string, p: number, properties: Record<string, unknown>): Record<string, unknown> => ({
+    priority: p,
+    index_patterns: [pattern],
+    template: { settings: settings(o.shards, o.replicas), mappings: { dynamic_templates: tagMaps, properties } },
+  });
+  const spanName = names.spanPrefix.slice(0, -1);
+  const serviceName = names.servicePrefix.slice(0, -1);
   return [
-    { name: names.spanPrefix.slice(0, -1), body: span },
-    { name: names.servicePrefix.slice(0, -1), body: service },
+    { name: spanName, body: template(`${names.spanPrefix}*`, priority, spanProperties) },
+    { name: serviceName, body: template(`${names.servicePrefix}*`, priority, { serviceName: keyword, operationName: keyword }) },
+    {
+      name: `${spanName}-shipwatch`,
+      body: template(`${names.spanPrefix}*`, priority + 1, {
+        ...spanProperties,
+        references: { ...spanProperties.references, properties: { ...spanProperties.references.properties, ...SPAN_ADDITIONS.references.properties } },
+        scope: SPAN_ADDITIONS.scope,
+        otlp: SPAN_ADDITIONS.otlp,
+      }),
+    },
+    { name: `${serviceName}-shipwatch`, body: template(`${names.servicePrefix}*`, priority + 1, { serviceName: keyword, operationName: keyword, spanKind: keyword }) },
   ];
 }

@@ -391,11 +391,31 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
     await writer.close();
     await client.indices.refresh({ index: `${shipwatchPrefix}-jaeger-*` });
 
-    // Jaeger only reads here: its templates are left as Shipwatch installed them.
-    const jaeger = await startJaeger(esUrl, shipwatchPrefix, { otlpHttp: 41011, queryHttp: 41012, queryGrpc: 41013 }, false);
+    // Jaeger installs its own templates on start, after Shipwatch's: a daily index made afterwards still gets
+    // Shipwatch's fields (its templates are one priority higher), and Jaeger reads the span written to it.
+    const jaeger = await startJaeger(esUrl, shipwatchPrefix, { otlpHttp: 41011, queryHttp: 41012, queryGrpc: 41013 }, true);
     const reader = new EsSpanReader({ client, indexPrefix: shipwatchPrefix, log: silentLogger });
     const app = queryApp(reader);
     try {
+      const late = `${randomHex(16)}${randomHex(16)}`;
+      const lateUs = startUs - 86_400_000_000;
+      const lateWriter = new EsSpanWriter({ client, indexPrefix: shipwatchPrefix, shards: 1, replicas: 0, registry: createRegistry('test', false), log: silentLogger });
+      await lateWriter.init();
+      assert.deepEqual(await lateWriter.writeSpans([{
+        traceId: late, spanId: randomHex(16), operationName: 'late', references: [], flags: 0, startTimeMicros: lateUs, durationMicros: 1, logs: [],
+        tags: [{ key: 'big', type: 'int64', value: 9223372036854775807n }], process: backend, otlp: { flags: 1, startNanos: 5 },
+      }]), { failed: 0 });
+      await lateWriter.close();
+      const lateIndex = `${shipwatchPrefix}-jaeger-span-${new Date(lateUs / 1000).toISOString().slice(0, 10)}`;
+      await client.indices.refresh({ index: lateIndex });
+      const mapping = (await client.indices.getMapping({ index: lateIndex }))[lateIndex]!.mappings.properties!;
+      assert.deepEqual(mapping.otlp, { type: 'object', enabled: false });
+      assert.ok(mapping.scope, 'scope is mapped');
+      const lateAnswer = await getJson(`${jaeger.url}/api/traces/${late}`);
+      assert.equal(lateAnswer.status, 200, JSON.stringify(lateAnswer.body));
+      const lateShipwatch = await shipwatchJson(app, `/api/traces/${late}`);
+      assert.deepEqual(normaliseTraces(lateShipwatch.body), normaliseTraces(lateAnswer.body));
+
       for (const id of [short, short.slice(16), long]) {
         const j = await getJson(`${jaeger.url}/api/traces/${id}`);
         assert.equal(j.status, 200, `Jaeger finds ${id}: ${JSON.stringify(j.body)}`);
