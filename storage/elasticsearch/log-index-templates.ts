@@ -13,8 +13,8 @@
  *   of several versions on one cluster do not overwrite each other back and forth, and an operator's edit with a
  *   higher version stays.
  *
- * Mapping: `@timestamp` date, `message` text with a `keyword` sub-field, the record's container, Kubernetes and tag
- * fields keyword, no date or numeric detection (a string stays a string), parsed json strings keyword up to 1024
+ * Mapping: `@timestamp` date, `message` text with a `keyword` sub-field, the record's container and Kubernetes fields
+ * keyword (with the `.keyword` sub-field the dynamic mapping gave them, which queries name), tags keyword, no date or numeric detection (a string stays a string), parsed json strings keyword up to 1024
  * characters (names like `msg` or `error` text with a keyword sub-field), booleans keyword (so `true` then `yes`
  * both fit), numbers as long/double with `ignore_malformed` (a later string is kept in `_source`, not refused),
  * depth and field limits raised and fields beyond the limit left unindexed rather than refusing the document. What
@@ -69,7 +69,9 @@ function mappings(dataStream: { dataset: string; namespace: string } | undefined
     [SAFE_SHAPE_FIELD]: { type: 'text' },
     [MAPPING_ERROR_FIELD]: textWithKeyword,
   };
-  for (const f of KEYWORD_RECORD_FIELDS) properties[f] = keyword;
+  // The `.keyword` sub-field the dynamic mapping gave these fields before templates: the log API's filters and the
+  // Kibana views and dashboards written against log-pilot-era indices name `docker_container.keyword` and the like.
+  for (const f of KEYWORD_RECORD_FIELDS) properties[f] = { ...keyword, fields: { keyword: { type: 'keyword', ignore_above: 256 } } };
   if (dataStream !== undefined) {
     // Elasticsearch's Logs conventions, for Kibana's Logs views: the stream's parts as constants, no bytes per document.
     properties['data_stream'] = {

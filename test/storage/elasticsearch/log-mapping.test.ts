@@ -8,6 +8,7 @@ import type { LogEvent } from '../../../model/log-record.js';
 import { parseDeclarations } from '../../../pilot/log-declarations.js';
 import { createRecordEncoder } from '../../../pilot/record-encoder.js';
 import { ElasticsearchOutput } from '../../../storage/elasticsearch/elasticsearch-output.js';
+import { logQueryDsl } from '../../../storage/elasticsearch/log-query-dsl.js';
 import { silentLogger } from '../../../platform/log.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { containerMeta } from '../../helpers/container-meta.js';
@@ -121,6 +122,9 @@ describe('log lines whose fields conflict in type are all stored, against a real
     assert.equal(props['message']!.type, 'text');
     assert.equal(props['@timestamp']!.type, 'date');
     assert.equal(props['host']!.type, 'keyword');
+    // The log API's filters name the `.keyword` sub-fields of log-pilot-era indices: they find the records here too.
+    const query = logQueryDsl({ target: run.target, container: 'shop-web-1', text: 'plain words' });
+    assert.equal((await es.count({ index: `${run.target}-*`, query })).count, 1);
   });
 
   test('a json field that is a number and then an object: the object line is kept in the safe shape', async () => {
