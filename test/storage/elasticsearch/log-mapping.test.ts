@@ -11,7 +11,11 @@ import { ElasticsearchOutput } from '../../../storage/elasticsearch/elasticsearc
 import { logQueryDsl } from '../../../storage/elasticsearch/log-query-dsl.js';
 import { silentLogger } from '../../../platform/log.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
+import { BulkEncoder } from '../../../storage/elasticsearch/bulk-encoder.js';
+import { LogTemplateInstaller } from '../../../storage/elasticsearch/log-template-installer.js';
+import { makeLogEvents } from '../../helpers/log-events.js';
 import { containerMeta } from '../../helpers/container-meta.js';
+import { startTcpSwitch } from '../../helpers/tcp-switch.js';
 import { esTestUrl } from '../../helpers/elasticsearch.js';
 
 /**
@@ -250,5 +254,47 @@ describe('log lines whose fields conflict in type are all stored, against a real
     assert.equal(made.version, 1);
     assert.equal((made._meta as Record<string, unknown>)['managed_by'], 'shipwatch');
     assert.ok(made.priority! > 100);
+  });
+
+  test('while Elasticsearch is down the output opens and buffers; the template is installed when it answers, before the first document', async () => {
+    const target = `${prefix}-late`;
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'swmap-'));
+    const relay = await startTcpSwitch(esUrl, false);
+    const client = new Client({ node: relay.url, maxRetries: 0 });
+    const out = await ElasticsearchOutput.open({
+      client, dataDir, rotation: 'daily', maxBatchEvents: 50, maxBatchBytes: 1 << 20, flushIntervalMs: 5, concurrency: 1,
+      retryPolicy: { initialDelayMs: 20, maxDelayMs: 100 }, bufferMaxBytes: 8 << 20, bufferWhenFull: 'block', registry: createRegistry('test', false), log: silentLogger,
+    });
+    // The first document's message reads as a date: without the template first, `message` would be mapped a date.
+    const events = makeLogEvents(5, { target, timestampMs: DAY, idPrefix: 'late' });
+    events[0]!.json = JSON.stringify({ ...JSON.parse(events[0]!.json), message: '2026-12-06' });
+    await out.write(events);
+    assert.ok(out.bufferedBytes > 0, 'the records wait in the disk buffer');
+    assert.equal((await es.indices.getIndexTemplate({ name: `shipwatch-logs-${target}` }, { ignore: [404] })).index_templates?.length ?? 0, 0);
+    relay.setUp(true);
+    await out.drained();
+    await out.close();
+    await client.close();
+    await relay.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await es.indices.refresh({ index: `${target}-*` });
+    assert.equal((await es.count({ index: `${target}-*` })).count, 5);
+    const mapping = await es.indices.getMapping({ index: `${target}-*` });
+    assert.equal(Object.values(mapping)[0]!.mappings.properties!['message']!.type, 'text');
+  });
+
+  test('a data stream gets its own template in the Logs naming, installed where the cluster lacks constant_keyword too', async () => {
+    const encoder = new BulkEncoder('datastream', 'swmap');
+    const target = `${prefix}-stream-web`;
+    const stream = encoder.indexName(target, DAY);
+    assert.equal(stream, `logs-${prefix.replaceAll('-', '_')}_stream_web-swmap`);
+    const installer = new LogTemplateInstaller(es, 'datastream', silentLogger);
+    await installer.ensureFor(encoder.encodeItems(makeLogEvents(2, { target, timestampMs: DAY })), new AbortController().signal);
+    const t = (await es.indices.getIndexTemplate({ name: `shipwatch-logs-stream-${stream}` })).index_templates[0]!.index_template;
+    assert.deepEqual(t.index_patterns, [stream]);
+    assert.ok(t.data_stream !== undefined, 'a data stream template');
+    assert.ok(t.priority! > 100);
+    // Writing to the stream is not tried here: the test node (integ-test distribution) cannot delete a data stream.
+    await es.indices.deleteIndexTemplate({ name: `shipwatch-logs-stream-${stream}` });
   });
 });
