@@ -272,8 +272,24 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
     const index = `${this.names.spanPrefix}*`;
     const { client } = this.opts;
     const options = { signal };
-    await client.indices.putMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open', ...spanMappingAdditions() }, options);
-    const mappings = await client.indices.getMapping({ index, allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open' }, options);
+    const open = { allow_no_indices: true, ignore_unavailable: true, expand_wildcards: 'open' } as const;
+    const mappings = await client.indices.getMapping({ index, ...open }, options);
+    // An index that mapped `otlp` itself (made from Jaeger's template alone, Shipwatch writing to it) cannot have it
+    // turned into an unindexed object: it gets the other fields only, and is named.
+    const mappedOtlp = Object.entries(mappings)
+      .filter(([, m]) => {
+        const otlp = m.mappings.properties?.otlp as { enabled?: boolean } | undefined;
+        return otlp !== undefined && otlp.enabled !== false;
+      })
+      .map(([name]) => name)
+      .sort();
+    const additions = spanMappingAdditions();
+    await client.indices.putMapping({ index: [index, ...mappedOtlp.map((n) => `-${n}`)], ...open, ...additions }, options);
+    if (mappedOtlp.length > 0) {
+      const { otlp: _otlp, ...rest } = additions.properties;
+      await client.indices.putMapping({ index: mappedOtlp, ...open, properties: rest }, options);
+      this.opts.log.warn('span indices that mapped the otlp field from documents: kept as they are', { indices: mappedOtlp.join(',') });
+    }
     const unindexed = Object.entries(mappings)
       .filter(([, m]) => (m.mappings.properties?.scope as { enabled?: boolean } | undefined)?.enabled === false)
       .map(([name]) => name);

@@ -17,6 +17,8 @@ const prefix = `sw-upgrade-${process.pid}-${Date.now().toString(36)}`;
 const JAEGER_DAY = '2024-03-01';
 const FIRST_SHIPWATCH_DAY = '2024-03-02';
 const NEW_DAY = '2024-03-03';
+/** An index made from Jaeger's template alone to which otlp documents were written: `otlp` mapped from them. */
+const OTLP_DAY = '2024-03-04';
 
 const keyword = { type: 'keyword', ignore_above: 256 } as const;
 const keyValues = { type: 'nested', dynamic: false, properties: { key: keyword, value: keyword, type: keyword } } as const;
@@ -62,7 +64,10 @@ function spanOn(day: string, traceDigit: string): Span {
 let client: Client;
 let reader: EsSpanReader;
 const warnings: Array<Record<string, unknown>> = [];
-const spans = { jaeger: spanOn(JAEGER_DAY, 'a'), first: spanOn(FIRST_SHIPWATCH_DAY, 'b'), fresh: spanOn(NEW_DAY, 'c') };
+const spans = {
+  jaeger: spanOn(JAEGER_DAY, 'a'), first: spanOn(FIRST_SHIPWATCH_DAY, 'b'), fresh: spanOn(NEW_DAY, 'c'),
+  otlp: { ...spanOn(OTLP_DAY, 'd'), otlp: { flags: 257, startNanos: 7 } },
+};
 
 before(async () => {
   client = new Client({ node: await esTestUrl(), maxRetries: 0 });
@@ -71,10 +76,14 @@ before(async () => {
     index: `${prefix}-jaeger-span-${FIRST_SHIPWATCH_DAY}`,
     mappings: { properties: { ...jaegerMapping.properties, scope: { type: 'object', enabled: false } } },
   });
+  await client.indices.create({
+    index: `${prefix}-jaeger-span-${OTLP_DAY}`,
+    mappings: { properties: { ...jaegerMapping.properties, otlp: { properties: { flags: { type: 'long' } } } } },
+  });
   const log = createLogger({ level: 'warn', sink: { write: (line: string) => warnings.push(JSON.parse(line) as Record<string, unknown>) } });
   const writer = new EsSpanWriter({ client, indexPrefix: prefix, shards: 1, replicas: 0, registry: createRegistry('test', false), log });
   await writer.init();
-  await writer.writeSpans(Object.values(spans));
+  assert.deepEqual(await writer.writeSpans(Object.values(spans)), { failed: 0 });
   await writer.close();
   await client.indices.refresh({ index: `${prefix}-jaeger-*` });
   reader = new EsSpanReader({ client, indexPrefix: prefix, log: createLogger({ level: 'silent' }) });
@@ -124,4 +133,16 @@ test("the added fields are mapped beside Jaeger's, which keep their types", asyn
   assert.equal(refs.properties.refType?.type, 'keyword');
   assert.equal(refs.properties.tags?.type, 'nested');
   assert.equal((props.scope as { properties: Record<string, { type: string }> }).properties.tags?.type, 'nested');
+});
+
+test('an index that mapped otlp from documents keeps it, gets the other fields, is named, and its spans read back whole', async () => {
+  const named = warnings.filter((w) => String(w.msg).includes('otlp')).map((w) => w.indices);
+  assert.deepEqual(named, [`${prefix}-jaeger-span-${OTLP_DAY}`]);
+  const m = await client.indices.getMapping({ index: `${prefix}-jaeger-span-${OTLP_DAY}` });
+  const props = Object.values(m)[0]!.mappings.properties!;
+  assert.equal((props.scope as { properties: Record<string, { type: string }> }).properties.tags?.type, 'nested');
+  const [read] = await reader.getTrace(spans.otlp.traceId);
+  assert.deepEqual(read?.otlp, spans.otlp.otlp);
+  const fresh = await client.indices.getMapping({ index: `${prefix}-jaeger-span-${NEW_DAY}` });
+  assert.deepEqual(Object.values(fresh)[0]!.mappings.properties!.otlp, { type: 'object', enabled: false });
 });
