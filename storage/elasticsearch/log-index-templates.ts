@@ -142,7 +142,9 @@ export function dataStreamTemplate(stream: string): LogIndexTemplate {
       version: LOG_TEMPLATE_VERSION,
       _meta: { managed_by: 'shipwatch', description: `Shipwatch pilot log data stream ${stream}` },
       data_stream: {},
-      template: { settings: settings(), mappings: mappings({ dataset, namespace }) },
+      // Standard, not logsdb (Elasticsearch 9's default for logs-*-* streams): logsdb sorts on an object `host.name`,
+      // and the records' `host` is a string.
+      template: { settings: { ...settings(), 'index.mode': 'standard' }, mappings: mappings({ dataset, namespace }) },
     },
   };
 }

@@ -297,4 +297,39 @@ describe('log lines whose fields conflict in type are all stored, against a real
     // Writing to the stream is not tried here: the test node (integ-test distribution) cannot delete a data stream.
     await es.indices.deleteIndexTemplate({ name: `shipwatch-logs-stream-${stream}` });
   });
+
+  test('with rotation datastream every line goes to logs-<dataset>-<namespace> with create, conflicts in the safe shape', async (t) => {
+    // The data stream API (to delete the stream afterwards) is missing from the integ-test distribution.
+    const probe = await es.transport.request({ method: 'GET', path: '/_data_stream/_none_' }, { ignore: [404, 405], meta: true });
+    if (probe.statusCode === 405) {
+      t.skip('this Elasticsearch has no data stream API (integ-test distribution): a stream written could not be deleted');
+      return;
+    }
+    const target = `${prefix}-ds`;
+    const namespace = 'swmap';
+    const stream = `logs-${target.replaceAll('-', '_')}-${namespace}`;
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'swmap-'));
+    const registry = createRegistry('test', false);
+    const client = new Client({ node: esUrl, maxRetries: 0 });
+    const out = await ElasticsearchOutput.open({
+      client, dataDir, rotation: 'datastream', dataStreamNamespace: namespace, maxBatchEvents: 1, maxBatchBytes: 1 << 20, flushIntervalMs: 5, concurrency: 1,
+      retryPolicy: { initialDelayMs: 20, maxDelayMs: 100 }, bufferMaxBytes: 8 << 20, bufferWhenFull: 'block', registry, log: silentLogger,
+    });
+    const events = makeLogEvents(3, { target, timestampMs: DAY, idPrefix: 'ds', extra: (i) => ({ a: i === 1 ? { x: 1 } : i }) });
+    for (const e of events) await out.write([e]);
+    await out.write([events[0]!]); // a replay: 409, already there
+    await out.drained();
+    await out.close();
+    await client.close();
+    await rm(dataDir, { recursive: true, force: true });
+    try {
+      await es.indices.refresh({ index: stream });
+      assert.equal((await es.count({ index: stream })).count, 3);
+      assert.equal(await metric(registry, 'shipwatch_es_mapping_conflicts_total', { outcome: 'reshaped' }), 1);
+      assert.equal(await metric(registry, 'shipwatch_es_mapping_conflicts_total', { outcome: 'dead_letter' }), 0);
+    } finally {
+      await es.indices.deleteDataStream({ name: stream });
+      await es.indices.deleteIndexTemplate({ name: `shipwatch-logs-stream-${stream}` });
+    }
+  });
 });
