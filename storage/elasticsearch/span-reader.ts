@@ -15,7 +15,8 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import type { Logger } from '../../platform/log.js';
 import { normaliseTraceId, normaliseSpanId, type Span } from '../../model/span.js';
 import { parseJsonExact } from './exact-json.js';
-import type { DependencyLink, Operation, SpanReader, TraceQuery } from '../span-storage.js';
+import type { DependencyLink, Operation, SpanMetricSample, SpanMetricsQuery, SpanReader, TraceQuery } from '../span-storage.js';
+import { esSpanMetricSamples } from './span-metric-samples.js';
 import { spanFromDb, type DbSpan } from './jaeger-dbmodel.js';
 import { dailyIndices, jaegerIndexNames, type JaegerIndexNames } from './jaeger-indices.js';
 import { countTracesBody, findTraceIdsBody, operationsBody, servicesBody, TRACE_ID_AGG } from './jaeger-query.js';
@@ -96,6 +97,11 @@ export class EsSpanReader implements SpanReader {
       throw esReadError(what, new errors.ResponseError(meta as unknown as ConstructorParameters<typeof errors.ResponseError>[0]));
     }
     return parsed as Record<string, unknown>;
+  }
+
+  /** The spans the Monitor tab counts (span-metric-samples.ts). */
+  spanMetricSamples(query: SpanMetricsQuery): Promise<SpanMetricSample[]> {
+    return esSpanMetricSamples((index, body) => this.search(index, body), this.names.spanPrefix, query);
   }
 
   /** For /health: whether Elasticsearch answers a search on the service indices within `timeoutMs`. */

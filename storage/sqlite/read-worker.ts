@@ -6,8 +6,9 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { TraceQuery } from '../span-storage.js';
+import type { SpanMetricsQuery, TraceQuery } from '../span-storage.js';
 import { dependencyLinks } from './span-dependencies.js';
+import { spanMetricSamples } from './span-metric-samples.js';
 import { countMatchingTraces, matchingTraceIds, searchContextOn } from './span-search.js';
 
 export interface ReadWorkerData {
@@ -20,13 +21,14 @@ export type ReadMode = 'all' | 'value';
 /**
  * What a reader thread runs: one SELECT (`sql`), or a trace search of the span store (span-search.ts) — its trace
  * ids (`traceIds`) or how many traces match (`countTraces`); the calls between services (`dependencies`,
- * span-dependencies.ts).
+ * span-dependencies.ts); the spans the Monitor tab counts (`spanMetricSamples`, span-metric-samples.ts).
  */
 export type ReadJob =
   | { kind: 'sql'; sql: string; params: unknown[]; mode: ReadMode }
   | { kind: 'traceIds'; query: TraceQuery }
   | { kind: 'countTraces'; query: TraceQuery }
-  | { kind: 'dependencies'; endTimeMs: number; lookbackMs: number };
+  | { kind: 'dependencies'; endTimeMs: number; lookbackMs: number }
+  | { kind: 'spanMetricSamples'; query: SpanMetricsQuery };
 
 export type ReadRequest = ReadJob & { id: number };
 
@@ -72,6 +74,7 @@ port.on('message', (req: ReadRequest) => {
     if (req.kind === 'traceIds') result = matchingTraceIds(search, req.query);
     else if (req.kind === 'countTraces') result = countMatchingTraces(search, req.query);
     else if (req.kind === 'dependencies') result = dependencyLinks(search.prepare, req.endTimeMs, req.lookbackMs, search.damaged);
+    else if (req.kind === 'spanMetricSamples') result = spanMetricSamples(search.prepare, req.query, search.damaged);
     else {
       const s = statement(req.sql, req.mode);
       result = req.mode === 'value' ? s.get(...req.params) : s.all(...req.params);

@@ -7,12 +7,13 @@
 import type { Statement } from 'better-sqlite3';
 import { describe, swError } from '../../platform/errors.js';
 import { chunkSize, type Process, type Span, type SpanChunk } from '../../model/span.js';
-import type { DependencyLink, Operation, SpanReader, SpanWriter, TraceQuery } from '../span-storage.js';
+import type { DependencyLink, Operation, SpanMetricSample, SpanMetricsQuery, SpanReader, SpanWriter, TraceQuery } from '../span-storage.js';
 import type { StoreDatabase } from './database.js';
 import { decodeKvs, decodeSpans, forEachDataTag, type EncodedKv, type SpanData } from './span-codec.js';
 import { SPAN_MIGRATIONS } from './span-schema.js';
 import { countMatchingTraces, matchingTraceIds, searchContextOn, type SearchContext } from './span-search.js';
 import { dependencyLinks } from './span-dependencies.js';
+import { spanMetricSamples } from './span-metric-samples.js';
 import { LAST_SEEN_REFRESH_US, SpanRowWriter, tagEpoch, traceEpoch } from './span-write.js';
 import { tagHash } from '../../model/tag-hash.js';
 
@@ -210,6 +211,12 @@ export class StoreSpanStorage implements SpanWriter, SpanReader {
       return dependencyLinks((sql) => this.stmt(sql), endTimeMs, lookbackMs, (what, err) => this.damaged(what, describe(err)));
     }
     return this.fromReader(await this.store.readJob({ kind: 'dependencies', endTimeMs, lookbackMs })) as DependencyLink[];
+  }
+
+  /** The spans the Monitor tab counts (span-metric-samples.ts), on a reader thread of the store like the dependencies. */
+  async spanMetricSamples(query: SpanMetricsQuery): Promise<SpanMetricSample[]> {
+    if (this.store.path === ':memory:') return spanMetricSamples((sql) => this.stmt(sql), query, (what, err) => this.damaged(what, describe(err)));
+    return this.fromReader(await this.store.readJob({ kind: 'spanMetricSamples', query })) as SpanMetricSample[];
   }
 
   /** Trace ids of the matching traces, newest matching span first, after `offset`, at most `numTraces`; as countTraces. */
