@@ -326,16 +326,19 @@ function kvsJson(kvs: KeyValue[], split: boolean, dropStatus = false): string {
 
 /** `lead` and the `tag` map of the promoted tags, or '' when there are none. */
 function tagMapJson(kvs: KeyValue[], lead: string): string {
-  let any = false;
-  for (let i = 0; i < kvs.length && !any; i++) any = isField(kvs[i]!);
-  if (!any) return '';
-  let out = `${lead}{`;
-  const entries = fieldEntries(kvs)!;
-  for (let i = 0; i < entries.length; i++) {
-    if (i > 0) out += ',';
-    out += `${jsonString(entries[i]![0])}:${valueJson(entries[i]![1])}`;
+  // The promoted keys are `error` and `span.kind` (TAGS_AS_FIELDS), in that byte order as fields; the last of each.
+  let error: KeyValue | undefined;
+  let kind: KeyValue | undefined;
+  for (let i = 0; i < kvs.length; i++) {
+    const kv = kvs[i]!;
+    if (kv.type === 'binary') continue;
+    if (kv.key === 'span.kind') kind = kv;
+    else if (kv.key === 'error') error = kv;
   }
-  return out + '}';
+  if (error === undefined && kind === undefined) return '';
+  if (error === undefined) return `${lead}{"span${DOT_REPLACEMENT}kind":${valueJson(kind!)}}`;
+  if (kind === undefined) return `${lead}{"error":${valueJson(error)}}`;
+  return `${lead}{"error":${valueJson(error)},"span${DOT_REPLACEMENT}kind":${valueJson(kind)}}`;
 }
 
 /** Printable ASCII but `"` and `\`: such a string is its own JSON text between quotes. */

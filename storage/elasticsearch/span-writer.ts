@@ -363,7 +363,7 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
     const newServices: string[] = [];
     const batchServices = new Set<string>();
     const spans = chunks.length === 1 ? chunkSpans(chunks[0]!) : chunks.flatMap(chunkSpans);
-    const addService = (i: number, date: string, text: string, doc: DbService): void => {
+    const addService = (i: number, date: string, text: string, serviceName: string, operationName: string, spanKind: string): void => {
       let id = this.serviceIds.get(text);
       if (id === undefined) {
         if (this.serviceIds.size >= 100_000) this.serviceIds.clear();
@@ -374,6 +374,7 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       if (this.knownServices.has(key) || batchServices.has(key)) return;
       batchServices.add(key);
       newServices.push(key);
+      const doc: DbService = spanKind === '' ? { serviceName, operationName } : { serviceName, operationName, spanKind };
       lines.push(JSON.stringify({ index: { _index: this.names.servicePrefix + date, _id: id } }), JSON.stringify(doc));
       spanOf.push(i);
       isSpan.push(false);
@@ -383,10 +384,10 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       const serviceName = span.process.serviceName;
       const operationName = span.operationName;
       // Jaeger's own document, byte for byte and under its id, so a cluster both write to holds one per pair.
-      addService(i, date, serviceName + operationName, { serviceName, operationName });
+      addService(i, date, serviceName + operationName, serviceName, operationName, '');
       const kind = spanKindOf(span);
       // Shipwatch's, beside it: the span kind, under an id no Jaeger document has (a NUL before the kind).
-      if (kind !== '') addService(i, date, `${serviceName}${operationName}\u0000${kind}`, { serviceName, operationName, spanKind: kind });
+      if (kind !== '') addService(i, date, `${serviceName}${operationName}\u0000${kind}`, serviceName, operationName, kind);
       const body = spanDocJson(span);
       // Deterministic: a replayed or retried span overwrites its own document.
       const id = `${span.traceId}_${span.spanId}_${documentHash(body)}`;
