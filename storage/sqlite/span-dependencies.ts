@@ -31,14 +31,23 @@ export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs:
   // The same span stored twice (a request sent again, a batch holding it twice) is one call, as the query's
   // deduplication shows it once: a child is counted once per trace, span id, service, parent and start. Rows come in
   // start order, so only the keys of the current start are kept.
+  // A key is made only when a second row has the same start (most rows start alone).
   let seenAt = -1;
+  let first: [Buffer, string, string, number] | undefined;
   const seen = new Set<string>();
+  const keyOf = (trace: Buffer, spanId: string, parent: string, service: number): string => `${trace.toString('hex')}/${spanId}/${parent}/${service}`;
   const once = (trace: Buffer, spanId: string, parent: string, service: number, startUs: number): boolean => {
     if (startUs !== seenAt) {
-      seen.clear();
       seenAt = startUs;
+      seen.clear();
+      first = [trace, spanId, parent, service];
+      return true;
     }
-    const key = `${trace.toString('hex')}/${spanId}/${parent}/${service}`;
+    if (first !== undefined) {
+      seen.add(keyOf(...first));
+      first = undefined;
+    }
+    const key = keyOf(trace, spanId, parent, service);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
