@@ -203,3 +203,39 @@ test('the reader refuses over-long varints, lengths past the end and group wire 
   group.skip(group.tag() & 7);
   assert.match(group.error!, /wire type 3/);
 });
+
+test('dropped counts of spans and links are read from protobuf and kept for API v3, as JSON gives them', () => {
+  const varint = (n: number): number[] => {
+    const out: number[] = [];
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return out;
+  };
+  const len = (field: number, body: number[]): number[] => [(field << 3) | 2, ...varint(body.length), ...body];
+  const fixed64 = (field: number, v: bigint): number[] => [(field << 3) | 1, ...Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn))];
+  const uint = (field: number, v: number): number[] => [field << 3, ...varint(v)];
+  const traceId = Array.from({ length: 16 }, (_, i) => i + 1);
+  const link = [...len(1, traceId), ...len(2, [9, 9, 9, 9, 9, 9, 9, 9]), ...uint(5, 7)];
+  const span = [
+    ...len(1, traceId), ...len(2, [1, 2, 3, 4, 5, 6, 7, 8]), ...len(5, [0x6f, 0x70]),
+    ...fixed64(7, 1700000000123456789n), ...fixed64(8, 1700000000123457789n),
+    ...uint(10, 3), ...uint(12, 300), ...uint(14, 5), ...len(13, link),
+  ];
+  const body = Uint8Array.from(len(1, len(2, len(2, span))));
+  const decoded = decodeExportTraceRequest(body);
+  assert.ok(!('error' in decoded));
+  const [fromProto] = otlpJsonToSpans(decoded.request).spans;
+  assert.deepEqual(fromProto!.otlp, {
+    startNanos: 789,
+    links: [{ traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0909090909090909', attributes: [], droppedAttributesCount: 7 }],
+    dropped: [3, 300, 5],
+  } as unknown);
+  const fromJson = otlpJsonToSpans({ resourceSpans: [{ scopeSpans: [{ spans: [{
+    traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708', name: 'op', startTimeUnixNano: '1700000000123456789', endTimeUnixNano: '1700000000123457789',
+    droppedAttributesCount: 3, droppedEventsCount: 300, droppedLinksCount: 5, links: [{ traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0909090909090909', droppedAttributesCount: 7 }],
+  }] }] }] }).spans[0]!;
+  assert.deepEqual(fromProto, fromJson);
+});
