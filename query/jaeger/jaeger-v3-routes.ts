@@ -105,8 +105,11 @@ export function registerJaegerV3Routes(app: FastifyInstance, options: V3Options)
     const service = firstValue(req.query, 'service');
     const spanKind = param(req.query, 'spanKind', 'span_kind')[0];
     const ops = service === '' ? [] : await reader.getOperations({ serviceName: service, spanKind: spanKind || undefined });
-    // An operation without a kind has no spanKind in Jaeger 2.x's answer (its JSON leaves the empty string out).
-    return { operations: ops.map((o) => (o.spanKind ? { name: o.name, spanKind: o.spanKind } : { name: o.name })) };
+    // Jaeger 2.x's JSON leaves out empty strings (protobuf's default values): an operation without a kind has no
+    // spanKind, one with an empty name no name.
+    return {
+      operations: ops.map((o) => ({ ...(o.name !== '' ? { name: o.name } : {}), ...(o.spanKind ? { spanKind: o.spanKind } : {}) })),
+    };
   });
 
   app.get<{ Params: { trace_id: string } }>('/api/v3/traces/:trace_id', async (req, reply) => {

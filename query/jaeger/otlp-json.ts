@@ -49,6 +49,11 @@ function microsToNanos(us: number, nanos = 0): string {
   return (BigInt(Math.round(us)) * 1000n + BigInt(nanos)).toString();
 }
 
+/** A time field, left out when zero: protobuf's JSON leaves out a field holding its default value. */
+function setTime(out: Record<string, unknown>, field: string, nanos: string): void {
+  if (nanos !== '0') out[field] = nanos;
+}
+
 /** The OTLP links of a span that came over OTLP, as sent. */
 function sentLinks(links: OtlpLink[]): unknown[] {
   return links.map((l) => {
@@ -95,8 +100,8 @@ function encodeSentSpan(span: Span): Record<string, unknown> {
   const kind = KINDS[str(span.tags, 'span.kind') ?? ''];
   if (kind !== undefined) out.kind = kind;
   const startNanos = otlp.startNanos ?? 0;
-  out.startTimeUnixNano = microsToNanos(span.startTimeMicros, startNanos);
-  out.endTimeUnixNano = microsToNanos(span.startTimeMicros + span.durationMicros, startNanos + (otlp.durationNanos ?? 0));
+  setTime(out, 'startTimeUnixNano', microsToNanos(span.startTimeMicros, startNanos));
+  setTime(out, 'endTimeUnixNano', microsToNanos(span.startTimeMicros + span.durationMicros, startNanos + (otlp.durationNanos ?? 0)));
   if (attributes.length > 0) out.attributes = attributes;
   if (otlp.dropped && otlp.dropped[0]) out.droppedAttributesCount = otlp.dropped[0];
   if (span.logs.length > 0) {
@@ -158,11 +163,11 @@ function encodeSpan(span: Span): Record<string, unknown> {
   if (traceState) out.traceState = traceState;
   if (parent !== undefined) out.parentSpanId = parent;
   if (span.flags !== 0) out.flags = span.flags;
-  out.name = span.operationName;
+  if (span.operationName !== '') out.name = span.operationName;
   const kind = KINDS[str(span.tags, 'span.kind') ?? ''];
   if (kind !== undefined) out.kind = kind;
-  out.startTimeUnixNano = microsToNanos(span.startTimeMicros);
-  out.endTimeUnixNano = microsToNanos(span.startTimeMicros + span.durationMicros);
+  setTime(out, 'startTimeUnixNano', microsToNanos(span.startTimeMicros));
+  setTime(out, 'endTimeUnixNano', microsToNanos(span.startTimeMicros + span.durationMicros));
   if (attributes.length > 0) out.attributes = attributes;
   if (span.logs.length > 0) {
     out.events = span.logs.map((log) => {
