@@ -130,7 +130,9 @@ export function registerJaegerV1Routes(app: FastifyInstance, options: V1Options)
   app.get<{ Params: { service: string } }>('/api/services/:service/operations', async (req) => {
     const ops = await reader.getOperations({ serviceName: req.params.service });
     const names = [...new Set(ops.map((o) => o.name))];
-    return envelope(names, { total: names.length });
+    // Jaeger builds this list by appending to a nil slice: no operation at all is `null`, not `[]` (unlike
+    // /api/operations, which answers `[]`).
+    return envelope(names.length > 0 ? names : null, { total: names.length });
   });
 
   app.get('/api/operations', async (req, reply) => {

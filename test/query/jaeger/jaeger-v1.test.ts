@@ -31,6 +31,11 @@ describe('services and operations', () => {
     assert.equal(body.total, 3);
   });
 
+  test('a service with no operations: null on the legacy route, [] on /api/operations (as Jaeger answers)', async () => {
+    assert.deepEqual((await get('/api/services/nobody/operations')).body.data, null);
+    assert.deepEqual((await get('/api/operations?service=nobody')).body.data, []);
+  });
+
   test('operations carry their span kind and filter by it', async () => {
     const all = await get('/api/operations?service=backend');
     assert.deepEqual(all.body.data, [
