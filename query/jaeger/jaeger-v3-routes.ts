@@ -54,7 +54,8 @@ export function parseV3Search(q: unknown, maxTraces: number): Parsed<{ query: Tr
   if (firstValue(q, 'query.filter') !== '') return malformed('query.filter', 'filter expressions are not supported by this server');
   const [minText, minName] = param(q, 'query.startTimeMin', 'query.start_time_min');
   const [maxText, maxName] = param(q, 'query.startTimeMax', 'query.start_time_max');
-  if (minText === '' || maxText === '') return { error: 'query.startTimeMin and query.startTimeMax are required' };
+  // Jaeger names the window by its snake_case parameters (the only ones it reads).
+  if (minText === '' || maxText === '') return { error: 'query.start_time_min and query.start_time_max are required' };
   const min = parseRfc3339Micros(minText);
   if ('error' in min) return malformed(minName, min.error);
   const max = parseRfc3339Micros(maxText);

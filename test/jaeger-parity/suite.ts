@@ -248,10 +248,6 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   "v1.search.unknown-service": "v1 envelope: limit is 0 in Jaeger's answers, the limit asked (or 100) in Shipwatch's",
   "v3.search.without-service": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent); v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
   "v1.dependencies.default-lookback": "dependencies: duplicate spans counted once (Jaeger: twice); a shared Zipkin client/server span counted twice (Jaeger: once); a link to a span with no service (Jaeger: none)",
-  "error.v1.search.bad-tags-json": "error message: JavaScript's JSON parse error instead of Go's",
-  "error.v3.trace.bad-start-time": "error message: Go's time parse error cut short (no 'cannot parse \"yesterday\" as \"2006\"')",
-  "error.v3.search.no-window": "error message: names query.startTimeMin/startTimeMax (Jaeger: query.start_time_min and query.start_time_max)",
-  "error.v3.search.bad-time": "error message: Go's time parse error cut short (no 'cannot parse \"yesterday\" as \"2006\"')",
 };
 
 const manifest = readManifest();

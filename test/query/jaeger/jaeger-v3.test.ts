@@ -75,7 +75,7 @@ describe('API v3', () => {
     const none = await get(`/api/v3/traces?query.service_name=nobody&${WINDOW}`);
     assert.equal(none.status, 404);
     const cases: Array<[string, RegExp]> = [
-      ['query.service_name=a', /query.startTimeMin and query.startTimeMax are required/],
+      ['query.service_name=a', /query.start_time_min and query.start_time_max are required/],
       ['query.start_time_min=yesterday&query.start_time_max=2017-01-26T18:00:00Z', /malformed parameter query.start_time_min/],
       ['query.start_time_min=2017-01-26T18:00:00Z&query.start_time_max=2017-01-26T15:00:00Z', /must be before/],
       [`${WINDOW}&query.duration_min=fast`, /malformed parameter query.duration_min: time: invalid duration/],
