@@ -25,9 +25,9 @@
  * attempt overwrites it by its id). Only `abandon()` (shutdown past its deadline) gives spans up, counted too.
  */
 import { hash } from 'node:crypto';
-import { errors, type Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
-import { describe, swError } from '../../platform/errors.js';
+import { swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
 import { chunkSpans, spanKindOf, type Span, type SpanChunk } from '../../model/span.js';
 import { retry, retryCounters, type RetryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
@@ -38,6 +38,7 @@ import type { SpanWriter, SpanWriteResult } from '../span-storage.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
 import { spanDocJson, type DbService } from './jaeger-dbmodel.js';
 import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions, type JaegerIndexNames } from './jaeger-indices.js';
+import { withDeadline } from './request-deadline.js';
 import { esProblem } from './request-failure.js';
 
 /**
@@ -77,44 +78,6 @@ function hex64(v0: number, v1: number, v2: number, v3: number): string {
  */
 function documentHash(body: string): string {
   return hash('sha1', body, 'hex').slice(0, 16);
-}
-
-/**
- * A try's signal: aborts with `outer` or once `timeoutMs` pass. Neither the client's own request timeout nor this
- * signal ended a request sent while the node's address reset connections: one such template request stayed
- * unsettled for 7 minutes and every span waited behind it (test/collector/span-durability.test.ts), so a try is
- * also left at the signal (`settledBy`).
- */
-function trySignal(outer: AbortSignal, timeoutMs: number): AbortSignal {
-  return AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]);
-}
-
-/** `promise`, or a rejection with the signal's reason once it aborts, whether or not the client heeds the signal. */
-function settledBy<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-/** A try abandoned at its own timeout, as the client words one: retried like any request that timed out. */
-function timedOut(err: unknown, outer: AbortSignal, signal: AbortSignal, timeoutMs: number): unknown {
-  if (outer.aborted || !signal.aborted) return err;
-  return new errors.TimeoutError(`no answer from Elasticsearch within ${timeoutMs} ms`);
 }
 
 /** `promise`, or false as soon as `signal` aborts (the chain stops while the templates still wait for Elasticsearch). */
@@ -222,17 +185,11 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
     this.firstTryMs = Date.now();
     return retry(
       async () => {
-        const outer = this.abort.signal;
-        const signal = trySignal(outer, this.timeoutMs);
-        try {
-          // The request sent while connections were reset never settled, its signal heeded or not: the try is left.
-          await settledBy((async () => {
-            for (const t of templates) await client.indices.putIndexTemplate({ name: t.name, ...t.body }, { signal });
-            await this.mapAdditionsOnExistingIndices(signal);
-          })(), signal);
-        } catch (err) {
-          throw timedOut(err, outer, signal, this.timeoutMs);
-        }
+        // A request sent while connections were reset never settled, its signal heeded or not: the try is left.
+        await withDeadline(this.abort.signal, this.timeoutMs, async (signal) => {
+          for (const t of templates) await client.indices.putIndexTemplate({ name: t.name, ...t.body }, { signal });
+          await this.mapAdditionsOnExistingIndices(signal);
+        });
       },
       {
         operation: 'es.spans.templates',
@@ -396,16 +353,14 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       isSpan.push(true);
     });
     let response: unknown;
-    const tried = trySignal(signal, this.timeoutMs);
     try {
       // Only what is read of the answer: the items' index, id, version, shards and sequence numbers made ≈ 200 bytes a
       // document for the client to parse, and every span is answered.
-      response = await settledBy(this.opts.client.transport.request(
+      response = await withDeadline(signal, this.timeoutMs, (tried) => this.opts.client.transport.request(
         { method: 'POST', path: '/_bulk', querystring: { filter_path: 'errors,items.*.status,items.*.error' }, bulkBody: lines.join('\n') + '\n' },
         { signal: tried },
-      ), tried);
-    } catch (thrown) {
-      const err = timedOut(thrown, signal, tried, this.timeoutMs);
+      ));
+    } catch (err) {
       this.failed(err);
       if (classifyWriteError(err).retry) this.spanRetries.inc(spans.length);
       throw err;

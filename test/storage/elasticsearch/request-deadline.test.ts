@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { errors } from '@elastic/elasticsearch';
 import { withDeadline } from '../../../storage/elasticsearch/request-deadline.js';
 
@@ -44,4 +46,22 @@ test('a client that rejects with its abort error at the deadline is reported as 
     withDeadline(new AbortController().signal, 50, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new errors.RequestAbortedError('aborted'))))),
     (err: unknown) => err instanceof errors.TimeoutError,
   );
+});
+
+test('the deadline comes even when garbage collections run while the request waits', async () => {
+  // A deadline made of AbortSignal.any() over AbortSignal.timeout() never came under collections: Node holds those
+  // signals weakly, and nothing else referred to them.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const collect = setInterval(() => {
+    gc();
+    Array.from({ length: 50_000 }, (_, i) => ({ i }));
+  }, 10);
+  try {
+    const started = Date.now();
+    await assert.rejects(withDeadline(new AbortController().signal, 300, () => new Promise<never>(() => undefined)), (err: unknown) => err instanceof errors.TimeoutError);
+    assert.ok(Date.now() - started < 2_000, `the deadline came after ${Date.now() - started} ms`);
+  } finally {
+    clearInterval(collect);
+  }
 });
