@@ -293,14 +293,7 @@ export function translateThriftSpan(f: ThriftSpanFields, process: Process): Span
     for (let i = attrs.length - 1; i >= 0; i--) if (attrs[i]!.key === '@jaeger@warnings') attrs.splice(i, 1);
   }
 
-  const tags = attrs;
-  if (kind !== '') tags.push({ key: 'span.kind', type: 'string', value: kind });
-  if (status === 'ok') tags.push({ key: 'otel.status_code', type: 'string', value: 'OK' });
-  else if (status === 'error') {
-    tags.push({ key: 'otel.status_code', type: 'string', value: 'ERROR' });
-    tags.push({ key: 'error', type: 'bool', value: true });
-  }
-  if (status !== undefined && message !== '') tags.push({ key: 'otel.status_description', type: 'string', value: message });
+  const tags = appendKindAndStatus(attrs, kind, status, message);
 
   const logs: SpanLog[] = f.logs.length === 0 ? f.logs : f.logs.map(translateLog);
   const span: Span = {
@@ -330,4 +323,20 @@ function translateLog(log: SpanLog): SpanLog {
   const event = removeTag(attrs, 'event')!;
   const name = str(event);
   return { timestampMicros: log.timestampMicros, fields: name === '' ? attrs : [{ key: 'event', type: 'string', value: name }, ...attrs] };
+}
+
+/**
+ * The tags Jaeger's way back from OpenTelemetry adds after a span's attributes: `span.kind`, then the status
+ * (`otel.status_code`, `error=true` for ERROR, `otel.status_description`). Also used by the Elasticsearch reader,
+ * which shows stored documents through the same round trip.
+ */
+export function appendKindAndStatus(tags: KeyValue[], kind: string, status: 'unset' | 'ok' | 'error' | undefined, message: string): KeyValue[] {
+  if (kind !== '') tags.push({ key: 'span.kind', type: 'string', value: kind });
+  if (status === 'ok') tags.push({ key: 'otel.status_code', type: 'string', value: 'OK' });
+  else if (status === 'error') {
+    tags.push({ key: 'otel.status_code', type: 'string', value: 'ERROR' });
+    tags.push({ key: 'error', type: 'bool', value: true });
+  }
+  if (status !== undefined && message !== '') tags.push({ key: 'otel.status_description', type: 'string', value: message });
+  return tags;
 }

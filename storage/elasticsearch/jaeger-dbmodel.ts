@@ -42,7 +42,7 @@ import {
   type TagType,
 } from '../../model/span.js';
 import { bigIntDigits } from './exact-json.js';
-import { readViewReferences, readViewTags } from './jaeger-read-view.js';
+import { readViewReferences, readViewTags, roundTripParent } from './jaeger-read-view.js';
 
 export interface DbKeyValue {
   key: string;
@@ -527,23 +527,12 @@ function fromDbOtlp(d: DbOtlp, traceId: string, problems: string[]): SpanOtlp {
 /**
  * `Span.otlp` of a document without an `otlp` field (Jaeger wrote it, or an older Shipwatch), with flags or with
  * references only into other traces:
- * the OTLP span Jaeger's reader makes of it (`FromDBModel`), which its API v3 returns: the flags, the parent (the
- * first CHILD_OF reference into the trace, else the first FOLLOWS_FROM one; a reference into another trace is never
- * the parent) and every other reference as a link with its `opentracing.ref_type`.
+ * the OTLP span Jaeger's reader makes of it (`FromDBModel`), which its API v3 returns: the flags, the parent
+ * (`roundTripParent`) and every other reference as a link with its `opentracing.ref_type`.
  */
 function jaegerOtlp(flags: number, traceId: string, refs: SpanRef[]): SpanOtlp {
   const o: SpanOtlp = flags !== 0 ? { flags } : {};
-  let parent: string | undefined;
-  let follows: string | undefined;
-  for (const r of refs) {
-    if (r.traceId !== traceId) continue;
-    if (r.refType === 'CHILD_OF') {
-      parent = r.spanId;
-      break;
-    }
-    follows ??= r.spanId;
-  }
-  parent ??= follows;
+  const parent = roundTripParent(traceId, refs);
   if (parent !== undefined) o.parentSpanId = parent;
   const links = refs
     .filter((r) => !(r.refType === 'CHILD_OF' && r.spanId === parent))

@@ -21,6 +21,7 @@
  * The writer stores what this inverts to (jaeger-dbmodel.ts: `otel.status_code=ERROR` beside `error=true` left out),
  * so a span Shipwatch wrote reads back as it was. Pure.
  */
+import { appendKindAndStatus } from '../../model/jaeger-thrift/jaeger-otel-translate.js';
 import type { KeyValue, SpanRef } from '../../model/span.js';
 
 const KINDS = new Set(['client', 'server', 'producer', 'consumer', 'internal']);
@@ -113,30 +114,27 @@ export function readViewTags(tags: KeyValue[]): KeyValue[] {
       if (msg !== undefined) message = text(msg);
     }
   }
-  if (kind !== '') attrs.push({ key: 'span.kind', type: 'string', value: kind });
-  if (status === 'ok') attrs.push({ key: 'otel.status_code', type: 'string', value: 'OK' });
-  else if (status === 'error') {
-    attrs.push({ key: 'otel.status_code', type: 'string', value: 'ERROR' });
-    attrs.push({ key: 'error', type: 'bool', value: true });
+  return appendKindAndStatus(attrs, kind, status, message);
+}
+
+/**
+ * The parent Jaeger's reader (`FromDBModel`) gives a span: the first CHILD_OF reference into the trace, else the
+ * first FOLLOWS_FROM one; a reference into another trace is never the parent.
+ */
+export function roundTripParent(traceId: string, refs: readonly SpanRef[]): string | undefined {
+  let follows: string | undefined;
+  for (const r of refs) {
+    if (r.traceId !== traceId) continue;
+    if (r.refType === 'CHILD_OF') return r.spanId;
+    follows ??= r.spanId;
   }
-  if (status !== undefined && message !== '') attrs.push({ key: 'otel.status_description', type: 'string', value: message });
-  return attrs;
+  return follows;
 }
 
 /** The span's references as Jaeger's round trip shows them. */
 export function readViewReferences(traceId: string, refs: SpanRef[]): SpanRef[] {
   if (refs.length === 0) return refs;
-  let parent: string | undefined;
-  let follows: string | undefined;
-  for (const r of refs) {
-    if (r.traceId !== traceId) continue;
-    if (r.refType === 'CHILD_OF') {
-      parent = r.spanId;
-      break;
-    }
-    follows ??= r.spanId;
-  }
-  parent ??= follows;
+  const parent = roundTripParent(traceId, refs);
   const out: SpanRef[] = parent === undefined ? [] : [{ refType: 'CHILD_OF', traceId, spanId: parent }];
   for (const r of refs) {
     if (r.refType === 'CHILD_OF' && r.spanId === parent) continue;

@@ -10,7 +10,7 @@ import { describe } from '../../platform/errors.js';
 import { parentSpanId, type Span } from '../../model/span.js';
 import type { DependencyLink } from '../span-storage.js';
 import { decodeDataSpans } from './span-codec.js';
-import type { Prepare } from './span-search.js';
+import { spanNameLookup, type Prepare } from './span-search.js';
 import { BY_TRACE, TRACE_EPOCHS, TRACE_IDS_PER_READ } from './span-store.js';
 import { RUN_EXTENT_US } from './span-write.js';
 
@@ -84,15 +84,7 @@ export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs:
     }
   }
   countCalls(prepare, chunk, calls, damaged);
-  const names = new Map<number, string>();
-  const name = (id: number): string => {
-    let n = names.get(id);
-    if (n === undefined) {
-      n = (prepare('SELECT name FROM span_names WHERE id = ?').pluck().get(id) as string | undefined) ?? '';
-      names.set(id, n);
-    }
-    return n;
-  };
+  const name = spanNameLookup(prepare);
   return [...calls.values()]
     .map((c) => ({ parent: name(c.parent), child: name(c.child), callCount: c.callCount }))
     .sort((a, b) => (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0));

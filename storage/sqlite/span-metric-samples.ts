@@ -10,7 +10,7 @@ import { describe, swError } from '../../platform/errors.js';
 import { spanKindOf, type KeyValue, type Span } from '../../model/span.js';
 import type { SpanMetricSample, SpanMetricsQuery } from '../span-storage.js';
 import { decodeDataSpans, decodeKvs, type EncodedSpan } from './span-codec.js';
-import type { Prepare } from './span-search.js';
+import { spanNameLookup, type Prepare } from './span-search.js';
 import { RUN_EXTENT_US } from './span-write.js';
 
 /** `error=true` (a bool or its text) or OpenTelemetry's `otel.status_code=ERROR`. */
@@ -25,15 +25,7 @@ export function isErrorSpan(tags: readonly KeyValue[]): boolean {
 export function spanMetricSamples(prepare: Prepare, query: SpanMetricsQuery, damaged: (what: string, err: unknown) => void): SpanMetricSample[] {
   const kinds = new Set(query.kinds);
   const out: SpanMetricSample[] = [];
-  const names = new Map<number, string>();
-  const name = (id: number): string => {
-    let n = names.get(id);
-    if (n === undefined) {
-      n = (prepare('SELECT name FROM span_names WHERE id = ?').pluck().get(id) as string | undefined) ?? '';
-      names.set(id, n);
-    }
-    return n;
-  };
+  const name = spanNameLookup(prepare);
   const keep = (service: string, operation: string, startUs: number, durationUs: number, kind: string, error: boolean): void => {
     if (startUs < query.fromUs || startUs > query.toUs || !kinds.has(kind)) return;
     if (out.length === query.limit) {

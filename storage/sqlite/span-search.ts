@@ -32,6 +32,19 @@ export const DRIVE_LIMIT = 32;
 
 export type Prepare = (sql: string) => Statement;
 
+/** Names (services, operations) by their `span_names` id, each read once per lookup's life ('' when unknown). */
+export function spanNameLookup(prepare: Prepare): (id: number) => string {
+  const names = new Map<number, string>();
+  return (id) => {
+    let n = names.get(id);
+    if (n === undefined) {
+      n = (prepare('SELECT name FROM span_names WHERE id = ?').pluck().get(id) as string | undefined) ?? '';
+      names.set(id, n);
+    }
+    return n;
+  };
+}
+
 /**
  * A search context over `prepare`'s connection, for a reader thread (read-worker.ts): names and process tags read as
  * the span store reads them; an unreadable row is handed to `damaged`.
