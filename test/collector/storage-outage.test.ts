@@ -177,7 +177,8 @@ test('started with Elasticsearch and InfluxDB down, the collector opens at once,
   vm.setUp(true);
   const stored = await storedSpans(prefix, 800, 30_000);
   assert.deepEqual(stored, { docs: 800, distinct: 800 }, 'every span once');
-  assert.deepEqual(await templatesInstalled(prefix), [`${prefix}-jaeger-service`, `${prefix}-jaeger-span`]);
+  // Jaeger's two templates as Jaeger installs them, and Shipwatch's fields in its own two.
+  assert.deepEqual(await templatesInstalled(prefix), [`${prefix}-jaeger-service`, `${prefix}-jaeger-service-shipwatch`, `${prefix}-jaeger-span`, `${prefix}-jaeger-span-shipwatch`]);
   await waitFor(async () => (await health(c)).state === 'ok', { timeoutMs: 15_000, what: '/health 200' });
   assert.equal(await metric(c, 'shipwatch_delivery_records_total', { output: 'spans-elasticsearch', outcome: 'rejected' }), 0);
   assert.equal(await metric(c, 'shipwatch_es_spans_written_total', { outcome: 'stored' }), 800);

@@ -299,6 +299,10 @@ export function normalise(q: Question, answer: Answer, baseUs: bigint): Answer {
       if (q.countOnly) body.result = { traces: new Set(body.result.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans.map((x: any) => x.traceId)))).size };
     }
   } else if (path.startsWith('/api/traces')) {
+    // Left free: Jaeger's v1 envelope answers total and limit 0; Shipwatch fills them for paging (README, "Moving from
+    // Jaeger"), which its own API tests check (test/query/jaeger/jaeger-v1.test.ts).
+    if (typeof body.total === 'number') body.total = 0;
+    if (typeof body.limit === 'number') body.limit = 0;
     if (Array.isArray(body.data)) {
       body.data = body.data.map((t: any) => v1Trace(t, baseUs)).sort((a: any, b: any) => (a?.traceID < b?.traceID ? -1 : a?.traceID > b?.traceID ? 1 : byJson(a, b)));
       if (q.countOnly) body.data = { traces: body.data.length };
