@@ -26,7 +26,7 @@ interface RunningQuery {
 
 async function startQuery(t: Cleanup, esUrl: string): Promise<RunningQuery> {
   const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-query-outage-'));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   const config = loadConfig({
     SHIPWATCH_DATA_DIR: dataDir, QUERY_LISTEN: '127.0.0.1:0', QUERY_ADMIN_LISTEN: '127.0.0.1:0',
     SPAN_STORAGE_TYPE: 'elasticsearch', LOG_STORAGE_TYPE: 'elasticsearch', ES_SERVER_URLS: esUrl, ES_TIMEOUT: '1s',
