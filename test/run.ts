@@ -201,7 +201,12 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
     '--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', `--test-timeout=${FILE_TIMEOUT_MS}`,
     ...files.map((f) => relative(ROOT, f)),
   ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['inherit', 'pipe', 'inherit'] });
+  const failures = new FailureDigest();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    process.stdout.write(`${line}\n`);
+    failures.read(line);
+  });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
@@ -212,8 +217,43 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
       process.stderr.write(`test/run: could not start the test runner: ${err.message}\n`);
       done(1);
     });
-    child.on('close', (code, signal) => done(code ?? (signal ? 128 : 1)));
+    child.on('close', (code, signal) => {
+      failures.print();
+      done(code ?? (signal ? 128 : 1));
+    });
   });
+}
+
+/**
+ * The failed tests again, after the run: a CI log often keeps only its tail, and a failure hundreds of
+ * tests up is otherwise lost there. Reads the runner's TAP: a `not ok` line and its YAML block.
+ */
+class FailureDigest {
+  private readonly entries: string[][] = [];
+  private open: { indent: number; lines: string[] } | undefined;
+
+  read(line: string): void {
+    const failed = /^(\s*)not ok \d+ - (.*)$/.exec(line);
+    if (failed) {
+      this.open = { indent: failed[1]!.length, lines: [`not ok - ${failed[2]}`] };
+      this.entries.push(this.open.lines);
+      return;
+    }
+    if (!this.open) return;
+    const body = line.slice(this.open.indent);
+    if (body.startsWith('  ...')) this.open = undefined;
+    else if (body.startsWith('  ') && !body.startsWith('  ---') && !/node:|primordials/.test(body) && this.open.lines.length < 24) {
+      this.open.lines.push(body);
+    }
+  }
+
+  print(): void {
+    // A parent test fails with its failed subtest; its own block says only "N subtests failed".
+    const own = this.entries.filter((lines) => !lines.some((l) => /subtests? failed/.test(l)));
+    if (own.length === 0) return;
+    process.stdout.write(`test/run: ${own.length} failed test${own.length === 1 ? '' : 's'}, again:\n`);
+    for (const lines of own.slice(0, 20)) process.stdout.write(`${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  }
 }
 
 /**
