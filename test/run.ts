@@ -43,6 +43,8 @@ const FILE_TIMEOUT_MS = 15 * 60_000;
 const SERVICE_ENV = {
   SHIPWATCH_TEST_ES_URL: 'http://127.0.0.1:9200',
   SHIPWATCH_TEST_VM_URL: 'http://127.0.0.1:8428',
+  /** InfluxDB 1.x (test/services/influxdb.sh), read by query's InfluxDB metric reader tests. */
+  SHIPWATCH_TEST_INFLUXDB_URL: 'http://127.0.0.1:8086',
   SHIPWATCH_TEST_DOCKER_SOCKET: '/var/run/docker.sock',
   SHIPWATCH_TEST_IMAGE: 'shipwatch-test/busybox:latest',
   /** The Dockerfile's BASE_IMAGE in test/deploy/image.test.ts (Debian 12 + this machine's Node.js 20). */
