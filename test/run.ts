@@ -42,6 +42,8 @@ const FILE_TIMEOUT_MS = 15 * 60_000;
 /** Where the scripts put the services (keep in step with test/services/*.sh). */
 const SERVICE_ENV = {
   SHIPWATCH_TEST_ES_URL: 'http://127.0.0.1:9200',
+  /** Three nodes of one Elasticsearch 8 cluster (test/services/elasticsearch-cluster.sh). */
+  SHIPWATCH_TEST_ES_CLUSTER_URLS: 'http://127.0.0.1:9211,http://127.0.0.1:9212,http://127.0.0.1:9213',
   SHIPWATCH_TEST_VM_URL: 'http://127.0.0.1:8428',
   /** InfluxDB 1.x (test/services/influxdb.sh), read by query's InfluxDB metric reader tests. */
   SHIPWATCH_TEST_INFLUXDB_URL: 'http://127.0.0.1:8086',
