@@ -23,6 +23,7 @@ export const ERRORS = {
   SW_UNSUPPORTED_MEDIA_TYPE: { message: 'unsupported content type: %s', status: 415 },
   SW_BUSY: { message: 'storage cannot keep up: %s', status: 503 },
   SW_STORAGE_UNAVAILABLE: { message: 'storage unavailable: %s', status: 503 },
+  SW_STORAGE_FAILED: { message: 'storage answered an error: %s', status: 502 },
   SW_UNAUTHORIZED: { message: 'unauthorized: %s', status: 401 },
   SW_NOT_FOUND: { message: 'not found: %s', status: 404 },
   SW_INTERNAL: { message: 'internal error: %s', status: 500 },

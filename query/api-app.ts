@@ -19,7 +19,7 @@ import { createHttpServer } from '../platform/http/http-server.js';
 import type { LogReader } from '../storage/log-search.js';
 import type { Logger } from '../platform/log.js';
 import type { SpanReader } from '../storage/span-storage.js';
-import type { MetricQueries } from '../storage/sqlite/metric-query.js';
+import type { MetricReader } from '../storage/sqlite/metric-query.js';
 import { sendApiError } from './jaeger/envelope.js';
 import { registerJaegerV1Routes } from './jaeger/jaeger-v1-routes.js';
 import { registerJaegerV3Routes } from './jaeger/jaeger-v3-routes.js';
@@ -37,7 +37,7 @@ export interface QueryAppOptions {
   /** Absent: the log API answers 501. */
   logReader?: LogReader;
   /** The embedded store's metrics; absent: the metric API answers 501. */
-  metricReader?: MetricQueries;
+  metricReader?: MetricReader;
   authToken: string;
   corsOrigins: string[];
   maxTraces: number;

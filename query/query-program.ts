@@ -1,6 +1,7 @@
 /**
  * `shipwatch query`: the API server on QUERY_LISTEN (Jaeger v1/v3 APIs, log API, status, web UI) and the admin server on
- * QUERY_ADMIN_LISTEN. Spans are read from the first storage of SPAN_STORAGE_TYPE; logs from LOG_STORAGE_TYPE's.
+ * QUERY_ADMIN_LISTEN. Spans are read from the first storage of SPAN_STORAGE_TYPE; logs from LOG_STORAGE_TYPE's;
+ * metrics from METRIC_STORAGE_TYPE's (the embedded store or InfluxDB).
  * Nothing waits for Elasticsearch at start: while it is down its calls answer 503 (SW_STORAGE_UNAVAILABLE) and
  * /health names it.
  * Close order: the API server (ends live tails), then the admin server; the shared store is closed by the runtime.
@@ -13,7 +14,7 @@ import { createLogReader } from '../storage/log-reader-factory.js';
 import { createRegistry } from '../platform/self-metrics.js';
 import { createSpanReader } from '../storage/span-storage-factory.js';
 import { openSharedDatabase } from '../storage/sqlite/database.js';
-import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
+import { createMetricReader } from '../storage/metric-reader-factory.js';
 import { sharedStrategyProvider } from '../platform/sampling/file-strategy-provider.js';
 import { buildQueryApp } from './api-app.js';
 import { createStatusSource, describeStatus, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
@@ -24,7 +25,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   const spanReader = await createSpanReader(runtime, registry);
   const store = openSharedDatabase(runtime, registry);
   const logReader = createLogReader(runtime);
-  const metricReader = openStoreMetricStorage(runtime, registry);
+  const metricReader = createMetricReader(runtime, registry);
   // The admin port is known once it listens (it may be chosen at start): the status asks for it then.
   let queryAdminPort: number | undefined;
   const programs = (): ProgramProbe[] => [
@@ -73,13 +74,14 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       // Elasticsearch readers ask it (briefly); the store answers without a probe.
       { name: 'span-storage', check: () => spanReader.probe?.() },
       { name: 'log-storage', check: () => logReader.probe?.() },
+      { name: 'metric-storage', check: () => metricReader.probe?.() },
     ],
   });
   queryAdminPort = admin.port;
   let closing: Promise<void> | undefined;
   return {
     summary: [
-      `web UI, Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]}, logs from ${config.query.logStorageType})`,
+      `web UI, Jaeger query API v1/v3 and log API on ${config.query.listen.host}:${port} (spans from ${config.spanStorage.types[0]}, logs from ${config.query.logStorageType}, metrics from ${config.query.metricStorageType})`,
       `admin on ${config.query.adminListen.host}:${admin.port}`,
     ],
     report: async () => describeStatus(await status(), `http://${uiHost(config.query.listen.host)}:${port}`),

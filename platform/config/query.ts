@@ -1,4 +1,4 @@
-import { Problem, parseDurationMs, parseEnum, parseInteger, parseList, parseListen, parseString, v } from './schema.js';
+import { Problem, parseDurationMs, parseEnum, parseInteger, parseList, parseListen, parseString, parseUrl, v } from './schema.js';
 
 export const query = {
   listen: v({ name: 'QUERY_LISTEN', default: ':16686', doc: 'Jaeger query API, log API and UI.', parse: parseListen }),
@@ -29,6 +29,15 @@ export const query = {
       return list.length > 0 ? list : new Problem('at least one index or pattern is needed');
     },
   }),
+  metricStorageType: v({
+    name: 'METRIC_STORAGE_TYPE', default: 'store',
+    doc: 'Where the metric API (/api/timeseries/) reads metrics: store (the embedded store) or influxdb (InfluxQL /query of InfluxDB 1.x at INFLUXDB_URL, the database of INFLUXDB_BUCKET, with INFLUXDB_TOKEN: where the collector\'s InfluxDB output writes).',
+    parse: parseEnum(['store', 'influxdb'] as const),
+  }),
+  influxdbUrl: v({ name: 'INFLUXDB_URL', default: '', doc: 'InfluxDB the metric API reads with METRIC_STORAGE_TYPE=influxdb (the collector\'s InfluxDB output).', parse: parseUrl }),
+  influxdbToken: v({ name: 'INFLUXDB_TOKEN', default: '', doc: 'Credentials of those reads: user:password (Basic auth), else a token.', parse: parseString, secret: true }),
+  influxdbBucket: v({ name: 'INFLUXDB_BUCKET', default: 'telegraf', doc: 'The database those reads name: database or database/retention-policy.', parse: parseString }),
+  influxdbTimeoutMs: v({ name: 'INFLUXDB_TIMEOUT', default: '10s', doc: 'One InfluxDB read taking longer answers 503.', parse: parseDurationMs }),
   // The collector's variables, read by the query too: a query apart from the collector reads the same file.
   samplingStrategiesFile: v({ name: 'SAMPLING_STRATEGIES_FILE', default: '', doc: 'The strategies file GET /api/sampling?service= answers from (the collector\'s, mounted where the query runs too); empty: probabilistic 0.001 for every service.', parse: parseString }),
   samplingReloadIntervalMs: v({ name: 'SAMPLING_STRATEGIES_RELOAD_INTERVAL', default: '10s', doc: 'How often the query reads the strategies file again; 0: once.', parse: parseDurationMs }),

@@ -1,5 +1,6 @@
 /**
- * The metric API over the embedded store (storage/sqlite/metric-query.ts), in the v1 envelope (`data`, `total`):
+ * The metric API over a MetricReader, the embedded store (storage/sqlite/metric-query.ts) or InfluxDB
+ * (storage/influxdb/metric-reader.ts, METRIC_STORAGE_TYPE), in the v1 envelope (`data`, `total`):
  * - `GET /api/timeseries/measurements`: every measurement with its fields (name, type) and tag keys.
  * - `GET /api/timeseries/tag-values?measurement=&key=[&limit=]`: the values of one tag, sorted.
  * - `GET /api/timeseries/series?measurement=&field=[&tag.<key>=<value>…][&start=&end=][&step=][&aggregate=]`: the
@@ -7,19 +8,20 @@
  *   string fields take `count` and `last`). `start` / `end` are ms since the epoch or RFC 3339 (default: the last
  *   hour), `step` a duration (`15s`, `1m`; a bare number is seconds; default: the range in about 300 steps, at
  *   least 1 s). Each series comes with its tags and `[bucket start ms, value]` points.
- * A bad parameter answers 400 naming it; a field the measurement does not have, 404.
+ * A bad parameter answers 400 naming it; a field the measurement does not have, 404; InfluxDB out of reach 503
+ * (SW_STORAGE_UNAVAILABLE), answering an error 502 (SW_STORAGE_FAILED).
  *
  * `/api/metrics/` is the Jaeger UI's Monitor tab (query/monitor/); the three routes above are still answered there
  * under their old names, marked deprecated (`Deprecation` header), since none of them collides with Jaeger's.
  */
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { parseDurationMs } from '../../platform/config/schema.js';
-import { AGGREGATES, STRING_AGGREGATES, type Aggregate, type MetricQueries } from '../../storage/sqlite/metric-query.js';
+import { AGGREGATES, STRING_AGGREGATES, type Aggregate, type MetricReader } from '../../storage/sqlite/metric-query.js';
 import { envelope, firstValue, sendV1Error } from '../jaeger/envelope.js';
 import { parseRfc3339Micros } from '../jaeger/go-params.js';
 
 export interface MetricRouteOptions {
-  reader: MetricQueries;
+  reader: MetricReader;
   now?: () => number;
   /** Series per answer at most. */
   maxSeries?: number;

@@ -45,6 +45,24 @@ export interface SeriesResult {
   truncated: boolean;
 }
 
+/**
+ * What query's metric API (query/metrics/metric-routes.ts) reads: the embedded store (MetricQueries below) or InfluxDB
+ * (storage/influxdb/metric-reader.ts), with the same answers. A storage that cannot answer throws a ShipwatchError
+ * (SW_STORAGE_UNAVAILABLE, SW_STORAGE_FAILED).
+ */
+export interface MetricReader {
+  /** Every measurement with its fields (and their types) and tag keys, by name. */
+  measurements(): Promise<MeasurementInfo[]>;
+  /** The values tag `key` has in the series of `measurement`, sorted, at most `limit`. */
+  tagValues(measurement: string, key: string, limit: number): Promise<string[]>;
+  /** The type of a field ('float', 'int', 'uint', 'string', 'bool'), undefined when the measurement has no such field. */
+  fieldType(measurement: string, field: string): Promise<string | undefined>;
+  /** The matching series' values of one field, aggregated per step; undefined when there is no such field. */
+  series(q: SeriesQuery): Promise<SeriesResult | undefined>;
+  /** For /health: a problem in a few words, undefined when the storage answers (the store needs no probe). */
+  probe?(): Promise<string | undefined>;
+}
+
 /** What one statement of a series read should take, and the longest run of them before other work gets a turn. */
 const WINDOW_MS = 10;
 const SLICE_MS = 10;
@@ -63,7 +81,7 @@ const AGGREGATE_SQL: Readonly<Record<Aggregate, string>> = {
   last: 'value AS v, max(ts_ns) AS latest',
 };
 
-export class MetricQueries {
+export class MetricQueries implements MetricReader {
   private readonly statements = new Map<string, Statement>();
 
   constructor(private readonly db: Db) {}
