@@ -1,10 +1,11 @@
 /**
- * `shipwatch <pilot|collector|query|all>`: loads the configuration (every problem at once, exit 2), starts the
+ * `shipwatch <pilot|collector|query|all>` (and the one-off `es-init`, `es-clean`: ./es-commands.ts): loads the configuration (every problem at once, exit 2), starts the
  * program(s), and on SIGTERM/SIGINT closes them in order — pilot (stop reading, flush, save positions), collector,
  * query, then the shared store — within SHIPWATCH_SHUTDOWN_TIMEOUT, exiting 0.
  */
 import { readFileSync } from 'node:fs';
 import { ShipwatchError } from '../platform/errors.js';
+import { ES_COMMANDS, runEsCommand, type EsCommand } from './es-commands.js';
 import { describeVariables, loadConfig, type ConfigProblem } from '../platform/config/load-config.js';
 import type { Program } from '../platform/config/schema.js';
 import { createLogger } from '../platform/log.js';
@@ -41,6 +42,7 @@ export function helpText(): string {
     '',
     'Commands:',
     ...(['pilot', 'collector', 'query', 'all'] as const).map((c) => `  ${c.padEnd(10)} ${DESCRIPTIONS[c]}`),
+    ...Object.entries(ES_COMMANDS).map(([c, d]) => `  ${c.padEnd(10)} ${d}`),
     '',
     'Options:',
     '  --help     this text',
@@ -82,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText());
     return args.length === 0 && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0;
   }
+  if (args[0] !== undefined && args[0] in ES_COMMANDS) return runEsCommand(args[0] as EsCommand, args.slice(1), process.env);
   const command = args[0] as Program;
   if (!['pilot', 'collector', 'query', 'all'].includes(command) || args.length > 1) {
     process.stderr.write(`shipwatch: unknown command "${args.join(' ')}" (expected pilot, collector, query or all; see --help)\n`);

@@ -6,7 +6,9 @@
  * writer, reader) per process, closed with the shared resources. Neither waits for its backend: Elasticsearch may be
  * down when a program starts.
  */
+import { createEsClient, spanStorageEsConnection } from './elasticsearch/es-client.js';
 import { openEsSpanStorage, type EsSpanStorage } from './elasticsearch/es-span-storage.js';
+import { startSpanRetention } from './elasticsearch/retention.js';
 import type { Runtime } from '../platform/runtime.js';
 import { createRegistry, type Registry } from '../platform/self-metrics.js';
 import type { SpanReader, SpanWriter } from './span-storage.js';
@@ -46,6 +48,15 @@ export async function createSpanWriters(runtime: Runtime, registry?: Registry): 
     const { writer } = openSharedEsSpanStorage(runtime, registry);
     void writer.start();
     writers.push(writer);
+    // ES_RETENTION_DAYS: the hourly retention run on the span indices, closed with the shared resources.
+    const s = runtime.config.spanStorage;
+    if (s.esRetentionDays !== undefined) {
+      runtime.shared.get(
+        'es.spans.retention',
+        () => startSpanRetention(s.esRetentionDays, s.esIndexPrefix, () => createEsClient(spanStorageEsConnection(s), { requestTimeoutMs: s.esTimeoutMs }), registry ?? createRegistry('spans', false), runtime.log)!,
+        (job) => job.close(),
+      );
+    }
   }
   return writers;
 }

@@ -3,7 +3,7 @@
  * PASSWORD, WORKER, BULK_MAX_SIZE, the `/run/secrets/es_credential` file) and Shipwatch's own for index rotation,
  * batching, the disk buffer and dead letters. Spread into the pilot section.
  */
-import { Problem, parseBool, parseDurationMs, parseEnum, parseInteger, parseList, parseSizeBytes, parseString, v } from './schema.js';
+import { Problem, parseBool, parseDurationMs, parseEnum, parseInteger, parseList, parseRetentionDays, parseSizeBytes, parseString, v } from './schema.js';
 
 export const INDEX_ROTATIONS = ['daily', 'monthly', 'none', 'datastream'] as const;
 export type IndexRotation = (typeof INDEX_ROTATIONS)[number];
@@ -53,6 +53,11 @@ export const pilotElasticsearch = {
     name: 'ELASTICSEARCH_INSTALL_TEMPLATES', default: 'true',
     doc: 'Install the index template of each target (or data stream) before its first document: true, or false where an operator manages templates.',
     parse: parseBool,
+  }),
+  esRetentionDays: v({
+    name: 'ELASTICSEARCH_RETENTION_DAYS', default: '',
+    doc: 'Delete log indices older than this many days (1-36500): the daily and monthly indices of every target with a Shipwatch template, checked every hour by Jaeger\'s es-index-cleaner rules; data streams get an ILM policy where the cluster has ILM. Unset: nothing is deleted.',
+    parse: parseRetentionDays,
   }),
   esBatchMaxEvents: v({
     name: 'ELASTICSEARCH_BULK_MAX_SIZE', default: '1000', doc: 'Most records in one bulk request.', parse: parseInteger(1, 100_000),

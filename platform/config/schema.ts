@@ -77,6 +77,13 @@ export function parseInteger(min: number, max = Number.MAX_SAFE_INTEGER): (raw: 
   };
 }
 
+/** Days of retention: unset (undefined, nothing deleted) or a whole number from 1 to 36500 (0 would delete today's). */
+export function parseRetentionDays(raw: string): number | undefined | Problem {
+  if (raw.trim() === '') return undefined;
+  const n = parseInteger(1, 36_500)(raw);
+  return n instanceof Problem ? new Problem(`"${raw}" is not a number of days from 1 to 36500 (unset keeps everything)`) : n;
+}
+
 export function parseBool(raw: string): boolean | Problem {
   const t = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(t)) return true;

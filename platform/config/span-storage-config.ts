@@ -1,4 +1,4 @@
-import { Problem, parseDurationMs, parseEnumList, parseInteger, parseString, parseUrlList, v } from './schema.js';
+import { Problem, parseDurationMs, parseEnumList, parseInteger, parseRetentionDays, parseString, parseUrlList, v } from './schema.js';
 
 /** Span storage, shared by the collector (writes) and query (reads). */
 export const spanStorage = {
@@ -16,6 +16,11 @@ export const spanStorage = {
   esPassword: v({ name: 'ES_PASSWORD', default: '', doc: 'Elasticsearch password for spans.', parse: parseString, secret: true }),
   esNumShards: v({ name: 'ES_NUM_SHARDS', default: '5', doc: 'Primary shards of each Jaeger index (as Jaeger).', parse: parseInteger(1, 1024) }),
   esNumReplicas: v({ name: 'ES_NUM_REPLICAS', default: '1', doc: 'Replicas of each Jaeger index (as Jaeger).', parse: parseInteger(0, 64) }),
+  esRetentionDays: v({
+    name: 'ES_RETENTION_DAYS', default: '',
+    doc: 'The collector deletes Jaeger span and service indices created more than this many days ago (1-36500), every hour, by the rules of Jaeger\'s es-index-cleaner. Unset: nothing is deleted.',
+    parse: parseRetentionDays,
+  }),
   esTimeoutMs: v({
     name: 'ES_TIMEOUT', default: '30s',
     doc: 'One Elasticsearch request (span writes, span and log reads) taking longer is abandoned: a write is tried again, a read answers 503.',
