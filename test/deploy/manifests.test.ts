@@ -280,6 +280,64 @@ test('published ports, container ports, probes and health checks are the program
   for (const file of kustomization.resources as string[]) assert.ok(existsSync(join(K8S_DIR, file)), `kustomization names ${file}`);
 });
 
+/** `pattern` (an Elasticsearch index list: comma separated, `*` wildcards, `-` exclusions) names `index`. */
+function indexListCovers(patterns: readonly string[], index: string): boolean {
+  const glob = (p: string): RegExp => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  let covered = false;
+  for (const p of patterns) {
+    if (p.startsWith('-')) {
+      if (glob(p.slice(1)).test(index)) covered = false;
+    } else if (glob(p).test(index)) covered = true;
+  }
+  return covered;
+}
+
+test('query reads where the stack writes: spans and logs from the Elasticsearch of the pilots and collectors, metrics from the collectors\' InfluxDB', () => {
+  const runs: Array<{ where: string; env: (name: string) => unknown; program: Program }> = [];
+  for (const [name, service] of shipwatchServices(compose())) {
+    const env = envOfCompose(service);
+    runs.push({ where: `compose service ${name}`, program: programOf(service.command), env: (n) => (env[n] === undefined ? undefined : substituted(env[n]!)) });
+  }
+  for (const { workload, container, program } of shipwatchContainers(k8sObjects())) {
+    const env = k8sEnv(container);
+    runs.push({ where: `${workload.kind} ${workload.metadata.name}`, program, env: (n) => (env[n] === undefined ? undefined : env[n].value ?? env[n].valueFrom) });
+  }
+  const groups = [runs.filter((r) => r.where.startsWith('compose')), runs.filter((r) => !r.where.startsWith('compose'))];
+  for (const group of groups) {
+    const of = (program: Program) => {
+      const found = group.find((r) => r.program === program);
+      assert.ok(found, `${program} is deployed`);
+      return found;
+    };
+    const query = of('query');
+    const collector = of('collector');
+    const pilot = of('pilot');
+    const where = query.where;
+    assert.equal(query.env('SPAN_STORAGE_TYPE'), 'elasticsearch', where);
+    assert.equal(query.env('LOG_STORAGE_TYPE'), 'elasticsearch', where);
+    assert.equal(query.env('METRIC_STORAGE_TYPE'), 'influxdb', where);
+    assert.equal(collector.env('SPAN_STORAGE_TYPE'), 'elasticsearch', collector.where);
+    assert.equal(pilot.env('LOGGING_OUTPUT'), 'elasticsearch', pilot.where);
+    assert.equal(query.env('ES_SERVER_URLS'), collector.env('ES_SERVER_URLS'), `${where}: the collector's Elasticsearch`);
+    assert.equal(query.env('ES_SERVER_URLS'), pilot.env('ELASTICSEARCH_HOSTS'), `${where}: the pilot's Elasticsearch`);
+    for (const name of ['INFLUXDB_URL', 'INFLUXDB_BUCKET', 'INFLUXDB_TOKEN']) {
+      assert.ok(query.env(name) !== undefined, `${where} sets ${name}`);
+      assert.deepEqual(query.env(name), collector.env(name), `${where}: ${name} as the collector's`);
+    }
+    // The log API's indices cover what the pilot writes (its default daily rotation), not Jaeger's.
+    const env: Record<string, string> = {};
+    for (const name of ['SPAN_STORAGE_TYPE', 'LOG_STORAGE_TYPE', 'METRIC_STORAGE_TYPE', 'ES_SERVER_URLS', 'INFLUXDB_URL', 'INFLUXDB_BUCKET', 'QUERY_LOG_INDICES']) {
+      const v = query.env(name);
+      if (typeof v === 'string') env[name] = v;
+    }
+    const config = loadConfig({ ...imageEnv(), ...env }, 'query');
+    const rotation = typeof pilot.env('ELASTICSEARCH_INDEX_ROTATION') === 'string' ? pilot.env('ELASTICSEARCH_INDEX_ROTATION') as 'daily' : 'daily';
+    const pilotIndex = new BulkEncoder(rotation).indexName('web', Date.now());
+    assert.ok(indexListCovers(config.query.logIndices, pilotIndex), `${where}: QUERY_LOG_INDICES covers the pilot's ${pilotIndex}`);
+    assert.ok(!indexListCovers(config.query.logIndices, `${jaegerIndexNames('').spanPrefix}${indexDate(Date.now() * 1000)}`), `${where}: leaves spans out`);
+  }
+});
+
 test('the stack provisions Grafana\'s data sources and dashboard, and Kibana\'s data views, from files that exist', () => {
   const c = compose();
   const composeDir = dirname(COMPOSE_FILE);
@@ -395,12 +453,19 @@ test('the Grafana dashboard queries measurements, fields and tags the collector 
   assert.ok([...written.values()].every((w) => w.tags.has('host')), 'host is a tag of every point');
 });
 
-test('the Kibana data views resolve to the pilot\'s log indices and to Jaeger\'s span indices on a real Elasticsearch', async (t) => {
+test('the Kibana data views resolve to the pilot\'s log indices and data streams and to Jaeger\'s span indices on a real Elasticsearch', async (t) => {
   const views = readFileSync(join(DEPLOY, 'kibana', 'data-views.ndjson'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Json);
   assert.ok(views.every((v) => v.type === 'index-pattern'));
-  const logs = views.find((v) => v.attributes.timeFieldName === '@timestamp');
+  // Ids and titles unique, each with a name and a time field: an import that overwrites finds each by its id.
+  assert.equal(new Set(views.map((v) => v.id)).size, views.length);
+  assert.equal(new Set(views.map((v) => v.attributes.title)).size, views.length);
+  for (const v of views) assert.ok(v.attributes.name && v.attributes.timeFieldName, `${v.id} has a name and a time field`);
+  const logs = views.find((v) => v.attributes.timeFieldName === '@timestamp' && !v.attributes.title.startsWith('logs-'));
+  const streams = views.find((v) => v.attributes.title === 'logs-*-*');
   const spans = views.find((v) => v.attributes.title.includes('jaeger-span-'));
-  assert.ok(logs && spans);
+  assert.ok(logs && streams && spans);
+  assert.equal(streams.attributes.timeFieldName, '@timestamp');
+  assert.equal(views.length, 3);
   const spanTemplate = jaegerIndexTemplates({ prefix: '', shards: 1, replicas: 0 }).find((x) => x.name.includes('span'));
   const mapping = JSON.stringify(spanTemplate?.body);
   assert.match(mapping, new RegExp(`"${spans.attributes.timeFieldName}":\\{"type":"date"`), 'the spans\' time field is a date in Jaeger\'s mapping');
@@ -423,11 +488,22 @@ test('the Kibana data views resolve to the pilot\'s log indices and to Jaeger\'s
     assert.ok(r.ok, `could not write to ${index}: ${r.status} ${await r.text()}`);
     t.after(() => fetch(`${es}/${index}`, { method: 'DELETE' }));
   }
+  // A data stream, named as the pilot names it with ELASTICSEARCH_INDEX_ROTATION=datastream.
+  const stream = new BulkEncoder('datastream').indexName(target, now);
+  const created = await fetch(`${es}/${stream}/_doc?refresh=true`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ '@timestamp': new Date(now).toISOString(), message: 'x' }),
+  });
+  assert.ok(created.ok, `could not write to ${stream}: ${created.status} ${await created.text()}`);
+  t.after(() => fetch(`${es}/_data_stream/${stream}`, { method: 'DELETE' }));
   const resolveNames = async (pattern: string): Promise<Set<string>> => {
     const r = await fetch(`${es}/_resolve/index/${encodeURIComponent(pattern)}`);
     assert.ok(r.ok, `_resolve/index/${pattern}: ${r.status}`);
-    return new Set(((await r.json()) as { indices: Array<{ name: string }> }).indices.map((i) => i.name));
+    const body = (await r.json()) as { indices: Array<{ name: string }>; data_streams?: Array<{ name: string }> };
+    return new Set([...body.indices, ...(body.data_streams ?? [])].map((i) => i.name));
   };
+  const streamNames = await resolveNames(streams.attributes.title);
+  assert.ok(streamNames.has(stream), `${streams.attributes.title} covers the data stream ${stream}`);
+  assert.ok(!streamNames.has(indices[0]!) && !streamNames.has(jaegerIndex), `${streams.attributes.title} holds streams only`);
   const logIndices = await resolveNames(logs.attributes.title);
   assert.ok(logIndices.has(indices[0]!), `${logs.attributes.title} covers the daily index ${indices[0]}`);
   assert.ok(logIndices.has(indices[1]!), `${logs.attributes.title} covers the monthly index ${indices[1]}`);
