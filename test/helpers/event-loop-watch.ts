@@ -1,13 +1,20 @@
 /**
- * What a long synchronous run does to everything else in the process: the longest delay of the event loop
- * (perf_hooks' histogram, 5 ms resolution) and, given a `/health` URL of a server of this process, the slowest of
- * its answers to a client asking every 10 ms.
+ * What a long synchronous run does to everything else in the process: the longest time the event loop was held,
+ * and, given a `/health` URL of a server of this process, the slowest of its answers to a client asking every 10 ms.
+ *
+ * "Held" counts what this process did, not what the machine did to it: each gap between two ticks of a 2 ms timer
+ * is bounded by the CPU time the process spent in it. On a loaded machine the loop also waits for a core (a gap of
+ * 700 ms with 30 ms of CPU was seen with twenty runnable processes on two cores); that wait is not ours to fix and
+ * would make every bound here a coin toss. The bound is conservative: the process's CPU includes its worker
+ * threads. The wall-clock longest delay is reported beside it.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface EventLoopReport {
-  /** Longest the event loop was held, in ms. */
+  /** Longest the event loop was held, in ms: a gap between ticks, at most the process CPU time spent in it. */
   maxDelayMs: number;
+  /** Longest delay of the event loop by the wall clock, in ms (perf_hooks' histogram, 5 ms resolution). */
+  maxWallDelayMs: number;
   /** Slowest /health answer, in ms (0 without a URL). */
   slowestHealthMs: number;
   /** /health answers that were 200, and those that were not (or failed). */
@@ -15,10 +22,22 @@ export interface EventLoopReport {
   healthFailures: number;
 }
 
+const TICK_MS = 2;
+
 export function watchEventLoop(healthUrl?: string): { stop(): Promise<EventLoopReport> } {
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   histogram.enable();
-  const report: EventLoopReport = { maxDelayMs: 0, slowestHealthMs: 0, healthAnswers: 0, healthFailures: 0 };
+  const report: EventLoopReport = { maxDelayMs: 0, maxWallDelayMs: 0, slowestHealthMs: 0, healthAnswers: 0, healthFailures: 0 };
+  let lastMs = performance.now();
+  let lastCpu = process.cpuUsage();
+  const tick = setInterval(() => {
+    const nowMs = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    const held = Math.min(nowMs - lastMs - TICK_MS, (cpu.user + cpu.system) / 1000);
+    if (held > report.maxDelayMs) report.maxDelayMs = held;
+    lastMs = nowMs;
+    lastCpu = process.cpuUsage();
+  }, TICK_MS);
   let stopped = false;
   const ask = async (): Promise<void> => {
     while (!stopped) {
@@ -40,8 +59,9 @@ export function watchEventLoop(healthUrl?: string): { stop(): Promise<EventLoopR
     async stop() {
       stopped = true;
       await asking;
+      clearInterval(tick);
       histogram.disable();
-      report.maxDelayMs = histogram.max / 1e6;
+      report.maxWallDelayMs = histogram.max / 1e6;
       return report;
     },
   };

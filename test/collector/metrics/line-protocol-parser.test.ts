@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { parseLineProtocol } from '../../../collector/metrics/line-protocol-parser.js';
+import { parseLineProtocol, parseLineProtocolSliced } from '../../../collector/metrics/line-protocol-parser.js';
 import { fieldPairs, tagPairs, type MetricPoint } from '../../../model/metric-point.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
@@ -289,4 +289,26 @@ test('a point is a plain object with the fields of the model', () => {
   assert.deepStrictEqual(p, {
     measurement: 'plain', tagKeys: ['t'], tagValues: ['a'], fieldKeys: ['f', 'g'], fieldTypes: Uint8Array.from([0, 1]), fieldValues: [1.5, 2], timeNs: 3n,
   });
+});
+
+test('a line of megabytes is decoded in pieces cut at character boundaries and reads as the whole body does', async () => {
+  // 600 string fields of 3–4 KB with two-, three- and four-byte characters: a valid line of about 2.3 MB, so its
+  // pieces of 1 MiB end inside characters unless cut back to a boundary; a short line on each side.
+  const chars = ['é', '€', '𝄞', 'a'];
+  const fields = Array.from({ length: 600 }, (_, i) => `s${i}="${chars[i % 4]!.repeat(1000 + (i % 7))}"`);
+  const body = Buffer.from(`before v=1i 1\nlong,host=h ${fields.join(',')} 2\nafter v=2i 3\n`);
+  const whole = parseLineProtocol(body);
+  const sliced = await parseLineProtocolSliced(body, {}, 0);
+  assert.equal(whole.failures.length, 0);
+  assert.deepEqual(sliced, whole);
+  assert.deepEqual(sliced.points.map((p) => p.measurement), ['before', 'long', 'after']);
+  assert.equal(sliced.points[1]!.fieldValues[598], '𝄞'.repeat(1000 + (598 % 7)));
+});
+
+test('a line of megabytes over a limit is refused alone, decoded in pieces, and the lines around it are kept', async () => {
+  const body = Buffer.from(`before v=1i 1\nbig,tag=${'€'.repeat(3_000_000)} v=1\nafter v=2i 3\n`);
+  const sliced = await parseLineProtocolSliced(body, {}, 0);
+  assert.deepEqual(sliced.points.map((p) => p.measurement), ['before', 'after']);
+  assert.equal(sliced.failures.length, 1);
+  assert.deepEqual(sliced, parseLineProtocol(body));
 });

@@ -56,7 +56,7 @@ test('log searches and counts over 150,000 rows run off the event loop: it never
   assert.equal(worker1, ROWS / 3);
   assert.equal(page.length, 50);
   assert.equal(JSON.parse(page[0]!.json).n, ROWS - 1 - 100_000, 'newest first, past the offset');
-  t.diagnostic(`event loop: longest delay ${loop.maxDelayMs.toFixed(1)} ms`);
+  t.diagnostic(`event loop: held at most ${loop.maxDelayMs.toFixed(1)} ms (wall ${loop.maxWallDelayMs.toFixed(1)} ms)`);
   assert.ok(loop.maxDelayMs < 100, `event loop held ${loop.maxDelayMs.toFixed(1)} ms`);
   await logs.close();
   db.close();
@@ -98,7 +98,7 @@ test('a trace search with a large limit, its count and the dependencies of a lon
   assert.equal(count, Math.ceil((SPANS - 5) / 997));
   assert.deepEqual(links, expected);
   assert.ok(links.length > 0);
-  t.diagnostic(`event loop: longest delay ${loop.maxDelayMs.toFixed(1)} ms`);
+  t.diagnostic(`event loop: held at most ${loop.maxDelayMs.toFixed(1)} ms (wall ${loop.maxWallDelayMs.toFixed(1)} ms)`);
   assert.ok(loop.maxDelayMs < 100, `event loop held ${loop.maxDelayMs.toFixed(1)} ms`);
   await spans.close();
   db.close();

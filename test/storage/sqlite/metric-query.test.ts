@@ -48,7 +48,7 @@ test('a series of 600,000 points read in 10,000 buckets answers what one stateme
   assert.equal(result?.series.length, 1);
   assert.deepEqual(result!.series[0]!.points, expected.map((r) => [T0_MS + r.bucket * stepMs, r.v]));
   assert.equal(result!.series[0]!.points.length, 10_000);
-  t.diagnostic(`one statement ${oneStatementMs.toFixed(0)} ms; read in windows: event loop longest delay ${loop.maxDelayMs.toFixed(1)} ms`);
+  t.diagnostic(`one statement ${oneStatementMs.toFixed(0)} ms; read in windows: event loop held at most ${loop.maxDelayMs.toFixed(1)} ms (wall ${loop.maxWallDelayMs.toFixed(1)} ms)`);
   assert.ok(loop.maxDelayMs < 100, `event loop held ${loop.maxDelayMs.toFixed(1)} ms`);
   await store.close();
   db.close();
