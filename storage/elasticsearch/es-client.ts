@@ -7,8 +7,15 @@
  * (log-pilot's entrypoint does the same with awk, which cut passwords at a second `:`; here everything after the
  * first `:` is the password, and a trailing newline is dropped).
  *
- * The client's own retries are switched off (`maxRetries: 0`): every retry goes through `delivery/retry.ts`, where it is
- * jittered, bounded by a deadline and counted.
+ * The client's own retries are switched off for one node: every retry goes through `delivery/retry.ts`, where it is
+ * jittered, bounded by a deadline and counted. With several nodes the client fails over instead: a request that
+ * cannot reach its node (connection refused or reset, or a 502/503/504) goes on at once to the next node, up to
+ * each node once, and the node is marked dead so later requests pass it by (its weight falls in the client's
+ * weighted pool; one answer makes it alive again). Without that, each request that met a dead node of a cluster
+ * failed and waited a backoff although the other nodes were fine (test/storage/elasticsearch/es-cluster.test.ts).
+ * A request sent again after a reset may have been applied once already; the pilot's documents carry deterministic
+ * ids (an index overwrites, a data stream's create answers 409, taken as delivered) and spans are written by id, so
+ * that stores nothing twice.
  */
 import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
@@ -76,11 +83,16 @@ export function spanStorageEsConnection(spanStorage: Config['spanStorage']): EsC
   return conn;
 }
 
+/** The client's tries beyond the first: one per other node, so a request tries each node once at most. Pure. */
+export function failoverTries(nodeCount: number): number {
+  return Math.max(0, nodeCount - 1);
+}
+
 export function createEsClient(conn: EsConnection, options: { requestTimeoutMs?: number } = {}): Client {
   return new Client({
     nodes: conn.nodes,
     ...(conn.username !== undefined ? { auth: { username: conn.username, password: conn.password ?? '' } } : {}),
-    maxRetries: 0,
+    maxRetries: failoverTries(conn.nodes.length),
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     compression: false,
   });

@@ -32,7 +32,7 @@ export class EsCluster {
     try {
       const health = await client.cluster.health({ wait_for_status: 'green', wait_for_nodes: 3, timeout: '60s' });
       if (health.timed_out) throw new Error(`the cluster at ${value} is ${health.status} with ${health.number_of_nodes} nodes`);
-      const info = await client.nodes.info({ metric: '_none' });
+      const info = await client.nodes.info({ node_id: '_all', metric: '_none' });
       const versions = [...new Set(Object.values(info.nodes).map((n) => n.version))];
       if (versions.length !== 1) throw new Error(`the cluster's nodes differ in version: ${versions.join(', ')}`);
       return new EsCluster(urls, versions[0]!);
