@@ -1,7 +1,8 @@
 /**
  * The query program's API server (port 16686): Jaeger's v1 and v3 APIs and its Monitor tab's metrics, the log and
  * time-series APIs and `/api/status`, behind the optional bearer token and CORS, and the web UI's static files
- * (public). Built without listening, so tests drive it with `app.inject()`.
+ * (public; with a Jaeger UI build, that UI at `/` and the web UI at `/ui/`). Built without listening, so tests drive
+ * it with `app.inject()`.
  *
  * The token is checked by a hook of the scope every API route is registered in, so it covers each route of that
  * scope, one added later included, whatever the spelling of the URL that reached it (the server normalises it
@@ -31,6 +32,7 @@ import { registerStatusRoutes } from './status-routes.js';
 import { registerSamplingRoutes } from './sampling-routes.js';
 import type { SamplingStrategyProvider } from '../model/sampling-strategy.js';
 import { registerUiRoutes } from './ui-routes.js';
+import { registerJaegerUiRoutes } from './jaeger-ui-routes.js';
 
 export interface QueryAppOptions {
   spanReader: SpanReader;
@@ -51,6 +53,8 @@ export interface QueryAppOptions {
   sampling?: SamplingStrategyProvider;
   /** The web UI's folder (default: query/ui), or false for none. */
   uiDir?: string | false;
+  /** A Jaeger UI build to serve at `/` (the web UI then at `/ui/`); throws when it is not one. */
+  jaegerUiDir?: string;
 }
 
 export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
@@ -117,6 +121,8 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
     api.all('/api', unknown);
     api.all('/api/*', unknown);
   });
-  if (options.uiDir !== false) registerUiRoutes(app, { dirs: options.uiDir === undefined ? undefined : [options.uiDir], log: options.log });
+  const jaegerUi = options.jaegerUiDir !== undefined && options.jaegerUiDir !== '';
+  if (jaegerUi) registerJaegerUiRoutes(app, { dir: options.jaegerUiDir!, log: options.log });
+  if (options.uiDir !== false) registerUiRoutes(app, { dirs: options.uiDir === undefined ? undefined : [options.uiDir], log: options.log, atRoot: !jaegerUi });
   return app;
 }

@@ -62,6 +62,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     log,
     status,
     sampling: sharedStrategyProvider(runtime, { file: config.query.samplingStrategiesFile, reloadIntervalMs: config.query.samplingReloadIntervalMs, registry }),
+    jaegerUiDir: config.query.jaegerUiDir,
   });
   const port = await listen(app, config.query.listen);
   const admin = await startAdminServer({

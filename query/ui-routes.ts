@@ -1,6 +1,7 @@
 /**
  * The web UI's static files (plain HTML, CSS and ES modules from `query/ui/`, no build step): `/` answers
  * `index.html`, `/ui/<file>` the other files. The files are public; only the API behind them needs the token.
+ * When the query serves the Jaeger UI at `/` (./jaeger-ui-routes.ts), this UI's index.html answers at `/ui/`.
  *
  * The folder is listed once at registration and only the names found there are served, so a request path is never
  * joined onto the file system: `..`, encoded slashes and absolute paths simply do not name a listed file (404).
@@ -90,6 +91,8 @@ export interface UiRouteOptions {
   /** Folders that may hold index.html and the modules, the first found is served; default `uiDirCandidates()`. */
   dirs?: string[];
   log: Logger;
+  /** Whether `/` answers index.html (else `/ui/` alone: the Jaeger UI has `/`); default true. */
+  atRoot?: boolean;
 }
 
 /**
@@ -98,19 +101,26 @@ export interface UiRouteOptions {
  */
 export function registerUiRoutes(app: FastifyInstance, options: UiRouteOptions): void {
   const candidates = options.dirs ?? uiDirCandidates();
+  const atRoot = options.atRoot ?? true;
   const dir = findUiDir(candidates);
   if (dir === undefined) {
     const reason = `the web UI's files are missing: no index.html in ${candidates.join(' or ')}`;
     options.log.warn('web UI not served', { reason });
-    app.get('/', (_req, reply) => reply.status(503).type('text/plain; charset=utf-8').send(`${reason}\nThe APIs are under /api/.\n`));
+    // The server drops a trailing slash before routing (platform/http/http-server.ts): `/ui/` arrives as `/ui`.
+    app.get(atRoot ? '/' : '/ui', (_req, reply) => reply.status(503).type('text/plain; charset=utf-8').send(`${reason}\nThe APIs are under /api/.\n`));
     return;
   }
   const files = loadUiFiles(dir);
   const index = files.get('/')!;
   const notFound = (reply: FastifyReply): FastifyReply => reply.status(404).type('text/plain; charset=utf-8').send('not found\n');
 
-  app.get('/', (req, reply) => send(req, reply, index));
-  app.get('/index.html', (_req, reply) => reply.redirect('/', 301));
+  if (atRoot) {
+    app.get('/', (req, reply) => send(req, reply, index));
+    app.get('/index.html', (_req, reply) => reply.redirect('/', 301));
+  } else {
+    // `/ui/` arrives as `/ui`: the server drops a trailing slash before routing.
+    app.get('/ui', (req, reply) => send(req, reply, index));
+  }
   app.get('/ui/*', (req, reply) => {
     // The raw path, not the decoded parameter: a name is looked up, never resolved.
     const path = req.url.split('?', 1)[0]!;

@@ -38,6 +38,11 @@ export const query = {
   influxdbToken: v({ name: 'INFLUXDB_TOKEN', default: '', doc: 'Credentials of those reads: user:password (Basic auth), else a token.', parse: parseString, secret: true }),
   influxdbBucket: v({ name: 'INFLUXDB_BUCKET', default: 'telegraf', doc: 'The database those reads name: database or database/retention-policy.', parse: parseString }),
   influxdbTimeoutMs: v({ name: 'INFLUXDB_TIMEOUT', default: '10s', doc: 'One InfluxDB read taking longer answers 503.', parse: parseDurationMs }),
+  jaegerUiDir: v({
+    name: 'QUERY_JAEGER_UI_DIR', default: '',
+    doc: 'A Jaeger UI build (the folder holding its index.html) to serve at / with its Monitor tab on; Shipwatch\'s own UI then answers at /ui/. Empty: Shipwatch\'s UI at /.',
+    parse: parseString,
+  }),
   // The collector's variables, read by the query too: a query apart from the collector reads the same file.
   samplingStrategiesFile: v({ name: 'SAMPLING_STRATEGIES_FILE', default: '', doc: 'The strategies file GET /api/sampling?service= answers from (the collector\'s, mounted where the query runs too); empty: probabilistic 0.001 for every service.', parse: parseString }),
   samplingReloadIntervalMs: v({ name: 'SAMPLING_STRATEGIES_RELOAD_INTERVAL', default: '10s', doc: 'How often the query reads the strategies file again; 0: once.', parse: parseDurationMs }),
