@@ -103,7 +103,7 @@ test('three pilots on three hosts × 50,000 numbered lines into one data stream 
     await es.indices.refresh({ index: STREAM }, { ignore: [404] });
     return (await es.count({ index: STREAM }, { ignore: [404] })).count ?? 0;
   };
-  await waitFor(async () => (await count()) >= total, { what: `${total} documents in ${STREAM}`, timeoutMs: 150_000, intervalMs: 500 });
+  await waitFor(async () => (await count()) >= total, { what: `${total} documents in ${STREAM}`, timeoutMs: 240_000, intervalMs: 500 });
   const seconds = (performance.now() - began) / 1000;
   await new Promise((r) => setTimeout(r, 1000)); // anything extra would show now
   const metrics = await Promise.all(pilots.map((p) => p.metrics()));
