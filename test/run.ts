@@ -39,6 +39,13 @@ function serviceScripts(): string[] {
  */
 const FILE_TIMEOUT_MS = 15 * 60_000;
 
+/**
+ * The runner itself silent this long is stuck, not a test (a test says ok or not ok within FILE_TIMEOUT_MS): it is
+ * killed with every test process, and the run fails naming the last test it reported. Node 20's runner once spun
+ * in its own process, deaf to SIGTERM, after a failed comparison of two large strings: CI's whole budget went.
+ */
+const SILENCE_LIMIT_MS = FILE_TIMEOUT_MS + 2 * 60_000;
+
 /** Where the scripts put the services (keep in step with test/services/*.sh). */
 const SERVICE_ENV = {
   SHIPWATCH_TEST_ES_URL: 'http://127.0.0.1:9200',
@@ -205,11 +212,29 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
     '--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', `--test-timeout=${FILE_TIMEOUT_MS}`,
     ...files.map((f) => relative(ROOT, f)),
   ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['inherit', 'pipe', 'inherit'] });
+  // Its own process group, so that a stuck runner is killed with the test processes it started.
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['inherit', 'pipe', 'inherit'], detached: true });
   const failures = new FailureDigest();
+  let lastTest = '(none yet)';
+  let silence: NodeJS.Timeout | undefined;
+  const watch = (): void => {
+    clearTimeout(silence);
+    silence = setTimeout(() => {
+      process.stderr.write(`test/run: no output for ${SILENCE_LIMIT_MS / 60_000} min after ${lastTest}: the test runner is stuck, killing it\n`);
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, SILENCE_LIMIT_MS);
+  };
+  watch();
   createInterface({ input: child.stdout! }).on('line', (line) => {
     process.stdout.write(`${line}\n`);
     failures.read(line);
+    const done = /^\s*(?:not )?ok \d+ - (.*)$/.exec(line);
+    if (done) lastTest = `"${done[1]}"`;
+    watch();
   });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
@@ -222,6 +247,7 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
       done(1);
     });
     child.on('close', (code, signal) => {
+      clearTimeout(silence);
       failures.print();
       done(code ?? (signal ? 128 : 1));
     });
