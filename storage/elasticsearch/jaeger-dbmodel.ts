@@ -103,7 +103,7 @@ function isField(kv: KeyValue): boolean {
  * Whether the span's `otel.status_code=ERROR` is left out: Jaeger writes an ERROR status as `error=true` alone (and
  * its reader shows both again, jaeger-read-view.ts).
  */
-function statusImplied(tags: KeyValue[]): boolean {
+export function statusImplied(tags: KeyValue[]): boolean {
   let code = false;
   let error = false;
   for (let i = 0; i < tags.length; i++) {
@@ -114,7 +114,7 @@ function statusImplied(tags: KeyValue[]): boolean {
   return code && error;
 }
 
-function isImpliedStatus(kv: KeyValue): boolean {
+export function isImpliedStatus(kv: KeyValue): boolean {
   return kv.key === 'otel.status_code' && kv.type === 'string' && kv.value === 'ERROR';
 }
 
@@ -125,7 +125,7 @@ function floatJson(n: number): string {
 }
 
 /** A tag's value as a JSON text, with its type. */
-function valueJson(kv: KeyValue): string {
+export function valueJson(kv: KeyValue): string {
   switch (kv.type) {
     case 'string':
       return jsonString(kv.value);
@@ -187,7 +187,7 @@ function fieldEntries(kvs: KeyValue[]): Array<[string, KeyValue]> | undefined {
  * The span's flags as Jaeger writes them: the OTLP span's (`otlp.flags`); the v1 model's (0 for spans that came through
  * Jaeger's translation, as its v1 API shows none) otherwise.
  */
-function docFlags(span: Span): number {
+export function docFlags(span: Span): number {
   return span.otlp?.flags ?? span.flags;
 }
 
@@ -242,7 +242,7 @@ function toDbOtlp(o: SpanOtlp): DbOtlp {
 }
 
 /** `toDbOtlp` as JSON text, the same text JSON.stringify makes of it (bigints as digits). */
-function otlpJson(o: SpanOtlp): string {
+export function otlpJson(o: SpanOtlp): string {
   const parts: string[] = [];
   if (o.flags) parts.push(`"flags":${jsonNumber(o.flags)}`);
   if (o.parentSpanId !== undefined) parts.push(`"parentSpanID":${jsonString(o.parentSpanId)}`);
@@ -325,7 +325,7 @@ function kvsJson(kvs: KeyValue[], split: boolean, dropStatus = false): string {
 }
 
 /** `lead` and the `tag` map of the promoted tags, or '' when there are none. */
-function tagMapJson(kvs: KeyValue[], lead: string): string {
+export function tagMapJson(kvs: KeyValue[], lead: string): string {
   // The promoted keys are `error` and `span.kind` (TAGS_AS_FIELDS), in that byte order as fields; the last of each.
   let error: KeyValue | undefined;
   let kind: KeyValue | undefined;
@@ -349,7 +349,7 @@ function jsonString(s: string): string {
 }
 
 /** As JSON.stringify writes a number (null for NaN and the infinities). */
-function jsonNumber(n: number): string {
+export function jsonNumber(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 

@@ -24,7 +24,6 @@
  * attempt stores is never counted failed (a request that timed out may have been stored all the same: the next
  * attempt overwrites it by its id). Only `abandon()` (shutdown past its deadline) gives spans up, counted too.
  */
-import { hash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import type { Counter } from 'prom-client';
 import { swError } from '../../platform/errors.js';
@@ -33,13 +32,15 @@ import { chunkSpans, spanKindOf, type Span, type SpanChunk } from '../../model/s
 import { retry, retryCounters, type RetryCounters, type RetryPolicy, type RetryVerdict } from '../../delivery/retry.js';
 import { Sender } from '../../delivery/sender.js';
 import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
+import { BufferPool } from '../../platform/byte-writer.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import type { SpanWriter, SpanWriteResult } from '../span-storage.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
-import { spanDocJson, type DbService } from './jaeger-dbmodel.js';
+import type { DbService } from './jaeger-dbmodel.js';
 import { indexDate, jaegerIndexNames, jaegerIndexTemplates, spanMappingAdditions, type JaegerIndexNames } from './jaeger-indices.js';
 import { withDeadline } from './request-deadline.js';
 import { esProblem } from './request-failure.js';
+import { BulkBytes, SpanDocWriter } from './span-doc-bytes.js';
 
 /**
  * FNV-1a 64 of the UTF-8 bytes, as Go's `strconv.FormatUint(h, 16)` prints it: Jaeger's id of a service document
@@ -69,15 +70,6 @@ function hex64(v0: number, v1: number, v2: number, v3: number): string {
   const hi = ((v3 << 16) | v2) >>> 0;
   const lo = ((v1 << 16) | v0) >>> 0;
   return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
-}
-
-/**
- * A span document's hash for its id: native SHA-1 takes ≈ 1.5 µs for a 1.4 KB document where fnv-1a in JS took
- * ≈ 9 µs, a quarter of the CPU of writing a span (docs/design/span-delivery.md). Spans written before it was
- * chosen carry fnv-1a ids: one replayed from a queue an older version left gets a second document.
- */
-function documentHash(body: string): string {
-  return hash('sha1', body, 'hex').slice(0, 16);
 }
 
 /** `promise`, or false as soon as `signal` aborts (the chain stops while the templates still wait for Elasticsearch). */
@@ -125,6 +117,13 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
   private readonly knownServices = new Set<string>();
   /** Service document ids by service, operation and kind: hashed once, not once per span. */
   private readonly serviceIds = new Map<string, string>();
+  /** Writes the span documents (shared across sends: each body is written whole before its request leaves). */
+  private readonly docs = new SpanDocWriter();
+  /**
+   * The bulk bodies' buffers, taken back when their request settles: a new ≈ 1 MB buffer a request is memory grown
+   * for the garbage collector (bench/spans-to-elasticsearch.bench.ts; docs/design/span-write-path.md).
+   */
+  private readonly bodyBuffers = new BufferPool(8, 16 * 1024 * 1024);
   private readonly retryCounters: RetryCounters;
   private readonly written: Counter<'outcome'>;
   private readonly spanRetries: Counter;
@@ -313,13 +312,15 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
   async send(chunks: SpanChunk[], signal: AbortSignal): Promise<SendOutcome<SpanChunk[]>> {
     // Before the first write: a daily index made without the templates would keep the wrong mapping all day.
     if (!this.templatesInstalled && !(await untilAborted(this.start(), signal))) throw swError('SW_OUTPUT_FAILED', 'index templates not installed: shutting down');
-    const lines: string[] = [];
     /** Per document: the index of its span in `spans` (a service document: the span that brought it). */
     const spanOf: number[] = [];
     const isSpan: boolean[] = [];
     const newServices: string[] = [];
     const batchServices = new Set<string>();
     const spans = chunks.length === 1 ? chunkSpans(chunks[0]!) : chunks.flatMap(chunkSpans);
+    // ≈ 1.6 KB a typical span with its action line: one buffer, grown only for larger spans.
+    const body = new BulkBytes(this.bodyBuffers.take(spans.length * 1800));
+    body.reserve(spans.length * 1800);
     const addService = (i: number, date: string, text: string, serviceName: string, operationName: string, spanKind: string): void => {
       let id = this.serviceIds.get(text);
       if (id === undefined) {
@@ -332,12 +333,22 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       batchServices.add(key);
       newServices.push(key);
       const doc: DbService = spanKind === '' ? { serviceName, operationName } : { serviceName, operationName, spanKind };
-      lines.push(JSON.stringify({ index: { _index: this.names.servicePrefix + date, _id: id } }), JSON.stringify(doc));
+      body.write(JSON.stringify({ index: { _index: this.names.servicePrefix + date, _id: id } }));
+      body.byte(0x0a);
+      body.write(JSON.stringify(doc));
+      body.byte(0x0a);
       spanOf.push(i);
       isSpan.push(false);
     };
-    spans.forEach((span, i) => {
+    let lastDate = '';
+    let spanIndex = '';
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
       const date = indexDate(span.startTimeMicros);
+      if (date !== lastDate) {
+        lastDate = date;
+        spanIndex = this.names.spanPrefix + date;
+      }
       const serviceName = span.process.serviceName;
       const operationName = span.operationName;
       // Jaeger's own document, byte for byte and under its id, so a cluster both write to holds one per pair.
@@ -345,21 +356,25 @@ export class EsSpanWriter implements SpanWriter, DeliverySink<SpanChunk[]> {
       const kind = spanKindOf(span);
       // Shipwatch's, beside it: the span kind, under an id no Jaeger document has (a NUL before the kind).
       if (kind !== '') addService(i, date, `${serviceName}${operationName}\u0000${kind}`, serviceName, operationName, kind);
-      const body = spanDocJson(span);
-      // Deterministic: a replayed or retried span overwrites its own document.
-      const id = `${span.traceId}_${span.spanId}_${documentHash(body)}`;
-      lines.push(JSON.stringify({ index: { _index: this.names.spanPrefix + date, _id: id } }), body);
+      // Deterministic id (the document's hash): a replayed or retried span overwrites its own document.
+      this.docs.writeSpan(body, spanIndex, span);
       spanOf.push(i);
       isSpan.push(true);
-    });
+    }
     let response: unknown;
     try {
       // Only what is read of the answer: the items' index, id, version, shards and sequence numbers made ≈ 200 bytes a
       // document for the client to parse, and every span is answered.
-      response = await withDeadline(signal, this.timeoutMs, (tried) => this.opts.client.transport.request(
-        { method: 'POST', path: '/_bulk', querystring: { filter_path: 'errors,items.*.status,items.*.error' }, bulkBody: lines.join('\n') + '\n' },
-        { signal: tried },
-      ));
+      response = await withDeadline(signal, this.timeoutMs, (tried) => {
+        const request = this.opts.client.transport.request(
+          { method: 'POST', path: '/_bulk', querystring: { filter_path: 'errors,items.*.status,items.*.error' }, bulkBody: body.bytes() },
+          { signal: tried },
+        );
+        // Given back only once the client is done with the body (a deadline may answer first).
+        const giveBack = (): void => this.bodyBuffers.give(body.bytes());
+        request.then(giveBack, giveBack);
+        return request;
+      });
     } catch (err) {
       this.failed(err);
       if (classifyWriteError(err).retry) this.spanRetries.inc(spans.length);

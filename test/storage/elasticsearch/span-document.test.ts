@@ -5,10 +5,12 @@
  * (through the exact-integer parse); and it has Jaeger 2's shape (ids, typed values, tags as fields).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { KeyValue, Span } from '../../../model/span.js';
 import { spanDocJson, spanFromDb, spanToDb, type DbSpan } from '../../../storage/elasticsearch/jaeger-dbmodel.js';
 import { parseJsonExact } from '../../../storage/elasticsearch/exact-json.js';
+import { BulkBytes, SpanDocWriter } from '../../../storage/elasticsearch/span-doc-bytes.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 const awkward = ['', 'plain', 'quote " and \\ backslash', 'tab\tnew\nline\r', '\u0000\u001f\u007f', 'é ∑ 😀', '\ud800 lone', 'end \udfff', '</script>', '\u2028\u2029'];
@@ -50,9 +52,14 @@ function span(r: () => number, i: number): Span {
   if (i % 5 === 1) s.scope = { tags: tags(r, 2) };
   if (i % 5 === 2) s.scope = { tags: [] };
   if (i % 4 === 3) {
-    s.otlp = i % 8 === 3 ? {} : {
-      flags: 257, parentSpanId: 'ab'.repeat(8), startNanos: 789, durationNanos: 1, eventNanos: [0, 5], eventNames: ['', 'x "y"'], dropped: [1, 0, 2],
-      links: [{ traceId: s.traceId, spanId: 'cd'.repeat(8), traceState: 'k=v', flags: 1, droppedAttributesCount: 3, attributes: tags(r, 3) }, { traceId: 'e'.repeat(32), spanId: 'f'.repeat(16), attributes: [] }],
+    const all = { flags: 257, parentSpanId: 'ab'.repeat(8), startNanos: 789, durationNanos: 1, eventNanos: [0, 5], eventNames: ['', 'x "y"'], dropped: [1, 0, 2] as [number, number, number] };
+    const links = [{ traceId: s.traceId, spanId: 'cd'.repeat(8), traceState: 'k=v', flags: 1, droppedAttributesCount: 3, attributes: tags(r, 3) }, { traceId: 'e'.repeat(32), spanId: 'f'.repeat(16), attributes: [] }];
+    // Empty, every field with links, every field but links, and some fields without links (each field its own first).
+    const k = (i >> 2) % 4;
+    s.otlp = k === 0 ? {} : k === 1 ? { ...all, links } : k === 2 ? all : {
+      ...(i % 3 === 0 ? { flags: 1 } : {}), ...(i % 2 === 0 ? { parentSpanId: awkward[i % awkward.length]! } : {}),
+      ...(i % 5 < 2 ? { startNanos: 5 } : {}), ...(i % 7 < 3 ? { durationNanos: 999 } : {}), ...(i % 11 < 3 ? { eventNanos: [3] } : {}),
+      ...(i % 13 < 3 ? { eventNames: ['é'] } : {}), ...(i % 17 < 5 ? { dropped: [0, 2, 0] as [number, number, number] } : {}),
     };
   }
   return s;
@@ -72,6 +79,27 @@ test('the span document text is JSON.stringify of the document object, byte for 
     const s = span(r, i);
     assert.equal(spanDocJson(s), stringifyWithBigInts(spanToDb(s)), `span ${i}`);
   }
+});
+
+test('the span document bytes of the bulk body are the UTF-8 of its text, and its id hashes them', () => {
+  const r = seededRandom(29);
+  const writer = new SpanDocWriter();
+  const spans = Array.from({ length: 3_000 }, (_, i) => span(r, i));
+  // Spans sharing process and scope objects, as a receiver's batch does: their parts are written once and reused.
+  for (let i = 1; i < spans.length; i += 3) {
+    spans[i]!.process = spans[i - 1]!.process;
+    if (spans[i - 1]!.scope) spans[i]!.scope = spans[i - 1]!.scope;
+  }
+  const body = new BulkBytes();
+  const expected: string[] = [];
+  spans.forEach((s, i) => {
+    assert.deepEqual(writer.docBytes(s), Buffer.from(spanDocJson(s), 'utf8'), `span ${i}`);
+    const text = spanDocJson(s);
+    const id = `${s.traceId}_${s.spanId}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    assert.equal(writer.writeSpan(body, 'p-jaeger-span-"2024"', s), id, `span ${i}`);
+    expected.push(JSON.stringify({ index: { _index: 'p-jaeger-span-"2024"', _id: id } }), text);
+  });
+  assert.equal(body.toString(), expected.join('\n') + '\n');
 });
 
 test('the span document text reads back as the span', () => {
