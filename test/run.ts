@@ -46,11 +46,17 @@ const FILE_TIMEOUT_MS = 15 * 60_000;
  */
 const SILENCE_LIMIT_MS = FILE_TIMEOUT_MS + 2 * 60_000;
 
+/** The cluster script's ports: 9211-9213 for 8.x (its default), 9221-9223 for 9.x. */
+function clusterUrls(version: string | undefined): string {
+  const base = version?.startsWith('9.') ? 9221 : 9211;
+  return [0, 1, 2].map((i) => `http://127.0.0.1:${base + i}`).join(',');
+}
+
 /** Where the scripts put the services (keep in step with test/services/*.sh). */
 const SERVICE_ENV = {
   SHIPWATCH_TEST_ES_URL: 'http://127.0.0.1:9200',
-  /** Three nodes of one Elasticsearch 8 cluster (test/services/elasticsearch-cluster.sh). */
-  SHIPWATCH_TEST_ES_CLUSTER_URLS: 'http://127.0.0.1:9211,http://127.0.0.1:9212,http://127.0.0.1:9213',
+  /** Three nodes of one Elasticsearch cluster (test/services/elasticsearch-cluster.sh): 8.x, or 9.x by ES_CLUSTER_VERSION. */
+  SHIPWATCH_TEST_ES_CLUSTER_URLS: clusterUrls(process.env.ES_CLUSTER_VERSION),
   SHIPWATCH_TEST_VM_URL: 'http://127.0.0.1:8428',
   /** InfluxDB 1.x (test/services/influxdb.sh), read by query's InfluxDB metric reader tests. */
   SHIPWATCH_TEST_INFLUXDB_URL: 'http://127.0.0.1:8086',
