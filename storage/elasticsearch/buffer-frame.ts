@@ -31,7 +31,7 @@
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import type { BulkItems } from './bulk-items.js';
-import { expandItems, type CompactItems } from './compact-items.js';
+import type { CompactItems } from './compact-items.js';
 
 export const FRAME_HEADER_BYTES = 16;
 /** The bytes every frame starts with, by which the next frame is found after damage. */
@@ -97,12 +97,15 @@ function writeStrings(buf: Buffer, at: number, strings: readonly Buffer[]): numb
 }
 
 export type FrameRead =
-  | { kind: 'frame'; items: BulkItems; size: number }
+  | { kind: 'frame'; items: BulkItems | CompactItems; size: number }
   /** `buf` ends inside the frame; `size` is the whole frame's size when its header could be read, else 0. */
   | { kind: 'short'; size: number }
   | { kind: 'damaged'; reason: string };
 
-/** The frame starting at `at` in `buf`. A version 1 frame's items are a view into `buf`, a version 2 one's a copy. */
+/**
+ * The frame starting at `at` in `buf`: a version 1 frame's bulk items, a version 2 frame's compact items, their
+ * bytes views into `buf` (whether compact items stand for bulk lines is checked as they are sized, item-run.ts).
+ */
 export function readFrame(buf: Buffer, at: number): FrameRead {
   if (buf.length - at < FRAME_HEADER_BYTES) return { kind: 'short', size: 0 };
   const magic = buf.readUInt32LE(at);
@@ -139,7 +142,7 @@ function readBulkBody(buf: Buffer, endsAt: number, n: number, frameEnd: number):
   return typeof ends === 'string' ? ends : { bytes: buf.subarray(bytesAt, frameEnd), ends };
 }
 
-function readCompactBody(buf: Buffer, at: number, n: number, frameEnd: number): BulkItems | string {
+function readCompactBody(buf: Buffer, at: number, n: number, frameEnd: number): CompactItems | string {
   const heads = readStrings(buf, at, frameEnd);
   if (typeof heads === 'string') return heads;
   const shared = readStrings(buf, heads.end, frameEnd);
@@ -154,9 +157,7 @@ function readCompactBody(buf: Buffer, at: number, n: number, frameEnd: number): 
   const textAt = at + 16 * n;
   const ends = readEnds(buf, at + 12 * n, n, frameEnd - textAt);
   if (typeof ends === 'string') return ends;
-  return expandItems({
-    heads: heads.strings, headOf: column(0), shared: shared.strings, sharedOf: column(1), sharedAt: column(2), bytes: buf.subarray(textAt, frameEnd), ends,
-  });
+  return { heads: heads.strings, headOf: column(0), shared: shared.strings, sharedOf: column(1), sharedAt: column(2), bytes: buf.subarray(textAt, frameEnd), ends };
 }
 
 /** A count and that many length-prefixed UTF-8 strings at `at`, and the offset after them. */

@@ -2,8 +2,9 @@
  * The Elasticsearch log output's disk buffer: the durable queue (delivery/durable-queue.ts) of its delivery chain,
  * under `SHIPWATCH_DATA_DIR/buffer/<output>/`. A batch is framed (./buffer-frame.ts) as the compact items the
  * output encodes a batch to (./compact-items.ts), or as bulk items (frames of earlier versions); both are read back
- * as bulk items, several frames as one request's worth. While the chain keeps up, a batch this process wrote is
- * read back from memory, already expanded, instead of from the file (the durable queue's read-behind memory).
+ * as an item run (./item-run.ts): several frames as one run, each expanded once, into its request's body. While the
+ * chain keeps up, a batch this process wrote is read back from memory, as it was encoded, instead of from the file
+ * (the durable queue's read-behind memory).
  *
  * Segments written by the previous format (`*.ndjson`, one JSON array of records per line) are migrated when the
  * buffer opens, through `migrateLegacyLine`: rewritten as frames, made durable, then deleted.
@@ -13,8 +14,9 @@ import { silentLogger, type Logger } from '../../platform/log.js';
 import type { Registry } from '../../platform/self-metrics.js';
 import { DurableQueue, type FrameCodec, type FrameRead } from '../../delivery/durable-queue.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FRAME_MAGIC_PREFIX, readFrame } from './buffer-frame.js';
-import { joinItems, type BulkItems } from './bulk-items.js';
-import { expandItems, type CompactItems } from './compact-items.js';
+import type { BulkItems } from './bulk-items.js';
+import type { CompactItems } from './compact-items.js';
+import { ItemRun, runPart } from './item-run.js';
 import { listLegacySegments, readLegacySegment, removeLegacySegments } from './legacy-buffer.js';
 
 export interface DiskBufferOptions {
@@ -33,27 +35,44 @@ export interface DiskBufferOptions {
   memoryRecords?: number;
 }
 
-export type DiskBuffer = DurableQueue<BulkItems | CompactItems, BulkItems>;
+export type DiskBuffer = DurableQueue<BulkItems | CompactItems, ItemRun>;
 
-/** The buffer's frames: a frame's `bytes` (what a run's byte bound counts) are those of the bulk lines it stands for. */
-export const bulkFrames: FrameCodec<BulkItems | CompactItems, BulkItems> = {
+/** Compact items the read-behind memory holds: their buffer is the queue's until read, not the encoder's to reuse. */
+const heldInMemory = new WeakSet<CompactItems>();
+
+/**
+ * The buffer's frames, read back as item runs (./item-run.ts): a frame's `bytes` (what a run's byte bound counts)
+ * are those of the bulk lines it stands for; frames read together are joined as parts, nothing copied.
+ */
+export const bulkFrames: FrameCodec<BulkItems | CompactItems, ItemRun> = {
   magicPrefix: FRAME_MAGIC_PREFIX,
   headerBytes: FRAME_HEADER_BYTES,
   encode: encodeFrame,
   records: (items) => items.ends.length,
-  read(buf: Buffer, at: number): FrameRead<BulkItems> {
+  read(buf: Buffer, at: number): FrameRead<ItemRun> {
     const f = readFrame(buf, at);
-    return f.kind === 'frame' ? { kind: 'frame', value: f.items, records: f.items.ends.length, bytes: f.items.bytes.length, size: f.size } : f;
+    if (f.kind !== 'frame') return f;
+    const part = runPart(f.items);
+    if (typeof part === 'string') return { kind: 'damaged', reason: part };
+    const run = new ItemRun([part]);
+    return { kind: 'frame', value: run, records: run.records, bytes: run.byteLength, size: f.size };
   },
-  join: joinItems,
-  // Compact items as the bulk lines they stand for, in a buffer of their own (the caller reuses the compact items'
-  // buffer once they are written); bulk items (a migration's) are read from the file.
-  readBack(items: BulkItems | CompactItems): BulkItems | undefined {
+  join: ItemRun.join,
+  // Compact items as they are: expanded once, into the request that sends them. Bulk items (a migration's) are
+  // read from the file.
+  readBack(items: BulkItems | CompactItems): ItemRun | undefined {
     if (!('heads' in items)) return undefined;
-    const expanded = expandItems(items);
-    return typeof expanded === 'string' ? undefined : expanded;
+    const part = runPart(items);
+    if (typeof part === 'string') return undefined;
+    heldInMemory.add(items);
+    return new ItemRun([part]);
   },
 };
+
+/** The queue's read-behind memory holds these items: the encoder must not reuse their buffer. */
+export function heldByBuffer(items: BulkItems | CompactItems): boolean {
+  return 'heads' in items && heldInMemory.has(items);
+}
 
 /** Opens (and recovers, migrating a previous-format buffer) the disk buffer of an output. */
 export async function openDiskBuffer(opts: DiskBufferOptions): Promise<DiskBuffer> {

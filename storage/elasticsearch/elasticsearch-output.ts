@@ -28,7 +28,7 @@ import type { Registry } from '../../platform/self-metrics.js';
 import { BulkEncoder } from './bulk-encoder.js';
 import type { BulkItems } from './bulk-items.js';
 import type { CompactItems } from './compact-items.js';
-import { openDiskBuffer, type DiskBuffer } from './disk-buffer.js';
+import { heldByBuffer, openDiskBuffer, type DiskBuffer } from './disk-buffer.js';
 import { createEsClient, pilotEsConnection } from './es-client.js';
 import { LogBulkSink } from './log-bulk-sink.js';
 import { LogTemplateInstaller } from './log-template-installer.js';
@@ -131,7 +131,7 @@ export class ElasticsearchOutput implements LogSink {
     const buffer = await openDiskBuffer({
       name, dataDir: opts.dataDir, maxBytes: opts.bufferMaxBytes, whenFull: opts.bufferWhenFull, registry: opts.registry, log: opts.log,
       migrateLegacyLine: (line) => legacyBatchItems(encoder, line),
-      // A few runs' worth (~0.5 KB of bulk lines a record): while Elasticsearch keeps up, batches are sent from
+      // A few runs' worth (~0.3 KB of compact items a record): while Elasticsearch keeps up, batches are sent from
       // memory; the file is read only after a restart or when the reader falls behind.
       memoryRecords: 4 * opts.maxBatchEvents * opts.concurrency,
     });
@@ -183,8 +183,9 @@ export class ElasticsearchOutput implements LogSink {
       if (this.closing !== undefined) throw swError('SW_OUTPUT_FAILED', `${this.name} is closed`);
       await sleep(PENDING_FULL_WAIT_MS);
     }
-    // Written (or dropped): these bytes go nowhere else.
-    this.encoder.recycle(items);
+    // Written (or dropped): these bytes go nowhere else, unless the buffer's read-behind memory holds them. A small
+    // batch's bytes may lie in Node's shared pool of small buffers (8 KiB, other buffers beside them): never reused.
+    if (!heldByBuffer(items) && items.bytes.buffer.byteLength > Buffer.poolSize) this.encoder.recycle(items);
   }
 
   /** Resolves once everything written so far is delivered (or a dead letter): for tests and benches. */

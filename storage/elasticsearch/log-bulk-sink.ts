@@ -27,6 +27,7 @@ import { parseRetryAfterMs, type RetryVerdict } from '../../delivery/retry.js';
 import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import { describeItem, itemStart, joinItems, sliceItems, type BulkItems } from './bulk-items.js';
+import { ItemRun } from './item-run.js';
 import { classifyBulkItems, classifyRequestError, requestErrorStatus } from './bulk-response.js';
 import { withDeadline } from './request-deadline.js';
 import { esProblem } from './request-failure.js';
@@ -133,8 +134,12 @@ export class LogBulkSink implements DeliverySink<BulkItems> {
     return letters;
   }
 
-  /** Parts of at most `maxRecords` items and `maxBytes` (an item alone may be larger), in order. */
+  /**
+   * Parts of at most `maxRecords` items and `maxBytes` (an item alone may be larger), in order. A run read from the
+   * disk buffer is cut by its stored parts, before anything is expanded (./item-run.ts).
+   */
   split(items: BulkItems, maxRecords: number, maxBytes: number): BulkItems[] {
+    if (items instanceof ItemRun) return items.split(maxRecords, maxBytes);
     const n = items.ends.length;
     if (n <= maxRecords && items.bytes.length <= maxBytes) return [items];
     const parts: BulkItems[] = [];

@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { BulkEncoder } from '../../../storage/elasticsearch/bulk-encoder.js';
+import { encodeFrame } from '../../../storage/elasticsearch/buffer-frame.js';
 import { describeItem, itemCount, type BulkItems } from '../../../storage/elasticsearch/bulk-items.js';
 import type { CompactItems } from '../../../storage/elasticsearch/compact-items.js';
-import { openDiskBuffer, type DiskBuffer, type DiskBufferOptions } from '../../../storage/elasticsearch/disk-buffer.js';
+import { heldByBuffer, openDiskBuffer, type DiskBuffer, type DiskBufferOptions } from '../../../storage/elasticsearch/disk-buffer.js';
 import type { LogEvent } from '../../../model/log-record.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { makeLogEvents } from '../../helpers/log-events.js';
@@ -284,19 +285,48 @@ test('compact batches this process wrote are read back from memory as the same b
   const buf = await openDiskBuffer(options({ maxSegmentBytes: 1 << 20, memoryRecords: 100 }));
   const written = compactBatch(20, 'mem');
   await buf.append(written);
-  // The caller reuses the compact items' buffer once they are written: what memory holds must not change with it.
-  written.bytes.fill(0);
-  const run = await buf.next({ maxRecords: 1000, maxBytes: 1 << 20 });
+  // The memory holds the items as encoded: the caller must not reuse their buffer.
+  assert.equal(heldByBuffer(written), true);
+  // Past the memory's bound a batch is read from the file: its buffer may be reused once written.
+  const past = compactBatch(90, 'past');
+  await buf.append(past);
+  assert.equal(heldByBuffer(past), false);
+  past.bytes.fill(0);
+  const run = await buf.next({ maxRecords: 20, maxBytes: 1 << 20 });
   assert.ok(run);
   const bulk = batch(20, 'mem');
   assert.deepEqual(run.value.bytes, bulk.bytes);
   assert.deepEqual([...run.value.ends], [...bulk.ends]);
   await buf.close();
+  await buf.close();
   // Not acknowledged: the next start reads the same from the file.
   const again = await openDiskBuffer(options({ maxSegmentBytes: 1 << 20, memoryRecords: 100 }));
-  const fromFile = await again.next({ maxRecords: 1000, maxBytes: 1 << 20 });
+  const fromFile = await again.next({ maxRecords: 20, maxBytes: 1 << 20 });
   assert.ok(fromFile);
   assert.deepEqual(fromFile.value.bytes, bulk.bytes);
   await fromFile.ack();
+  const reused = await again.next({ maxRecords: 1000, maxBytes: 1 << 20 });
+  assert.ok(reused);
+  assert.deepEqual(reused.value.bytes, batch(90, 'past').bytes, 'the file holds what was written, whatever became of the buffer since');
+  await reused.ack();
   await again.close();
+});
+
+test('a compact batch whose checksum holds but whose tables stand for no bulk lines is moved aside and counted, read from memory or the file', async () => {
+  for (const memoryRecords of [0, 100]) {
+    const registry = createRegistry('test', false);
+    const buf = await openDiskBuffer(options({ registry, maxSegmentBytes: 1 << 20, memoryRecords }));
+    const bad = compactBatch(3, 'bad');
+    await buf.append(compactBatch(3, `m${memoryRecords}-a`));
+    await buf.append({ ...bad, headOf: Uint32Array.of(0, 5, 0) });
+    await buf.append(compactBatch(3, `m${memoryRecords}-b`));
+    assert.equal(heldByBuffer(bad), false);
+    const ids = await drainIds(buf, { maxRecords: 1000, maxBytes: 1 << 20 });
+    assert.deepEqual(ids.flat(), [...events(3, `m${memoryRecords}-a`), ...events(3, `m${memoryRecords}-b`)].map((e) => e.id), 'no record lost or sent twice around it');
+    const frameBytes = encodeFrame({ ...bad, headOf: Uint32Array.of(0, 5, 0) }).reduce((s, b) => s + b.length, 0);
+    assert.equal(await metric(registry, 'shipwatch_buffer_skipped_bytes_total'), frameBytes, 'the bad frame\'s bytes are counted, no more');
+    const aside = await readdir(path.join(segmentDir(), 'damaged'));
+    assert.equal(aside.length, memoryRecords === 0 ? 1 : 2, 'its bytes are kept aside (one file per damage, this directory shared by both rounds)');
+    await buf.close();
+  }
 });

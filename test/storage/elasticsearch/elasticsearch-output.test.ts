@@ -100,6 +100,24 @@ describe('the elasticsearch output with its disk buffer, against a real Elastics
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  test('batches sent from the read-behind memory are the records written, though the encoder reuses the buffers of others', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
+    const out = await open(es, createRegistry('test', false));
+    const index = `${target}-rb-2024.06.01`;
+    // Batches of one size one after another: a buffer given back is the next batch's, while earlier ones still wait.
+    const batches = 40;
+    for (let b = 0; b < batches; b++) {
+      await out.write(makeLogEvents(50, { target: `${target}-rb`, timestampMs: day, idPrefix: `m${b}`, extra: (i) => ({ seq: `m${b}-${i}`, pad: 'x'.repeat(60) }) }));
+    }
+    await out.drained();
+    assert.equal(await count(index), batches * 50);
+    const found = await es.search<{ seq: string }>({ index, size: batches * 50, _source: ['seq'] });
+    const mismatched = found.hits.hits.filter((h) => h._id !== h._source?.seq);
+    assert.deepEqual(mismatched.map((h) => h._id).slice(0, 5), [], 'every document holds the record written with its id');
+    await out.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
   test('what is on disk survives a restart and is delivered by the next run', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'sw-out-'));
     const closedPort = new Client({ node: 'http://127.0.0.1:9', maxRetries: 0 });
