@@ -183,9 +183,8 @@ export class ElasticsearchOutput implements LogSink {
       if (this.closing !== undefined) throw swError('SW_OUTPUT_FAILED', `${this.name} is closed`);
       await sleep(PENDING_FULL_WAIT_MS);
     }
-    // Written (or dropped): these bytes go nowhere else, unless the buffer's read-behind memory holds them. A small
-    // batch's bytes may lie in Node's shared pool of small buffers (8 KiB, other buffers beside them): never reused.
-    if (!heldByBuffer(items) && items.bytes.buffer.byteLength > Buffer.poolSize) this.encoder.recycle(items);
+    // Written (or dropped): these bytes go nowhere else, unless the buffer's read-behind memory holds them.
+    if (!heldByBuffer(items)) this.encoder.recycle(items);
   }
 
   /** Resolves once everything written so far is delivered (or a dead letter): for tests and benches. */

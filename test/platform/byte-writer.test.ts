@@ -39,6 +39,15 @@ test('a buffer given back to the pool is written into by the next writer that fi
   assert.equal(pool.take(8000), undefined, 'taken once, not handed out twice');
   pool.give(Buffer.alloc(100));
   assert.equal(pool.take(10), undefined, 'a small (pooled by Node) buffer is not kept');
+  // Node's shared pool itself: small allocUnsafe buffers are cut from it, one of them at its offset 0.
+  let atStart: Buffer | undefined;
+  for (let i = 0; i < 1000 && atStart === undefined; i++) {
+    const b = Buffer.allocUnsafe(300);
+    if (b.byteOffset === 0 && b.buffer.byteLength === Buffer.poolSize) atStart = b;
+  }
+  assert.ok(atStart, 'a small buffer at the start of Node\'s pool');
+  pool.give(atStart);
+  assert.equal(pool.take(10), undefined, 'the memory of Node\'s pool, which other buffers share, is not kept');
   const bigger = new ByteWriter(20_000, pool);
   bigger.write('c');
   assert.notEqual(bigger.bytes().buffer, used.buffer);
