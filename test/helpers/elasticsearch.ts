@@ -138,3 +138,20 @@ export function scan<T = Record<string, unknown>>(index: string, options: ScanOp
     return out;
   });
 }
+
+/** A data stream's backing indices, oldest first; none when it does not exist. */
+export async function backingIndices(client: Client, stream: string): Promise<string[]> {
+  const r = await client.indices.resolveIndex({ name: stream, expand_wildcards: 'all' }, { ignore: [404] });
+  return (r.data_streams?.[0]?.backing_indices as string[] | undefined) ?? [];
+}
+
+/**
+ * Leaves a data stream (if there) with one empty write index: a rollover, then every older backing index deleted.
+ * The integ-test distribution has no data stream API, so a stream cannot be deleted there: tests reuse theirs.
+ */
+export async function emptyDataStream(client: Client, stream: string): Promise<void> {
+  if ((await backingIndices(client, stream)).length === 0) return;
+  await client.indices.rollover({ alias: stream });
+  const old = (await backingIndices(client, stream)).slice(0, -1);
+  if (old.length > 0) await client.indices.delete({ index: old.join(',') });
+}

@@ -18,6 +18,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import { runContainer, waitFor } from '../../helpers/docker.js';
+import { backingIndices, emptyDataStream } from '../../helpers/elasticsearch.js';
 import { EsCluster } from '../../helpers/es-cluster.js';
 import { metricSum } from '../../helpers/prometheus-text.js';
 import { PilotDirs, PilotProcess } from '../../pilot/pilot-process.js';
@@ -28,21 +29,6 @@ const NAMESPACE = 'default';
 const STREAM = `logs-sw_many_pilots-${NAMESPACE}`;
 const TEMPLATE = `shipwatch-logs-stream-${STREAM}`;
 const HOSTS = ['pilot-host-a', 'pilot-host-b', 'pilot-host-c'] as const;
-
-/** The stream's backing indices, oldest first; none when it does not exist. */
-async function backingIndices(es: Client): Promise<string[]> {
-  const r = await es.indices.resolveIndex({ name: STREAM, expand_wildcards: 'all' }, { ignore: [404] });
-  return (r.data_streams?.[0]?.backing_indices as string[] | undefined) ?? [];
-}
-
-/** Leaves the stream (if there) with one empty write index: a rollover, then every older backing index deleted. */
-async function emptyStream(es: Client): Promise<void> {
-  if ((await backingIndices(es)).length === 0) return;
-  await es.indices.rollover({ alias: STREAM });
-  const backing = await backingIndices(es);
-  const old = backing.slice(0, -1);
-  if (old.length > 0) await es.indices.delete({ index: old.join(',') });
-}
 
 interface Doc {
   id: string;
@@ -72,12 +58,12 @@ test('three pilots on three hosts × 50,000 numbered lines into one data stream 
   t.after(async () => {
     try {
       await Promise.all(pilots.map((p) => p.kill()));
-      await emptyStream(es);
+      await emptyDataStream(es, STREAM);
     } finally {
       await es.close();
     }
   });
-  await emptyStream(es);
+  await emptyDataStream(es, STREAM);
 
   // The pilots first, then their containers: a pilot starting while another ships had to share the cores with it.
   // A label prefix per pilot: each pilot takes its own container only, as on its own host.
@@ -113,7 +99,7 @@ test('three pilots on three hosts × 50,000 numbered lines into one data stream 
   const template = (await es.indices.getIndexTemplate({ name: TEMPLATE })).index_templates[0]!.index_template;
   assert.deepEqual(template.index_patterns, [STREAM]);
   assert.ok(template.data_stream !== undefined);
-  const write = (await backingIndices(es)).at(-1)!;
+  const write = (await backingIndices(es, STREAM)).at(-1)!;
   const mapping = (await es.indices.getMapping({ index: write }))[write]!.mappings.properties!;
   assert.equal(mapping['message']?.type, 'text');
   assert.equal(mapping['host']?.type, 'keyword');
