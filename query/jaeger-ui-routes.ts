@@ -16,9 +16,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, relative, sep } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import type { Logger } from '../platform/log.js';
+import { listFiles, sendStaticFile, staticFile, type StaticFile } from './ui-routes.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -48,12 +49,6 @@ const VERSION_PATTERN = /JAEGER_VERSION *= *DEFAULT_VERSION;/;
 /** The UI configuration Shipwatch injects: the Monitor tab on (its API is answered from stored spans). */
 export const JAEGER_UI_CONFIG = { monitor: { menuEnabled: true } } as const;
 
-interface StaticFile {
-  body: Buffer;
-  contentType: string;
-  etag: string;
-}
-
 export interface JaegerUi {
   dir: string;
   /** Files by URL path (`/static/index-abc.js`); index.html is apart. */
@@ -63,20 +58,6 @@ export interface JaegerUi {
   contentSecurityPolicy: string;
 }
 
-function staticFile(body: Buffer, contentType: string): StaticFile {
-  return { body, contentType, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-}
-
-function listFiles(dir: string, root = dir): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path, root));
-    else if (entry.isFile()) out.push(relative(root, path).split(sep).join('/'));
-  }
-  return out;
-}
 
 /** JSON that can stand inside an inline script: no `</script>` or `<!--` can close or open anything. */
 function scriptJson(value: unknown): string {
@@ -163,17 +144,8 @@ function packageVersion(): string {
 export function registerJaegerUiRoutes(app: FastifyInstance, options: JaegerUiRouteOptions): JaegerUi {
   const ui = loadJaegerUi(options.dir, options.version ?? packageVersion());
   options.log.info('serving the Jaeger UI', { dir: ui.dir, files: ui.files.size + 1 });
-  const send = (req: FastifyRequest, reply: FastifyReply, file: StaticFile): FastifyReply => {
-    void reply
-      .header('content-type', file.contentType)
-      .header('cache-control', 'no-cache')
-      .header('etag', file.etag)
-      .header('x-content-type-options', 'nosniff');
-    if (file === ui.index) void reply.header('content-security-policy', ui.contentSecurityPolicy);
-    const inm = req.headers['if-none-match'];
-    if (typeof inm === 'string' && inm.split(',').some((t) => t.trim() === file.etag)) return reply.status(304).send();
-    return reply.send(file.body);
-  };
+  const send = (req: FastifyRequest, reply: FastifyReply, file: StaticFile): FastifyReply =>
+    sendStaticFile(req, reply, file, file === ui.index ? ui.contentSecurityPolicy : undefined);
   const serve = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     // The raw path, not a decoded parameter: a name is looked up, never resolved.
     const path = req.url.split('?', 1)[0]!;

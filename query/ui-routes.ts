@@ -35,7 +35,7 @@ const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'";
 
-interface StaticFile {
+export interface StaticFile {
   body: Buffer;
   contentType: string;
   etag: string;
@@ -51,37 +51,46 @@ export function findUiDir(candidates = uiDirCandidates()): string | undefined {
   return candidates.find((dir) => existsSync(join(dir, 'index.html')));
 }
 
-function listFiles(dir: string, root = dir): string[] {
+/** The files under `dir` that `keep` takes, as `/`-separated paths relative to it; hidden names left out. */
+export function listFiles(dir: string, keep: (name: string) => boolean = () => true, root = dir): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path, root));
-    else if (entry.isFile() && CONTENT_TYPES[extname(entry.name)] !== undefined) out.push(relative(root, path).split(sep).join('/'));
+    if (entry.isDirectory()) out.push(...listFiles(path, keep, root));
+    else if (entry.isFile() && keep(entry.name)) out.push(relative(root, path).split(sep).join('/'));
   }
   return out;
+}
+
+/** A file to serve, with its strong ETag. */
+export function staticFile(body: Buffer, contentType: string): StaticFile {
+  return { body, contentType, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
 }
 
 /** The UI's files by URL path (`/` for index.html, `/ui/<relative path>` for the others). */
 export function loadUiFiles(dir: string): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
-  for (const name of listFiles(dir)) {
+  for (const name of listFiles(dir, (n) => CONTENT_TYPES[extname(n)] !== undefined)) {
     const path = join(dir, name);
     if (!statSync(path).isFile()) continue;
-    const body = readFileSync(path);
-    const file = { body, contentType: CONTENT_TYPES[extname(name)]!, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-    files.set(name === 'index.html' ? '/' : `/ui/${name}`, file);
+    files.set(name === 'index.html' ? '/' : `/ui/${name}`, staticFile(readFileSync(path), CONTENT_TYPES[extname(name)]!));
   }
   return files;
 }
 
 function send(req: FastifyRequest, reply: FastifyReply, file: StaticFile): FastifyReply {
+  return sendStaticFile(req, reply, file, file.contentType.startsWith('text/html') ? CONTENT_SECURITY_POLICY : undefined);
+}
+
+/** A file with revalidation by its ETag (304), never sniffed; a page with its content security policy. */
+export function sendStaticFile(req: FastifyRequest, reply: FastifyReply, file: StaticFile, contentSecurityPolicy?: string): FastifyReply {
   void reply
     .header('content-type', file.contentType)
     .header('cache-control', 'no-cache')
     .header('etag', file.etag)
     .header('x-content-type-options', 'nosniff');
-  if (file.contentType.startsWith('text/html')) void reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  if (contentSecurityPolicy !== undefined) void reply.header('content-security-policy', contentSecurityPolicy);
   const inm = req.headers['if-none-match'];
   if (typeof inm === 'string' && inm.split(',').some((t) => t.trim() === file.etag)) return reply.status(304).send();
   return reply.send(file.body);
