@@ -10,22 +10,19 @@
  * screenshot of each tab is kept under `.test-data/ui-screenshots/`.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { KeyValue, Span } from '../../model/span.js';
 import { loadConfig } from '../../platform/config/load-config.js';
 import { silentLogger } from '../../platform/log.js';
-import { SharedResources, type RunningProgram } from '../../platform/runtime.js';
-import { start } from '../../query/query-program.js';
+import { SharedResources } from '../../platform/runtime.js';
+import { loadPage, startQueryServer, type QueryServer } from '../helpers/headless-chromium.js';
 import { createSpanWriters } from '../../storage/span-storage-factory.js';
 import { esClient, esTestUrl } from '../helpers/elasticsearch.js';
 
-const run = promisify(execFile);
 const SCREENSHOTS = fileURLToPath(new URL('../../.test-data/ui-screenshots/', import.meta.url));
 const UI_DIR = process.env.SHIPWATCH_TEST_JAEGER_UI_DIR;
 const CHROMIUM = process.env.SHIPWATCH_TEST_CHROMIUM_BIN;
@@ -70,13 +67,8 @@ function sampleSpans(): Span[] {
   return spans;
 }
 
-interface Server {
-  url: string;
-  close(): Promise<void>;
-}
-
 /** The query program (QUERY_JAEGER_UI_DIR set) over the storage `env` names, after the spans were written to it. */
-async function startQuery(name: string, env: Record<string, string>, afterWrite: () => Promise<void> = async () => {}): Promise<Server> {
+async function startQuery(name: string, env: Record<string, string>, afterWrite: () => Promise<void> = async () => {}): Promise<QueryServer> {
   const config = loadConfig(
     { SHIPWATCH_DATA_DIR: join(dir, name), QUERY_LISTEN: '127.0.0.1:0', QUERY_ADMIN_LISTEN: '127.0.0.1:0', QUERY_JAEGER_UI_DIR: UI_DIR!, ...env },
     'query',
@@ -87,59 +79,15 @@ async function startQuery(name: string, env: Record<string, string>, afterWrite:
     assert.ok(result === undefined || result.failed === 0, `spans refused: ${JSON.stringify(result)}`);
   }
   await afterWrite();
-  const program: RunningProgram = await start(runtime);
-  const port = /:(\d+)/.exec(program.summary[0]!.split(' on ')[1]!)![1];
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      await program.close();
-      await runtime.shared.closeAll();
-    },
-  };
+  return startQueryServer(runtime);
 }
 
-let profile = 0;
-/** What the page's console says that means a broken page: uncaught errors, refused loads, policy violations. */
-const CONSOLE_PROBLEM = /Uncaught|Failed to load|Refused to|Content Security Policy|net::ERR_|SyntaxError/;
-
-/**
- * Chromium fails the requests still waiting for a connection with ERR_NETWORK_CHANGED (-21) when the host's network
- * interfaces change, as they do whenever a container starts or stops on the machine: the tab then shows "Couldn't
- * fetch data" for the last of its eight API calls. A load whose network log holds that error says nothing about the
- * page and is made again; any other failure is the test's.
- */
-const NETWORK_CHANGED = '"net_error":-21';
-const ATTEMPTS = 3;
-
-/** Headless chromium on `url` (fresh profile): the rendered DOM, and a screenshot to `png`; the console must be clean. */
+/** The page at `url` in headless chromium: the rendered DOM, and a screenshot to `png`. */
 async function chromium(url: string, png: string, t: TestContext): Promise<string> {
-  const common = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--hide-scrollbars',
-    // Virtual time runs until the page has been idle this long: the tab's API calls are answered first.
-    '--virtual-time-budget=20000', '--window-size=1400,1100', '--enable-logging=stderr', '--v=0',
-  ];
-  const outputs: string[] = [];
-  for (const output of ['--dump-dom', `--screenshot=${png}`]) {
-    for (let attempt = 1; ; attempt++) {
-      const netLog = join(dir, `net-${++profile}.json`);
-      const { stdout, stderr } = await run(CHROMIUM!, [...common, `--user-data-dir=${join(dir, `profile-${profile}`)}`, `--log-net-log=${netLog}`, output, url], {
-        timeout: 120_000, maxBuffer: 32 * 1024 * 1024,
-      });
-      const networkChanged = readFileSync(netLog, 'utf8').includes(NETWORK_CHANGED);
-      rmSync(netLog, { force: true });
-      if (networkChanged && attempt < ATTEMPTS) {
-        t.diagnostic(`chromium saw the host's network change while loading ${url} (attempt ${attempt}): loading it again`);
-        continue;
-      }
-      assert.ok(!networkChanged, `the host's network changed during each of ${ATTEMPTS} loads of ${url}`);
-      const problems = stderr.split('\n').filter((line) => line.includes(':CONSOLE') && CONSOLE_PROBLEM.test(line));
-      assert.deepEqual(problems, [], `the page's console on ${url}`);
-      outputs.push(stdout);
-      break;
-    }
-  }
-  return outputs[0]!;
+  const load = { bin: CHROMIUM!, dir, virtualTimeMs: 20_000, windowSize: '1400,1100', t };
+  const dom = await loadPage(url, { ...load, output: 'dom' });
+  await loadPage(url, { ...load, output: { png } });
+  return dom;
 }
 
 /** The markup of the chart titled `title`: its graph container, up to the next one. */
@@ -165,7 +113,7 @@ function textOf(markup: string): string {
   return markup.replace(/<[^>]*>/g, ' ').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 }
 
-async function assertMonitorTab(server: Server, name: string, t: TestContext): Promise<void> {
+async function assertMonitorTab(server: QueryServer, name: string, t: TestContext): Promise<void> {
   const png = join(SCREENSHOTS, `jaeger-ui-monitor-${name}.png`);
   mkdirSync(SCREENSHOTS, { recursive: true });
   rmSync(png, { force: true });

@@ -6,23 +6,20 @@
  * `.test-data/ui-screenshots/` for a person to look at.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { loadConfig } from '../../platform/config/load-config.js';
 import { silentLogger } from '../../platform/log.js';
-import { SharedResources, type RunningProgram } from '../../platform/runtime.js';
+import { SharedResources } from '../../platform/runtime.js';
+import { loadPage, startQueryServer, type QueryServer } from '../helpers/headless-chromium.js';
 import { openStoreSpanStorage } from '../../storage/span-storage-factory.js';
 import { openStoreLogStorage } from '../../storage/sqlite/log-store.js';
 import { openStoreMetricStorage } from '../../storage/sqlite/metric-store.js';
-import { start } from '../../query/query-program.js';
 import { SAMPLE_NGINX_LINE, SAMPLE_TRACE_ID, sampleLogs, sampleMetrics, sampleTrace } from '../helpers/ui-sample-data.js';
 
-const run = promisify(execFile);
 const SCREENSHOTS = fileURLToPath(new URL('../../.test-data/ui-screenshots/', import.meta.url));
 
 function chromiumBin(): string {
@@ -34,13 +31,8 @@ function chromiumBin(): string {
 const dir = mkdtempSync(join(tmpdir(), 'shipwatch-ui-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Server {
-  url: string;
-  close(): Promise<void>;
-}
-
 /** The query program on its own store; the sample is written through the shared storages it reads. */
-async function startQuery(name: string, env: Record<string, string> = {}): Promise<Server> {
+async function startQuery(name: string, env: Record<string, string> = {}): Promise<QueryServer> {
   const config = loadConfig({ SHIPWATCH_DATA_DIR: join(dir, name), QUERY_LISTEN: '127.0.0.1:0', QUERY_ADMIN_LISTEN: '127.0.0.1:0', ...env }, 'query');
   const runtime = { config, log: silentLogger, shared: new SharedResources() };
   const now = Date.now();
@@ -49,40 +41,12 @@ async function startQuery(name: string, env: Record<string, string> = {}): Promi
   const metrics = openStoreMetricStorage(runtime);
   metrics.write(sampleMetrics(now));
   metrics.flush();
-  const program: RunningProgram = await start(runtime);
-  const port = /:(\d+)/.exec(program.summary[0]!.split(' on ')[1]!)![1];
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      await program.close();
-      await runtime.shared.closeAll();
-    },
-  };
+  return startQueryServer(runtime);
 }
 
-let profile = 0;
-
-/** What the page's console says that means a broken page: uncaught errors, refused loads, policy violations. */
-const CONSOLE_PROBLEM = /Uncaught|Failed to load|Refused to|Content Security Policy|net::ERR_|SyntaxError/;
-
-/**
- * Runs headless chromium on `url` with a fresh profile: the `--dump-dom` output (or a screenshot written to `png`),
- * and asserts the page's console (chromium's log on stderr) reported no problem.
- */
-async function chromium(url: string, output: { png: string } | 'dom'): Promise<string> {
-  const userDataDir = join(dir, `profile-${++profile}`);
-  const args = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${userDataDir}`,
-    // Virtual time runs until the page has been idle this long: the views' API calls are answered first.
-    '--virtual-time-budget=10000', '--window-size=1400,900', '--enable-logging=stderr', '--v=0',
-    ...(output === 'dom' ? ['--dump-dom'] : [`--screenshot=${output.png}`]),
-    url,
-  ];
-  const { stdout, stderr } = await run(chromiumBin(), args, { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 });
-  const problems = stderr.split('\n').filter((line) => line.includes(':CONSOLE') && CONSOLE_PROBLEM.test(line));
-  assert.deepEqual(problems, [], `the page's console on ${url}`);
-  return stdout;
+/** The page at `url` in headless chromium: its rendered DOM, or a screenshot written to `png`. */
+function chromium(url: string, output: { png: string } | 'dom'): Promise<string> {
+  return loadPage(url, { bin: chromiumBin(), dir, output, virtualTimeMs: 10_000, windowSize: '1400,900' });
 }
 
 /** The page's visible text, roughly: tags dropped, the entities the serialiser writes decoded. */
@@ -90,7 +54,7 @@ function textOf(dom: string): string {
   return dom.replace(/<[^>]*>/g, ' ').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 }
 
-let server: Server;
+let server: QueryServer;
 before(async () => {
   server = await startQuery('open');
   mkdirSync(SCREENSHOTS, { recursive: true });
