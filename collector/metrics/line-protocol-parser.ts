@@ -33,6 +33,7 @@ import { floorToUnit, MAX_INT64, MIN_INT64, NANOS_PER_UNIT, type Precision } fro
 import { DEFAULT_LINE_LIMITS, LineScanner, ScanLimits, type LineFailure, type LineLimits } from './line-protocol-scanner.js';
 import { MAX_KEPT_TEXT, readSeries, SeriesCache, type FieldShape, type Series } from './line-protocol-series.js';
 import { flat, fromLatin1, KEY_STOP, lineEnd, quote, showChar } from './line-protocol-text.js';
+import { nextTurn } from '../../platform/turns.js';
 
 export { DEFAULT_LINE_LIMITS, type LimitName, type LineFailure, type LineLimits } from './line-protocol-scanner.js';
 
@@ -90,7 +91,7 @@ export async function parseLineProtocolSliced(body: string | Uint8Array, options
   let sliceStart = performance.now();
   while (reading.step()) {
     if (performance.now() - sliceStart < sliceMs) continue;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
     sliceStart = performance.now();
   }
   return reading.result;

@@ -36,6 +36,7 @@ import type { MetricPoint, PointRefusal } from '../../model/metric-point.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import { parseLineProtocolSliced, type LimitName, type LineFailure, type LineLimits } from './line-protocol-parser.js';
 import type { Precision } from './line-protocol-precision.js';
+import { nextTurn } from '../../platform/turns.js';
 
 export interface PushContext {
   api: 'v1' | 'v2';
@@ -191,7 +192,7 @@ export async function registerLineProtocolPush(app: FastifyInstance, options: Li
         if (chunk.length > 0) options.onPoints(chunk, context);
         kept += chunk.length;
         if (performance.now() - sliceStart >= SLICE_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await nextTurn();
           sliceStart = performance.now();
         }
       }

@@ -41,6 +41,7 @@ import { describe, swError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { Runtime } from '../../platform/runtime.js';
 import { counter, gauge, histogram, type Registry } from '../../platform/self-metrics.js';
+import { nextTurn } from '../../platform/turns.js';
 
 export type Db = Database.Database;
 
@@ -287,25 +288,10 @@ export class StoreDatabase {
     return done;
   }
 
-  /**
-   * Resolves in a later turn of the event loop, one waiter per turn: the store's background work (retention
-   * batches, the log store's index merges) takes turns, so two of its slices never run in the same turn and add
-   * up (setImmediate callbacks queued before a turn's check phase all run in it).
-   */
+  /** Resolves in a later turn of the event loop, one slice per turn (platform/turns.ts). */
   nextSlice(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.sliceWaiters.push(resolve);
-      this.slicePump ??= setImmediate(this.pumpSlice);
-    });
+    return nextTurn();
   }
-
-  private readonly sliceWaiters: Array<() => void> = [];
-  private slicePump: NodeJS.Immediate | undefined;
-  private readonly pumpSlice = (): void => {
-    this.slicePump = undefined;
-    this.sliceWaiters.shift()?.();
-    if (this.sliceWaiters.length > 0) this.slicePump = setImmediate(this.pumpSlice);
-  };
 
   /** The batches of one pass, each deleted (one transaction) before the generator yields; `done` gets the totals. */
   private *retentionBatches(nowMs: number, done: Record<string, number>): Generator<void, void, void> {
