@@ -192,8 +192,8 @@ export function docFlags(span: Span): number {
 }
 
 /**
- * The document object. Its JSON text is `spanDocJson(span)`; an int64 beyond 2^53 is a bigint here, which
- * JSON.stringify cannot write: the text is made by spanDocJson alone.
+ * The document object. Its JSON text is `spanDocJson(span)` (./span-doc-bytes.ts); an int64 beyond 2^53 is a
+ * bigint here, which JSON.stringify cannot write: the text is made by the span document writer alone.
  */
 export function spanToDb(span: Span): DbSpan {
   const tag = toTagMap(span.tags);
@@ -252,7 +252,7 @@ export function otlpJson(o: SpanOtlp): string {
       if (l.traceState) out += `,"traceState":${jsonString(l.traceState)}`;
       if (l.flags) out += `,"flags":${jsonNumber(l.flags)}`;
       if (l.droppedAttributesCount) out += `,"droppedAttributesCount":${jsonNumber(l.droppedAttributesCount)}`;
-      return `${out},"tags":${kvsJson(l.attributes, false)}}`;
+      return `${out},"tags":${kvsJson(l.attributes)}}`;
     });
     parts.push(`"links":[${links.join(',')}]`);
   }
@@ -264,60 +264,12 @@ export function otlpJson(o: SpanOtlp): string {
   return `{${parts.join(',')}}`;
 }
 
-/**
- * The span document's JSON text, written directly: the document objects took V8's slow path of JSON.stringify
- * (≈ 9 µs for a 1.4 KB span, most of the CPU of writing spans to Elasticsearch, with their id's hash of the same
- * text); this takes a third of that (docs/design/span-delivery.md), and writes int64 values beyond 2^53 exactly.
- */
-export function spanDocJson(span: Span): string {
-  let out = `{"traceID":${jsonString(span.traceId)},"spanID":${jsonString(span.spanId)}`;
-  const flags = docFlags(span);
-  if (flags !== 0) out += `,"flags":${jsonNumber(flags)}`;
-  out += `,"operationName":${jsonString(span.operationName)},"references":`;
-  if (span.references.length === 0) out += 'null';
-  else {
-    out += '[';
-    for (let i = 0; i < span.references.length; i++) {
-      const r = span.references[i]!;
-      if (i > 0) out += ',';
-      out += `{"refType":"${r.refType}","traceID":${jsonString(r.traceId)},"spanID":${jsonString(r.spanId)}`;
-      if (r.tags && r.tags.length > 0) out += `,"tags":${kvsJson(r.tags, false)}`;
-      out += '}';
-    }
-    out += ']';
-  }
-  out += `,"startTime":${jsonNumber(span.startTimeMicros)},"startTimeMillis":${jsonNumber(Math.floor(span.startTimeMicros / 1000))},"duration":${jsonNumber(span.durationMicros)},"tags":${kvsJson(span.tags, true, statusImplied(span.tags))}`;
-  out += tagMapJson(span.tags, ',"tag":');
-  out += ',"logs":';
-  if (span.logs.length === 0) out += 'null';
-  else {
-    out += '[';
-    for (let i = 0; i < span.logs.length; i++) {
-      const l = span.logs[i]!;
-      if (i > 0) out += ',';
-      out += `{"timestamp":${jsonNumber(l.timestampMicros)},"fields":${kvsJson(l.fields, false)}}`;
-    }
-    out += ']';
-  }
-  out += `,"process":{"serviceName":${jsonString(span.process.serviceName)},"tags":${kvsJson(span.process.tags, true)}${tagMapJson(span.process.tags, ',"tag":')}}`;
-  if (span.scope && span.scope.tags.length > 0) out += `,"scope":{"tags":${kvsJson(span.scope.tags, false)}}`;
-  if (span.otlp) out += `,"otlp":${otlpJson(span.otlp)}`;
-  return out + '}';
-}
-
-/**
- * The nested key/type/value list; with `split`, without the tags written as fields; with `dropStatus`, without
- * `otel.status_code=ERROR`.
- */
-function kvsJson(kvs: KeyValue[], split: boolean, dropStatus = false): string {
+/** The nested key/type/value list of a link's attributes (the span document's lists: ./span-doc-bytes.ts). */
+function kvsJson(kvs: KeyValue[]): string {
   let out = '[';
-  let first = true;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    if (split && kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key)) continue;
-    if (dropStatus && isImpliedStatus(kv)) continue;
-    if (!first) out += ',';
-    first = false;
+    if (i > 0) out += ',';
     out += `{"key":${jsonString(kv.key)},"type":"${kv.type}","value":${valueJson(kv)}`;
     out += kv.type === 'string' && kv.any !== undefined ? `,"any":${JSON.stringify(kv.any)}}` : '}';
   }

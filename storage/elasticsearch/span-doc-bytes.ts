@@ -1,7 +1,7 @@
 /**
- * The span bulk request written as UTF-8 bytes: each span's document (the text of `spanDocJson`, ./jaeger-dbmodel.ts,
- * byte for byte, so its `_id` hash is the same) into one reused buffer, hashed there, then copied after its action
- * line into the request body, which the client sends as it is.
+ * The span bulk request written as UTF-8 bytes: each span's document (the document object, `spanToDb` of
+ * ./jaeger-dbmodel.ts, as JSON.stringify would write it, int64 values beyond 2^53 exact) into one reused buffer,
+ * hashed there, then copied after its action line into the request body, which the client sends as it is.
  *
  * Why: built as strings, a document was a rope flattened for its hash, joined with the others into the body, then
  * encoded to UTF-8 by the HTTP client — three copies and their garbage; and the process (its tags the same for every
@@ -220,7 +220,10 @@ function writeOtlp(w: BulkBytes, o: SpanOtlp): void {
   w.byte(0x7d);
 }
 
-/** `kvsJson` of ./jaeger-dbmodel.ts as bytes: with `split`, without the tags written as fields; with `dropStatus`, without `otel.status_code=ERROR`. */
+/**
+ * The nested key/type/value list: with `split`, without the tags written as fields; with `dropStatus`, without
+ * `otel.status_code=ERROR`.
+ */
 function writeKvs(w: BulkBytes, kvs: KeyValue[], split: boolean, dropStatus: boolean): void {
   w.byte(0x5b);
   let first = true;
@@ -244,4 +247,11 @@ function writeKvs(w: BulkBytes, kvs: KeyValue[], split: boolean, dropStatus: boo
     w.byte(0x7d);
   }
   w.byte(0x5d);
+}
+
+const textWriter = new SpanDocWriter();
+
+/** The span document's JSON text (tools and tests; the writer writes bulk bodies as bytes). */
+export function spanDocJson(span: Span): string {
+  return textWriter.docBytes(span).toString('utf8');
 }

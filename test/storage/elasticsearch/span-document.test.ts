@@ -1,5 +1,5 @@
 /**
- * The Elasticsearch span document is written directly as text (`spanDocJson`): it must be exactly the text
+ * The Elasticsearch span document is written directly as bytes (./span-doc-bytes.ts): it must be exactly the text
  * JSON.stringify makes of the document object (`spanToDb`, its bigint values written as their digits), since a
  * span's `_id` hashes that text and a replayed span must overwrite its own document; it must read back as the span
  * (through the exact-integer parse); and it has Jaeger 2's shape (ids, typed values, tags as fields).
@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { KeyValue, Span } from '../../../model/span.js';
-import { spanDocJson, spanFromDb, spanToDb, type DbSpan } from '../../../storage/elasticsearch/jaeger-dbmodel.js';
+import { spanFromDb, spanToDb, type DbSpan } from '../../../storage/elasticsearch/jaeger-dbmodel.js';
 import { parseJsonExact } from '../../../storage/elasticsearch/exact-json.js';
-import { BulkBytes, SpanDocWriter } from '../../../storage/elasticsearch/span-doc-bytes.js';
+import { BulkBytes, SpanDocWriter, spanDocJson } from '../../../storage/elasticsearch/span-doc-bytes.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 const awkward = ['', 'plain', 'quote " and \\ backslash', 'tab\tnew\nline\r', '\u0000\u001f\u007f', 'é ∑ 😀', '\ud800 lone', 'end \udfff', '</script>', '\u2028\u2029'];
@@ -81,7 +81,7 @@ test('the span document text is JSON.stringify of the document object, byte for 
   }
 });
 
-test('the span document bytes of the bulk body are the UTF-8 of its text, and its id hashes them', () => {
+test('the span document bytes of the bulk body, parts shared by spans reused, are the UTF-8 of its text, and its id hashes them', () => {
   const r = seededRandom(29);
   const writer = new SpanDocWriter();
   const spans = Array.from({ length: 3_000 }, (_, i) => span(r, i));
@@ -93,8 +93,8 @@ test('the span document bytes of the bulk body are the UTF-8 of its text, and it
   const body = new BulkBytes();
   const expected: string[] = [];
   spans.forEach((s, i) => {
-    assert.deepEqual(writer.docBytes(s), Buffer.from(spanDocJson(s), 'utf8'), `span ${i}`);
-    const text = spanDocJson(s);
+    const text = stringifyWithBigInts(spanToDb(s));
+    assert.deepEqual(writer.docBytes(s), Buffer.from(text, 'utf8'), `span ${i}`);
     const id = `${s.traceId}_${s.spanId}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
     assert.equal(writer.writeSpan(body, 'p-jaeger-span-"2024"', s), id, `span ${i}`);
     expected.push(JSON.stringify({ index: { _index: 'p-jaeger-span-"2024"', _id: id } }), text);
