@@ -187,10 +187,7 @@ export function questions(services: string[]): Question[] {
     { id: 'error.v3.search.bad-raw', path: `/api/v3/traces?query.service_name=shop-otlp-json&query.raw_traces=maybe&${WINDOW_V3}` },
     { id: 'error.v3.operations.no-service', path: '/api/v3/operations' },
   );
-  // Raw questions first: Jaeger's memory store keeps what its adjusters did to a trace it returned (duplicates
-  // dropped, warnings added, events sorted), so a raw answer after an adjusted one is not raw.
-  const raw = (q: Question): boolean => /raw/.test(q.id) && !q.id.startsWith('error.');
-  return [...qs.filter(raw), ...qs.filter((q) => !raw(q))];
+  return qs;
 }
 
 // ---- normalising ----

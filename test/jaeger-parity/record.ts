@@ -13,7 +13,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { sendAll, traceIds } from './inputs.js';
-import { GOLDEN_DIR, ask, goldenFile, questions, type Golden, type Manifest } from './parity.js';
+import { GOLDEN_DIR, ask, goldenFile, questions, type Golden, type Manifest, type Question } from './parity.js';
 
 const CONFIG = 'test/jaeger-parity/jaeger-memory.yaml';
 const QUERY = 'http://127.0.0.1:44086';
@@ -24,6 +24,21 @@ function jaegerVersion(bin: string): string {
   const r = spawnSync('go', ['version', '-m', bin], { encoding: 'utf8' });
   const line = (r.stdout ?? '').split('\n').find((l) => l.trim().split(/\s+/)[1] === JAEGER_MODULE);
   return line?.trim().split(/\s+/)[2] ?? 'unknown (go version -m did not say)';
+}
+
+/**
+ * The order Jaeger is asked in. Its memory store hands the trace it holds to the v3 adjusters, which change it in
+ * place (duplicates dropped, warnings added, each span's events sorted by name), and keeps what they did:
+ * - raw questions first, while the store still holds what was sent;
+ * - then every v1 question, before any v3 adjusted one: v1 answers a copy, adjusted by v1's adjusters (which sort
+ *   tags and log fields, not the logs), so a v1 answer after a v3 adjusted one would show its logs in the event
+ *   order the v3 adjusters left, not in the order sent;
+ * - then the rest. The manifest lists the questions in the order asked.
+ */
+function askingOrder(qs: Question[]): Question[] {
+  const raw = (q: Question): boolean => /raw/.test(q.id) && !q.id.startsWith('error.');
+  const v1 = (q: Question): boolean => !raw(q) && !q.id.startsWith('v3.') && !q.id.startsWith('error.v3.');
+  return [...qs.filter(raw), ...qs.filter(v1), ...qs.filter((q) => !raw(q) && !v1(q))];
 }
 
 async function waitUntil(what: string, ms: number, ok: () => Promise<boolean>): Promise<void> {
@@ -62,7 +77,7 @@ async function main(): Promise<void> {
     await sleep(2000);
 
     const services = ((await (await fetch(`${QUERY}/api/services`)).json()) as { data: string[] }).data;
-    const qs = questions(services);
+    const qs = askingOrder(questions(services));
     mkdirSync(GOLDEN_DIR, { recursive: true });
     for (const f of readdirSync(GOLDEN_DIR)) if (f.endsWith('.json')) rmSync(`${GOLDEN_DIR}${f}`);
     for (const q of qs) {
