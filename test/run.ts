@@ -60,6 +60,8 @@ const SERVICE_ENV = {
   SHIPWATCH_TEST_VM_URL: 'http://127.0.0.1:8428',
   /** InfluxDB 1.x (test/services/influxdb.sh), read by query's InfluxDB metric reader tests. */
   SHIPWATCH_TEST_INFLUXDB_URL: 'http://127.0.0.1:8086',
+  /** Redis (test/services/redis.sh), for the pilot's Redis output. */
+  SHIPWATCH_TEST_REDIS_URL: 'redis://127.0.0.1:6390',
   SHIPWATCH_TEST_DOCKER_SOCKET: '/var/run/docker.sock',
   SHIPWATCH_TEST_IMAGE: 'shipwatch-test/busybox:latest',
   /** The Dockerfile's BASE_IMAGE in test/deploy/image.test.ts (Debian 12 + this machine's Node.js 20). */
