@@ -1,11 +1,23 @@
-import { parseDurationMs, parseEnum, parseListen, parseSizeBytes, parseString, v } from './schema.js';
+import { Problem, parseDurationMs, parseEnum, parseListen, parseSizeBytes, parseString, v } from './schema.js';
 
 /** Variables every program reads. */
 export const common = {
   dataDir: v({ name: 'SHIPWATCH_DATA_DIR', default: './data', doc: 'Folder of the embedded store, positions and disk buffers.', parse: parseString }),
   logLevel: v({
-    name: 'LOG_LEVEL', default: 'info', doc: "The program's own log level (JSON lines on standard error).",
+    name: 'LOG_LEVEL', default: 'info', doc: "The program's own log level (its lines on standard error: LOG_FORMAT).",
     parse: parseEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  }),
+  logFormat: v({
+    name: 'LOG_FORMAT', default: 'auto', parse: parseEnum(['auto', 'json', 'pretty'] as const),
+    doc: "How the program's own logs are written on standard error: json (one JSON object per line), pretty (one line per event for people: time, level, message, key=value fields) or auto (pretty when standard error is a terminal, else json).",
+  }),
+  noColor: v({
+    name: 'NO_COLOR', default: '', parse: (raw: string) => raw !== '',
+    doc: 'Set to anything: pretty log lines and the start banner are written without colour (no-color.org).',
+  }),
+  forceColor: v({
+    name: 'FORCE_COLOR', default: '', defaultDoc: 'colour when standard error is a terminal', parse: parseForceColor,
+    doc: 'Pretty log lines in colour: 1 or true even when standard error is not a terminal, 0 or false never; wins over NO_COLOR.',
   }),
   retentionMs: v({ name: 'SHIPWATCH_RETENTION', default: '7d', doc: 'How long the embedded store keeps logs, spans and metrics.', parse: parseDurationMs }),
   storeWalCapBytes: v({
@@ -26,5 +38,14 @@ export const common = {
   }),
   shutdownTimeoutMs: v({ name: 'SHIPWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'On SIGTERM, how long flushing may take before exit.', parse: parseDurationMs }),
 };
+
+/** FORCE_COLOR as Node reads it: unset follows the terminal, 0/false never, 1/2/3/true always. */
+function parseForceColor(raw: string): boolean | undefined | Problem {
+  const t = raw.trim().toLowerCase();
+  if (t === '') return undefined;
+  if (t === '0' || t === 'false') return false;
+  if (['1', '2', '3', 'true'].includes(t)) return true;
+  return new Problem(`"${raw}" is not a colour choice (0 or false: never; 1, 2, 3 or true: always)`);
+}
 
 export { parseListen };
