@@ -5,6 +5,12 @@
  * Each child's parent is looked up among the spans of its trace (any time), read through the trace index like a
  * trace is. The children are read in time order a chunk at a time (a trace's spans are close in time, so mostly in
  * one chunk): memory stays bounded.
+ *
+ * As Jaeger 2.x's (v1.75.0) memory store counts them, a trace's calls count when the whole trace lies in the window:
+ * its first span starts after the window's start, its last ends before the window's end (a trace with a span of no
+ * start time, 0, counts none). A call within one service counts too; the parent of a span id two spans share (a
+ * Zipkin client and server half) is the service of the first stored. Unlike Jaeger, a span stored twice is one call
+ * (below).
  */
 import { describe } from '../../platform/errors.js';
 import { parentSpanId, type Span } from '../../model/span.js';
@@ -56,7 +62,7 @@ export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs:
   const add = (child: [Buffer, string, number]): void => {
     chunk.push(child);
     if (chunk.length === DEPENDENCY_CHILDREN_PER_READ) {
-      countCalls(prepare, chunk, calls, damaged);
+      countCalls(prepare, chunk, fromUs, toUs, calls, damaged);
       chunk = [];
     }
   };
@@ -83,17 +89,19 @@ export function dependencyLinks(prepare: Prepare, endTimeMs: number, lookbackMs:
       add([trace, parentId, service]);
     }
   }
-  countCalls(prepare, chunk, calls, damaged);
+  countCalls(prepare, chunk, fromUs, toUs, calls, damaged);
   const name = spanNameLookup(prepare);
   return [...calls.values()]
     .map((c) => ({ parent: name(c.parent), child: name(c.child), callCount: c.callCount }))
     .sort((a, b) => (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0));
 }
 
-/** Adds the calls of these children (trace id, parent span id, service) to `calls`. */
+/** Adds the calls of these children (trace id, parent span id, service) of traces within (fromUs, toUs) to `calls`. */
 function countCalls(
   prepare: Prepare,
   children: Array<[Buffer, string, number]>,
+  fromUs: number,
+  toUs: number,
   calls: Map<string, { parent: number; child: number; callCount: number }>,
   damaged: (what: string, err: unknown) => void,
 ): void {
@@ -105,26 +113,43 @@ function countCalls(
   const serves = (key: string, service: number): void => {
     if (!servicesOf.has(key)) servicesOf.set(key, [service]);
   };
+  // trace hex → its first start and last end (µs).
+  const extents = new Map<string, [number, number]>();
+  const spans = (hex: string, startUs: number, endUs: number): void => {
+    const e = extents.get(hex);
+    if (e === undefined) extents.set(hex, [startUs, endUs]);
+    else {
+      if (startUs < e[0]) e[0] = startUs;
+      if (endUs > e[1]) e[1] = endUs;
+    }
+  };
   const ids = [...traces.values()];
   for (let i = 0; i < ids.length; i += TRACE_IDS_PER_READ) {
     const part = ids.slice(i, i + TRACE_IDS_PER_READ);
-    const rows = prepare(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service, s.n, CASE WHEN s.n > 1 THEN s.data END FROM ${BY_TRACE} WHERE t.trace_id IN (${part.map(() => '?').join(',')})`)
-      .raw().all(...part) as Array<[Buffer, string, number, number, Buffer | null]>;
-    for (const [trace, spanId, service, n, data] of rows) {
+    const rows = prepare(`${TRACE_EPOCHS} SELECT t.trace_id, s.span_id, s.service, s.n, CASE WHEN s.n > 1 THEN s.data END, s.start_us, s.duration_us FROM ${BY_TRACE} WHERE t.trace_id IN (${part.map(() => '?').join(',')})`)
+      .raw().all(...part) as Array<[Buffer, string, number, number, Buffer | null, number, number]>;
+    for (const [trace, spanId, service, n, data, startUs, durationUs] of rows) {
       const hex = trace.toString('hex');
       if (n === 1) {
         serves(hex + spanId, service);
+        spans(hex, startUs, startUs + durationUs);
         continue;
       }
       try {
-        for (const span of decodeDataSpans(data!)) serves(hex + span.spanId, service);
+        for (const span of decodeDataSpans(data!)) {
+          serves(hex + span.spanId, service);
+          spans(hex, span.startTimeMicros, span.startTimeMicros + span.durationMicros);
+        }
       } catch (err) {
         damaged(`spans of trace ${hex}`, describe(err));
       }
     }
   }
   for (const [trace, parentId, child] of children) {
-    for (const parent of servicesOf.get(trace.toString('hex') + parentId) ?? []) {
+    const hex = trace.toString('hex');
+    const extent = extents.get(hex);
+    if (extent === undefined || extent[0] <= fromUs || extent[1] >= toUs) continue;
+    for (const parent of servicesOf.get(hex + parentId) ?? []) {
       // A call within one service counts too, as in Jaeger 2.x's own (memory) store.
       const key = `${parent}/${child}`;
       const link = calls.get(key);

@@ -211,6 +211,30 @@ test('dependencies count every call when the children fill several reads, parent
   db.close();
 });
 
+test('dependencies count the calls of a trace that lies wholly in the window, as Jaeger 2.x counts them', async () => {
+  const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
+  const store = new StoreSpanStorage(db);
+  const nowMs = 10_000_000;
+  const fromUs = (nowMs - 60_000) * 1000;
+  /** A trace of a root (service a) and a child (service b), with the root's start and the child's start and end. */
+  const trace = (id: number, rootStartUs: number, childStartUs: number, childEndUs: number): Span[] => {
+    const root = { ...span(id, 'a', rootStartUs), durationMicros: 1 };
+    const child: Span = { ...span(id + 1, 'b', childStartUs), traceId: root.traceId, durationMicros: childEndUs - childStartUs, references: [{ refType: 'CHILD_OF', traceId: root.traceId, spanId: root.spanId }] };
+    return [root, child];
+  };
+  await store.writeSpans([
+    ...trace(100, fromUs + 1_000, fromUs + 2_000, fromUs + 3_000), // inside: counted
+    ...trace(200, 0, fromUs + 2_000, fromUs + 3_000), // a root of no start time (0): the trace starts before the window
+    ...trace(300, fromUs - 1_000, fromUs + 2_000, fromUs + 3_000), // starts before the window
+    ...trace(400, fromUs, fromUs + 2_000, fromUs + 3_000), // starts on the window's start: not after it
+    ...trace(500, nowMs * 1000 - 2_000, nowMs * 1000 - 1_000, nowMs * 1000 + 1_000), // ends after the window
+    ...trace(600, nowMs * 1000 - 2_000, nowMs * 1000 - 1_000, nowMs * 1000), // ends on the window's end: not before it
+  ]);
+  assert.deepEqual(await store.getDependencies(nowMs, 60_000), [{ parent: 'a', child: 'b', callCount: 1 }]);
+  assert.deepEqual(await store.getDependencies(nowMs + 1, 60_002), [{ parent: 'a', child: 'b', callCount: 3 }], 'a window 1 ms wider each side takes the traces on its edges');
+  db.close();
+});
+
 test('last-seen times of services, operations and processes are written when new and then once per refresh period, whatever spans come between', async () => {
   const db = new StoreDatabase({ dataDir: '', fileName: ':memory:', retentionMs: 0, log: silentLogger });
   const store = new StoreSpanStorage(db);
