@@ -17,7 +17,9 @@
  *
  * Tags as fields: Jaeger 2 always promotes `span.kind` and `error` (any type but binary) from the nested `tags` /
  * `process.tags` lists into the `tag` / `process.tag` maps, dots in the key replaced by `@`, keys in byte order (a key
- * given twice: the last value). With that split on, an empty tag list is written `[]`, never null.
+ * given twice: the last value; the earlier ones, which Jaeger drops, stay in the nested list, so a Zipkin span's
+ * `error` text beside `error=true` reads back whole). With that split on, an empty tag list is written `[]`, never
+ * null.
  *
  * Beyond Jaeger's schema, and only when present: `scope` {tags} (OTLP scope attributes), a reference's `tags`
  * (OTLP link attributes), `otlp` (what an OTLP span carried that Jaeger's model has no place for: flags, parent,
@@ -100,6 +102,18 @@ function isField(kv: KeyValue): boolean {
 }
 
 /**
+ * Whether tag `i` of `kvs`, one Jaeger writes as a field, is overridden there: a later tag of its key takes the field
+ * (`error` as text, as Zipkin sends an error, then `error=true` of the ERROR status). Jaeger's writer drops it; here
+ * it stays in the nested list, which Jaeger's reader puts before the fields, so Jaeger shows the field's value as
+ * from its own document, and Shipwatch shows both (`spanFromDb`).
+ */
+export function overriddenField(kvs: KeyValue[], i: number): boolean {
+  const key = kvs[i]!.key;
+  for (let j = i + 1; j < kvs.length; j++) if (kvs[j]!.key === key && kvs[j]!.type !== 'binary') return true;
+  return false;
+}
+
+/**
  * Whether the span's `otel.status_code=ERROR` is left out: Jaeger writes an ERROR status as `error=true` alone (and
  * its reader shows both again, jaeger-read-view.ts).
  */
@@ -154,8 +168,9 @@ function dbValue(kv: KeyValue): unknown {
 
 function toDbKeyValues(kvs: KeyValue[], split: boolean, dropStatus = false): DbKeyValue[] {
   const out: DbKeyValue[] = [];
-  for (const kv of kvs) {
-    if (split && isField(kv)) continue;
+  for (let i = 0; i < kvs.length; i++) {
+    const kv = kvs[i]!;
+    if (split && isField(kv) && !overriddenField(kvs, i)) continue;
     if (dropStatus && isImpliedStatus(kv)) continue;
     out.push(kv.type === 'string' && kv.any !== undefined ? { key: kv.key, type: kv.type, value: kv.value, any: kv.any } : { key: kv.key, type: kv.type, value: dbValue(kv) });
   }
@@ -399,6 +414,27 @@ function keyValues(list: DbKeyValue[] | null | undefined, problems: string[]): K
   return out;
 }
 
+/**
+ * The span's tags from its nested list and its fields, as Jaeger's round trip shows them (`readViewTags`); a nested
+ * tag of a key also written as a field is one the field overrode (`overriddenField`): it is kept as it was, in its
+ * place, beside the field (Jaeger's reader shows the field alone; its own writer drops such a tag).
+ */
+function spanTags(nested: KeyValue[], fields: KeyValue[]): KeyValue[] {
+  if (fields.length === 0 || !nested.some((kv) => kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key) && fields.some((f) => f.key === kv.key))) {
+    return readViewTags([...nested, ...fields]);
+  }
+  const kept: Array<[number, KeyValue]> = [];
+  const rest: KeyValue[] = [];
+  for (let i = 0; i < nested.length; i++) {
+    const kv = nested[i]!;
+    if (kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key) && fields.some((f) => f.key === kv.key)) kept.push([i, kv]);
+    else rest.push(kv);
+  }
+  const out = readViewTags([...rest, ...fields]).slice();
+  for (const [i, kv] of kept) out.splice(Math.min(i, out.length), 0, kv);
+  return out;
+}
+
 export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decoded<Span> {
   const traceId = normaliseTraceId(String(doc.traceID ?? ''));
   const spanId = normaliseSpanId(String(doc.spanID ?? ''));
@@ -433,7 +469,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
     flags: 0,
     startTimeMicros: Number(doc.startTime),
     durationMicros: Number(doc.duration),
-    tags: readViewTags([...keyValues(doc.tags, problems), ...fromTagMap(doc.tag, dotReplacement)]),
+    tags: spanTags(keyValues(doc.tags, problems), fromTagMap(doc.tag, dotReplacement)),
     logs,
     process: {
       serviceName: doc.process?.serviceName ?? '',
