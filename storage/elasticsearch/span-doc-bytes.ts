@@ -11,7 +11,7 @@
 import { hash } from 'node:crypto';
 import type { KeyValue, Process, Span, SpanOtlp, SpanScope } from '../../model/span.js';
 import { JsonBytes } from '../sqlite/json-bytes.js';
-import { docFlags, isImpliedStatus, jsonNumber, otlpJson, statusImplied, tagMapJson, TAGS_AS_FIELDS, valueJson } from './jaeger-dbmodel.js';
+import { docFlags, isImpliedStatus, jsonNumber, otlpJson, overriddenField, statusImplied, tagMapJson, TAGS_AS_FIELDS, valueJson } from './jaeger-dbmodel.js';
 
 /** JSON bytes with room made ahead and whole byte ranges appended. */
 export class BulkBytes extends JsonBytes {
@@ -229,7 +229,7 @@ function writeKvs(w: BulkBytes, kvs: KeyValue[], split: boolean, dropStatus: boo
   let first = true;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    if (split && kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key)) continue;
+    if (split && kv.type !== 'binary' && TAGS_AS_FIELDS.has(kv.key) && !overriddenField(kvs, i)) continue;
     if (dropStatus && isImpliedStatus(kv)) continue;
     if (!first) w.byte(0x2c);
     first = false;
