@@ -28,12 +28,6 @@ parity('Elasticsearch', {
   settleMs: 2000,
   knownDifferences: {
     ...Object.fromEntries([
-      'v3.trace-raw.zipkin-v2-json.2f2f2f2f2f2f2f2f0500000000f00001', 'v3.trace-raw.zipkin-v2-proto.2f2f2f2f2f2f2f2f0600000000f00001',
-      'v3.trace.zipkin-v2-json.2f2f2f2f2f2f2f2f0500000000f00001', 'v3.trace.zipkin-v2-proto.2f2f2f2f2f2f2f2f0600000000f00001',
-      'v3.search.api-zipkin-v2-json', 'v3.search.api-zipkin-v2-proto', 'v3.search.web-zipkin-v2-json', 'v3.search.web-zipkin-v2-proto',
-      'v3.search.worker-zipkin-v2-json', 'v3.search.worker-zipkin-v2-proto',
-    ].map((id) => [id, 'v3: the Zipkin client span\'s error tag ("connection reset") is missing'])),
-    ...Object.fromEntries([
       'v3.trace-raw.zipkin-v2-json.0000000000000000050000000f0f0002', 'v3.trace.zipkin-v2-json.0000000000000000050000000f0f0002',
       'v3.search.missing-service-name', 'v3.search.scheduler-zipkin-v2-json',
     ].map((id) => [id, 'the Zipkin span with no start time comes back without its "Negative duration detected" warning'])),
@@ -53,16 +47,6 @@ parity('Elasticsearch', {
       'v1.search.shop-otlp-json', 'v1.search.shop-otlp-proto', 'v1.trace.otlp-json.1e1e1e1e1e1e1e1e01000000000e0001', 'v1.trace.otlp-proto.1e1e1e1e1e1e1e1e02000000000e0001',
       ...['operation', 'operation-kind', 'tags-json', 'tag-resource', 'min-duration'].flatMap((q) => [`v1.search.otlp-json.${q}`, `v1.search.otlp-proto.${q}`]),
     ].map((id) => [id, "v1: a span whose duration was sanitized comes back without Jaeger's \"Negative duration detected\" warning"])),
-    ...Object.fromEntries([
-      'v1.trace-raw.zipkin-v2-json.2f2f2f2f2f2f2f2f0500000000f00001', 'v1.trace-raw.zipkin-v2-proto.2f2f2f2f2f2f2f2f0600000000f00001',
-      'v1.search.api-zipkin-v2-json', 'v1.search.api-zipkin-v2-proto',
-      'v1.search.web-zipkin-v2-json', 'v1.search.web-zipkin-v2-proto',
-      'v1.search.worker-zipkin-v2-json', 'v1.search.worker-zipkin-v2-proto',
-      'v1.trace.zipkin-v2-json.2f2f2f2f2f2f2f2f0500000000f00001', 'v1.trace.zipkin-v2-proto.2f2f2f2f2f2f2f2f0600000000f00001',
-      'v1.search.zipkin-v2-json.tag', 'v1.search.zipkin-v2-json.remote-service',
-      'v1.search.zipkin-v2-json.operation', 'v1.search.zipkin-v2-proto.tag',
-      'v1.search.zipkin-v2-proto.remote-service', 'v1.search.zipkin-v2-proto.operation',
-    ].map((id) => [id, "v1: the Zipkin client span's error tag (\"connection reset\") is missing"])),
   },
   deliberateDifferences: Object.fromEntries([
     'v3.trace-raw.otlp-json.0000000000000000010000000e0e0003', 'v3.trace-raw.otlp-proto.0000000000000000020000000e0e0003',

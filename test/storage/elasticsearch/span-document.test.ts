@@ -215,6 +215,35 @@ test('an error span is written as Jaeger writes it and reads back as it was, ref
   assert.deepEqual(http.ok.tags.map((t) => `${t.key}=${String(t.value)}`), ['http.response.status_code=500', 'span.kind=server', 'otel.status_code=ERROR', 'error=true']);
 });
 
+test('a Zipkin error text beside the ERROR status: the field is error=true as Jaeger writes it, the text stays in the nested list and reads back', () => {
+  // As the Zipkin intake makes a client span tagged error="connection reset": the text, then the status's tags.
+  const s: Span = {
+    ...base,
+    tags: [
+      { key: 'error', type: 'string', value: 'connection reset' },
+      { key: 'peer.service', type: 'string', value: 'api' },
+      { key: 'span.kind', type: 'string', value: 'client' },
+      { key: 'otel.status_code', type: 'string', value: 'ERROR' },
+      { key: 'error', type: 'bool', value: true },
+    ],
+    process: { serviceName: 'svc', tags: [{ key: 'span.kind', type: 'string', value: 'odd' }, { key: 'span.kind', type: 'string', value: 'last' }] },
+  };
+  const doc = parseJsonExact(spanDocJson(s)) as DbSpan;
+  assert.equal(spanDocJson(s), stringifyWithBigInts(spanToDb(s)));
+  // Jaeger's reader puts the nested list before the fields: it shows error=true (its status), as from its own document.
+  assert.deepEqual(doc.tags, [{ key: 'error', type: 'string', value: 'connection reset' }, { key: 'peer.service', type: 'string', value: 'api' }]);
+  assert.deepEqual(doc.tag, { error: true, 'span@kind': 'client' });
+  assert.deepEqual(doc.process.tags, [{ key: 'span.kind', type: 'string', value: 'odd' }]);
+  assert.deepEqual(doc.process.tag, { 'span@kind': 'last' });
+  const back = spanFromDb(doc);
+  assert.ok('ok' in back);
+  assert.deepEqual(back.ok.tags, s.tags);
+  // A document Jaeger wrote for that span has the field alone: read as Jaeger shows it.
+  const jaeger = spanFromDb({ ...doc, tags: [{ key: 'peer.service', type: 'string', value: 'api' }] });
+  assert.ok('ok' in jaeger);
+  assert.deepEqual(jaeger.ok.tags, s.tags.slice(1));
+});
+
 test('the exact parse leaves strings and fractions alone and keeps safe integers numbers', () => {
   const text = '{"a":"x:12345678901234567890","b":[1.12345678901234567890,12345678901234567890,-9007199254740991],"c":"\\"q\\":99999999999999999999","d":1234567890123456e5}';
   const v = parseJsonExact(text) as Record<string, unknown>;
