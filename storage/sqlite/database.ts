@@ -114,8 +114,9 @@ const WAL_READY_HOLD_MS = 50;
 const WAL_VALVE_WAIT_MS = 60;
 /**
  * A WAL this many times past the cap with no READY (a disk slower than the writes, never catching up): the writer
- * waits as long as it takes, up to `WAL_HARD_WAIT_MS`, at most once per `WAL_HARD_INTERVAL_MS` — the one case the
- * store holds the event loop past 100 ms, in exchange for a bounded file. A reader's snapshot stops a checkpoint
+ * waits for a checkpoint, up to `WAL_HARD_WAIT_MS` at a time and again before each transaction until it is done, then
+ * not before `WAL_HARD_INTERVAL_MS` — the one case the store holds the event loop past 100 ms, in exchange for a
+ * bounded file. A reader's snapshot stops a checkpoint
  * short of the end instead; the wait then ends at once.
  */
 const WAL_HARD_FACTOR = 4;
@@ -170,6 +171,8 @@ export class StoreDatabase {
   /** No wait of the writer before this (performance.now()). */
   private nextValveMs = 0;
   private nextHardValveMs = 0;
+  /** A hard wait's request the thread has not served yet: the next transaction waits for it again. */
+  private hardRequest: number | undefined;
 
   constructor(private readonly options: StoreDatabaseOptions) {
     this.log = options.log;
@@ -364,20 +367,28 @@ export class StoreDatabase {
     if (!ready && Atomics.load(c, WalControl.WAL_KIB) * 1024 < WAL_HARD_FACTOR * this.walCapBytes) return;
     const startMs = performance.now();
     if (startMs < (ready ? this.nextValveMs : this.nextHardValveMs)) return;
-    const request = Atomics.add(c, WalControl.REQUEST, 1) + 1;
-    Atomics.notify(c, WalControl.REQUEST);
+    // A hard wait that ended before its checkpoint did is taken up again at once: with the WAL far past the cap, a
+    // second of free writes after each wait let a writer faster than the thread grow the file without bound.
+    const pending = !ready && this.hardRequest !== undefined && Atomics.load(c, WalControl.DONE) - this.hardRequest < 0;
+    const request = pending ? this.hardRequest! : Atomics.add(c, WalControl.REQUEST, 1) + 1;
+    if (!pending) Atomics.notify(c, WalControl.REQUEST);
     const deadlineMs = startMs + (ready ? WAL_VALVE_WAIT_MS : WAL_HARD_WAIT_MS);
+    let served = false;
     for (;;) {
       const done = Atomics.load(c, WalControl.DONE);
       const leftMs = deadlineMs - performance.now();
-      if (done - request >= 0 || leftMs <= 0) break;
+      served = done - request >= 0;
+      if (served || leftMs <= 0) break;
       Atomics.wait(c, WalControl.DONE, done, leftMs);
     }
     const endMs = performance.now();
     this.nextValveMs = endMs + WAL_VALVE_INTERVAL_MS;
-    if (!ready) this.nextHardValveMs = endMs + WAL_HARD_INTERVAL_MS;
+    if (!ready) {
+      this.hardRequest = served ? undefined : request;
+      this.nextHardValveMs = served ? endMs + WAL_HARD_INTERVAL_MS : 0;
+    }
     this.valveWaits?.observe((endMs - startMs) / 1000);
-    if (!ready) this.log.warn('store WAL far past its cap: the writer waited for a checkpoint', { walBytes: Atomics.load(c, WalControl.WAL_KIB) * 1024, waitedMs: Math.round(endMs - startMs) });
+    if (!ready && !pending) this.log.warn('store WAL far past its cap: the writer waited for a checkpoint', { walBytes: Atomics.load(c, WalControl.WAL_KIB) * 1024, waitedMs: Math.round(endMs - startMs) });
   }
 
   /**
