@@ -1,8 +1,9 @@
 /**
- * The InfluxDB-API output (InfluxDB 1.8+, 2.x, 3.x, VictoriaMetrics) on the delivery chain
- * (delivery/delivery-chain.ts): points → line protocol → the output's durable queue under
- * `SHIPWATCH_DATA_DIR/buffer/<name>/` (frames: ./line-protocol-frames.ts) → batches by count, bytes and time → sent
- * with bounded concurrency (./influxdb-sink.ts) → classified → acknowledged, which removes them from the queue.
+ * The InfluxDB-API output (InfluxDB 1.x through /write, 1.8+, 2.x, 3.x and VictoriaMetrics through /api/v2/write:
+ * the sink asks the server which it has) on the delivery chain (delivery/delivery-chain.ts): points → line protocol
+ * → the output's durable queue under `SHIPWATCH_DATA_DIR/buffer/<name>/` (frames: ./line-protocol-frames.ts) →
+ * batches by count, bytes and time → sent with bounded concurrency (./influxdb-sink.ts) → classified →
+ * acknowledged, which removes them from the queue.
  *
  * - Each `write` becomes one frame, appended in the background; concurrent appends share one fdatasync. A source
  *   that answers its client (the line protocol push) awaits `settled()` first, so a 204 means the points are on disk.
@@ -101,7 +102,7 @@ export class InfluxDbOutput implements MetricSink {
       const queue = await DurableQueue.open({
         name: o.name, dataDir: o.dataDir, maxBytes: o.bufferMaxBytes, whenFull: o.whenFull, codec: lineFrames, registry: o.registry, log: this.log,
       });
-      const sink = new InfluxDbSink({ name: o.name, url: o.url, token: o.token, org: o.org, bucket: o.bucket, timeoutMs: o.timeoutMs });
+      const sink = new InfluxDbSink({ name: o.name, url: o.url, token: o.token, org: o.org, bucket: o.bucket, timeoutMs: o.timeoutMs, log: this.log });
       this.sink = sink;
       const chain: Chain = new DeliveryChain({
         sink,

@@ -1,7 +1,13 @@
 /**
- * InfluxDB's `/api/v2/write` (InfluxDB 1.8+, 2.x, 3.x, VictoriaMetrics) as a sink of the delivery chain
- * (delivery/sink.ts): one batch of line protocol lines (./line-protocol-frames.ts) per request, and what became of
- * each line. The chain queues, batches, retries and acknowledges; this file only sends and classifies:
+ * An InfluxDB-compatible server's write API as a sink of the delivery chain (delivery/sink.ts): one batch of line
+ * protocol lines (./line-protocol-frames.ts) per request, and what became of each line. The chain queues, batches,
+ * retries and acknowledges; this file only finds the API, sends and classifies.
+ *
+ * The API is asked for before the first write and again after a 404 (the server may have changed under the URL, or
+ * its database was dropped): `GET /ping` says which server answers (storage/influxdb/write-api.ts). InfluxDB before
+ * 1.8 is written through `/write?db=&rp=` (the database is created first when missing); InfluxDB 1.8+, 2.x, 3.x and
+ * VictoriaMetrics through `/api/v2/write`. While the server cannot be asked, the send fails and is retried: the
+ * points wait in the chain's queue.
  *
  * - 2xx: every line delivered.
  * - A refusal for content (400 bad or partial write, 413, 422, any 4xx not below): the lines the target refuses are
@@ -9,8 +15,8 @@
  *   InfluxDB's reason, the rest is delivered. A line sent twice this way is harmless: a point with the same series
  *   and timestamp overwrites itself.
  * - 429, 5xx, 408, connection failures, timeouts: thrown and retried by the chain, honouring Retry-After.
- * - 401, 403 (credentials) and 404 (no such bucket): thrown and retried too: the lines wait on disk until the
- *   configuration or the target is fixed, and /health names the answer.
+ * - 401, 403 (credentials) and 404 (no such bucket or database; asked again as said above): thrown and retried too:
+ *   the lines wait on disk until the configuration or the target is fixed, and /health names the answer.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -18,6 +24,10 @@ import { describe, swError } from '../../platform/errors.js';
 import type { DeadLetter } from '../../delivery/dead-letter.js';
 import { parseRetryAfterMs, type RetryVerdict } from '../../delivery/retry.js';
 import type { DeliverySink, SendOutcome } from '../../delivery/sink.js';
+import type { Logger } from '../../platform/log.js';
+import {
+  authorization, createDatabaseRequest, databaseOf, pingUrl, queryError, writeApiFromPing, writeUrl, type WriteApiKind,
+} from '../../storage/influxdb/write-api.js';
 import { cutLines, lineFrames, type LineBatch } from './line-protocol-frames.js';
 
 export interface InfluxDbSinkOptions {
@@ -29,6 +39,8 @@ export interface InfluxDbSinkOptions {
   bucket: string;
   /** One write request at most. */
   timeoutMs: number;
+  /** Where the API found is told. */
+  log?: Logger;
 }
 
 /** A status the target answered, as the `cause` of the SW_INFLUXDB_REJECTED thrown for it. */
@@ -45,11 +57,28 @@ function retryable(status: number): boolean {
 }
 
 /** What to look at for an answer no retry can mend alone, named on /health. */
-const CONFIG_HINTS: Readonly<Record<number, string>> = {
-  401: ' (check INFLUXDB_TOKEN)',
-  403: ' (check INFLUXDB_TOKEN: it may not write to this bucket)',
-  404: ' (check INFLUXDB_BUCKET and INFLUXDB_ORG)',
+const CONFIG_HINTS: Readonly<Record<WriteApiKind, Readonly<Record<number, string>>>> = {
+  v2: {
+    401: ' (check INFLUXDB_TOKEN)',
+    403: ' (check INFLUXDB_TOKEN: it may not write to this bucket)',
+    404: ' (check INFLUXDB_BUCKET and INFLUXDB_ORG)',
+  },
+  v1: {
+    401: ' (check INFLUXDB_TOKEN: user:password)',
+    403: ' (check INFLUXDB_TOKEN: the user may not write to this database)',
+    404: ' (check INFLUXDB_BUCKET: database or database/retention-policy)',
+  },
 };
+
+/** The write API found for the server, and how to call it. */
+interface WriteApi {
+  kind: WriteApiKind;
+  server: string;
+  url: string;
+  headers: Record<string, string>;
+  /** Why the database could not be created (1.x API), for the answer to a write into a missing one. */
+  createFailure?: string;
+}
 
 /** How much of an answer's body is read and quoted. */
 const ANSWER_QUOTE_CHARS = 300;
@@ -59,13 +88,19 @@ const ANSWER_MAX_BYTES = 64 * 1024;
 interface RawAnswer {
   status: number;
   retryAfter: string | undefined;
+  /** `X-Influxdb-Version`. */
+  version: string | undefined;
   text: string;
 }
 
 export class InfluxDbSink implements DeliverySink<LineBatch> {
   readonly name: string;
-  private readonly writeUrl: string;
-  private readonly headers: Record<string, string>;
+  /** The API being found or found; undefined before the first send and after a 404 (asked again). */
+  private api: Promise<WriteApi> | undefined;
+  /** The API `api` resolved to, while it stands. */
+  private current: WriteApi | undefined;
+  /** The API last found, to tell the log only when it changes. */
+  private lastApi: string | undefined;
   /**
    * Requests go through node:http with an agent of its own: fetch's connection pool was seen to leave a request
    * waiting for good after two connection attempts to a target that reset them (a request then never ends, and
@@ -76,12 +111,70 @@ export class InfluxDbSink implements DeliverySink<LineBatch> {
 
   constructor(private readonly options: InfluxDbSinkOptions) {
     this.name = options.name;
-    const query = new URLSearchParams({ org: options.org, bucket: options.bucket, precision: 'ns' });
-    this.writeUrl = `${options.url.replace(/\/+$/, '')}/api/v2/write?${query}`;
-    this.headers = { 'content-type': 'text/plain; charset=utf-8', ...(options.token === '' ? {} : { authorization: `Token ${options.token}` }) };
-    const secure = new URL(this.writeUrl).protocol === 'https:';
+    const secure = new URL(options.url).protocol === 'https:';
     this.transport = secure ? https : http;
     this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  }
+
+  /** The API, asked for once; a failure to ask is thrown (the chain retries the send) and asked again next time. */
+  private found(signal: AbortSignal): Promise<WriteApi> {
+    if (this.api === undefined) {
+      const asking = this.detect(signal);
+      this.api = asking;
+      asking.catch(() => {
+        if (this.api === asking) this.api = undefined;
+      });
+    }
+    return this.api;
+  }
+
+  private async detect(signal: AbortSignal): Promise<WriteApi> {
+    const o = this.options;
+    let ping: RawAnswer;
+    try {
+      ping = await this.request('GET', pingUrl(o.url), {}, undefined, signal);
+    } catch (err) {
+      throw swError('SW_OUTPUT_FAILED', `${this.name}: no answer from ${o.url}/ping: ${describe(err)}`, err);
+    }
+    const verdict = writeApiFromPing({ status: ping.status, version: ping.version });
+    if (verdict === 'unknown') {
+      const answer = new WriteAnswer(ping.status, answerText(ping), parseRetryAfterMs(ping.retryAfter));
+      throw swError('SW_INFLUXDB_REJECTED', `${o.url}/ping answered ${answer.message}: the write API is not known yet`, answer);
+    }
+    const target = { url: o.url, token: o.token, org: o.org, bucket: o.bucket };
+    const headers = { 'content-type': 'text/plain; charset=utf-8', ...authorization(verdict.api, o.token) };
+    const api: WriteApi = { kind: verdict.api, server: verdict.server, url: writeUrl(verdict.api, target), headers };
+    if (api.kind === 'v1') api.createFailure = await this.createDatabase(target, signal);
+    const said = `${api.kind} ${api.url}`;
+    if (said !== this.lastApi) {
+      o.log?.info('InfluxDB output writes through the API its server has', { server: api.server, api: new URL(api.url).pathname, url: o.url });
+      this.lastApi = said;
+    }
+    this.current = api;
+    return api;
+  }
+
+  /**
+   * `CREATE DATABASE` (nothing happens when it exists): undefined when done, else InfluxDB's reason (a user who is
+   * not an admin may write to a database but not create one), logged and named with a 404. Throws when the server
+   * does not answer (the API is asked for again).
+   */
+  private async createDatabase(target: { url: string; token: string; org: string; bucket: string }, signal: AbortSignal): Promise<string | undefined> {
+    const { url, body } = createDatabaseRequest(target);
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...authorization('v1', target.token) };
+    let res: RawAnswer;
+    try {
+      res = await this.request('POST', url, headers, Buffer.from(body), signal);
+    } catch (err) {
+      throw swError('SW_OUTPUT_FAILED', `${this.name}: no answer from ${target.url}/query: ${describe(err)}`, err);
+    }
+    const error = res.status >= 200 && res.status < 300 ? queryError(res.text) : `${res.status} ${answerText(res)}`;
+    if (error !== undefined) {
+      this.options.log?.warn('the InfluxDB database could not be created; writes go on into it as it is', {
+        database: databaseOf(target.bucket).database, url: target.url, reason: error,
+      });
+    }
+    return error;
   }
 
   /** Closes the idle connections. */
@@ -153,22 +246,31 @@ export class InfluxDbSink implements DeliverySink<LineBatch> {
 
   /** Undefined when the lines were taken; the answer when refused for content; throws when worth another try. */
   private async post(batch: LineBatch, signal: AbortSignal): Promise<WriteAnswer | undefined> {
+    const api = await this.found(signal);
     let res: RawAnswer;
     try {
-      res = await this.request(batch.body, signal);
+      res = await this.request('POST', api.url, api.headers, batch.body, signal);
     } catch (err) {
       throw swError('SW_OUTPUT_FAILED', `${this.name}: no answer from ${this.options.url}: ${describe(err)}`, err);
     }
     if (res.status >= 200 && res.status < 300) return undefined;
     const answer = new WriteAnswer(res.status, answerText(res), parseRetryAfterMs(res.retryAfter));
-    if (retryable(res.status)) throw swError('SW_INFLUXDB_REJECTED', `${this.options.url} answered ${answer.message}${CONFIG_HINTS[res.status] ?? ''}`, answer);
-    return answer;
+    if (!retryable(res.status)) return answer;
+    // The server may have changed under the URL (an upgrade, another container) or dropped the database: ask again.
+    if (res.status === 404 && this.current === api) {
+      this.current = undefined;
+      this.api = undefined;
+    }
+    const created = res.status === 404 && api.createFailure !== undefined ? `; creating it failed: ${api.createFailure}` : '';
+    const path = new URL(api.url).pathname;
+    throw swError('SW_INFLUXDB_REJECTED', `${this.options.url}${path} (${api.server}) answered ${answer.message}${CONFIG_HINTS[api.kind][res.status] ?? ''}${created}`, answer);
   }
-  /** One POST of `body`: the answer, or a throw (refused, reset, no answer within timeoutMs, aborted). */
-  private request(body: Buffer, signal: AbortSignal): Promise<RawAnswer> {
+
+  /** One request: the answer, or a throw (refused, reset, no answer within timeoutMs, aborted). */
+  private request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<RawAnswer> {
     return new Promise((resolve, reject) => {
-      const req = this.transport.request(this.writeUrl, {
-        method: 'POST', agent: this.agent, signal, headers: { ...this.headers, 'content-length': String(body.length) },
+      const req = this.transport.request(url, {
+        method, agent: this.agent, signal, headers: body === undefined ? headers : { ...headers, 'content-length': String(body.length) },
       }, (res) => {
         const chunks: Buffer[] = [];
         let kept = 0;
@@ -179,8 +281,10 @@ export class InfluxDbSink implements DeliverySink<LineBatch> {
         });
         res.on('end', () => {
           clearTimeout(timer);
-          const retryAfter = res.headers['retry-after'];
-          resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, text: Buffer.concat(chunks).toString('utf8') });
+          resolve({
+            status: res.statusCode ?? 0, retryAfter: oneHeader(res.headers['retry-after']), version: oneHeader(res.headers['x-influxdb-version']),
+            text: Buffer.concat(chunks).toString('utf8'),
+          });
         });
         res.on('error', (err) => {
           clearTimeout(timer);
@@ -196,6 +300,10 @@ export class InfluxDbSink implements DeliverySink<LineBatch> {
       req.end(body);
     });
   }
+}
+
+function oneHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** InfluxDB answers `{"code":"invalid","message":"…"}` (1.x: `{"error":"…"}`); else the text or the status. */

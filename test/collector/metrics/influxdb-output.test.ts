@@ -71,10 +71,17 @@ async function storedNumbers(vmUrl: string, measurement: string): Promise<number
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
-/** A stand-in target answering what `answer` says, recording each request. */
+/**
+ * A stand-in target answering what `answer` says, recording each request. It answers `GET /ping` as VictoriaMetrics
+ * does (204, no version header: the output writes through /api/v2/write) without recording it.
+ */
 async function standIn(t: Cleanup, answer: (n: number, body: string, res: ServerResponse, req: IncomingMessage) => void) {
   const requests: Array<{ atMs: number; url: string; auth: string | undefined; body: string }> = [];
   const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/ping') {
+      res.writeHead(204).end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
