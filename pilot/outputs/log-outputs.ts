@@ -1,6 +1,6 @@
 /**
- * The pilot's outputs from LOGGING_OUTPUT: console, file, elasticsearch (storage/elasticsearch) and store (the embedded store,
- * storage/sqlite), each a LogSink. The store is shared with the other programs of `all` through the runtime.
+ * The pilot's outputs from LOGGING_OUTPUT: console, file, elasticsearch (storage/elasticsearch), redis (storage/redis) and
+ * store (the embedded store, storage/sqlite), each a LogSink. The store is shared with the other programs of `all` through the runtime.
  */
 import { join } from 'node:path';
 import { swError } from '../../platform/errors.js';
@@ -34,6 +34,11 @@ export async function buildOutputs(runtime: Runtime, registry: Registry): Promis
         const out = await openElasticsearchOutput(runtime, registry, log.child({ output: 'elasticsearch' }));
         sinks.push(out.sink);
         summary.push(`output elasticsearch (${out.where})`);
+      } else if (name === 'redis') {
+        const { openPilotRedisOutput } = await import('../../storage/redis/redis-output.js');
+        const out = await openPilotRedisOutput(config, registry, log.child({ output: 'redis' }));
+        sinks.push(out.sink);
+        summary.push(`output redis (${out.where})`);
       } else if (name === 'store') {
         const { openStoreOutput } = await import('./store.js');
         const out = await openStoreOutput(runtime, registry, log.child({ output: 'store' }));

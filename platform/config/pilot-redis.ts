@@ -50,7 +50,7 @@ export const pilotRedis = {
     },
   }),
   redisConcurrency: v({ name: 'REDIS_WORKER', default: '1', doc: 'Batches sent to Redis at once (more than 1 may reorder a list after a failed batch).', parse: parseInteger(1, 16) }),
-  redisBatchMaxEvents: v({ name: 'REDIS_BULK_MAX_SIZE', default: '2048', doc: 'Most records in one batch (one MULTI … EXEC round trip).', parse: parseInteger(1, 100_000) }),
+  redisBatchMaxEvents: v({ name: 'REDIS_BULK_MAX_SIZE', default: '2048', doc: 'Most records in one batch (one MULTI … EXEC round trip).', parse: parseInteger(1, 20_000) }),
   redisFlushIntervalMs: v({ name: 'REDIS_FLUSH_INTERVAL', default: '1s', doc: 'Longest a record waits for its Redis batch to fill.', parse: parseDurationMs }),
   redisBufferMaxBytes: v({
     name: 'REDIS_BUFFER_MAX_SIZE', default: '256MiB', doc: 'Disk budget of the redis output\'s buffer, where every record waits until Redis takes it.', parse: parseSizeBytes,
