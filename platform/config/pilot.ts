@@ -1,6 +1,7 @@
 import { pilotElasticsearch } from './pilot-elasticsearch.js';
 import { pilotRedis } from './pilot-redis.js';
 import { pilotRuntime } from './pilot-runtime.js';
+import { pilotSyslog } from './pilot-syslog.js';
 import { Problem, parseEnumList, parseInteger, parseListen, parseList, parseSizeBytes, parseString, v } from './schema.js';
 
 export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store', 'redis'] as const;
@@ -51,4 +52,5 @@ export const pilot = {
   ...pilotElasticsearch,
   ...pilotRedis,
   ...pilotRuntime,
+  ...pilotSyslog,
 };
