@@ -51,7 +51,9 @@ export function monitoringDeclaration(container: ContainerInfo, prefix: string):
   const [influxLabel, influx] = label('addon.influxdb');
   if (influx !== undefined) {
     const m = /^(https?):(?:\/\/)?([^:/]+):(\d{1,5})$/.exec(influx.trim());
-    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) warn(influxLabel, `"${influx}" is not <http|https>:<host>:<port>`);
+    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+      warn(influxLabel, `"${influx}" is not <http|https>:<host>:<port> (e.g. http:influxdb:8086): this container's points go to the other metric outputs only`);
+    }
     else declaration.influxdbUrl = `${m[1]}://${m[2]}:${m[3]}`;
   }
   const [, prometheus] = label('addon.prometheus');

@@ -50,7 +50,12 @@ function ownContainersOnly(listener: ContainerListener): ContainerListener {
   };
 }
 
-export async function startMonitoring(options: Partial<Omit<ContainerMonitoringOptions, 'emit' | 'forget' | 'log' | 'registry' | 'client'>> = {}): Promise<Harness> {
+export interface HarnessOptions extends Partial<Omit<ContainerMonitoringOptions, 'emit' | 'forget' | 'log' | 'registry' | 'client'>> {
+  /** Also hands every emitted batch on, as the program hands it to its metric outputs. */
+  forward?: ContainerMonitoringOptions['emit'];
+}
+
+export async function startMonitoring({ forward, ...options }: HarnessOptions = {}): Promise<Harness> {
   const client = createEngineClient('');
   const registry = createRegistry('collector', false);
   const logs: Array<Record<string, unknown>> = [];
@@ -60,7 +65,10 @@ export async function startMonitoring(options: Partial<Omit<ContainerMonitoringO
   const monitoring = new ContainerMonitoring({
     client, hostName: 'test-host', labelPrefix: 'aliyun', intervalMs: 60_000, timeoutMs: 2000, maxOutputBytes: 1024 * 1024,
     containerStats: false, statsLabels: labelFilter([], ['aliyun.*']), ...options,
-    emit: (points, route) => emitted.push({ points, route }),
+    emit: (points, route) => {
+      emitted.push({ points, route });
+      forward?.(points, route);
+    },
     forget: (container) => forgotten.push(container),
     log, registry,
   });
