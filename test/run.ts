@@ -62,6 +62,9 @@ const SERVICE_ENV = {
   SHIPWATCH_TEST_INFLUXDB_URL: 'http://127.0.0.1:8086',
   /** Redis (test/services/redis.sh), for the pilot's Redis output. */
   SHIPWATCH_TEST_REDIS_URL: 'redis://127.0.0.1:6390',
+  /** Kafka 4, one KRaft node (test/services/kafka.sh): plaintext, and SASL/PLAIN as shipwatch / shipwatch-test-secret. */
+  SHIPWATCH_TEST_KAFKA_BROKERS: '127.0.0.1:19092',
+  SHIPWATCH_TEST_KAFKA_SASL_BROKERS: '127.0.0.1:19094',
   SHIPWATCH_TEST_DOCKER_SOCKET: '/var/run/docker.sock',
   SHIPWATCH_TEST_IMAGE: 'shipwatch-test/busybox:latest',
   /** The Dockerfile's BASE_IMAGE in test/deploy/image.test.ts (Debian 12 + this machine's Node.js 20). */
