@@ -1,10 +1,11 @@
 import { pilotElasticsearch } from './pilot-elasticsearch.js';
+import { pilotKafka } from './pilot-kafka.js';
 import { pilotRedis } from './pilot-redis.js';
 import { pilotRuntime } from './pilot-runtime.js';
 import { pilotSyslog } from './pilot-syslog.js';
 import { Problem, parseEnumList, parseInteger, parseListen, parseList, parseSizeBytes, parseString, v } from './schema.js';
 
-export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store', 'redis'] as const;
+export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store', 'redis', 'kafka'] as const;
 export type LogOutputName = (typeof LOG_OUTPUTS)[number];
 
 export const pilot = {
@@ -23,7 +24,7 @@ export const pilot = {
   outputs: v({
     name: 'LOGGING_OUTPUT', aliases: ['FLUENTD_OUTPUT', 'FILEBEAT_OUTPUT'],
     default: (ctx) => (ctx.program === 'all' ? 'store' : 'console'), defaultDoc: 'console (store in `all`)',
-    doc: 'Log outputs: elasticsearch, console, file, store, redis, or a comma list.',
+    doc: 'Log outputs: elasticsearch, console, file, store, redis, kafka, or a comma list.',
     parse: (raw: string) => {
       const r = parseEnumList(LOG_OUTPUTS)(raw);
       if (!(r instanceof Problem) && r.length === 0) return new Problem('at least one output is needed');
@@ -51,6 +52,7 @@ export const pilot = {
   }),
   ...pilotElasticsearch,
   ...pilotRedis,
+  ...pilotKafka,
   ...pilotRuntime,
   ...pilotSyslog,
 };
