@@ -94,8 +94,13 @@ export class LogPipeline {
     return true;
   }
 
-  /** @internal Waits for room, then ships `events` and acknowledges them with `ack` once every output answered. */
-  async ship(events: LogEvent[], bytes: number, lines: number, kind: 'stdout' | 'file', ack: (() => void) | undefined): Promise<void> {
+  /** Whether a batch of `bytes` would be shipped at once (a source that cannot wait, UDP, drops instead). */
+  hasRoomFor(bytes: number): boolean {
+    return this.inFlightBytes === 0 || this.inFlightBytes + bytes <= this.opts.maxInFlightBytes;
+  }
+
+  /** Waits for room, then ships `events` and acknowledges them with `ack` once every output answered. */
+  async ship(events: LogEvent[], bytes: number, lines: number, kind: 'stdout' | 'file' | 'syslog', ack: (() => void) | undefined): Promise<void> {
     this.linesRead.inc({ kind }, lines);
     while (this.inFlightBytes > 0 && this.inFlightBytes + bytes > this.opts.maxInFlightBytes) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
