@@ -6,8 +6,8 @@
  * the reason) and keeps trying. Nor does an unreachable output: Elasticsearch is first asked with the first records
  * (they wait in the disk buffer while it is down), and /health names it while deliveries fail.
  *
- * Shutdown order (close): stop discovery, stop reading, wait for what was read to be acknowledged (bounded by
- * SHIPWATCH_SHUTDOWN_TIMEOUT), close the outputs, save positions, close the admin port.
+ * Shutdown order (close): stop discovery, stop reading and receiving syslog, wait for what was read to be acknowledged
+ * (bounded by SHIPWATCH_SHUTDOWN_TIMEOUT), close the outputs, save positions, close the admin port.
  */
 import { join } from 'node:path';
 import { startAdminServer } from '../platform/http/admin-server.js';
@@ -21,6 +21,8 @@ import { LogPipeline } from './log-pipeline.js';
 import { buildOutputs } from './outputs/log-outputs.js';
 import { defaultHostRoot, PathMapper } from './path-mapper.js';
 import { PositionStore } from './positions.js';
+import { startSyslogInput } from './syslog/syslog-input.js';
+import { tracePatternOf } from './trace-context.js';
 
 const READ_CHUNK_BYTES = 256 * 1024;
 
@@ -37,16 +39,19 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     throw err;
   });
   const pipeline = new LogPipeline({ sinks: outputs.sinks, maxInFlightBytes: p.maxInFlightBytes, maxLineBytes: p.maxLineBytes, registry, log });
+  const hostName = resolveHostName({ configured: config.common.hostName, nodeName: p.nodeName, hostRoot });
   const sources = new ContainerSources({
     engine, pipeline, positions, mapper: new PathMapper(hostRoot), prefixes: p.logPrefixes, jsonLimits: { maxKeys: p.jsonMaxKeys, maxDepth: p.jsonMaxDepth },
-    hostName: resolveHostName({ configured: config.common.hostName, nodeName: p.nodeName, hostRoot }), nodeName: p.nodeName,
+    hostName, nodeName: p.nodeName, tracePattern: tracePatternOf(p.tracePattern),
     tail: { scanIntervalMs: p.scanIntervalMs, pollIntervalMs: p.pollIntervalMs, readChunkBytes: READ_CHUNK_BYTES, maxLineBytes: p.maxLineBytes, rotatedGraceMs: p.rotatedGraceMs },
     registry, log,
   });
   const watcher = new ContainerWatcher({ client: engine, listener: sources, log: log.child({ component: 'engine' }), registry });
 
   let admin;
+  let syslog;
   try {
+    syslog = await startSyslogInput(config, pipeline, hostName, registry, log.child({ component: 'syslog' }));
     admin = await startAdminServer({
       listen: p.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken },
       health: [
@@ -55,6 +60,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       ],
     });
   } catch (err) {
+    await syslog?.receiver.close();
     await Promise.all(outputs.sinks.map((s) => s.close()));
     await positions.close();
     throw err;
@@ -64,7 +70,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= (async () => {
     await watcher.close();
-    await sources.stop();
+    await Promise.all([sources.stop(), syslog?.receiver.close()]);
     const flushed = await pipeline.drained(Math.max(500, config.common.shutdownTimeoutMs - 1500));
     if (!flushed) log.warn('outputs did not acknowledge everything in time; the rest is read again at the next start', { pendingBytes: pipeline.pendingBytes });
     await Promise.all(outputs.sinks.map((s) => s.close()));
@@ -78,6 +84,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       `engine ${engine.where}`,
       `host root ${hostRoot}, positions ${positionsFile}`,
       ...outputs.summary,
+      ...(syslog ? [syslog.summary] : []),
     ],
     close,
   };
