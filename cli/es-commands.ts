@@ -19,11 +19,9 @@ import { initLogs, initSpans } from '../storage/elasticsearch/es-init.js';
 import { cleanLogIndices, cleanSpanIndices, noIlmMessage, type RetentionReport } from '../storage/elasticsearch/retention.js';
 import { esProblem } from '../storage/elasticsearch/request-failure.js';
 
-export const ES_COMMANDS = {
-  'es-init': 'create the index templates (and ILM policy) up front: es-init [target ...]',
-  'es-clean': 'delete the log and span indices older than the retention days, once',
-} as const;
-export type EsCommand = keyof typeof ES_COMMANDS;
+import type { EsCommand } from './es-command-names.js';
+
+export { ES_COMMANDS, type EsCommand } from './es-command-names.js';
 
 /** A target as the pilot accepts one (pilot/log-declarations.ts): an index name's characters, lower case. */
 const TARGET_RE = /^[a-z0-9][^\\/*?"<>|,#:\s]*$/;

@@ -1,14 +1,16 @@
 /**
- * `shipwatch <pilot|collector|query|all>` (and the one-off `es-init`, `es-clean`: ./es-commands.ts): loads the configuration (every problem at once, exit 2), starts the
+ * `shipwatch <pilot|collector|query|all>` (and the one-off `es-init`, `es-clean`: ./es-commands.ts, loaded only for
+ * them): loads the configuration (every problem at once, exit 2), starts the
  * program(s), and on SIGTERM/SIGINT closes them in order — pilot (stop reading, flush, save positions), collector,
  * query, then the shared store — within SHIPWATCH_SHUTDOWN_TIMEOUT, exiting 0.
  */
 import { readFileSync } from 'node:fs';
 import { ShipwatchError } from '../platform/errors.js';
-import { ES_COMMANDS, runEsCommand, type EsCommand } from './es-commands.js';
+import { ES_COMMANDS, type EsCommand } from './es-command-names.js';
 import { describeVariables, loadConfig, type ConfigProblem } from '../platform/config/load-config.js';
 import type { Program } from '../platform/config/schema.js';
-import { createLogger } from '../platform/log.js';
+import { chooseColour, chooseLogFormat, createLogger } from '../platform/log.js';
+import { bannerFields, bannerText, buildStartBanner } from '../platform/start-banner.js';
 import { SharedResources, type RunningProgram, type StartProgram } from '../platform/runtime.js';
 
 const PROGRAMS = ['pilot', 'collector', 'query'] as const;
@@ -84,7 +86,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText());
     return args.length === 0 && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0;
   }
-  if (args[0] !== undefined && args[0] in ES_COMMANDS) return runEsCommand(args[0] as EsCommand, args.slice(1), process.env);
+  if (args[0] !== undefined && args[0] in ES_COMMANDS) {
+    const { runEsCommand } = await import('./es-commands.js');
+    return runEsCommand(args[0] as EsCommand, args.slice(1), process.env);
+  }
   const command = args[0] as Program;
   if (!['pilot', 'collector', 'query', 'all'].includes(command) || args.length > 1) {
     process.stderr.write(`shipwatch: unknown command "${args.join(' ')}" (expected pilot, collector, query or all; see --help)\n`);
@@ -104,7 +109,17 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
 
-  const log = createLogger({ level: config.common.logLevel, bindings: { program: command } });
+  const isTTY = process.stderr.isTTY === true;
+  const format = chooseLogFormat(config.common.logFormat, isTTY);
+  const colour = chooseColour(config.common, isTTY);
+  const log = createLogger({ level: config.common.logLevel, bindings: { program: command }, format, colour });
+  // First, before any program opens a port or migrates the store: where to look and where to send.
+  const banner = buildStartBanner(config, version());
+  if (format === 'pretty') {
+    if (log.level !== 'silent') process.stderr.write(bannerText(banner, colour));
+  } else {
+    log.info('starting', bannerFields(banner));
+  }
   const shared = new SharedResources();
   const names: One[] = command === 'all' ? [...PROGRAMS] : [command];
   const running: Array<{ name: One; program: RunningProgram }> = [];
@@ -135,18 +150,24 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   for (const name of missing) log.warn(`${name} is not built yet; running without it`);
-  log.info('started', { programs: running.map((r) => r.name), summary: running.flatMap((r) => r.program.summary) });
-  // Standard error carries JSON log lines only (the README's "Ports"); a person at a terminal also gets the summary
-  // as text.
-  const human = process.stderr.isTTY === true;
-  if (human) for (const r of running) for (const line of r.program.summary) process.stderr.write(`  ${r.name}: ${line}\n`);
+  // What is said once per process, now that every program has started (the store's migration summary).
+  shared.started();
+  if (format === 'json') {
+    log.info('started', { programs: running.map((r) => r.name), summary: running.flatMap((r) => r.program.summary) });
+  } else {
+    log.info(`started: ${running.map((r) => r.name).join(', ')}`);
+    // The banner said where; a port chosen at start (0) is known only now.
+    if (banner.endpoints.some((e) => e.chosenAtStart === true)) {
+      for (const r of running) for (const line of r.program.summary) log.child({ component: r.name }).info(line);
+    }
+  }
   // A moment later, once discovery has settled: what was found and where to look.
   const reportTimer = setTimeout(() => {
     for (const r of running) {
       r.program.report?.().then(
         (lines) => {
-          log.info('found', { program: r.name, report: lines });
-          if (human) for (const line of lines) process.stderr.write(`  ${r.name}: ${line}\n`);
+          if (format === 'json') log.info('found', { program: r.name, report: lines });
+          else for (const line of lines) log.child({ component: r.name }).info(line);
         },
         (err: unknown) => log.warn('start-up report failed', { err }),
       );

@@ -26,6 +26,8 @@ export type StartProgram = (runtime: Runtime) => Promise<RunningProgram>;
 export class SharedResources {
   private readonly items = new Map<string, unknown>();
   private readonly closers: Array<() => Promise<void> | void> = [];
+  private readonly onStarted: Array<() => void> = [];
+  private hasStarted = false;
 
   get<T>(key: string, create: () => T, close?: (value: T) => Promise<void> | void): T {
     if (this.items.has(key)) return this.items.get(key) as T;
@@ -33,6 +35,21 @@ export class SharedResources {
     this.items.set(key, value);
     if (close) this.closers.push(() => close(value));
     return value;
+  }
+
+  /**
+   * Runs `fn` once every program of the process has started (at once when they have): for what a shared resource
+   * says once per process rather than once per program, as the store's migration summary.
+   */
+  whenStarted(fn: () => void): void {
+    if (this.hasStarted) fn();
+    else this.onStarted.push(fn);
+  }
+
+  /** Called by the runtime once every program has started. */
+  started(): void {
+    this.hasStarted = true;
+    for (const fn of this.onStarted.splice(0)) fn();
   }
 
   async closeAll(): Promise<void> {
