@@ -132,6 +132,39 @@ export function isImpliedStatus(kv: KeyValue): boolean {
   return kv.key === 'otel.status_code' && kv.type === 'string' && kv.value === 'ERROR';
 }
 
+/** Where Jaeger 2.x keeps a span's warnings: a string tag (`jptrace.WarningsAttribute`). */
+export const WARNINGS_TAG = '@jaeger@warnings';
+
+/**
+ * The span's tags as its document's nested list holds them: its warnings after them as Jaeger 2.x writes them, a
+ * string tag `@jaeger@warnings`: the text of a single warning (as Jaeger writes one sent as a Thrift or proto tag),
+ * several as the JSON text of their list (as Jaeger writes the list its sanitizers make: Go's encoding/json of the
+ * OTLP array). Jaeger's v1 API shows the tag's text as one warning.
+ */
+export function docTags(span: Span): KeyValue[] {
+  const w = span.warnings;
+  if (w === undefined || w.length === 0) return span.tags;
+  // A single warning whose text is itself such a list is written as a list, so that it reads back as it was.
+  const value = w.length === 1 && warningList(w[0]!) === undefined ? w[0]! : goJsonStrings(w);
+  return [...span.tags, { key: WARNINGS_TAG, type: 'string', value }];
+}
+
+/** Go's encoding/json of a list of strings: as JSON.stringify, and <, >, &, U+2028, U+2029 escaped. */
+function goJsonStrings(list: string[]): string {
+  return JSON.stringify(list).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The warnings of a `@jaeger@warnings` text that is the JSON text of a list of strings; undefined otherwise. */
+function warningList(text: string): string[] | undefined {
+  if (!text.startsWith('[')) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The JSON text of a float64 as Go's encoding/json writes it; NaN and the infinities as Go's strconv names them. */
 function floatJson(n: number): string {
   if (Number.isFinite(n)) return Object.is(n, -0) ? '-0' : String(n);
@@ -225,7 +258,7 @@ export function spanToDb(span: Span): DbSpan {
     startTime: span.startTimeMicros,
     startTimeMillis: Math.floor(span.startTimeMicros / 1000),
     duration: span.durationMicros,
-    tags: toDbKeyValues(span.tags, true, statusImplied(span.tags)),
+    tags: toDbKeyValues(docTags(span), true, statusImplied(span.tags)),
     ...(tag ? { tag } : {}),
     logs: span.logs.length === 0 ? null : span.logs.map((l) => ({ timestamp: l.timestampMicros, fields: toDbKeyValues(l.fields, false) })),
     process: { serviceName: span.process.serviceName, tags: toDbKeyValues(span.process.tags, true), ...(processTag ? { tag: processTag } : {}) },
@@ -435,6 +468,20 @@ function spanTags(nested: KeyValue[], fields: KeyValue[]): KeyValue[] {
   return out;
 }
 
+/**
+ * `tags` without their `@jaeger@warnings` string tags, whose warnings go to `into`: the list a JSON text of strings
+ * holds, else the text as one warning. (Jaeger's own reader shows any such text as one warning: a list its
+ * sanitizers wrote shows as its JSON text; Shipwatch shows the warnings, as Jaeger's memory store does.)
+ */
+function takeWarnings(tags: KeyValue[], into: string[]): KeyValue[] {
+  if (!tags.some((kv) => kv.key === WARNINGS_TAG && kv.type === 'string')) return tags;
+  return tags.filter((kv) => {
+    if (kv.key !== WARNINGS_TAG || kv.type !== 'string') return true;
+    into.push(...(warningList(kv.value) ?? [kv.value]));
+    return false;
+  });
+}
+
 export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decoded<Span> {
   const traceId = normaliseTraceId(String(doc.traceID ?? ''));
   const spanId = normaliseSpanId(String(doc.spanID ?? ''));
@@ -459,6 +506,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
     references.unshift({ refType: 'CHILD_OF', traceId, spanId: parent });
   }
   const refs = readViewReferences(traceId, references);
+  const warnings: string[] = [];
   const logs: SpanLog[] = (doc.logs ?? []).map((l) => ({ timestampMicros: Number(l.timestamp), fields: keyValues(l.fields, problems) }));
   const span: Span = {
     traceId,
@@ -469,7 +517,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
     flags: 0,
     startTimeMicros: Number(doc.startTime),
     durationMicros: Number(doc.duration),
-    tags: spanTags(keyValues(doc.tags, problems), fromTagMap(doc.tag, dotReplacement)),
+    tags: spanTags(takeWarnings(keyValues(doc.tags, problems), warnings), takeWarnings(fromTagMap(doc.tag, dotReplacement), warnings)),
     logs,
     process: {
       serviceName: doc.process?.serviceName ?? '',
@@ -483,7 +531,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
   else if (Number(doc.flags ?? 0) !== 0 || (references.length > 0 && !references.some((r) => r.traceId === traceId))) {
     span.otlp = jaegerOtlp(Number(doc.flags ?? 0) >>> 0, traceId, references);
   }
-  if (problems.length > 0) span.warnings = problems;
+  if (warnings.length + problems.length > 0) span.warnings = [...warnings, ...problems];
   return { ok: span };
 }
 
