@@ -11,7 +11,7 @@
 import { hash } from 'node:crypto';
 import type { KeyValue, Process, Span, SpanOtlp, SpanScope } from '../../model/span.js';
 import { JsonBytes } from '../sqlite/json-bytes.js';
-import { docFlags, isImpliedStatus, jsonNumber, otlpJson, overriddenField, statusImplied, tagMapJson, TAGS_AS_FIELDS, valueJson } from './jaeger-dbmodel.js';
+import { docFlags, docTags, isImpliedStatus, jsonNumber, otlpJson, overriddenField, statusImplied, tagMapJson, TAGS_AS_FIELDS, valueJson } from './jaeger-dbmodel.js';
 
 /** JSON bytes with room made ahead and whole byte ranges appended. */
 export class BulkBytes extends JsonBytes {
@@ -114,7 +114,7 @@ export class SpanDocWriter {
     w.ascii(',"duration":');
     w.ascii(jsonNumber(span.durationMicros));
     w.ascii(',"tags":');
-    writeKvs(w, span.tags, true, statusImplied(span.tags));
+    writeKvs(w, span.warnings === undefined ? span.tags : docTags(span), true, statusImplied(span.tags));
     const tagMap = tagMapJson(span.tags, ',"tag":');
     if (tagMap !== '') w.write(tagMap);
     w.ascii(',"logs":');
