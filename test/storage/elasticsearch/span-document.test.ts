@@ -49,6 +49,8 @@ function span(r: () => number, i: number): Span {
     logs: i % 2 === 0 ? [] : [{ timestampMicros: 1_700_000_000_000_001 + i, fields: tags(r, i % 3) }],
     process: { serviceName: awkward[(i * 7) % awkward.length]!, tags: tags(r, 3) },
   };
+  // Warnings: one (written as its text), several (as the JSON text of their list), one that is itself such a text.
+  if (i % 6 === 5) s.warnings = i % 4 === 1 ? [awkward[i % awkward.length]!] : i % 4 === 3 ? ['["x"]'] : [awkward[i % awkward.length]!, 'a < b & c > d', '\u2028'];
   if (i % 5 === 1) s.scope = { tags: tags(r, 2) };
   if (i % 5 === 2) s.scope = { tags: [] };
   if (i % 4 === 3) {
@@ -242,6 +244,30 @@ test('a Zipkin error text beside the ERROR status: the field is error=true as Ja
   const jaeger = spanFromDb({ ...doc, tags: [{ key: 'peer.service', type: 'string', value: 'api' }] });
   assert.ok('ok' in jaeger);
   assert.deepEqual(jaeger.ok.tags, s.tags.slice(1));
+});
+
+test('warnings are written as Jaeger 2.x writes them, a @jaeger@warnings string tag, and read back; those Jaeger wrote read as its memory store shows them', () => {
+  const one = parseJsonExact(spanDocJson({ ...base, warnings: ['w1'] })) as DbSpan;
+  assert.deepEqual(one.tags, [{ key: '@jaeger@warnings', type: 'string', value: 'w1' }]);
+  // Several: Go's encoding/json of the list (<, >, & escaped), the text Jaeger writes for the list its sanitizers make.
+  const several = parseJsonExact(spanDocJson({ ...base, tags: [{ key: 'k', type: 'string', value: 'v' }], warnings: ['a <b>', 'c & d'] })) as DbSpan;
+  assert.deepEqual(several.tags, [{ key: 'k', type: 'string', value: 'v' }, { key: '@jaeger@warnings', type: 'string', value: '["a \\u003cb\\u003e","c \\u0026 d"]' }]);
+  for (const warnings of [['w1'], ['a <b>', 'c & d'], ['["x","y"]'], ['[not json'], ['']]) {
+    const back = spanFromDb(parseJsonExact(spanDocJson({ ...base, warnings })) as DbSpan);
+    assert.ok('ok' in back);
+    assert.deepEqual(back.ok.warnings, warnings);
+    assert.deepEqual(back.ok.tags, []);
+  }
+  // Jaeger's documents: a sanitizer's warning (the JSON text of the list), a warning sent as a Thrift tag (its text).
+  const jaeger = (value: string): Span => {
+    const r = spanFromDb({ ...(parseJsonExact(spanDocJson(base)) as DbSpan), tags: [{ key: '@jaeger@warnings', type: 'string', value }, { key: 'x', type: 'string', value: 'y' }] });
+    assert.ok('ok' in r);
+    return r.ok;
+  };
+  assert.deepEqual(jaeger('["Negative duration detected, sanitizing end timestamp."]').warnings, ['Negative duration detected, sanitizing end timestamp.']);
+  assert.deepEqual(jaeger('sent by the client').warnings, ['sent by the client']);
+  assert.deepEqual(jaeger('[1,2]').warnings, ['[1,2]']);
+  assert.deepEqual(jaeger('w').tags, [{ key: 'x', type: 'string', value: 'y' }]);
 });
 
 test('the exact parse leaves strings and fractions alone and keeps safe integers numbers', () => {
