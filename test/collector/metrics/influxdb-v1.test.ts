@@ -18,7 +18,7 @@ import { createLogger } from '../../../platform/log.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { float, int, makePoint, type MetricPoint } from '../../../model/metric-point.js';
 import type { Cleanup } from '../../helpers/cleanup.js';
-import { databases, influxDbUrl, influxQuery, influxRows, NO_INFLUXDB, scratchDatabase } from '../../helpers/influxdb.js';
+import { databases, influxDbUrl, influxQuery, influxRows, NO_INFLUXDB, ownInfluxDb, scratchDatabase } from '../../helpers/influxdb.js';
 import { exportSeries } from '../../helpers/victoria-metrics.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -99,6 +99,22 @@ test('against InfluxDB 1.6 the points go through /write into the database the ou
   assert.equal(version?.[0], '/write');
   assert.match(String(version?.[1]), /^InfluxDB 1\.[0-7]\./);
   assert.equal(await metric(registry, 'shipwatch_delivery_records_total', { outcome: 'rejected' }), 0);
+});
+
+test('points written before the server first answers wait on disk, /health names /ping, and they arrive once it is up', { skip }, async (t) => {
+  const influx = await ownInfluxDb(t); // not started yet
+  const { out, registry } = output(t, influx.url, 'telegraf');
+  const baseMs = Date.now() - 3_600_000;
+  out.write(numbered('swv1late', 0, 300, baseMs));
+  assert.equal(await out.settled(), true);
+  await waitFor(async () => (await metric(registry, 'shipwatch_retries_total')) >= 2, { what: 'tries while nothing answers' });
+  assert.match(String(await out.healthCheck().check()), /influxdb: .*no answer from http:\/\/127\.0\.0\.1:\d+\/ping/);
+  assert.ok((await metric(registry, 'shipwatch_buffer_bytes', { output: 'influxdb' })) > 0, 'the points wait in the queue');
+
+  await influx.start();
+  await waitFor(async () => (await metric(registry, 'shipwatch_delivery_records_total', { outcome: 'delivered' })) === 300, { timeoutMs: 30_000, what: 'the points delivered' });
+  assert.deepEqual(await storedNumbers(influx.url, 'telegraf', 'swv1late'), range(0, 300));
+  assert.equal(await out.healthCheck().check(), undefined);
 });
 
 test('a retention policy named in the bucket (database/policy) is the one written to', { skip }, async (t) => {
