@@ -58,7 +58,7 @@ const SERVICE_ENV = {
   /** Three nodes of one Elasticsearch cluster (test/services/elasticsearch-cluster.sh): 8.x, or 9.x by ES_CLUSTER_VERSION. */
   SHIPWATCH_TEST_ES_CLUSTER_URLS: clusterUrls(process.env.ES_CLUSTER_VERSION),
   SHIPWATCH_TEST_VM_URL: 'http://127.0.0.1:8428',
-  /** InfluxDB 1.x (test/services/influxdb.sh), read by query's InfluxDB metric reader tests. */
+  /** InfluxDB 1.x (test/services/influxdb.sh): query's InfluxDB metric reader, the collector's InfluxDB output (/write). */
   SHIPWATCH_TEST_INFLUXDB_URL: 'http://127.0.0.1:8086',
   /** Redis (test/services/redis.sh), for the pilot's Redis output. */
   SHIPWATCH_TEST_REDIS_URL: 'redis://127.0.0.1:6390',
