@@ -22,7 +22,8 @@
  *   event loop through `nextSlice`, one slice per turn. Measurements: docs/design/store-event-loop.md.
  * - Schema migrations per component (`spans`, `logs`, `metrics`, …): each store module owns an ordered list of
  *   migrations and calls `migrate(component, list)` when it opens; the versions applied are kept in
- *   `schema_versions`. Components today: `spans` (span-schema.ts), `logs` (log-store.ts). A new table family is
+ *   `schema_versions`; each applied migration is logged at debug, and the process says once, when its programs have
+ *   started, `store ready: N migrations applied` (`summariseMigrations`). Components today: `spans` (span-schema.ts), `logs` (log-store.ts). A new table family is
  *   a new component beside them, not an edit of another one's list: metrics, for instance, go in a
  *   `metric-store.ts` whose constructor calls `migrate('metrics', METRIC_MIGRATIONS)` and `addRetention(…)`, and
  *   which is shared like the others (`runtime.shared.get('store.metrics', …)` over `openSharedDatabase`).
@@ -174,6 +175,10 @@ export class StoreDatabase {
   /** A hard wait's request the thread has not served yet: the next transaction waits for it again. */
   private hardRequest: number | undefined;
 
+  /** Migrations applied and not summarised yet, per `migrate` call. */
+  private readonly migrated: Array<{ component: string; from: number; to: number }> = [];
+  private summaryDeferred = false;
+
   constructor(private readonly options: StoreDatabaseOptions) {
     this.log = options.log;
     this.walCapBytes = options.walCapBytes ?? DEFAULT_WAL_CAP_BYTES;
@@ -239,6 +244,7 @@ export class StoreDatabase {
   migrate(component: string, migrations: readonly Migration[]): void {
     const row = this.db.prepare('SELECT version FROM schema_versions WHERE component = ?').get(component) as { version: number } | undefined;
     let current = row?.version ?? 0;
+    const from = current;
     const known = Math.max(0, ...migrations.map((m) => m.version));
     if (current > known) {
       throw swError('SW_STORE_FAILED', `${this.path}: its ${component} are at version ${current}, written by a newer release; this one knows up to version ${known}`);
@@ -254,9 +260,30 @@ export class StoreDatabase {
       } catch (err) {
         throw swError('SW_STORE_FAILED', `migration ${component} v${m.version} (${m.description}) failed: ${describe(err)}`, err);
       }
-      this.options.log.info('store migration applied', { component, version: m.version, description: m.description });
+      this.options.log.debug('store migration applied', { schema: component, version: m.version, description: m.description });
       current = m.version;
     }
+    if (current > from) this.migrated.push({ component, from, to: current });
+    if (!this.summaryDeferred) this.summariseMigrations();
+  }
+
+  /**
+   * Holds the migration summary until `summariseMigrations()`: the programs of one process each migrate their own
+   * component as they start, and the person starting them reads one line, not one per migration.
+   */
+  deferMigrationSummary(): void {
+    this.summaryDeferred = true;
+  }
+
+  /** Logs one `store ready: N migrations applied` line for what was migrated since the last one (nothing when none). */
+  summariseMigrations(): void {
+    this.summaryDeferred = false;
+    const applied = this.migrated.splice(0);
+    const count = applied.reduce((n, a) => n + a.to - a.from, 0);
+    if (count === 0) return;
+    this.options.log.info(`store ready: ${count} migration${count === 1 ? '' : 's'} applied`, {
+      path: this.path, schemas: applied.map((a) => `${a.component} v${a.from}→v${a.to}`).join(', '),
+    });
   }
 
   addRetention(target: RetentionTarget): void {
@@ -566,10 +593,16 @@ const SHARED_KEY = 'store.database';
 export function openSharedDatabase(runtime: Runtime, registry?: Registry): StoreDatabase {
   return runtime.shared.get(
     SHARED_KEY,
-    () => new StoreDatabase({
-      dataDir: runtime.config.common.dataDir, retentionMs: runtime.config.common.retentionMs, walCapBytes: runtime.config.common.storeWalCapBytes,
-      log: runtime.log.child({ component: 'store' }), registry,
-    }),
+    () => {
+      const db = new StoreDatabase({
+        dataDir: runtime.config.common.dataDir, retentionMs: runtime.config.common.retentionMs, walCapBytes: runtime.config.common.storeWalCapBytes,
+        log: runtime.log.child({ component: 'store' }), registry,
+      });
+      // One summary for the whole process, once every program has migrated its part.
+      db.deferMigrationSummary();
+      runtime.shared.whenStarted(() => db.summariseMigrations());
+      return db;
+    },
     (db) => db.close(),
   );
 }
