@@ -89,7 +89,7 @@ export class SyslogRecordEncoder {
         timestampMs: timeMs,
         id: this.idPrefix + (++this.sequence),
         containerId: '',
-        // The log API's container filter finds a Docker container's lines by its syslog tag.
+        // The embedded store's log API finds a Docker container's syslog lines by its tag (`container=`).
         containerName: appName,
         app: '',
         service: '',
