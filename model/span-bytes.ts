@@ -4,7 +4,7 @@
  * 2^53, binary values, NaN, absent versus empty link attributes — and objects the spans shared when written (a
  * process, a scope) are shared again when read.
  *
- * Layout (little-endian): u8 version (2), varint span count, then per span: trace id, span id, operation (strings),
+ * Layout (little-endian): u8 version (3), varint span count, then per span: trace id, span id, operation (strings),
  * f64 start µs, f64 duration µs, varint flags, process, scope, references, tags, logs, warnings, otlp (`writeOtlp`). A string is a
  * varint `n << 1` followed by its n UTF-8 bytes, or `i << 1 | 1`: the i-th string of ≤ 128 bytes met before in the
  * batch (tag keys, services, ids of one trace, short values repeat across the spans of a batch). A shared object is
@@ -15,10 +15,14 @@
  * Written this way because re-decoding the receiver's own body on the way out of the queue cost as much again as
  * receiving it (an OTLP/JSON span ≈ 16 µs); this reads a span back in a few µs (docs/design/span-delivery.md).
  */
-import type { KeyValue, OtlpLink, Process, Span, SpanLog, SpanOtlp, SpanRef, SpanScope } from './span.js';
+import type { Dropped, KeyValue, OtlpLink, Process, Span, SpanLog, SpanOtlp, SpanRef, SpanScope } from './span.js';
 
-/** Version 2 added what OTLP sent (a span's `otlp`, array and map values); version 1 batches are still read. */
-const VERSION = 2;
+/**
+ * Version 2 added what OTLP sent (a span's `otlp`, array and map values); version 3 the number of dropped counts
+ * before them (resource, scope and events' after the span's three) and a Thrift span's warnings tag. Version 1 and 2
+ * batches are still read.
+ */
+const VERSION = 3;
 /** Strings up to this many UTF-8 bytes are remembered for reuse within a batch. */
 const INTERN_MAX_BYTES = 128;
 
@@ -39,6 +43,7 @@ const O_DURATION = 16;
 const O_EVENTS = 32;
 const O_DROPPED = 64;
 const O_NAMES = 128;
+const O_WARNINGS_TAG = 256;
 
 /** Grown as needed and kept: a batch is written here, then copied out at its size (one allocation per batch). */
 let scratch = Buffer.allocUnsafe(64 * 1024);
@@ -217,7 +222,7 @@ export function encodeSpanBytes(spans: Span[]): Buffer {
 function writeOtlp(w: ByteWriter, o: SpanOtlp): void {
   const bits = (o.flags ? O_FLAGS : 0) | (o.parentSpanId !== undefined ? O_PARENT : 0) | (o.links !== undefined ? O_LINKS : 0) |
     (o.startNanos ? O_START : 0) | (o.durationNanos ? O_DURATION : 0) | (o.eventNanos !== undefined ? O_EVENTS : 0) |
-    (o.dropped !== undefined ? O_DROPPED : 0) | (o.eventNames !== undefined ? O_NAMES : 0);
+    (o.dropped !== undefined ? O_DROPPED : 0) | (o.eventNames !== undefined ? O_NAMES : 0) | (o.warningsTag !== undefined ? O_WARNINGS_TAG : 0);
   w.varint(bits + 1);
   if (bits & O_FLAGS) w.varint(o.flags! >>> 0);
   if (bits & O_PARENT) w.str(o.parentSpanId!);
@@ -238,14 +243,18 @@ function writeOtlp(w: ByteWriter, o: SpanOtlp): void {
     w.varint(o.eventNanos!.length);
     for (const n of o.eventNanos!) w.varint(n);
   }
-  if (bits & O_DROPPED) for (const n of o.dropped!) w.varint(n >>> 0);
+  if (bits & O_DROPPED) {
+    w.varint(o.dropped!.length);
+    for (const n of o.dropped!) w.varint(n >>> 0);
+  }
   if (bits & O_NAMES) {
     w.varint(o.eventNames!.length);
     for (const n of o.eventNames!) w.str(n);
   }
+  if (bits & O_WARNINGS_TAG) w.kvs([o.warningsTag!]);
 }
 
-function readOtlp(r: ByteReader, head: number): SpanOtlp {
+function readOtlp(r: ByteReader, head: number, version: number): SpanOtlp {
   const bits = head - 1;
   const o: SpanOtlp = {};
   if (bits & O_FLAGS) o.flags = r.varint();
@@ -273,13 +282,19 @@ function readOtlp(r: ByteReader, head: number): SpanOtlp {
     for (let i = 0; i < n; i++) nanos[i] = r.varint();
     o.eventNanos = nanos;
   }
-  if (bits & O_DROPPED) o.dropped = [r.varint(), r.varint(), r.varint()];
+  if (bits & O_DROPPED) {
+    const n = version >= 3 ? r.varint() : 3;
+    const dropped = new Array<number>(n);
+    for (let i = 0; i < n; i++) dropped[i] = r.varint();
+    o.dropped = dropped as Dropped;
+  }
   if (bits & O_NAMES) {
     const n = r.varint();
     const names = new Array<string>(n);
     for (let i = 0; i < n; i++) names[i] = r.str();
     o.eventNames = names;
   }
+  if (bits & O_WARNINGS_TAG) o.warningsTag = r.kvs()[0];
   return o;
 }
 
@@ -399,7 +414,7 @@ class ByteReader {
 export function decodeSpanBytes(buf: Buffer): Span[] {
   const r = new ByteReader(buf);
   const version = r.u8();
-  if (version !== VERSION && version !== 1) throw new Error(`span bytes: unknown version ${version}`);
+  if (version !== VERSION && version !== 1 && version !== 2) throw new Error(`span bytes: unknown version ${version}`);
   const count = r.varint();
   const spans = new Array<Span>(count);
   for (let i = 0; i < count; i++) {
@@ -439,7 +454,7 @@ export function decodeSpanBytes(buf: Buffer): Span[] {
     }
     if (version >= 2) {
       const otlp = r.varint();
-      if (otlp !== 0) span.otlp = readOtlp(r, otlp);
+      if (otlp !== 0) span.otlp = readOtlp(r, otlp, version);
     }
     spans[i] = span;
   }

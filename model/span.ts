@@ -90,8 +90,33 @@ export interface SpanOtlp {
    * when none did.
    */
   eventNames?: string[];
-  /** The span's dropped attributes, events and links counts, absent when all are 0. */
-  dropped?: [number, number, number];
+  /**
+   * Dropped counts, absent when all are 0: the span's attributes, events and links, then (when any is not 0) the
+   * resource's attributes, the scope's attributes and each event's attributes, in the events' order; trailing zeros
+   * after the first three are left out.
+   */
+  dropped?: Dropped;
+  /**
+   * A Thrift span's `@jaeger@warnings` tag as sent (`warnings` holds its text first): Jaeger 2.x keeps it as the OTLP
+   * attribute it was, which API v3 returns while `warnings` are the span's only ones.
+   */
+  warningsTag?: KeyValue;
+}
+
+/** `SpanOtlp.dropped`: span attributes, events, links, then resource attributes, scope attributes, each event's. */
+export type Dropped = [number, number, number, ...number[]];
+
+/** Where `SpanOtlp.dropped` holds the resource's and scope's dropped attributes count, and the first event's. */
+export const DROPPED_RESOURCE = 3;
+export const DROPPED_SCOPE = 4;
+export const DROPPED_EVENTS = 5;
+
+/** The dropped counts, trailing zeros after the first three left out; undefined when all are 0. */
+export function droppedCounts(counts: number[]): Dropped | undefined {
+  let n = counts.length;
+  while (n > 3 && counts[n - 1] === 0) n--;
+  for (let i = 0; i < n; i++) if (counts[i] !== 0) return (n === counts.length ? counts : counts.slice(0, n)) as Dropped;
+  return undefined;
 }
 
 export interface Span {

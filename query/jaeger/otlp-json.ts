@@ -10,10 +10,12 @@
  * - the parent reference → parentSpanId; every other reference → a link with `opentracing.ref_type`, then the
  *   reference's own tags (the link's other attributes); a parent reference with tags is a link as well, as received
  * - logs → events (`event` field → name)
+ * - the dropped counts an OTLP span was sent with (`span.otlp.dropped`): the span's, its resource's, scope's, events'
+ *   and links'
  *
  * OTLP JSON encoding: hex ids, times and int64 as decimal strings, enums as numbers, bytes as base64.
  */
-import { parentSpanId, type KeyValue, type OtlpLink, type Span } from '../../model/span.js';
+import { DROPPED_EVENTS, DROPPED_RESOURCE, DROPPED_SCOPE, parentSpanId, type KeyValue, type OtlpLink, type Span } from '../../model/span.js';
 import { warningsAddedByAdjusters } from './adjust.js';
 
 type AnyValue = { stringValue: string } | { boolValue: boolean } | { intValue: string } | { doubleValue: number | string } | { bytesValue: string };
@@ -114,6 +116,8 @@ function encodeSentSpan(span: Span): Record<string, unknown> {
       else if (name) ev.name = name.value;
       const rest = log.fields.filter((f) => f !== name);
       if (rest.length > 0) ev.attributes = otlpAttributes(rest);
+      const dropped = otlp.dropped?.[DROPPED_EVENTS + i];
+      if (dropped) ev.droppedAttributesCount = dropped;
       return ev;
     });
   }
@@ -231,24 +235,27 @@ function finishSpan(span: Span, out: Record<string, unknown>, sorted: boolean): 
 export function toOtlpTracesData(spans: Span[], sorted = false): { resourceSpans: unknown[] } {
   const resources = new Map<string, { resource: unknown; scopes: Map<string, { scope: Record<string, unknown>; spans: unknown[] }> }>();
   for (const span of spans) {
-    const resourceKey = JSON.stringify([span.process.serviceName, otlpAttributes(span.process.tags)]);
+    const resourceDropped = span.otlp?.dropped?.[DROPPED_RESOURCE] ?? 0;
+    const resourceKey = JSON.stringify([span.process.serviceName, otlpAttributes(span.process.tags), resourceDropped]);
     let res = resources.get(resourceKey);
     if (!res) {
       const attributes = [{ key: 'service.name', value: { stringValue: span.process.serviceName } }, ...otlpAttributes(span.process.tags)];
       if (sorted) attributes.sort(byKey);
-      res = { resource: { attributes }, scopes: new Map() };
+      res = { resource: resourceDropped ? { attributes, droppedAttributesCount: resourceDropped } : { attributes }, scopes: new Map() };
       resources.set(resourceKey, res);
     }
     const name = str(span.tags, 'otel.scope.name') ?? str(span.tags, 'otel.library.name');
     const version = str(span.tags, 'otel.scope.version') ?? str(span.tags, 'otel.library.version');
     const scopeAttributes = span.scope && span.scope.tags.length > 0 ? otlpAttributes(span.scope.tags) : undefined;
-    const scopeKey = `${name ?? ''}\0${version ?? ''}\0${scopeAttributes ? JSON.stringify(scopeAttributes) : ''}`;
+    const scopeDropped = span.otlp?.dropped?.[DROPPED_SCOPE] ?? 0;
+    const scopeKey = `${name ?? ''}\0${version ?? ''}\0${scopeAttributes ? JSON.stringify(scopeAttributes) : ''}\0${scopeDropped}`;
     let scope = res.scopes.get(scopeKey);
     if (!scope) {
       const s: Record<string, unknown> = {};
       if (name) s.name = name;
       if (version) s.version = version;
       if (scopeAttributes) s.attributes = sorted ? scopeAttributes.slice().sort(byKey) : scopeAttributes;
+      if (scopeDropped) s.droppedAttributesCount = scopeDropped;
       scope = { scope: s, spans: [] };
       res.scopes.set(scopeKey, scope);
     }

@@ -556,7 +556,7 @@ function fromDbOtlp(d: DbOtlp, traceId: string, problems: string[]): SpanOtlp {
   if (typeof d.durationNanos === 'number' && d.durationNanos !== 0) o.durationNanos = d.durationNanos;
   if (Array.isArray(d.eventNanos)) o.eventNanos = d.eventNanos.map(Number);
   if (Array.isArray(d.eventNames)) o.eventNames = d.eventNames.map(String);
-  if (Array.isArray(d.dropped) && d.dropped.length === 3) o.dropped = d.dropped.map(Number) as [number, number, number];
+  if (Array.isArray(d.dropped) && d.dropped.length >= 3) o.dropped = d.dropped.map(Number) as [number, number, number, ...number[]];
   return o;
 }
 

@@ -37,7 +37,7 @@ export interface EncodedSpan {
 /**
  * `Span.otlp` with short keys: f flags, p parent span id (0: the span id of the first reference, nearly always), l links ([traceId or 0 for the span's own, spanId,
  * attributes, traceState?, flags?, dropped attributes?]), s / d start / duration nanoseconds, e event nanoseconds,
- * x dropped counts.
+ * x dropped counts (three before the resource's, scope's and events' were kept), w a Thrift span's warnings tag.
  */
 export interface EncodedOtlp {
   f?: number;
@@ -46,9 +46,11 @@ export interface EncodedOtlp {
   s?: number;
   d?: number;
   e?: number[];
-  x?: [number, number, number];
+  x?: [number, number, number, ...number[]];
   /** event names an `event` attribute kept out of the logs */
   n?: string[];
+  /** the warnings tag, a list of one */
+  w?: EncodedKv[];
 }
 const TYPE_CODE = { string: 's', bool: 'b', int64: 'i', float64: 'f', binary: 'x' } as const;
 
@@ -313,6 +315,11 @@ function writeOtlp(out: JsonBytes, o: SpanOtlp, span: Span): void {
     sep = true;
     out.write(JSON.stringify(o.eventNames));
   }
+  if (o.warningsTag !== undefined) {
+    out.ascii(sep ? ',"w":' : '"w":');
+    sep = true;
+    writeKvs(out, [o.warningsTag], undefined);
+  }
   out.byte(0x7d);
 }
 
@@ -334,6 +341,7 @@ function decodeOtlp(e: EncodedOtlp, traceId: string, references: SpanRef[]): Spa
   if (e.e) o.eventNanos = e.e;
   if (e.x) o.dropped = e.x;
   if (e.n) o.eventNames = e.n;
+  if (e.w) o.warningsTag = decodeKvs(e.w)[0];
   return o;
 }
 

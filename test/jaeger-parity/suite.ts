@@ -134,29 +134,15 @@ export const DELIBERATE_DIFFERENCES: Record<string, Deliberate> = {
 
 /** Jaeger is right, Shipwatch differs: question id → what differs. Shrinks as fixes land. */
 export const KNOWN_DIFFERENCES: Record<string, string> = {
-  "v3.trace-raw.otlp-json.1e1e1e1e1e1e1e1e01000000000e0001": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.trace-raw.otlp-proto.1e1e1e1e1e1e1e1e02000000000e0001": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
   "v3.trace-raw.thrift-http.0a0a0a0a0a0a0a0a030000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
   "v3.trace-raw.thrift-udp.0a0a0a0a0a0a0a0a040000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
   "v3.search.backend-thrift-http": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
   "v3.search.backend-thrift-udp": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
   "v3.search.frontend-thrift-http": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
   "v3.search.frontend-thrift-udp": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.search.payments-otlp-json": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.payments-otlp-proto": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.shop-otlp-json": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.shop-otlp-proto": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.trace.otlp-json.1e1e1e1e1e1e1e1e01000000000e0001": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.trace.otlp-proto.1e1e1e1e1e1e1e1e02000000000e0001": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
   "v3.trace.thrift-http.0a0a0a0a0a0a0a0a030000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
   "v3.trace.thrift-udp.0a0a0a0a0a0a0a0a040000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.search.otlp-json.operation": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.otlp-json.duration": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.otlp-json.duration-max": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.otlp-proto.operation": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.otlp-proto.duration": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.otlp-proto.duration-max": "v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
-  "v3.search.without-service": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent); v3: droppedAttributesCount of resource, scope and events not returned; v3: an attribute sent with an empty value comes back as stringValue \"\" (Jaeger: {})",
+  "v3.search.without-service": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
 };
 
 const manifest = readManifest();

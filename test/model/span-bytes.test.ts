@@ -93,7 +93,9 @@ const otlpSpan = (i: number, process: Process): Span => ({
   ],
   otlp: i % 2 === 0
     ? {
-      flags: 257, parentSpanId: 'a'.repeat(16), startNanos: 789, durationNanos: 1, eventNanos: [0, 999], eventNames: ['', 'named'], dropped: [1, 0, 3],
+      flags: 257, parentSpanId: 'a'.repeat(16), startNanos: 789, durationNanos: 1, eventNanos: [0, 999], eventNames: ['', 'named'],
+      dropped: i % 4 === 0 ? [1, 0, 3] : [1, 0, 3, 4, 0, 0, 7],
+      ...(i % 4 === 2 ? { warningsTag: { key: '@jaeger@warnings', type: 'string' as const, value: 'sent as a tag' } } : {}),
       links: [
         { traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), attributes: [{ key: 'opentracing.ref_type', type: 'string', value: 'child_of' }], traceState: 'k=v', flags: 0xffffffff, droppedAttributesCount: 2 },
         { traceId: 'f'.repeat(32), spanId: '1'.repeat(16), attributes: [] },
@@ -112,9 +114,18 @@ test('batches of version 1 (written before span.otlp) are still read', () => {
   // Version 1 is version 2 without the otlp field after the warnings: one span, no tags, no otlp.
   const s = span(2, { serviceName: 'shop', tags: [] });
   s.tags = [];
-  const v2 = encodeSpanBytes([s]);
-  assert.equal(v2[0], 2);
-  assert.equal(v2[v2.length - 1], 0, 'no otlp field');
-  const v1 = Buffer.concat([Buffer.from([1]), v2.subarray(1, v2.length - 1)]);
+  const v3 = encodeSpanBytes([s]);
+  assert.equal(v3[0], 3);
+  assert.equal(v3[v3.length - 1], 0, 'no otlp field');
+  const v1 = Buffer.concat([Buffer.from([1]), v3.subarray(1, v3.length - 1)]);
   assert.deepEqual(decodeSpanBytes(v1), [s]);
+});
+
+test("batches of version 2 (three dropped counts, no count before them) are still read", () => {
+  // A span whose otlp holds only its dropped counts ends with: the otlp bits + 1 (65), the counts' number (3), the counts.
+  const s: Span = { ...span(3, { serviceName: 'shop', tags: [] }), tags: [], otlp: { dropped: [1, 0, 3] } };
+  const v3 = encodeSpanBytes([s]);
+  assert.deepEqual([...v3.subarray(v3.length - 5)], [65, 3, 1, 0, 3]);
+  const v2 = Buffer.concat([Buffer.from([2]), v3.subarray(1, v3.length - 4), v3.subarray(v3.length - 3)]);
+  assert.deepEqual(decodeSpanBytes(v2), [s]);
 });

@@ -239,3 +239,30 @@ test('dropped counts of spans and links are read from protobuf and kept for API 
   }] }] }] }).spans[0]!;
   assert.deepEqual(fromProto, fromJson);
 });
+
+test("dropped attribute counts of the resource, the scope and each event are read from protobuf as from JSON, after the span's three", () => {
+  const uint = (field: number, v: number): number[] => [...key(field, 0), ...varint(BigInt(v))];
+  const event = (name: string, dropped: number): number[] => len(11, [...fixed64(1, 1485449191639875123n), ...str(2, name), ...(dropped ? uint(4, dropped) : [])]);
+  const span = [...len(1, Array(16).fill(0xab)), ...len(2, Array(8).fill(0xcd)), ...str(5, 'op'),
+    ...fixed64(7, 1485449191639875123n), ...fixed64(8, 1485449191639977999n), ...event('a', 0), ...event('b', 6), ...event('c', 0)];
+  const resource = len(1, [...len(1, [...str(1, 'service.name'), ...len(2, str(1, 'svc'))]), ...uint(2, 4)]);
+  const scope = len(1, [...str(1, 'lib'), ...uint(4, 2)]);
+  const decoded = decodeExportTraceRequest(Uint8Array.from(len(1, [...resource, ...len(2, [...scope, ...len(2, span)])])));
+  assert.ok(!('error' in decoded));
+  const [fromProto] = otlpJsonToSpans(decoded.request).spans;
+  // span attributes, events, links, resource, scope, then the events' (the last event's 0 left out)
+  assert.deepEqual(fromProto!.otlp!.dropped, [0, 0, 0, 4, 2, 0, 6]);
+  const ev = (name: string, dropped: number): Record<string, unknown> => ({ timeUnixNano: '1485449191639875123', name, ...(dropped ? { droppedAttributesCount: dropped } : {}) });
+  const fromJson = otlpJsonToSpans({ resourceSpans: [{
+    resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }], droppedAttributesCount: 4 },
+    scopeSpans: [{ scope: { name: 'lib', droppedAttributesCount: 2 }, spans: [{
+      traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'op', startTimeUnixNano: '1485449191639875123', endTimeUnixNano: '1485449191639977999',
+      events: [ev('a', 0), ev('b', 6), ev('c', 0)],
+    }] }],
+  }] }).spans[0]!;
+  assert.deepEqual(fromProto, fromJson);
+  // none dropped: no counts at all
+  const plain = decodeExportTraceRequest(Uint8Array.from(len(1, len(2, len(2, [...len(1, Array(16).fill(0xab)), ...len(2, Array(8).fill(0xcd)), ...fixed64(7, 1n), ...fixed64(8, 2n), ...event('a', 0)])))));
+  assert.ok(!('error' in plain));
+  assert.equal(otlpJsonToSpans(plain.request).spans[0]!.otlp!.dropped, undefined);
+});

@@ -237,7 +237,8 @@ test('arrays and maps become Go-style JSON strings: sorted keys, HTML escaped, b
       key: 'map', type: 'string', value: '{"a":[],"z":"AAE="}',
       any: { kvlistValue: { values: [{ key: 'z', value: { bytesValue: 'AAE=' } }, { key: 'a', value: { arrayValue: {} } }] } },
     },
-    { key: 'empty', type: 'string', value: '' },
+    // an AnyValue with no variant: an empty string tag to Jaeger's v1 model, `{}` (kept in any) to its API v3
+    { key: 'empty', type: 'string', value: '', any: {} },
   ]);
 });
 

@@ -33,3 +33,28 @@ test('a link naming the parent comes back as parentSpanId and, when it had attri
   assert.equal(span.parentSpanId, parent);
   assert.deepEqual(span.links, [link]);
 });
+
+test("API v3 returns the dropped counts of the resource, the scope and each event, and an empty value as {}, as they were sent", () => {
+  const request = (resourceDropped: number) => ({
+    resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }, { key: 'blank' }], ...(resourceDropped ? { droppedAttributesCount: resourceDropped } : {}) },
+    scopeSpans: [{
+      scope: { name: 'lib', droppedAttributesCount: 2 },
+      spans: [{
+        traceId: 'ab'.repeat(16), spanId: `${resourceDropped + 1}`.padStart(16, '0'), name: 'op', startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000000001000',
+        attributes: [{ key: 'empty', value: {} }],
+        events: [{ timeUnixNano: '1700000000000000500', name: 'a', droppedAttributesCount: 6 }, { timeUnixNano: '1700000000000000600', name: 'b' }],
+      }],
+    }],
+  });
+  const spans = otlpJsonToSpans({ resourceSpans: [request(4), request(0)] }).spans;
+  const out = toOtlpTracesData(spans) as any;
+  assert.equal(out.resourceSpans.length, 2, 'resources that differ by their dropped count stay apart');
+  assert.deepEqual(out.resourceSpans.map((r: any) => r.resource), [
+    { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }, { key: 'blank', value: {} }], droppedAttributesCount: 4 },
+    { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }, { key: 'blank', value: {} }] },
+  ]);
+  const { scope, spans: [span] } = out.resourceSpans[0].scopeSpans[0];
+  assert.deepEqual(scope, { name: 'lib', droppedAttributesCount: 2 });
+  assert.deepEqual(span.attributes, [{ key: 'empty', value: {} }]);
+  assert.deepEqual(span.events, [{ timeUnixNano: '1700000000000000500', name: 'a', droppedAttributesCount: 6 }, { timeUnixNano: '1700000000000000600', name: 'b' }]);
+});

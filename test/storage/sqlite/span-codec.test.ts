@@ -136,3 +136,23 @@ test('what OTLP sent beyond the v1 model (span.otlp, array and map values) is st
   assert.equal(back.otlp, undefined);
   assert.deepEqual(back.tags, [{ key: 'list', type: 'string', value: '["a",1]' }]);
 });
+
+test("the resource's, scope's and events' dropped counts, an empty OTLP value and a Thrift warnings tag are stored and read back; rows with three counts read as before", () => {
+  const s: Span = {
+    ...span(),
+    tags: [{ key: 'empty', type: 'string', value: '', any: {} }],
+    warnings: ['sent as a tag'],
+    otlp: { dropped: [3, 0, 0, 1, 2, 0, 5], warningsTag: { key: '@jaeger@warnings', type: 'string', value: 'sent as a tag' } },
+  };
+  const columns = { traceId: s.traceId, spanId: s.spanId, operationName: s.operationName, startTimeMicros: s.startTimeMicros, durationMicros: s.durationMicros, process };
+  const data = encodeSpanData(s);
+  assert.deepEqual(JSON.parse(data).o, { x: [3, 0, 0, 1, 2, 0, 5], w: [['@jaeger@warnings', 's', 'sent as a tag']] });
+  assert.deepEqual(decodeSpan({ ...columns, data }), s);
+  const searched: string[] = [];
+  forEachEncodedTag(JSON.parse(data) as EncodedSpan, (k, v) => searched.push(`${k}=${v}`));
+  assert.ok(searched.includes('empty='), 'the empty value is searched as the empty text it is to the v1 model');
+  assert.ok(!searched.some((t) => t.startsWith('@jaeger@warnings')), 'the warnings tag is no tag');
+  // A row written before: the span's three counts only.
+  const old = JSON.stringify({ o: { x: [3, 0, 0] } });
+  assert.deepEqual(decodeSpan({ ...columns, data: old }).otlp, { dropped: [3, 0, 0] });
+});

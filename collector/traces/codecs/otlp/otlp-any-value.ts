@@ -3,7 +3,7 @@
  * `pkg/translator/jaeger`, `attributeToJaegerProtoTag`): string, bool, int64, double and bytes keep their type;
  * arrays and key/value lists become a string holding their JSON, written the way Go's `encoding/json` writes
  * `pcommon.Value.AsString()` (map keys sorted, `<>&` escaped, bytes as base64, empty as null); a value with no
- * variant set becomes an empty string tag.
+ * variant set becomes an empty string tag (its OTLP form `{}` kept in `any`, as arrays' and maps' are).
  *
  * The input is the OTLP/JSON shape (`{stringValue}`, `{intValue: "12"}`, …) or what `otlp-protobuf.ts` decodes
  * into the same shape (`intValue` as number | bigint, `bytesValue` as Uint8Array). Pure, never throws: a value that
@@ -74,8 +74,14 @@ export function toBytes(v: unknown): Uint8Array | undefined {
 }
 
 /** Converts one attribute to a tag, or returns the reason it is not an AnyValue. */
+/**
+ * The OTLP form of a value with no variant set (pcommon's empty value): Jaeger's v1 model has an empty string tag of
+ * it, its API v3 returns `{}`. Shared, never changed.
+ */
+const EMPTY_ANY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 export function attributeToTag(key: string, value: unknown): KeyValue | string {
-  if (value === undefined || value === null) return { key, type: 'string', value: '' };
+  if (value === undefined || value === null) return { key, type: 'string', value: '', any: EMPTY_ANY };
   if (typeof value !== 'object') return `attribute "${key}" is not an AnyValue`;
   const v = value as AnyValueIn;
   if (v.stringValue !== undefined) {
@@ -102,7 +108,7 @@ export function attributeToTag(key: string, value: unknown): KeyValue | string {
     return { key, type: 'string', value: goJson(raw as Raw) ?? '', any: otlpJsonValue(v, 0) };
   }
   // An AnyValue with no variant set: pcommon's empty value, which Jaeger writes as an empty string tag.
-  return { key, type: 'string', value: '' };
+  return { key, type: 'string', value: '', any: EMPTY_ANY };
 }
 
 const MAX_DEPTH = 64;

@@ -49,9 +49,9 @@ function readResourceSpans(r: ProtoReader): Obj {
     if (key === (1 << 3 | WIRE_LEN)) {
       const outer = r.enter();
       if (outer < 0) break;
-      const attributes = (out.resource as { attributes?: KV[] } | undefined)?.attributes ?? [];
-      out.resource = { attributes };
-      readAttributesOnly(r, attributes, 1);
+      const resource = (out.resource as Obj | undefined) ?? { attributes: [] };
+      out.resource = resource;
+      readResource(r, resource);
       r.leave(outer);
     } else if (key === (2 << 3 | WIRE_LEN) || key === (1000 << 3 | WIRE_LEN)) {
       // 1000: the deprecated instrumentation_library_spans, laid out like ScopeSpans.
@@ -66,11 +66,13 @@ function readResourceSpans(r: ProtoReader): Obj {
   return out;
 }
 
-/** A message whose only field of interest is `attributes` (Resource: 1); other fields skipped. */
-function readAttributesOnly(r: ProtoReader, into: KV[], attrField: number): void {
+/** A Resource: its attributes (1) and dropped attributes count (2); other fields skipped. */
+function readResource(r: ProtoReader, resource: Obj): void {
+  const attributes = resource.attributes as KV[];
   while (!r.done()) {
     const key = r.tag();
-    if (key === (attrField << 3 | WIRE_LEN)) readKeyValueInto(r, into, 0);
+    if (key === (1 << 3 | WIRE_LEN)) readKeyValueInto(r, attributes, 0);
+    else if (key === (2 << 3 | WIRE_VARINT)) resource.droppedAttributesCount = r.varint32();
     else if (key !== 0) r.skip(key & 7);
   }
 }
@@ -104,7 +106,7 @@ function readScope(r: ProtoReader, scope: Obj): Obj {
     if (key === (1 << 3 | WIRE_LEN)) scope.name = r.string();
     else if (key === (2 << 3 | WIRE_LEN)) scope.version = r.string();
     else if (key === (3 << 3 | WIRE_LEN)) readKeyValueInto(r, attributes, 0);
-    else if (key === (4 << 3 | WIRE_VARINT)) r.varint32();
+    else if (key === (4 << 3 | WIRE_VARINT)) scope.droppedAttributesCount = r.varint32();
     else if (key !== 0) skipOrFail(r, key, 4, 'InstrumentationScope');
   }
   return scope;
@@ -174,7 +176,7 @@ function readEvent(r: ProtoReader): Obj {
     if (key === (1 << 3 | WIRE_FIXED64)) ev.timeUnixNano = nanos(r);
     else if (key === (2 << 3 | WIRE_LEN)) ev.name = r.string();
     else if (key === (3 << 3 | WIRE_LEN)) readKeyValueInto(r, attributes, 0);
-    else if (key === (4 << 3 | WIRE_VARINT)) r.varint32();
+    else if (key === (4 << 3 | WIRE_VARINT)) ev.droppedAttributesCount = r.varint32();
     else if (key !== 0) skipOrFail(r, key, 4, 'Span.Event');
   }
   return ev;

@@ -14,8 +14,9 @@
  * - events → logs: `event` = the name (unless an attribute named `event` exists), then the attributes
  * - flags: none (Jaeger's translator sets no v1 flags); times truncated to microseconds
  * - what the v1 model has no place for goes to `span.otlp`, for API v3 to return the span as sent: the flags, the
- *   parent and the links as sent, the nanoseconds of the times, dropped counts; array and map values keep their
- *   OTLP form beside their JSON text (`any`)
+ *   parent and the links as sent, the nanoseconds of the times, the dropped counts (the span's, its resource's, its
+ *   scope's, its events' and links'); array and map values, and a value with no variant set (`{}`), keep their OTLP
+ *   form beside their JSON text (`any`)
  *
  * Input: an ExportTraceServiceRequest in the OTLP/JSON shape (hex ids, int64 as strings or numbers, AnyValue
  * objects; snake_case keys and the pre-1.0 `instrumentationLibrarySpans` are read too), or what
@@ -23,7 +24,7 @@
  * mapped (bad ids, bad times, bad attribute values) is rejected and counted; a request whose structure is not an
  * ExportTraceServiceRequest at all is `malformed`.
  */
-import type { KeyValue, OtlpLink, Process, Span, SpanLog, SpanOtlp, SpanRef, SpanScope } from '../../../../model/span.js';
+import { DROPPED_EVENTS, DROPPED_RESOURCE, DROPPED_SCOPE, droppedCounts, type Dropped, type KeyValue, type OtlpLink, type Process, type Span, type SpanLog, type SpanOtlp, type SpanRef, type SpanScope } from '../../../../model/span.js';
 import { attributeToTag } from './otlp-any-value.js';
 import { formatGoTime, readNanos, type NanoTime } from './otlp-time.js';
 
@@ -111,6 +112,7 @@ function translateResource(rs: unknown, r: number, t: Translation): string | und
   if (!Array.isArray(scopeSpans)) return `resourceSpans[${r}].scopeSpans is not an array`;
 
   let process: Process | string | undefined; // built when the first span needs it; a string is why it cannot be
+  let resourceDropped = 0;
   for (let s = 0; s < scopeSpans.length; s++) {
     const ss = scopeSpans[s];
     if (ss === null || ss === undefined) continue;
@@ -119,10 +121,14 @@ function translateResource(rs: unknown, r: number, t: Translation): string | und
     if (spans === undefined || spans === null) continue;
     if (!Array.isArray(spans)) return `resourceSpans[${r}].scopeSpans[${s}].spans is not an array`;
     if (spans.length === 0) continue;
-    if (process === undefined) process = buildProcess(rs.resource);
+    if (process === undefined) {
+      process = buildProcess(rs.resource);
+      resourceDropped = isObj(rs.resource) ? readCount(field(rs.resource, 'droppedAttributesCount', 'dropped_attributes_count')) : 0;
+    }
     let scope = ss.scope;
     if (scope === undefined || scope === null) scope = field(ss, 'instrumentationLibrary', 'instrumentation_library');
     const scopeTags = buildScope(scope);
+    const scopeDropped = isObj(scope) ? readCount(field(scope, 'droppedAttributesCount', 'dropped_attributes_count')) : 0;
     for (let i = 0; i < spans.length; i++) {
       const where = () => `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`;
       if (typeof process === 'string') {
@@ -133,7 +139,7 @@ function translateResource(rs: unknown, r: number, t: Translation): string | und
         t.reject(where, scopeTags);
         continue;
       }
-      const out = translateSpan(spans[i], process, scopeTags.tags, scopeTags.scope);
+      const out = translateSpan(spans[i], process, scopeTags.tags, scopeTags.scope, resourceDropped, scopeDropped);
       if (typeof out === 'string') t.reject(where, out);
       else t.spans.push(out);
     }
@@ -199,7 +205,9 @@ function appendAttributes(dest: KeyValue[], attrs: unknown, what: string): strin
   return undefined;
 }
 
-function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], scope: SpanScope | undefined): Span | string {
+function translateSpan(
+  raw: unknown, process: Process, scopeTags: KeyValue[], scope: SpanScope | undefined, resourceDropped: number, scopeDropped: number,
+): Span | string {
   if (!isObj(raw)) return 'the span is not an object';
   const traceId = readHexId(field(raw, 'traceId', 'trace_id'), 32);
   if (traceId === undefined) return 'traceId is not 32 hex digits';
@@ -282,7 +290,18 @@ function translateSpan(raw: unknown, process: Process, scopeTags: KeyValue[], sc
   const droppedAttributes = readCount(field(raw, 'droppedAttributesCount', 'dropped_attributes_count'));
   const droppedEvents = readCount(field(raw, 'droppedEventsCount', 'dropped_events_count'));
   const droppedLinks = readCount(field(raw, 'droppedLinksCount', 'dropped_links_count'));
-  if (droppedAttributes !== 0 || droppedEvents !== 0 || droppedLinks !== 0) otlp.dropped = [droppedAttributes, droppedEvents, droppedLinks];
+  if (otlp.dropped !== undefined || droppedAttributes !== 0 || droppedEvents !== 0 || droppedLinks !== 0 || resourceDropped !== 0 || scopeDropped !== 0) {
+    // (appendEvents made the array when an event's count is not 0)
+    const counts = otlp.dropped ?? [0, 0, 0, 0, 0];
+    counts[0] = droppedAttributes;
+    counts[1] = droppedEvents;
+    counts[2] = droppedLinks;
+    counts[DROPPED_RESOURCE] = resourceDropped;
+    counts[DROPPED_SCOPE] = scopeDropped;
+    const dropped = droppedCounts(counts);
+    if (dropped !== undefined) otlp.dropped = dropped;
+    else delete otlp.dropped;
+  }
 
   const span: Span = {
     traceId,
@@ -379,6 +398,11 @@ function appendEvents(logs: SpanLog[], otlp: SpanOtlp, events: unknown): string 
     const problem = appendAttributes(fields, attrs, `events[${i}].attributes`);
     if (problem !== undefined) return problem;
     logs.push({ timestampMicros: time.micros, fields });
+    const dropped = readCount(field(ev, 'droppedAttributesCount', 'dropped_attributes_count'));
+    if (dropped !== 0) {
+      if (otlp.dropped === undefined) otlp.dropped = new Array<number>(DROPPED_EVENTS + events.length).fill(0) as Dropped;
+      otlp.dropped[DROPPED_EVENTS + i] = dropped;
+    }
     if (time.nanos !== 0) {
       if (otlp.eventNanos === undefined) otlp.eventNanos = new Array<number>(events.length).fill(0);
       otlp.eventNanos[i] = time.nanos;
