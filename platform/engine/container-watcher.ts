@@ -60,6 +60,9 @@ function answered<T>(call: Promise<T>, what: string): Promise<T> {
   return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }
 
+/** The unreachable reason last logged per engine client, shared by the watchers of one process. */
+const unreachableSaid = new WeakMap<EngineClient, string>();
+
 export class ContainerWatcher {
   private readonly running = new Map<string, ContainerInfo>();
   private readonly opts: Required<Omit<WatcherOptions, 'registry'>> & { registry?: Registry };
@@ -137,8 +140,15 @@ export class ContainerWatcher {
       } catch (err) {
         this.reason = err instanceof Error && 'code' in err && err.code === 'SW_ENGINE_UNAVAILABLE' ? (err as Error).message : `${this.opts.client.where}: ${engineFailure(err)}`;
         if (this.reason !== lastReported) {
-          // Said once per distinct reason, not once per retry.
-          this.opts.log.error(this.reason, { code: 'SW_ENGINE_UNAVAILABLE', retryInMs: delayMs });
+          // Said once per distinct reason, not once per retry, and once per engine, not once per watcher. No engine is
+          // an expected state (a laptop without Docker, a pilot started before its engine): a warning that says what
+          // to do, and an info line once the engine answers.
+          if (unreachableSaid.get(this.opts.client) !== this.reason) {
+            this.opts.log.warn(`${this.reason}; no container logs or container metrics are collected until it answers (start the engine, mount its socket, or set DOCKER_HOST); retrying`, {
+              code: 'SW_ENGINE_UNAVAILABLE', engine: this.opts.client.where, retryInMs: Math.round(delayMs),
+            });
+            unreachableSaid.set(this.opts.client, this.reason);
+          }
           lastReported = this.reason;
         }
       }
@@ -193,6 +203,9 @@ export class ContainerWatcher {
     syncing = false;
     for (const event of pending) this.handle(event);
     this.connected = true;
+    // Said by the first watcher of this engine to reach it after it was said unreachable (in `all` the pilot's and
+    // the collector's watch one engine).
+    if (unreachableSaid.delete(client)) this.opts.log.info('container engine reachable', { engine: client.where });
     this.resolveFirstSync();
     return ended;
   }

@@ -77,7 +77,7 @@ test('an engine absent at start is reported, retried, and followed once it appea
   t.after(() => proxy.cut());
   const journal = new Journal();
   const lines: string[] = [];
-  const log = createLogger({ level: 'error', sink: { write: (l: string) => lines.push(l) } });
+  const log = createLogger({ level: 'info', sink: { write: (l: string) => lines.push(l) } });
   const watcher = new ContainerWatcher({ client: createEngineClient(proxy.dockerHost), listener: journal.listener, log, reconnectInitialMs: 50, reconnectMaxMs: 200 });
   t.after(() => watcher.close());
   watcher.start();
@@ -86,12 +86,18 @@ test('an engine absent at start is reported, retried, and followed once it appea
   assert.equal(status.connected, false);
   assert.match(status.reason ?? '', /container engine unavailable: unix:\/\/.*late\.sock: no socket/);
   assert.equal(lines.length, 1, 'the same reason is logged once, not at every retry');
-  assert.match(lines[0]!, /"code":"SW_ENGINE_UNAVAILABLE"/);
+  // An absent engine is expected (no Docker yet): a warning that says what to do, not an error.
+  assert.match(lines[0]!, /^\{"level":"warn".*"code":"SW_ENGINE_UNAVAILABLE"/);
+  assert.match(lines[0]!, /set DOCKER_HOST/);
 
   const id = await run('sleep 30');
   await proxy.open();
   await journal.waitFor(`start ${id}`, 3000);
   await waitFor(() => watcher.status().connected, { what: 'the watcher to report the connection', timeoutMs: 3000 });
+  const reachable = (): string[] => lines.filter((l) => l.includes('"msg":"container engine reachable"'));
+  await waitFor(() => reachable().length > 0, { what: 'the line saying the engine is reachable', timeoutMs: 3000 });
+  assert.equal(reachable().length, 1, lines.join(''));
+  assert.match(reachable()[0]!, /^\{"level":"info"/);
 });
 
 test('after losing the engine it reconnects and announces only what changed meanwhile', async (t) => {
