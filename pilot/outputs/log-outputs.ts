@@ -39,6 +39,11 @@ export async function buildOutputs(runtime: Runtime, registry: Registry): Promis
         const out = await openPilotRedisOutput(config, registry, log.child({ output: 'redis' }));
         sinks.push(out.sink);
         summary.push(`output redis (${out.where})`);
+      } else if (name === 'kafka') {
+        const { openPilotKafkaOutput } = await import('../../storage/kafka/kafka-output.js');
+        const out = await openPilotKafkaOutput(config, registry, log.child({ output: 'kafka' }));
+        sinks.push(out.sink);
+        summary.push(`output kafka (${out.where})`);
       } else if (name === 'store') {
         const { openStoreOutput } = await import('./store.js');
         const out = await openStoreOutput(runtime, registry, log.child({ output: 'store' }));
