@@ -1,5 +1,5 @@
 /**
- * The pilot's Redis output into the real redis-server: records (the pilot's JSON documents, ~330 bytes, 4 targets)
+ * The pilot's Redis output into the real redis-server: records (the pilot's JSON documents, ~310 bytes, 4 targets)
  * handed to the output 1,000 at a time as the pilot's tails hand them over, each write waiting for its records to be
  * on disk, then delivered: framed into the durable queue (group commit), read back in batches of
  * REDIS_BULK_MAX_SIZE's default (2,048), one MULTI/RPUSH/EXEC each, acknowledged. The clock stops when Redis has
