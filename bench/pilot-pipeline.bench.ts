@@ -34,6 +34,7 @@ import { LogPipeline } from '../pilot/log-pipeline.js';
 import { buildOutputs } from '../pilot/outputs/log-outputs.js';
 import { PathMapper } from '../pilot/path-mapper.js';
 import { PositionStore } from '../pilot/positions.js';
+import { tracePatternOf } from '../pilot/trace-context.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -170,7 +171,7 @@ async function pipelineCase(c: Case, dataDir: string): Promise<() => Promise<num
   const sources = new ContainerSources({
     engine: createEngineClient(config.common.dockerHost), pipeline, positions, mapper: new PathMapper('/'), prefixes: p.logPrefixes,
     jsonLimits: { maxKeys: p.jsonMaxKeys, maxDepth: p.jsonMaxDepth },
-    hostName: 'node-1', nodeName: '',
+    hostName: 'node-1', nodeName: '', tracePattern: tracePatternOf(p.tracePattern),
     tail: { scanIntervalMs: p.scanIntervalMs, pollIntervalMs: p.pollIntervalMs, readChunkBytes: 256 * 1024, maxLineBytes: p.maxLineBytes, rotatedGraceMs: p.rotatedGraceMs },
     registry, log,
   });

@@ -24,6 +24,9 @@ export interface LogEvent {
   service: string;
   /** The text searched by the log API: the line (`message`) or, for json lines, the raw line. */
   text: string;
+  /** The trace (32 lowercase hex digits) and span (16) the line names (pilot/trace-context.ts), when it names one. */
+  traceId?: string;
+  spanId?: string;
   /**
    * Text of `json` many records share (the pilot's constant fields of a container and file, serialised once), with
    * what comes before and after it: `json === beforeShared + shared + afterShared`. An output that stores records

@@ -19,6 +19,7 @@ import type { LogPipeline } from './log-pipeline.js';
 import type { PathMapper } from './path-mapper.js';
 import type { PositionStore } from './positions.js';
 import { createRecordEncoder } from './record-encoder.js';
+import type { UserPattern } from '../platform/user-pattern.js';
 import { stdoutTargets } from './stdout-tail.js';
 
 export interface ContainerSourcesOptions {
@@ -31,6 +32,8 @@ export interface ContainerSourcesOptions {
   jsonLimits: JsonLineLimits;
   hostName: string;
   nodeName: string;
+  /** PILOT_TRACE_ID_PATTERN compiled; undefined: trace ids from fields only. */
+  tracePattern?: UserPattern;
   tail: { scanIntervalMs: number; pollIntervalMs: number; readChunkBytes: number; maxLineBytes: number; rotatedGraceMs: number };
   registry: Registry;
   log: Logger;
@@ -152,7 +155,9 @@ export class ContainerSources implements ContainerListener {
     const tails: SourceTail[] = [];
     const startedMs = Date.parse(info.state.startedAt);
     for (const decl of declarations) {
-      const encoder = createRecordEncoder(info, decl, { hostName: o.hostName, nodeName: o.nodeName, onLimit: (limit) => this.linesOverLimit.inc({ limit }) });
+      const encoder = createRecordEncoder(info, decl, {
+        hostName: o.hostName, nodeName: o.nodeName, tracePattern: o.tracePattern, onLimit: (limit) => this.linesOverLimit.inc({ limit }),
+      });
       const source = decl.source.kind === 'stdout' ? 'stdout' : decl.source.path;
       const targets = decl.source.kind === 'stdout'
         ? stdoutTargets(info.logPath, o.mapper.hostRoot)

@@ -28,6 +28,8 @@ import type { Stream } from './docker-json-log.js';
 import type { FormatOutcome } from './formats/format.js';
 import { jsonMembers, keyCount, keyMarks } from './json-members.js';
 import { renamedField } from './record-fields.js';
+import { traceContextOfFields, traceContextOfText, type TraceContext } from './trace-context.js';
+import type { UserPattern } from '../platform/user-pattern.js';
 
 export interface RecordEncoderOptions {
   /** `host`: the host's name. */
@@ -36,6 +38,8 @@ export interface RecordEncoderOptions {
   nodeName: string;
   /** Told of each line shipped raw for passing a limit of its format (json: `keys`, `depth`), for the self-metric. */
   onLimit?: (limit: 'keys' | 'depth') => void;
+  /** PILOT_TRACE_ID_PATTERN compiled (./trace-context.ts); without it, ids are taken from fields only. */
+  tracePattern?: UserPattern;
 }
 
 export interface FileRecordEncoder {
@@ -132,7 +136,7 @@ export function createRecordEncoder(meta: ContainerMeta, decl: LogDeclaration, o
       const source = stdout ? 'stdout' : path;
       const fragment = constantFragment([['source', source], ...metaPairs]);
       const idPrefix = createHash('sha256').update(`${meta.id}\0${decl.name}\0${source}\0${fileKey}`).digest('base64url').slice(0, 22) + '-';
-      return new Encoder(meta, decl, fragment, idPrefix, owned, keyFragments, options.onLimit ?? ignoreLimit);
+      return new Encoder(meta, decl, fragment, idPrefix, owned, keyFragments, options.onLimit ?? ignoreLimit, options.tracePattern);
     },
   };
 }
@@ -152,6 +156,7 @@ class Encoder implements FileRecordEncoder {
     private readonly owned: ReadonlySet<string>,
     private readonly keyFragments: ReadonlyMap<string, string>,
     private readonly onLimit: (limit: 'keys' | 'depth') => void,
+    private readonly tracePattern: UserPattern | undefined,
   ) {
     this.parse = decl.lineFormat.parse;
     this.keepsMessage = decl.lineFormat.keepsMessage;
@@ -178,6 +183,9 @@ class Encoder implements FileRecordEncoder {
       if (outcome.limit !== undefined) this.onLimit(outcome.limit);
     }
     if (!(timeMs >= MIN_TIME_MS && timeMs <= MAX_TIME_MS)) timeMs = Date.now();
+    const lineFields = outcome.ok ? outcome.fields : null;
+    let trace: TraceContext | undefined = lineFields !== null ? traceContextOfFields(lineFields) : undefined;
+    if (trace === undefined && this.tracePattern !== undefined) trace = traceContextOfText(line, this.tracePattern);
 
     // The record is what comes before the constant fragment, the fragment, and what comes after it: the parts are
     // kept apart too, for an output that stores the fragment once (LogEvent.shared).
@@ -187,6 +195,11 @@ class Encoder implements FileRecordEncoder {
     let after = fields;
     if (failure !== '') after += ',"parse_error":' + JSON.stringify(failure);
     if (truncated) after += ',"truncated":true';
+    // The ids in one form (./trace-context.ts) under one name, unless the line or the pilot has that name already.
+    if (trace !== undefined) {
+      if (!this.owned.has('trace_id') && (lineFields === null || !('trace_id' in lineFields))) after += ',"trace_id":"' + trace.traceId + '"';
+      if (trace.spanId !== '' && !this.owned.has('span_id') && (lineFields === null || !('span_id' in lineFields))) after += ',"span_id":"' + trace.spanId + '"';
+    }
     after += '}';
     return {
       json: before + this.fragment + after,
@@ -198,6 +211,8 @@ class Encoder implements FileRecordEncoder {
       app: this.meta.app,
       service: this.meta.service,
       text: line,
+      traceId: trace?.traceId,
+      spanId: trace === undefined || trace.spanId === '' ? undefined : trace.spanId,
       beforeShared: before,
       shared: this.fragment,
       afterShared: after,

@@ -1,6 +1,6 @@
 /**
  * What a log storage offers the query program's log API (the README's "Traces (collector) and the query API"): search
- * by container, app, service, target, time range and text, newest first with paging, and reading what arrived after a
+ * by container, app, service, target, trace and span, time range and text, newest first with paging, and reading what arrived after a
  * cursor (the live tail). The embedded store implements it (storage/sqlite/log-store.ts); an Elasticsearch reader can
  * implement it too.
  */
@@ -11,6 +11,9 @@ export interface LogQuery {
   app?: string;
   service?: string;
   target?: string;
+  /** The trace (32 lowercase hex digits) and span (16) a record names (the record's trace_id and span_id). */
+  traceId?: string;
+  spanId?: string;
   /** Inclusive bounds on the record's `@timestamp`, ms since the epoch. */
   startMs?: number;
   endMs?: number;

@@ -3,6 +3,7 @@ import { pilotKafka } from './pilot-kafka.js';
 import { pilotRedis } from './pilot-redis.js';
 import { pilotRuntime } from './pilot-runtime.js';
 import { pilotSyslog } from './pilot-syslog.js';
+import { compileUserPattern } from '../user-pattern.js';
 import { Problem, parseEnumList, parseInteger, parseListen, parseList, parseSizeBytes, parseString, v } from './schema.js';
 
 export const LOG_OUTPUTS = ['elasticsearch', 'console', 'file', 'store', 'redis', 'kafka'] as const;
@@ -49,6 +50,16 @@ export const pilot = {
     name: 'PILOT_JSON_MAX_DEPTH', default: '20',
     doc: "Deepest nesting of a json line: its object is level 1, each object or array inside one more (Elasticsearch's index.mapping.depth.limit is 20); a deeper line is shipped whole in message, its parse_error naming this limit.",
     parse: parseInteger(1, 1000),
+  }),
+  tracePattern: v({
+    name: 'PILOT_TRACE_ID_PATTERN', default: '', defaultDoc: 'traceparent=…, trace_id=… or traceId: … (and span_id=… after it)',
+    doc: 'Regular expression that finds the trace a log line belongs to in its text, for lines whose fields name none (traceparent, trace_id, traceId, trace.id, dd.trace_id…): a named group "trace" (16 or 32 hex digits) and optionally "span" (16). The ids go into the record as trace_id and span_id. "off": from fields only.',
+    parse: (raw: string) => {
+      if (raw === '' || raw === 'off') return raw;
+      const compiled = compileUserPattern(raw);
+      if (typeof compiled === 'string') return new Problem(compiled);
+      return raw.includes('(?<trace>') ? raw : new Problem('the pattern needs a named group "trace", e.g. trace=(?<trace>[0-9a-f]{32})');
+    },
   }),
   ...pilotElasticsearch,
   ...pilotRedis,

@@ -1,8 +1,8 @@
 /**
  * The log API (the README's "Traces (collector) and the query API"):
  * - `GET /api/logs`: search, newest first, in the v1 envelope (`data` the records, `total` every match, `limit`,
- *   `offset`). Filters: `container` (name or id), `app`, `service`, `target`, `start` / `end` (ms since the epoch
- *   or RFC 3339), `q` (full text: every word must occur; `word*` a prefix; "a phrase"), `limit`, `offset`.
+ *   `offset`). Filters: `container` (name or id), `app`, `service`, `target`, `traceId` / `spanId` (the trace and
+ *   span a record names: 16 or 32 hex digits), `start` / `end` (ms since the epoch or RFC 3339), `q` (full text: every word must occur; `word*` a prefix; "a phrase"), `limit`, `offset`.
  * - `GET /api/logs/tail`: the same filters as server-sent events, one `data:` record per event with its `id:`, from
  *   now on (or after `Last-Event-ID` when the client reconnects).
  * - `GET /api/logs/download`: the search's records as newline-delimited JSON, newest first, at most
@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import type { LogQuery, LogReader } from '../../storage/log-search.js';
 import type { Logger } from '../../platform/log.js';
+import { normalizeSpanId, normalizeTraceId } from '../../model/trace-ids.js';
 import { firstValue, sendV1Error } from '../jaeger/envelope.js';
 import { parseGoInt, parseRfc3339Micros, type Parsed } from '../jaeger/go-params.js';
 
@@ -59,12 +60,20 @@ export function parseLogQuery(q: unknown, maxLogs: number): Parsed<LogQuery> {
   const offset = count(q, 'offset', 0, Number.MAX_SAFE_INTEGER);
   if ('error' in offset) return offset;
   const text = firstValue(q, 'q');
+  const trace = firstValue(q, 'traceId');
+  const traceId = trace === '' ? undefined : normalizeTraceId(trace);
+  if (trace !== '' && traceId === undefined) return { error: "unable to parse param 'traceId': expecting 16 or 32 hex digits, not all zero" };
+  const span = firstValue(q, 'spanId');
+  const spanId = span === '' ? undefined : normalizeSpanId(span);
+  if (span !== '' && spanId === undefined) return { error: "unable to parse param 'spanId': expecting 16 hex digits, not all zero" };
   return {
     value: {
       container: firstValue(q, 'container') || undefined,
       app: firstValue(q, 'app') || undefined,
       service: firstValue(q, 'service') || undefined,
       target: firstValue(q, 'target') || undefined,
+      traceId,
+      spanId,
       startMs: start.value,
       endMs: end.value,
       text: text || undefined,

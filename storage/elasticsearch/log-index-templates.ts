@@ -22,7 +22,8 @@
  * shape (./log-safe-shape.ts) under `json_text`, mapped here. Pure.
  */
 
-export const LOG_TEMPLATE_VERSION = 1;
+/** 2: `trace_id` and `span_id` mapped keyword (the logs of a trace). */
+export const LOG_TEMPLATE_VERSION = 2;
 /** Above Elasticsearch's built-in templates (`logs`, `metrics`, `synthetics`: 100). */
 const BASE_PRIORITY = 200;
 /** Data stream templates: apart from the targets' so a stream and an index template never share a priority. */
@@ -66,6 +67,9 @@ function mappings(dataStream: { dataset: string; namespace: string } | undefined
     message: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 2048 } } },
     parse_error: textWithKeyword,
     truncated: { type: 'boolean' },
+    // The trace and span a record names (pilot/trace-context.ts), found by the log API's traceId and by Grafana links.
+    trace_id: keyword,
+    span_id: keyword,
     [SAFE_SHAPE_FIELD]: { type: 'text' },
     [MAPPING_ERROR_FIELD]: textWithKeyword,
   };

@@ -86,6 +86,15 @@ export function logQueryDsl(q: Omit<LogQuery, 'limit' | 'offset'>): Query {
   for (const [field, value] of [['docker_app', q.app], ['docker_service', q.service], ['target', q.target]] as const) {
     if (value) filter.push({ term: { [`${field}.keyword`]: value } });
   }
+  // Keyword fields (templates of version 2) or a dynamic mapping's text (one token, lowercased). The pilot writes the
+  // ids lowercase and 32 digits long, but a line's own trace_id stays as the line wrote it: a 64-bit id in 16
+  // digits, or in capitals, is found too.
+  if (q.traceId) {
+    const ids = [q.traceId, q.traceId.toUpperCase()];
+    if (q.traceId.startsWith('0000000000000000')) ids.push(q.traceId.slice(16), q.traceId.slice(16).toUpperCase());
+    filter.push({ terms: { trace_id: ids } });
+  }
+  if (q.spanId) filter.push({ terms: { span_id: [q.spanId, q.spanId.toUpperCase()] } });
   if (q.startMs !== undefined || q.endMs !== undefined) {
     const range: estypes.QueryDslDateRangeQuery = { format: 'epoch_millis' };
     if (q.startMs !== undefined) range.gte = String(Math.floor(q.startMs));

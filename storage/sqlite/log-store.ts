@@ -1,7 +1,7 @@
 /**
  * Logs in the embedded store: the pilot's `store` output (`LogSink`) and the log API's `LogReader`.
  *
- * `logs` holds one row per record: the searchable columns and the record's JSON as the pilot built it. The
+ * `logs` holds one row per record: the searchable columns (the trace and span it names among them) and the record's JSON as the pilot built it. The
  * record's deterministic id is unique, so a replay after a crash does not duplicate. `logs_fts` is a contentless
  * FTS5 index of the text (the text is not stored twice), its rowid the row's id. One transaction per batch.
  *
@@ -53,6 +53,17 @@ export const LOG_MIGRATIONS = [
       db.exec("INSERT INTO logs_fts (logs_fts, rank) VALUES ('automerge', 0)");
     },
   },
+  {
+    version: 3,
+    description: 'the trace and span a record names, for the logs of a trace',
+    up(db: StoreDatabase['db']) {
+      db.exec(`
+        ALTER TABLE logs ADD COLUMN trace_id TEXT;
+        ALTER TABLE logs ADD COLUMN span_id TEXT;
+        CREATE INDEX logs_trace ON logs (trace_id, ts_ms) WHERE trace_id IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 /** FTS5 leaf pages (≈ 4 KB) the first merge step writes; the next follow what the last one took (MERGE_STEP_MS). */
@@ -99,13 +110,13 @@ export class StoreLogStorage implements LogSink, LogReader {
     store.migrate('logs', LOG_MIGRATIONS);
     const db = store.db;
     this.insertLog = db.prepare(
-      `INSERT OR IGNORE INTO logs (doc_id, ts_ms, target, container_id, container_name, app, service, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO logs (doc_id, ts_ms, target, container_id, container_name, app, service, record, trace_id, span_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertText = db.prepare('INSERT INTO logs_fts (rowid, text) VALUES (?, ?)');
     this.writeBatch = db.transaction((events: LogEvent[]) => {
       for (const e of events) {
-        const r = this.insertLog.run(e.id, Math.floor(e.timestampMs), e.target, e.containerId, e.containerName, e.app, e.service, e.json);
+        const r = this.insertLog.run(e.id, Math.floor(e.timestampMs), e.target, e.containerId, e.containerName, e.app, e.service, e.json, e.traceId ?? null, e.spanId ?? null);
         if (r.changes > 0) this.insertText.run(r.lastInsertRowid, e.text);
       }
     });
@@ -215,7 +226,7 @@ export class StoreLogStorage implements LogSink, LogReader {
       clauses.push('(l.container_name = ? OR l.container_id = ?)');
       params.push(q.container.replace(/^\//, ''), q.container);
     }
-    for (const [column, value] of [['app', q.app], ['service', q.service], ['target', q.target]] as const) {
+    for (const [column, value] of [['app', q.app], ['service', q.service], ['target', q.target], ['trace_id', q.traceId], ['span_id', q.spanId]] as const) {
       if (value) {
         clauses.push(`l.${column} = ?`);
         params.push(value);

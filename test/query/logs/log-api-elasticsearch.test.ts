@@ -11,6 +11,10 @@ import { StoreDatabase } from '../../../storage/sqlite/database.js';
 import { StoreLogStorage } from '../../../storage/sqlite/log-store.js';
 import { StoreSpanStorage } from '../../../storage/sqlite/span-store.js';
 import { buildQueryApp } from '../../../query/api-app.js';
+import { parseDeclarations } from '../../../pilot/log-declarations.js';
+import { createRecordEncoder } from '../../../pilot/record-encoder.js';
+import { tracePatternOf } from '../../../pilot/trace-context.js';
+import { containerMeta } from '../../helpers/container-meta.js';
 import { deleteIndices, esTestUrl } from '../../helpers/elasticsearch.js';
 
 /** Unique per run: every index of this file starts with it and is deleted at the end. */
@@ -231,5 +235,30 @@ describe('the live tail over Elasticsearch', () => {
     const resumed = await eventStream(again).read(/after the disconnect/);
     ctl2.abort();
     assert.equal(resumed.split('\n\n').filter((e) => e.includes('data: ')).length, 1, 'only what came after the last event');
+  });
+});
+
+describe('the logs of a trace', () => {
+  test('records the pilot made from lines naming a trace are found by traceId and spanId on both storages', async () => {
+    const target = `${PREFIX}-traced`;
+    const m = containerMeta({ name: 'checkout-1', labels: { 'aliyun.logs.traced': 'stdout', 'aliyun.logs.traced.target': target, 'aliyun.logs.traced.format': 'json' } });
+    const decl = parseDeclarations(m, { prefixes: ['aliyun'] }).declarations[0]!;
+    const encoder = createRecordEncoder(m, decl, { hostName: 'node-1', nodeName: '', tracePattern: tracePatternOf('') }).forFile('', 'k');
+    const trace = 'a3ce929d0e0e47364bf92f3577b34da6';
+    const lines = [
+      JSON.stringify({ msg: 'cart loaded', traceId: trace.toUpperCase(), spanId: '00F067AA0BA902B7' }),
+      JSON.stringify({ msg: 'payment', traceparent: `00-${trace}-b7ad6b7169203331-01` }),
+      `plain line trace_id=${trace} span_id=00f067aa0ba902b7`,
+      JSON.stringify({ msg: 'another trace', trace_id: '0af7651916cd43dd' }),
+    ];
+    const events = lines.map((line, i) => encoder.encode(line, (i + 1) * 100, false, 'stdout', T0 + i * 1000, NaN));
+    await logs.write(events);
+    await bulkToEs(es, events);
+    assert.equal(await total(`/api/logs?traceId=${trace}`), 3);
+    assert.equal(await total(`/api/logs?traceId=${trace.toUpperCase()}&spanId=00f067aa0ba902b7`), 2);
+    assert.equal(await total('/api/logs?traceId=0af7651916cd43dd'), 1, 'a 64-bit id in either printing');
+    assert.equal(await total('/api/logs?traceId=00000000000000000af7651916cd43dd'), 1);
+    for (const bad of ['xyz', '0'.repeat(32), 'abc']) assert.equal((await same(`/api/logs?traceId=${bad}`)).status, 400, bad);
+    assert.equal((await same('/api/logs?spanId=1234')).status, 400);
   });
 });

@@ -9,6 +9,7 @@ import { parseDeclarations } from '../../../pilot/log-declarations.js';
 import { createRecordEncoder } from '../../../pilot/record-encoder.js';
 import { ElasticsearchOutput } from '../../../storage/elasticsearch/elasticsearch-output.js';
 import { logQueryDsl } from '../../../storage/elasticsearch/log-query-dsl.js';
+import { LOG_TEMPLATE_VERSION } from '../../../storage/elasticsearch/log-index-templates.js';
 import { silentLogger } from '../../../platform/log.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { BulkEncoder } from '../../../storage/elasticsearch/bulk-encoder.js';
@@ -251,7 +252,7 @@ describe('log lines whose fields conflict in type are all stored, against a real
     const fresh = `${prefix}-fresh`;
     await ship('fresh', ['one'], 'none', fresh);
     const made = (await es.indices.getIndexTemplate({ name: `shipwatch-logs-${fresh}` })).index_templates[0]!.index_template;
-    assert.equal(made.version, 1);
+    assert.equal(made.version, LOG_TEMPLATE_VERSION);
     assert.equal((made._meta as Record<string, unknown>)['managed_by'], 'shipwatch');
     assert.ok(made.priority! > 100);
   });
