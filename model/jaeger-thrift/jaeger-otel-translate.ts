@@ -22,7 +22,8 @@
  * - an operation name that is not UTF-8 → `invalid-span-name`, its bytes in a binary tag of that name; a span or
  *   process tag value that is not UTF-8 → a binary tag; a key that is not → `invalid-tag-key-N` holding "key:value"
  * - a duration not above zero → 0, with Jaeger's warning naming the end it had and the one it got (start + 1 ns)
- * - a tag `@jaeger@warnings` → the span's warnings (its text), the tag removed
+ * - a tag `@jaeger@warnings` → the span's warnings (its text), the tag removed; for API v3 the tag as sent, which
+ *   Jaeger keeps as the span's attribute (`span.otlp.warningsTag`)
  * - flags are not carried (0); a log's `event` field → the event's name, written first again when not empty
  * - a span with every field zero and no lists is dropped
  * - for API v3, where a span is its OTLP form: links are every reference but CHILD_OF ones naming the parent, each
@@ -303,11 +304,12 @@ export function translateThriftSpan(f: ThriftSpanFields, process: Process): Span
   if (warnings !== undefined) span.warnings = warnings;
   // What the references cannot say for API v3 (the parent and links as Jaeger holds them, the 1 ns a sanitized
   // duration has): only when there is something; a span without keeps reading as its references say.
-  if (links !== undefined || f.durationMicros <= 0) {
+  if (links !== undefined || f.durationMicros <= 0 || sent !== undefined) {
     const otlp: SpanOtlp = {};
     if (hasParent) otlp.parentSpanId = parent;
     if (links !== undefined) otlp.links = links;
     if (f.durationMicros <= 0) otlp.durationNanos = 1;
+    if (sent !== undefined) otlp.warningsTag = sent;
     span.otlp = otlp;
   }
   return span;

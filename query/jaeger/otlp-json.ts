@@ -199,7 +199,12 @@ function byKey(a: OtlpAttribute, b: OtlpAttribute): number {
  */
 function finishSpan(span: Span, out: Record<string, unknown>, sorted: boolean): Record<string, unknown> {
   let attributes = (out.attributes as OtlpAttribute[] | undefined) ?? [];
-  const warnings = span.warnings && span.warnings.length > 0 ? warningsAttribute(span.warnings) : undefined;
+  const sent = span.otlp?.warningsTag;
+  // A Thrift span's @jaeger@warnings tag is the attribute Jaeger keeps, as sent, while it holds the span's only
+  // warning (Jaeger's own would be added to it as to an array).
+  const warnings = sent !== undefined && span.warnings?.length === 1
+    ? { key: '@jaeger@warnings', value: anyValue(sent) }
+    : span.warnings && span.warnings.length > 0 ? warningsAttribute(span.warnings) : undefined;
   const appended = warnings !== undefined && sorted && warningsAddedByAdjusters.has(span);
   if (warnings !== undefined && !appended) attributes.push(warnings);
   if (sorted) {

@@ -134,15 +134,6 @@ export const DELIBERATE_DIFFERENCES: Record<string, Deliberate> = {
 
 /** Jaeger is right, Shipwatch differs: question id → what differs. Shrinks as fixes land. */
 export const KNOWN_DIFFERENCES: Record<string, string> = {
-  "v3.trace-raw.thrift-http.0a0a0a0a0a0a0a0a030000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.trace-raw.thrift-udp.0a0a0a0a0a0a0a0a040000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.search.backend-thrift-http": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.search.backend-thrift-udp": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.search.frontend-thrift-http": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.search.frontend-thrift-udp": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.trace.thrift-http.0a0a0a0a0a0a0a0a030000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.trace.thrift-udp.0a0a0a0a0a0a0a0a040000000000a001": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
-  "v3.search.without-service": "v3: a Thrift @jaeger@warnings string tag comes back as an array (Jaeger: the string tag as sent)",
 };
 
 const manifest = readManifest();

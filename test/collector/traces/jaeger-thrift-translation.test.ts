@@ -37,7 +37,7 @@ interface Expected {
   durationMicros?: number;
   warnings?: string[];
   /** API v3: the parent and the links (with their opentracing.ref_type) Jaeger 2.x holds, when there are links. */
-  v3?: { parent?: bigint; links: Array<['child_of' | 'follows_from', bigint]> };
+  v3?: { parent?: bigint; links: Array<['child_of' | 'follows_from', bigint]>; warningsTag?: KeyValue };
 }
 
 interface Case { name: string; process?: TBatch['process']; span: Partial<TSpan>; expected: Expected }
@@ -115,7 +115,16 @@ const CASES: Case[] = [
     span: { tags: [s('span.kind', 'server'), s('c', '1'), s('a', '2'), s('b', '3')] },
     expected: { tags: [str('b', '3'), str('c', '1'), str('a', '2'), str('span.kind', 'server')] },
   },
-  { name: 'a @jaeger@warnings tag is the span\'s warning', span: { tags: [s('@jaeger@warnings', 'w1'), s('x', 'y')] }, expected: { tags: [str('x', 'y')], warnings: ['w1'] } },
+  {
+    name: 'a @jaeger@warnings tag is the span\'s warning, and to API v3 the attribute Jaeger keeps of it',
+    span: { tags: [s('@jaeger@warnings', 'w1'), s('x', 'y')] },
+    expected: { tags: [str('x', 'y')], warnings: ['w1'], v3: { links: [], warningsTag: str('@jaeger@warnings', 'w1') } },
+  },
+  {
+    name: 'a @jaeger@warnings tag of another type is its text as the warning, and its own type to API v3',
+    span: { tags: [l('@jaeger@warnings', 7n)] },
+    expected: { tags: [], warnings: ['7'], v3: { links: [], warningsTag: int('@jaeger@warnings', 7) } },
+  },
   { name: 'a repeated key keeps its first place and its last value', span: { tags: [s('a', '1'), s('b', '2'), s('a', '3')] }, expected: { tags: [str('a', '3'), str('b', '2')] } },
   { name: 'a tag of an unknown type', span: { tags: [{ key: 'u', vType: 9, vStr: 'x' }] }, expected: { tags: [str('u', '<Unknown Jaeger TagType "<UNSET>">')] } },
   {
@@ -208,6 +217,7 @@ function expectedSpan(c: Case, i: number): Span {
       span.otlp.links = e.v3.links.map(([type, id]) => ({ traceId, spanId: hex(id, 16), attributes: [{ key: 'opentracing.ref_type', type: 'string', value: type }] }));
     }
     if ((e.durationMicros ?? 1) === 0) span.otlp.durationNanos = 1;
+    if (e.v3.warningsTag) span.otlp.warningsTag = e.v3.warningsTag;
   }
   return span;
 }

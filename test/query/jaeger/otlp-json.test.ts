@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { otlpJsonToSpans } from '../../../collector/traces/codecs/otlp/otlp-translate.js';
 import { toOtlpTracesData } from '../../../query/jaeger/otlp-json.js';
+import type { KeyValue, Span } from '../../../model/span.js';
 import { JAEGER_STORAGE_FIXTURES } from '../../helpers/span-storage-suite.js';
 
 type Body = { resourceSpans: Array<{ scopeSpans: Array<{ scope: Record<string, unknown>; spans: Array<Record<string, unknown>> }> }> };
@@ -57,4 +58,17 @@ test("API v3 returns the dropped counts of the resource, the scope and each even
   assert.deepEqual(scope, { name: 'lib', droppedAttributesCount: 2 });
   assert.deepEqual(span.attributes, [{ key: 'empty', value: {} }]);
   assert.deepEqual(span.events, [{ timeUnixNano: '1700000000000000500', name: 'a', droppedAttributesCount: 6 }, { timeUnixNano: '1700000000000000600', name: 'b' }]);
+});
+
+test("a Thrift span's @jaeger@warnings tag comes back as the attribute it was sent as, while it is the span's only warning", () => {
+  const span = (warnings: string[], sent: KeyValue): Span => ({
+    traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), operationName: 'op', references: [], flags: 0, startTimeMicros: 1_700_000_000_000_000, durationMicros: 5,
+    tags: [], logs: [], process: { serviceName: 'svc', tags: [] }, warnings, otlp: { warningsTag: sent },
+  });
+  const attr = (s: Span): unknown => (toOtlpTracesData([s]) as any).resourceSpans[0].scopeSpans[0].spans[0].attributes;
+  assert.deepEqual(attr(span(['w1'], { key: '@jaeger@warnings', type: 'string', value: 'w1' })), [{ key: '@jaeger@warnings', value: { stringValue: 'w1' } }]);
+  assert.deepEqual(attr(span(['7'], { key: '@jaeger@warnings', type: 'int64', value: 7 })), [{ key: '@jaeger@warnings', value: { intValue: '7' } }]);
+  // With a warning of Jaeger's own beside it: the list of them.
+  assert.deepEqual(attr(span(['w1', 'clock skew'], { key: '@jaeger@warnings', type: 'string', value: 'w1' })),
+    [{ key: '@jaeger@warnings', value: { arrayValue: { values: [{ stringValue: 'w1' }, { stringValue: 'clock skew' }] } } }]);
 });
