@@ -27,7 +27,7 @@ export function parseRedisUrl(raw: string): string | Problem {
 export const pilotRedis = {
   redisUrl: v({
     name: 'REDIS_URL', default: '',
-    doc: 'Redis for the redis output as one URL, redis://[:password@]host[:port][/db] or rediss:// for TLS (wins over REDIS_HOST, REDIS_PORT and REDIS_PASSWORD).',
+    doc: 'Redis for the redis output as one URL, redis://[:password@]host[:port][/db] or rediss:// for TLS (wins over REDIS_HOST and REDIS_PORT; REDIS_PASSWORD applies when the URL has no password).',
     parse: parseRedisUrl,
   }),
   redisHost: v({ name: 'REDIS_HOST', default: '', doc: 'Redis host for the redis output when REDIS_URL is not set.', parse: parseString }),
