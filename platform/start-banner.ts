@@ -71,8 +71,8 @@ export function buildStartBanner(config: Config, version: string): StartBanner {
       endpoint('jaegerBinaryUdp', 'Send spans', 'Jaeger Thrift UDP binary', c.jaegerBinaryListen, { suffix: '/udp' }),
       endpoint('jaegerGrpc', 'Send spans', 'Jaeger gRPC', c.jaegerGrpcListen),
       endpoint('zipkin', 'Send spans', 'Zipkin', c.zipkinListen, { scheme: 'http', path: '/api/v2/spans' }),
-      endpoint('lineProtocol', 'Send metrics', 'line protocol', c.adminListen, { scheme: 'http', path: '/api/v2/write', note: 'also /write' }),
-      endpoint('prometheus', 'Send metrics', 'Prometheus scrape', c.adminListen, { scheme: 'http', path: '/metrics' }),
+      endpoint('lineProtocol', 'Metrics', 'line protocol push', c.adminListen, { scheme: 'http', path: '/api/v2/write', note: 'also /write' }),
+      endpoint('prometheus', 'Metrics', 'Prometheus scrape', c.adminListen, { scheme: 'http', path: '/metrics' }),
       endpoint('sampling', 'Sampling', 'Jaeger remote sampling', c.samplingListen, { scheme: 'http', path: '/sampling' }),
     );
   }

@@ -158,7 +158,7 @@ test('at a terminal the banner comes first, within 2 s, naming every configured 
     ['Jaeger UDP binary', new RegExp(`Jaeger Thrift UDP binary +127\\.0\\.0\\.1:${p.jaegerBinary}/udp`)],
     ['Jaeger gRPC', new RegExp(`Jaeger gRPC +127\\.0\\.0\\.1:${p.jaegerGrpc}\\b`)],
     ['Zipkin', new RegExp(`Zipkin +http://127\\.0\\.0\\.1:${p.zipkin}/api/v2/spans`)],
-    ['line protocol', new RegExp(`line protocol +http://127\\.0\\.0\\.1:${p.collectorAdmin}/api/v2/write`)],
+    ['line protocol', new RegExp(`line protocol push +http://127\\.0\\.0\\.1:${p.collectorAdmin}/api/v2/write`)],
     ['sampling', new RegExp(`Jaeger remote sampling +http://127\\.0\\.0\\.1:${p.sampling}/sampling`)],
     ['pilot health', new RegExp(`pilot +http://127\\.0\\.0\\.1:${p.pilotAdmin}/health`)],
     ['query health', new RegExp(`query +http://127\\.0\\.0\\.1:${p.queryAdmin}/health`)],
