@@ -1,5 +1,6 @@
-// Logs: search by container, app, service, target, time range and text (GET /api/logs, newest first, paged), a
-// live tail (GET /api/logs/tail, server-sent events) and an NDJSON download (GET /api/logs/download).
+// Logs: search by container, app, service, target, trace, time range and text (GET /api/logs, newest first, paged),
+// a live tail (GET /api/logs/tail, server-sent events) and an NDJSON download (GET /api/logs/download). A line that
+// names a trace (trace_id) links to it.
 import { download, followEvents, getJson, token, apiUrl } from './api.js';
 import { clear, colorOf, formatTime, h, navigate, routeWith, show } from './dom.js';
 import { timeRange } from './time-range.js';
@@ -11,12 +12,24 @@ const FILTERS = [
   ['app', 'App', 'project or stack'],
   ['service', 'Service', 'service name'],
   ['target', 'Target', 'index name'],
+  ['traceId', 'Trace', 'trace id'],
 ];
 /** Fields every record carries (the README's "Records"): shown in the details, not as chips on the line. */
 const METADATA = new Set([
   '@timestamp', 'message', 'stream', 'source', 'target', 'host', 'docker_container', 'docker_container_id', 'docker_app',
   'docker_service', 'k8s_pod', 'k8s_pod_namespace', 'k8s_container_name', 'k8s_node_name', 'parse_error', 'truncated',
+  'trace_id', 'span_id',
 ]);
+/** A trace id the trace page can open (the pilot writes 32 lowercase digits; a line's own may be 16, or capitals). */
+const TRACE_ID = /^[0-9a-fA-F]{16}(?:[0-9a-fA-F]{16})?$/;
+
+/** The trace page of a record's trace (and span), or undefined when it names none. */
+export function traceHref(record) {
+  const id = record.trace_id;
+  if (typeof id !== 'string' || !TRACE_ID.test(id)) return undefined;
+  const span = typeof record.span_id === 'string' && /^[0-9a-fA-F]{16}$/.test(record.span_id) ? record.span_id : undefined;
+  return routeWith(`/trace/${id.toLowerCase()}`, { span: span?.toLowerCase() });
+}
 /** A json line's level field, coloured when it says warn or error. */
 const LEVEL_KEYS = new Set(['level', 'severity', 'lvl']);
 const SUGGESTED = { container: 'docker_container', app: 'docker_app', service: 'docker_service', target: 'target' };
@@ -151,6 +164,7 @@ function logRow(record, onContainer) {
       message ? h('span.log-message', message) : null,
       chips.map(([k, v]) => h('span.chip', { class: LEVEL_KEYS.has(k) ? `level-${String(v).toLowerCase()}` : undefined }, h('span.chip-key', k), '=', show(v))),
     ),
+    traceLink(record),
     record.parse_error !== undefined ? h('span.badge.parse-error', { title: show(record.parse_error) }, 'parse error') : null,
     record.truncated === true ? h('span.badge.truncated', { title: 'The line was longer than PILOT_MAX_LINE_BYTES and was cut' }, 'truncated') : null,
   );
@@ -168,10 +182,19 @@ function logRow(record, onContainer) {
   return row;
 }
 
+/** The link from a log line to its trace; a click on it opens the trace, not the line's details. */
+function traceLink(record) {
+  const href = traceHref(record);
+  if (href === undefined) return null;
+  return h('a.trace-link', { href, title: `Open trace ${record.trace_id}`, onclick: (e) => e.stopPropagation() }, 'trace ›');
+}
+
 function details(record) {
   const keys = Object.keys(record).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const href = traceHref(record);
+  const value = (k) => (k === 'trace_id' && href !== undefined ? h('a.mono', { href, onclick: (e) => e.stopPropagation() }, show(record[k])) : show(record[k]));
   return h('div.log-details',
-    h('table.kv', h('tbody', keys.map((k) => h('tr', { class: k === 'parse_error' || k === 'truncated' ? 'marker' : undefined }, h('th', k), h('td', show(record[k])))))),
+    h('table.kv', h('tbody', keys.map((k) => h('tr', { class: k === 'parse_error' || k === 'truncated' ? 'marker' : undefined }, h('th', k), h('td', value(k)))))),
   );
 }
 

@@ -1,10 +1,13 @@
 // One trace (GET /api/traces/:id): a header with its facts, then the timeline: each span a row, nested by its
-// references, its bar placed by start and duration; a click on a row shows its tags, logs, process and references.
+// references, its bar placed by start and duration; a click on a row shows its tags, logs, process, references and
+// the container log lines of that span. Below, the log lines naming the trace (GET /api/logs?traceId=).
 import { getJson } from './api.js';
-import { clear, colorOf, formatMicros, formatTime, h, show } from './dom.js';
+import { clear, colorOf, formatMicros, formatTime, h, routeWith, show } from './dom.js';
 import { spanTree, summarize } from './trace-model.js';
 
 const TICKS = 4;
+/** Log lines of a trace shown on its page; the log search has them all. */
+const TRACE_LOGS = 200;
 
 /** `openSpan`: a span id whose details start open (`#/trace/<id>?span=<spanID>`). */
 export function renderTrace(main, traceId, openSpan) {
@@ -15,7 +18,8 @@ export function renderTrace(main, traceId, openSpan) {
     .then((body) => {
       const trace = body.data?.[0];
       if (!trace || trace.spans.length === 0) throw new Error('trace not found');
-      clear(section, header(trace), timeline(trace, openSpan));
+      const logs = traceLogs(trace.traceID, controller.signal);
+      clear(section, header(trace), timeline(trace, openSpan, logs), logs.section);
     })
     .catch((err) => {
       if (!controller.signal.aborted) clear(section, backLink(), h('p.error', `Trace ${traceId}: ${err.message}`));
@@ -47,7 +51,51 @@ function header(trace) {
   );
 }
 
-function timeline(trace, openSpan) {
+/**
+ * The log lines that name the trace: a section listing them (each with its span, a link that opens it), and
+ * `ofSpan(spanID, into)` filling a span's details with its own once they are loaded.
+ */
+function traceLogs(traceId, signal) {
+  const list = h('div.trace-logs-list', h('p.muted', 'Loading log lines…'));
+  const searchLink = h('a', { href: routeWith('/logs', { traceId }) }, 'Open in the log search ›');
+  const count = h('span.muted');
+  const section = h('section.trace-logs', h('h3', 'Log lines of this trace ', count, ' ', searchLink), list);
+  const waiting = [];
+  let records;
+  const loaded = getJson('/api/logs', { traceId, limit: TRACE_LOGS }, { signal }).then((body) => {
+    records = (body.data ?? []).slice().reverse(); // oldest first, as the timeline reads
+    clear(count, `(${body.total})`);
+    clear(list, records.length === 0
+      ? h('p.muted', 'No log line names this trace. The pilot finds it in a line\'s trace_id, traceId or traceparent field, or in its text (PILOT_TRACE_ID_PATTERN).')
+      : records.map((r) => logLine(r, traceId, true)));
+    for (const fill of waiting.splice(0)) fill();
+  }).catch((err) => {
+    if (!signal.aborted) clear(list, h('p.error', `Could not load log lines: ${err.message}`));
+  });
+  const ofSpan = (spanID, into) => {
+    const fill = () => {
+      const own = records.filter((r) => typeof r.span_id === 'string' && r.span_id.toLowerCase() === spanID);
+      clear(into, own.length === 0 ? h('p.muted', 'none') : own.map((r) => logLine(r, traceId, false)));
+    };
+    if (records !== undefined) fill();
+    else waiting.push(fill);
+  };
+  return { section, ofSpan, loaded };
+}
+
+function logLine(record, traceId, withSpan) {
+  const container = record.docker_container ?? record.k8s_container_name ?? record.syslog_app_name ?? '';
+  const text = record.message !== undefined ? show(record.message) : show(record.msg ?? record.event ?? JSON.stringify(record));
+  const span = typeof record.span_id === 'string' ? record.span_id.toLowerCase() : '';
+  return h('div.trace-log',
+    h('span.log-time', formatTime(Date.parse(record['@timestamp']))),
+    h('span.log-container', { style: { color: colorOf(container) } }, container || '—'),
+    withSpan && span ? h('a.mono.trace-log-span', { href: routeWith(`/trace/${traceId}`, { span }), title: 'Open this span' }, span) : null,
+    h('span.log-message', text),
+  );
+}
+
+function timeline(trace, openSpan, logs) {
   const rows = spanTree(trace);
   const start = Math.min(...trace.spans.map((s) => s.startTime));
   const total = Math.max(1, Math.max(...trace.spans.map((s) => s.startTime + s.duration)) - start);
@@ -81,7 +129,7 @@ function timeline(trace, openSpan) {
     const open = () => {
       const next = el.nextElementSibling;
       if (next?.classList.contains('span-details')) return next.remove();
-      el.after(spanDetails(row, start, trace));
+      el.after(spanDetails(row, start, trace, logs));
     };
     el.addEventListener('click', open);
     el.addEventListener('keydown', (e) => {
@@ -118,7 +166,9 @@ function kvTable(items) {
   return h('table.kv', h('tbody', items.map(({ key, value }) => h('tr', h('th', key), h('td', show(value))))));
 }
 
-function spanDetails({ span, service, process }, traceStart, trace) {
+function spanDetails({ span, service, process }, traceStart, trace, logs) {
+  const lines = h('div.span-log-lines', h('p.muted', 'Loading…'));
+  logs.ofSpan(span.spanID, lines);
   const refs = (span.references ?? []).map((r) => ({ key: r.refType, value: r.traceID === trace.traceID ? r.spanID : `${r.traceID}/${r.spanID}` }));
   return h('div.span-details',
     h('div.span-facts',
@@ -132,6 +182,7 @@ function spanDetails({ span, service, process }, traceStart, trace) {
         (span.logs ?? []).length === 0 ? h('p.muted', 'none') : span.logs.map((log) => h('div.span-log',
           h('div.span-log-time', `${formatMicros(log.timestamp - traceStart)} · ${formatTime(log.timestamp / 1000)}`), kvTable(log.fields ?? [])))),
       refs.length > 0 ? h('div', h('h4', 'References'), kvTable(refs)) : null,
+      h('div', h('h4', 'Log lines of this span'), lines),
       (span.warnings ?? []).length > 0 ? h('div', h('h4', 'Warnings'), h('ul.warnings', span.warnings.map((w) => h('li', w)))) : null,
     ),
   );

@@ -1,7 +1,7 @@
 /**
  * A small, realistic sample for the web UI's tests and screenshots: log records of two containers as the pilot
- * makes them (an nginx access line, JSON lines with their fields, one that failed its format, one cut at the line
- * limit), one trace of four services, and container CPU statistics of the two containers, all within the minutes
+ * makes them (an nginx access line, JSON lines with their fields, two of them naming the trace, one that failed its
+ * format, one cut at the line limit), one trace of four services, and container CPU statistics of the two containers, all within the minutes
  * before `nowMs`.
  */
 import { parseLineProtocol } from '../../collector/metrics/line-protocol-parser.js';
@@ -18,8 +18,13 @@ function logEvent(timestampMs: number, container: string, service: string, field
     docker_container: container, docker_container_id: `${container.replace(/\W/g, '')}`.padEnd(64, '0'), docker_app: 'shop', docker_service: service,
   };
   const text = typeof fields.message === 'string' ? fields.message : JSON.stringify(fields);
-  return { json: JSON.stringify(record), target: service, timestampMs, id: `${container}-${n}`, containerId: record.docker_container_id, containerName: container, app: 'shop', service, text };
+  // The trace a line names, as the pilot writes it (pilot/trace-context.ts): trace_id and span_id, indexed.
+  const trace = typeof fields.trace_id === 'string' ? { traceId: fields.trace_id, spanId: fields.span_id as string } : {};
+  return { json: JSON.stringify(record), target: service, timestampMs, id: `${container}-${n}`, containerId: record.docker_container_id, containerName: container, app: 'shop', service, text, ...trace };
 }
+
+/** The api span of the sample trace, which the api's two lines during it name. */
+export const SAMPLE_LOG_SPAN_ID = '00000000000000f2';
 
 export function sampleLogs(nowMs: number): LogEvent[] {
   const t = (secondsAgo: number): number => nowMs - secondsAgo * 1000;
@@ -27,10 +32,10 @@ export function sampleLogs(nowMs: number): LogEvent[] {
     logEvent(t(300), 'shop-web-1', 'web', { message: '2024/05/01 nginx: worker process started', stream: 'stderr' }, 1),
     logEvent(t(240), 'shop-api-1', 'api', { level: 'info', msg: 'listening', port: 8080, stream: 'stdout' }, 2),
     logEvent(t(180), 'shop-web-1', 'web', { message: SAMPLE_NGINX_LINE, stream: 'stdout' }, 3),
-    logEvent(t(120), 'shop-api-1', 'api', { level: 'warn', msg: 'slow query', duration_ms: 1250, table: 'orders', stream: 'stdout' }, 4),
+    logEvent(t(120), 'shop-api-1', 'api', { level: 'warn', msg: 'slow query', duration_ms: 1250, table: 'orders', stream: 'stdout', trace_id: SAMPLE_TRACE_ID, span_id: SAMPLE_LOG_SPAN_ID }, 4),
     logEvent(t(90), 'shop-api-1', 'api', { message: '{"level":"error","msg":"unterminated', parse_error: 'json: unexpected end of line', stream: 'stdout' }, 5),
     logEvent(t(60), 'shop-web-1', 'web', { message: 'x'.repeat(300), truncated: true, stream: 'stdout' }, 6),
-    logEvent(t(30), 'shop-api-1', 'api', { level: 'info', msg: 'order placed', order_id: 'A-1042', amount: 37.5, stream: 'stdout' }, 7),
+    logEvent(t(30), 'shop-api-1', 'api', { level: 'info', msg: 'order placed', order_id: 'A-1042', amount: 37.5, stream: 'stdout', trace_id: SAMPLE_TRACE_ID, span_id: SAMPLE_LOG_SPAN_ID }, 7),
   ];
 }
 

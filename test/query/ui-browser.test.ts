@@ -18,7 +18,7 @@ import { loadPage, startQueryServer, type QueryServer } from '../helpers/headles
 import { openStoreSpanStorage } from '../../storage/span-storage-factory.js';
 import { openStoreLogStorage } from '../../storage/sqlite/log-store.js';
 import { openStoreMetricStorage } from '../../storage/sqlite/metric-store.js';
-import { SAMPLE_NGINX_LINE, SAMPLE_TRACE_ID, sampleLogs, sampleMetrics, sampleTrace } from '../helpers/ui-sample-data.js';
+import { SAMPLE_LOG_SPAN_ID, SAMPLE_NGINX_LINE, SAMPLE_TRACE_ID, sampleLogs, sampleMetrics, sampleTrace } from '../helpers/ui-sample-data.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../.test-data/ui-screenshots/', import.meta.url));
 
@@ -96,6 +96,26 @@ describe('the web UI in chromium', () => {
     for (const d of ['48ms', '41ms', '1.8ms', '30ms']) assert.ok(text.includes(d), d);
     assert.match(text, /order validated/, 'the open span shows its log');
     assert.match(text, /hostname api-1/, 'and its process tags');
+  });
+
+  test('logs and traces together: a log line links to its trace, the trace lists its log lines, per span too', async () => {
+    const logs = await chromium(`${server.url}/#/logs`, 'dom');
+    const links = [...logs.matchAll(/<a class="trace-link" href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+    assert.deepEqual(links, [`#/trace/${SAMPLE_TRACE_ID}?span=${SAMPLE_LOG_SPAN_ID}`, `#/trace/${SAMPLE_TRACE_ID}?span=${SAMPLE_LOG_SPAN_ID}`], 'the two lines naming the trace link to it');
+    // Opened as the link leads: the trace, its span open, and the lines naming it.
+    const trace = await chromium(`${server.url}/${links[0]}`, 'dom');
+    const text = textOf(trace);
+    assert.match(text, /frontend : GET \/checkout/, 'the trace');
+    assert.match(text, /Log lines of this trace \(2\)/);
+    const section = textOf(trace.slice(trace.indexOf('class="trace-logs"')));
+    assert.ok(section.indexOf('slow query') >= 0 && section.indexOf('slow query') < section.indexOf('order placed'), 'oldest first');
+    assert.ok(!section.includes('worker process started'), 'only the lines naming the trace');
+    const spanLines = textOf(trace.slice(trace.indexOf('class="span-log-lines"'), trace.indexOf('class="trace-logs"')));
+    assert.match(spanLines, /slow query/, 'the open span lists its own lines');
+    // And back: the section's link opens the log search narrowed to the trace.
+    const search = /<a href="(#\/logs\?traceId=[^"]+)"/.exec(trace)?.[1];
+    assert.equal(search, `#/logs?traceId=${SAMPLE_TRACE_ID}`);
+    assert.match(textOf(await chromium(`${server.url}/${search}`, 'dom')), /2 records/);
   });
 
   test('the metrics view charts the containers\' CPU, one line per container', async () => {
