@@ -362,6 +362,18 @@ test('the stack provisions Grafana\'s data sources and dashboard, and Kibana\'s 
   assert.equal(substituted(c.services.influxdb.environment.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN), substituted(collectorEnv.INFLUXDB_TOKEN!));
   assert.equal(c.services.influxdb.environment.DOCKER_INFLUXDB_INIT_ORG, collectorEnv.INFLUXDB_ORG);
 
+  // Logs and traces together: the log data source reads the indices query's log API reads, on the same cluster; a
+  // record's trace_id links to the Jaeger data source, and a trace's logs are asked of the log data source by trace_id.
+  const logs = datasources.find((d) => d.type === 'elasticsearch');
+  const queryEnv = envOfCompose(shipwatchServices(c).find(([, s]) => programOf(s.command) === 'query')![1]);
+  assert.equal(logs?.url, queryEnv.ES_SERVER_URLS);
+  assert.equal(logs?.jsonData?.timeField, '@timestamp');
+  assert.ok(!/jaeger/.test(logs?.jsonData?.index) && /-20\*/.test(logs?.jsonData?.index), logs?.jsonData?.index);
+  assert.deepEqual(logs?.jsonData?.dataLinks, [{ field: 'trace_id', url: '$${__value.raw}', datasourceUid: jaeger?.uid }]);
+  const toLogs = jaeger?.jsonData?.tracesToLogsV2;
+  assert.equal(toLogs?.datasourceUid, logs?.uid);
+  assert.match(toLogs?.query, /^trace_id:"\$\$\{__trace\.traceId\}"/, 'escaped from Grafana\'s environment substitution');
+
   const provider = yamlDocuments(configFile('grafana', /^\/etc\/grafana\/provisioning\/dashboards\//))[0].providers[0];
   const dashboardTarget = (c.services.grafana.configs as Json[]).find((x) => x.target.endsWith('.json')).target as string;
   assert.equal(dirname(dashboardTarget), provider.options.path);
