@@ -4,12 +4,19 @@
  * Each header field is `-` (none) or one word. The TIMESTAMP is RFC 3339 with at most 6 fraction digits. The
  * STRUCTURED-DATA is `-` or `[SD-ID PARAM="value" …]…`, values unescaping `\"`, `\\` and `\]` (any other backslash
  * stays, §6.3.3). Field lengths are not held to the RFC's maxima (Docker's driver writes its whole `tag` as
- * APP-NAME, often past 48 characters); a header that ends early or structured data that does not close fails the
- * message, and the caller keeps it raw.
+ * APP-NAME, often past 48 characters); a header that ends early, structured data that does not close, or holds more
+ * than MAX_SD_ITEMS parameters fails the message, and the caller keeps it raw.
  */
 import { failure, rfc3339Ms, type StructuredData, type SyslogParse } from './syslog-message.js';
 
 const HEADER_FIELDS = ['TIMESTAMP', 'HOSTNAME', 'APP-NAME', 'PROCID', 'MSGID'] as const;
+
+/**
+ * SD-IDs and parameters one message may hold (a repeated parameter counted each time): Elasticsearch refuses a
+ * document of more than 1000 fields by default, and a 1 MiB message of 100,000 parameter names took about a second
+ * to read (each name a new key). Past it the message is kept raw.
+ */
+export const MAX_SD_ITEMS = 1000;
 
 type SdResult = { data: StructuredData; end: number } | { error: string };
 
@@ -29,7 +36,12 @@ function readStructuredData(text: string, at: number): SdResult {
   // No prototype: an SD-ID or parameter named __proto__ is a name like any other.
   const data: StructuredData = Object.create(null) as StructuredData;
   let i = at;
+  // The next backslash at or after where a value is read; -1 once there is none left. Kept across values, so a
+  // message of many parameters is read in one pass, not one search to its end per value.
+  let escapeAt = text.indexOf('\\', at);
+  let items = 0;
   while (text.charCodeAt(i) === 0x5b) {
+    if (++items > MAX_SD_ITEMS) return { error: `more than ${MAX_SD_ITEMS} SD-IDs and parameters` };
     const idEnd = readName(text, i + 1);
     if (idEnd === i + 1) return { error: `an SD-ELEMENT at ${i} has no SD-ID` };
     const id = text.slice(i + 1, idEnd);
@@ -43,30 +55,32 @@ function readStructuredData(text: string, at: number): SdResult {
       const nameEnd = readName(text, i + 1);
       if (nameEnd === i + 1) return { error: `a parameter of [${id} has no name` };
       const name = text.slice(i + 1, nameEnd);
+      if (++items > MAX_SD_ITEMS) return { error: `more than ${MAX_SD_ITEMS} SD-IDs and parameters` };
       if (text.charCodeAt(nameEnd) !== 0x3d || text.charCodeAt(nameEnd + 1) !== 0x22) {
         return nameEnd >= text.length ? { error: `the structured data ends inside [${id} ${name}` } : { error: `parameter ${name} of [${id} is not name="value"` };
       }
+      // The value runs to the first `"` not escaped; the text between escapes is taken in slices.
       let value = '';
       let j = nameEnd + 2;
-      let closed = false;
-      while (j < text.length) {
-        const v = text.charCodeAt(j);
-        if (v === 0x5c && j + 1 < text.length) {
-          const next = text.charCodeAt(j + 1);
-          value += next === 0x22 || next === 0x5c || next === 0x5d ? text[j + 1] : text.slice(j, j + 2);
-          j += 2;
-        } else if (v === 0x22) {
-          closed = true;
-          j++;
+      for (;;) {
+        const quote = text.indexOf('"', j);
+        if (quote < 0) return { error: `the structured data ends inside the value of ${name} in [${id}` };
+        if (escapeAt >= 0 && escapeAt < j) escapeAt = text.indexOf('\\', j);
+        const escape = escapeAt;
+        if (escape < 0 || escape > quote) {
+          value += text.slice(j, quote);
+          j = quote + 1;
           break;
-        } else {
-          value += text[j];
-          j++;
         }
+        // A backslash before the closing quote always has a character after it.
+        const next = text.charCodeAt(escape + 1);
+        value += text.slice(j, escape) + (next === 0x22 || next === 0x5c || next === 0x5d ? text[escape + 1] : text.slice(escape, escape + 2));
+        j = escape + 2;
       }
-      if (!closed) return { error: `the structured data ends inside the value of ${name} in [${id}` };
       const prior = params[name];
-      params[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
+      if (prior === undefined) params[name] = value;
+      else if (Array.isArray(prior)) prior.push(value);
+      else params[name] = [prior, value];
       i = j;
     }
   }

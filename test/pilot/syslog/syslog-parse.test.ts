@@ -102,6 +102,23 @@ test('RFC 5424 structured data: escapes, a repeated parameter, an empty value, a
   assert.ok(Number.isNaN(m.timeMs));
 });
 
+test('structured data: up to 1000 SD-IDs and parameters are read; a message with more is refused at once, in time linear in its length', () => {
+  // No backslash but in the last value: a search for the next escape from each value would run to the end each time.
+  const sd = (n: number, name: (i: number) => string): string =>
+    `[x@1${Array.from({ length: n }, (_, i) => ` ${name(i)}="v${i === n - 1 ? '\\]' : ''}${i}"`).join('')}]`;
+  for (const name of [(i: number) => `p${i}`, () => 'same']) {
+    const m = ok(`<13>1 - - - - - ${sd(999, name)} m`);
+    const values = Object.values(m.structuredData!['x@1']!).flat();
+    assert.deepEqual([values.length, values[0], values[998]], [999, 'v0', 'v]998']);
+    assert.equal(bad(`<13>1 - - - - - ${sd(1000, name)} m`).reason, 'RFC 5424 STRUCTURED-DATA: more than 1000 SD-IDs and parameters');
+    const huge = `<13>1 - - - - - ${sd(90_000, name)} m`;
+    assert.ok(huge.length > 1_000_000, `${huge.length} characters`);
+    const started = performance.now();
+    assert.equal(bad(huge).code, 'bad_structured_data');
+    assert.ok(performance.now() - started < 100, `${performance.now() - started} ms`);
+  }
+});
+
 test("Docker's syslog driver, rfc5424 format: the tag is APP-NAME and MSGID", () => {
   const m = ok('<30>1 2026-12-07T15:40:24Z node-1 shop/web 812 shop/web - GET / 200');
   assert.deepEqual([m.hostname, m.appName, m.procId, m.msgId, m.structuredData, m.message], ['node-1', 'shop/web', '812', 'shop/web', null, 'GET / 200']);
