@@ -46,8 +46,14 @@ const CONTENT_TYPES: Record<string, string> = {
 const CONFIG_PATTERN = /JAEGER_CONFIG *= *DEFAULT_CONFIG;/;
 const VERSION_PATTERN = /JAEGER_VERSION *= *DEFAULT_VERSION;/;
 
-/** The UI configuration Shipwatch injects: the Monitor tab on (its API is answered from stored spans). */
-export const JAEGER_UI_CONFIG = { monitor: { menuEnabled: true } } as const;
+/**
+ * The UI configuration Shipwatch injects: the Monitor tab on (its API is answered from stored spans), and a trace's
+ * link to the log lines naming it in Shipwatch's own UI (a `traces` link pattern: the trace page's header menu).
+ */
+export const JAEGER_UI_CONFIG = {
+  monitor: { menuEnabled: true },
+  linkPatterns: [{ type: 'traces', url: '/ui/#/logs?traceId=#{traceID}', text: 'Log lines of this trace (Shipwatch)' }],
+} as const;
 
 export interface JaegerUi {
   dir: string;

@@ -98,7 +98,10 @@ describe('QUERY_JAEGER_UI_DIR: the Jaeger UI at /', async () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
     assert.ok(res.body.includes(`const JAEGER_CONFIG = ${JSON.stringify(JAEGER_UI_CONFIG)};`), 'the configuration');
-    assert.deepEqual(JAEGER_UI_CONFIG, { monitor: { menuEnabled: true } });
+    assert.deepEqual(JAEGER_UI_CONFIG, {
+      monitor: { menuEnabled: true },
+      linkPatterns: [{ type: 'traces', url: '/ui/#/logs?traceId=#{traceID}', text: 'Log lines of this trace (Shipwatch)' }],
+    });
     assert.match(res.body, /const JAEGER_VERSION = \{"gitCommit":"","gitVersion":"shipwatch \d+\.\d+\.\d+[^"]*","buildDate":""\};/);
     assert.ok(!res.body.includes('= DEFAULT_CONFIG;'));
     const csp = String(res.headers['content-security-policy']);
