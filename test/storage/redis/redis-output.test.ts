@@ -1,11 +1,11 @@
 /**
  * `shipwatch pilot` with LOGGING_OUTPUT=redis against a real redis-server: numbered lines from real containers
  * arrive on the list named by their target, each once and in order per container; Redis stopped for 20 s while
- * lines flow loses none; a SIGKILLed pilot loses none either (a replay may push some again: at-least-once, as
+ * lines flow, the pilot restarted meanwhile, loses none; a SIGKILLed pilot loses none either (a replay may push some again: at-least-once, as
  * log-pilot's filebeat); a key that is not a list is a dead letter; a bad configuration stops the pilot at start.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runContainer, type TestContainer } from '../../helpers/docker.js';
@@ -96,14 +96,15 @@ test('numbered lines of two containers arrive on their target\'s list each once 
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
 });
 
-test('Redis stopped for 20 s while lines flow: the pilot says so on /health, keeps them on disk, and delivers every one after the restart', { skip }, async (t) => {
+test('Redis stopped for 20 s while lines flow: the pilot says so on /health, keeps them on disk across its own restart, and delivers every one once Redis is back', { skip }, async (t) => {
   const own = await OwnRedis.start(t);
   const redis = redisClient(t, own.url);
   const target = runTarget('outage');
   const N = 30_000;
   const c = await printing(t, target, 'n', N, 200);
   const dirs = new PilotDirs(t);
-  const pilot = await PilotProcess.start(t, dirs, { ...BASE_ENV, REDIS_URL: own.url, REDIS_TIMEOUT: '1s' });
+  const env = { ...BASE_ENV, REDIS_URL: own.url, REDIS_TIMEOUT: '1s' };
+  const pilot = await PilotProcess.start(t, dirs, env);
 
   await waitFor(async () => (await redis.llen(target)) >= 3000, { timeoutMs: 30_000, intervalMs: 100, what: 'the first records on the list' });
   await own.stop();
@@ -115,18 +116,25 @@ test('Redis stopped for 20 s while lines flow: the pilot says so on /health, kee
   }, { timeoutMs: 15_000, intervalMs: 200, what: '/health naming Redis and the disk buffer' });
   assert.equal(reason.status, 200, 'an output outage leaves the pilot reading and healthy (degraded)');
   assert.match(reason.r, /^redis: /);
+  // The pilot stops while Redis is down: what Redis has not taken stays on disk for the next one.
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+  const buffer = join(dirs.dataDir, 'buffer', 'redis');
+  assert.ok(readdirSync(buffer).some((f) => f.endsWith('.seg') && statSync(join(buffer, f)).size > 0), 'records wait in the disk buffer');
+  const next = await PilotProcess.start(t, dirs, env);
   await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (performance.now() - stoppedAt))));
   await own.restart();
 
   await waitFor(async () => sequenceFaults(numbersOf(await redis.lrange(target, 0, -1), c.id, 'n'), N).missing === 0,
     { timeoutMs: 90_000, intervalMs: 500, what: `all ${N} lines on the list` });
-  await waitFor(async () => (await pilot.health()).body['status'] === 'ok', { timeoutMs: 15_000, what: '/health ok again' });
+  await waitFor(async () => (await next.health()).body['status'] === 'ok', { timeoutMs: 15_000, what: '/health ok again' });
   const faults = sequenceFaults(numbersOf(await redis.lrange(target, 0, -1), c.id, 'n'), N);
   t.diagnostic(`after the outage: ${JSON.stringify(faults)}`);
-  // A batch whose EXEC Redis applied just before it stopped, unanswered, is the only thing sent twice: one replay at most.
+  // Sent twice, if anything, is one stretch from an earlier point: a batch whose EXEC Redis applied just before it
+  // stopped, unanswered, or the batches of a run read back together that the stopped pilot had only partly delivered
+  // (a run is acknowledged whole). Never a gap, never a line out of order.
   assert.deepEqual({ missing: faults.missing, gaps: faults.gaps }, { missing: 0, gaps: 0 });
-  assert.ok(faults.replays <= 1 && faults.duplicates <= 500, JSON.stringify(faults));
-  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+  assert.ok(faults.replays <= 1, JSON.stringify(faults));
+  assert.deepEqual(await next.terminate(), { code: 0, signal: null });
 });
 
 test('a pilot killed with SIGKILL while pushing loses no line: the next one resumes, and a replay only repeats lines from an earlier point', { skip }, async (t) => {
