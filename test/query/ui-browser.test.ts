@@ -15,6 +15,8 @@ import { loadConfig } from '../../platform/config/load-config.js';
 import { silentLogger } from '../../platform/log.js';
 import { SharedResources } from '../../platform/runtime.js';
 import { loadPage, startQueryServer, type QueryServer } from '../helpers/headless-chromium.js';
+import { deleteIndices, esClient, esTestUrl } from '../helpers/elasticsearch.js';
+import { BulkEncoder } from '../../storage/elasticsearch/bulk-encoder.js';
 import { openStoreSpanStorage } from '../../storage/span-storage-factory.js';
 import { openStoreLogStorage } from '../../storage/sqlite/log-store.js';
 import { openStoreMetricStorage } from '../../storage/sqlite/metric-store.js';
@@ -154,6 +156,27 @@ describe('the web UI in chromium', () => {
       assert.equal(bytes.readUInt32BE(16), 1400, `${name}: width`);
       assert.ok(bytes.length > 10_000, `${name}: ${bytes.length} bytes is too small for a rendered view`);
     }
+  });
+
+  test('logs and traces together with the logs in Elasticsearch: the same links and the trace\'s log lines', async (t) => {
+    const prefix = `sw-ui-${process.pid}-${Date.now().toString(36)}`;
+    const events = sampleLogs(Date.now()).map((e) => ({ ...e, target: `${prefix}-${e.target}`, json: e.json.replace(/"target":"(\w+)"/, `"target":"${prefix}-$1"`) }));
+    const es = esClient();
+    t.after(async () => {
+      await es.close();
+      await deleteIndices(`${prefix}-*`);
+    });
+    const r = (await es.transport.request({ method: 'POST', path: '/_bulk', querystring: { refresh: 'true' }, bulkBody: new BulkEncoder('daily').encode(events) })) as { errors: boolean };
+    assert.equal(r.errors, false);
+    const onEs = await startQuery('logs-on-es', { LOG_STORAGE_TYPE: 'elasticsearch', ES_SERVER_URLS: await esTestUrl(), QUERY_LOG_INDICES: `${prefix}-*` });
+    t.after(() => onEs.close());
+    const logs = await chromium(`${onEs.url}/#/logs`, 'dom');
+    const links = [...logs.matchAll(/<a class="trace-link" href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+    assert.deepEqual(links, [`#/trace/${SAMPLE_TRACE_ID}?span=${SAMPLE_LOG_SPAN_ID}`, `#/trace/${SAMPLE_TRACE_ID}?span=${SAMPLE_LOG_SPAN_ID}`]);
+    const text = textOf(await chromium(`${onEs.url}/${links[0]}`, 'dom'));
+    assert.match(text, /frontend : GET \/checkout/);
+    assert.match(text, /Log lines of this trace \(2\)/);
+    assert.match(text, /slow query/);
   });
 
   test('with a token the page asks for it instead of showing data', async (t) => {
