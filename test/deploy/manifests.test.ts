@@ -78,10 +78,13 @@ function defaultOf(name: string): string {
   return row.default;
 }
 
-/** Default listen ports by variable, with UDP for the receivers the README's port table puts on UDP. */
+/**
+ * Default listen ports by variable, with UDP for the receivers the README's port table puts on UDP; a listener off
+ * by default (no default, such as the pilot's syslog receiver) opens no port.
+ */
 function listenPorts(program: Program): Array<{ variable: string; port: number; protocol: 'tcp' | 'udp' }> {
   return describeVariables()
-    .filter((v) => SECTIONS_OF[program].includes(v.section) && v.section !== 'common' && v.name.endsWith('_LISTEN'))
+    .filter((v) => SECTIONS_OF[program].includes(v.section) && v.section !== 'common' && v.name.endsWith('_LISTEN') && v.default !== '')
     .map((v) => ({ variable: v.name, port: Number(v.default.split(':').pop()), protocol: /\bUDP\b/.test(v.doc) ? 'udp' as const : 'tcp' as const }));
 }
 
