@@ -84,7 +84,7 @@ function defaultOf(name: string): string {
  */
 function listenPorts(program: Program): Array<{ variable: string; port: number; protocol: 'tcp' | 'udp' }> {
   return describeVariables()
-    .filter((v) => SECTIONS_OF[program].includes(v.section) && v.section !== 'common' && v.name.endsWith('_LISTEN') && v.default !== '')
+    .filter((v) => SECTIONS_OF[program].includes(v.section) && v.section !== 'common' && v.name.endsWith('_LISTEN') && /:\d+$/.test(v.default))
     .map((v) => ({ variable: v.name, port: Number(v.default.split(':').pop()), protocol: /\bUDP\b/.test(v.doc) ? 'udp' as const : 'tcp' as const }));
 }
 
