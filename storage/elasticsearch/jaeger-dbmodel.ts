@@ -43,6 +43,7 @@ import {
   type SpanRef,
   type TagType,
 } from '../../model/span.js';
+import { asString } from '../../model/jaeger-thrift/jaeger-otel-translate.js';
 import { bigIntDigits } from './exact-json.js';
 import { readViewReferences, readViewTags, roundTripParent } from './jaeger-read-view.js';
 
@@ -136,17 +137,18 @@ export function isImpliedStatus(kv: KeyValue): boolean {
 export const WARNINGS_TAG = '@jaeger@warnings';
 
 /**
- * The span's tags as its document's nested list holds them: its warnings after them as Jaeger 2.x writes them, a
- * string tag `@jaeger@warnings`: the text of a single warning (as Jaeger writes one sent as a Thrift or proto tag),
- * several as the JSON text of their list (as Jaeger writes the list its sanitizers make: Go's encoding/json of the
- * OTLP array). Jaeger's v1 API shows the tag's text as one warning.
+ * The span's tags as its document's nested list holds them: its warnings after them as Jaeger 2.x writes them, a tag
+ * `@jaeger@warnings`: a Thrift span's tag as it was sent while it holds the span's only warning
+ * (`span.otlp.warningsTag`: Jaeger keeps it as the attribute it was), else the JSON text of the list (as Jaeger writes
+ * the list its sanitizers make: Go's encoding/json of the OTLP array). Jaeger's v1 API shows the tag's text as one
+ * warning (a list as its JSON text); Shipwatch reads the list back (`spanFromDb`).
  */
 export function docTags(span: Span): KeyValue[] {
   const w = span.warnings;
   if (w === undefined || w.length === 0) return span.tags;
-  // A single warning whose text is itself such a list is written as a list, so that it reads back as it was.
-  const value = w.length === 1 && warningList(w[0]!) === undefined ? w[0]! : goJsonStrings(w);
-  return [...span.tags, { key: WARNINGS_TAG, type: 'string', value }];
+  const sent = span.otlp?.warningsTag;
+  const tag: KeyValue = sent !== undefined && w.length === 1 ? { ...sent, key: WARNINGS_TAG } : { key: WARNINGS_TAG, type: 'string', value: goJsonStrings(w) };
+  return [...span.tags, tag];
 }
 
 /** Go's encoding/json of a list of strings: as JSON.stringify, and <, >, &, U+2028, U+2029 escaped. */
@@ -468,16 +470,28 @@ function spanTags(nested: KeyValue[], fields: KeyValue[]): KeyValue[] {
   return out;
 }
 
+/** The warnings a document's `@jaeger@warnings` tags hold, and the tag a Thrift span sent them in. */
+interface StoredWarnings {
+  list: string[];
+  sent?: KeyValue;
+}
+
 /**
- * `tags` without their `@jaeger@warnings` string tags, whose warnings go to `into`: the list a JSON text of strings
- * holds, else the text as one warning. (Jaeger's own reader shows any such text as one warning: a list its
- * sanitizers wrote shows as its JSON text; Shipwatch shows the warnings, as Jaeger's memory store does.)
+ * `tags` without their `@jaeger@warnings` tags, whose warnings go to `into`: the list the JSON text of a list of
+ * strings holds, else the tag's text as one warning, the tag kept as sent (`span.otlp.warningsTag`). (Jaeger's own
+ * reader shows any such text as one warning: a list its sanitizers wrote shows as its JSON text; Shipwatch shows the
+ * warnings, as Jaeger's memory store does.)
  */
-function takeWarnings(tags: KeyValue[], into: string[]): KeyValue[] {
-  if (!tags.some((kv) => kv.key === WARNINGS_TAG && kv.type === 'string')) return tags;
+function takeWarnings(tags: KeyValue[], into: StoredWarnings): KeyValue[] {
+  if (!tags.some((kv) => kv.key === WARNINGS_TAG)) return tags;
   return tags.filter((kv) => {
-    if (kv.key !== WARNINGS_TAG || kv.type !== 'string') return true;
-    into.push(...(warningList(kv.value) ?? [kv.value]));
+    if (kv.key !== WARNINGS_TAG) return true;
+    const list = kv.type === 'string' ? warningList(kv.value) : undefined;
+    if (list !== undefined) into.list.push(...list);
+    else {
+      into.list.push(asString(kv));
+      into.sent = kv;
+    }
     return false;
   });
 }
@@ -506,7 +520,7 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
     references.unshift({ refType: 'CHILD_OF', traceId, spanId: parent });
   }
   const refs = readViewReferences(traceId, references);
-  const warnings: string[] = [];
+  const warnings: StoredWarnings = { list: [] };
   const logs: SpanLog[] = (doc.logs ?? []).map((l) => ({ timestampMicros: Number(l.timestamp), fields: keyValues(l.fields, problems) }));
   const span: Span = {
     traceId,
@@ -531,7 +545,10 @@ export function spanFromDb(doc: DbSpan, dotReplacement = DOT_REPLACEMENT): Decod
   else if (Number(doc.flags ?? 0) !== 0 || (references.length > 0 && !references.some((r) => r.traceId === traceId))) {
     span.otlp = jaegerOtlp(Number(doc.flags ?? 0) >>> 0, traceId, references);
   }
-  if (warnings.length + problems.length > 0) span.warnings = [...warnings, ...problems];
+  if (warnings.sent !== undefined && warnings.list.length === 1) {
+    span.otlp = { ...(span.otlp ?? jaegerOtlp(Number(doc.flags ?? 0) >>> 0, traceId, references)), warningsTag: warnings.sent };
+  }
+  if (warnings.list.length + problems.length > 0) span.warnings = [...warnings.list, ...problems];
   return { ok: span };
 }
 
