@@ -216,7 +216,7 @@ function warningsOf(text: string): string[] {
  * Jaeger's answer with a span's warnings as Shipwatch shows them. Jaeger 2.x on Elasticsearch shows the text of the
  * stored `@jaeger@warnings` tag as it is: one v1 warning, a v3 string attribute, so a list its sanitizers stored
  * shows as its JSON text (`["Negative duration detected…"]`); Shipwatch shows the warnings themselves, as Jaeger's
- * memory store does (v1 warnings, a v3 array attribute).
+ * memory store does (v1 warnings, a v3 array attribute). A warning sent as a Thrift tag is shown alike.
  */
 function warningsListed(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(warningsListed);
@@ -226,7 +226,7 @@ function warningsListed(v: unknown): unknown {
   for (const [k, x] of Object.entries(o)) out[k] = warningsListed(x);
   if (Array.isArray(o.warnings)) out.warnings = (o.warnings as string[]).flatMap(warningsOf);
   const text = (o.value as Json | undefined)?.stringValue;
-  if (o.key === '@jaeger@warnings' && typeof text === 'string') out.value = { arrayValue: { values: warningsOf(text).map((w) => ({ stringValue: w })) } };
+  if (o.key === '@jaeger@warnings' && typeof text === 'string' && text.startsWith('[')) out.value = { arrayValue: { values: warningsOf(text).map((w) => ({ stringValue: w })) } };
   return out;
 }
 
@@ -473,7 +473,7 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
       },
     ];
     // A Zipkin client span's error text beside its error status (as the Zipkin intake makes it), a warning sent as a
-    // tag, and the list of a sanitizer's warning and another.
+    // Thrift tag (as the Thrift intake makes it), and the list of a sanitizer's warning and another.
     const flagged = `${randomHex(16)}${randomHex(16)}`;
     const [errored, told, backwards] = [randomHex(16), randomHex(16), randomHex(16)];
     const negative = `Negative duration detected, sanitizing end timestamp. Original end timestamp: ${new Date(startUs / 1000).toISOString()}`;
@@ -488,6 +488,7 @@ describe('Jaeger 2.x reads what Shipwatch wrote to Elasticsearch, and Shipwatch 
       {
         traceId: flagged, spanId: told, operationName: 'told', references: [{ refType: 'CHILD_OF', traceId: flagged, spanId: errored }], flags: 0, startTimeMicros: startUs + 4_100,
         durationMicros: 10, tags: [{ key: 'k', type: 'string', value: 'v' }], logs: [], process: frontend, warnings: ['sent by the client'],
+        otlp: { parentSpanId: errored, warningsTag: { key: '@jaeger@warnings', type: 'string', value: 'sent by the client' } },
       },
       {
         traceId: flagged, spanId: backwards, operationName: 'backwards', references: [{ refType: 'CHILD_OF', traceId: flagged, spanId: errored }], flags: 0, startTimeMicros: startUs + 4_200,

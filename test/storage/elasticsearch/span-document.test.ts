@@ -246,10 +246,10 @@ test('a Zipkin error text beside the ERROR status: the field is error=true as Ja
   assert.deepEqual(jaeger.ok.tags, s.tags.slice(1));
 });
 
-test('warnings are written as Jaeger 2.x writes them, a @jaeger@warnings string tag, and read back; those Jaeger wrote read as its memory store shows them', () => {
+test('warnings are written as Jaeger 2.x writes them, a @jaeger@warnings tag, and read back; those Jaeger wrote read as its memory store shows them', () => {
+  // A list (a sanitizer's): Go's encoding/json of it (<, >, & escaped), the text Jaeger writes.
   const one = parseJsonExact(spanDocJson({ ...base, warnings: ['w1'] })) as DbSpan;
-  assert.deepEqual(one.tags, [{ key: '@jaeger@warnings', type: 'string', value: 'w1' }]);
-  // Several: Go's encoding/json of the list (<, >, & escaped), the text Jaeger writes for the list its sanitizers make.
+  assert.deepEqual(one.tags, [{ key: '@jaeger@warnings', type: 'string', value: '["w1"]' }]);
   const several = parseJsonExact(spanDocJson({ ...base, tags: [{ key: 'k', type: 'string', value: 'v' }], warnings: ['a <b>', 'c & d'] })) as DbSpan;
   assert.deepEqual(several.tags, [{ key: 'k', type: 'string', value: 'v' }, { key: '@jaeger@warnings', type: 'string', value: '["a \\u003cb\\u003e","c \\u0026 d"]' }]);
   for (const warnings of [['w1'], ['a <b>', 'c & d'], ['["x","y"]'], ['[not json'], ['']]) {
@@ -257,17 +257,36 @@ test('warnings are written as Jaeger 2.x writes them, a @jaeger@warnings string 
     assert.ok('ok' in back);
     assert.deepEqual(back.ok.warnings, warnings);
     assert.deepEqual(back.ok.tags, []);
+    assert.equal(back.ok.otlp, undefined);
   }
+  // A Thrift span's tag, as sent while it is the only warning (Jaeger keeps the attribute it was); with Jaeger's own
+  // warning beside it, the list.
+  const parent = { refType: 'CHILD_OF' as const, traceId: base.traceId, spanId: '00000000000000a1' };
+  for (const sent of [{ key: '@jaeger@warnings', type: 'string', value: 'sent as a tag' }, { key: '@jaeger@warnings', type: 'int64', value: 7 }] as KeyValue[]) {
+    const thrift: Span = { ...base, references: [parent], warnings: [sent.type === 'string' ? sent.value : '7'], otlp: { parentSpanId: parent.spanId, warningsTag: sent } };
+    const doc = parseJsonExact(spanDocJson(thrift)) as DbSpan;
+    assert.deepEqual(doc.tags, [sent]);
+    const back = spanFromDb(doc);
+    assert.ok('ok' in back);
+    assert.equal(spanDocJson(back.ok), spanDocJson(thrift));
+    assert.deepEqual(back.ok.warnings, thrift.warnings);
+    assert.deepEqual(back.ok.otlp?.warningsTag, sent);
+  }
+  const joined = parseJsonExact(spanDocJson({ ...base, warnings: ['sent', 'Negative duration detected'], otlp: { warningsTag: { key: '@jaeger@warnings', type: 'string', value: 'sent' } } })) as DbSpan;
+  assert.deepEqual(joined.tags, [{ key: '@jaeger@warnings', type: 'string', value: '["sent","Negative duration detected"]' }]);
   // Jaeger's documents: a sanitizer's warning (the JSON text of the list), a warning sent as a Thrift tag (its text).
   const jaeger = (value: string): Span => {
-    const r = spanFromDb({ ...(parseJsonExact(spanDocJson(base)) as DbSpan), tags: [{ key: '@jaeger@warnings', type: 'string', value }, { key: 'x', type: 'string', value: 'y' }] });
+    const r = spanFromDb({ ...(parseJsonExact(spanDocJson(base)) as DbSpan), references: [{ refType: 'CHILD_OF', traceID: base.traceId, spanID: parent.spanId }], tags: [{ key: '@jaeger@warnings', type: 'string', value }, { key: 'x', type: 'string', value: 'y' }] });
     assert.ok('ok' in r);
     return r.ok;
   };
   assert.deepEqual(jaeger('["Negative duration detected, sanitizing end timestamp."]').warnings, ['Negative duration detected, sanitizing end timestamp.']);
-  assert.deepEqual(jaeger('sent by the client').warnings, ['sent by the client']);
+  assert.equal(jaeger('["Negative duration detected, sanitizing end timestamp."]').otlp, undefined);
+  const told = jaeger('sent by the client');
+  assert.deepEqual(told.warnings, ['sent by the client']);
+  assert.deepEqual(told.otlp, { parentSpanId: parent.spanId, warningsTag: { key: '@jaeger@warnings', type: 'string', value: 'sent by the client' } });
+  assert.deepEqual(told.tags, [{ key: 'x', type: 'string', value: 'y' }]);
   assert.deepEqual(jaeger('[1,2]').warnings, ['[1,2]']);
-  assert.deepEqual(jaeger('w').tags, [{ key: 'x', type: 'string', value: 'y' }]);
 });
 
 test('the exact parse leaves strings and fractions alone and keeps safe integers numbers', () => {
