@@ -116,7 +116,8 @@ export async function main(argv: string[]): Promise<number> {
   // First, before any program opens a port or migrates the store: where to look and where to send.
   const banner = buildStartBanner(config, version());
   if (format === 'pretty') {
-    if (log.level !== 'silent') process.stderr.write(bannerText(banner, colour));
+    // Said at info, as its JSON form is: LOG_LEVEL=warn or above leaves it out.
+    if (['info', 'debug', 'trace'].includes(log.level)) process.stderr.write(bannerText(banner, colour));
   } else {
     log.info('starting', bannerFields(banner));
   }
