@@ -3,7 +3,7 @@
  * a search is a trace-id aggregation over the daily span indices of its time range, then the spans of those traces
  * are read (all indices: a trace may cross midnight); services and operations are aggregations over the service
  * indices; a trace by id looks in every span index. Dependencies, which Jaeger leaves to a Spark job, are computed
- * from the spans of the window (a CHILD_OF parent of another service is one call; a span stored twice counts once).
+ * from the spans of the window as Jaeger's memory store counts them (getDependencies).
  *
  * A trace id is looked up in every form it may be stored under: the 32 digits Jaeger 2 and Shipwatch write, and for
  * a 64-bit id the 16 digits older Shipwatch versions wrote and the unpadded form Jaeger 1 once wrote. Span documents
@@ -38,6 +38,7 @@ export interface EsSpanReaderOptions {
 interface Hit {
   _source: DbSpan;
   sort?: unknown[];
+  _seq_no?: number;
 }
 
 interface Bucket {
@@ -212,37 +213,59 @@ export class EsSpanReader implements SpanReader {
     return out;
   }
 
+  /**
+   * As Jaeger 2.x's memory store counts them (and the embedded store, storage/sqlite/span-dependencies.ts): a trace's
+   * calls count when the whole trace lies in the window — its first span starts after the window's start, its last
+   * ends before the window's end; a call within one service counts too; the parent of a span id two spans share (a
+   * Zipkin client and server half) is the one stored first (its document's sequence number: a bulk request's
+   * documents are numbered in their order, which is the order the spans came in). A span stored twice (by two
+   * writers) is one call.
+   */
   async getDependencies(endTimeMs: number, lookbackMs: number): Promise<DependencyLink[]> {
     const startMicros = (endTimeMs - lookbackMs) * 1000;
     const endMicros = endTimeMs * 1000;
     const indices = dailyIndices(this.names.spanPrefix, startMicros, endMicros);
     const limit = this.opts.maxDependencySpans ?? 1_000_000;
-    const serviceOf = new Map<string, string>();
-    const parents: Array<{ traceId: string; parentId: string; service: string }> = [];
-    /** A span stored twice (sent twice, written by two collectors) is one call. */
+    /** Per trace (normalised id): its id as stored, first start and last end, span id → [sequence number, service] first stored. */
+    const traces = new Map<string, { stored: string; startUs: number; endUs: number; services: Map<string, [number, string]> }>();
+    const children: Array<{ traceId: string; parentId: string; service: string }> = [];
     const seen = new Set<string>();
     let after: unknown[] | undefined;
     let scanned = 0;
     for (;;) {
       const resp = await this.search(indices, {
         size: 5_000,
-        _source: ['traceID', 'spanID', 'references', 'process.serviceName'],
+        seq_no_primary_term: true,
+        // `otlp` but for its events: a span sent over OTLP has one, and its parent is only ever `parentSpanID` (not
+        // a link, which its references also hold). An object left empty by the exclusion is left out; one left so
+        // had neither parent nor link: its references hold none either.
+        _source: {
+          includes: ['traceID', 'spanID', 'references', 'process.serviceName', 'startTime', 'duration', 'otlp'],
+          excludes: ['otlp.eventNames', 'otlp.eventNanos', 'otlp.dropped'],
+        },
         query: { range: { startTime: { gte: startMicros, lte: endMicros } } },
         sort: [{ startTime: 'asc' }, { spanID: 'asc' }],
         ...(after ? { search_after: after } : {}),
       });
       const hits = ((resp.hits as { hits?: Hit[] } | undefined)?.hits ?? []);
-      for (const { _source: s } of hits) {
+      for (const { _source: s, _seq_no: seqNo = 0 } of hits) {
         const traceId = normaliseTraceId(String(s.traceID)) ?? '';
+        const spanId = normaliseSpanId(String(s.spanID)) ?? '';
         const service = s.process?.serviceName ?? '';
-        serviceOf.set(`${traceId}/${normaliseSpanId(String(s.spanID)) ?? ''}`, service);
-        const parent = (s.references ?? []).find((r) => r.refType === 'CHILD_OF' && normaliseTraceId(String(r.traceID)) === traceId);
-        if (!parent) continue;
-        const parentId = normaliseSpanId(String(parent.spanID)) ?? '';
-        const key = `${traceId}/${normaliseSpanId(String(s.spanID)) ?? ''}/${parentId}/${service}`;
+        const startUs = Number(s.startTime ?? 0);
+        const endUs = startUs + Number(s.duration ?? 0);
+        let t = traces.get(traceId);
+        if (t === undefined) traces.set(traceId, (t = { stored: String(s.traceID), startUs, endUs, services: new Map() }));
+        if (startUs < t.startUs) t.startUs = startUs;
+        if (endUs > t.endUs) t.endUs = endUs;
+        const known = t.services.get(spanId);
+        if (known === undefined || seqNo < known[0]) t.services.set(spanId, [seqNo, service]);
+        const parentId = dbParentSpanId(s, traceId);
+        if (parentId === undefined) continue;
+        const key = `${traceId}/${spanId}/${parentId}/${service}/${startUs}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        parents.push({ traceId, parentId, service });
+        children.push({ traceId, parentId, service });
       }
       scanned += hits.length;
       if (hits.length < 5_000) break;
@@ -252,17 +275,40 @@ export class EsSpanReader implements SpanReader {
       }
       after = hits[hits.length - 1]!.sort;
     }
+    const inside = new Set<string>();
+    for (const [traceId, t] of traces) if (t.startUs > startMicros && t.endUs < endMicros) inside.add(traceId);
+    // A trace with a span outside the window (before it, or a span started after it) does not lie in it.
+    const ids = [...inside].map((id) => traces.get(id)!.stored);
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const resp = await this.search([`${this.names.spanPrefix}*`], {
+        size: 0,
+        query: { bool: { filter: [{ terms: { traceID: ids.slice(i, i + 1_000) } }], must_not: [{ range: { startTime: { gte: startMicros, lte: endMicros } } }] } },
+        aggs: { outside: { terms: { field: 'traceID', size: 1_000 } } },
+      });
+      const buckets = ((resp.aggregations as { outside?: { buckets?: Bucket[] } } | undefined)?.outside?.buckets ?? []);
+      for (const b of buckets) inside.delete(normaliseTraceId(String(b.key)) ?? '');
+    }
     const counts = new Map<string, DependencyLink>();
-    for (const p of parents) {
-      const parentService = serviceOf.get(`${p.traceId}/${p.parentId}`);
-      if (parentService === undefined || parentService === p.service) continue;
-      const key = `${parentService}\u0000${p.service}`;
+    for (const c of children) {
+      if (!inside.has(c.traceId)) continue;
+      const parentService = traces.get(c.traceId)!.services.get(c.parentId)?.[1];
+      if (parentService === undefined) continue;
+      const key = `${parentService}\u0000${c.service}`;
       const link = counts.get(key);
       if (link) link.callCount++;
-      else counts.set(key, { parent: parentService, child: p.service, callCount: 1 });
+      else counts.set(key, { parent: parentService, child: c.service, callCount: 1 });
     }
     return [...counts.values()].sort((a, b) => (a.parent === b.parent ? (a.child < b.child ? -1 : 1) : a.parent < b.parent ? -1 : 1));
   }
+}
+
+/** The parent span id of a stored span, as model/span.ts's parentSpanId reads a span of the model. */
+function dbParentSpanId(s: DbSpan, traceId: string): string | undefined {
+  const otlp = (s as { otlp?: { parentSpanID?: unknown } }).otlp;
+  if (otlp !== undefined) return otlp.parentSpanID === undefined ? undefined : normaliseSpanId(String(otlp.parentSpanID));
+  const refs = s.references ?? [];
+  const parent = refs.find((r) => r.refType === 'CHILD_OF' && normaliseTraceId(String(r.traceID)) === traceId) ?? refs[0];
+  return parent === undefined ? undefined : normaliseSpanId(String(parent.spanID));
 }
 
 /** The forms a trace id may be stored under: 32 digits; for a 64-bit id also 16 digits and without leading zeros. */

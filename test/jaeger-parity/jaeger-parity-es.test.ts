@@ -26,7 +26,6 @@ parity('Elasticsearch', {
     SPAN_STORAGE_TYPE: 'elasticsearch', ES_SERVER_URLS: await esTestUrl(), ES_INDEX_PREFIX: prefix, ES_NUM_SHARDS: '1', ES_NUM_REPLICAS: '0',
   }),
   settleMs: 2000,
-  knownDifferences: Object.fromEntries(['v1.dependencies', 'v1.dependencies.default-lookback'].map((id) => [id, 'dependencies from Elasticsearch are not counted as Jaeger\'s memory store counts them (the embedded store now does): calls within one service are left out (Jaeger counts them), among others'])),
   deliberateDifferences: Object.fromEntries([
     'v3.trace-raw.otlp-json.0000000000000000010000000e0e0003', 'v3.trace-raw.otlp-proto.0000000000000000020000000e0e0003',
     'v3.trace-raw.thrift-http.0000000000000000030000000000b0b1', 'v3.trace-raw.thrift-udp.0000000000000000040000000000b0b1',
