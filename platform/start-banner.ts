@@ -76,6 +76,10 @@ export function buildStartBanner(config: Config, version: string): StartBanner {
       endpoint('sampling', 'Sampling', 'Jaeger remote sampling', c.samplingListen, { scheme: 'http', path: '/sampling' }),
     );
   }
+  if (runs('pilot') && config.pilot.syslogListen !== null) {
+    const tls = config.pilot.syslogTlsCert !== '';
+    endpoints.push(endpoint('syslog', 'Send logs', tls ? 'syslog over TLS (TCP)' : 'syslog (UDP and TCP)', config.pilot.syslogListen, { note: 'RFC 3164, RFC 5424' }));
+  }
   if (runs('pilot')) endpoints.push(endpoint('pilotAdmin', 'Health', 'pilot', config.pilot.adminListen, { scheme: 'http', path: '/health' }));
   if (runs('collector')) endpoints.push(endpoint('collectorAdmin', 'Health', 'collector', config.collector.adminListen, { scheme: 'http', path: '/health' }));
   if (runs('query')) endpoints.push(endpoint('queryAdmin', 'Health', 'query', config.query.adminListen, { scheme: 'http', path: '/health' }));

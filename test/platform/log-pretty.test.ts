@@ -72,6 +72,11 @@ test('the banner names the ports of the configuration it is given, and only the 
   assert.equal(fields.engine, 'unix:///var/run/docker.sock');
   assert.match(bannerText(all, false), /^Shipwatch 1\.2\.3 · all: pilot, collector and query\n {2}Open http:\/\/10\.0\.0\.5:8080\//);
 
+  assert.equal(fields.syslog, undefined, 'the syslog receiver is off unless PILOT_SYSLOG_LISTEN is set');
+  const withSyslog = buildStartBanner(loadConfig({ PILOT_SYSLOG_LISTEN: ':5514' }, 'pilot'), '1.2.3');
+  assert.equal(bannerFields(withSyslog).syslog, 'localhost:5514');
+  assert.match(bannerText(withSyslog, false), /Send logs\n +syslog \(UDP and TCP\) +localhost:5514/);
+
   const query = bannerFields(buildStartBanner(loadConfig({}, 'query'), '1.2.3'));
   assert.deepEqual(Object.keys(query).sort(), ['dataDir', 'programs', 'queryAdmin', 'ui', 'version']);
   const collector = buildStartBanner(loadConfig({ COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0' }, 'collector'), '1.2.3');
