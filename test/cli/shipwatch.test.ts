@@ -46,7 +46,7 @@ test('--help lists every variable with its aliases, and every command', async ()
 });
 
 test('a bad configuration exits 2 and names every bad variable', async () => {
-  const bad = { PILOT_ADMIN_LISTEN: 'nowhere', LOGGING_OUTPUT: 'kafka', SHIPWATCH_RETENTION: 'forever' };
+  const bad = { PILOT_ADMIN_LISTEN: 'nowhere', LOGGING_OUTPUT: 'splunk', SHIPWATCH_RETENTION: 'forever' };
   const r = await shipwatch(['pilot'], bad);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
