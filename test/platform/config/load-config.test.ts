@@ -24,7 +24,7 @@ test('a configuration with several bad variables reports every problem at once, 
     SHIPWATCH_SHUTDOWN_TIMEOUT: 'soon',
     PILOT_ADMIN_LISTEN: ':99999',
     PILOT_MAX_LINE_BYTES: '12 parsecs',
-    LOGGING_OUTPUT: 'console,kafka',
+    LOGGING_OUTPUT: 'console,splunk',
     LOG_LEVEL: 'loud',
   };
   const problems = problemsOf({ ...bad, QUERY_MAX_TRACES: '10' }, 'all');
@@ -75,18 +75,18 @@ test('durations, sizes and ports out of their grammar are refused', () => {
 });
 
 test('an unknown log output is refused, naming it and the outputs that exist', () => {
-  const [problem, ...rest] = problemsOf({ LOGGING_OUTPUT: 'file,kafka' }, 'pilot');
+  const [problem, ...rest] = problemsOf({ LOGGING_OUTPUT: 'file,splunk' }, 'pilot');
   assert.equal(rest.length, 0);
   assert.equal(problem!.variable, 'LOGGING_OUTPUT');
-  assert.match(problem!.reason, /"kafka"/);
-  for (const output of ['elasticsearch', 'console', 'file', 'store']) assert.ok(problem!.reason.includes(output), `names ${output}`);
+  assert.match(problem!.reason, /"splunk"/);
+  for (const output of ['elasticsearch', 'console', 'file', 'store', 'redis', 'kafka']) assert.ok(problem!.reason.includes(output), `names ${output}`);
 });
 
 test("log-pilot's FLUENTD_OUTPUT and FILEBEAT_OUTPUT are read when LOGGING_OUTPUT is unset, and LOGGING_OUTPUT wins", () => {
   assert.deepEqual(loadConfig({ FLUENTD_OUTPUT: 'file,console' }, 'pilot').pilot.outputs, ['file', 'console']);
   assert.deepEqual(loadConfig({ FILEBEAT_OUTPUT: 'file' }, 'pilot').pilot.outputs, ['file']);
   assert.deepEqual(loadConfig({ LOGGING_OUTPUT: 'console', FLUENTD_OUTPUT: 'file' }, 'pilot').pilot.outputs, ['console']);
-  assert.deepEqual(problemsOf({ FLUENTD_OUTPUT: 'kafka' }, 'pilot').map((p) => p.variable), ['FLUENTD_OUTPUT']);
+  assert.deepEqual(problemsOf({ FLUENTD_OUTPUT: 'splunk' }, 'pilot').map((p) => p.variable), ['FLUENTD_OUTPUT']);
 });
 
 test('the default log output depends on the program: console for a lone pilot, store in all', () => {
