@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Docker engine for the integration tests, and the test image shipwatch-test/busybox:latest.
 # Installs docker.io when dockerd is missing, starts dockerd in the background when the socket does not answer,
-# waits for it, and builds the image (from Debian's busybox-static) when it is missing. Idempotent.
+# waits for it, puts it in swarm mode (a single-node swarm, for the auto scaling tests) when it is in none, and
+# builds the image (from Debian's busybox-static) when it is missing. Idempotent.
 set -euo pipefail
 SERVICE_NAME=docker
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +33,19 @@ else
   fi
   say "dockerd is up"
 fi
+
+# Auto scaling acts on swarm services, so the engine must be a manager. A one-node swarm advertised on the loopback
+# address needs no other host and publishes no port; containers started outside it are not touched.
+swarm_state="$(docker info --format '{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}')"
+case "$swarm_state" in
+  active/true) say "engine is a swarm manager" ;;
+  inactive/*)
+    need_root "docker swarm init"
+    docker swarm init --advertise-addr 127.0.0.1 >/dev/null || die "docker swarm init failed"
+    say "swarm initialised (one node, advertised on 127.0.0.1)"
+    ;;
+  *) die "the engine's swarm state is $swarm_state: it must be a swarm manager, or in no swarm (then it becomes one)" ;;
+esac
 
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   say "image $IMAGE present"
