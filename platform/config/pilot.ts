@@ -1,3 +1,4 @@
+import { pilotCri } from './pilot-cri.js';
 import { pilotElasticsearch } from './pilot-elasticsearch.js';
 import { pilotKafka } from './pilot-kafka.js';
 import { pilotRedis } from './pilot-redis.js';
@@ -66,4 +67,5 @@ export const pilot = {
   ...pilotKafka,
   ...pilotRuntime,
   ...pilotSyslog,
+  ...pilotCri,
 };
