@@ -24,7 +24,7 @@ import { SharedResources } from '../platform/runtime.js';
 import { createRegistry } from '../platform/self-metrics.js';
 import { ContainerSources } from '../pilot/container-sources.js';
 import { LogPipeline } from '../pilot/log-pipeline.js';
-import { buildOutputs } from '../pilot/outputs/log-outputs.js';
+import { buildOutputs } from '../logs/outputs/log-outputs.js';
 import { PathMapper } from '../pilot/path-mapper.js';
 import { PositionStore } from '../pilot/positions.js';
 import { tracePatternOf } from '../pilot/trace-context.js';

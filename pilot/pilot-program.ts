@@ -7,7 +7,8 @@
  * (they wait in the disk buffer while it is down), and /health names it while deliveries fail.
  *
  * Shutdown order (close): stop discovery, stop reading and receiving syslog, wait for what was read to be acknowledged
- * (bounded by SHIPWATCH_SHUTDOWN_TIMEOUT), close the outputs, save positions, close the admin port.
+ * (bounded by SHIPWATCH_SHUTDOWN_TIMEOUT), close the outputs (in `all`, the runtime closes them after every program),
+ * save positions, close the admin port.
  */
 import { join } from 'node:path';
 import { startAdminServer } from '../platform/http/admin-server.js';
@@ -18,7 +19,7 @@ import type { RunningProgram, Runtime } from '../platform/runtime.js';
 import { createRegistry } from '../platform/self-metrics.js';
 import { ContainerSources } from './container-sources.js';
 import { LogPipeline } from './log-pipeline.js';
-import { buildOutputs } from './outputs/log-outputs.js';
+import { openLogOutputs } from '../logs/outputs/log-outputs.js';
 import { defaultHostRoot, PathMapper } from './path-mapper.js';
 import { PositionStore } from './positions.js';
 import { startSyslogInput } from './syslog/syslog-input.js';
@@ -34,7 +35,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   const hostRoot = defaultHostRoot(p.hostRoot);
   const positionsFile = join(config.common.dataDir, 'pilot', 'positions.json');
   const positions = PositionStore.open(positionsFile, log.child({ component: 'positions' }), p.positionsFlushIntervalMs);
-  const outputs = await buildOutputs(runtime, registry).catch(async (err: unknown) => {
+  const outputs = await openLogOutputs(runtime, registry).catch(async (err: unknown) => {
     await positions.close();
     throw err;
   });
@@ -61,7 +62,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     });
   } catch (err) {
     await syslog?.receiver.close();
-    await Promise.all(outputs.sinks.map((s) => s.close()));
+    await outputs.close();
     await positions.close();
     throw err;
   }
@@ -73,7 +74,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     await Promise.all([sources.stop(), syslog?.receiver.close()]);
     const flushed = await pipeline.drained(Math.max(500, config.common.shutdownTimeoutMs - 1500));
     if (!flushed) log.warn('outputs did not acknowledge everything in time; the rest is read again at the next start', { pendingBytes: pipeline.pendingBytes });
-    await Promise.all(outputs.sinks.map((s) => s.close()));
+    await outputs.close();
     await positions.close();
     await admin.close();
   })());

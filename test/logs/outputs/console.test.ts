@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { ConsoleSink } from '../../../pilot/outputs/console.js';
+import { ConsoleSink } from '../../../logs/outputs/console.js';
 import { makeLogEvents } from '../../helpers/log-events.js';
 
 test('the console output writes each record as one line, multi-byte text unchanged, and is acknowledged once written', async () => {

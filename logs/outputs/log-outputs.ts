@@ -1,6 +1,8 @@
 /**
- * The pilot's outputs from LOGGING_OUTPUT: console, file, elasticsearch (storage/elasticsearch), redis (storage/redis) and
- * store (the embedded store, storage/sqlite), each a LogSink. The store is shared with the other programs of `all` through the runtime.
+ * The log outputs from LOGGING_OUTPUT: console, file, elasticsearch (storage/elasticsearch), redis (storage/redis), kafka
+ * (storage/kafka) and store (the embedded store, storage/sqlite), each a LogSink. The pilot ships container and syslog
+ * records to them, the collector OTLP log records. In `all` both programs write to one set (openLogOutputs): two
+ * Elasticsearch, Redis or Kafka outputs would share one disk buffer under SHIPWATCH_DATA_DIR/buffer/.
  */
 import { join } from 'node:path';
 import { swError } from '../../platform/errors.js';
@@ -14,6 +16,29 @@ export interface BuiltOutputs {
   sinks: LogSink[];
   /** Lines for the start-up summary. */
   summary: string[];
+}
+
+/** A program's log outputs; `close` closes them, or nothing in `all`, where the runtime closes them after every program. */
+export interface LogOutputs extends BuiltOutputs {
+  close(): Promise<void>;
+}
+
+/**
+ * The log outputs a program writes to: its own (closed by its `close`), or in `all` the process's one set, built by the
+ * first program that asks (with that program's registry) and closed by the runtime after every program, so that the
+ * collector's OTLP receivers can still write while the pilot drains.
+ */
+export async function openLogOutputs(runtime: Runtime, registry: Registry): Promise<LogOutputs> {
+  if (runtime.config.program !== 'all') {
+    const own = await buildOutputs(runtime, registry);
+    let closing: Promise<void> | undefined;
+    return { ...own, close: () => (closing ??= Promise.all(own.sinks.map((s) => s.close())).then(() => undefined)) };
+  }
+  const shared = runtime.shared.get('log-outputs', () => buildOutputs(runtime, registry), async (built) => {
+    const outputs = await built.catch(() => undefined);
+    if (outputs !== undefined) await Promise.all(outputs.sinks.map((s) => s.close()));
+  });
+  return { ...(await shared), close: async () => undefined };
 }
 
 export async function buildOutputs(runtime: Runtime, registry: Registry): Promise<BuiltOutputs> {
