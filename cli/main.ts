@@ -1,5 +1,5 @@
 /**
- * `shipwatch <pilot|collector|query|all>` (and the one-off `es-init`, `es-clean`: ./es-commands.ts, loaded only for
+ * `shipwatch <pilot|collector|query|all|ingester>` (and the one-off `es-init`, `es-clean`: ./es-commands.ts, loaded only for
  * them): loads the configuration (every problem at once, exit 2), starts the
  * program(s), and on SIGTERM/SIGINT closes them in order — pilot (stop reading, flush, save positions), collector,
  * query, then the shared store — within SHIPWATCH_SHUTDOWN_TIMEOUT, exiting 0.
@@ -14,16 +14,22 @@ import { bannerFields, bannerText, buildStartBanner } from '../platform/start-ba
 import { SharedResources, type RunningProgram, type StartProgram } from '../platform/runtime.js';
 
 const PROGRAMS = ['pilot', 'collector', 'query'] as const;
+/** Started on its own only: `all` is the one-process set-up on the embedded store, with no Kafka between. */
+const ALONE = ['ingester'] as const;
 /** Long enough for the first engine listing, short enough to read as part of the start. */
 const REPORT_DELAY_MS = 2000;
-type One = (typeof PROGRAMS)[number];
+type One = (typeof PROGRAMS)[number] | (typeof ALONE)[number];
 
 const DESCRIPTIONS: Record<Program, string> = {
   pilot: 'collect container logs (one per host)',
   collector: 'custom monitoring, container stats, line protocol, traces',
   query: 'Jaeger query API, log search API and UI',
   all: 'pilot, collector and query in one process on the embedded store',
+  ingester: 'spans from Kafka into span storage (after a collector with SPAN_STORAGE_TYPE=kafka)',
 };
+const DEMO_DESCRIPTION = 'all, with a sample shop sending traces, logs and metrics to it';
+/** A request of the demo shop every so often; its counters pushed as line protocol every so often. */
+const DEMO_OPTIONS = { intervalMs: 250, metricsIntervalMs: 2000, seed: 20261207 };
 
 export function version(): string {
   // Compiled, this file is dist/cli/main.js; run from source (tests), cli/main.ts: the package file is above either.
@@ -43,7 +49,8 @@ export function helpText(): string {
     'Usage: shipwatch <command>',
     '',
     'Commands:',
-    ...(['pilot', 'collector', 'query', 'all'] as const).map((c) => `  ${c.padEnd(10)} ${DESCRIPTIONS[c]}`),
+    ...(['pilot', 'collector', 'query', 'all', 'ingester'] as const).map((c) => `  ${c.padEnd(10)} ${DESCRIPTIONS[c]}`),
+    `  ${'demo'.padEnd(10)} ${DEMO_DESCRIPTION}`,
     ...Object.entries(ES_COMMANDS).map(([c, d]) => `  ${c.padEnd(10)} ${d}`),
     '',
     'Options:',
@@ -90,9 +97,10 @@ export async function main(argv: string[]): Promise<number> {
     const { runEsCommand } = await import('./es-commands.js');
     return runEsCommand(args[0] as EsCommand, args.slice(1), process.env);
   }
-  const command = args[0] as Program;
+  const demo = args[0] === 'demo';
+  const command = (demo ? 'all' : args[0]) as Program;
   if (!['pilot', 'collector', 'query', 'all'].includes(command) || args.length > 1) {
-    process.stderr.write(`shipwatch: unknown command "${args.join(' ')}" (expected pilot, collector, query or all; see --help)\n`);
+    process.stderr.write(`shipwatch: unknown command "${args.join(' ')}" (expected pilot, collector, query, all or demo; see --help)\n`);
     return 2;
   }
 
@@ -125,8 +133,11 @@ export async function main(argv: string[]): Promise<number> {
   const names: One[] = command === 'all' ? [...PROGRAMS] : [command];
   const running: Array<{ name: One; program: RunningProgram }> = [];
   const missing: One[] = [];
+  let demoWorkload: { close(): Promise<void> } | undefined;
 
   const shutdown = async (): Promise<void> => {
+    // The demo's SDKs send what they hold while the receivers still listen.
+    await demoWorkload?.close();
     for (const { program } of running) await program.close();
     await shared.closeAll();
   };
@@ -151,6 +162,16 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   for (const name of missing) log.warn(`${name} is not built yet; running without it`);
+  if (demo) {
+    try {
+      const { startDemo } = await import('./demo/demo-workload.js');
+      demoWorkload = await startDemo(config, log.child({ component: 'demo' }), DEMO_OPTIONS);
+    } catch (err) {
+      log.fatal('demo failed to start', { err });
+      await shutdown().catch(() => {});
+      return 1;
+    }
+  }
   // What is said once per process, now that every program has started (the store's migration summary).
   shared.started();
   if (format === 'json') {

@@ -5,12 +5,13 @@
 import { swError } from '../errors.js';
 import { collector } from './collector.js';
 import { common } from './common.js';
+import { ingester } from './ingester.js';
 import { pilot } from './pilot.js';
 import { query } from './query.js';
 import { Problem, type LoadContext, type Program, type Resolved, type Section, type VarSpec } from './schema.js';
 import { spanStorage } from './span-storage-config.js';
 
-export const SECTIONS = { common, spanStorage, pilot, collector, query } as const;
+export const SECTIONS = { common, spanStorage, pilot, collector, query, ingester } as const;
 
 /** Which sections a program reads: a variable of another program's section is neither parsed nor reported. */
 const SECTIONS_OF: Record<Program, ReadonlyArray<keyof typeof SECTIONS>> = {
@@ -18,6 +19,7 @@ const SECTIONS_OF: Record<Program, ReadonlyArray<keyof typeof SECTIONS>> = {
   collector: ['common', 'spanStorage', 'collector'],
   query: ['common', 'spanStorage', 'query'],
   all: ['common', 'spanStorage', 'pilot', 'collector', 'query'],
+  ingester: ['common', 'spanStorage', 'ingester'],
 };
 
 export type Config = {
@@ -27,6 +29,7 @@ export type Config = {
   readonly pilot: Resolved<typeof pilot>;
   readonly collector: Resolved<typeof collector>;
   readonly query: Resolved<typeof query>;
+  readonly ingester: Resolved<typeof ingester>;
 };
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -11,6 +11,7 @@ const SECTION_TITLES: Record<string, string> = {
   pilot: 'pilot',
   collector: 'collector',
   query: 'query',
+  ingester: 'ingester',
 };
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

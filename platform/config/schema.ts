@@ -9,7 +9,7 @@ export class Problem {
   constructor(readonly reason: string) {}
 }
 
-export type Program = 'pilot' | 'collector' | 'query' | 'all';
+export type Program = 'pilot' | 'collector' | 'query' | 'all' | 'ingester';
 
 export interface LoadContext {
   program: Program;

@@ -66,6 +66,7 @@ const SECTIONS_OF: Record<Program, string[]> = {
   collector: ['common', 'spanStorage', 'collector'],
   query: ['common', 'spanStorage', 'query'],
   all: ['common', 'spanStorage', 'pilot', 'collector', 'query'],
+  ingester: ['common', 'spanStorage', 'ingester'],
 };
 
 function knownVariables(program: Program): Set<string> {
