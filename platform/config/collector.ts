@@ -1,3 +1,4 @@
+import { collectorAlarms } from './collector-alarms.js';
 import { parseBool, parseDurationMs, parseEnum, parseInteger, parseList, parseListen, parseSizeBytes, parseString, parseUrl, v } from './schema.js';
 
 export const collector = {
@@ -70,6 +71,25 @@ export const collector = {
   influxdbBatchPoints: v({ name: 'INFLUXDB_BATCH', default: '5000', doc: 'Points per InfluxDB write.', parse: parseInteger(1, 1_000_000) }),
   influxdbFlushIntervalMs: v({ name: 'INFLUXDB_FLUSH_INTERVAL', default: '1s', doc: 'Longest a point waits for its InfluxDB batch to fill.', parse: parseDurationMs }),
   influxdbTimeoutMs: v({ name: 'INFLUXDB_TIMEOUT', default: '10s', doc: 'One InfluxDB write taking longer is abandoned and retried.', parse: parseDurationMs }),
+  prometheusRemoteWriteUrl: v({
+    name: 'PROMETHEUS_REMOTE_WRITE_URL', default: '', parse: parseUrl,
+    doc: 'Prometheus remote write 1.0 receiver every collected point is sent to, e.g. http://prometheus:9090/api/v1/write (Prometheus started with --web.enable-remote-write-receiver; user:password@ in the URL is Basic auth); series named as on /metrics. Unset: none (a container\'s aliyun.monitoring.addon.prometheus still names one).',
+  }),
+  prometheusRemoteWriteBufferMaxBytes: v({
+    name: 'PROMETHEUS_REMOTE_WRITE_BUFFER_MAX_SIZE', default: '256MiB', parse: parseSizeBytes,
+    doc: 'Disk budget of each remote write output\'s queue (under SHIPWATCH_DATA_DIR/buffer/): series wait there, across restarts, until the receiver takes them.',
+  }),
+  prometheusRemoteWriteBufferWhenFull: v({
+    name: 'PROMETHEUS_REMOTE_WRITE_BUFFER_WHEN_FULL', default: 'block', parse: parseEnum(['block', 'drop'] as const),
+    doc: 'block (line protocol pushes answer 503 with Retry-After, monitoring skips its rounds, counted, until space frees) or drop (new points dropped, counted).',
+  }),
+  prometheusRemoteWriteRetryMaxDelayMs: v({
+    name: 'PROMETHEUS_REMOTE_WRITE_RETRY_MAX_DELAY', default: '30s', parse: parseDurationMs,
+    doc: 'Longest wait between tries of a remote write that failed (out of reach, 429, 5xx); tries go on without a deadline, a longer Retry-After wins.',
+  }),
+  prometheusRemoteWriteBatchSeries: v({ name: 'PROMETHEUS_REMOTE_WRITE_BATCH', default: '2000', doc: 'Samples per remote write request (Prometheus\'s own max_samples_per_send).', parse: parseInteger(1, 1_000_000) }),
+  prometheusRemoteWriteFlushIntervalMs: v({ name: 'PROMETHEUS_REMOTE_WRITE_FLUSH_INTERVAL', default: '1s', doc: 'Longest a sample waits for its remote write batch to fill.', parse: parseDurationMs }),
+  prometheusRemoteWriteTimeoutMs: v({ name: 'PROMETHEUS_REMOTE_WRITE_TIMEOUT', default: '30s', doc: 'One remote write request taking longer is abandoned and retried (Prometheus\'s remote_timeout).', parse: parseDurationMs }),
   prometheusStalenessMs: v({ name: 'COLLECTOR_PROMETHEUS_STALENESS', default: '5m', doc: 'A collected series not updated for this long leaves /metrics.', parse: parseDurationMs }),
   metricsStore: v({
     name: 'METRICS_STORE', default: (ctx) => (ctx.program === 'all' ? 'true' : 'false'), defaultDoc: 'false (true in `all`)',
@@ -77,4 +97,5 @@ export const collector = {
   }),
   metricsStoreMaxSeries: v({ name: 'METRICS_STORE_MAX_SERIES', default: '100000', doc: 'Series (tag sets) of one measurement the embedded store holds at most (InfluxDB\'s max-values-per-tag default); points of a new series past it are dropped and counted, answered to a push as a partial write (400); existing series stay writable.', parse: parseInteger(1, 100_000_000) }),
   prometheusMaxSeries: v({ name: 'COLLECTOR_PROMETHEUS_MAX_SERIES', default: '100000', doc: 'Collected series exposed on /metrics at most; new ones past it are dropped and counted.', parse: parseInteger(1, 100_000_000) }),
+  ...collectorAlarms,
 };
