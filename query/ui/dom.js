@@ -60,10 +60,9 @@ export function formatTime(ms) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-/** A duration in microseconds, the way Jaeger shows it: 512μs, 1.25ms, 3.4s, 2m 5s. */
+/** A duration in microseconds, the way Jaeger shows it, always with its unit: 0μs, 512μs, 1.25ms, 3.4s, 2m 5s. */
 export function formatMicros(us) {
   if (!Number.isFinite(us)) return '';
-  if (us === 0) return '0';
   if (us < 1000) return `${Math.round(us)}μs`;
   if (us < 1_000_000) return `${trim(us / 1000)}ms`;
   if (us < 60_000_000) return `${trim(us / 1_000_000)}s`;
