@@ -39,9 +39,10 @@ function usualStepMs(points) {
  * series: [{ name, points: [[timeMs, value], ...] }] by time. Options: `stepMs`, the buckets' width: a line breaks
  * where points are missing for more than three times the series' usual step (or the bucket width, if longer), so a
  * pause shows as a gap while a series sampled less often than the buckets stays one line; `startMs` / `endMs`, the
- * time axis (default: the points' own span).
+ * time axis (default: the points' own span); `unit`, after each value; `onZoom(fromMs, toMs)`, called when the pointer
+ * drags across the chart (the view then charts that span).
  */
-export function lineChart(series, { stepMs = 0, startMs, endMs } = {}) {
+export function lineChart(series, { stepMs = 0, startMs, endMs, unit = '', onZoom } = {}) {
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return h('div.empty', h('p', 'No points in this time range.'));
   let [t0, t1] = [startMs ?? Math.min(...all.map((p) => p[0])), endMs ?? Math.max(...all.map((p) => p[0]))];
@@ -52,9 +53,13 @@ export function lineChart(series, { stepMs = 0, startMs, endMs } = {}) {
   const x = (t) => M.left + ((t - t0) / (t1 - t0)) * (W - M.left - M.right);
   const y = (v) => H - M.bottom - ((v - v0) / (v1 - v0)) * (H - M.top - M.bottom);
 
-  const grid = niceTicks(v0, v1, 5).map((v) => [
+  // The axis's minimum is labelled too: a tick a step above the bottom left the lowest value unsaid.
+  const ticks = niceTicks(v0, v1, 5);
+  const tickGap = ticks.length > 1 ? ticks[1] - ticks[0] : v1 - v0;
+  if (ticks[0] - v0 > tickGap * 0.35) ticks.unshift(v0);
+  const grid = ticks.map((v) => [
     svg('line', { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: 'grid' }),
-    svg('text', { x: M.left - 8, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, formatValue(v)),
+    svg('text', { x: M.left - 8, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, formatValue(v) + unit),
   ]);
   const times = [...Array(6).keys()].map((i) => t0 + ((t1 - t0) * i) / 5).map((t) =>
     svg('text', { x: x(t), y: H - 8, 'text-anchor': 'middle', class: 'axis' }, timeLabel(t, t1 - t0)));
@@ -68,20 +73,50 @@ export function lineChart(series, { stepMs = 0, startMs, endMs } = {}) {
     ];
   });
   const cursor = svg('line', { y1: M.top, y2: H - M.bottom, class: 'cursor', visibility: 'hidden' });
+  // Drag to zoom, as in Grafana: the band follows the pointer; a drag of under 1% of the axis is a click.
+  const band = svg('rect', { y: M.top, height: H - M.top - M.bottom, class: 'zoom-band', visibility: 'hidden' });
   const readout = h('div.chart-readout.muted', 'Point at the chart to read values');
   const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': series.map((s) => s.name).join(', ') },
-    grid, svg('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, class: 'axis-line' }), times, lines, cursor);
-  chart.addEventListener('mousemove', (e) => {
+    grid, svg('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, class: 'axis-line' }), times, lines, cursor, band);
+  const timeAt = (clientX) => {
     const box = chart.getBoundingClientRect();
-    const t = t0 + (((e.clientX - box.left) / box.width) * W - M.left) / (W - M.left - M.right) * (t1 - t0);
+    return t0 + (((clientX - box.left) / box.width) * W - M.left) / (W - M.left - M.right) * (t1 - t0);
+  };
+  let dragFrom;
+  if (onZoom) {
+    chart.classList.add('zoomable');
+    chart.addEventListener('mousedown', (e) => {
+      const t = timeAt(e.clientX);
+      if (t >= t0 && t <= t1) dragFrom = t;
+    });
+    chart.addEventListener('mouseleave', () => {
+      dragFrom = undefined;
+      band.setAttribute('visibility', 'hidden');
+    });
+    chart.addEventListener('mouseup', (e) => {
+      if (dragFrom === undefined) return;
+      const to = Math.min(t1, Math.max(t0, timeAt(e.clientX)));
+      const [a, b] = dragFrom < to ? [dragFrom, to] : [to, dragFrom];
+      dragFrom = undefined;
+      band.setAttribute('visibility', 'hidden');
+      if (b - a > (t1 - t0) / 100) onZoom(a, b);
+    });
+  }
+  chart.addEventListener('mousemove', (e) => {
+    const t = timeAt(e.clientX);
     if (t < t0 || t > t1) return;
+    if (dragFrom !== undefined) {
+      band.setAttribute('x', Math.min(x(dragFrom), x(t)));
+      band.setAttribute('width', Math.abs(x(t) - x(dragFrom)));
+      band.setAttribute('visibility', 'visible');
+    }
     cursor.setAttribute('x1', x(t));
     cursor.setAttribute('x2', x(t));
     cursor.setAttribute('visibility', 'visible');
     const parts = series.map((s) => {
       if (s.points.length === 0) return '';
       const p = s.points.reduce((best, q) => (Math.abs(q[0] - t) < Math.abs(best[0] - t) ? q : best), s.points[0]);
-      return p ? `${s.name}: ${formatValue(p[1])} at ${formatTime(p[0])}` : '';
+      return p ? `${s.name}: ${formatValue(p[1])}${unit} at ${formatTime(p[0])}` : '';
     });
     readout.textContent = parts.filter(Boolean).join('  ·  ');
   });
