@@ -1,5 +1,5 @@
 import { collectorAlarms } from './collector-alarms.js';
-import { parseBool, parseDurationMs, parseEnum, parseInteger, parseList, parseListen, parseSizeBytes, parseString, parseUrl, v } from './schema.js';
+import { parseBool, parseDurationMs, parseEnum, parseInteger, parseList, parseListen, parseSizeBytes, parseString, parseUrl, Problem, v } from './schema.js';
 
 export const collector = {
   adminListen: v({ name: 'COLLECTOR_ADMIN_LISTEN', default: ':14269', doc: 'Admin port of the collector (/health, /metrics, line protocol /write).', parse: parseListen }),
@@ -14,6 +14,14 @@ export const collector = {
   containerStats: v({ name: 'COLLECTOR_CONTAINER_STATS', default: 'true', doc: 'Collect docker_container_cpu/mem/net/blkio for every running container.', parse: parseBool }),
   statsLabelInclude: v({ name: 'COLLECTOR_STATS_LABEL_INCLUDE', default: '', doc: 'Container labels added as tags to docker_container_* points: comma-separated globs (`*`, `?`); empty: every label (Telegraf\'s docker_label_include).', parse: parseList }),
   statsLabelExclude: v({ name: 'COLLECTOR_STATS_LABEL_EXCLUDE', default: 'aliyun.*', doc: 'Container labels never added as tags (globs; Telegraf\'s docker_label_exclude). The declaration labels are excluded by default.', parse: parseList }),
+  autoscalingPeriodMs: v({
+    name: 'COLLECTOR_AUTOSCALING_PERIOD', default: '1m',
+    doc: 'Sample period of swarm service auto scaling (aliyun.auto_scaling.* labels): a service is scaled after three periods in a row above (or below) its limits; 0 turns auto scaling off, else at least 1s.',
+    parse: (raw) => {
+      const ms = parseDurationMs(raw);
+      return ms instanceof Problem || ms === 0 || ms >= 1000 ? ms : new Problem(`"${raw}" is shorter than 1s (0 turns auto scaling off)`);
+    },
+  }),
   jaegerCompactListen: v({ name: 'COLLECTOR_JAEGER_COMPACT_LISTEN', default: ':6831', doc: 'UDP address of the Jaeger agent protocol in Thrift compact (emitBatch).', parse: parseListen }),
   jaegerBinaryListen: v({ name: 'COLLECTOR_JAEGER_BINARY_LISTEN', default: ':6832', doc: 'UDP address of the Jaeger agent protocol in Thrift binary (emitBatch; jaeger-client for Node sends here).', parse: parseListen }),
   jaegerHttpListen: v({ name: 'COLLECTOR_JAEGER_HTTP_LISTEN', default: ':14268', doc: 'HTTP address of Jaeger\'s POST /api/traces (Thrift binary Batch).', parse: parseListen }),
