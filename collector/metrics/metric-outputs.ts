@@ -1,6 +1,7 @@
 /**
  * The collector's metric outputs from its configuration, for collector/program.ts: the sink every source writes
- * to (InfluxDB when INFLUXDB_URL is set, and the Prometheus series), their health checks, and the admin port's
+ * to (InfluxDB when INFLUXDB_URL is set, Prometheus remote write when PROMETHEUS_REMOTE_WRITE_URL is set, and the
+ * Prometheus series), their health checks, and the admin port's
  * part (line protocol push on /write and /api/v2/write, collected series on /metrics). Close `sink` on shutdown
  * after the sources have stopped.
  */
@@ -15,20 +16,23 @@ import { InfluxDbOutput } from './influxdb-output.js';
 import { registerLineProtocolPush } from './line-protocol-push.js';
 import { fanOut, type MetricSink } from './metric-sink.js';
 import { PrometheusSeries } from './prometheus-series.js';
+import { RemoteWriteOutput } from './remote-write-output.js';
 
 export interface MetricOutputs {
   /** Every metric source writes here. */
   sink: MetricSink;
   prometheus: PrometheusSeries;
   influxdb: InfluxDbOutput | undefined;
+  remoteWrite: RemoteWriteOutput | undefined;
   health: HealthCheck[];
   /** For startAdminServer's `configure`. */
   configureAdmin(app: FastifyInstance): Promise<void>;
   /**
    * Where a container's points go: every output, plus the InfluxDB its `aliyun.monitoring.addon.influxdb` label
-   * names (one sink per distinct URL, created on first use, same token/org/bucket).
+   * names (one sink per distinct URL, created on first use, same token/org/bucket) and the remote write receiver its
+   * `aliyun.monitoring.addon.prometheus` label names (likewise).
    */
-  write(points: readonly MetricPoint[], route?: { influxdbUrl?: string }): void;
+  write(points: readonly MetricPoint[], route?: { influxdbUrl?: string; prometheusUrl?: string }): void;
   /** An output is out of room and blocks (INFLUXDB_BUFFER_WHEN_FULL=block): monitoring skips its rounds meanwhile. */
   full(): boolean;
   /** A container is gone: its Prometheus series disappear. */
@@ -39,6 +43,8 @@ export interface MetricOutputs {
 
 /** Bytes of line protocol per InfluxDB write request at most (InfluxDB's own default body limit is 25 MB). */
 const INFLUXDB_BATCH_BYTES = 4 * 1024 * 1024;
+/** Bytes of series entries per remote write request at most, before snappy (Prometheus reads up to 32 MB decoded). */
+const REMOTE_WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 
 /**
  * `extra` sinks (the embedded store's metric table in `all`) receive every point too. Each InfluxDB output keeps its
@@ -56,31 +62,56 @@ export function createMetricOutputs(
     dataDir: deps.dataDir, bufferMaxBytes: config.influxdbBufferMaxBytes, whenFull: config.influxdbBufferWhenFull,
     closeTimeoutMs: deps.drainTimeoutMs, log: deps.log.child({ influxdb: url }), registry: deps.registry,
   });
+  const remoteWriteSink = (url: string, name: string): RemoteWriteOutput => new RemoteWriteOutput({
+    name, url, batchSeries: config.prometheusRemoteWriteBatchSeries, batchBytes: REMOTE_WRITE_BATCH_BYTES,
+    flushIntervalMs: config.prometheusRemoteWriteFlushIntervalMs, timeoutMs: config.prometheusRemoteWriteTimeoutMs,
+    retry: { maxDelayMs: config.prometheusRemoteWriteRetryMaxDelayMs }, dataDir: deps.dataDir,
+    bufferMaxBytes: config.prometheusRemoteWriteBufferMaxBytes, whenFull: config.prometheusRemoteWriteBufferWhenFull,
+    closeTimeoutMs: deps.drainTimeoutMs, log: deps.log.child({ remoteWrite: new URL(url).host }), registry: deps.registry,
+  });
   const influxdb = config.influxdbUrl === '' ? undefined : influxSink(config.influxdbUrl, 'influxdb');
-  const sink = fanOut([...(influxdb ? [influxdb] : []), prometheus, ...(deps.extra ?? [])]);
+  const remoteWrite = config.prometheusRemoteWriteUrl === '' ? undefined : remoteWriteSink(config.prometheusRemoteWriteUrl, 'prometheus-remote-write');
+  const sink = fanOut([...(influxdb ? [influxdb] : []), ...(remoteWrite ? [remoteWrite] : []), prometheus, ...(deps.extra ?? [])]);
   const addons = new Map<string, InfluxDbOutput>();
   if (influxdb) addons.set(config.influxdbUrl, influxdb);
-  const health = influxdb ? [influxdb.healthCheck()] : [];
+  const remoteAddons = new Map<string, RemoteWriteOutput>();
+  if (remoteWrite) remoteAddons.set(config.prometheusRemoteWriteUrl, remoteWrite);
+  const health = [...(influxdb ? [influxdb.healthCheck()] : []), ...(remoteWrite ? [remoteWrite.healthCheck()] : [])];
+  const nameOf = (prefix: string, url: string): string => `${prefix}-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`;
   return {
     sink,
     prometheus,
     influxdb,
+    remoteWrite,
     health,
     write(points, route) {
       sink.write(points);
       const url = route?.influxdbUrl;
-      if (url === undefined || url === config.influxdbUrl) return;
-      let addon = addons.get(url);
-      if (!addon) {
-        addon = influxSink(url, `influxdb-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`);
-        addons.set(url, addon);
-        health.push(addon.healthCheck());
-        deps.log.info('sending a container\'s points to the InfluxDB its label names', { url });
+      if (url !== undefined && url !== config.influxdbUrl) {
+        let addon = addons.get(url);
+        if (!addon) {
+          addon = influxSink(url, nameOf('influxdb', url));
+          addons.set(url, addon);
+          health.push(addon.healthCheck());
+          deps.log.info('sending a container\'s points to the InfluxDB its label names', { url });
+        }
+        addon.write(points);
       }
-      addon.write(points);
+      const rwUrl = route?.prometheusUrl;
+      if (rwUrl !== undefined && rwUrl !== config.prometheusRemoteWriteUrl) {
+        let addon = remoteAddons.get(rwUrl);
+        if (!addon) {
+          addon = remoteWriteSink(rwUrl, nameOf('prometheus-remote-write', rwUrl));
+          remoteAddons.set(rwUrl, addon);
+          health.push(addon.healthCheck());
+          deps.log.info('sending a container\'s points by remote write to the Prometheus its label names', { url: rwUrl });
+        }
+        addon.write(points);
+      }
     },
     full() {
       for (const addon of addons.values()) if (addon.full()) return true;
+      for (const addon of remoteAddons.values()) if (addon.full()) return true;
       return sink.full?.() === true;
     },
     forgetContainer(name) {
@@ -88,7 +119,10 @@ export function createMetricOutputs(
     },
     async close() {
       await sink.close();
-      await Promise.all([...addons.values()].filter((a) => a !== influxdb).map((a) => a.close()));
+      await Promise.all([
+        ...[...addons.values()].filter((a) => a !== influxdb).map((a) => a.close()),
+        ...[...remoteAddons.values()].filter((a) => a !== remoteWrite).map((a) => a.close()),
+      ]);
     },
     async configureAdmin(app) {
       prometheus.exposeOnMetrics(app);
@@ -101,6 +135,6 @@ export function createMetricOutputs(
         },
       });
     },
-    summary: [`metrics: ${sink.name}${influxdb ? ` (InfluxDB ${config.influxdbUrl}, bucket ${config.influxdbBucket})` : ''}`],
+    summary: [`metrics: ${sink.name}${influxdb ? ` (InfluxDB ${config.influxdbUrl}, bucket ${config.influxdbBucket})` : ''}${remoteWrite ? ` (remote write ${new URL(config.prometheusRemoteWriteUrl).host})` : ''}`],
   };
 }

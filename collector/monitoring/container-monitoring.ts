@@ -29,8 +29,11 @@ export interface ContainerMonitoringOptions {
   containerStats: boolean;
   /** Which container labels become tags of the stats points (Telegraf adds every label by default). */
   statsLabels: LabelFilter;
-  /** Where points go; `influxdbUrl` when the container names its own InfluxDB (`addon.influxdb`). */
-  emit: (points: MetricPoint[], route: { containerId: string; influxdbUrl?: string }) => void;
+  /**
+   * Where points go; `influxdbUrl` when the container names its own InfluxDB (`addon.influxdb`), `prometheusUrl` its
+   * own remote write receiver (`addon.prometheus`).
+   */
+  emit: (points: MetricPoint[], route: { containerId: string; influxdbUrl?: string; prometheusUrl?: string }) => void;
   /** True while a metric output is full and blocks: runs are skipped, counted. */
   outputsFull?: () => boolean;
   /** A container is gone: its series should disappear. */
@@ -70,7 +73,11 @@ export class ContainerMonitoring implements ContainerListener {
       this.badLabels.inc();
       o.log.warn('invalid monitoring label skipped', { ...w });
     }
-    const route = { containerId: info.id, ...(declaration.influxdbUrl ? { influxdbUrl: declaration.influxdbUrl } : {}) };
+    const route = {
+      containerId: info.id,
+      ...(declaration.influxdbUrl ? { influxdbUrl: declaration.influxdbUrl } : {}),
+      ...(declaration.prometheusUrl ? { prometheusUrl: declaration.prometheusUrl } : {}),
+    };
     const emit = (points: MetricPoint[]): void => {
       if (life.alive) o.emit(points, route);
     };

@@ -2,7 +2,8 @@
  * What a container asks the collector to monitor, from its labels:
  * `<prefix>.monitoring.script` (a command run inside it), `<prefix>.monitoring.http` (+ `.tags`: a URL polled;
  * the host name `container` is the container itself), `<prefix>.monitoring.addon.influxdb`
- * (`<scheme>:<host>:<port>`: where its points go) and `.addon.prometheus` (the Prometheus that scrapes us).
+ * (`<scheme>:<host>:<port>`: where its points go) and `.addon.prometheus` (`<scheme>:<host>:<port>[/path]`: the
+ * Prometheus its points are sent to by remote write, at `/api/v1/write` unless a path is given).
  * A bad label is reported and skipped; the container's other declarations stay.
  */
 import type { ContainerInfo } from '../../platform/engine/container-info.js';
@@ -11,7 +12,8 @@ export interface MonitoringDeclaration {
   script?: string;
   http?: { url: URL; tagKeys: string[] };
   influxdbUrl?: string;
-  prometheus?: string;
+  /** The remote write URL, e.g. `http://prometheus:9090/api/v1/write`. */
+  prometheusUrl?: string;
 }
 
 export interface DeclarationWarning {
@@ -56,8 +58,14 @@ export function monitoringDeclaration(container: ContainerInfo, prefix: string):
     }
     else declaration.influxdbUrl = `${m[1]}://${m[2]}:${m[3]}`;
   }
-  const [, prometheus] = label('addon.prometheus');
-  if (prometheus !== undefined && prometheus.trim() !== '') declaration.prometheus = prometheus.trim();
+  const [prometheusLabel, prometheus] = label('addon.prometheus');
+  if (prometheus !== undefined) {
+    const m = /^(https?):(?:\/\/)?([^:/@\s]+):(\d{1,5})(\/\S*)?$/.exec(prometheus.trim());
+    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+      warn(prometheusLabel, `"${prometheus}" is not <http|https>:<host>:<port> (e.g. http:prometheus:9090, or with a path: http:mimir:9009/api/v1/push): this container's points go to the other metric outputs only`);
+    }
+    else declaration.prometheusUrl = `${m[1]}://${m[2]}:${m[3]}${m[4] === undefined || m[4] === '/' ? '/api/v1/write' : m[4]}`;
+  }
   return { declaration, warnings };
 }
 

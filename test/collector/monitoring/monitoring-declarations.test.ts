@@ -25,7 +25,21 @@ test('a script, an http endpoint with tags and both addons are read from the lab
   assert.equal(declaration.http?.url.href, 'http://172.17.0.5:8080/stats.json');
   assert.deepEqual(declaration.http?.tagKeys, ['region', 'node']);
   assert.equal(declaration.influxdbUrl, 'http://influxdb:8086');
-  assert.equal(declaration.prometheus, 'http:prometheus:9090');
+  assert.equal(declaration.prometheusUrl, 'http://prometheus:9090/api/v1/write');
+});
+
+test('addon.prometheus names a remote write URL: /api/v1/write unless a path is given; a malformed one is a warning', () => {
+  const url = (value: string): string | undefined => monitoringDeclaration(container({ 'aliyun.monitoring.addon.prometheus': value }), 'aliyun').declaration.prometheusUrl;
+  assert.equal(url('https://prom.example:443'), 'https://prom.example:443/api/v1/write');
+  assert.equal(url(' http:mimir:9009/api/v1/push '), 'http://mimir:9009/api/v1/push');
+  for (const bad of ['prometheus:9090', 'http:prometheus', 'tcp:prometheus:9090', 'http:prometheus:70000', '']) {
+    const { declaration, warnings } = monitoringDeclaration(container({ 'aliyun.monitoring.addon.prometheus': bad, 'aliyun.monitoring.script': 'x' }), 'aliyun');
+    assert.equal(declaration.prometheusUrl, undefined, bad);
+    assert.equal(declaration.script, 'x');
+    assert.equal(warnings.length, 1, bad);
+    assert.equal(warnings[0]!.label, 'aliyun.monitoring.addon.prometheus');
+    assert.match(warnings[0]!.reason, /is not <http\|https>:<host>:<port> \(e\.g\. http:prometheus:9090/);
+  }
 });
 
 test('a container without monitoring labels declares nothing, and another prefix is not read', () => {
