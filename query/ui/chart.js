@@ -48,15 +48,17 @@ export function lineChart(series, { stepMs = 0, startMs, endMs, unit = '', onZoo
   let [t0, t1] = [startMs ?? Math.min(...all.map((p) => p[0])), endMs ?? Math.max(...all.map((p) => p[0]))];
   let [v0, v1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
   if (t0 === t1) [t0, t1] = [t0 - 60_000, t1 + 60_000];
-  if (v0 === v1) [v0, v1] = [v0 - 1, v1 + 1];
+  // A flat line sits mid-chart over an axis from zero (a constant rate reads as itself, not beside negatives).
+  if (v0 === v1) [v0, v1] = v0 > 0 ? [0, v0 * 2] : v0 < 0 ? [v0 * 2, 0] : [-1, 1];
   else if (v0 > 0 && v0 < (v1 - v0) * 0.5) v0 = 0;
   const x = (t) => M.left + ((t - t0) / (t1 - t0)) * (W - M.left - M.right);
   const y = (v) => H - M.bottom - ((v - v0) / (v1 - v0)) * (H - M.top - M.bottom);
 
-  // The axis's minimum is labelled too: a tick a step above the bottom left the lowest value unsaid.
-  const ticks = niceTicks(v0, v1, 5);
-  const tickGap = ticks.length > 1 ? ticks[1] - ticks[0] : v1 - v0;
-  if (ticks[0] - v0 > tickGap * 0.35) ticks.unshift(v0);
+  // The axis's minimum is always labelled (the nice ticks above it left the lowest value charted unsaid); a tick
+  // too close above it to read apart gives way.
+  const nice = niceTicks(v0, v1, 5);
+  const tickGap = nice.length > 1 ? nice[1] - nice[0] : v1 - v0;
+  const ticks = [v0, ...nice.filter((v) => v - v0 > tickGap * 0.35)];
   const grid = ticks.map((v) => [
     svg('line', { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: 'grid' }),
     svg('text', { x: M.left - 8, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, formatValue(v) + unit),

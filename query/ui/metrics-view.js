@@ -30,6 +30,12 @@ export function seriesNames(series) {
   return series.map((s, i) => varying.map((k) => `${k}=${s.tags[k] ?? ''}`).join(', ') || `series ${i + 1}`);
 }
 
+/** The average time between a series' points (the densest series), 0 when none has two. */
+function samplingIntervalMs(series) {
+  const spans = series.filter((s) => s.points.length > 1).map((s) => (s.points.at(-1)[0] - s.points[0][0]) / (s.points.length - 1));
+  return spans.length === 0 ? 0 : Math.min(...spans);
+}
+
 const stepText = (ms) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
 
 /** One query's row of selects, filled from the measurements the store lists. */
@@ -106,7 +112,7 @@ export function renderMetrics(main, params) {
   const rows = h('div.query-rows');
   const chartBox = h('div.chart-area');
   const summary = h('div.summary');
-  const addButton = h('button.link', { type: 'button', onclick: () => addRow({}) }, '+ Add query');
+  const addButton = h('button.link.add-query', { type: 'button', onclick: () => addRow({}) }, '+ Add query');
   const zoomBar = zoom
     ? h('span.zoomed', h('span.muted', `Zoomed: ${formatTime(zoom.startMs)} → ${formatTime(zoom.endMs)} `),
       h('button.link', { type: 'button', onclick: () => go({ zoomFrom: '', zoomTo: '' }) }, 'Reset zoom'))
@@ -165,7 +171,13 @@ export function renderMetrics(main, params) {
       measurement: q.measurement, field: q.field, aggregate: asked, start: Math.floor(start), end: Math.ceil(end),
       ...(q.tagKey && q.tagValue ? { [`tag.${q.tagKey}`]: q.tagValue } : {}),
     };
-    const result = (await getJson('/api/timeseries/series', query, { signal })).data;
+    let result = (await getJson('/api/timeseries/series', query, { signal })).data;
+    if (q.aggregate === 'rate') {
+      // A counter sampled less often than the chart's step leaves steps empty, and a rate between two steps' starts
+      // is then off by up to a step: the step is widened to the counter's own sampling interval.
+      const every = samplingIntervalMs(result.series);
+      if (every > result.stepMs * 1.2) result = (await getJson('/api/timeseries/series', { ...query, step: `${Math.ceil(every / 1000) * 1000}ms` }, { signal })).data;
+    }
     const names = seriesNames(result.series);
     const series = result.series.map((s, i) => {
       const points = s.points.filter(([, v]) => typeof v === 'number' && Number.isFinite(v));
@@ -174,7 +186,7 @@ export function renderMetrics(main, params) {
     const points = series.reduce((n, s) => n + s.points.length, 0);
     const how = q.aggregate === 'rate' ? `rate per second (last per ${stepText(result.stepMs)})` : `${result.aggregate} per ${stepText(result.stepMs)}`;
     const line = h('div.query-summary',
-      queries.length > 1 ? h('span.query-letter', letter) : null,
+      queries.length > 1 ? [h('span.query-letter', letter), ' '] : null,
       h('strong', `${result.measurement} · ${result.field}`),
       h('span.muted', ` · ${how} · ${series.length} series, ${points} points`),
       result.truncated ? h('span.badge.truncated', { title: 'More series match; narrow with a tag' }, 'more series than shown') : null,
