@@ -19,4 +19,12 @@ export interface ContainerMeta {
   readonly k8sPod: string;
   readonly k8sNamespace: string;
   readonly k8sContainer: string;
+  /** CRI only (kubelet's log path): the pod's uid and the container's restart count (`k8s_pod_uid`, `k8s_container_restart`). */
+  readonly k8sPodUid?: string;
+  readonly k8sRestart?: string;
+  /**
+   * What names the container in record ids when `id` may not be known from the start (CRI: the runtime's id is read
+   * from kubelet's link, which may come after the log file); default `id`.
+   */
+  readonly recordKey?: string;
 }

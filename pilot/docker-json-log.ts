@@ -156,6 +156,13 @@ export class DockerLogAssembler {
     return out;
   }
 
+  /** Where a file may resume after a line ending at `endOffset` that is no entry: before any line still pending. */
+  resumeBefore(endOffset: number): number {
+    let at = endOffset;
+    for (const p of [this.pending.stdout, this.pending.stderr]) if (p) at = Math.min(at, p.startOffset);
+    return at;
+  }
+
   private resumeOffset(stream: Stream, endOffset: number): number {
     const other = this.pending[stream === 'stdout' ? 'stderr' : 'stdout'];
     return other ? Math.min(other.startOffset, endOffset) : endOffset;

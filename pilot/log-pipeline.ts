@@ -12,6 +12,7 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../platform/log.js';
 import type { LogEvent, LogSink } from '../model/log-record.js';
 import { counter, gauge, type Registry } from '../platform/self-metrics.js';
+import { decodeCriLine } from './cri-log.js';
 import { decodeDockerJsonLine, DockerLogAssembler, type Stream } from './docker-json-log.js';
 import type { FileConsumer, TailBatch, TailedFile } from './file-reader.js';
 import { MultilineAggregator } from './multiline.js';
@@ -24,6 +25,8 @@ export interface LogPipelineOptions {
   registry: Registry;
   log: Logger;
 }
+
+export type StdoutLog = 'json-file' | 'cri';
 
 export function fileKeyOf(file: TailedFile): string {
   return `${file.identity.dev}:${file.identity.ino}:${file.generation}`;
@@ -41,6 +44,7 @@ export class LogPipeline {
   private readonly recordsShipped;
   private readonly writeFailures;
   private readonly notJsonFile;
+  private readonly notCri;
 
   constructor(private readonly opts: LogPipelineOptions) {
     const reg = opts.registry;
@@ -48,6 +52,7 @@ export class LogPipeline {
     this.recordsShipped = counter(reg, { name: 'shipwatch_pilot_records_acknowledged_total', help: 'Records every output has acknowledged.' });
     this.writeFailures = counter(reg, { name: 'shipwatch_pilot_output_write_failures_total', help: 'Batches an output failed to take (not acknowledged; read again after a restart).', labelNames: ['output'] as const });
     this.notJsonFile = counter(reg, { name: 'shipwatch_pilot_stdout_undecodable_total', help: 'Standard output entries that were not json-file entries (shipped raw).' });
+    this.notCri = counter(reg, { name: 'shipwatch_pilot_cri_undecodable_total', help: 'CRI log lines that were not CRI entries (shipped raw with a parse_error).' });
     const inFlight = gauge(reg, { name: 'shipwatch_pilot_in_flight_bytes', help: 'Bytes read and not yet acknowledged by every output.' });
     this.setInFlight = (n: number) => inFlight.set(n);
   }
@@ -58,9 +63,12 @@ export class LogPipeline {
     return this.inFlightBytes;
   }
 
-  /** A consumer for one file of a declaration. */
-  consumer(encoder: RecordEncoder, file: TailedFile, startOffset: number): FileConsumer {
-    return new FileLineConsumer(this, encoder, file, startOffset, encoder.declaration.source.kind === 'stdout');
+  /**
+   * A consumer for one file of a declaration. `stdoutLog`: how the runtime writes standard output, the engine's
+   * json-file entries or kubelet's CRI entries.
+   */
+  consumer(encoder: RecordEncoder, file: TailedFile, startOffset: number, stdoutLog: StdoutLog = 'json-file'): FileConsumer {
+    return new FileLineConsumer(this, encoder, file, startOffset, encoder.declaration.source.kind === 'stdout', stdoutLog);
   }
 
   /** @internal A consumer holding multiline records is visited by the flush timer. */
@@ -132,8 +140,8 @@ export class LogPipeline {
   }
 
   /** @internal */
-  countUndecodable(): void {
-    this.notJsonFile.inc();
+  countUndecodable(log: StdoutLog): void {
+    (log === 'cri' ? this.notCri : this.notJsonFile).inc();
   }
 
   get maxLineBytes(): number {
@@ -166,8 +174,13 @@ class FileLineConsumer implements FileConsumer {
   private resumeAt = -1;
   private readTimeMs = 0;
   private issue: ((resumeAt: number) => () => void) | undefined;
+  /** CRI: the stream whose current line the splitter cut (its later pieces are skipped; the line is marked truncated). */
+  private readonly cut: Record<Stream, boolean> = { stdout: false, stderr: false };
 
-  constructor(private readonly pipeline: LogPipeline, private readonly records: RecordEncoder, file: TailedFile, startOffset: number, private readonly stdout: boolean) {
+  constructor(
+    private readonly pipeline: LogPipeline, private readonly records: RecordEncoder, file: TailedFile, startOffset: number,
+    private readonly stdout: boolean, private readonly stdoutLog: StdoutLog,
+  ) {
     this.encoder = records.forFile(file.containerPath, fileKeyOf(file));
     this.lineStart = startOffset;
     this.issued = startOffset;
@@ -175,14 +188,15 @@ class FileLineConsumer implements FileConsumer {
   }
 
   private reset(): void {
+    this.cut.stdout = this.cut.stderr = false;
     this.assembler = this.stdout ? new DockerLogAssembler(this.pipeline.maxLineBytes) : undefined;
     const spec = this.records.declaration.multiline;
     this.multiline = spec ? new MultilineAggregator(spec, (r) => this.record(r.text, r.endOffset, r.resumeOffset, r.truncated, r.stream, r.timeMs)) : undefined;
     if (this.multiline) this.pipeline.watchMultiline(this);
   }
 
-  private record(text: string, end: number, resume: number, truncated: boolean, stream: Stream | null, timeMs: number): void {
-    this.out.push(this.encoder.encode(text, end, truncated, stream, timeMs, this.readTimeMs));
+  private record(text: string, end: number, resume: number, truncated: boolean, stream: Stream | null, timeMs: number, problem?: string): void {
+    this.out.push(this.encoder.encode(text, end, truncated, stream, timeMs, this.readTimeMs, problem));
     this.resumeAt = resume;
   }
 
@@ -196,11 +210,12 @@ class FileLineConsumer implements FileConsumer {
     this.readTimeMs = batch.readTimeMs;
     for (const l of batch.lines) {
       if (!this.assembler) this.line(l.text, l.end, l.end, l.truncated, null, NaN);
+      else if (this.stdoutLog === 'cri') this.criLine(l.text, l.end, l.truncated);
       else {
         const entry = decodeDockerJsonLine(l.text);
         if (typeof entry === 'string') {
           // Not the engine's format (a hand-edited file?): shipped as it is rather than lost.
-          this.pipeline.countUndecodable();
+          this.pipeline.countUndecodable('json-file');
           this.line(l.text, l.end, l.end, l.truncated, 'stdout', NaN);
         } else {
           const done = this.assembler.push(entry, this.lineStart, l.end);
@@ -216,6 +231,27 @@ class FileLineConsumer implements FileConsumer {
       this.pipeline.unwatchMultiline(this);
     }
     return this.send(batch.bytes, batch.lines.length);
+  }
+
+  /**
+   * One CRI entry: pieces joined by the assembler; a malformed line is shipped raw with the reason as parse_error,
+   * after any multiline record pending before it (its position must not pass that record's lines).
+   */
+  private criLine(text: string, end: number, cutBySplitter: boolean): void {
+    const entry = decodeCriLine(text);
+    if (typeof entry === 'string') {
+      this.pipeline.countUndecodable('cri');
+      this.multiline?.flush();
+      this.record(text, end, this.assembler!.resumeBefore(end), cutBySplitter, null, NaN, entry);
+      return;
+    }
+    // A physical line past the splitter's limit lost its end: the line it belongs to is marked truncated.
+    if (cutBySplitter) this.cut[entry.stream] = true;
+    const done = this.assembler!.push(entry, this.lineStart, end);
+    if (!done) return;
+    const cut = this.cut[done.stream];
+    this.cut[done.stream] = false;
+    this.line(done.text, done.endOffset, done.resumeOffset, done.truncated || cut, done.stream, done.timeMs);
   }
 
   /** The pipeline's timer: a multiline record that waited long enough is shipped. */

@@ -51,8 +51,10 @@ export interface FileRecordEncoder {
    * @param stream `stdout` / `stderr` for standard output, null for a file
    * @param engineTimeMs the engine's time for the line (stdout), NaN when none
    * @param readTimeMs when the line was read (the fallback time); NaN = now
+   * @param problem why the runtime's own framing of the line could not be read (a malformed CRI entry): the line is
+   *   shipped raw with it as parse_error, the format not tried
    */
-  encode(line: string, position: number, truncated: boolean, stream: Stream | null, engineTimeMs: number, readTimeMs: number): LogEvent;
+  encode(line: string, position: number, truncated: boolean, stream: Stream | null, engineTimeMs: number, readTimeMs: number, problem?: string): LogEvent;
 }
 
 export interface RecordEncoder {
@@ -111,6 +113,8 @@ export function createRecordEncoder(meta: ContainerMeta, decl: LogDeclaration, o
     ['k8s_pod', meta.k8sPod],
     ['k8s_pod_namespace', meta.k8sNamespace],
     ['k8s_container_name', meta.k8sContainer],
+    ['k8s_pod_uid', meta.k8sPodUid ?? ''],
+    ['k8s_container_restart', meta.k8sRestart ?? ''],
     ['k8s_node_name', options.nodeName],
     ...Object.entries(decl.tags),
   ];
@@ -135,7 +139,7 @@ export function createRecordEncoder(meta: ContainerMeta, decl: LogDeclaration, o
     forFile(path: string, fileKey: string): FileRecordEncoder {
       const source = stdout ? 'stdout' : path;
       const fragment = constantFragment([['source', source], ...metaPairs]);
-      const idPrefix = createHash('sha256').update(`${meta.id}\0${decl.name}\0${source}\0${fileKey}`).digest('base64url').slice(0, 22) + '-';
+      const idPrefix = createHash('sha256').update(`${meta.recordKey ?? meta.id}\0${decl.name}\0${source}\0${fileKey}`).digest('base64url').slice(0, 22) + '-';
       return new Encoder(meta, decl, fragment, idPrefix, owned, keyFragments, options.onLimit ?? ignoreLimit, options.tracePattern);
     },
   };
@@ -163,8 +167,8 @@ class Encoder implements FileRecordEncoder {
     this.isJson = decl.format === 'json';
   }
 
-  encode(line: string, position: number, truncated: boolean, stream: Stream | null, engineTimeMs: number, readTimeMs: number): LogEvent {
-    const outcome = this.parse(line);
+  encode(line: string, position: number, truncated: boolean, stream: Stream | null, engineTimeMs: number, readTimeMs: number, problem?: string): LogEvent {
+    const outcome: FormatOutcome = problem === undefined ? this.parse(line) : { ok: false, reason: problem };
     let fields = '';
     let failure = '';
     let timeMs = !Number.isNaN(engineTimeMs) ? engineTimeMs : !Number.isNaN(readTimeMs) ? readTimeMs : Date.now();

@@ -13,7 +13,7 @@ export const CORE_FIELDS = ['@timestamp', 'message', 'stream', 'source', 'target
 /** Container metadata fields; present when the container has a value. */
 export const META_FIELDS = [
   'docker_container', 'docker_container_id', 'docker_app', 'docker_service',
-  'k8s_pod', 'k8s_pod_namespace', 'k8s_container_name', 'k8s_node_name',
+  'k8s_pod', 'k8s_pod_namespace', 'k8s_container_name', 'k8s_pod_uid', 'k8s_container_restart', 'k8s_node_name',
 ] as const;
 
 /** Tags may not reuse these names (a tag named `host` is ignored with a warning). */
