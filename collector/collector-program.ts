@@ -7,7 +7,7 @@
  * once, spans wait in the bounded queue (the index templates are installed when Elasticsearch answers), and /health
  * names what is missing.
  *
- * Close order: receivers (stop accepting), monitoring (stop collecting), the span queue (drain into storage, given
+ * Close order: receivers (stop accepting), monitoring (stop collecting), alarms (stop evaluating, notifications drained), the span queue (drain into storage, given
  * up past the shutdown timeout), metric outputs (flush), the admin port. The shared store is closed by the runtime
  * after every program.
  */
@@ -19,6 +19,8 @@ import type { RunningProgram, Runtime } from '../platform/runtime.js';
 import { createRegistry } from '../platform/self-metrics.js';
 import { createSpanWriters } from '../storage/span-storage-factory.js';
 import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
+import { bothListeners } from './alarms/alarm-rule-set.js';
+import { startAlarms } from './alarms/alarms.js';
 import { ContainerMonitoring } from './monitoring/container-monitoring.js';
 import { labelFilter } from './monitoring/label-filter.js';
 import { createMetricOutputs } from './metrics/metric-outputs.js';
@@ -66,7 +68,10 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       emit: (points, route) => metrics.write(points, route), forget: (container) => metrics.forgetContainer(container.name), outputsFull: () => metrics.full(),
       log: log.child({ component: 'monitoring' }), registry,
     });
-    const watcher = new ContainerWatcher({ client: engine, listener: monitoring, log: log.child({ component: 'engine' }), registry });
+    // Alarm rules (COLLECTOR_ALARM_RULES, container labels) are evaluated on the metric storage; a wrong rules file stops the start here.
+    const alarms = startAlarms(runtime, { registry, hostName, drainTimeoutMs });
+    closers.push(() => alarms.close());
+    const watcher = new ContainerWatcher({ client: engine, listener: bothListeners(monitoring, alarms.listener), log: log.child({ component: 'engine' }), registry });
     watcher.start();
     closers.push(async () => {
       await watcher.close();
@@ -85,6 +90,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
         },
         ...metrics.health,
         { name: 'sampling-strategies', impact: 'degraded', check: () => sampling.problem() },
+        { name: 'alarms', impact: 'degraded', check: () => alarms.problem() },
       ],
       configure: (app) => metrics.configureAdmin(app),
     });
@@ -106,6 +112,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
         `spans stored in ${config.spanStorage.types.join(' and ')}`,
         ...metrics.summary,
         `container monitoring every ${c.monitoringIntervalMs} ms through ${engine.where}`,
+        alarms.summary,
       ],
       // Receivers were started last and close first: closeAll runs the steps in reverse.
       close: () => (closing ??= closeAll()),
