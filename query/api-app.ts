@@ -30,6 +30,7 @@ import { registerMonitorRoutes } from './monitor/monitor-routes.js';
 import { createStatusSource, type StatusSource } from './status.js';
 import { registerStatusRoutes } from './status-routes.js';
 import { registerSamplingRoutes } from './sampling-routes.js';
+import { registerAlarmRoutes } from './alarms/alarm-routes.js';
 import type { SamplingStrategyProvider } from '../model/sampling-strategy.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerJaegerUiRoutes } from './jaeger-ui-routes.js';
@@ -55,6 +56,8 @@ export interface QueryAppOptions {
   uiDir?: string | false;
   /** A Jaeger UI build to serve at `/` (the web UI then at `/ui/`); throws when it is not one. */
   jaegerUiDir?: string;
+  /** The data folder where the collector keeps its alarms (/api/alarms); absent: no such routes. */
+  alarmsDataDir?: string;
 }
 
 export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
@@ -116,6 +119,7 @@ export function buildQueryApp(options: QueryAppOptions): FastifyInstance {
         createStatusSource({ command: 'query', programs: [{ name: 'query', self: true }], spanReader: options.spanReader, spanStorage: 'span storage', logReader: options.logReader }),
     );
     if (options.sampling) registerSamplingRoutes(api, options.sampling);
+    if (options.alarmsDataDir !== undefined) registerAlarmRoutes(api, { dataDir: options.alarmsDataDir });
     // Any other path and method under /api/: behind the token like the routes above, then 404.
     const unknown = (req: FastifyRequest, reply: FastifyReply): FastifyReply => sendApiError(req, reply, 404, '404 page not found');
     api.all('/api', unknown);

@@ -63,6 +63,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     status,
     sampling: sharedStrategyProvider(runtime, { file: config.query.samplingStrategiesFile, reloadIntervalMs: config.query.samplingReloadIntervalMs, registry }),
     jaegerUiDir: config.query.jaegerUiDir,
+    alarmsDataDir: config.common.dataDir,
   });
   const port = await listen(app, config.query.listen);
   const admin = await startAdminServer({

@@ -1,5 +1,6 @@
-// The web UI's shell: the navigation, the hash router (#/logs, #/traces, #/trace/<id>, #/metrics, #/status)
+// The web UI's shell: the navigation, the hash router (#/logs, #/traces, #/trace/<id>, #/metrics, #/alarms, #/status)
 // and the token menu. Each view renders into <main> and returns a function that stops what it started.
+import { renderAlarms } from './alarms-view.js';
 import { forgetToken, token } from './api.js';
 import { h, routeParams } from './dom.js';
 import { renderLogs } from './logs-view.js';
@@ -24,6 +25,7 @@ function route() {
     view = 'traces';
   } else if (view === 'traces') stop = renderTraces(main, params);
   else if (view === 'metrics') stop = renderMetrics(main, params);
+  else if (view === 'alarms') stop = renderAlarms(main, params);
   else if (view === 'status') stop = renderStatus(main, params);
   else {
     view = 'logs';
