@@ -32,6 +32,21 @@ export const collector = {
   otlpMaxBodyBytes: v({ name: 'COLLECTOR_OTLP_MAX_BODY', default: '16MiB', doc: 'Largest POST /v1/traces body, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
   otlpMaxSpansPerRequest: v({ name: 'COLLECTOR_OTLP_MAX_SPANS', default: '50000', doc: 'Most spans in one OTLP request; a larger request is refused whole with 413.', parse: parseInteger(1, 1_000_000) }),
   otlpGrpcListen: v({ name: 'COLLECTOR_OTLP_GRPC_LISTEN', default: ':4317', doc: 'gRPC address of OTLP/gRPC TraceService/Export (gzip accepted).', parse: parseListen }),
+  otlpLogsTarget: v({
+    name: 'COLLECTOR_OTLP_LOGS_TARGET', default: 'otlp', doc: 'The target (index base name) of log records received over OTLP (POST /v1/logs, LogsService/Export); they go to the log outputs of LOGGING_OUTPUT.',
+    parse: (raw: string) => {
+      const t = raw.trim();
+      return /^[a-z0-9][^\\/*?"<>|,#:\s]*$/.test(t) && t.length <= 200 ? t : new Problem(`"${raw}" is not a valid index name (lower case letters, digits, "-", "_", "."; at most 200)`);
+    },
+  }),
+  logsMaxInFlightBytes: v({
+    name: 'COLLECTOR_LOGS_MAX_IN_FLIGHT', default: '16MiB',
+    doc: 'Bytes of OTLP log records handed to the log outputs and not yet taken by every one; past it OTLP log requests get 503 with Retry-After (UNAVAILABLE over gRPC).',
+    parse: (raw: string) => {
+      const n = parseSizeBytes(raw);
+      return n instanceof Problem || (n >= 64 * 1024 && n <= 1024 ** 3) ? n : new Problem('must be from 64KiB to 1GiB');
+    },
+  }),
   jaegerGrpcListen: v({ name: 'COLLECTOR_JAEGER_GRPC_LISTEN', default: ':14250', doc: 'gRPC address of Jaeger\'s api_v2 CollectorService/PostSpans and SamplingManager.', parse: parseListen }),
   grpcMaxMessageBytes: v({ name: 'COLLECTOR_GRPC_MAX_MESSAGE', default: '16MiB', doc: 'Largest gRPC message the trace receivers take (once decompressed); a larger one gets RESOURCE_EXHAUSTED.', parse: parseSizeBytes }),
   samplingListen: v({ name: 'COLLECTOR_SAMPLING_LISTEN', default: ':5778', doc: 'HTTP address of Jaeger remote sampling GET /sampling?service= (also /api/sampling on the query port).', parse: parseListen }),

@@ -16,7 +16,8 @@ export const SECTIONS = { common, spanStorage, pilot, collector, query, ingester
 /** Which sections a program reads: a variable of another program's section is neither parsed nor reported. */
 const SECTIONS_OF: Record<Program, ReadonlyArray<keyof typeof SECTIONS>> = {
   pilot: ['common', 'pilot'],
-  collector: ['common', 'spanStorage', 'collector'],
+  // The collector reads the pilot's section for its log outputs (LOGGING_OUTPUT and theirs), where OTLP logs go.
+  collector: ['common', 'spanStorage', 'pilot', 'collector'],
   query: ['common', 'spanStorage', 'query'],
   all: ['common', 'spanStorage', 'pilot', 'collector', 'query'],
   ingester: ['common', 'spanStorage', 'ingester'],
