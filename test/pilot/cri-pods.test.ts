@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { createServer } from 'node:http';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,4 +206,58 @@ test('a run that ended before the pilot started is not read again from its start
   const health = await pilot.health();
   assert.match(JSON.stringify(health.body), /127\.0\.0\.1:1/);
   assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+});
+
+// No Kubernetes cluster exists where the tests run: a local HTTP server answers the pod list as a kubelet's /pods
+// does (the real v1.PodList shape), and checks the service account token the pilot sends.
+test('declarations come from the pod list: annotations and labels of a pod, the literal env of a container; a pod that declares nothing is not collected; a new pod is asked about at once', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'sw-cri-api-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const podsDir = join(root, 'pods');
+  const tokenFile = join(root, 'token');
+  writeFileSync(tokenFile, 'sa-token\n');
+  const pod = (name: string, uid: string, meta: Record<string, unknown>, containers: unknown[]): unknown => ({
+    metadata: { name, namespace: 'shop', uid, ...meta }, spec: { nodeName: 'node-a', containers }, status: { phase: 'Running' },
+  });
+  const items: unknown[] = [
+    pod('web', 'uid-web', { annotations: { 'aliyun.logs.access': 'stdout', 'aliyun.logs.access.format': 'json' }, labels: { 'aliyun.logs.access.tags': 'team=shop' } }, [{ name: 'nginx' }]),
+    pod('batch', 'uid-batch', {}, [{ name: 'job', env: [{ name: 'aliyun_logs_jobs', value: 'stdout' }, { name: 'aliyun_logs_jobs_target', value: 'batch-jobs' }] }]),
+    pod('quiet', 'uid-quiet', { labels: { app: 'quiet' } }, [{ name: 'main' }]),
+  ];
+  const tokens: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    tokens.push(req.headers.authorization);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const write = (dir: string, lines: string[]): void => {
+    mkdirSync(join(podsDir, dir), { recursive: true });
+    appendFileSync(join(podsDir, dir, '0.log'), lines.map((l, i) => `${new Date(BASE_MS + i).toISOString()} stdout F ${l}\n`).join(''));
+  };
+  write('shop_web_uid-web/nginx', ['{"path":"/a","status":200}', '{"path":"/b","status":404}']);
+  write('shop_batch_uid-batch/job', ['job one', 'job two']);
+  write('shop_quiet_uid-quiet/main', ['not collected']);
+
+  const dirs = new PilotDirs(t);
+  const pilot = await PilotProcess.start(t, dirs, {
+    LOGGING_OUTPUT: 'file', PILOT_RUNTIME: 'cri', PILOT_HOST_ROOT: '/', PILOT_CRI_LOG_ROOT: podsDir, PILOT_CRI_CONTAINERS_DIR: join(root, 'containers'),
+    PILOT_KUBE_PODS_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}/pods`, PILOT_KUBE_TOKEN_FILE: tokenFile, PILOT_CRI_DEFAULT_LOG: 'k8s',
+  });
+  await waitFor(() => dirs.records().length >= 4, { what: 'the declared containers\' records' });
+  // A pod started after the last list: its folder appears first, the list is read again for it.
+  items.push(pod('late', 'uid-late', { annotations: { 'aliyun.logs.late': 'stdout' } }, [{ name: 'c' }]));
+  write('shop_late_uid-late/c', ['late line']);
+  await waitFor(() => dirs.records().some((r) => r.message === 'late line'), { what: 'the new pod\'s line', timeoutMs: 15_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(await pilot.terminate(), { code: 0, signal: null });
+
+  const records = dirs.records();
+  const access = records.filter((r) => r.target === 'access');
+  assert.deepEqual(access.map((r) => [r.path, r.status, r.team, r.k8s_pod, r.k8s_container_name]), [['/a', 200, 'shop', 'web', 'nginx'], ['/b', 404, 'shop', 'web', 'nginx']]);
+  assert.deepEqual(records.filter((r) => r.target === 'batch-jobs').map((r) => [r.message, r.k8s_pod]), [['job one', 'batch'], ['job two', 'batch']]);
+  assert.deepEqual(records.filter((r) => r.target === 'late').map((r) => r.message), ['late line']);
+  assert.equal(records.length, 5, 'the pod that declares nothing is not collected, though PILOT_CRI_DEFAULT_LOG is set');
+  assert.ok(tokens.length >= 2 && tokens.every((a) => a === 'Bearer sa-token'), `the token is sent at each read: ${JSON.stringify(tokens)}`);
 });
