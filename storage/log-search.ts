@@ -36,6 +36,14 @@ export interface LogHit {
   json: string;
 }
 
+/** Counts per bucket: bucket i holds the records of [startMs + i·intervalMs, startMs + (i+1)·intervalMs). */
+export interface LogHistogram {
+  /** The first bucket's start, a multiple of intervalMs (0 with no buckets). */
+  startMs: number;
+  intervalMs: number;
+  counts: number[];
+}
+
 export interface LogReader {
   /** Matching records, newest `@timestamp` first. */
   search(query: LogQuery): Promise<LogHit[]>;
@@ -51,6 +59,13 @@ export interface LogReader {
    * (the download). A storage whose deep offsets are costly offers it; without it the download pages by offset.
    */
   scan?(query: Omit<LogQuery, 'limit'>, max: number): AsyncIterable<LogHit[]>;
+  /**
+   * How many records match per time bucket (the count-over-time histogram above a search): the same filters as
+   * `count`, over [startMs, endMs] of the query (either missing: the oldest or newest matching record, and "now" when
+   * only the start is given), in buckets of one width chosen by `histogramLayout` (storage/log-histogram.ts). The
+   * counts add up to `count` of the same query.
+   */
+  histogram(query: Omit<LogQuery, 'limit' | 'offset'>, buckets: number): Promise<LogHistogram>;
   /** Optional: asks the backend whether it answers; the problem (naming the storage) or undefined. For /health. */
   probe?(): Promise<string | undefined>;
 }

@@ -5,6 +5,9 @@
  *   span a record names: 16 or 32 hex digits), `start` / `end` (ms since the epoch or RFC 3339), `q` (full text: every word must occur; `word*` a prefix; "a phrase"), `limit`, `offset`.
  * - `GET /api/logs/tail`: the same filters as server-sent events, one `data:` record per event with its `id:`, from
  *   now on (or after `Last-Event-ID` when the client reconnects).
+ * - `GET /api/logs/histogram`: how many records match per time bucket, the same filters as `/api/logs` (`limit` and
+ *   `offset` ignored), `buckets` about how many (default 60, 1 to 500): `data` is `{startMs, intervalMs, counts}`
+ *   (bucket i from startMs + i·intervalMs), `total` the counts' sum, which is the search's total.
  * - `GET /api/logs/download`: the search's records as newline-delimited JSON, newest first, at most
  *   100 × QUERY_MAX_LOGS.
  * The records are sent as stored, never parsed and re-serialised.
@@ -12,6 +15,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import type { LogQuery, LogReader } from '../../storage/log-search.js';
+import { MAX_HISTOGRAM_BUCKETS } from '../../storage/log-histogram.js';
 import type { Logger } from '../../platform/log.js';
 import { normalizeSpanId, normalizeTraceId } from '../../model/trace-ids.js';
 import { firstValue, sendV1Error } from '../jaeger/envelope.js';
@@ -28,6 +32,7 @@ export interface LogRouteOptions {
 }
 
 const DEFAULT_LIMIT = 100;
+const DEFAULT_BUCKETS = 60;
 const DOWNLOAD_CHUNK = 1000;
 /** A tail cursor a reader may have made (storage/log-search.ts); the reader itself judges it. */
 const CURSOR = /^[\w.-]{1,8192}$/;
@@ -97,6 +102,18 @@ export function registerLogRoutes(app: FastifyInstance, options: LogRouteOptions
     const [hits, total] = [await reader.search(q), await reader.count(q)];
     const body = `{"data":[${hits.map((h) => h.json).join(',')}],"total":${total},"limit":${q.limit},"offset":${q.offset ?? 0},"errors":null}`;
     return reply.type('application/json; charset=utf-8').send(body);
+  });
+
+  app.get('/api/logs/histogram', async (req, reply) => {
+    const parsed = parseLogQuery(req.query, options.maxLogs);
+    if ('error' in parsed) return sendV1Error(reply, 400, parsed.error);
+    const buckets = count(req.query, 'buckets', DEFAULT_BUCKETS, MAX_HISTOGRAM_BUCKETS);
+    if ('error' in buckets) return sendV1Error(reply, 400, buckets.error);
+    if (buckets.value < 1) return sendV1Error(reply, 400, "unable to parse param 'buckets': must be at least 1");
+    const { limit, offset, ...q } = parsed.value;
+    const histogram = await reader.histogram(q, buckets.value);
+    const total = histogram.counts.reduce((a, b) => a + b, 0);
+    return reply.type('application/json; charset=utf-8').send({ data: histogram, total, errors: null });
   });
 
   app.get('/api/logs/download', async (req, reply) => {

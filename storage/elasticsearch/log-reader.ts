@@ -20,7 +20,8 @@ import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { swError } from '../../platform/errors.js';
-import type { LogHit, LogQuery, LogReader } from '../log-search.js';
+import type { LogHistogram, LogHit, LogQuery, LogReader } from '../log-search.js';
+import { denseHistogram, emptyHistogram, histogramLayout, histogramRange } from '../log-histogram.js';
 import { logQueryDsl, NEWEST_FIRST } from './log-query-dsl.js';
 import { rawSources } from './raw-sources.js';
 import { isTransientStatus } from './bulk-response.js';
@@ -115,6 +116,38 @@ export class EsLogReader implements LogReader {
       return r.count;
     } catch (err) {
       throw esReadError(`count on ${this.index}`, err);
+    }
+  }
+
+  /**
+   * The histogram as a `date_histogram` of fixed width on `@timestamp` (buckets at multiples of the width since the
+   * epoch, as histogramLayout lays them out); an open range first asks the oldest and newest match (min / max).
+   */
+  async histogram(query: Omit<LogQuery, 'limit' | 'offset'>, buckets: number): Promise<LogHistogram> {
+    let oldest: number | undefined;
+    let newest: number | undefined;
+    try {
+      if (query.startMs === undefined || query.endMs === undefined) {
+        const r = await this.client.search({
+          index: this.index, ...TOLERANT, size: 0, track_total_hits: false, query: logQueryDsl(query),
+          aggs: { oldest: { min: { field: '@timestamp' } }, newest: { max: { field: '@timestamp' } } },
+        });
+        const aggs = r.aggregations as Record<string, estypes.AggregationsMinAggregate> | undefined;
+        oldest = aggs?.oldest?.value ?? undefined;
+        newest = aggs?.newest?.value ?? undefined;
+      }
+      const range = histogramRange(query, oldest, newest, Date.now());
+      if (range === undefined) return emptyHistogram();
+      const layout = histogramLayout(range.startMs, range.endMs, buckets);
+      const r = await this.client.search({
+        index: this.index, ...TOLERANT, size: 0, track_total_hits: false, query: logQueryDsl({ ...query, ...range }),
+        aggs: { counts: { date_histogram: { field: '@timestamp', fixed_interval: `${layout.intervalMs}ms`, min_doc_count: 1 } } },
+      });
+      const agg = r.aggregations?.counts as estypes.AggregationsDateHistogramAggregate | undefined;
+      const list = Array.isArray(agg?.buckets) ? agg.buckets : Object.values(agg?.buckets ?? {});
+      return denseHistogram(layout, list.map((b) => [Number(b.key), b.doc_count]));
+    } catch (err) {
+      throw esReadError(`histogram on ${this.index}`, err);
     }
   }
 

@@ -12,7 +12,8 @@
  * event loop); after writes and deletes, `merge` commands of a few pages each, one per turn of the event loop, merge
  * its segments until FTS5 reports nothing left to merge (levels of fewer than 4 segments).
  */
-import type { LogHit, LogQuery, LogReader } from '../log-search.js';
+import type { LogHistogram, LogHit, LogQuery, LogReader } from '../log-search.js';
+import { denseHistogram, emptyHistogram, histogramLayout, histogramRange } from '../log-histogram.js';
 import type { LogEvent, LogSink } from '../../model/log-record.js';
 import { swError } from '../../platform/errors.js';
 import type { Runtime } from '../../platform/runtime.js';
@@ -205,6 +206,26 @@ export class StoreLogStorage implements LogSink, LogReader {
   async count(query: Omit<LogQuery, 'limit' | 'offset'>): Promise<number> {
     const { where, params } = this.conditions(query);
     return await this.store.read<number>(`SELECT COUNT(*) FROM logs l WHERE ${where}`, params, 'value');
+  }
+
+  async histogram(query: Omit<LogQuery, 'limit' | 'offset'>, buckets: number): Promise<LogHistogram> {
+    let oldest: number | undefined;
+    let newest: number | undefined;
+    if (query.startMs === undefined || query.endMs === undefined) {
+      const { where, params } = this.conditions(query);
+      const [row] = await this.store.read<Array<{ oldest: number | null; newest: number | null }>>(
+        `SELECT MIN(ts_ms) AS oldest, MAX(ts_ms) AS newest FROM logs l WHERE ${where}`, params, 'all');
+      oldest = row?.oldest ?? undefined;
+      newest = row?.newest ?? undefined;
+    }
+    const range = histogramRange(query, oldest, newest, Date.now());
+    if (range === undefined) return emptyHistogram();
+    const layout = histogramLayout(range.startMs, range.endMs, buckets);
+    // Within the range the bounds add nothing to the filters: every matching record lies inside it.
+    const { where, params } = this.conditions({ ...query, ...range });
+    const rows = await this.store.read<Array<{ b: number; n: number }>>(
+      `SELECT ts_ms - ts_ms % ? AS b, COUNT(*) AS n FROM logs l WHERE ${where} GROUP BY b`, [layout.intervalMs, ...params], 'all');
+    return denseHistogram(layout, rows.map((r) => [r.b, r.n]));
   }
 
   async readAfter(query: Omit<LogQuery, 'offset'>, cursor: string | undefined): Promise<{ hits: LogHit[]; cursor: string }> {
