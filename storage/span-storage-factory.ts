@@ -6,16 +6,18 @@
  * writer, reader) per process, closed with the shared resources. Neither waits for its backend: Elasticsearch may be
  * down when a program starts.
  */
+import { swError } from '../platform/errors.js';
 import { createEsClient, spanStorageEsConnection } from './elasticsearch/es-client.js';
 import { openEsSpanStorage, type EsSpanStorage } from './elasticsearch/es-span-storage.js';
 import { startSpanRetention } from './elasticsearch/retention.js';
 import type { Runtime } from '../platform/runtime.js';
 import { createRegistry, type Registry } from '../platform/self-metrics.js';
 import type { SpanReader, SpanWriter } from './span-storage.js';
+import { KafkaSpanWriter } from './kafka/kafka-span-writer.js';
 import { openSharedDatabase } from './sqlite/database.js';
 import { StoreSpanStorage } from './sqlite/span-store.js';
 
-export type SpanStorageType = 'store' | 'elasticsearch';
+export type SpanStorageType = 'store' | 'elasticsearch' | 'kafka';
 
 /** The process's store span storage over the shared database. */
 export function openStoreSpanStorage(runtime: Runtime, registry?: Registry): StoreSpanStorage {
@@ -33,6 +35,7 @@ function openSharedEsSpanStorage(runtime: Runtime, registry: Registry | undefine
 
 export async function createSpanReader(runtime: Runtime, registry?: Registry): Promise<SpanReader> {
   const type = runtime.config.spanStorage.types[0] as SpanStorageType;
+  if (type === 'kafka') throw swError('SW_CONFIG_INVALID', 'SPAN_STORAGE_TYPE: kafka is written by the collector and read by the ingester; query reads store or elasticsearch (list it first)');
   if (type === 'store') return openStoreSpanStorage(runtime, registry);
   return openSharedEsSpanStorage(runtime, registry).reader;
 }
@@ -43,6 +46,11 @@ export async function createSpanWriters(runtime: Runtime, registry?: Registry): 
   for (const type of runtime.config.spanStorage.types as SpanStorageType[]) {
     if (type === 'store') {
       writers.push(openStoreSpanStorage(runtime, registry));
+      continue;
+    }
+    if (type === 'kafka') {
+      // The collector's Kafka span output (the ingester reads the topic into storage); asks no broker at start.
+      writers.push(runtime.shared.get('kafka.spans', () => KafkaSpanWriter.open(runtime.config, runtime.log.child({ component: 'spans-kafka' })), (w) => w.close()));
       continue;
     }
     const { writer } = openSharedEsSpanStorage(runtime, registry);

@@ -198,7 +198,7 @@ function topicMessages(batch: KafkaBatch): TopicMessages[] {
 }
 
 /** `work`, or a rejection as soon as `signal` aborts (shutdown): the batch then stays in the queue for the next start. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
