@@ -1,0 +1,176 @@
+/**
+ * The ingester's loop: a kafkajs consumer of KAFKA_CONSUMER_GROUP_ID on KAFKA_CONSUMER_TOPIC. For each batch the
+ * broker hands over (one partition's messages):
+ *
+ * 1. each message is decoded (./span-message-decoder.ts); one that is not a valid encoding is produced, as it was,
+ *    to the dead-letter topic with the reason in its `shipwatch-dlq-reason` header (and where it came from in
+ *    `shipwatch-dlq-topic`, `-partition`, `-offset`), acknowledged by every in-sync replica;
+ * 2. the spans are written to every span storage (./idempotent-span-write.ts) until each holds them;
+ * 3. only then is the partition's offset committed past the batch.
+ *
+ * So a crash, a kill or a rebalance anywhere in between makes the next owner of the partition read the batch again,
+ * and the writes being idempotent, nothing is stored twice or lost. The dead-letter produce is retried by the one
+ * retry helper without a deadline; a bad message never stops the ingester. While a write waits for a storage that
+ * is down, the consumer keeps sending heartbeats, so the group does not hand its partitions to another ingester for
+ * an outage alone.
+ */
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import type { Counter } from 'prom-client';
+import type { Config } from '../platform/config/load-config.js';
+import { describe } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
+import { counter, type Registry } from '../platform/self-metrics.js';
+import { retry, retryCounters, type RetryCounters } from '../delivery/retry.js';
+import type { Span } from '../model/span.js';
+import { kafkaClientLogs } from '../storage/kafka/kafka-span-writer.js';
+import { decodeSpanMessage } from './span-message-decoder.js';
+import { writeIdempotently, type StorageTarget } from './idempotent-span-write.js';
+
+/** How often a batch waiting for storage tells the group coordinator it is alive. */
+const HEARTBEAT_WHILE_WRITING_MS = 3000;
+/** Header names of a dead letter. */
+export const DLQ_REASON_HEADER = 'shipwatch-dlq-reason';
+
+export interface KafkaSpanSourceOptions {
+  config: Config['ingester'];
+  storages: StorageTarget[];
+  registry: Registry;
+  log: Logger;
+}
+
+export class KafkaSpanSource {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private producerConnecting: Promise<void> | undefined;
+  private readonly stop = new AbortController();
+  private readonly retries: RetryCounters;
+  private readonly messages: Counter<'outcome'>;
+  private readonly spans: Counter<'outcome'>;
+  private running: Promise<void> | undefined;
+  private crashed: string | undefined;
+  private storing: { sinceMs: number } | undefined;
+  readonly deadLetterTopic: string;
+
+  constructor(private readonly opts: KafkaSpanSourceOptions) {
+    const c = opts.config;
+    this.deadLetterTopic = c.deadLetterTopic || `${c.kafkaConsumerTopic}-dlq`;
+    // The group's own protocol (joins, rebalances, fetches) keeps kafkajs's retries: only the dead-letter produce
+    // goes through the one retry helper.
+    const kafka = new Kafka({ brokers: c.kafkaConsumerBrokers, clientId: c.kafkaConsumerClientId, logLevel: logLevel.WARN, logCreator: kafkaClientLogs(opts.log) });
+    this.consumer = kafka.consumer({ groupId: c.kafkaConsumerGroupId, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 0 } });
+    this.retries = retryCounters(opts.registry);
+    this.messages = counter(opts.registry, {
+      name: 'shipwatch_ingester_messages_total', help: 'Kafka messages the ingester finished with: stored, dead_letter (not a valid encoding).', labelNames: ['outcome'] as const,
+    });
+    this.spans = counter(opts.registry, {
+      name: 'shipwatch_ingester_spans_total', help: 'Spans the ingester read: stored, refused (by the translation or by a storage, for their content).', labelNames: ['outcome'] as const,
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.crashed = describe(e.payload.error);
+      opts.log.error('kafka consumer crashed', { err: e.payload.error, restart: e.payload.restart });
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.crashed = undefined;
+    });
+  }
+
+  /** Joins the group and starts consuming (the first start may wait for the brokers; kafkajs retries). */
+  start(): void {
+    const c = this.opts.config;
+    this.running ??= (async () => {
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topic: c.kafkaConsumerTopic, fromBeginning: true });
+      await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.batch(p) });
+    })().catch((err: unknown) => {
+      this.crashed = describe(err);
+      this.opts.log.error('the kafka consumer could not start', { err });
+    });
+  }
+
+  /** For /health: why spans do not move now, undefined while they do. */
+  problem(): string | undefined {
+    if (this.crashed !== undefined) return `kafka consumer: ${this.crashed} (${this.opts.config.kafkaConsumerBrokers.join(',')})`;
+    if (this.storing !== undefined && Date.now() - this.storing.sinceMs > 30_000) return `a batch has waited for span storage for ${Math.round((Date.now() - this.storing.sinceMs) / 1000)} s`;
+    return undefined;
+  }
+
+  private async batch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const c = this.opts.config;
+    const spans: Span[] = [];
+    let refused = 0;
+    const letters: Array<{ key: Buffer | null; value: Buffer | null; offset: string; reason: string }> = [];
+    for (const m of batch.messages) {
+      const decoded = decodeSpanMessage(m.value, c.kafkaConsumerEncoding, c.maxSpansPerMessage);
+      if (!decoded.ok) {
+        letters.push({ key: m.key, value: m.value, offset: m.offset, reason: decoded.reason });
+        continue;
+      }
+      for (const s of decoded.spans) spans.push(s);
+      if (decoded.rejected > 0) {
+        refused += decoded.rejected;
+        this.opts.log.warn('spans of a message refused', { partition: batch.partition, offset: m.offset, spans: decoded.rejected, reason: decoded.firstError });
+      }
+    }
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_WRITING_MS);
+    beat.unref();
+    this.storing = { sinceMs: Date.now() };
+    try {
+      if (letters.length > 0) await this.deadLetters(batch.topic, batch.partition, letters);
+      if (spans.length > 0) {
+        const failed = await Promise.all(this.opts.storages.map((t) => writeIdempotently(t, spans, this.stop.signal, this.retries, this.opts.log)));
+        refused += Math.max(0, ...failed);
+      }
+    } finally {
+      clearInterval(beat);
+      this.storing = undefined;
+    }
+    // Stopping: a storage's writer may have given the batch up (abandoned at shutdown): its offset must not move.
+    if (this.stop.signal.aborted) throw this.stop.signal.reason;
+    this.messages.inc({ outcome: 'stored' }, batch.messages.length - letters.length);
+    if (letters.length > 0) this.messages.inc({ outcome: 'dead_letter' }, letters.length);
+    this.spans.inc({ outcome: 'stored' }, spans.length);
+    if (refused > 0) this.spans.inc({ outcome: 'refused' }, refused);
+    // Storage holds the batch: the group's offset moves past it.
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+  }
+
+  private async deadLetters(topic: string, partition: number, letters: Array<{ key: Buffer | null; value: Buffer | null; offset: string; reason: string }>): Promise<void> {
+    for (const l of letters) this.opts.log.warn('message is not a valid span encoding: sent to the dead-letter topic', { topic, partition, offset: l.offset, reason: l.reason, deadLetterTopic: this.deadLetterTopic });
+    await retry(async () => {
+      await (this.producerConnecting ??= this.producer.connect().catch((err: unknown) => {
+        this.producerConnecting = undefined;
+        throw err;
+      }));
+      await this.producer.send({
+        topic: this.deadLetterTopic, acks: -1,
+        messages: letters.map((l) => ({
+          key: l.key, value: l.value,
+          headers: { [DLQ_REASON_HEADER]: l.reason, 'shipwatch-dlq-topic': topic, 'shipwatch-dlq-partition': String(partition), 'shipwatch-dlq-offset': l.offset },
+        })),
+      });
+    }, {
+      operation: 'ingest-dead-letters', policy: { maxElapsedMs: Number.POSITIVE_INFINITY }, counters: this.retries, signal: this.stop.signal,
+      classify: () => (this.stop.signal.aborted ? { retry: false } : { retry: true }),
+      onRetry: ({ attempt, delayMs, error }) => this.opts.log.warn('dead letters could not be produced; trying again', { topic: this.deadLetterTopic, attempt, delayMs, err: error }),
+    });
+  }
+
+  /** Gives up the batch under way: from now on no offset is committed. Call before the storages' writers are abandoned. */
+  abort(): void {
+    if (!this.stop.signal.aborted) this.stop.abort(new Error('the ingester is stopping'));
+  }
+
+  /**
+   * Stops consuming: a batch waiting for storage is given up (its offset not committed: read again by the next
+   * owner), the group left, the clients disconnected. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.abort();
+    await this.running;
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}
