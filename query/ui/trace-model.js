@@ -61,3 +61,102 @@ export function summarize(trace) {
     depth: Math.max(0, ...rows.map((r) => r.depth)) + 1,
   };
 }
+
+/** Every string a span can be found by: its service, operation, id, and its tags', process tags' and logs' keys and values. */
+function searchable(row) {
+  const { span, service, process } = row;
+  const pairs = [...(span.tags ?? []), ...(process?.tags ?? []), ...(span.logs ?? []).flatMap((l) => l.fields ?? [])]
+    .map((t) => [String(t.key).toLowerCase(), String(t.value).toLowerCase()]);
+  return { words: [service, span.operationName, span.spanID].map((s) => String(s).toLowerCase()), pairs };
+}
+
+/**
+ * The spans of a trace that a search box's text finds, as Jaeger UI's trace search does: the text splits on spaces,
+ * and a span matches when any part is found (case aside) in its service, operation or id, or in a tag's, process
+ * tag's or log field's key or value; a `key=value` part matches a tag with that key whose value holds the value.
+ * An empty text finds nothing (nothing is highlighted).
+ */
+export function searchSpans(trace, text) {
+  const parts = String(text ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+  const found = new Set();
+  if (parts.length === 0) return found;
+  for (const row of spanTree(trace)) {
+    const { words, pairs } = searchable(row);
+    const hit = parts.some((part) => {
+      const eq = part.indexOf('=');
+      if (eq > 0) return pairs.some(([k, v]) => k === part.slice(0, eq) && v.includes(part.slice(eq + 1)));
+      return words.some((w) => w.includes(part)) || pairs.some(([k, v]) => k.includes(part) || v.includes(part));
+    });
+    if (hit) found.add(row.span.spanID);
+  }
+  return found;
+}
+
+/** `service` and `operation` joined into one node key (a tab cannot occur in either as the graph shows them). */
+export const nodeKey = (service, operation) => `${service}\t${operation}`;
+
+/**
+ * The trace as a graph of its services' operations: a node per service and operation (`{key, service, operation,
+ * count, durationMicros, errors, depth, spanIDs}`, depth the shallowest place it is found in the span tree) and an edge per
+ * parent → child call between two nodes (`{from, to, count}`), as Jaeger UI's trace graph draws them.
+ */
+export function traceGraph(trace) {
+  const rows = spanTree(trace);
+  const nodes = new Map();
+  const nodeOf = new Map();
+  for (const row of rows) {
+    const key = nodeKey(row.service, row.span.operationName);
+    const node = nodes.get(key) ?? nodes.set(key, { key, service: row.service, operation: row.span.operationName, count: 0, durationMicros: 0, errors: 0, depth: row.depth, spanIDs: [] }).get(key);
+    node.count += 1;
+    node.spanIDs.push(row.span.spanID);
+    node.durationMicros += row.span.duration;
+    if (row.error) node.errors += 1;
+    node.depth = Math.min(node.depth, row.depth);
+    nodeOf.set(row.span.spanID, key);
+  }
+  const edges = new Map();
+  const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+  for (const span of trace.spans) {
+    const parent = parentOf(span, byId);
+    if (parent === undefined) continue;
+    const from = nodeOf.get(parent);
+    const to = nodeOf.get(span.spanID);
+    const key = `${from}\n${to}`;
+    (edges.get(key) ?? edges.set(key, { from, to, count: 0 }).get(key)).count += 1;
+  }
+  return { nodes: [...nodes.values()], edges: [...edges.values()] };
+}
+
+/**
+ * Two traces' graphs in one, as Jaeger UI's trace compare shows them in its simplest form: each node and edge with
+ * its count and total duration in `a` and in `b` (0 where a trace has none), depth the shallowest of the two.
+ */
+export function compareGraphs(traceA, traceB) {
+  const [ga, gb] = [traceGraph(traceA), traceGraph(traceB)];
+  const nodes = new Map();
+  for (const [side, g] of [['a', ga], ['b', gb]]) {
+    for (const n of g.nodes) {
+      const m = nodes.get(n.key) ?? nodes.set(n.key, { key: n.key, service: n.service, operation: n.operation, depth: n.depth, a: { count: 0, durationMicros: 0, errors: 0 }, b: { count: 0, durationMicros: 0, errors: 0 } }).get(n.key);
+      m[side] = { count: n.count, durationMicros: n.durationMicros, errors: n.errors };
+      m.depth = Math.min(m.depth, n.depth);
+    }
+  }
+  const edges = new Map();
+  for (const [side, g] of [['a', ga], ['b', gb]]) {
+    for (const e of g.edges) {
+      const key = `${e.from}\n${e.to}`;
+      const m = edges.get(key) ?? edges.set(key, { from: e.from, to: e.to, a: 0, b: 0 }).get(key);
+      m[side] = e.count;
+    }
+  }
+  return { nodes: [...nodes.values()], edges: [...edges.values()] };
+}
+
+/** The orders a result list can take, as Jaeger UI's search offers them. */
+export const SORTS = {
+  recent: { label: 'Most recent', compare: (a, b) => b.startMicros - a.startMicros },
+  longest: { label: 'Longest first', compare: (a, b) => b.durationMicros - a.durationMicros || b.startMicros - a.startMicros },
+  shortest: { label: 'Shortest first', compare: (a, b) => a.durationMicros - b.durationMicros || b.startMicros - a.startMicros },
+  spans: { label: 'Most spans', compare: (a, b) => b.spanCount - a.spanCount || b.startMicros - a.startMicros },
+  fewest: { label: 'Least spans', compare: (a, b) => a.spanCount - b.spanCount || b.startMicros - a.startMicros },
+};

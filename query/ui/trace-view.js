@@ -1,16 +1,26 @@
-// One trace (GET /api/traces/:id): a header with its facts, then the timeline: each span a row, nested by its
-// references, its bar placed by start and duration; a click on a row shows its tags, logs, process, references and
-// the container log lines of that span. Below, the log lines naming the trace (GET /api/logs?traceId=).
-import { getJson } from './api.js';
-import { clear, colorOf, formatMicros, formatTime, h, routeWith, show } from './dom.js';
-import { spanTree, summarize } from './trace-model.js';
+// One trace (GET /api/traces/:id): a header with its facts, a search within the trace, then one of three views as
+// Jaeger UI offers them: the timeline (each span a row, nested by its references, its bar placed by start and
+// duration; a click on a row shows its tags, logs, process, references and the container log lines of that span),
+// the trace graph (./trace-graph.js), or the trace's JSON as the API answers it. Below, the log lines naming the
+// trace (GET /api/logs?traceId=). Two ids joined by `...` (Jaeger UI's form) open the compare view instead.
+import { download, getJson } from './api.js';
+import { clear, colorOf, formatMicros, formatTime, h, routeParams, routeWith, show } from './dom.js';
+import { renderCompare } from './trace-compare.js';
+import { graphSvg } from './trace-graph.js';
+import { searchSpans, spanTree, summarize, traceGraph } from './trace-model.js';
 
 const TICKS = 4;
 /** Log lines of a trace shown on its page; the log search has them all. */
 const TRACE_LOGS = 200;
 
-/** `openSpan`: a span id whose details start open (`#/trace/<id>?span=<spanID>`). */
+const VIEWS = { timeline: 'Timeline', graph: 'Trace graph', json: 'Trace JSON' };
+
+/**
+ * `openSpan`: a span id whose details start open (`#/trace/<id>?span=<spanID>`). The route's `view` (timeline,
+ * graph, json) and `q` (the search within the trace) are read here and kept in it as they change.
+ */
 export function renderTrace(main, traceId, openSpan) {
+  if (traceId.includes('...')) return renderCompare(main, traceId.split('...'));
   const controller = new AbortController();
   const section = h('section.view.trace-view', h('p.muted', 'Loading trace…'));
   clear(main, section);
@@ -19,7 +29,15 @@ export function renderTrace(main, traceId, openSpan) {
       const trace = body.data?.[0];
       if (!trace || trace.spans.length === 0) throw new Error('trace not found');
       const logs = traceLogs(trace.traceID, controller.signal);
-      clear(section, header(trace), timeline(trace, openSpan, logs), logs.section);
+      const params = routeParams();
+      const views = {
+        timeline: timeline(trace, openSpan, logs),
+        graph: graphView(trace),
+        json: jsonView(body, trace.traceID),
+      };
+      const bar = viewBar(trace, views, VIEWS[params.view] ? params.view : 'timeline', params.q ?? '');
+      clear(section, header(trace), bar, ...Object.values(views), logs.section);
+      bar.search();
     })
     .catch((err) => {
       if (!controller.signal.aborted) clear(section, backLink(), h('p.error', `Trace ${traceId}: ${err.message}`));
@@ -30,6 +48,70 @@ export function renderTrace(main, traceId, openSpan) {
 function backLink() {
   // Back to the search as it was (app.js keeps the last one for this tab).
   return h('a.back', { href: sessionStorage.getItem('shipwatch.lastSearch') ?? '#/traces' }, '‹ Back to search');
+}
+
+/** Keeps `view` and `q` in the address without running the route again, so a reload or a shared link shows the same. */
+function remember(changes) {
+  const hash = location.hash || '#/';
+  const q = hash.indexOf('?');
+  const path = q < 0 ? hash.slice(1) : hash.slice(1, q);
+  history.replaceState(null, '', routeWith(path, { ...routeParams(hash), ...changes }));
+}
+
+/**
+ * The search within the trace (matching rows marked, their count shown) and the buttons switching the view.
+ * `search()` applies the box's text.
+ */
+function viewBar(trace, views, first, text) {
+  const input = h('input.trace-search', { type: 'search', value: text, placeholder: 'Find spans: operation, service, tag key or value, key=value', 'aria-label': 'Search this trace' });
+  const count = h('span.trace-search-count.muted');
+  const search = () => {
+    const found = searchSpans(trace, input.value);
+    for (const row of views.timeline.querySelectorAll('.tl-row')) row.classList.toggle('match', found.has(row.dataset.spanId));
+    for (const node of views.graph.querySelectorAll('.graph-node')) {
+      node.classList.toggle('match', node.dataset.spans.split(' ').some((id) => found.has(id)));
+    }
+    clear(count, input.value.trim() === '' ? '' : `${found.size} match${found.size === 1 ? '' : 'es'}`);
+  };
+  input.addEventListener('input', () => (search(), remember({ q: input.value })));
+  const buttons = Object.entries(VIEWS).map(([name, label]) => h('button.secondary', { type: 'button', dataset: { view: name }, onclick: () => pick(name) }, label));
+  const pick = (name) => {
+    for (const [n, el] of Object.entries(views)) el.hidden = n !== name;
+    for (const b of buttons) b.classList.toggle('active', b.dataset.view === name);
+    remember({ view: name === 'timeline' ? '' : name });
+  };
+  pick(first);
+  const bar = h('div.trace-bar', h('div.trace-search-box', input, count), h('div.view-switch', { role: 'group', 'aria-label': 'View' }, buttons));
+  bar.search = search;
+  return bar;
+}
+
+function graphView(trace) {
+  const graph = traceGraph(trace);
+  const drawing = graphSvg(graph, {
+    describe: (n) => ({
+      text: `${n.count}× · ${formatMicros(n.durationMicros)}${n.errors > 0 ? ` · ${n.errors} error${n.errors === 1 ? '' : 's'}` : ''}`,
+      className: n.errors > 0 ? 'error' : '',
+    }),
+    edgeLabel: (e) => `${e.count}×`,
+  });
+  const spansOf = new Map(graph.nodes.map((n) => [n.key, n.spanIDs]));
+  for (const node of drawing.querySelectorAll('.graph-node')) node.dataset.spans = spansOf.get(node.dataset.key).join(' ');
+  return h('div.graph-box.trace-graph-view',
+    h('p.muted', `${graph.nodes.length} operations of ${new Set(graph.nodes.map((n) => n.service)).size} services, ${graph.edges.length} kinds of call. Each box: calls × total duration.`),
+    drawing);
+}
+
+function jsonView(body, traceId) {
+  const text = JSON.stringify(body, null, 2);
+  const problem = h('span.error');
+  const save = h('button.secondary', {
+    type: 'button',
+    onclick: () => download(`/api/traces/${encodeURIComponent(traceId)}`, {}, `trace-${traceId}.json`).catch((err) => clear(problem, err.message)),
+  }, 'Download JSON');
+  return h('div.trace-json-view',
+    h('div.results-bar', h('span.muted', 'The trace as GET /api/traces/', h('span.mono', traceId), ' answers it (Jaeger UI opens this file under Search › JSON File)'), h('span', save, ' ', problem)),
+    h('pre.trace-json', text));
 }
 
 function header(trace) {
@@ -114,7 +196,7 @@ function timeline(trace, openSpan, logs) {
     // The duration beside the bar, or inside it when the bar reaches the right edge and is wide enough.
     const labelPlace = left + width <= 75 ? { left: `${left + width}%` } : width >= 12 ? { right: `${100 - left - width}%` } : { right: `${100 - left}%` };
     const labelClass = left + width > 75 && width >= 12 ? 'tl-label.inside' : 'tl-label';
-    const el = h('div.tl-row', { role: 'treeitem', tabindex: 0, dataset: { depth } },
+    const el = h('div.tl-row', { role: 'treeitem', tabindex: 0, dataset: { depth, spanId: span.spanID } },
       h('div.tl-name', { style: { paddingLeft: `${depth * 14 + 4}px` }, title: `${service}: ${span.operationName}` },
         toggle,
         h('span.tl-service', { style: { borderLeftColor: colorOf(service) } }, service),
