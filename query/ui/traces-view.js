@@ -1,10 +1,13 @@
 // Traces: service and operation pickers, tags, time range and durations, searched through Jaeger's v1 API
 // (`GET /api/traces` as the Jaeger UI calls it: start/end in µs, `tags` a JSON object, durations as Go strings), and
-// a list of the traces found, each linking to the trace view.
+// the traces found as Jaeger UI shows them: a scatter plot of their durations by start time (./scatter.js), then a
+// list in the order picked (most recent, longest, shortest, most or least spans), each linking to the trace view and
+// with a box to pick two of them for the compare view.
 import { getJson } from './api.js';
-import { clear, colorOf, formatAgo, formatMicros, formatTime, h, navigate, routeWith } from './dom.js';
+import { clear, colorOf, formatAgo, formatMicros, formatTime, h, navigate, routeParams, routeWith } from './dom.js';
+import { scatterPlot } from './scatter.js';
 import { timeRange } from './time-range.js';
-import { summarize } from './trace-model.js';
+import { SORTS, summarize } from './trace-model.js';
 
 const LIMITS = [20, 50, 100, 500];
 
@@ -28,11 +31,16 @@ export function renderTraces(main, params) {
   const maxDuration = h('input', { name: 'maxDuration', value: params.maxDuration ?? '', placeholder: 'e.g. 2s', size: 8, 'aria-label': 'Max duration' });
   const limit = h('select', { name: 'limit', 'aria-label': 'Limit' }, LIMITS.map((n) => h('option', { value: n }, `${n} traces`)));
   limit.value = LIMITS.includes(Number(params.limit)) ? params.limit : '20';
+  const sort = h('select', { name: 'sort', 'aria-label': 'Sort' }, Object.entries(SORTS).map(([key, { label }]) => h('option', { value: key }, label)));
+  sort.value = SORTS[params.sort] ? params.sort : 'recent';
   // The v1 API's own default lookback.
   const range = timeRange(params, '2d');
   const tagsProblem = h('span.error');
   const summary = h('div.summary');
   const results = h('div.trace-list');
+  const plot = h('div.chart-box.scatter-box', { hidden: true });
+  const picked = new Set();
+  const compare = h('button.secondary', { type: 'button', disabled: true, title: 'Pick two traces below', onclick: () => navigate(`#/trace/${[...picked].join('...')}`) }, 'Compare');
 
   const form = h('form.toolbar', { onsubmit: (e) => (e.preventDefault(), go()) },
     h('div.toolbar-row',
@@ -49,7 +57,9 @@ export function renderTraces(main, params) {
       tagsProblem,
     ),
   );
-  clear(main, h('section.view.traces-view', form, h('div.results-bar', summary), results));
+  clear(main, h('section.view.traces-view', form, plot,
+    h('div.results-bar', summary, h('label.field.inline', h('span', 'Sort'), sort), h('span.compare-pick', h('span.muted.compare-hint', 'Pick two to compare '), compare)),
+    results));
 
   const controller = new AbortController();
   const signal = controller.signal;
@@ -60,9 +70,28 @@ export function renderTraces(main, params) {
     }
     navigate(routeWith('/traces', {
       service: service.value, operation: operation.value, tags: tags.value.trim(), minDuration: minDuration.value.trim(),
-      maxDuration: maxDuration.value.trim(), limit: limit.value, ...range.params(),
+      maxDuration: maxDuration.value.trim(), limit: limit.value, sort: sort.value === 'recent' ? '' : sort.value, ...range.params(),
     }));
   };
+  let found = [];
+  const show = () => {
+    const longest = Math.max(1, ...found.map((t) => t.durationMicros));
+    const ordered = [...found].sort(SORTS[sort.value].compare);
+    clear(results, found.length === 0 ? h('div.empty', h('p', 'No trace matches this search.')) : ordered.map((t) => traceCard(t, longest, picked, pick)));
+  };
+  const pick = (traceID, on) => {
+    if (on) picked.add(traceID);
+    else picked.delete(traceID);
+    compare.disabled = picked.size !== 2;
+    clear(compare, picked.size > 2 ? `Compare (pick 2 of ${picked.size})` : 'Compare');
+  };
+  // A new order needs no new search: the list is drawn again and the address keeps the order.
+  sort.addEventListener('change', () => {
+    const hash = routeWith('/traces', { ...routeParams(), sort: sort.value === 'recent' ? '' : sort.value });
+    history.replaceState(null, '', hash);
+    sessionStorage.setItem('shipwatch.lastSearch', hash);
+    show();
+  });
 
   const loadOperations = async (name, selected) => {
     clear(operation, h('option', { value: '' }, 'All operations'));
@@ -105,21 +134,25 @@ export function renderTraces(main, params) {
     if (t && Object.keys(t).length > 0) query.tags = JSON.stringify(t);
     clear(summary, h('span.muted', 'Searching…'));
     const body = await getJson('/api/traces', query, { signal });
-    const traces = (body.data ?? []).map(summarize).sort((a, b) => b.startMicros - a.startMicros);
-    const shown = traces.length;
-    clear(summary, h('strong', String(shown)), ` trace${shown === 1 ? '' : 's'}`,
-      body.total > shown ? h('span.muted', ` of ${body.total} matching`) : null);
-    const longest = Math.max(1, ...traces.map((t) => t.durationMicros));
-    clear(results, traces.length === 0 ? h('div.empty', h('p', 'No trace matches this search.')) : traces.map((t) => traceCard(t, longest)));
+    found = (body.data ?? []).filter((t) => (t.spans ?? []).length > 0).map(summarize);
+    const shown = found.length;
+    clear(summary, h('span', h('strong', String(shown)), ` trace${shown === 1 ? '' : 's'}`,
+      body.total > shown ? h('span.muted', ` of ${body.total} matching`) : null));
+    plot.hidden = shown === 0;
+    if (shown > 0) clear(plot, scatterPlot(found, (t) => routeWith(`/trace/${t.traceID}`, {})));
+    show();
   }
   return () => controller.abort();
 }
 
-function traceCard(t, longest) {
+function traceCard(t, longest, picked, pick) {
   const startMs = t.startMicros / 1000;
-  return h('a.trace-card', { href: routeWith(`/trace/${t.traceID}`, {}) },
+  const box = h('input.compare-box', { type: 'checkbox', checked: picked.has(t.traceID), 'aria-label': `Compare ${t.traceID}`, dataset: { traceId: t.traceID } });
+  box.addEventListener('change', () => pick(t.traceID, box.checked));
+  return h('div.trace-card', { dataset: { traceId: t.traceID } },
     h('div.trace-card-head',
-      h('span.trace-title', h('span.service-name', { style: { color: colorOf(t.rootService) } }, t.rootService), ': ', t.rootOperation),
+      h('label.compare-check', { title: 'Pick for compare' }, box),
+      h('a.trace-title', { href: routeWith(`/trace/${t.traceID}`, {}) }, h('span.service-name', { style: { color: colorOf(t.rootService) } }, t.rootService), ': ', t.rootOperation),
       h('span.trace-duration', formatMicros(t.durationMicros)),
     ),
     h('div.duration-track', h('div.duration-bar', { style: { width: `${Math.max(0.5, (t.durationMicros / longest) * 100)}%` } })),
