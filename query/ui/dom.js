@@ -63,9 +63,10 @@ export function formatTime(ms) {
 /** A duration in microseconds, the way Jaeger shows it, always with its unit: 0μs, 512μs, 1.25ms, 3.4s, 2m 5s. */
 export function formatMicros(us) {
   if (!Number.isFinite(us)) return '';
-  if (us < 1000) return `${Math.round(us)}μs`;
-  if (us < 1_000_000) return `${trim(us / 1000)}ms`;
-  if (us < 60_000_000) return `${trim(us / 1_000_000)}s`;
+  // Each unit up to the value that rounds to the next one: 999.7μs reads 1ms, not 1000μs.
+  if (us < 999.5) return `${Math.round(us)}μs`;
+  if (us < 999_500) return `${trim(us / 1000)}ms`;
+  if (us < 59_500_000) return `${trim(us / 1_000_000)}s`;
   const s = Math.round(us / 1_000_000);
   return s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
