@@ -89,3 +89,105 @@ export function engineFailure(err: unknown): string {
 export function isNoSuchContainer(err: unknown): boolean {
   return (err as { statusCode?: unknown }).statusCode === 404;
 }
+
+// ---- Swarm services (the engine must be a manager) ----
+
+/** The engine's place in a swarm (`GET /info`, `GET /nodes/{id}`): only the leader acts on services. */
+export interface SwarmRole {
+  /** `inactive`, `pending`, `active`, `error`, `locked`. */
+  state: string;
+  nodeId: string;
+  manager: boolean;
+  leader: boolean;
+}
+
+export async function swarmRole(client: EngineClient): Promise<SwarmRole> {
+  try {
+    const info = (await client.docker.info()) as { Swarm?: { LocalNodeState?: string; NodeID?: string; ControlAvailable?: boolean } };
+    const state = info.Swarm?.LocalNodeState ?? 'inactive';
+    const nodeId = info.Swarm?.NodeID ?? '';
+    const manager = state === 'active' && info.Swarm?.ControlAvailable === true;
+    if (!manager) return { state, nodeId, manager, leader: false };
+    const node = (await client.docker.getNode(nodeId).inspect()) as { ManagerStatus?: { Leader?: boolean } };
+    return { state, nodeId, manager, leader: node.ManagerStatus?.Leader === true };
+  } catch (err) {
+    throw swError('SW_ENGINE_UNAVAILABLE', `swarm state: ${engineFailure(err)}`, err);
+  }
+}
+
+export interface SwarmService {
+  id: string;
+  name: string;
+  /** The object version an update must name (`?version=`), so that two writers never overwrite each other. */
+  version: number;
+  labels: Record<string, string>;
+  /** Desired replicas; undefined for a global service (one task per node). */
+  replicas: number | undefined;
+  spec: Docker.ServiceSpec;
+}
+
+function toSwarmService(raw: Docker.Service): SwarmService {
+  const spec = raw.Spec ?? {};
+  return {
+    id: raw.ID,
+    name: spec.Name ?? raw.ID,
+    version: raw.Version?.Index ?? 0,
+    labels: spec.Labels ?? {},
+    replicas: spec.Mode?.Replicated ? (spec.Mode.Replicated.Replicas ?? 1) : undefined,
+    spec,
+  };
+}
+
+/** Every service (`GET /services`); the engine filters labels by key or key=value only, so callers filter prefixes. */
+export async function listServices(client: EngineClient): Promise<SwarmService[]> {
+  try {
+    return (await client.docker.listServices()).map(toSwarmService);
+  } catch (err) {
+    throw swError('SW_ENGINE_UNAVAILABLE', `list of services: ${engineFailure(err)}`, err);
+  }
+}
+
+/** One service (`GET /services/{id}`); undefined when it is gone. */
+export async function inspectService(client: EngineClient, id: string): Promise<SwarmService | undefined> {
+  try {
+    return toSwarmService((await client.docker.getService(id).inspect()) as Docker.Service);
+  } catch (err) {
+    if (isNoSuchContainer(err)) return undefined;
+    throw swError('SW_ENGINE_UNAVAILABLE', `service ${id}: ${engineFailure(err)}`, err);
+  }
+}
+
+/**
+ * Sets a replicated service's desired replicas (`POST /services/{id}/update?version=N`, the spec as read with only
+ * the replicas changed). A service changed since it was read is refused by the engine ("update out of sequence").
+ */
+export async function setServiceReplicas(client: EngineClient, service: SwarmService, replicas: number): Promise<void> {
+  const mode = service.spec.Mode;
+  if (!mode?.Replicated) throw swError('SW_ENGINE_UNAVAILABLE', `service ${service.name} is not replicated: its replicas cannot be set`);
+  const spec: Docker.ServiceSpec = { ...service.spec, Mode: { ...mode, Replicated: { ...mode.Replicated, Replicas: replicas } } };
+  try {
+    // docker-modem sends `_query` as the query string and `_body` as the JSON body.
+    await client.docker.getService(service.id).update({ _query: { version: service.version }, _body: spec });
+  } catch (err) {
+    throw swError('SW_ENGINE_UNAVAILABLE', `update of service ${service.name}: ${engineFailure(err)}`, err);
+  }
+}
+
+export interface RunningTask {
+  taskId: string;
+  nodeId: string;
+  containerId: string;
+}
+
+/** A service's tasks that run now (`GET /tasks`, desired and current state running), with their containers. */
+export async function runningTasks(client: EngineClient, serviceId: string): Promise<RunningTask[]> {
+  let tasks: Array<{ ID?: string; NodeID?: string; Status?: { State?: string; ContainerStatus?: { ContainerID?: string } } }>;
+  try {
+    tasks = await client.docker.listTasks({ filters: { service: [serviceId], 'desired-state': ['running'] } });
+  } catch (err) {
+    throw swError('SW_ENGINE_UNAVAILABLE', `tasks of service ${serviceId}: ${engineFailure(err)}`, err);
+  }
+  return tasks
+    .filter((t) => t.Status?.State === 'running' && t.Status.ContainerStatus?.ContainerID)
+    .map((t) => ({ taskId: t.ID ?? '', nodeId: t.NodeID ?? '', containerId: t.Status!.ContainerStatus!.ContainerID! }));
+}
