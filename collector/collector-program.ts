@@ -21,6 +21,7 @@ import { createSpanWriters } from '../storage/span-storage-factory.js';
 import { openStoreMetricStorage } from '../storage/sqlite/metric-store.js';
 import { bothListeners } from './alarms/alarm-rule-set.js';
 import { startAlarms } from './alarms/alarms.js';
+import { ServiceScaler } from './autoscaling/service-scaler.js';
 import { ContainerMonitoring } from './monitoring/container-monitoring.js';
 import { labelFilter } from './monitoring/label-filter.js';
 import { createMetricOutputs } from './metrics/metric-outputs.js';
@@ -77,6 +78,12 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       await watcher.close();
       await monitoring.close();
     });
+    // Swarm service auto scaling (aliyun.auto_scaling.* labels): every collector samples, only the swarm's leader acts.
+    if (c.autoscalingPeriodMs > 0) {
+      const scaler = new ServiceScaler({ client: engine, periodMs: c.autoscalingPeriodMs, log: log.child({ component: 'autoscaling' }), registry });
+      scaler.start();
+      closers.push(() => scaler.close());
+    }
 
     const admin = await startAdminServer({
       listen: c.adminListen, registry, log, tokens: { admin: config.common.adminAuthToken, ingest: c.authToken },
@@ -112,6 +119,9 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
         `spans stored in ${config.spanStorage.types.join(' and ')}`,
         ...metrics.summary,
         `container monitoring every ${c.monitoringIntervalMs} ms through ${engine.where}`,
+        c.autoscalingPeriodMs > 0
+          ? `swarm service auto scaling (aliyun.auto_scaling.* labels) every ${c.autoscalingPeriodMs} ms, when ${engine.where} is the swarm's leader`
+          : 'swarm service auto scaling off (COLLECTOR_AUTOSCALING_PERIOD=0)',
         alarms.summary,
       ],
       // Receivers were started last and close first: closeAll runs the steps in reverse.
