@@ -90,22 +90,20 @@ export function formatAgo(ms, nowMs = Date.now()) {
 // Ten colours far enough apart to tell services and containers apart on the light background.
 const PALETTE = ['#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#bcbd22', '#7f7f7f', '#d62728'];
 
-const colors = new Map();
-
 /**
- * A colour per name (service, container), the same for the whole page session: the first ten names seen take the
- * ten palette colours in turn, so the services of one trace never share a colour; later names share by hash.
+ * A colour per name (service, container), the same on every page and every visit: a hash of the name (FNV-1a, mixed)
+ * picks one of the palette's colours, so a container's lines, its chart series and its spans share one colour.
  */
 export function colorOf(name) {
-  const key = String(name);
-  let color = colors.get(key);
-  if (color === undefined) {
-    let hash = 0x811c9dc5;
-    for (const ch of key) hash = Math.imul(hash ^ ch.codePointAt(0), 0x01000193) >>> 0;
-    color = colors.size < PALETTE.length ? PALETTE[colors.size] : PALETTE[hash % PALETTE.length];
-    colors.set(key, color);
-  }
-  return color;
+  let h = 0x811c9dc5;
+  for (const ch of String(name)) h = Math.imul(h ^ ch.codePointAt(0), 0x01000193);
+  // FNV's low bits repeat for names that differ in one character (web-1, web-2): a final mix spreads them.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return PALETTE[(h >>> 0) % PALETTE.length];
 }
 
 /** A value for display: strings as they are, everything else as JSON. */
