@@ -65,6 +65,8 @@ function remember(changes) {
 function viewBar(trace, views, first, text) {
   const input = h('input.trace-search', { type: 'search', value: text, placeholder: 'Find spans: operation, service, tag key or value, key=value', 'aria-label': 'Search this trace' });
   const count = h('span.trace-search-count.muted');
+  /** The match Enter last stepped to; a new search starts again from the first. */
+  let at = -1;
   const search = () => {
     const found = searchSpans(trace, input.value);
     for (const row of views.timeline.querySelectorAll('.tl-row')) row.classList.toggle('match', found.has(row.dataset.spanId));
@@ -72,8 +74,19 @@ function viewBar(trace, views, first, text) {
       node.classList.toggle('match', node.dataset.spans.split(' ').some((id) => found.has(id)));
     }
     clear(count, input.value.trim() === '' ? '' : `${found.size} match${found.size === 1 ? '' : 'es'}`);
+    at = -1;
   };
   input.addEventListener('input', () => (search(), remember({ q: input.value })));
+  // Enter steps through the timeline's shown matches, as Jaeger UI's arrows do; Shift+Enter steps back.
+  input.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    const shown = [...views.timeline.querySelectorAll('.tl-row.match')].filter((row) => !row.hidden);
+    if (shown.length === 0 || views.timeline.hidden) return;
+    at = (at + (e.shiftKey ? shown.length - 1 : 1)) % shown.length;
+    shown[at].scrollIntoView({ block: 'center' });
+    shown[at].focus({ preventScroll: true });
+  });
   const buttons = Object.entries(VIEWS).map(([name, label]) => h('button.secondary', { type: 'button', dataset: { view: name }, onclick: () => pick(name) }, label));
   const pick = (name) => {
     for (const [n, el] of Object.entries(views)) el.hidden = n !== name;

@@ -161,6 +161,19 @@ describe('the trace pages in chromium', { skip }, () => {
       assert.equal(count, `${ops.length} match${ops.length === 1 ? '' : 'es'}`, text);
       assert.deepEqual(await ui.texts('.tl-row.match .tl-op'), ops, text);
     }
+    // Enter steps through the matches (the last search found three), Shift+Enter back.
+    const focused = () => inPage<string>(ui, `document.activeElement.querySelector('.tl-op')?.textContent`);
+    await ui.page.focus('input.trace-search');
+    await ui.page.keyboard.press('Enter');
+    assert.equal(await focused(), 'POST /orders');
+    await ui.page.focus('input.trace-search');
+    await ui.page.keyboard.press('Enter');
+    assert.equal(await focused(), 'GET cart');
+    await ui.page.focus('input.trace-search');
+    await ui.page.keyboard.down('Shift');
+    await ui.page.keyboard.press('Enter');
+    await ui.page.keyboard.up('Shift');
+    assert.equal(await focused(), 'POST /orders');
     // Typed as a person does, and kept in the address.
     await ui.page.$eval('input.trace-search', (el) => ((el as unknown as { value: string }).value = ''));
     await ui.page.type('input.trace-search', 'db');
