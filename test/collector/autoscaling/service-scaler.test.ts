@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Docker from 'dockerode';
 import { ServiceScaler } from '../../../collector/autoscaling/service-scaler.js';
-import { createEngineClient, swarmRole, type EngineClient } from '../../../platform/engine/docker-client.js';
+import { createEngineClient, inspectService, listServices, setServiceReplicas, swarmRole, type EngineClient } from '../../../platform/engine/docker-client.js';
 import { createLogger } from '../../../platform/log.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -214,4 +214,24 @@ test('bad auto scaling labels are refused with one warning naming each problem, 
   assert.equal(await h.decisions('scale_out'), 0);
   assert.equal(await replicas(h, bad.id), 1, 'no action on the service');
   assert.equal(h.logs.some((l) => l.service === bad.name && l.msg === 'auto scaling sample'), false, 'a refused service is not even sampled');
+});
+
+test('an update naming a version the service has moved past is refused by the engine, not applied over the newer spec', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const h = await harness(t);
+  const service = await createService(t, h, { ctlDir: controlDir(t), workload: BURN, labels: { 'aliyun.auto_scaling.max_cpu': '90' } });
+  const [read] = (await listServices(h.client)).filter((s) => s.id === service.id);
+  assert.ok(read);
+  assert.equal(read.replicas, 1);
+  await setServiceReplicas(h.client, read, 2);
+  assert.equal(await replicas(h, service.id), 2);
+  // `read` still names the version before that update.
+  await assert.rejects(setServiceReplicas(h.client, read, 3), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'SW_ENGINE_UNAVAILABLE');
+    assert.match(err.message, new RegExp(`update of service ${service.name}: HTTP \\d+: .*out of sequence`));
+    return true;
+  });
+  assert.equal(await replicas(h, service.id), 2);
+  const fresh = await inspectService(h.client, service.id);
+  assert.equal(fresh?.replicas, 2);
+  assert.equal(await inspectService(h.client, 'no-such-service-' + process.pid), undefined);
 });
