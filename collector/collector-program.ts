@@ -1,5 +1,6 @@
 /**
- * `shipwatch collector`: trace receivers → durable span queues (one per storage) → span storage; container monitoring (scripts,
+ * `shipwatch collector`: trace receivers → durable span queues (one per storage) → span storage; OTLP log receivers →
+ * the log outputs (LOGGING_OUTPUT, as the pilot's); container monitoring (scripts,
  * HTTP endpoints, statistics) and line protocol pushes → metric outputs; the admin port serves /health, /metrics
  * (the collector's own counters and every collected series) and the push endpoints.
  *
@@ -29,6 +30,7 @@ import { sharedStrategyProvider } from '../platform/sampling/file-strategy-provi
 import { startSamplingHttpServer } from '../platform/sampling/sampling-http.js';
 import { SpanDelivery } from './traces/span-delivery.js';
 import { startTraceReceivers } from './traces/receivers/trace-receivers.js';
+import { openOtlpLogsInput } from './logs/otlp-logs-input.js';
 
 export async function start(runtime: Runtime): Promise<RunningProgram> {
   const { config, log } = runtime;
@@ -60,6 +62,9 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       log: log.child({ component: 'span-delivery' }), registry, drainTimeoutMs,
     });
     closers.push(() => queue.close());
+    // OTLP logs go to the log outputs of LOGGING_OUTPUT (in `all`, the pilot's), served on the OTLP ports below.
+    const otlpLogs = await openOtlpLogsInput(runtime, registry, hostName);
+    closers.push(() => otlpLogs.close(drainTimeoutMs));
 
     const engine = sharedEngineClient(runtime.shared, config.common.dockerHost);
     const monitoring = new ContainerMonitoring({
@@ -97,13 +102,14 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
         },
         ...metrics.health,
         { name: 'sampling-strategies', impact: 'degraded', check: () => sampling.problem() },
+        { name: 'log-outputs', impact: 'degraded', check: () => otlpLogs.problem() },
         { name: 'alarms', impact: 'degraded', check: () => alarms.problem() },
       ],
       configure: (app) => metrics.configureAdmin(app),
     });
     closers.push(() => admin.close());
 
-    const receivers = await startTraceReceivers(c, queue, registry, log, sampling);
+    const receivers = await startTraceReceivers(c, queue, registry, log, sampling, otlpLogs.receivers);
     closers.push(async () => {
       await Promise.all(receivers.map((r) => r.close()));
     });
@@ -117,6 +123,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
         ...receivers.map((r) => `${r.name} on ${r.where}`),
         `Jaeger remote sampling (GET /sampling?service=) on ${c.samplingListen.host}:${samplingHttp.port}, strategies from ${c.samplingStrategiesFile || 'no file (probabilistic 0.001)'}`,
         `spans stored in ${config.spanStorage.types.join(' and ')}`,
+        ...otlpLogs.summary,
         ...metrics.summary,
         `container monitoring every ${c.monitoringIntervalMs} ms through ${engine.where}`,
         c.autoscalingPeriodMs > 0

@@ -112,10 +112,18 @@ export async function registerOtlpHttpReceiver(app: FastifyInstance, options: Ot
 
 export type OtlpHttpReceiver = RunningHttpServer;
 
-/** A server of its own on `listen` (OTLP/HTTP's 4318) serving `POST /v1/traces`. */
-export async function startOtlpHttpReceiver(options: OtlpHttpReceiverOptions & { listen: { host: string; port: number } }): Promise<OtlpHttpReceiver> {
+/**
+ * A server of its own on `listen` (OTLP/HTTP's 4318) serving `POST /v1/traces`, and what `alsoServe` registers on it
+ * (the collector's `POST /v1/logs`: collector/logs/otlp-logs-http.ts).
+ */
+export async function startOtlpHttpReceiver(
+  options: OtlpHttpReceiverOptions & { listen: { host: string; port: number }; alsoServe?: (app: FastifyInstance) => Promise<void> },
+): Promise<OtlpHttpReceiver> {
   return startHttpServer(
     { log: options.log, bodyLimitBytes: options.maxBodyBytes, listen: options.listen, access: ingestAccess(options.authToken) },
-    (app) => registerOtlpHttpReceiver(app, options),
+    async (app) => {
+      await registerOtlpHttpReceiver(app, options);
+      await options.alsoServe?.(app);
+    },
   );
 }

@@ -1,7 +1,8 @@
 /**
  * Starts every trace receiver on its own port (the README's "Ports"): Jaeger agent UDP (compact 6831, binary 6832),
  * Jaeger HTTP 14268, Jaeger gRPC 14250 (with remote sampling's SamplingManager when a strategy provider is given),
- * Zipkin 9411, OTLP/HTTP 4318, OTLP/gRPC 4317 — all handing spans to one bounded span queue. The HTTP and gRPC ones
+ * Zipkin 9411, OTLP/HTTP 4318, OTLP/gRPC 4317 — all handing spans to one bounded span queue; the OTLP ports also
+ * serve OTLP logs when `otlpLogs` is given (collector/logs/). The HTTP and gRPC ones
  * need COLLECTOR_AUTH_TOKEN when it is set; UDP datagrams carry no credentials (keep those ports on a trusted
  * network).
  */
@@ -17,6 +18,13 @@ import { startGrpcServer, type RawService } from './grpc-server.js';
 import { otlpGrpcTraceService } from './otlp-grpc-receiver.js';
 import { jaegerGrpcCollectorService, jaegerGrpcSamplingService } from './jaeger-grpc-receiver.js';
 import type { SamplingStrategyProvider } from '../../../model/sampling-strategy.js';
+import type { FastifyInstance } from 'fastify';
+
+/** What the OTLP ports serve for logs beside traces: `POST /v1/logs` and LogsService. */
+export interface OtlpLogsReceivers {
+  registerHttp(app: FastifyInstance): Promise<void>;
+  grpcService: RawService;
+}
 
 export interface StartedReceiver {
   name: string;
@@ -30,6 +38,7 @@ export async function startTraceReceivers(
   registry: Registry,
   log: Logger,
   sampling?: SamplingStrategyProvider,
+  otlpLogs?: OtlpLogsReceivers,
 ): Promise<StartedReceiver[]> {
   const started: StartedReceiver[] = [];
   const at = (l: { host: string }, port: number, proto = 'tcp'): string => `${l.host}:${port}/${proto}`;
@@ -56,18 +65,18 @@ export async function startTraceReceivers(
     const otlp = await startOtlpHttpReceiver({
       listen: config.otlpHttpListen, consumer, registry, log: log.child({ receiver: 'otlp-http' }),
       maxBodyBytes: config.otlpMaxBodyBytes, maxSpansPerRequest: config.otlpMaxSpansPerRequest, retryAfterMs: config.tracesRetryAfterMs,
-      authToken: config.authToken,
+      authToken: config.authToken, ...(otlpLogs ? { alsoServe: (app: FastifyInstance) => otlpLogs.registerHttp(app) } : {}),
     });
-    started.push({ name: 'OTLP/HTTP POST /v1/traces', where: at(config.otlpHttpListen, otlp.port), close: () => otlp.close() });
+    started.push({ name: otlpLogs ? 'OTLP/HTTP POST /v1/traces, /v1/logs' : 'OTLP/HTTP POST /v1/traces', where: at(config.otlpHttpListen, otlp.port), close: () => otlp.close() });
     const otlpGrpc = await startGrpcServer({
       listen: config.otlpGrpcListen, maxMessageBytes: config.grpcMaxMessageBytes, authToken: config.authToken,
       log: log.child({ receiver: 'otlp-grpc' }),
       services: [otlpGrpcTraceService({
         consumer, registry, log: log.child({ receiver: 'otlp-grpc' }),
         maxSpansPerRequest: config.otlpMaxSpansPerRequest, retryAfterMs: config.tracesRetryAfterMs,
-      })],
+      }), ...(otlpLogs ? [otlpLogs.grpcService] : [])],
     });
-    started.push({ name: 'OTLP/gRPC TraceService/Export', where: at(config.otlpGrpcListen, otlpGrpc.port), close: () => otlpGrpc.close() });
+    started.push({ name: otlpLogs ? 'OTLP/gRPC TraceService/Export, LogsService/Export' : 'OTLP/gRPC TraceService/Export', where: at(config.otlpGrpcListen, otlpGrpc.port), close: () => otlpGrpc.close() });
     const jaegerServices: RawService[] = [jaegerGrpcCollectorService({
       consumer, registry, log: log.child({ receiver: 'jaeger-grpc' }),
       maxSpansPerBatch: config.jaegerMaxSpansPerBatch, retryAfterMs: config.tracesRetryAfterMs,

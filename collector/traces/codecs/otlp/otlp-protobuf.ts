@@ -5,13 +5,14 @@
  * bytes a Uint8Array. Also the two answers a protobuf client reads: ExportTraceServiceResponse and google.rpc.Status.
  *
  * Never throws: a malformed message yields `{ error }`. Unknown fields are skipped; a known field with the wrong
- * wire type is an error, as in Go's proto decoder.
+ * wire type is an error, as in Go's proto decoder. The resource, scope, attribute and time readers are shared with
+ * the OTLP logs decoder (collector/logs/otlp-logs-protobuf.ts).
  */
 import { ProtoReader, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-reader.js';
 import type { NanoSplit } from './otlp-time.js';
 
-type Obj = Record<string, unknown>;
-type KV = { key: string; value: Obj | undefined };
+export type Obj = Record<string, unknown>;
+export type KV = { key: string; value: Obj | undefined };
 
 const MAX_ANY_VALUE_DEPTH = 64;
 const halves = { lo: 0, hi: 0 };
@@ -33,7 +34,7 @@ export function decodeExportTraceRequest(buf: Uint8Array): { request: { resource
 }
 
 /** Skips an unknown field; fails when a known field number arrives with the wrong wire type. */
-function skipOrFail(r: ProtoReader, key: number, knownUpTo: number, name: string, known?: (field: number) => boolean): void {
+export function skipOrFail(r: ProtoReader, key: number, knownUpTo: number, name: string, known?: (field: number) => boolean): void {
   const field = key >>> 3;
   if (known ? known(field) : field <= knownUpTo) r.fail(`${name} field ${field} has wire type ${key & 7}`);
   else r.skip(key & 7);
@@ -67,7 +68,7 @@ function readResourceSpans(r: ProtoReader): Obj {
 }
 
 /** A Resource: its attributes (1) and dropped attributes count (2); other fields skipped. */
-function readResource(r: ProtoReader, resource: Obj): void {
+export function readResource(r: ProtoReader, resource: Obj): void {
   const attributes = resource.attributes as KV[];
   while (!r.done()) {
     const key = r.tag();
@@ -98,7 +99,7 @@ function readScopeSpans(r: ProtoReader): Obj {
   return out;
 }
 
-function readScope(r: ProtoReader, scope: Obj): Obj {
+export function readScope(r: ProtoReader, scope: Obj): Obj {
   const attributes = (scope.attributes as KV[] | undefined) ?? [];
   scope.attributes = attributes;
   while (!r.done()) {
@@ -112,7 +113,8 @@ function readScope(r: ProtoReader, scope: Obj): Obj {
   return scope;
 }
 
-function nanos(r: ProtoReader): NanoSplit {
+/** A fixed64 nanosecond time at the cursor, split exactly. */
+export function nanos(r: ProtoReader): NanoSplit {
   r.fixed64Halves(halves);
   // hi * 2^32 + lo = 1000 * (hi * 4294967) + (hi * 296 + lo): exact split without a bigint.
   const rest = halves.hi * 296 + halves.lo;
@@ -210,7 +212,7 @@ function readStatus(r: ProtoReader, status: Obj): Obj {
 }
 
 /** Reads one length-delimited KeyValue at the cursor and appends it. */
-function readKeyValueInto(r: ProtoReader, into: KV[], depth: number): void {
+export function readKeyValueInto(r: ProtoReader, into: KV[], depth: number): void {
   const outer = r.enter();
   if (outer < 0) return;
   let key = '';
@@ -226,7 +228,7 @@ function readKeyValueInto(r: ProtoReader, into: KV[], depth: number): void {
 }
 
 /** Reads one length-delimited AnyValue at the cursor into its JSON shape; `{}` when no variant is set. */
-function readAnyValue(r: ProtoReader, depth: number): Obj | undefined {
+export function readAnyValue(r: ProtoReader, depth: number): Obj | undefined {
   if (depth > MAX_ANY_VALUE_DEPTH) {
     r.fail('AnyValue nested too deeply');
     return undefined;
