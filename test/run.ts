@@ -357,9 +357,11 @@ async function main(): Promise<number> {
   if (!prometheusBin) fail('prometheus is not on PATH after test/services/prometheus.sh');
   const chromiumBin = findOnPath('chromium');
   if (!chromiumBin) fail('chromium is not on PATH after test/services/chromium.sh');
+  const alertmanagerBin = findOnPath('prometheus-alertmanager');
+  if (!alertmanagerBin) fail('prometheus-alertmanager is not on PATH after test/services/alertmanager.sh');
   const servicesTook = seconds(servicesStart);
 
-  const env = { ...process.env, ...SERVICE_ENV, SHIPWATCH_TEST_PROMETHEUS_BIN: prometheusBin, SHIPWATCH_TEST_CHROMIUM_BIN: chromiumBin };
+  const env = { ...process.env, ...SERVICE_ENV, SHIPWATCH_TEST_PROMETHEUS_BIN: prometheusBin, SHIPWATCH_TEST_CHROMIUM_BIN: chromiumBin, SHIPWATCH_TEST_ALERTMANAGER_BIN: alertmanagerBin };
   process.stdout.write(`test/run: setup took ${seconds(setupStart)} (build ${buildTook}, services ${servicesTook})\n`);
   for (const [name, value] of Object.entries(env).filter(([k]) => k.startsWith('SHIPWATCH_TEST_'))) {
     process.stdout.write(`test/run:   ${name}=${value}\n`);
