@@ -18,6 +18,7 @@ import { counter, gauge, type Registry } from '../../platform/self-metrics.js';
 import type { MetricReader } from '../../storage/sqlite/metric-query.js';
 import type { AlarmJournal } from '../../storage/alarm-files/alarm-journal.js';
 import type { AlarmHistoryEntry, AlarmRule, AlarmRuleStatus, AlarmSnapshot, AlertInstance } from '../../model/alarm.js';
+import { labelName } from '../metrics/prometheus-series.js';
 import { labelsFingerprint } from './alertmanager-payload.js';
 import type { RuleChanges } from './alarm-notifier.js';
 import { breaches, stepAlert, worstState } from './alert-state.js';
@@ -37,6 +38,19 @@ export interface AlarmEvaluatorOptions {
   log: Logger;
   registry: Registry;
   now?: () => number;
+}
+
+/**
+ * An alert's labels: the series' tags, then the rule's labels, then `alertname`; names made valid Prometheus label
+ * names (other characters become `_`, as on /metrics), or Alertmanager refuses the alert (a container label such as
+ * `com.docker.compose.project` is a tag of the statistics points).
+ */
+function alertLabels(tags: Readonly<Record<string, string>>, rule: AlarmRule): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) out[labelName(k)] = v;
+  for (const [k, v] of Object.entries(rule.labels)) out[labelName(k)] = v;
+  out['alertname'] = rule.name;
+  return out;
 }
 
 function formatValue(v: number | null): string {
@@ -141,7 +155,7 @@ export class AlarmEvaluator {
       const resolved: AlertInstance[] = [];
       const seen = new Set<string>();
       for (const { tags, value } of values.values()) {
-        const labels = { ...tags, ...rule.labels, alertname: rule.name };
+        const labels = alertLabels(tags, rule);
         const fingerprint = labelsFingerprint(labels);
         seen.add(fingerprint);
         const prev = alerts.get(fingerprint) ?? { fingerprint, labels, annotations: {}, state: 'inactive', value: null };

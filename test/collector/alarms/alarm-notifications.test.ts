@@ -17,6 +17,7 @@ import { createHttpServer } from '../../../platform/http/http-server.js';
 import { silentLogger } from '../../../platform/log.js';
 import { SharedResources } from '../../../platform/runtime.js';
 import { registerAlarmRoutes } from '../../../query/alarms/alarm-routes.js';
+import { startAlertmanager } from '../../helpers/alertmanager.js';
 import { CleanupList, runContainer, waitFor } from '../../helpers/docker.js';
 
 const skip = process.env.SHIPWATCH_TEST_DOCKER_SOCKET && process.env.SHIPWATCH_TEST_IMAGE
@@ -46,12 +47,8 @@ interface Received {
   };
 }
 
-test('a container burning CPU fires its label\'s alarm once, and resolves it once after it stops, at a webhook receiver', { skip }, async (t) => {
-  const cleanup = new CleanupList();
-  t.after(() => cleanup.run());
-  const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-alarms-'));
-  cleanup.after(() => rmSync(dataDir, { recursive: true, force: true }));
-
+/** The test's own HTTP receiver: every JSON body POSTed to it, in order of arrival. */
+async function webhookReceiver(cleanup: CleanupList, path: string): Promise<{ url: string; received: Received[] }> {
   const received: Received[] = [];
   const receiver = http.createServer((req, res) => {
     let text = '';
@@ -64,7 +61,16 @@ test('a container burning CPU fires its label\'s alarm once, and resolves it onc
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   cleanup.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`;
+  return { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`, received };
+}
+
+test('a container burning CPU fires its label\'s alarm once, and resolves it once after it stops, at a webhook receiver', { skip }, async (t) => {
+  const cleanup = new CleanupList();
+  t.after(() => cleanup.run());
+  const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-alarms-'));
+  cleanup.after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const { url: receiverUrl, received } = await webhookReceiver(cleanup, '/alerts');
 
   const shared = new SharedResources();
   const config = loadConfig(collectorEnv(dataDir, { COLLECTOR_ALARM_WEBHOOK_URLS: receiverUrl, COLLECTOR_ALARM_UI_URL: 'http://ui.example:16686' }), 'collector');
@@ -102,6 +108,8 @@ test('a container burning CPU fires its label\'s alarm once, and resolves it onc
   assert.equal(alert.labels['container_name'], container.name);
   assert.equal(alert.labels['contact'], 'oncall@example.com');
   assert.equal(alert.labels['host'], 'alarm-host');
+  // A container label is a tag of the statistics points; as an alert label its name is a valid Prometheus label name.
+  assert.equal(alert.labels['shipwatch_test'], String(process.pid));
   assert.equal(alert.annotations['summary'], 'the container burns CPU');
   assert.ok(Number(alert.annotations['value']) > 20, `value ${alert.annotations['value']}`);
   assert.equal(alert.endsAt, '0001-01-01T00:00:00Z');
@@ -146,4 +154,40 @@ test('a collector with a wrong rules file does not start, naming the variable an
   t.after(() => shared.closeAll());
   const config = loadConfig(collectorEnv(dataDir, { COLLECTOR_ALARM_RULES: file }), 'collector');
   await assert.rejects(start({ config, log: silentLogger, shared }), /COLLECTOR_ALARM_RULES: .*rules\.json: rule "cpu": "comparison" ">>" is not one of > >= < <=/);
+});
+
+const alertmanagerSkip = skip || (process.env.SHIPWATCH_TEST_ALERTMANAGER_BIN ? false : 'SHIPWATCH_TEST_ALERTMANAGER_BIN not set: run through the test runner (test/services/alertmanager.sh installs it)');
+
+test('a real Alertmanager takes the alerts through /api/v2/alerts and notifies its own receiver, firing then resolved', { skip: alertmanagerSkip }, async (t) => {
+  const cleanup = new CleanupList();
+  t.after(() => cleanup.run());
+  const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-alarms-am-'));
+  cleanup.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const { url: receiverUrl, received } = await webhookReceiver(cleanup, '/from-alertmanager');
+  const am = await startAlertmanager(cleanup, { bin: process.env.SHIPWATCH_TEST_ALERTMANAGER_BIN!, webhookUrl: receiverUrl });
+
+  const shared = new SharedResources();
+  const config = loadConfig(collectorEnv(dataDir, { COLLECTOR_ALARM_ALERTMANAGER_URLS: am.url }), 'collector');
+  const collector = await start({ config, log: silentLogger, shared });
+  cleanup.after(async () => {
+    await collector.close();
+    await shared.closeAll();
+  });
+  const container = await runContainer(cleanup, {
+    name: 'sw-alarm-am', cmd: ['sh', '-c', 'while :; do :; done'],
+    labels: { 'aliyun.monitoring.alarm.burn': `docker_container_cpu.usage_percent:max:${WINDOW_S}s:>:20`, 'aliyun.monitoring.alarm.burn.contact': 'oncall' },
+  });
+
+  const held = await waitFor(async () => (await am.alerts()).find((a) => a.labels['container_name'] === container.name), { timeoutMs: 30_000, what: 'the alert in Alertmanager' });
+  assert.equal(held.status.state, 'active');
+  assert.equal(held.labels['alertname'], 'burn');
+  assert.equal(held.labels['contact'], 'oncall');
+  assert.ok(Date.parse(held.endsAt) > Date.now(), 'a firing alert is valid for a while');
+  const firing = await waitFor(() => received.find((r) => r.body.status === 'firing'), { timeoutMs: 15_000, what: 'Alertmanager\'s firing notification' });
+  assert.equal(firing.body.alerts[0]!.labels['container_name'], container.name);
+
+  await container.container.kill();
+  const resolved = await waitFor(() => received.find((r) => r.body.status === 'resolved'), { timeoutMs: 20_000, what: 'Alertmanager\'s resolved notification' });
+  assert.equal(resolved.body.alerts[0]!.fingerprint, firing.body.alerts[0]!.fingerprint, 'Alertmanager and Shipwatch agree on the alert');
+  assert.ok(Date.parse(resolved.body.alerts[0]!.endsAt) <= Date.now());
 });
