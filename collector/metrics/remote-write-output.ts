@@ -118,7 +118,9 @@ export class RemoteWriteOutput implements MetricSink {
       const chain: Chain = new DeliveryChain({
         sink,
         queue, records: (entries) => entries.length,
-        maxPendingRecords: Math.max(4 * o.batchSeries, 10_000),
+        // Records are samples, several per point: room for a line protocol push's slice of points with many fields
+        // while their appends wait for the disk (about 15 MB of entries); past it a push is answered 503.
+        maxPendingRecords: Math.max(16 * o.batchSeries, 100_000),
         batch: { maxRecords: o.batchSeries, maxBytes: o.batchBytes, flushIntervalMs: o.flushIntervalMs },
         concurrency: 1, drainTimeoutMs: o.closeTimeoutMs ?? 5_000,
         deadLetters: new DeadLetterFile(o.dataDir, o.name, o.registry), retryPolicy: o.retry, registry: o.registry, log: this.log,
