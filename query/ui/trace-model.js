@@ -160,3 +160,45 @@ export const SORTS = {
   spans: { label: 'Most spans', compare: (a, b) => b.spanCount - a.spanCount || b.startMicros - a.startMicros },
   fewest: { label: 'Least spans', compare: (a, b) => a.spanCount - b.spanCount || b.startMicros - a.startMicros },
 };
+
+/**
+ * Jaeger UI's trace statistics: per service and operation, its spans' count, total, average, shortest and longest
+ * duration, and self time (a span's duration less the part its children cover, overlapping children counted once),
+ * sorted by total duration, longest first.
+ */
+export function traceStatistics(trace) {
+  const rows = spanTree(trace);
+  const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+  const kids = new Map();
+  for (const span of trace.spans) {
+    const parent = parentOf(span, byId);
+    if (parent !== undefined) (kids.get(parent) ?? kids.set(parent, []).get(parent)).push(span);
+  }
+  const selfOf = (span) => {
+    const end = span.startTime + span.duration;
+    const covered = (kids.get(span.spanID) ?? [])
+      .map((k) => [Math.max(span.startTime, k.startTime), Math.min(end, k.startTime + k.duration)])
+      .filter(([a, b]) => b > a)
+      .sort((x, y) => x[0] - y[0]);
+    let busy = 0;
+    let reach = span.startTime;
+    for (const [a, b] of covered) {
+      if (b <= reach) continue;
+      busy += b - Math.max(a, reach);
+      reach = b;
+    }
+    return span.duration - busy;
+  };
+  const stats = new Map();
+  for (const { span, service } of rows) {
+    const key = nodeKey(service, span.operationName);
+    const s = stats.get(key) ?? stats.set(key, { key, service, operation: span.operationName, count: 0, totalMicros: 0, minMicros: Infinity, maxMicros: 0, selfMicros: 0 }).get(key);
+    s.count += 1;
+    s.totalMicros += span.duration;
+    s.minMicros = Math.min(s.minMicros, span.duration);
+    s.maxMicros = Math.max(s.maxMicros, span.duration);
+    s.selfMicros += selfOf(span);
+  }
+  return [...stats.values()].map((s) => ({ ...s, avgMicros: s.totalMicros / s.count }))
+    .sort((a, b) => b.totalMicros - a.totalMicros || a.key.localeCompare(b.key));
+}

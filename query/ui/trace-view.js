@@ -1,23 +1,25 @@
 // One trace (GET /api/traces/:id): a header with its facts, a search within the trace, then one of three views as
 // Jaeger UI offers them: the timeline (each span a row, nested by its references, its bar placed by start and
 // duration; a click on a row shows its tags, logs, process, references and the container log lines of that span),
-// the trace graph (./trace-graph.js), or the trace's JSON as the API answers it. Below, the log lines naming the
+// the trace graph (./trace-graph.js), the trace statistics (./trace-statistics.js), or the trace's JSON as the API
+// answers it. Below, the log lines naming the
 // trace (GET /api/logs?traceId=). Two ids joined by `...` (Jaeger UI's form) open the compare view instead.
 import { download, getJson } from './api.js';
 import { clear, colorOf, formatMicros, formatTime, h, routeParams, routeWith, show } from './dom.js';
 import { renderCompare } from './trace-compare.js';
 import { graphSvg } from './trace-graph.js';
+import { statisticsView } from './trace-statistics.js';
 import { searchSpans, spanTree, summarize, traceGraph } from './trace-model.js';
 
 const TICKS = 4;
 /** Log lines of a trace shown on its page; the log search has them all. */
 const TRACE_LOGS = 200;
 
-const VIEWS = { timeline: 'Timeline', graph: 'Trace graph', json: 'Trace JSON' };
+const VIEWS = { timeline: 'Timeline', graph: 'Trace graph', statistics: 'Trace statistics', json: 'Trace JSON' };
 
 /**
  * `openSpan`: a span id whose details start open (`#/trace/<id>?span=<spanID>`). The route's `view` (timeline,
- * graph, json) and `q` (the search within the trace) are read here and kept in it as they change.
+ * graph, statistics, json) and `q` (the search within the trace) are read here and kept in it as they change.
  */
 export function renderTrace(main, traceId, openSpan) {
   if (traceId.includes('...')) return renderCompare(main, traceId.split('...'));
@@ -33,6 +35,7 @@ export function renderTrace(main, traceId, openSpan) {
       const views = {
         timeline: timeline(trace, openSpan, logs),
         graph: graphView(trace),
+        statistics: statisticsView(trace),
         json: jsonView(body, trace.traceID),
       };
       const bar = viewBar(trace, views, VIEWS[params.view] ? params.view : 'timeline', params.q ?? '');

@@ -21,6 +21,7 @@ interface TraceModel {
   compareGraphs(a: JaegerTrace, b: JaegerTrace): { nodes: Array<{ key: string; depth: number; a: Side; b: Side }>; edges: Array<{ from: string; to: string; a: number; b: number }> };
   summarize(trace: JaegerTrace): Summary;
   SORTS: Record<string, { label: string; compare(a: Summary, b: Summary): number }>;
+  traceStatistics(trace: JaegerTrace): Array<{ key: string; count: number; totalMicros: number; avgMicros: number; minMicros: number; maxMicros: number; selfMicros: number }>;
 }
 const model = (await import('../../query/ui/trace-model.js' as string)) as TraceModel;
 const { formatMicros } = (await import('../../query/ui/dom.js' as string)) as { formatMicros(us: number): string };
@@ -106,6 +107,22 @@ describe('two traces compared', () => {
     assert.equal(g.nodes.length, 5);
     assert.deepEqual(g.edges.find((e) => e.to === 'db\tselect'), { from: 'api\tlist', to: 'db\tselect', a: 2, b: 1 });
     assert.deepEqual(g.edges.find((e) => e.to === 'pay\tcharge'), { from: 'api\tlist', to: 'pay\tcharge', a: 0, b: 1 });
+  });
+});
+
+describe('the trace statistics', () => {
+  test('per service and operation: count, total, average, shortest, longest and self time, longest total first', () => {
+    const rows = model.traceStatistics(A).map((r) => [r.key.replace('\t', ' '), r.count, r.totalMicros, r.avgMicros, r.minMicros, r.maxMicros, r.selfMicros]);
+    assert.deepEqual(rows, [
+      ['web GET /', 1, 500, 500, 500, 500, 200],
+      ['api list', 1, 300, 300, 300, 300, 140],
+      ['db select', 2, 150, 75, 50, 100, 150],
+      ['cache get', 1, 10, 10, 10, 10, 10],
+    ]);
+  });
+  test('self time counts overlapping children once and only the part of a child within its parent', () => {
+    const t = trace('o', [['1', 's', undefined, 'parent', 0, 100], ['2', 's', '1', 'kid', 10, 40], ['3', 's', '1', 'kid', 30, 40], ['4', 's', '1', 'kid', 90, 60]]);
+    assert.equal(model.traceStatistics(t).find((r) => r.key === 's\tparent')!.selfMicros, 30);
   });
 });
 

@@ -209,6 +209,20 @@ describe('the trace pages in chromium', { skip }, () => {
     await ui.close();
   });
 
+  test('the trace statistics give each service\'s operation its spans, durations and self time', async () => {
+    const ui = await browser.open(`${server.url}/#/trace/${LONG_TRACE_ID}?view=statistics`);
+    await ui.waitForText('.trace-statistics', /Self time/);
+    const rows = await inPage<string[][]>(ui, `[...document.querySelectorAll('.trace-statistics tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))`);
+    assert.deepEqual(rows, [
+      ['frontend', 'GET /checkout', '1', '120ms', '120ms', '120ms', '120ms', '10ms', '8.3%'],
+      ['api', 'POST /orders', '1', '110ms', '110ms', '110ms', '110ms', '20ms', '16.7%'],
+      ['db', 'INSERT orders', '2', '45ms', '22.5ms', '20ms', '25ms', '45ms', '37.5%'],
+      ['payment', 'charge', '1', '45ms', '45ms', '45ms', '45ms', '45ms', '37.5%'],
+    ]);
+    ui.assertCleanConsole();
+    await ui.close();
+  });
+
   test('the JSON view shows the trace as the API answers it, and downloads it', async () => {
     const ui = await browser.open(`${server.url}/#/trace/${SAMPLE_TRACE_ID}?view=json`);
     const text = await inPage<string>(ui, `new Promise((resolve) => { const wait = () => { const pre = document.querySelector('pre.trace-json'); if (pre && !pre.closest('[hidden]')) resolve(pre.textContent); else setTimeout(wait, 50); }; wait(); })`);
