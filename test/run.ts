@@ -316,6 +316,20 @@ function removeLeftoverContainers(): void {
   process.stdout.write(`test/run: removed ${dead.length} container(s) left by finished test processes\n`);
 }
 
+/** The same for swarm services (the auto scaling tests make them): a service left behind would keep its tasks running. */
+function removeLeftoverServices(): void {
+  const r = spawnSync('docker', ['service', 'ls', '--filter', 'label=shipwatch-test', '--format', '{{.ID}} {{.Name}}'], { encoding: 'utf8' });
+  if (r.status !== 0) return; // not a swarm manager: there are none
+  const dead: string[] = [];
+  for (const [id] of r.stdout.split('\n').map((line) => line.trim().split(' ')).filter(([id]) => id)) {
+    const label = spawnSync('docker', ['service', 'inspect', '--format', '{{index .Spec.Labels "shipwatch-test"}}', id!], { encoding: 'utf8' });
+    if (label.status === 0 && !isAlive(Number(label.stdout.trim()))) dead.push(id!);
+  }
+  if (dead.length === 0) return;
+  spawnSync('docker', ['service', 'rm', ...dead], { stdio: 'ignore' });
+  process.stdout.write(`test/run: removed ${dead.length} service(s) left by finished test processes\n`);
+}
+
 function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -373,6 +387,7 @@ async function main(): Promise<number> {
   const testStart = performance.now();
   const code = await runTests(files, env);
   removeLeftoverContainers();
+  removeLeftoverServices();
   process.stdout.write(`test/run: tests took ${seconds(testStart)}, exit ${code}\n`);
   return code;
 }
