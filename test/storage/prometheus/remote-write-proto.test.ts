@@ -1,7 +1,7 @@
 /**
  * The remote write messages and frames, read back by protobufjs from prompb's own definitions (an encoder checked
- * only by its own decoder would prove nothing), and the series the output makes of points, named as /metrics names
- * them.
+ * only by its own decoder would prove nothing), the series the output makes of points, named as /metrics names
+ * them, and how the sink classifies answers.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -13,6 +13,8 @@ import { bool, float, int, makePoint, str, uint } from '../../../model/metric-po
 import { Registry } from '../../../platform/self-metrics.js';
 import { cutSeries, encodeSeriesFrame, readSeriesFrame, seriesEntries, seriesFrames } from '../../../storage/prometheus/remote-write-frames.js';
 import { decodeSeriesEntry, encodeSeriesEntry, entryEnds, seriesText } from '../../../storage/prometheus/remote-write-proto.js';
+import { RemoteWriteAnswer, RemoteWriteSink } from '../../../storage/prometheus/remote-write-sink.js';
+import { swError } from '../../../platform/errors.js';
 
 // prompb/types.proto and remote.proto, the messages remote write 1.0 uses.
 const root = protobuf.parse(`
@@ -123,4 +125,18 @@ test('points become series named as /metrics names them: one per numeric field, 
     return `${name}{${rest.join(',')}}`;
   });
   assert.deepEqual(sent, exposed);
+});
+
+test('the sink classifies as the remote write specification asks: 5xx and 429 retried (with Retry-After), other 4xx never, no answer retried', () => {
+  const sink = new RemoteWriteSink({ name: 'rw', url: 'http://user:secret@127.0.0.1:9/api/v1/write', timeoutMs: 1_000 });
+  const answered = (status: number, retryAfterMs?: number): Error => swError('SW_OUTPUT_FAILED', `answered ${status}`, new RemoteWriteAnswer(status, 'x', retryAfterMs));
+  assert.deepEqual(sink.classify(answered(503)), { retry: true });
+  assert.deepEqual(sink.classify(answered(500)), { retry: true });
+  assert.deepEqual(sink.classify(answered(429, 7_000)), { retry: true, retryAfterMs: 7_000 });
+  for (const status of [400, 401, 403, 404, 413]) assert.deepEqual(sink.classify(answered(status)), { retry: false }, String(status));
+  assert.deepEqual(sink.classify(new Error('connect ECONNREFUSED')), { retry: true });
+  // Dead letters name the URL without its credentials.
+  const [letter] = sink.deadLetters({ body: encodeSeriesEntry({ labels: [['__name__', 'm']], value: 1, timestampMs: 2 }), series: 1 }, 'why');
+  assert.deepEqual(letter, { index: 'http://127.0.0.1:9/api/v1/write', id: '', status: 0, reason: 'why', record: 'm 1 2' });
+  sink.destroy();
 });
