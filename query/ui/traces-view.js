@@ -3,7 +3,7 @@
 // the traces found as Jaeger UI shows them: a scatter plot of their durations by start time (./scatter.js), then a
 // list in the order picked (most recent, longest, shortest, most or least spans), each linking to the trace view and
 // with a box to pick two of them for the compare view.
-import { getJson } from './api.js';
+import { download, getJson } from './api.js';
 import { clear, colorOf, formatAgo, formatMicros, formatTime, h, navigate, routeParams, routeWith } from './dom.js';
 import { scatterPlot } from './scatter.js';
 import { timeRange } from './time-range.js';
@@ -40,6 +40,12 @@ export function renderTraces(main, params) {
   const results = h('div.trace-list');
   const plot = h('div.chart-box.scatter-box', { hidden: true });
   const picked = new Set();
+  // The search's answer as Jaeger UI's "Download results" gives it: the API's JSON, which Jaeger UI opens again.
+  let lastQuery;
+  const save = h('button.secondary.download-results', {
+    type: 'button', hidden: true,
+    onclick: () => download('/api/traces', lastQuery, `traces-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`).catch(showError),
+  }, 'Download results');
   const compare = h('button.secondary', { type: 'button', disabled: true, title: 'Pick two traces below', onclick: () => navigate(`#/trace/${[...picked].join('...')}`) }, 'Compare');
 
   const form = h('form.toolbar', { onsubmit: (e) => (e.preventDefault(), go()) },
@@ -58,7 +64,7 @@ export function renderTraces(main, params) {
     ),
   );
   clear(main, h('section.view.traces-view', form, plot,
-    h('div.results-bar', summary, h('label.field.inline', h('span', 'Sort'), sort), h('span.compare-pick', h('span.muted.compare-hint', 'Pick two to compare '), compare)),
+    h('div.results-bar', summary, h('label.field.inline', h('span', 'Sort'), sort), h('span.compare-pick', h('span.muted.compare-hint', 'Pick two to compare '), compare), save),
     results));
 
   const controller = new AbortController();
@@ -134,11 +140,13 @@ export function renderTraces(main, params) {
     if (t && Object.keys(t).length > 0) query.tags = JSON.stringify(t);
     clear(summary, h('span.muted', 'Searching…'));
     const body = await getJson('/api/traces', query, { signal });
+    lastQuery = query;
     found = (body.data ?? []).filter((t) => (t.spans ?? []).length > 0).map(summarize);
     const shown = found.length;
     clear(summary, h('span', h('strong', String(shown)), ` trace${shown === 1 ? '' : 's'}`,
       body.total > shown ? h('span.muted', ` of ${body.total} matching`) : null));
     plot.hidden = shown === 0;
+    save.hidden = shown === 0;
     if (shown > 0) clear(plot, scatterPlot(found, (t) => routeWith(`/trace/${t.traceID}`, {})));
     show();
   }

@@ -81,6 +81,20 @@ async function inPage<T>(ui: UiPage, expression: string): Promise<T> {
 
 const cardIds = (ui: UiPage): Promise<string[]> => inPage(ui, `[...document.querySelectorAll('.trace-card')].map((c) => c.dataset.traceId)`);
 
+/** Clicks `selector` and waits for the download it starts: the file's name and text. */
+async function downloadBy(ui: UiPage, selector: string): Promise<{ name: string; text: string }> {
+  const downloads = mkdtempSync(join(dir, 'downloads-'));
+  const cdp = await ui.page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads, eventsEnabled: true });
+  let name = '';
+  cdp.on('Browser.downloadWillBegin', (e) => (name = e.suggestedFilename));
+  const done = new Promise<void>((resolve) => cdp.on('Browser.downloadProgress', (e) => { if (e.state === 'completed') resolve(); }));
+  await ui.click(selector);
+  await done;
+  await cdp.detach();
+  return { name, text: readFileSync(join(downloads, name), 'utf8') };
+}
+
 async function searchPage(): Promise<UiPage> {
   const ui = await browser.open(`${server.url}/#/traces`);
   await ui.waitForText('.results-bar', /^3 traces/);
@@ -100,6 +114,17 @@ describe('the trace pages in chromium', { skip }, () => {
     await ui.click(`svg.scatter a.scatter-link[data-trace-id="${LONG_TRACE_ID}"] circle`);
     assert.match(await ui.waitForText('.trace-header h2', /GET \/checkout/), new RegExp(LONG_TRACE_ID));
     assert.equal(new URL(ui.page.url()).hash, `#/trace/${LONG_TRACE_ID}`);
+    ui.assertCleanConsole();
+    await ui.close();
+  });
+
+  test('the results download as the API answers them', async () => {
+    const ui = await searchPage();
+    const saved = await downloadBy(ui, 'button.download-results');
+    assert.match(saved.name, /^traces-\d{4}-\d\d-\d\dT\d{6}\.json$/);
+    const data = (JSON.parse(saved.text) as { data: Array<{ traceID: string }> }).data;
+    assert.deepEqual(data.map((t) => t.traceID).sort(), [SAMPLE_TRACE_ID, LONG_TRACE_ID, ZERO_TRACE_ID].sort());
+    for (const t of data) assert.deepEqual(t, ((await (await fetch(`${server.url}/api/traces/${t.traceID}`)).json()) as { data: unknown[] }).data[0]);
     ui.assertCleanConsole();
     await ui.close();
   });
@@ -228,13 +253,9 @@ describe('the trace pages in chromium', { skip }, () => {
     const text = await inPage<string>(ui, `new Promise((resolve) => { const wait = () => { const pre = document.querySelector('pre.trace-json'); if (pre && !pre.closest('[hidden]')) resolve(pre.textContent); else setTimeout(wait, 50); }; wait(); })`);
     const api = await (await fetch(`${server.url}/api/traces/${SAMPLE_TRACE_ID}`)).json();
     assert.deepEqual(JSON.parse(text), api);
-    const downloads = mkdtempSync(join(dir, 'downloads-'));
-    const cdp = await ui.page.createCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads, eventsEnabled: true });
-    const done = new Promise<void>((resolve) => cdp.on('Browser.downloadProgress', (e) => { if (e.state === 'completed') resolve(); }));
-    await ui.click('.trace-json-view button');
-    await done;
-    assert.deepEqual(JSON.parse(readFileSync(join(downloads, `trace-${SAMPLE_TRACE_ID}.json`), 'utf8')), api);
+    const saved = await downloadBy(ui, '.trace-json-view button');
+    assert.equal(saved.name, `trace-${SAMPLE_TRACE_ID}.json`);
+    assert.deepEqual(JSON.parse(saved.text), api);
     ui.assertCleanConsole();
     await ui.close();
   });
