@@ -77,3 +77,8 @@ export function restartOfLogName(name: string): number | undefined {
 export function isRotatedLogName(name: string, current: string): boolean {
   return name.startsWith(current + '.') && /^\d{8}-\d{6}$/.test(name.slice(current.length + 1));
 }
+
+/** Kubelet's compressed rotation of `<n>.log`: `<n>.log.<YYYYMMDD-HHMMSS>.gz`. */
+export function isCompressedLogName(name: string, current: string): boolean {
+  return name.endsWith('.gz') && isRotatedLogName(name.slice(0, -3), current);
+}

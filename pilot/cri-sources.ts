@@ -39,6 +39,14 @@ export interface CriSourcesOptions {
   /** The pods folder and the links folder as the pilot sees them (under the host root). */
   podsDir: string;
   containersDir: string;
+  /**
+   * When the positions were last saved before this start (their file's time), undefined when none were. A rotated
+   * file no saved position names and last written after it was written while the pilot was away (made and rotated
+   * again in that time): read from its start. One written before it was read to its end, or was history.
+   */
+  positionsSavedMs?: number;
+  /** Where a compressed rotation is uncompressed to be read on after a restart (under SHIPWATCH_DATA_DIR). */
+  scratchDir: string;
   /** Undefined: no pod list (PILOT_KUBE_PODS_URL off, or auto outside a cluster). */
   podList?: PodListSource;
   podsRefreshMs: number;
@@ -274,6 +282,7 @@ export class CriSources {
 
   private collect(run: Run, pod: KubePod | null, containerId: string, isNew: boolean): void {
     const o = this.opts;
+    const resumed = !this.firstScanDone && o.positions.containerIds().has(run.key);
     const name = `k8s_${run.container}_${run.pod}_${run.namespace}_${run.podUid}_${run.restart}`;
     const meta: ContainerMeta = {
       id: containerId, name, labels: pod?.labels ?? {}, env: pod?.containerEnv.get(run.container) ?? {},
@@ -300,9 +309,9 @@ export class CriSources {
       });
       const log = o.log.child({ container: name, log: decl.name });
       return new SourceTail({
-        containerId: run.key, source: 'stdout', targets: criTargets(run.hostPath), positions: o.positions, log,
+        containerId: run.key, source: 'stdout', targets: criTargets(run.hostPath, o.scratchDir), positions: o.positions, log,
         consumer: (file, startOffset) => o.pipeline.consumer(encoder, file, startOffset, 'cri'),
-        ...(isNew ? { readRotatedSinceMs: this.startedMs } : {}),
+        ...(isNew ? { readRotatedSinceMs: this.startedMs } : resumed && o.positionsSavedMs !== undefined ? { readRotatedSinceMs: o.positionsSavedMs } : {}),
         ...o.tail, maxLineBytes: criFileLineLimit(o.tail.maxLineBytes),
         onReadFailure: () => this.readFailures.inc(),
         onProblem: (p) => log.warn('log source unavailable', { container: name, label: decl.declaredBy, reason: p.reason }),

@@ -10,6 +10,8 @@
  * there. After a restart, a saved position whose file is no longer at the path is looked for among the files beside
  * it (`app.log.1`, `-json.log.1`): a file rotated while the pilot was down is read to its end; one still at the path
  * that no longer holds the bytes saved before the position was truncated meanwhile, and its copy is looked for.
+ * Where the targets name compressed rotations (kubelet's `.gz`), a position whose file was renamed and compressed
+ * while the pilot was away is found in them by the same bytes, and read on from the uncompressed content.
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -36,6 +38,11 @@ export interface TailTargets {
    * certainly rotations of the source (the engine's `-json.log.N`).
    */
   readsMissedRotations?: boolean;
+  /**
+   * Compressed rotations beside the source (kubelet's `….gz`), each opened as its uncompressed content: where a
+   * saved position whose file was compressed while the pilot was away is looked for, by the bytes read last.
+   */
+  compressed?(): Promise<CandidateFile[]>;
 }
 
 export interface SourceTailOptions {
@@ -176,7 +183,38 @@ export class SourceTail {
       const reader = await this.startReader(candidate, saved);
       reader?.finish('when-idle');
     }
+    if (byKey.size > 0 && this.opts.targets.compressed) await this.recoverCompressed(byKey);
     for (const gone of byKey.values()) positions.delete(containerId, source, gone);
+  }
+
+  /** Saved positions whose file was compressed meanwhile: the uncompressed copy holding their last bytes is read on. */
+  private async recoverCompressed(byKey: Map<string, PositionEntry>): Promise<void> {
+    for (const candidate of await this.opts.targets.compressed!()) {
+      const opened = await candidate.open();
+      if ('ok' in opened) {
+        this.report(opened);
+        continue;
+      }
+      let match: PositionEntry | undefined;
+      try {
+        const size = (await opened.stat()).size;
+        for (const [key, saved] of byKey) {
+          if (saved.tail === undefined || saved.offset > size) continue;
+          if (await holdsBytes(opened, saved.offset, Buffer.from(saved.tail, 'base64'))) {
+            match = saved;
+            byKey.delete(key);
+            break;
+          }
+        }
+      } finally {
+        await opened.close();
+      }
+      if (!match) continue;
+      this.opts.positions.delete(this.opts.containerId, this.opts.source, match);
+      this.opts.log.info('a log file compressed while the pilot was away is read on from its copy', { path: candidate.hostPath, from: match.offset });
+      const reader = await this.startReader(candidate, match);
+      reader?.finish('when-idle');
+    }
   }
 
   private async startReader(candidate: CandidateFile, saved: SavedPosition | undefined): Promise<FileReader | undefined> {
@@ -248,6 +286,7 @@ export class SourceTail {
         if (this.readers.has(idKey(st)) || this.settled.has(idKey(st)) || (copy !== undefined && st.mtimeMs <= copy.mtimeMs)) continue;
         if (await holdsAt(candidate, cut)) copy = { candidate, mtimeMs: st.mtimeMs };
       }
+      if (copy === undefined) copy = await this.compressedCopy(cut);
       if (copy === undefined) return;
       this.opts.log.info('log file truncated; its unread lines are read from its copy', { path: file.hostPath, copy: copy.candidate.hostPath, from: cut.resumeAt });
       const reader = await this.startReader(copy.candidate, { offset: cut.resumeAt, generation: cut.generation, containerPath: file.containerPath });
@@ -255,6 +294,26 @@ export class SourceTail {
     }).catch((err: unknown) => {
       this.opts.log.error('looking for a truncated log file\'s copy failed', { path: file.hostPath, reason: describe(err) });
     });
+  }
+
+  /**
+   * The newest compressed rotation holding the bytes read last just before `cut.readTo`: kubelet renamed the file
+   * and compressed it while the pilot was away, and the file now at the path reuses its inode (so it looked
+   * truncated).
+   */
+  private async compressedCopy(cut: TruncatedAt): Promise<{ candidate: CandidateFile; mtimeMs: number } | undefined> {
+    const candidates = (await this.opts.targets.compressed?.()) ?? [];
+    for (const candidate of candidates.reverse()) {
+      const opened = await candidate.open();
+      if ('ok' in opened) continue;
+      try {
+        const { size } = await opened.stat();
+        if (size >= cut.readTo && size > cut.resumeAt && await holdsBytes(opened, cut.readTo, cut.tail)) return { candidate, mtimeMs: 0 };
+      } finally {
+        await opened.close();
+      }
+    }
+    return undefined;
   }
 
   private report(problem: MappingFailure): void {

@@ -13,7 +13,7 @@
  * (bounded by SHIPWATCH_SHUTDOWN_TIMEOUT), close the outputs (in `all`, the runtime closes them after every program),
  * save positions, close the admin port.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { startAdminServer } from '../platform/http/admin-server.js';
 import { resolveHostName } from '../platform/host-name.js';
@@ -42,6 +42,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   const cri = runtimeOf(p.runtime, config.common.dockerHost, underHost(p.criLogRoot)) === 'cri';
   // Apart from the Docker positions: each side forgets the positions of containers it no longer sees.
   const positionsFile = join(config.common.dataDir, 'pilot', cri ? 'cri-positions.json' : 'positions.json');
+  const positionsSavedMs = statSync(positionsFile, { throwIfNoEntry: false })?.mtimeMs;
   const positions = PositionStore.open(positionsFile, log.child({ component: 'positions' }), p.positionsFlushIntervalMs);
   const outputs = await openLogOutputs(runtime, registry).catch(async (err: unknown) => {
     await positions.close();
@@ -57,7 +58,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
   };
   const podsUrl = podListUrl(p);
   const discovery = cri ? criDiscovery(new CriSources({
-    ...common, podsDir: underHost(p.criLogRoot), containersDir: underHost(p.criContainersDir),
+    ...common, podsDir: underHost(p.criLogRoot), containersDir: underHost(p.criContainersDir), scratchDir: join(config.common.dataDir, 'pilot', 'unpacked'), positionsSavedMs,
     podList: podsUrl === undefined ? undefined : { url: podsUrl, tokenFile: p.kubeTokenFile, caFile: p.kubeCaFile },
     podsRefreshMs: p.kubePodsRefreshMs, defaultLog: p.criDefaultLog, log: log.child({ component: 'cri' }),
   }), underHost(p.criLogRoot), podsUrl) : dockerDiscovery(runtime, config.common.dockerHost, { ...common, mapper: new PathMapper(hostRoot) });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { createServer } from 'node:http';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -260,4 +260,42 @@ test('declarations come from the pod list: annotations and labels of a pod, the 
   assert.deepEqual(records.filter((r) => r.target === 'late').map((r) => r.message), ['late line']);
   assert.equal(records.length, 5, 'the pod that declares nothing is not collected, though PILOT_CRI_DEFAULT_LOG is set');
   assert.ok(tokens.length >= 2 && tokens.every((a) => a === 'Bearer sa-token'), `the token is sent at each read: ${JSON.stringify(tokens)}`);
+});
+
+test('down across two of kubelet\'s rotations: the file compressed meanwhile is read on from its saved position, the one made and rotated meanwhile from its start', async (t) => {
+  const pods = new PodsFolder();
+  t.after(() => rmSync(pods.root, { recursive: true, force: true }));
+  const dirs = new PilotDirs(t);
+  const env = {
+    LOGGING_OUTPUT: 'file', PILOT_RUNTIME: 'cri', PILOT_HOST_ROOT: '/', PILOT_CRI_LOG_ROOT: pods.pods,
+    PILOT_CRI_CONTAINERS_DIR: pods.containers, PILOT_KUBE_PODS_URL: 'off', PILOT_CRI_DEFAULT_LOG: 'k8s',
+  };
+  const messages = (): string[] => dirs.records().map((r) => String(r.message));
+  pods.startRun(0, ID0);
+  pods.write(pods.path(0), 1, 50);
+  const first = await PilotProcess.start(t, dirs, env);
+  await waitFor(() => tally(messages(), 'l ', range(1, 50)).missing.length === 0, { what: 'lines 1-50' });
+  await new Promise((r) => setTimeout(r, 600)); // positions saved
+  await first.kill();
+
+  pods.write(pods.path(0), 51, 80);
+  const firstRotation = pods.rotate(0, '20261207-090100', [81, 90]);
+  pods.write(pods.path(0), 91, 100);
+  // The next rotation: kubelet compresses the older rotated file, then renames the current one.
+  pods.compress(firstRotation);
+  pods.rotate(0, '20261207-090200', [101, 105]);
+  pods.write(pods.path(0), 106, 120);
+
+  const second = await PilotProcess.start(t, dirs, env);
+  await waitFor(() => tally(messages(), 'l ', range(1, 120)).missing.length === 0, { what: 'lines 1-120', timeoutMs: 20_000 }).catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(tally(messages(), 'l ', range(1, 120)))} ${readFileSync(join(dirs.dataDir, 'pilot', 'cri-positions.json'), 'utf8')} ${second.stderr.filter((l) => !l.includes('"debug"')).slice(-15).join('\n')}`);
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(await second.terminate(), { code: 0, signal: null });
+  assert.deepEqual(tally(messages(), 'l ', range(1, 120)), { missing: [], duplicates: 0 });
+  // Whether the new 0.log reused the compressed file's inode (then it looks truncated) or not, the copy read is the .gz.
+  const fromCopy = second.logs(/compressed while the pilot was away|its unread lines are read from its copy/).map((l) => String(l.copy ?? l.path));
+  assert.equal(fromCopy.length, 1);
+  assert.match(fromCopy[0]!, /0\.log\.20261207-090100\.gz$/);
+  assert.deepEqual(readdirSync(join(dirs.dataDir, 'pilot', 'unpacked')), [], 'no uncompressed copy is left behind');
 });
