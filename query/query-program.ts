@@ -17,7 +17,27 @@ import { openSharedDatabase } from '../storage/sqlite/database.js';
 import { createMetricReader } from '../storage/metric-reader-factory.js';
 import { sharedStrategyProvider } from '../platform/sampling/file-strategy-provider.js';
 import { buildQueryApp } from './api-app.js';
-import { createStatusSource, describeStatus, healthUrlOf, type ProgramProbe, type StatusReport } from './status.js';
+import { createStatusSource, describeStatus, healthUrlOf, type ProgramProbe, type Receivers, type StatusReport } from './status.js';
+import type { Config } from '../platform/config/load-config.js';
+
+/** METRIC_STORAGE_TYPE as the status names it: InfluxDB with its host and database (never its credentials). */
+function metricStorageOf(q: Config['query']): string {
+  if (q.metricStorageType !== 'influxdb') return q.metricStorageType;
+  let host = q.influxdbUrl;
+  try {
+    host = new URL(q.influxdbUrl).host;
+  } catch {
+    // an unset INFLUXDB_URL: named as it is
+  }
+  return `influxdb at ${host || '(INFLUXDB_URL unset)'}, database ${q.influxdbBucket}`;
+}
+
+function receiversOf(c: Config['collector']): Receivers {
+  return {
+    otlpHttp: c.otlpHttpListen.port, otlpGrpc: c.otlpGrpcListen.port, jaegerHttp: c.jaegerHttpListen.port, jaegerCompact: c.jaegerCompactListen.port,
+    jaegerBinary: c.jaegerBinaryListen.port, zipkin: c.zipkinListen.port, lineProtocol: c.adminListen.port,
+  };
+}
 
 export async function start(runtime: Runtime): Promise<RunningProgram> {
   const { config, log } = runtime;
@@ -45,6 +65,9 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       spanStorage: config.spanStorage.types[0] ?? 'store',
       logReader,
       logStorage: config.query.logStorageType,
+      metricStorage: metricStorageOf(config.query),
+      // A lone query does not know where a collector listens; `all` runs its own.
+      receivers: config.program === 'all' ? receiversOf(config.collector) : undefined,
       // Only `all` shares the pilot's and collector's engine; a lone query may run far from any engine.
       engine:
         config.program === 'all'

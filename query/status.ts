@@ -49,7 +49,25 @@ export interface StatusReport {
   programs: ProgramStatus[];
   /** Absent when this process does not watch the engine (query alone). */
   engine?: { where: string; connected: boolean; reason?: string; containers: DeclaredContainer[]; otherContainers: number };
-  storage: { spans: string; services: number; logs: string; logRecords?: number; newestLog?: string };
+  /** `metrics`: where the metric API reads (METRIC_STORAGE_TYPE): `store`, or `influxdb` with its host and database. */
+  storage: { spans: string; services: number; logs: string; logRecords?: number; newestLog?: string; metrics: string };
+  /**
+   * The ports this process's collector receives on, as configured (only when it runs one: `all`), so the UI's hints
+   * name them rather than the defaults.
+   */
+  receivers?: Receivers;
+}
+
+/** Ports of the collector's receivers; 0 where the address lets the system choose. */
+export interface Receivers {
+  otlpHttp: number;
+  otlpGrpc: number;
+  jaegerHttp: number;
+  jaegerCompact: number;
+  jaegerBinary: number;
+  zipkin: number;
+  /** The admin port, where line protocol is pushed (/write). */
+  lineProtocol: number;
 }
 
 export interface StatusOptions {
@@ -60,6 +78,9 @@ export interface StatusOptions {
   logReader?: LogReader;
   /** Where the log reader reads (LOG_STORAGE_TYPE); default store. */
   logStorage?: string;
+  /** Where the metric reader reads, as reported (see StatusReport.storage.metrics); default store. */
+  metricStorage?: string;
+  receivers?: Receivers;
   engine?: { client: EngineClient; logPrefixes: string[]; monitoringPrefix: string };
   probeTimeoutMs?: number;
 }
@@ -115,10 +136,11 @@ async function engineStatus(options: NonNullable<StatusOptions['engine']>, timeo
 
 async function storageStatus(options: StatusOptions): Promise<StatusReport['storage']> {
   const services = (await options.spanReader.getServices()).length;
-  if (!options.logReader) return { spans: options.spanStorage, services, logs: 'none (the log API needs the embedded store)' };
+  const metrics = options.metricStorage ?? 'store';
+  if (!options.logReader) return { spans: options.spanStorage, services, logs: 'none (the log API needs the embedded store)', metrics };
   const [logRecords, newest] = await Promise.all([options.logReader.count({}), options.logReader.search({ limit: 1 })]);
   const newestLog = newest[0] === undefined ? undefined : (JSON.parse(newest[0].json) as Record<string, unknown>)['@timestamp'];
-  return { spans: options.spanStorage, services, logs: options.logStorage ?? 'store', logRecords, newestLog: typeof newestLog === 'string' ? newestLog : undefined };
+  return { spans: options.spanStorage, services, logs: options.logStorage ?? 'store', logRecords, newestLog: typeof newestLog === 'string' ? newestLog : undefined, metrics };
 }
 
 export function createStatusSource(options: StatusOptions): StatusSource {
@@ -129,7 +151,7 @@ export function createStatusSource(options: StatusOptions): StatusSource {
       options.engine ? engineStatus(options.engine, timeoutMs) : Promise.resolve(undefined),
       storageStatus(options),
     ]);
-    return { command: options.command, timeMs: Date.now(), programs, engine, storage };
+    return { command: options.command, timeMs: Date.now(), programs, engine, storage, ...(options.receivers ? { receivers: options.receivers } : {}) };
   };
 }
 

@@ -83,7 +83,8 @@ describe('the engine and the storages', () => {
     await spans.writeSpans(sampleTrace(now));
     const c = await runContainer(t, { name: 'sw-status', labels: { 'aliyun.logs.app': 'stdout', 'aliyun.logs.app.format': 'json', 'aliyun.monitoring.script': 'echo cpu v=1' } });
     const status = createStatusSource({
-      command: 'all', programs: [], spanReader: spans, spanStorage: 'store', logReader: logs,
+      command: 'all', programs: [], spanReader: spans, spanStorage: 'store', logReader: logs, metricStorage: 'influxdb at db:8086, database telegraf',
+      receivers: { otlpHttp: 14318, otlpGrpc: 14317, jaegerHttp: 14268, jaegerCompact: 6831, jaegerBinary: 6832, zipkin: 9411, lineProtocol: 14269 },
       engine: { client: createEngineClient(`unix://${testServices().dockerSocket}`), logPrefixes: ['aliyun'], monitoringPrefix: 'aliyun' },
     });
     const report = await status();
@@ -91,7 +92,8 @@ describe('the engine and the storages', () => {
     const listed = report.engine!.containers.find((x) => x.id === c.id);
     assert.deepEqual(listed && { name: listed.name, state: listed.state, logs: listed.logs, monitoring: listed.monitoring },
       { name: c.name, state: 'running', logs: [{ name: 'app', source: 'stdout' }], monitoring: ['script'] });
-    assert.deepEqual(report.storage, { spans: 'store', services: 4, logs: 'store', logRecords: 7, newestLog: new Date(now - 30_000).toISOString() });
+    assert.deepEqual(report.storage, { spans: 'store', services: 4, logs: 'store', logRecords: 7, newestLog: new Date(now - 30_000).toISOString(), metrics: 'influxdb at db:8086, database telegraf' });
+    assert.equal(report.receivers?.otlpHttp, 14318, 'the ports it was given, for the hints');
   });
 
   test('an engine that is not there is reported with the reason, and the rest of the status still answers', async (t) => {
