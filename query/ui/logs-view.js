@@ -1,11 +1,15 @@
 // Logs: search by container, app, service, target, trace, time range and text (GET /api/logs, newest first, paged),
-// a live tail (GET /api/logs/tail, server-sent events) and an NDJSON download (GET /api/logs/download). A line that
-// names a trace (trace_id) links to it.
+// a count-over-time histogram of the same search (GET /api/logs/histogram), a live tail (GET /api/logs/tail,
+// server-sent events; the count goes on counting) and an NDJSON download (GET /api/logs/download). A line that
+// names a trace (trace_id) links to it. A click on a line's container or service narrows the search to it; a click
+// on one of its fields adds the value to the text search.
 import { download, followEvents, getJson, token, apiUrl } from './api.js';
-import { clear, colorOf, formatTime, h, navigate, routeWith, show } from './dom.js';
+import { clear, colorOf, formatTime, h, navigate, routeWith, show, svg } from './dom.js';
 import { timeRange } from './time-range.js';
 
 const PAGE = 100;
+/** About how many bars the histogram has (the API picks a round width near range / BARS). */
+const BARS = 60;
 const MAX_LIVE_ROWS = 1000;
 const FILTERS = [
   ['container', 'Container', 'name or id'],
@@ -52,6 +56,7 @@ export function renderLogs(main, params) {
   const summary = h('div.summary');
   const pager = h('div.pager');
   const list = h('div.log-list', { role: 'list' });
+  const histogram = h('div.log-histogram', { 'aria-label': 'Records over time' });
   const offset = Math.max(0, Number(params.offset) || 0);
 
   const form = h('form.toolbar', { onsubmit: (e) => (e.preventDefault(), go(0)) },
@@ -62,7 +67,7 @@ export function renderLogs(main, params) {
       downloadLink,
     ),
   );
-  clear(main, h('section.view.logs-view', form, h('div.results-bar', summary, pager), list));
+  clear(main, h('section.view.logs-view', form, h('div.results-bar', summary, pager), histogram, list));
 
   const filters = () => Object.fromEntries(FILTERS.map(([name]) => [name, inputs[name].value.trim()]).concat([['q', text.value.trim()]]));
   const apiParams = () => {
@@ -93,22 +98,38 @@ export function renderLogs(main, params) {
   };
   const showError = (err) => clear(summary, h('span.error', `Could not load logs: ${err.message}`));
 
-  // A click on a container name narrows the search to it.
-  const row = (record) => logRow(record, (name) => {
-    inputs.container.value = name;
-    go(0);
+  // A click on a container or service narrows the search to it; on a field, its value joins the text search.
+  const row = (record) => logRow(record, {
+    filter(name, value) {
+      inputs[name].value = value;
+      go(0);
+    },
+    text(value) {
+      const phrase = `"${String(value).replace(/"/g, ' ').trim()}"`;
+      if (!text.value.includes(phrase)) text.value = `${text.value.trim()} ${phrase}`.trim();
+      go(0);
+    },
   });
 
   const controller = new AbortController();
   (async () => {
     clear(summary, h('span.muted', 'Loading…'));
+    getJson('/api/logs/histogram', { ...apiParams(), buckets: BARS }, { signal: controller.signal })
+      .then((hist) => clear(histogram, histogramChart(hist.data)))
+      .catch((err) => {
+        if (!controller.signal.aborted) clear(histogram, h('span.error', `Could not count logs over time: ${err.message}`));
+      });
     const body = await getJson('/api/logs', { ...apiParams(), limit: PAGE, offset }, { signal: controller.signal });
     const records = body.data ?? [];
     records.forEach(remember);
     clear(list, records.map(row));
     if (records.length === 0) list.append(emptyState(Object.values(filters()).some((v) => v !== '')));
     const first = records.length === 0 ? 0 : offset + 1;
-    clear(summary, h('strong', String(body.total)), ` record${body.total === 1 ? '' : 's'}`, records.length > 0 ? h('span.muted', ` · showing ${first}–${offset + records.length}, newest first`) : null);
+    let total = body.total;
+    let arrived = 0;
+    const count = () => clear(summary, h('strong.log-total', String(total)), ` record${total === 1 ? '' : 's'}`,
+      arrived > 0 ? h('span.muted', ` · ${arrived} arrived live`) : records.length > 0 ? h('span.muted', ` · showing ${first}–${offset + records.length}, newest first`) : null);
+    count();
     clear(pager,
       h('button.secondary', { type: 'button', disabled: offset === 0 || live.checked, onclick: () => go(Math.max(0, offset - PAGE)) }, '‹ Newer'),
       h('button.secondary', { type: 'button', disabled: offset + records.length >= body.total || live.checked, onclick: () => go(offset + PAGE) }, 'Older ›'),
@@ -126,6 +147,9 @@ export function renderLogs(main, params) {
         const fresh = row(record);
         fresh.classList.add('fresh');
         list.prepend(fresh);
+        total++;
+        arrived++;
+        count();
         while (list.childElementCount > MAX_LIVE_ROWS) list.lastElementChild.remove();
       },
     });
@@ -136,33 +160,84 @@ export function renderLogs(main, params) {
 }
 
 function emptyState(filtered) {
+  const otlp = h('p.muted.hint-otlp');
+  if (!filtered) {
+    // Where OpenTelemetry logs go: the OTLP/HTTP port this process's collector listens on, when it runs one.
+    getJson('/api/status').then((s) => {
+      const port = s.receivers?.otlpHttp;
+      if (port) otlp.append('An OpenTelemetry SDK sends its logs to ', h('code', `http://${location.hostname}:${port}/v1/logs`), ' (OTLP/HTTP).');
+    }).catch(() => {}); // only a hint: the search itself said whether the API answers
+  }
   return h('div.empty',
     h('p', filtered ? 'No log record matches this search.' : 'No log records in this time range yet.'),
     h('p.muted', 'A container declares its logs with a label, for example ', h('code', 'aliyun.logs.app=stdout'),
       ' (or a file path inside it). The Status page lists the containers that declare logs.'),
+    otlp,
   );
 }
 
-function logRow(record, onContainer) {
+/** A bar per bucket of the histogram's counts; its title says the bucket's time and count. */
+function histogramChart({ startMs, intervalMs, counts }) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (counts.length === 0 || total === 0) return h('p.muted.histogram-empty', 'No records over time in this range.');
+  const max = Math.max(...counts);
+  const W = counts.length * 10;
+  const H = 60;
+  const bars = counts.map((n, i) => {
+    const height = n === 0 ? 0 : Math.max(1.5, (n / max) * H);
+    return svg('rect', { class: 'bar', x: i * 10 + 1, y: H - height, width: 8, height, 'data-count': n },
+      svg('title', {}, `${formatTime(startMs + i * intervalMs)} · ${n} record${n === 1 ? '' : 's'}`));
+  });
+  return h('figure.histogram',
+    svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `${total} records over time, at most ${max} per ${widthText(intervalMs)}` }, bars),
+    h('figcaption.histogram-axis',
+      h('span', formatTime(startMs).slice(0, 16)),
+      h('span.muted', `${max} max per ${widthText(intervalMs)}`),
+      h('span', formatTime(startMs + counts.length * intervalMs).slice(0, 16)),
+    ),
+  );
+}
+
+function widthText(ms) {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}
+
+/** A value a click narrows the search by: the line's name, stopping the click from opening the line. */
+function narrowing(spec, value, title, onclick) {
+  return h(spec, {
+    style: { color: colorOf(value) }, title, role: 'button',
+    onclick: (e) => {
+      e.stopPropagation();
+      onclick();
+    },
+  }, value);
+}
+
+function logRow(record, narrow) {
   const timeMs = Date.parse(record['@timestamp']);
   const container = record.docker_container ?? record.k8s_container_name ?? '';
+  const service = typeof record.docker_service === 'string' ? record.docker_service : '';
   const chips = Object.entries(record).filter(([k]) => !METADATA.has(k));
   // A json line without `message`: its own fields are the line.
   const message = record.message !== undefined ? show(record.message) : '';
   const row = h('div.log-row', { role: 'listitem', tabindex: 0, title: 'Show every field' },
     h('span.log-time', formatTime(timeMs)),
-    h('span.log-container', {
-      style: { color: colorOf(container) }, title: container ? `Only ${container}'s logs` : '',
-      onclick: (e) => {
-        if (!container) return;
-        e.stopPropagation();
-        onContainer(container);
-      },
-    }, container || '—'),
+    container ? narrowing('span.log-container', container, `Only ${container}'s logs`, () => narrow.filter('container', container)) : h('span.log-container', '—'),
+    service ? narrowing('span.log-service', service, `Only service ${service}'s logs`, () => narrow.filter('service', service)) : null,
     record.stream === 'stderr' ? h('span.badge.stderr', 'stderr') : null,
     h('span.log-line',
       message ? h('span.log-message', message) : null,
-      chips.map(([k, v]) => h('span.chip', { class: LEVEL_KEYS.has(k) ? `level-${String(v).toLowerCase()}` : undefined }, h('span.chip-key', k), '=', show(v))),
+      chips.map(([k, v]) => h('span.chip', {
+        class: LEVEL_KEYS.has(k) ? `level-${String(v).toLowerCase()}` : undefined, role: 'button', title: `Search for ${show(v)}`,
+        onclick: (e) => {
+          e.stopPropagation();
+          narrow.text(show(v));
+        },
+      }, h('span.chip-key', k), '=', show(v))),
     ),
     traceLink(record),
     record.parse_error !== undefined ? h('span.badge.parse-error', { title: show(record.parse_error) }, 'parse error') : null,

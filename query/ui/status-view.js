@@ -14,7 +14,7 @@ export function renderStatus(main) {
   const load = () =>
     getJson('/api/status', {}, { signal: controller.signal })
       .then((s) => {
-        clear(body, programs(s), storage(s), engine(s), gettingStarted());
+        clear(body, programs(s), storage(s), engine(s), gettingStarted(s.receivers));
         updated.textContent = `updated ${formatTime(s.timeMs)} · refreshes every ${REFRESH_MS / 1000} s`;
       })
       .catch((err) => {
@@ -81,18 +81,36 @@ function storage(s) {
       h('tr', h('th', 'Spans'), h('td', `${st.spans} · ${st.services} service${st.services === 1 ? '' : 's'}`)),
       h('tr', h('th', 'Logs'), h('td', st.logRecords === undefined ? st.logs : `${st.logs} · ${st.logRecords} record${st.logRecords === 1 ? '' : 's'}`,
         newest ? h('span.muted', ` · newest ${formatAgo(newest)} (${formatTime(newest)})`) : null)),
+      h('tr', h('th', 'Metrics'), h('td.storage-metrics', metricsText(st.metrics))),
     )),
   );
 }
 
-function gettingStarted() {
+/** METRIC_STORAGE_TYPE as the status reports it: the embedded store, or InfluxDB with where it is. */
+function metricsText(metrics) {
+  if (metrics === undefined) return h('span.muted', 'not reported');
+  if (metrics === 'store') return 'embedded store';
+  if (metrics.startsWith('influxdb')) return `InfluxDB${metrics.slice('influxdb'.length)}`;
+  return metrics;
+}
+
+/**
+ * Where to send data, with the ports this process's collector listens on when it runs one (`receivers`); a lone
+ * query does not know its collector's ports and names the defaults as such.
+ */
+function gettingStarted(receivers) {
+  const r = receivers;
+  const port = (n) => (n === 0 ? 'a port chosen at start' : String(n));
   return card('Getting started',
     h('ul.help',
       h('li', 'Logs: label a container ', h('code', 'aliyun.logs.app=stdout'), ' (or a file path in it, ', h('code', '/var/log/app/*.log'),
         '); add ', h('code', 'aliyun.logs.app.format=json'), ' to expand JSON lines into fields.'),
-      h('li', 'Traces: point a Jaeger, Zipkin or OpenTelemetry client at this host (UDP 6831/6832, HTTP 14268, 9411, 4318).'),
-      h('li', 'Metrics: label ', h('code', 'aliyun.monitoring.http=http://container:8080/stats'), ' or ', h('code', 'aliyun.monitoring.script=…'),
-        ', or push line protocol to port 14269 ', h('code', '/write'), '.'),
+      r
+        ? h('li.hint-traces', 'Traces: point an OpenTelemetry exporter at ', h('code', `http://${location.hostname}:${port(r.otlpHttp)}`),
+          ` (OTLP/HTTP; OTLP/gRPC on ${port(r.otlpGrpc)}), a Jaeger client at UDP ${port(r.jaegerCompact)}/${port(r.jaegerBinary)} or HTTP ${port(r.jaegerHttp)}, a Zipkin one at ${port(r.zipkin)}.`)
+        : h('li.hint-traces', 'Traces: point a Jaeger, Zipkin or OpenTelemetry client at the collector (by default UDP 6831/6832, HTTP 14268, 9411, OTLP 4318 and 4317; this query runs without one and does not know its ports).'),
+      h('li.hint-metrics', 'Metrics: label ', h('code', 'aliyun.monitoring.http=http://container:8080/stats'), ' or ', h('code', 'aliyun.monitoring.script=…'),
+        r ? [', or push line protocol to port ', port(r.lineProtocol), ' ', h('code', '/write'), '.'] : [', or push line protocol to the collector\'s admin port (14269 by default) ', h('code', '/write'), '.']),
     ),
   );
 }

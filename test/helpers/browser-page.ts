@@ -27,6 +27,7 @@ import { openStoreLogStorage } from '../../storage/sqlite/log-store.js';
 import { openStoreMetricStorage } from '../../storage/sqlite/metric-store.js';
 import { startQueryServer, type QueryServer } from './headless-chromium.js';
 import { sampleLogs, sampleMetrics, sampleTrace } from './ui-sample-data.js';
+import type { LogEvent } from '../../model/log-record.js';
 
 export const SCREENSHOTS = fileURLToPath(new URL('../../.test-data/ui-screenshots/', import.meta.url));
 
@@ -44,19 +45,27 @@ export function removeScratch(): void {
   rmSync(scratch, { recursive: true, force: true });
 }
 
+export interface SampleQuery extends QueryServer {
+  /** Writes more log records to the store the query reads (a live tail sees them). */
+  writeLogs(events: LogEvent[]): Promise<void>;
+}
+
 /**
  * The query program over a fresh embedded store with the UI sample written through the storages it reads;
- * `env` adds or overrides configuration variables (say `COLLECTOR_OTLP_HTTP_LISTEN`).
+ * `env` adds or overrides configuration variables (say `COLLECTOR_OTLP_HTTP_LISTEN`), `program` the command whose
+ * configuration it reads (`all`: the status knows the collector's ports; only query is started either way).
  */
-export async function startSampleQuery(name: string, env: Record<string, string> = {}, nowMs = Date.now()): Promise<QueryServer> {
-  const config = loadConfig({ SHIPWATCH_DATA_DIR: join(scratch, name), QUERY_LISTEN: '127.0.0.1:0', QUERY_ADMIN_LISTEN: '127.0.0.1:0', ...env }, 'query');
+export async function startSampleQuery(name: string, env: Record<string, string> = {}, program: 'query' | 'all' = 'query', nowMs = Date.now()): Promise<SampleQuery> {
+  const config = loadConfig({ SHIPWATCH_DATA_DIR: join(scratch, name), QUERY_LISTEN: '127.0.0.1:0', QUERY_ADMIN_LISTEN: '127.0.0.1:0', ...env }, program);
   const runtime = { config, log: silentLogger, shared: new SharedResources() };
-  await openStoreLogStorage(runtime).write(sampleLogs(nowMs));
+  const logs = openStoreLogStorage(runtime);
+  await logs.write(sampleLogs(nowMs));
   await openStoreSpanStorage(runtime).writeSpans(sampleTrace(nowMs));
   const metrics = openStoreMetricStorage(runtime);
   metrics.write(sampleMetrics(nowMs));
   metrics.flush();
-  return startQueryServer(runtime);
+  const server = await startQueryServer(runtime);
+  return { ...server, writeLogs: (events) => logs.write(events) };
 }
 
 export interface UiPage {
