@@ -80,6 +80,9 @@ export function buildStartBanner(config: Config, version: string): StartBanner {
     const tls = config.pilot.syslogTlsCert !== '';
     endpoints.push(endpoint('syslog', 'Send logs', tls ? 'syslog over TLS (TCP)' : 'syslog (UDP and TCP)', config.pilot.syslogListen, { note: 'RFC 3164, RFC 5424' }));
   }
+  if (runs('collector')) {
+    endpoints.push(endpoint('otlpLogs', 'Send logs', 'OTLP/HTTP', config.collector.otlpHttpListen, { scheme: 'http', path: '/v1/logs', note: 'also OTLP/gRPC LogsService' }));
+  }
   if (runs('pilot')) endpoints.push(endpoint('pilotAdmin', 'Health', 'pilot', config.pilot.adminListen, { scheme: 'http', path: '/health' }));
   if (runs('collector')) endpoints.push(endpoint('collectorAdmin', 'Health', 'collector', config.collector.adminListen, { scheme: 'http', path: '/health' }));
   if (runs('query')) endpoints.push(endpoint('queryAdmin', 'Health', 'query', config.query.adminListen, { scheme: 'http', path: '/health' }));
