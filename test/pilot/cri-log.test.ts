@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { loadConfig } from '../../platform/config/load-config.js';
 import { criTimeMs, decodeCriLine, isRotatedLogName, parsePodDirName, restartOfLogName } from '../../pilot/cri-log.js';
 import { DockerLogAssembler } from '../../pilot/docker-json-log.js';
 import { fetchPodList, parsePodList, podListUrl } from '../../pilot/kube-pods.js';
@@ -139,4 +140,19 @@ test('the pod list is read with the service account token, and a refusal names t
   status = 403;
   await assert.rejects(fetchPodList({ url, tokenFile, caFile: join(dir, 'no-ca.crt') }), /answered 403: .*forbidden/);
   await assert.rejects(fetchPodList({ url: 'http://127.0.0.1:1/pods', tokenFile, caFile: '' }), /127\.0\.0\.1:1/);
+});
+
+test('the CRI variables: defaults, and every bad value reported at once with its variable', () => {
+  const p = loadConfig({}, 'pilot').pilot;
+  assert.deepEqual([p.runtime, p.criLogRoot, p.criContainersDir, p.criDefaultLog, p.kubePodsUrl, p.kubePodsRefreshMs], ['docker', '/var/log/pods', '/var/log/containers', '', 'auto', 30_000]);
+  const ok = loadConfig({ PILOT_RUNTIME: 'cri', PILOT_CRI_DEFAULT_LOG: 'k8s', PILOT_KUBE_PODS_URL: 'https://127.0.0.1:10250/pods' }, 'pilot').pilot;
+  assert.deepEqual([ok.runtime, ok.criDefaultLog, ok.kubePodsUrl], ['cri', 'k8s', 'https://127.0.0.1:10250/pods']);
+  assert.throws(() => loadConfig({
+    PILOT_RUNTIME: 'containerd', PILOT_CRI_LOG_ROOT: 'var/log/pods', PILOT_CRI_DEFAULT_LOG: 'all logs', PILOT_KUBE_PODS_URL: 'kubelet:10250', PILOT_KUBE_PODS_REFRESH: '100ms',
+  }, 'pilot'), (err: Error) => {
+    for (const re of [/PILOT_RUNTIME: "containerd"/, /PILOT_CRI_LOG_ROOT: .*not an absolute path/, /PILOT_CRI_DEFAULT_LOG: .*not a log name/, /PILOT_KUBE_PODS_URL: .*neither auto, off nor an http\(s\) URL/, /PILOT_KUBE_PODS_REFRESH: .*from 1s to 1h/]) {
+      assert.match(err.message, re);
+    }
+    return true;
+  });
 });
