@@ -28,10 +28,10 @@ export const collector = {
   jaegerMaxBodyBytes: v({ name: 'COLLECTOR_JAEGER_MAX_BODY', default: '4MiB', doc: 'Largest POST /api/traces body; a larger one gets 413.', parse: parseSizeBytes }),
   jaegerMaxSpansPerBatch: v({ name: 'COLLECTOR_JAEGER_MAX_SPANS', default: '10000', doc: 'Most spans in one Jaeger batch (HTTP request or UDP datagram); a larger batch is refused whole (413 / counted).', parse: parseInteger(1, 1_000_000) }),
   jaegerUdpSocketBufferBytes: v({ name: 'COLLECTOR_JAEGER_UDP_SOCKET_BUFFER', default: '4MiB', doc: 'Receive buffer of the Jaeger UDP sockets: absorbs bursts while spans are decoded (capped by the kernel\'s net.core.rmem_max); 0 keeps the system default.', parse: parseSizeBytes }),
-  otlpHttpListen: v({ name: 'COLLECTOR_OTLP_HTTP_LISTEN', default: ':4318', doc: 'HTTP address of OTLP/HTTP POST /v1/traces (JSON or protobuf, gzip or deflate).', parse: parseListen }),
-  otlpMaxBodyBytes: v({ name: 'COLLECTOR_OTLP_MAX_BODY', default: '16MiB', doc: 'Largest POST /v1/traces body, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
+  otlpHttpListen: v({ name: 'COLLECTOR_OTLP_HTTP_LISTEN', default: ':4318', doc: 'HTTP address of OTLP/HTTP POST /v1/traces and POST /v1/logs (JSON or protobuf, gzip or deflate).', parse: parseListen }),
+  otlpMaxBodyBytes: v({ name: 'COLLECTOR_OTLP_MAX_BODY', default: '16MiB', doc: 'Largest POST /v1/traces or /v1/logs body, compressed and once decompressed; a larger one gets 413.', parse: parseSizeBytes }),
   otlpMaxSpansPerRequest: v({ name: 'COLLECTOR_OTLP_MAX_SPANS', default: '50000', doc: 'Most spans in one OTLP request; a larger request is refused whole with 413.', parse: parseInteger(1, 1_000_000) }),
-  otlpGrpcListen: v({ name: 'COLLECTOR_OTLP_GRPC_LISTEN', default: ':4317', doc: 'gRPC address of OTLP/gRPC TraceService/Export (gzip accepted).', parse: parseListen }),
+  otlpGrpcListen: v({ name: 'COLLECTOR_OTLP_GRPC_LISTEN', default: ':4317', doc: 'gRPC address of OTLP/gRPC TraceService/Export and LogsService/Export (gzip accepted).', parse: parseListen }),
   otlpLogsTarget: v({
     name: 'COLLECTOR_OTLP_LOGS_TARGET', default: 'otlp', doc: 'The target (index base name) of log records received over OTLP (POST /v1/logs, LogsService/Export); they go to the log outputs of LOGGING_OUTPUT.',
     parse: (raw: string) => {
