@@ -52,6 +52,9 @@ function zeroTrace(nowMs: number): Span[] {
   }];
 }
 
+/** A page's own wait on this shared, often busy machine: generous, as a person would wait for a slow page. */
+const WAIT_MS = 30_000;
+
 const dir = mkdtempSync(join(tmpdir(), 'shipwatch-ui-traces-'));
 let server: QueryServer;
 let browser: UiBrowser;
@@ -97,7 +100,7 @@ async function downloadBy(ui: UiPage, selector: string): Promise<{ name: string;
 
 async function searchPage(): Promise<UiPage> {
   const ui = await browser.open(`${server.url}/#/traces`);
-  await ui.waitForText('.results-bar', /^3 traces/);
+  await ui.waitForText('.results-bar', /^3 traces/, WAIT_MS);
   return ui;
 }
 
@@ -112,7 +115,7 @@ describe('the trace pages in chromium', { skip }, () => {
     for (const p of points) assert.equal(p.href, `#/trace/${p.id}`);
     await ui.screenshot('traces-search');
     await ui.click(`svg.scatter a.scatter-link[data-trace-id="${LONG_TRACE_ID}"] circle`);
-    assert.match(await ui.waitForText('.trace-header h2', /GET \/checkout/), new RegExp(LONG_TRACE_ID));
+    assert.match(await ui.waitForText('.trace-header h2', /GET \/checkout/, WAIT_MS), new RegExp(LONG_TRACE_ID));
     assert.equal(new URL(ui.page.url()).hash, `#/trace/${LONG_TRACE_ID}`);
     ui.assertCleanConsole();
     await ui.close();
@@ -146,7 +149,7 @@ describe('the trace pages in chromium', { skip }, () => {
     await ui.page.select('select[name=sort]', 'longest');
     assert.match(ui.page.url(), /sort=longest/);
     await ui.page.reload();
-    await ui.waitForText('.results-bar', /^3 traces/);
+    await ui.waitForText('.results-bar', /^3 traces/, WAIT_MS);
     assert.deepEqual(await cardIds(ui), orders.longest);
     ui.assertCleanConsole();
     await ui.close();
@@ -158,7 +161,7 @@ describe('the trace pages in chromium', { skip }, () => {
     assert.equal(zeroCard, '0μs');
     assert.equal(await inPage(ui, `document.querySelector('svg.scatter text.axis').textContent`), '0μs', 'the lowest duration on the plot\'s axis');
     await ui.page.goto(`${server.url}/#/trace/${ZERO_TRACE_ID}`);
-    await ui.waitForText('.trace-header', /Duration 0μs/i);
+    await ui.waitForText('.trace-header', /Duration 0μs/i, WAIT_MS);
     assert.deepEqual(await ui.texts('.tl-row .tl-label'), ['0μs']);
     assert.equal((await ui.texts('.tl-ruler .tick'))[0], '0μs');
     ui.assertCleanConsole();
@@ -167,7 +170,7 @@ describe('the trace pages in chromium', { skip }, () => {
 
   test('the search within a trace highlights the spans found by operation, service, tag key or value, and counts them', async () => {
     const ui = await browser.open(`${server.url}/#/trace/${SAMPLE_TRACE_ID}`);
-    await ui.waitForText('.trace-header', /Total spans 4/i);
+    await ui.waitForText('.trace-header', /Total spans 4/i, WAIT_MS);
     const cases: [string, string[]][] = [
       ['INSERT', ['INSERT orders']], // an operation
       ['cache', ['GET cart']], // a service
@@ -202,7 +205,7 @@ describe('the trace pages in chromium', { skip }, () => {
     // Typed as a person does, and kept in the address.
     await ui.page.$eval('input.trace-search', (el) => ((el as unknown as { value: string }).value = ''));
     await ui.page.type('input.trace-search', 'db');
-    assert.equal(await ui.waitForText('.trace-search-count', /match/), '1 match');
+    assert.equal(await ui.waitForText('.trace-search-count', /match/, WAIT_MS), '1 match');
     assert.match(ui.page.url(), /q=db/);
     await ui.screenshot('trace-view');
     ui.assertCleanConsole();
@@ -211,7 +214,7 @@ describe('the trace pages in chromium', { skip }, () => {
 
   test('the trace graph draws the services\' operations as nodes and their calls as edges, with counts', async () => {
     const ui = await browser.open(`${server.url}/#/trace/${LONG_TRACE_ID}`);
-    await ui.waitForText('.trace-header', /Total spans 5/i);
+    await ui.waitForText('.trace-header', /Total spans 5/i, WAIT_MS);
     await ui.click('.view-switch button[data-view=graph]');
     const graph = await inPage<{ nodes: string[]; facts: string[]; edges: string[] }>(ui, `({
       nodes: [...document.querySelectorAll('svg.trace-graph .graph-node')].map((n) => n.dataset.key.replace('\\t', ': ')),
@@ -228,7 +231,7 @@ describe('the trace pages in chromium', { skip }, () => {
     await ui.screenshot('trace-graph');
     // The search marks the graph's nodes too.
     await ui.page.type('input.trace-search', 'charge');
-    await ui.waitForText('.trace-search-count', /1 match/);
+    await ui.waitForText('.trace-search-count', /1 match/, WAIT_MS);
     assert.deepEqual(await inPage(ui, `[...document.querySelectorAll('.graph-node.match')].map((n) => n.dataset.key)`), ['payment\tcharge']);
     ui.assertCleanConsole();
     await ui.close();
@@ -236,7 +239,7 @@ describe('the trace pages in chromium', { skip }, () => {
 
   test('the trace statistics give each service\'s operation its spans, durations and self time', async () => {
     const ui = await browser.open(`${server.url}/#/trace/${LONG_TRACE_ID}?view=statistics`);
-    await ui.waitForText('.trace-statistics', /Self time/);
+    await ui.waitForText('.trace-statistics', /Self time/, WAIT_MS);
     const rows = await inPage<string[][]>(ui, `[...document.querySelectorAll('.trace-statistics tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))`);
     assert.deepEqual(rows, [
       ['frontend', 'GET /checkout', '1', '120ms', '120ms', '120ms', '120ms', '10ms', '8.3%'],
@@ -250,7 +253,11 @@ describe('the trace pages in chromium', { skip }, () => {
 
   test('the JSON view shows the trace as the API answers it, and downloads it', async () => {
     const ui = await browser.open(`${server.url}/#/trace/${SAMPLE_TRACE_ID}?view=json`);
-    const text = await inPage<string>(ui, `new Promise((resolve) => { const wait = () => { const pre = document.querySelector('pre.trace-json'); if (pre && !pre.closest('[hidden]')) resolve(pre.textContent); else setTimeout(wait, 50); }; wait(); })`);
+    const shown = `(() => { const pre = document.querySelector('pre.trace-json'); return pre !== null && pre.closest('[hidden]') === null; })()`;
+    await ui.page.waitForFunction(shown, { timeout: WAIT_MS }).catch(async (err: Error) => {
+      throw new Error(`no JSON view shown; the page reads: ${await inPage<string>(ui, 'document.querySelector("main").innerText')}`, { cause: err });
+    });
+    const text = await inPage<string>(ui, `document.querySelector('pre.trace-json').textContent`);
     const api = await (await fetch(`${server.url}/api/traces/${SAMPLE_TRACE_ID}`)).json();
     assert.deepEqual(JSON.parse(text), api);
     const saved = await downloadBy(ui, '.trace-json-view button');
@@ -266,7 +273,7 @@ describe('the trace pages in chromium', { skip }, () => {
     await ui.click(`.trace-card[data-trace-id="${SAMPLE_TRACE_ID}"] input.compare-box`);
     await ui.click(`.trace-card[data-trace-id="${LONG_TRACE_ID}"] input.compare-box`);
     await ui.click('.compare-pick button');
-    await ui.waitForText('.compare-diff', /Calls A/);
+    await ui.waitForText('.compare-diff', /Calls A/, WAIT_MS);
     assert.ok(ui.page.url().endsWith(`#/trace/${SAMPLE_TRACE_ID}...${LONG_TRACE_ID}`), ui.page.url());
     assert.deepEqual(await ui.texts('.compare-side a.trace-id'), [SAMPLE_TRACE_ID, LONG_TRACE_ID]);
     const rows = await inPage<string[][]>(ui, `[...document.querySelectorAll('.compare-table tbody tr')].map((r) => [r.className, ...[...r.cells].map((c) => c.textContent)])`);
