@@ -95,6 +95,12 @@ interface Shown {
   innerText: string;
 }
 
+/**
+ * How long a wait for the page may take: the views answer in well under a second, but a machine of two cores under
+ * a load of 16 has taken a reload past 10 s.
+ */
+export const WAIT_MS = 30_000;
+
 let profiles = 0;
 
 /** Chromium headless, closed to the network but loopback; one per test file is plenty. */
@@ -114,6 +120,7 @@ export async function openBrowser(bin = chromiumBin()): Promise<UiBrowser> {
     async open(url, size = { width: 1400, height: 900 }) {
       const page = await browser.newPage();
       await page.setViewport(size);
+      page.setDefaultTimeout(WAIT_MS);
       const problems: string[] = [];
       page.on('console', (m) => {
         if ((m.type() === 'error' || m.type() === 'warn') && CONSOLE_PROBLEM.test(m.text())) problems.push(`console: ${m.text()}`);
@@ -129,17 +136,17 @@ export async function openBrowser(bin = chromiumBin()): Promise<UiBrowser> {
       return {
         page,
         async click(selector) {
-          await page.waitForSelector(selector, { visible: true, timeout: 10_000 });
+          await page.waitForSelector(selector, { visible: true, timeout: WAIT_MS });
           await page.click(selector);
         },
         async text(selector) {
-          await page.waitForSelector(selector, { timeout: 10_000 });
+          await page.waitForSelector(selector, { timeout: WAIT_MS });
           return fold(await page.$eval(selector, (el) => (el as unknown as Shown).innerText));
         },
         async texts(selector) {
           return (await page.$$eval(selector, (els) => els.map((el) => (el as unknown as Shown).innerText))).map(fold);
         },
-        async waitForText(selector, pattern, timeoutMs = 10_000) {
+        async waitForText(selector, pattern, timeoutMs = WAIT_MS) {
           const handle = await page.waitForFunction(
             (sel: string, src: string, flags: string) => {
               const el = (globalThis as unknown as { document: { querySelector(s: string): Shown | null } }).document.querySelector(sel);

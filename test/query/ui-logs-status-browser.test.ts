@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { chromiumBin, openBrowser, removeScratch, startSampleQuery, type SampleQuery, type UiBrowser, type UiPage } from '../helpers/browser-page.js';
+import { chromiumBin, openBrowser, WAIT_MS, removeScratch, startSampleQuery, type SampleQuery, type UiBrowser, type UiPage } from '../helpers/browser-page.js';
 import { sampleLogs } from '../helpers/ui-sample-data.js';
 
 const skip = chromiumBin() ? false : 'SHIPWATCH_TEST_CHROMIUM_BIN not set (test/services/chromium.sh installs chromium)';
@@ -47,7 +47,7 @@ async function total(p: UiPage): Promise<number> {
 
 /** What the histogram's bars count, once drawn. */
 async function barCounts(p: UiPage): Promise<number[]> {
-  await p.page.waitForSelector('.log-histogram .bar, .log-histogram .histogram-empty', { timeout: 10_000 });
+  await p.page.waitForSelector('.log-histogram .bar, .log-histogram .histogram-empty', { timeout: WAIT_MS });
   return p.page.$$eval('.log-histogram .bar', (bars) => bars.map((b) => Number(b.getAttribute('data-count'))));
 }
 
@@ -127,7 +127,7 @@ describe('the logs page in chromium', { skip }, () => {
       const now = Date.now();
       const more = sampleLogs(now).slice(0, 3).map((e, i) => ({ ...e, id: `${e.id}-live-${i}`, json: e.json.replace(/"@timestamp":"[^"]+"/, `"@timestamp":"${new Date(now).toISOString()}"`) }));
       await server.writeLogs(more);
-      assert.match(await p.waitForText('.summary', /^10 records/, 15_000), /3 arrived live/);
+      assert.match(await p.waitForText('.summary', /^10 records/), /3 arrived live/);
       assert.equal((await p.page.$$('.log-row.fresh')).length, 3);
     });
   });
@@ -141,10 +141,10 @@ describe('the logs page in chromium', { skip }, () => {
       assert.equal((await fetch(`${all.url}/api/logs?limit=1`)).status, 200);
       await withPage('#/logs?lookback=custom&from=86400000&to=90000000', async (p) => {
         assert.equal(await total(p), 0);
-        assert.match(await p.waitForText('.hint-otlp', /v1\/logs/, 30_000), /http:\/\/127\.0\.0\.1:14399\/v1\/logs/);
+        assert.match(await p.waitForText('.hint-otlp', /v1\/logs/), /http:\/\/127\.0\.0\.1:14399\/v1\/logs/);
       }, undefined, all);
       await withPage('#/status', async (p) => {
-        const hint = await p.waitForText('.hint-traces', /Traces/, 30_000);
+        const hint = await p.waitForText('.hint-traces', /Traces/);
         assert.match(hint, /127\.0\.0\.1:14399/);
         assert.ok(!/4318/.test(hint), 'not the default port');
         assert.match(await p.text('.hint-metrics'), /line protocol to port 0|line protocol to port a port chosen at start/);
@@ -158,14 +158,14 @@ describe('the logs page in chromium', { skip }, () => {
 describe('the status page in chromium', { skip }, () => {
   test('the storage card names the metric storage', async () => {
     await withPage('#/status', async (p) => {
-      assert.match(await p.waitForText('.storage-metrics', /\S/, 30_000), /^embedded store$/);
+      assert.match(await p.waitForText('.storage-metrics', /\S/), /^embedded store$/);
       // A lone query does not know its collector's ports: the hint says the defaults are defaults.
       assert.match(await p.text('.hint-traces'), /by default .*4318/);
     });
     const influx = await startSampleQuery('influx', { METRIC_STORAGE_TYPE: 'influxdb', INFLUXDB_URL: 'http://user:secret@127.0.0.1:8086', INFLUXDB_BUCKET: 'shipwatch' });
     try {
       await withPage('#/status', async (p) => {
-        const text = await p.waitForText('.storage-metrics', /\S/, 30_000);
+        const text = await p.waitForText('.storage-metrics', /\S/);
         assert.equal(text, 'InfluxDB at 127.0.0.1:8086, database shipwatch');
       }, undefined, influx);
     } finally {
@@ -180,7 +180,7 @@ describe('the layout in chromium', { skip }, () => {
       await withPage(route, async (p) => {
         await p.page.waitForSelector('main .view');
         // Measured once the view has drawn what its API calls answered.
-        await p.page.waitForNetworkIdle({ idleTime: 500, timeout: 20_000 });
+        await p.page.waitForNetworkIdle({ idleTime: 500, timeout: WAIT_MS });
         const boxes = await p.page.$$eval('nav.views a', (links) => links.map((a) => {
           const r = (a as unknown as { getBoundingClientRect(): { left: number; right: number; top: number; bottom: number; width: number } }).getBoundingClientRect();
           return { text: (a as unknown as { textContent: string }).textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width };
@@ -204,7 +204,7 @@ describe('the layout in chromium', { skip }, () => {
       ['logs-360', '#/logs', PHONE], ['status-360', '#/status', PHONE],
     ] as const) {
       await withPage(route, async (p) => {
-        await p.page.waitForSelector(route === '#/logs' ? '.log-histogram .bar' : '.storage-metrics', { timeout: 30_000 });
+        await p.page.waitForSelector(route === '#/logs' ? '.log-histogram .bar' : '.storage-metrics', { timeout: WAIT_MS });
         // The fonts and the histogram's bars settle.
         await new Promise((r) => setTimeout(r, 300));
         const png = readFileSync(await p.screenshot(name));
