@@ -28,6 +28,8 @@ import { writeIdempotently, type StorageTarget } from './idempotent-span-write.j
 
 /** How often a batch waiting for storage tells the group coordinator it is alive. */
 const HEARTBEAT_WHILE_WRITING_MS = 3000;
+/** How long the group waits for a silent member before handing its partitions on. */
+const SESSION_TIMEOUT_MS = 10_000;
 /** Header names of a dead letter. */
 export const DLQ_REASON_HEADER = 'shipwatch-dlq-reason';
 
@@ -57,7 +59,9 @@ export class KafkaSpanSource {
     // The group's own protocol (joins, rebalances, fetches) keeps kafkajs's retries: only the dead-letter produce
     // goes through the one retry helper.
     const kafka = new Kafka({ brokers: c.kafkaConsumerBrokers, clientId: c.kafkaConsumerClientId, logLevel: logLevel.WARN, logCreator: kafkaClientLogs(opts.log) });
-    this.consumer = kafka.consumer({ groupId: c.kafkaConsumerGroupId, allowAutoTopicCreation: false });
+    // Sarama's session timeout (10 s, Jaeger's ingester's client) rather than kafkajs's 30 s: a killed ingester's
+    // partitions go to the others of the group that much sooner.
+    this.consumer = kafka.consumer({ groupId: c.kafkaConsumerGroupId, allowAutoTopicCreation: false, sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 3000 });
     this.producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 0 } });
     this.retries = retryCounters(opts.registry);
     this.messages = counter(opts.registry, {
