@@ -40,7 +40,7 @@ export function demoEndpoints(config: Config): { traces: string; logs: string; w
   for (const [variable, listen] of [['COLLECTOR_OTLP_HTTP_LISTEN', c.otlpHttpListen], ['COLLECTOR_ADMIN_LISTEN', c.adminListen]] as const) {
     if (listen.port === 0) throw new Error(`the demo sends to ${variable}: give it a port (it is 0)`);
   }
-  return { traces: local(c.otlpHttpListen, '/v1/traces'), logs: local(c.otlpHttpListen, '/v1/logs'), write: local(c.adminListen, '/write?precision=ms') };
+  return { traces: local(c.otlpHttpListen, '/v1/traces'), logs: local(c.otlpHttpListen, '/v1/logs'), write: local(c.adminListen, '/write?db=demo&precision=ms') };
 }
 
 const SEVERITY_NUMBER = { DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17 } as const;

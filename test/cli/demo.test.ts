@@ -100,8 +100,9 @@ test('shipwatch demo fills traces, dependencies, the Monitor tab, logs linked to
 
   // Metrics: the shop's request counters in the metric store.
   const measurements = await waitFor('the shop metrics', async () => {
-    const body = await getJson<{ data: string[] }>('/api/timeseries/measurements');
-    return body.data.includes('shop_http_requests') ? body.data : undefined;
+    const body = await getJson<{ data: Array<{ measurement: string }> }>('/api/timeseries/measurements');
+    const names = body.data.map((m) => m.measurement);
+    return names.includes('shop_http_requests') ? names : undefined;
   }, until);
   assert.ok(measurements.includes('shop_inventory'));
   t.diagnostic(`every page filled ${Date.now() - startedAt} ms after the start`);
