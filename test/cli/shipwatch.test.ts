@@ -58,5 +58,5 @@ test('a bad configuration exits 2 and names every bad variable', async () => {
 test('an unknown command exits 2 and says which commands exist', async () => {
   const r = await shipwatch(['deploy']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /unknown command "deploy".*pilot, collector, query or all/);
+  assert.match(r.stderr, /unknown command "deploy".*pilot, collector, query, all.* or demo/);
 });
