@@ -101,6 +101,7 @@ describe('the metrics page in Chromium', { skip }, () => {
     assert.equal(legend.length, 3);
     for (const name of ['A: container_name=shop-api-1', 'A: container_name=shop-web-1']) assert.ok(legend.includes(name), legend.join(' | '));
     assert.ok(legend.some((l) => l.startsWith('B: ')), legend.join(' | '));
+    await ui.screenshot('metrics-queries');
     ui.assertCleanConsole();
     await ui.close();
   });
