@@ -31,8 +31,10 @@ export interface StartBanner {
   programs: string[];
   endpoints: BannerEndpoint[];
   dataDir: string;
-  /** The container engine the pilot and the collector follow; undefined for query alone. */
+  /** The container engine the pilot and the collector follow; undefined for query alone and a pilot on CRI. */
   engine?: string;
+  /** The pods folder a pilot on CRI (or auto) reads kubelet's log files from. */
+  podLogs?: string;
 }
 
 type Listen = { host: string; port: number };
@@ -87,8 +89,15 @@ export function buildStartBanner(config: Config, version: string): StartBanner {
   if (runs('collector')) endpoints.push(endpoint('collectorAdmin', 'Health', 'collector', config.collector.adminListen, { scheme: 'http', path: '/health' }));
   if (runs('query')) endpoints.push(endpoint('queryAdmin', 'Health', 'query', config.query.adminListen, { scheme: 'http', path: '/health' }));
   const programs = program === 'all' ? ['pilot', 'collector', 'query'] : [program];
-  const engine = runs('pilot') || runs('collector') ? config.common.dockerHost || `unix://${common.dockerHost.defaultDoc ?? ''}` : undefined;
-  return { version, program, programs, endpoints, dataDir: config.common.dataDir, ...(engine === undefined ? {} : { engine }) };
+  // A pilot on a CRI node reads kubelet's log files, not an engine: the banner names the folder it reads.
+  const pilotRuntime = runs('pilot') ? config.pilot.runtime : undefined;
+  const followsEngine = runs('collector') || (pilotRuntime !== undefined && pilotRuntime !== 'cri');
+  const engine = followsEngine ? config.common.dockerHost || `unix://${common.dockerHost.defaultDoc ?? ''}` : undefined;
+  const podLogs = pilotRuntime === 'cri' || pilotRuntime === 'auto' ? config.pilot.criLogRoot : undefined;
+  return {
+    version, program, programs, endpoints, dataDir: config.common.dataDir,
+    ...(engine === undefined ? {} : { engine }), ...(podLogs === undefined ? {} : { podLogs }),
+  };
 }
 
 /** The fields of the JSON `starting` line: one per endpoint, by its key. */
@@ -97,6 +106,7 @@ export function bannerFields(banner: StartBanner): Record<string, unknown> {
   for (const e of banner.endpoints) fields[e.key] = e.address;
   fields.dataDir = banner.dataDir;
   if (banner.engine !== undefined) fields.engine = banner.engine;
+  if (banner.podLogs !== undefined) fields.podLogs = banner.podLogs;
   return fields;
 }
 
@@ -119,6 +129,7 @@ export function bannerText(banner: StartBanner, colour: boolean): string {
     }
     lines.push(`    ${e.label.padEnd(width)}${url}${e.address}${p.reset}${e.note ? `  ${p.dim}(${e.note})${p.reset}` : ''}`);
   }
-  lines.push(`  ${p.dim}data in ${banner.dataDir}${banner.engine === undefined ? '' : `, container engine ${banner.engine}`}${p.reset}`);
+  const sources = [banner.engine === undefined ? '' : `, container engine ${banner.engine}`, banner.podLogs === undefined ? '' : `, pod logs ${banner.podLogs}`].join('');
+  lines.push(`  ${p.dim}data in ${banner.dataDir}${sources}${p.reset}`);
   return lines.join('\n') + '\n';
 }

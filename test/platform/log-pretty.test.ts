@@ -77,6 +77,12 @@ test('the banner names the ports of the configuration it is given, and only the 
   assert.equal(bannerFields(withSyslog).syslog, 'localhost:5514');
   assert.match(bannerText(withSyslog, false), /Send logs\n +syslog \(UDP and TCP\) +localhost:5514/);
 
+  // A pilot on a CRI node names the pods folder it reads, not an engine it does not use.
+  const cri = buildStartBanner(loadConfig({ PILOT_RUNTIME: 'cri' }, 'pilot'), '1.2.3');
+  assert.equal(bannerFields(cri).engine, undefined);
+  assert.equal(bannerFields(cri).podLogs, '/var/log/pods');
+  assert.match(bannerText(cri, false), /data in \S+, pod logs \/var\/log\/pods\n$/);
+
   const query = bannerFields(buildStartBanner(loadConfig({}, 'query'), '1.2.3'));
   assert.deepEqual(Object.keys(query).sort(), ['dataDir', 'programs', 'queryAdmin', 'ui', 'version']);
   const collector = buildStartBanner(loadConfig({ COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0' }, 'collector'), '1.2.3');
