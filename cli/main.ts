@@ -99,8 +99,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const demo = args[0] === 'demo';
   const command = (demo ? 'all' : args[0]) as Program;
-  if (!['pilot', 'collector', 'query', 'all'].includes(command) || args.length > 1) {
-    process.stderr.write(`shipwatch: unknown command "${args.join(' ')}" (expected pilot, collector, query, all or demo; see --help)\n`);
+  if (!['pilot', 'collector', 'query', 'all', 'ingester'].includes(command) || args.length > 1) {
+    process.stderr.write(`shipwatch: unknown command "${args.join(' ')}" (expected pilot, collector, query, all, ingester or demo; see --help)\n`);
     return 2;
   }
 
