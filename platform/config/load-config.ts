@@ -20,7 +20,9 @@ const SECTIONS_OF: Record<Program, ReadonlyArray<keyof typeof SECTIONS>> = {
   collector: ['common', 'spanStorage', 'pilot', 'collector'],
   query: ['common', 'spanStorage', 'query'],
   all: ['common', 'spanStorage', 'pilot', 'collector', 'query'],
-  ingester: ['common', 'spanStorage', 'ingester'],
+  // The ingester reads the pilot's section for its Elasticsearch output's settings (ELASTICSEARCH_*), where log
+  // records go with INGESTER_SIGNAL=logs.
+  ingester: ['common', 'spanStorage', 'pilot', 'ingester'],
 };
 
 export type Config = {
