@@ -1,11 +1,12 @@
 /**
- * The ingester's loop: a kafkajs consumer of KAFKA_CONSUMER_GROUP_ID on KAFKA_CONSUMER_TOPIC. For each batch the
- * broker hands over (one partition's messages):
+ * The ingester's loop: a kafkajs consumer of KAFKA_CONSUMER_GROUP_ID on its topics (KAFKA_CONSUMER_TOPIC for spans,
+ * INGESTER_LOG_TOPICS for log records). For each batch the broker hands over (one partition's messages):
  *
- * 1. each message is decoded (./span-message-decoder.ts); one that is not a valid encoding is produced, as it was,
- *    to the dead-letter topic with the reason in its `shipwatch-dlq-reason` header (and where it came from in
- *    `shipwatch-dlq-topic`, `-partition`, `-offset`), acknowledged by every in-sync replica;
- * 2. the spans are written to every span storage (./idempotent-span-write.ts) until each holds them;
+ * 1. each message is decoded by the signal's handler (spans: ./span-ingest.ts, log records: ./log-ingest.ts); one
+ *    that is not valid is produced, as it was, to the dead-letter topic with the reason in its
+ *    `shipwatch-dlq-reason` header (and where it came from in `shipwatch-dlq-topic`, `-partition`, `-offset`),
+ *    acknowledged by every in-sync replica;
+ * 2. the handler writes what was decoded until its storage holds it;
  * 3. only then is the partition's offset committed past the batch.
  *
  * So a crash, a kill or a rebalance anywhere in between makes the next owner of the partition read the batch again,
@@ -14,17 +15,14 @@
  * is down, the consumer keeps sending heartbeats, so the group does not hand its partitions to another ingester for
  * an outage alone.
  */
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import type { Config } from '../platform/config/load-config.js';
 import { describe } from '../platform/errors.js';
 import type { Logger } from '../platform/log.js';
 import { counter, type Registry } from '../platform/self-metrics.js';
 import { retry, retryCounters, type RetryCounters } from '../delivery/retry.js';
-import type { Span } from '../model/span.js';
 import { kafkaClientLogs } from '../storage/kafka/kafka-span-writer.js';
-import { decodeSpanMessage } from './span-message-decoder.js';
-import { writeIdempotently, type StorageTarget } from './idempotent-span-write.js';
 
 /** How often a batch waiting for storage tells the group coordinator it is alive. */
 const HEARTBEAT_WHILE_WRITING_MS = 3000;
@@ -33,29 +31,51 @@ const SESSION_TIMEOUT_MS = 10_000;
 /** Header names of a dead letter. */
 export const DLQ_REASON_HEADER = 'shipwatch-dlq-reason';
 
-export interface KafkaSpanSourceOptions {
+/** What one message held: its items (spans, records) and how many of them were refused for their content, with why. */
+export type DecodedItems<T> = { ok: true; items: T[]; rejected: number; firstError?: string } | { ok: false; reason: string };
+
+/** One signal's part of the loop: how a message is read and where its items are written. */
+export interface IngestHandler<T> {
+  /** What the items are, for the counter `shipwatch_ingester_<unit>_total` and the logs: `spans`, `records`. */
+  unit: string;
+  /** Pure: a message that is not valid gives its reason, for the dead-letter topic. */
+  decode(message: KafkaMessage, topic: string): DecodedItems<T>;
+  /**
+   * Writes the items until storage holds them (each write safe to repeat); resolves with the number refused for
+   * their content. Rejects only when `signal` aborts: the offsets then stay where they were.
+   */
+  store(items: T[], signal: AbortSignal, counters: RetryCounters): Promise<number>;
+  /** For /health: why storage does not take the items now. */
+  problem?(): string | undefined;
+}
+
+export interface KafkaIngestSourceOptions<T> {
   config: Config['ingester'];
-  storages: StorageTarget[];
+  /** Topics (names, or patterns) the group reads. */
+  topics: Array<string | RegExp>;
+  /** Where invalid messages go. */
+  deadLetterTopic: string;
+  handler: IngestHandler<T>;
   registry: Registry;
   log: Logger;
 }
 
-export class KafkaSpanSource {
+export class KafkaIngestSource<T> {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private producerConnecting: Promise<void> | undefined;
   private readonly stop = new AbortController();
   private readonly retries: RetryCounters;
   private readonly messages: Counter<'outcome'>;
-  private readonly spans: Counter<'outcome'>;
+  private readonly items: Counter<'outcome'>;
   private running: Promise<void> | undefined;
   private crashed: string | undefined;
   private storing: { sinceMs: number } | undefined;
   readonly deadLetterTopic: string;
 
-  constructor(private readonly opts: KafkaSpanSourceOptions) {
+  constructor(private readonly opts: KafkaIngestSourceOptions<T>) {
     const c = opts.config;
-    this.deadLetterTopic = c.deadLetterTopic || `${c.kafkaConsumerTopic}-dlq`;
+    this.deadLetterTopic = opts.deadLetterTopic;
     // The group's own protocol (joins, rebalances, fetches) keeps kafkajs's retries: only the dead-letter produce
     // goes through the one retry helper.
     const kafka = new Kafka({ brokers: c.kafkaConsumerBrokers, clientId: c.kafkaConsumerClientId, logLevel: logLevel.WARN, logCreator: kafkaClientLogs(opts.log) });
@@ -67,8 +87,8 @@ export class KafkaSpanSource {
     this.messages = counter(opts.registry, {
       name: 'shipwatch_ingester_messages_total', help: 'Kafka messages the ingester finished with: stored, dead_letter (not a valid encoding).', labelNames: ['outcome'] as const,
     });
-    this.spans = counter(opts.registry, {
-      name: 'shipwatch_ingester_spans_total', help: 'Spans the ingester read: stored, refused (by the translation or by a storage, for their content).', labelNames: ['outcome'] as const,
+    this.items = counter(opts.registry, {
+      name: `shipwatch_ingester_${opts.handler.unit}_total`, help: `${opts.handler.unit} the ingester read: stored, refused (by the translation or by a storage, for their content).`, labelNames: ['outcome'] as const,
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.crashed = describe(e.payload.error);
@@ -81,10 +101,9 @@ export class KafkaSpanSource {
 
   /** Joins the group and starts consuming (the first start may wait for the brokers; kafkajs retries). */
   start(): void {
-    const c = this.opts.config;
     this.running ??= (async () => {
       await this.consumer.connect();
-      await this.consumer.subscribe({ topic: c.kafkaConsumerTopic, fromBeginning: true });
+      await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
       await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.batch(p) });
     })().catch((err: unknown) => {
       this.crashed = describe(err);
@@ -92,29 +111,29 @@ export class KafkaSpanSource {
     });
   }
 
-  /** For /health: why spans do not move now, undefined while they do. */
+  /** For /health: why messages do not move now, undefined while they do. */
   problem(): string | undefined {
     if (this.crashed !== undefined) return `kafka consumer: ${this.crashed} (${this.opts.config.kafkaConsumerBrokers.join(',')})`;
-    if (this.storing !== undefined && Date.now() - this.storing.sinceMs > 30_000) return `a batch has waited for span storage for ${Math.round((Date.now() - this.storing.sinceMs) / 1000)} s`;
+    if (this.storing !== undefined && Date.now() - this.storing.sinceMs > 30_000) return `a batch has waited for storage for ${Math.round((Date.now() - this.storing.sinceMs) / 1000)} s`;
     return undefined;
   }
 
-  private async batch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async batch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-    const c = this.opts.config;
-    const spans: Span[] = [];
+    const { handler } = this.opts;
+    const items: T[] = [];
     let refused = 0;
     const letters: Array<{ key: Buffer | null; value: Buffer | null; offset: string; reason: string }> = [];
     for (const m of batch.messages) {
-      const decoded = decodeSpanMessage(m.value, c.kafkaConsumerEncoding, c.maxSpansPerMessage);
+      const decoded = handler.decode(m, batch.topic);
       if (!decoded.ok) {
         letters.push({ key: m.key, value: m.value, offset: m.offset, reason: decoded.reason });
         continue;
       }
-      for (const s of decoded.spans) spans.push(s);
+      for (const s of decoded.items) items.push(s);
       if (decoded.rejected > 0) {
         refused += decoded.rejected;
-        this.opts.log.warn('spans of a message refused', { partition: batch.partition, offset: m.offset, spans: decoded.rejected, reason: decoded.firstError });
+        this.opts.log.warn(`${handler.unit} of a message refused`, { partition: batch.partition, offset: m.offset, [handler.unit]: decoded.rejected, reason: decoded.firstError });
       }
     }
     const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_WRITING_MS);
@@ -122,10 +141,7 @@ export class KafkaSpanSource {
     this.storing = { sinceMs: Date.now() };
     try {
       if (letters.length > 0) await this.deadLetters(batch.topic, batch.partition, letters);
-      if (spans.length > 0) {
-        const failed = await Promise.all(this.opts.storages.map((t) => writeIdempotently(t, spans, this.stop.signal, this.retries, this.opts.log)));
-        refused += Math.max(0, ...failed);
-      }
+      if (items.length > 0) refused += await handler.store(items, this.stop.signal, this.retries);
     } finally {
       clearInterval(beat);
       this.storing = undefined;
@@ -134,15 +150,17 @@ export class KafkaSpanSource {
     if (this.stop.signal.aborted) throw this.stop.signal.reason;
     this.messages.inc({ outcome: 'stored' }, batch.messages.length - letters.length);
     if (letters.length > 0) this.messages.inc({ outcome: 'dead_letter' }, letters.length);
-    this.spans.inc({ outcome: 'stored' }, spans.length);
-    if (refused > 0) this.spans.inc({ outcome: 'refused' }, refused);
-    // Storage holds the batch: the group's offset moves past it.
+    this.items.inc({ outcome: 'stored' }, items.length);
+    if (refused > 0) this.items.inc({ outcome: 'refused' }, refused);
+    // Storage holds the batch: the group's offset moves past it. The consumer's own position too: kafkajs fetches
+    // from the offsets resolved in this process, not from those committed, so without it the same batch came again.
+    resolveOffset(batch.lastOffset());
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
   }
 
   private async deadLetters(topic: string, partition: number, letters: Array<{ key: Buffer | null; value: Buffer | null; offset: string; reason: string }>): Promise<void> {
-    for (const l of letters) this.opts.log.warn('message is not a valid span encoding: sent to the dead-letter topic', { topic, partition, offset: l.offset, reason: l.reason, deadLetterTopic: this.deadLetterTopic });
+    for (const l of letters) this.opts.log.warn(`message is not valid ${this.opts.handler.unit}: sent to the dead-letter topic`, { topic, partition, offset: l.offset, reason: l.reason, deadLetterTopic: this.deadLetterTopic });
     await retry(async () => {
       await (this.producerConnecting ??= this.producer.connect().catch((err: unknown) => {
         this.producerConnecting = undefined;
