@@ -6,12 +6,39 @@
 import type { SpanKafkaEncoding } from '../platform/config/span-storage-config.js';
 import type { Span } from '../model/span.js';
 import { decodeOtlpTraces } from '../collector/traces/codecs/otlp/otlp-decode.js';
+import { decodePostSpansRequest } from '../collector/traces/codecs/jaeger-proto/jaeger-proto-decode.js';
+
+/** A protobuf length prefix (varint). */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+/**
+ * `jaeger_proto`: one model.proto Span, read as Jaeger's receiver reads it, a batch of that span alone under its own
+ * process. Framed as the PostSpansRequest { batch: Batch { spans: [it] } } the collector's gRPC decoder reads, so a
+ * span through Kafka is translated as one received over gRPC.
+ */
+function decodeJaegerProtoSpan(value: Buffer): DecodedMessage {
+  const batch = Buffer.concat([Buffer.of(0x0a), varint(value.length), value]);
+  const request = Buffer.concat([Buffer.of(0x0a), varint(batch.length), batch]);
+  const out = decodePostSpansRequest(request, 1);
+  if (!out.ok) return { ok: false, reason: `jaeger_proto: ${out.error}` };
+  if (out.spans.length === 0) return { ok: false, reason: 'jaeger_proto: no span' };
+  return { ok: true, spans: out.spans, rejected: 0 };
+}
 
 /** The spans, and how many the translation refused (an invalid id, as the OTLP receiver refuses it), with why. */
 export type DecodedMessage = { ok: true; spans: Span[]; rejected: number; firstError?: string } | { ok: false; reason: string };
 
 export function decodeSpanMessage(value: Buffer | null, encoding: SpanKafkaEncoding, maxSpans: number): DecodedMessage {
-  if (value === null || value.length === 0) return { ok: false, reason: `empty message: an ExportTraceServiceRequest in ${encoding} was expected` };
+  if (value === null || value.length === 0) return { ok: false, reason: `empty message: ${encoding === 'jaeger_proto' ? 'a Jaeger Span' : 'an ExportTraceServiceRequest'} in ${encoding} was expected` };
+  if (encoding === 'jaeger_proto') return decodeJaegerProtoSpan(value);
   const out = decodeOtlpTraces(value, encoding === 'otlp_json' ? 'json' : 'protobuf', maxSpans);
   if (!out.ok) return { ok: false, reason: `${encoding}: ${out.message}` };
   const { spans, rejected, errors } = out.translation;

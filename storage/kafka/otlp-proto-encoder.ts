@@ -11,7 +11,7 @@
 
 type Obj = Record<string, unknown>;
 
-class PbWriter {
+export class PbWriter {
   private readonly parts: Buffer[] = [];
   private size = 0;
 

@@ -1,0 +1,99 @@
+/**
+ * The `jaeger_proto` Kafka encoding (storage/kafka/jaeger-proto-encoder.ts, ingester/span-message-decoder.ts): one
+ * Jaeger model.proto Span per message, holding its process, keyed by its trace as Jaeger's TraceID.String() prints
+ * it; a span written by the collector's Kafka output is the span the ingester reads back.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Span } from '../../../model/span.js';
+import { decodeSpanMessage } from '../../../ingester/span-message-decoder.js';
+import { jaegerTraceKey, spanMessages } from '../../../storage/kafka/span-messages.js';
+
+/** Spans as a Jaeger client sends them: every tag type, references of both kinds, logs, process tags. */
+function jaegerSpans(): Span[] {
+  const process = { serviceName: 'checkout', tags: [{ key: 'hostname', type: 'string' as const, value: 'h1' }, { key: 'ip.count', type: 'int64' as const, value: 2 }] };
+  return [0, 1, 2].map((i) => ({
+    traceId: i === 2 ? '0000000000000000000000000000abcd' : 'f00dfeed0000000100000000000000a1',
+    spanId: (0x1000 + i).toString(16).padStart(16, '0'),
+    operationName: `GET /cart/${i}`,
+    references: i === 0 ? [] : [
+      { refType: 'CHILD_OF' as const, traceId: i === 2 ? '0000000000000000000000000000abcd' : 'f00dfeed0000000100000000000000a1', spanId: '0000000000001000' },
+      ...(i === 1 ? [{ refType: 'FOLLOWS_FROM' as const, traceId: 'f00dfeed0000000100000000000000a1', spanId: '0000000000000fff' }] : []),
+    ],
+    flags: 1,
+    startTimeMicros: 1_700_000_000_123_456 + i,
+    durationMicros: 2_500_001 + i,
+    tags: [
+      { key: 'http.method', type: 'string' as const, value: 'GET' },
+      { key: 'error', type: 'bool' as const, value: i === 1 },
+      { key: 'http.status_code', type: 'int64' as const, value: 200 + i },
+      { key: 'ratio', type: 'float64' as const, value: 0.25 * (i + 1) },
+      { key: 'payload', type: 'binary' as const, value: Uint8Array.of(1, 2, 255) },
+    ],
+    logs: [{ timestampMicros: 1_700_000_000_200_000 + i, fields: [{ key: 'event', type: 'string' as const, value: 'retry' }, { key: 'attempt', type: 'int64' as const, value: 3 }] }],
+    process,
+  }));
+}
+
+/** The parts of a span both ends carry, as plain data. */
+function plain(s: Span): unknown {
+  const kv = (t: { key: string; type: string; value: unknown }) => ({ key: t.key, type: t.type, value: t.value instanceof Uint8Array ? [...t.value] : typeof t.value === 'bigint' ? Number(t.value) : t.value });
+  return {
+    traceId: s.traceId, spanId: s.spanId, operationName: s.operationName, startTimeMicros: s.startTimeMicros, durationMicros: s.durationMicros,
+    references: s.references.map((r) => ({ refType: r.refType, traceId: r.traceId, spanId: r.spanId })),
+    tags: s.tags.map(kv), logs: s.logs.map((l) => ({ timestampMicros: l.timestampMicros, fields: l.fields.map(kv) })),
+    process: { serviceName: s.process.serviceName, tags: s.process.tags.map(kv) },
+  };
+}
+
+/** Spans through Kafka in jaeger_proto: written as the collector's output writes them, read as the ingester reads them. */
+function throughKafka(spans: Span[]): { keys: string[]; spans: Span[] } {
+  const { messages, tooLarge } = spanMessages(spans, 'jaeger_proto', 1_000_000);
+  assert.equal(tooLarge.length, 0);
+  assert.ok(messages.every((m) => m.spans === 1), 'one span per message');
+  return {
+    keys: messages.map((m) => m.key),
+    spans: messages.map((m) => {
+      const d = decodeSpanMessage(m.value, 'jaeger_proto', 1000);
+      assert.ok(d.ok, JSON.stringify(d));
+      assert.equal(d.spans.length, 1);
+      return d.spans[0]!;
+    }),
+  };
+}
+
+test('jaeger_proto: a message per span, keyed by its trace as Jaeger prints it; a stored span written and read again is the same span', () => {
+  const sent = jaegerSpans();
+  // The first pass is Jaeger's translation of a client's span (as over gRPC: hostname becomes host.name, the error
+  // tag the span's status); a span already translated, as the collector stores it, comes back unchanged.
+  const first = throughKafka(sent);
+  assert.deepEqual(first.keys, ['f00dfeed0000000100000000000000a1', 'f00dfeed0000000100000000000000a1', '000000000000abcd']);
+  for (const [i, s] of first.spans.entries()) {
+    const want = plain(sent[i]!) as { traceId: string; spanId: string; operationName: string; startTimeMicros: number; durationMicros: number; references: unknown; logs: unknown };
+    const got = plain(s) as typeof want & { process: { serviceName: string } };
+    assert.deepEqual([got.traceId, got.spanId, got.operationName, got.startTimeMicros, got.durationMicros, got.process.serviceName], [want.traceId, want.spanId, want.operationName, want.startTimeMicros, want.durationMicros, 'checkout']);
+    assert.deepEqual(got.references, want.references);
+    assert.deepEqual(got.logs, want.logs);
+  }
+  const second = throughKafka(first.spans);
+  assert.deepEqual(second.spans.map(plain), first.spans.map(plain));
+});
+
+test('jaeger_proto: the key of a 64-bit trace id is its 16 digits, of a 128-bit one all 32', () => {
+  assert.equal(jaegerTraceKey('00000000000000000123456789abcdef'), '0123456789abcdef');
+  assert.equal(jaegerTraceKey('00000000000000010123456789abcdef'), '00000000000000010123456789abcdef');
+});
+
+test('jaeger_proto: a message that is no Span, or a span with an id of the wrong length, is refused with the reason', () => {
+  const cases: Array<[Buffer | null, RegExp]> = [
+    [null, /empty message: a Jaeger Span in jaeger_proto/],
+    [Buffer.from('not protobuf \xff\xff\xff', 'latin1'), /^jaeger_proto: /],
+    // trace_id (field 1) of 3 bytes
+    [Buffer.of(0x0a, 3, 1, 2, 3, 0x12, 8, 0, 0, 0, 0, 0, 0, 0, 1), /^jaeger_proto: .*trace/i],
+  ];
+  for (const [value, reason] of cases) {
+    const d = decodeSpanMessage(value, 'jaeger_proto', 1000);
+    assert.equal(d.ok, false);
+    assert.match((d as { reason: string }).reason, reason);
+  }
+});
