@@ -36,11 +36,12 @@ export function encodeSpanMessage(spans: Span[], encoding: SpanKafkaEncoding): B
 }
 
 /**
- * The key Jaeger's Kafka exporter gives a `jaeger_proto` message: its model's TraceID.String(), the low 64 bits alone
- * (16 hex digits) when the high ones are zero.
+ * The key Jaeger's Kafka exporter gives a `jaeger_proto` message: its model's TraceID.String(), hex without leading
+ * zeros (`%x` of the low half when the high one is zero, else `%x` of the high half and the low one in 16 digits),
+ * which is the 32 digits with their leading zeros cut.
  */
 export function jaegerTraceKey(traceId: string): string {
-  return traceId.startsWith('0000000000000000') ? traceId.slice(16) : traceId;
+  return traceId.replace(/^0+/, '') || '0';
 }
 
 /** `jaeger_proto`: one message per span (a model.proto Span holding its process), keyed by its trace. */
