@@ -47,7 +47,7 @@ export const ingester = {
   kafkaConsumerClientId: v({ name: 'KAFKA_CONSUMER_CLIENT_ID', default: 'shipwatch-ingester', doc: 'Client id the brokers log and meter the ingester by.', parse: parseString }),
   kafkaConsumerEncoding: v({
     name: 'KAFKA_CONSUMER_ENCODING', default: 'otlp_proto',
-    doc: 'Encoding of the messages: otlp_proto, otlp_json or jaeger_proto (Jaeger 2.x\'s Kafka exporter\'s names). A message that does not decode goes to the dead-letter topic.',
+    doc: 'Encoding of the messages: otlp_proto, otlp_json, jaeger_proto or jaeger_json (Jaeger 2.x\'s Kafka exporter\'s names). A message that does not decode goes to the dead-letter topic.',
     parse: parseEnum(SPAN_KAFKA_ENCODINGS),
   }),
   deadLetterTopic: v({

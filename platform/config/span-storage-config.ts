@@ -2,7 +2,7 @@ import { parseKafkaBrokers } from './pilot-kafka.js';
 import { Problem, parseDurationMs, parseEnum, parseEnumList, parseInteger, parseRetentionDays, parseSizeBytes, parseString, parseUrlList, v } from './schema.js';
 
 /** The span encodings on Kafka, as Jaeger 2.x's Kafka exporter and receiver name them. */
-export const SPAN_KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json', 'jaeger_proto'] as const;
+export const SPAN_KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json', 'jaeger_proto', 'jaeger_json'] as const;
 export type SpanKafkaEncoding = (typeof SPAN_KAFKA_ENCODINGS)[number];
 
 /** Kafka's rule for topic names (legal characters, at most 249, not `.` or `..`). */
@@ -52,7 +52,7 @@ export const spanStorage = {
   kafkaProducerTopic: v({ name: 'KAFKA_PRODUCER_TOPIC', default: 'jaeger-spans', doc: 'Topic of the collector\'s Kafka span output.', parse: parseKafkaTopic }),
   kafkaProducerEncoding: v({
     name: 'KAFKA_PRODUCER_ENCODING', default: 'otlp_proto',
-    doc: 'otlp_proto (an ExportTraceServiceRequest in protobuf per message), otlp_json (the same in OTLP JSON) or jaeger_proto (one Jaeger model.proto Span per message), as Jaeger 2.x\'s Kafka exporter; each message holds spans of one trace, keyed by its trace id.',
+    doc: 'otlp_proto (an ExportTraceServiceRequest in protobuf per message), otlp_json (the same in OTLP JSON), jaeger_proto (one Jaeger model.proto Span per message) or jaeger_json (the same in Jaeger\'s JSON), as Jaeger 2.x\'s Kafka exporter; each message holds spans of one trace, keyed by its trace id.',
     parse: parseEnum(SPAN_KAFKA_ENCODINGS),
   }),
   kafkaProducerMaxMessageBytes: v({
