@@ -8,6 +8,15 @@
 import type { KeyValue, Span } from '../../model/span.js';
 import { PbWriter } from './otlp-proto-encoder.js';
 
+/**
+ * The key Jaeger's Kafka exporter gives a message of one span: its model's TraceID.String(), hex without leading
+ * zeros (`%x` of the low half when the high one is zero, else `%x` of the high half and the low one in 16 digits),
+ * which is the 32 digits with their leading zeros cut.
+ */
+export function jaegerTraceKey(traceId: string): string {
+  return traceId.replace(/^0+/, '') || '0';
+}
+
 const VALUE_TYPE = { string: 0, bool: 1, int64: 2, float64: 3, binary: 4 } as const;
 
 function keyValue(w: PbWriter, kv: KeyValue): void {

@@ -1,7 +1,8 @@
 /**
  * Spans → Kafka messages in the encodings of Jaeger 2.x's Kafka exporter (opentelemetry-collector-contrib's
  * kafkaexporter): `otlp_proto`, an `ExportTraceServiceRequest` in protobuf, `otlp_json`, the same in OTLP JSON, and
- * `jaeger_proto`, one Jaeger model.proto Span per message (./jaeger-proto-encoder.ts).
+ * `jaeger_proto`, one Jaeger model.proto Span per message (./jaeger-proto-encoder.ts), and `jaeger_json`, the same in
+ * jsonpb's JSON (./jaeger-json-span.ts).
  * Each message holds spans of one trace and is keyed by the trace id (32 hex digits, as the exporter keys a message
  * when it partitions traces by id), so a trace's spans share a partition and one message never straddles traces.
  * A trace too large for `maxMessageBytes` is cut into several messages; a span too large alone is returned apart,
@@ -13,7 +14,10 @@ import type { SpanKafkaEncoding } from '../../platform/config/span-storage-confi
 import type { Span } from '../../model/span.js';
 import { toOtlpTracesData } from '../../query/jaeger/otlp-json.js';
 import { encodeExportTraceRequestProto } from './otlp-proto-encoder.js';
-import { encodeJaegerProtoSpan } from './jaeger-proto-encoder.js';
+import { encodeJaegerProtoSpan, jaegerTraceKey } from './jaeger-proto-encoder.js';
+import { encodeJaegerJsonSpan } from './jaeger-json-span.js';
+
+export { jaegerTraceKey };
 
 export interface SpanMessage {
   /** The trace id (32 hex digits). */
@@ -31,25 +35,17 @@ export interface SpanMessages {
 /** One message's value: the spans as an ExportTraceServiceRequest in the encoding (`jaeger_proto`: one span alone). */
 export function encodeSpanMessage(spans: Span[], encoding: SpanKafkaEncoding): Buffer {
   if (encoding === 'jaeger_proto') return encodeJaegerProtoSpan(spans[0]!);
+  if (encoding === 'jaeger_json') return encodeJaegerJsonSpan(spans[0]!);
   const data = toOtlpTracesData(spans);
   return encoding === 'otlp_proto' ? encodeExportTraceRequestProto(data) : Buffer.from(JSON.stringify(data), 'utf8');
 }
 
-/**
- * The key Jaeger's Kafka exporter gives a `jaeger_proto` message: its model's TraceID.String(), hex without leading
- * zeros (`%x` of the low half when the high one is zero, else `%x` of the high half and the low one in 16 digits),
- * which is the 32 digits with their leading zeros cut.
- */
-export function jaegerTraceKey(traceId: string): string {
-  return traceId.replace(/^0+/, '') || '0';
-}
-
-/** `jaeger_proto`: one message per span (a model.proto Span holding its process), keyed by its trace. */
-function jaegerSpanMessages(spans: readonly Span[], maxMessageBytes: number): SpanMessages {
+/** `jaeger_proto` / `jaeger_json`: one message per span (a model.proto Span holding its process), keyed by its trace. */
+function jaegerSpanMessages(spans: readonly Span[], encoding: 'jaeger_proto' | 'jaeger_json', maxMessageBytes: number): SpanMessages {
   const out: SpanMessages = { messages: [], tooLarge: [] };
   for (const s of spans) {
     const key = jaegerTraceKey(s.traceId);
-    const value = encodeJaegerProtoSpan(s);
+    const value = encoding === 'jaeger_proto' ? encodeJaegerProtoSpan(s) : encodeJaegerJsonSpan(s);
     if (value.length + key.length <= maxMessageBytes) out.messages.push({ key, value, spans: 1 });
     else out.tooLarge.push({ span: s, bytes: value.length + key.length });
   }
@@ -58,7 +54,7 @@ function jaegerSpanMessages(spans: readonly Span[], maxMessageBytes: number): Sp
 
 /** The spans as messages, one or more per trace, in the order each trace first appears. */
 export function spanMessages(spans: readonly Span[], encoding: SpanKafkaEncoding, maxMessageBytes: number): SpanMessages {
-  if (encoding === 'jaeger_proto') return jaegerSpanMessages(spans, maxMessageBytes);
+  if (encoding === 'jaeger_proto' || encoding === 'jaeger_json') return jaegerSpanMessages(spans, encoding, maxMessageBytes);
   const byTrace = new Map<string, Span[]>();
   for (const s of spans) {
     let list = byTrace.get(s.traceId);

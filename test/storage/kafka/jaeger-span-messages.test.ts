@@ -1,6 +1,6 @@
 /**
- * The `jaeger_proto` Kafka encoding (storage/kafka/jaeger-proto-encoder.ts, ingester/span-message-decoder.ts): one
- * Jaeger model.proto Span per message, holding its process, keyed by its trace as Jaeger's TraceID.String() prints
+ * The `jaeger_proto` and `jaeger_json` Kafka encodings (storage/kafka/jaeger-proto-encoder.ts, jaeger-json-span.ts,
+ * ingester/span-message-decoder.ts): one Jaeger model.proto Span per message (in protobuf, or in jsonpb's JSON), holding its process, keyed by its trace as Jaeger's TraceID.String() prints
  * it (hex without leading zeros); a span written by the collector's Kafka output is the span the ingester reads back.
  */
 import assert from 'node:assert/strict';
@@ -46,15 +46,15 @@ function plain(s: Span): unknown {
   };
 }
 
-/** Spans through Kafka in jaeger_proto: written as the collector's output writes them, read as the ingester reads them. */
-function throughKafka(spans: Span[]): { keys: string[]; spans: Span[] } {
-  const { messages, tooLarge } = spanMessages(spans, 'jaeger_proto', 1_000_000);
+/** Spans through Kafka: written as the collector's output writes them, read as the ingester reads them. */
+function throughKafka(spans: Span[], encoding: 'jaeger_proto' | 'jaeger_json' = 'jaeger_proto'): { keys: string[]; spans: Span[] } {
+  const { messages, tooLarge } = spanMessages(spans, encoding, 1_000_000);
   assert.equal(tooLarge.length, 0);
   assert.ok(messages.every((m) => m.spans === 1), 'one span per message');
   return {
     keys: messages.map((m) => m.key),
     spans: messages.map((m) => {
-      const d = decodeSpanMessage(m.value, 'jaeger_proto', 1000);
+      const d = decodeSpanMessage(m.value, encoding, 1000);
       assert.ok(d.ok, JSON.stringify(d));
       assert.equal(d.spans.length, 1);
       return d.spans[0]!;
@@ -95,6 +95,57 @@ test('jaeger_proto: a message that is no Span, or a span with an id of the wrong
   for (const [value, reason] of cases) {
     const d = decodeSpanMessage(value, 'jaeger_proto', 1000);
     assert.equal(d.ok, false);
+    assert.match((d as { reason: string }).reason, reason);
+  }
+});
+
+test('jaeger_json: the same spans as jaeger_proto, in jsonpb\'s JSON (camelCase names, defaults left out, enums by name, int64 as text)', () => {
+  const stored = throughKafka(jaegerSpans()).spans;
+  const json = throughKafka(stored, 'jaeger_json');
+  assert.deepEqual(json.keys, ['f00dfeed0000000100000000000000a1', 'f00dfeed0000000100000000000000a1', 'abcd']);
+  assert.deepEqual(json.spans.map(plain), stored.map(plain));
+  const doc = JSON.parse(spanMessages([stored[1]!], 'jaeger_json', 1_000_000).messages[0]!.value.toString()) as Record<string, unknown>;
+  assert.equal(doc['traceId'], 'f00dfeed0000000100000000000000a1');
+  assert.equal(doc['spanId'], '1001');
+  assert.equal(doc['startTime'], '2023-11-14T22:13:20.123457Z');
+  assert.equal(doc['duration'], '2.500002s');
+  assert.deepEqual(doc['references'], [{ traceId: 'f00dfeed0000000100000000000000a1', spanId: '1000' }, { traceId: 'f00dfeed0000000100000000000000a1', spanId: 'fff', refType: 'FOLLOWS_FROM' }]);
+  const tags = doc['tags'] as Array<Record<string, unknown>>;
+  assert.deepEqual(tags.find((t) => t['key'] === 'http.status_code'), { key: 'http.status_code', vType: 'INT64', vInt64: '201' });
+  assert.deepEqual(tags.find((t) => t['key'] === 'http.method'), { key: 'http.method', vStr: 'GET' });
+});
+
+test('jaeger_json: the proto\'s own field names, enums by number and int64 as numbers are read too, as jsonpb reads them', () => {
+  const value = Buffer.from(JSON.stringify({
+    trace_id: 'a1', span_id: '2', operation_name: 'op', start_time: '2026-12-07T10:00:00Z', duration: '0.000250s',
+    references: [{ trace_id: 'a1', span_id: '1', ref_type: 1 }],
+    tags: [{ key: 'n', v_type: 2, v_int64: 42 }, { key: 'b', vType: 'BOOL', vBool: true }],
+    process: { service_name: 'svc' },
+  }));
+  const d = decodeSpanMessage(value, 'jaeger_json', 10);
+  assert.ok(d.ok, JSON.stringify(d));
+  const s = d.spans[0]!;
+  assert.equal(s.traceId, '000000000000000000000000000000a1');
+  assert.equal(s.spanId, '0000000000000002');
+  assert.equal(s.startTimeMicros, Date.parse('2026-12-07T10:00:00Z') * 1000);
+  assert.equal(s.durationMicros, 250);
+  assert.deepEqual(s.references.map((r) => [r.refType, r.spanId]), [['FOLLOWS_FROM', '0000000000000001']]);
+  assert.equal(s.process.serviceName, 'svc');
+  assert.deepEqual(s.tags.filter((t) => t.key === 'n' || t.key === 'b').map((t) => [t.key, t.type, Number(t.value)]), [['n', 'int64', 42], ['b', 'bool', 1]]);
+});
+
+test('jaeger_json: a message that is no Span is refused with the reason', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['not json', /^jaeger_json: not JSON/],
+    ['[1]', /^jaeger_json: not a JSON object/],
+    ['{"traceId":"xyz","spanId":"1"}', /^jaeger_json: traceId: "xyz" is not hex/],
+    ['{"traceId":"a","spanId":"1","startTime":"yesterday"}', /^jaeger_json: startTime: "yesterday" is not an RFC 3339 time/],
+    ['{"traceId":"a","spanId":"1","duration":"5 minutes"}', /^jaeger_json: duration: "5 minutes" is not a duration/],
+    ['{"traceId":"a","spanId":"1","tags":[{"key":"k","vType":"DECIMAL"}]}', /^jaeger_json: tags\[0\]\.vType: "DECIMAL" is not one of STRING/],
+  ];
+  for (const [text, reason] of cases) {
+    const d = decodeSpanMessage(Buffer.from(text), 'jaeger_json', 10);
+    assert.equal(d.ok, false, text);
     assert.match((d as { reason: string }).reason, reason);
   }
 });
