@@ -1,4 +1,4 @@
-# One image for every program: the command chooses (`pilot`, `collector`, `query`, `all`).
+# One image for every program: the command chooses (`pilot`, `collector`, `query`, `all`, `ingester`, `demo`).
 #
 # The build stage compiles the TypeScript and the native SQLite binding; the runtime stage carries only
 # production dependencies. Both stages use BASE_IMAGE (a Debian 12 root with Node.js 20), so the binding
@@ -26,11 +26,13 @@ COPY platform platform
 COPY model model
 COPY delivery delivery
 COPY storage storage
+COPY logs logs
 COPY pilot pilot
 COPY collector collector
 COPY query query
+COPY ingester ingester
 # Only the programs are compiled (test/ and bench/ stay out of the image).
-RUN printf '{"extends":"./tsconfig.json","include":["cli","platform","model","delivery","storage","pilot","collector","query"]}' >tsconfig.image.json \
+RUN printf '{"extends":"./tsconfig.json","include":["cli","platform","model","delivery","storage","logs","pilot","collector","query","ingester"]}' >tsconfig.image.json \
  && npx tsc -p tsconfig.image.json \
  && npm prune --omit=dev --no-audit --no-fund
 
@@ -45,7 +47,8 @@ COPY --from=build /app/dist dist
 COPY --from=build /app/query/ui query/ui
 COPY bin/shipwatch.js bin/shipwatch.js
 VOLUME /data
-# collector: 6831/udp 6832/udp 14268 14250 9411 4318 4317 5778 14269; query: 16686 16687; pilot admin: 14271
-EXPOSE 6831/udp 6832/udp 14268 14250 9411 4318 4317 5778 14269 16686 16687 14271
+# collector: 6831/udp 6832/udp 14268 14250 9411 4318 4317 5778 14269; query: 16686 16687; pilot admin: 14271;
+# ingester admin: 14270
+EXPOSE 6831/udp 6832/udp 14268 14250 9411 4318 4317 5778 14269 16686 16687 14271 14270
 ENTRYPOINT ["node", "/app/bin/shipwatch.js"]
 CMD ["all"]
