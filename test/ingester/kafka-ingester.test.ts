@@ -25,7 +25,7 @@ import { kafka, otlpRequests, readTopic, send, spawnProgram, startCollector, uni
 const brokers = kafkaTestBrokers();
 const esUrl = process.env.SHIPWATCH_TEST_ES_URL;
 
-test('20,000 spans over OTLP/HTTP reach Elasticsearch through Kafka exactly once, the ingester killed with SIGKILL twice on the way', { skip: !brokers ? NO_KAFKA : !esUrl ? 'SHIPWATCH_TEST_ES_URL is not set' : false, timeout: 240_000 }, async (t) => {
+test('20,000 spans over OTLP/HTTP reach Elasticsearch through Kafka exactly once, the ingester killed with SIGKILL twice on the way', { skip: !brokers ? NO_KAFKA : !esUrl ? 'SHIPWATCH_TEST_ES_URL is not set' : false, timeout: 420_000 }, async (t) => {
   const began = Date.now();
   const dataDir = mkdtempSync(join(tmpdir(), 'shipwatch-ingester-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -61,6 +61,8 @@ test('20,000 spans over OTLP/HTTP reach Elasticsearch through Kafka exactly once
     SHIPWATCH_DATA_DIR: join(dataDir, 'ingester'), SPAN_STORAGE_TYPE: 'elasticsearch', ES_SERVER_URLS: esUrl!, ES_INDEX_PREFIX: prefix,
     ES_NUM_SHARDS: '1', ES_NUM_REPLICAS: '0', KAFKA_CONSUMER_BROKERS: brokers!, KAFKA_CONSUMER_TOPIC: topic,
     KAFKA_CONSUMER_GROUP_ID: unique('group'), INGESTER_ADMIN_LISTEN: '127.0.0.1:0',
+    // Its start, its group's assignment and its writes, so a wait that runs out says how far it got.
+    LOG_LEVEL: 'info',
   };
   const spanIndex = `${prefix}-jaeger-span-*`;
   const kills: number[] = [];
@@ -69,7 +71,9 @@ test('20,000 spans over OTLP/HTTP reach Elasticsearch through Kafka exactly once
     const seen = await waitFor(async () => {
       const n = await count(spanIndex);
       return n >= killAt ? n : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 100, what: `${killAt} spans in Elasticsearch (ingester: ${ingester.stderr().slice(-500)})` });
+    }, { timeoutMs: 180_000, intervalMs: 100, what: `${killAt} spans in Elasticsearch` }).catch((err: Error) => {
+      throw new Error(`${err.message}; the ingester said: ${ingester.stderr().slice(-1500)}`);
+    });
     ingester.child.kill('SIGKILL');
     await ingester.exited;
     kills.push(seen);
