@@ -1,23 +1,23 @@
 /**
  * `jaeger_json`: one Jaeger model.proto Span per Kafka message in the JSON gogo/protobuf's jsonpb writes for it, as
  * Jaeger's Kafka exporter and receiver do: field names in lowerCamelCase (`traceId`, `operationName`, `startTime`,
- * `vType`, …), fields holding their default value left out, ids as hex without leading zeros (Jaeger's TraceID and
- * SpanID print themselves so), times as RFC 3339 text and durations as seconds (`"2.5s"`), enums by name
+ * `vType`, …), fields holding their default value left out, ids as the base64 of their bytes (16 and 8: what Jaeger
+ * 1.75's exporter was seen to write), times as RFC 3339 text and durations as seconds (`"2.5s"`), enums by name
  * (`"FOLLOWS_FROM"`, `"INT64"`), int64 as decimal text, binary values in base64.
  *
  * Reading, as jsonpb does, takes the proto's own names too (`trace_id`, `v_type`), enums by number and int64 as
- * numbers. A message is read by writing it as the model.proto Span it stands for (./jaeger-proto-encoder.ts's field
+ * numbers; an id may also be hex (other Jaeger versions print ids so). A message is read by writing it as the model.proto Span it stands for (./jaeger-proto-encoder.ts's field
  * numbers), so the ingester translates it exactly as a `jaeger_proto` one. Pure: no I/O, never throws.
  */
 import type { KeyValue, Span } from '../../model/span.js';
 import { PbWriter } from './otlp-proto-encoder.js';
-import { jaegerTraceKey } from './jaeger-proto-encoder.js';
 
 const VALUE_TYPES = ['STRING', 'BOOL', 'INT64', 'FLOAT64', 'BINARY'] as const;
 const VALUE_TYPE_OF = { string: 'STRING', bool: 'BOOL', int64: 'INT64', float64: 'FLOAT64', binary: 'BINARY' } as const;
 
-function spanIdText(hex: string): string {
-  return hex.replace(/^0+/, '') || '0';
+/** An id (hex) as jsonpb writes it: the base64 of its bytes. */
+function idText(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
 }
 
 /** µs (+ ns) → RFC 3339 with as many fractional digits as needed (jsonpb: 0, 3, 6 or 9). */
@@ -51,11 +51,11 @@ function keyValueJson(kv: KeyValue): Record<string, unknown> {
 }
 
 export function encodeJaegerJsonSpan(s: Span): Buffer {
-  const out: Record<string, unknown> = { traceId: jaegerTraceKey(s.traceId), spanId: spanIdText(s.spanId) };
+  const out: Record<string, unknown> = { traceId: idText(s.traceId), spanId: idText(s.spanId) };
   if (s.operationName !== '') out['operationName'] = s.operationName;
   if (s.references.length > 0) {
     out['references'] = s.references.map((r) => ({
-      traceId: jaegerTraceKey(r.traceId), spanId: spanIdText(r.spanId), ...(r.refType === 'FOLLOWS_FROM' ? { refType: 'FOLLOWS_FROM' } : {}),
+      traceId: idText(r.traceId), spanId: idText(r.spanId), ...(r.refType === 'FOLLOWS_FROM' ? { refType: 'FOLLOWS_FROM' } : {}),
     }));
   }
   if (s.flags !== 0) out['flags'] = s.flags;
@@ -79,9 +79,14 @@ function field(o: Obj, camel: string, snake: string): unknown {
   return o[camel] ?? o[snake];
 }
 
+/** An id: the base64 of its bytes (jsonpb), or hex of at most `maxDigits` digits. */
 function hexId(v: unknown, what: string, maxDigits: number): Buffer {
   if (v === undefined || v === null) return Buffer.alloc(maxDigits / 2);
-  if (typeof v !== 'string' || !/^[0-9a-fA-F]+$/.test(v) || v.length > maxDigits) throw new Invalid(`${what}: ${JSON.stringify(v)} is not hex of at most ${maxDigits} digits`);
+  if (typeof v === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length === 4 * Math.ceil(maxDigits / 6)) {
+    const bytes = Buffer.from(v, 'base64');
+    if (bytes.length === maxDigits / 2) return bytes;
+  }
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]+$/.test(v) || v.length > maxDigits) throw new Invalid(`${what}: ${JSON.stringify(v)} is neither the base64 of ${maxDigits / 2} bytes nor hex of at most ${maxDigits} digits`);
   return Buffer.from(v.padStart(maxDigits, '0'), 'hex');
 }
 

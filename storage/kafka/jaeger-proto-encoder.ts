@@ -9,12 +9,11 @@ import type { KeyValue, Span } from '../../model/span.js';
 import { PbWriter } from './otlp-proto-encoder.js';
 
 /**
- * The key Jaeger's Kafka exporter gives a message of one span: its model's TraceID.String(), hex without leading
- * zeros (`%x` of the low half when the high one is zero, else `%x` of the high half and the low one in 16 digits),
- * which is the 32 digits with their leading zeros cut.
+ * The key Jaeger's Kafka exporter gives a message of one span: its model's TraceID.String(), the low half alone in 16
+ * hex digits when the high one is zero, else all 32 (as Jaeger 1.75's exporter was seen to write them).
  */
 export function jaegerTraceKey(traceId: string): string {
-  return traceId.replace(/^0+/, '') || '0';
+  return traceId.startsWith('0000000000000000') ? traceId.slice(16) : traceId;
 }
 
 const VALUE_TYPE = { string: 0, bool: 1, int64: 2, float64: 3, binary: 4 } as const;

@@ -54,7 +54,7 @@ export function spawnProgram(t: Cleanup, command: string, env: Record<string, st
   return { child, stderr: () => stderr, exited };
 }
 
-export async function startCollector(t: Cleanup, dataDir: string, topic: string): Promise<{ otlpUrl: string }> {
+export async function startCollector(t: Cleanup, dataDir: string, topic: string, env: Record<string, string> = {}): Promise<{ otlpUrl: string }> {
   const [otlp, admin] = await Promise.all([freePort(), freePort()]);
   spawnProgram(t, 'collector', {
     SHIPWATCH_DATA_DIR: dataDir, DOCKER_HOST: `unix://${join(dataDir, 'no-engine.sock')}`, COLLECTOR_CONTAINER_STATS: 'false',
@@ -62,7 +62,7 @@ export async function startCollector(t: Cleanup, dataDir: string, topic: string)
     COLLECTOR_OTLP_HTTP_LISTEN: `127.0.0.1:${otlp}`, COLLECTOR_ADMIN_LISTEN: `127.0.0.1:${admin}`,
     COLLECTOR_JAEGER_COMPACT_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_BINARY_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_HTTP_LISTEN: '127.0.0.1:0',
     COLLECTOR_ZIPKIN_LISTEN: '127.0.0.1:0', COLLECTOR_OTLP_GRPC_LISTEN: '127.0.0.1:0', COLLECTOR_JAEGER_GRPC_LISTEN: '127.0.0.1:0',
-    COLLECTOR_SAMPLING_LISTEN: '127.0.0.1:0', COLLECTOR_SPAN_FLUSH_INTERVAL: '50ms',
+    COLLECTOR_SAMPLING_LISTEN: '127.0.0.1:0', COLLECTOR_SPAN_FLUSH_INTERVAL: '50ms', ...env,
   });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/health`)).status < 600, { timeoutMs: 30_000, what: 'the collector' });
   return { otlpUrl: `http://127.0.0.1:${otlp}/v1/traces` };

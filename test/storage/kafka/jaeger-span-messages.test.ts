@@ -1,7 +1,7 @@
 /**
  * The `jaeger_proto` and `jaeger_json` Kafka encodings (storage/kafka/jaeger-proto-encoder.ts, jaeger-json-span.ts,
  * ingester/span-message-decoder.ts): one Jaeger model.proto Span per message (in protobuf, or in jsonpb's JSON), holding its process, keyed by its trace as Jaeger's TraceID.String() prints
- * it (hex without leading zeros); a span written by the collector's Kafka output is the span the ingester reads back.
+ * it; a span written by the collector's Kafka output is the span the ingester reads back.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -67,7 +67,7 @@ test('jaeger_proto: a message per span, keyed by its trace as Jaeger prints it; 
   // The first pass is Jaeger's translation of a client's span (as over gRPC: hostname becomes host.name, the error
   // tag the span's status); a span already translated, as the collector stores it, comes back unchanged.
   const first = throughKafka(sent);
-  assert.deepEqual(first.keys, ['f00dfeed0000000100000000000000a1', 'f00dfeed0000000100000000000000a1', 'abcd']);
+  assert.deepEqual(first.keys, ['f00dfeed0000000100000000000000a1', 'f00dfeed0000000100000000000000a1', '000000000000abcd']);
   for (const [i, s] of first.spans.entries()) {
     const want = plain(sent[i]!) as { traceId: string; spanId: string; operationName: string; startTimeMicros: number; durationMicros: number; references: unknown; logs: unknown };
     const got = plain(s) as typeof want & { process: { serviceName: string } };
@@ -79,10 +79,9 @@ test('jaeger_proto: a message per span, keyed by its trace as Jaeger prints it; 
   assert.deepEqual(second.spans.map(plain), first.spans.map(plain));
 });
 
-test('jaeger_proto: the key is the trace id as Jaeger\'s TraceID.String() prints it, without leading zeros', () => {
-  assert.equal(jaegerTraceKey('00000000000000000123456789abcdef'), '123456789abcdef');
-  assert.equal(jaegerTraceKey('00000000000000010123456789abcdef'), '10123456789abcdef');
-  assert.equal(jaegerTraceKey('f00dfeed0000000100000000000000a1'), 'f00dfeed0000000100000000000000a1');
+test('jaeger_proto: the key is the trace id as Jaeger\'s exporter writes it, 16 hex digits when the high half is zero', () => {
+  assert.equal(jaegerTraceKey('00000000000000000123456789abcdef'), '0123456789abcdef');
+  assert.equal(jaegerTraceKey('00000000000000010123456789abcdef'), '00000000000000010123456789abcdef');
 });
 
 test('jaeger_proto: a message that is no Span, or a span with an id of the wrong length, is refused with the reason', () => {
@@ -102,17 +101,28 @@ test('jaeger_proto: a message that is no Span, or a span with an id of the wrong
 test('jaeger_json: the same spans as jaeger_proto, in jsonpb\'s JSON (camelCase names, defaults left out, enums by name, int64 as text)', () => {
   const stored = throughKafka(jaegerSpans()).spans;
   const json = throughKafka(stored, 'jaeger_json');
-  assert.deepEqual(json.keys, ['f00dfeed0000000100000000000000a1', 'f00dfeed0000000100000000000000a1', 'abcd']);
+  assert.deepEqual(json.keys, ['f00dfeed0000000100000000000000a1', 'f00dfeed0000000100000000000000a1', '000000000000abcd']);
   assert.deepEqual(json.spans.map(plain), stored.map(plain));
   const doc = JSON.parse(spanMessages([stored[1]!], 'jaeger_json', 1_000_000).messages[0]!.value.toString()) as Record<string, unknown>;
-  assert.equal(doc['traceId'], 'f00dfeed0000000100000000000000a1');
-  assert.equal(doc['spanId'], '1001');
+  assert.equal(doc['traceId'], Buffer.from('f00dfeed0000000100000000000000a1', 'hex').toString('base64'));
+  assert.equal(doc['spanId'], 'AAAAAAAAEAE=');
   assert.equal(doc['startTime'], '2023-11-14T22:13:20.123457Z');
   assert.equal(doc['duration'], '2.500002s');
-  assert.deepEqual(doc['references'], [{ traceId: 'f00dfeed0000000100000000000000a1', spanId: '1000' }, { traceId: 'f00dfeed0000000100000000000000a1', spanId: 'fff', refType: 'FOLLOWS_FROM' }]);
+  const trace = Buffer.from('f00dfeed0000000100000000000000a1', 'hex').toString('base64');
+  assert.deepEqual(doc['references'], [{ traceId: trace, spanId: 'AAAAAAAAEAA=' }, { traceId: trace, spanId: 'AAAAAAAAD/8=', refType: 'FOLLOWS_FROM' }]);
   const tags = doc['tags'] as Array<Record<string, unknown>>;
   assert.deepEqual(tags.find((t) => t['key'] === 'http.status_code'), { key: 'http.status_code', vType: 'INT64', vInt64: '201' });
   assert.deepEqual(tags.find((t) => t['key'] === 'http.method'), { key: 'http.method', vStr: 'GET' });
+});
+
+test('jaeger_json: a message as Jaeger 1.75\'s kafka exporter wrote it reads as its span', () => {
+  const value = Buffer.from('{"traceId":"AAAAAAAAAAAAAAAAAAAAoQ==","spanId":"AAAAAAAAAAI=","operationName":"op","startTime":"2023-11-14T22:13:20.123456789Z","duration":"0.001543211s","tags":[{"key":"n","vType":"INT64","vInt64":"5"},{"key":"span.kind","vStr":"server"}],"process":{"serviceName":"svc"}}');
+  const d = decodeSpanMessage(value, 'jaeger_json', 10);
+  assert.ok(d.ok, JSON.stringify(d));
+  const s = d.spans[0]!;
+  assert.deepEqual([s.traceId, s.spanId, s.operationName, s.startTimeMicros, s.durationMicros, s.process.serviceName],
+    ['000000000000000000000000000000a1', '0000000000000002', 'op', 1_700_000_000_123_456, 1543, 'svc']);
+  assert.deepEqual(s.tags.filter((t) => t.key === 'n').map((t) => Number(t.value)), [5]);
 });
 
 test('jaeger_json: the proto\'s own field names, enums by number and int64 as numbers are read too, as jsonpb reads them', () => {
@@ -138,7 +148,7 @@ test('jaeger_json: a message that is no Span is refused with the reason', () => 
   const cases: Array<[string, RegExp]> = [
     ['not json', /^jaeger_json: not JSON/],
     ['[1]', /^jaeger_json: not a JSON object/],
-    ['{"traceId":"xyz","spanId":"1"}', /^jaeger_json: traceId: "xyz" is not hex/],
+    ['{"traceId":"xyz","spanId":"1"}', /^jaeger_json: traceId: "xyz" is neither the base64 of 16 bytes nor hex/],
     ['{"traceId":"a","spanId":"1","startTime":"yesterday"}', /^jaeger_json: startTime: "yesterday" is not an RFC 3339 time/],
     ['{"traceId":"a","spanId":"1","duration":"5 minutes"}', /^jaeger_json: duration: "5 minutes" is not a duration/],
     ['{"traceId":"a","spanId":"1","tags":[{"key":"k","vType":"DECIMAL"}]}', /^jaeger_json: tags\[0\]\.vType: "DECIMAL" is not one of STRING/],
