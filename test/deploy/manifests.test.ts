@@ -66,7 +66,7 @@ const SECTIONS_OF: Record<Program, string[]> = {
   collector: ['common', 'spanStorage', 'collector'],
   query: ['common', 'spanStorage', 'query'],
   all: ['common', 'spanStorage', 'pilot', 'collector', 'query'],
-  ingester: ['common', 'spanStorage', 'ingester'],
+  ingester: ['common', 'spanStorage', 'pilot', 'ingester'],
 };
 
 function knownVariables(program: Program): Set<string> {
@@ -110,7 +110,7 @@ function shipwatchServices(c: Json): Array<[string, Json]> {
 
 function programOf(args: unknown): Program {
   const program = (args as string[] | undefined)?.[0];
-  assert.ok(program === 'pilot' || program === 'collector' || program === 'query' || program === 'all', `not a program: ${String(program)}`);
+  assert.ok(program === 'pilot' || program === 'collector' || program === 'query' || program === 'all' || program === 'ingester', `not a program: ${String(program)}`);
   return program;
 }
 
@@ -179,6 +179,46 @@ test('the Shipwatch services of the stack and the manifests use only variables t
     assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], `${where}: variables ${program} does not read`);
     const values = Object.fromEntries(Object.entries({ ...imageEnv(), ...env }).map(([k, v]) => [k, substituted(v)]));
     assert.doesNotThrow(() => loadConfig(values, program), `${where}: the configuration does not load`);
+  }
+});
+
+test('the Kafka profile (compose/kafka.yml): pilots and collectors write to its Kafka, ingesters read what they write into the stack\'s Elasticsearch, with variables their programs know', () => {
+  const base = compose();
+  const profile = yamlDocuments(join(DEPLOY, 'compose', 'kafka.yml'))[0];
+  const envOf = (name: string): Record<string, string> => ({ ...(base.services[name] ? envOfCompose(base.services[name]) : {}), ...envOfCompose(profile.services[name]) });
+  const services: Record<string, { program: Program; env: Record<string, string> }> = {};
+  for (const name of Object.keys(profile.services as Record<string, Json>)) {
+    const service = { ...base.services[name], ...profile.services[name] };
+    if (!/(^|\/)shipwatch[:@]|SHIPWATCH_IMAGE/.test(String(service.image))) continue;
+    services[name] = { program: programOf(service.command), env: envOf(name) };
+  }
+  assert.deepEqual(Object.values(services).map((s) => s.program).sort(), ['collector', 'ingester', 'ingester', 'pilot']);
+  for (const [name, { program, env }] of Object.entries(services)) {
+    const known = knownVariables(program);
+    assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], `${name}: variables ${program} does not read`);
+    const values = Object.fromEntries(Object.entries({ ...imageEnv(), ...env }).map(([k, v]) => [k, substituted(v)]));
+    assert.doesNotThrow(() => loadConfig(values, program), `${name}: the configuration does not load`);
+  }
+  // One broker every side names, advertised under the name they use.
+  const kafka = profile.services.kafka;
+  assert.match(String(kafka.image), /kafka/);
+  const advertised = String(kafka.environment.KAFKA_ADVERTISED_LISTENERS).replace(/^PLAINTEXT:\/\//, '');
+  const byName = (name: string): Record<string, string> => services[name]!.env;
+  assert.equal(byName('pilot').LOGGING_OUTPUT, 'kafka');
+  assert.equal(byName('pilot').KAFKA_BROKERS, advertised);
+  assert.equal(byName('collector').SPAN_STORAGE_TYPE, 'kafka');
+  assert.equal(byName('collector').KAFKA_PRODUCER_BROKERS, advertised);
+  for (const ingester of ['ingester-spans', 'ingester-logs']) assert.equal(byName(ingester).KAFKA_CONSUMER_BROKERS, advertised);
+  // The spans ingester reads the collectors' topic in their encoding; the logs ingester every pilot target's topic.
+  assert.equal(byName('ingester-spans').KAFKA_CONSUMER_TOPIC, byName('collector').KAFKA_PRODUCER_TOPIC);
+  assert.equal(byName('ingester-spans').KAFKA_CONSUMER_ENCODING, byName('collector').KAFKA_PRODUCER_ENCODING);
+  const pattern = /^\/(.*)\/$/.exec(byName('ingester-logs').INGESTER_LOG_TOPICS!)![1]!;
+  const readsTopic = (topic: string): boolean => new RegExp(pattern).test(topic);
+  for (const target of ['catalina', 'access', 'syslog', 'otlp']) assert.ok(readsTopic(target), `reads ${target}`);
+  for (const other of ['jaeger-spans', 'jaeger-spans-dlq', 'shipwatch-logs-dlq', '__consumer_offsets']) assert.ok(!readsTopic(other), `leaves ${other}`);
+  // Both write to the stack's Elasticsearch.
+  for (const url of [byName('ingester-spans').ES_SERVER_URLS!, byName('ingester-logs').ELASTICSEARCH_HOSTS!]) {
+    assert.ok(base.services[new URL(url).hostname]?.image?.includes('elasticsearch'), url);
   }
 });
 
