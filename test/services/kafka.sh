@@ -35,7 +35,13 @@ our_pid() {
 }
 
 # The broker says so in its log once it serves clients; a port that accepts is not yet a broker that answers.
-started_since() { tail -c +"$1" "$KAFKA_LOGS/server.log" 2>/dev/null | grep -q 'Kafka Server started'; }
+# The broker's log rolls over every hour: a file shorter than the offset is a new one, read from its start.
+started_since() {
+  local from=$1 size
+  size=$(stat -c %s "$KAFKA_LOGS/server.log" 2>/dev/null || echo 0)
+  [ "$size" -lt "$from" ] && from=1
+  tail -c +"$from" "$KAFKA_LOGS/server.log" 2>/dev/null | grep -q 'Kafka Server started'
+}
 
 install_kafka() {
   [ -s "$KAFKA_HOME/libs/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
@@ -151,7 +157,8 @@ start() {
     -Dlog4j2.configurationFile="$KAFKA_HOME/config/log4j2.properties" -Dkafka.logs.dir="$KAFKA_LOGS" \
     -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KAFKA_CONFIG" >>"$KAFKA_LOGS/launcher.log" 2>&1 </dev/null 8>&- &
   echo $! >"$KAFKA_PIDFILE"
-  if ! wait_until 120 port_open "$KAFKA_PORT" || ! wait_until 60 started_since "$from"; then
+  # A broker holding many topics and groups (a long-lived test machine) loads them before it says it started.
+  if ! wait_until 120 port_open "$KAFKA_PORT" || ! wait_until 180 started_since "$from"; then
     tail -n 40 "$KAFKA_LOGS/launcher.log" "$KAFKA_LOGS/server.log" >&2 2>/dev/null || true
     die "Kafka did not start on 127.0.0.1:$KAFKA_PORT"
   fi
