@@ -66,8 +66,9 @@ describe('the store WAL cap', () => {
       const waits = metricSum(metrics, 'shipwatch_store_wal_cap_wait_seconds_count');
       // ≈ 120 MiB went through the WAL: without the cap it would hold them all.
       assert.ok(waits >= 1, `the writer waited at the cap (${waits} waits)`);
-      // The cap and what the writer appends while the thread catches up (≈ 12 MiB measured on a loaded machine).
-      assert.ok(peak <= 6 * CAP, `WAL file peak ${(peak / MiB).toFixed(1)} MiB with a cap of ${CAP / MiB} MiB`);
+      // The cap and what the writer appends while the thread catches up: ≈ 12 MiB measured on a loaded machine,
+      // 27.3 MiB once at load 15–20 on two cores (a full test run beside other work); unbounded it is ≈ 120 MiB.
+      assert.ok(peak <= 8 * CAP, `WAL file peak ${(peak / MiB).toFixed(1)} MiB with a cap of ${CAP / MiB} MiB`);
       assert.ok(longestMs < 1_500, `longest write ${longestMs.toFixed(0)} ms`);
       assert.ok(metricSum(metrics, 'shipwatch_store_wal_peak_bytes') > 0, 'the WAL file peak is a self-metric');
       assert.match(metrics, /shipwatch_store_wal_bytes\{[^}]*\} \d+/);
