@@ -10,13 +10,11 @@
  * resolve). A refused label is a warning naming the container, the label and the reason, counted in
  * shipwatch_alarm_bad_rules_total; the container's other rules stand.
  */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Counter } from 'prom-client';
-import { describe, swError } from '../../platform/errors.js';
 import type { ContainerInfo } from '../../platform/engine/container-info.js';
 import type { ContainerListener } from '../../platform/engine/container-watcher.js';
 import type { Logger } from '../../platform/log.js';
+import { PolledFile } from '../../platform/polled-file.js';
 import { counter, type Registry } from '../../platform/self-metrics.js';
 import type { AlarmRule } from '../../model/alarm.js';
 import { alarmLabels, parseRulesFile } from './alarm-grammar.js';
@@ -34,10 +32,7 @@ export interface AlarmRuleSetOptions {
 export class AlarmRuleSet implements ContainerListener {
   private fileRules: AlarmRule[] = [];
   private readonly containerRules = new Map<string, { name: string; rules: AlarmRule[]; problems: string[] }>();
-  private lastText: string | undefined;
-  private failure: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> | undefined;
+  private readonly file: PolledFile<AlarmRule[]> | undefined;
   private readonly badRules: Counter<'source'>;
 
   /** Reads the file once; throws SW_CONFIG_INVALID naming COLLECTOR_ALARM_RULES when it cannot be used. */
@@ -46,21 +41,21 @@ export class AlarmRuleSet implements ContainerListener {
       name: 'shipwatch_alarm_bad_rules_total', help: 'Alarm rules refused: a rules file that could not be used (file), a container label (label).', labelNames: ['source'] as const,
     });
     if (opts.file === '') return;
-    let text: string;
-    try {
-      text = readFileSync(opts.file, 'utf8');
-    } catch (err) {
-      throw swError('SW_CONFIG_INVALID', `COLLECTOR_ALARM_RULES: cannot read ${opts.file}: ${describe(err)}`, err);
-    }
-    const parsed = parseRulesFile(text);
-    if (!parsed.ok) throw swError('SW_CONFIG_INVALID', `COLLECTOR_ALARM_RULES: ${opts.file}: ${parsed.problems.join('; ')}`);
-    this.fileRules = parsed.rules;
-    this.lastText = text;
-    opts.log.info('alarm rules loaded', { file: opts.file, rules: parsed.rules.length });
-    if (opts.reloadIntervalMs > 0) {
-      this.timer = setInterval(() => void this.reload(), opts.reloadIntervalMs);
-      this.timer.unref();
-    }
+    this.file = new PolledFile({
+      file: opts.file, variable: 'COLLECTOR_ALARM_RULES', reloadIntervalMs: opts.reloadIntervalMs,
+      parse: (text) => {
+        const parsed = parseRulesFile(text);
+        return parsed.ok ? { ok: true, value: parsed.rules } : parsed;
+      },
+      loaded: (rules, initial) => {
+        this.fileRules = rules;
+        opts.log.info(initial ? 'alarm rules loaded' : 'alarm rules reloaded', { file: opts.file, rules: rules.length });
+      },
+      failed: (reason) => {
+        opts.log.warn('alarm rules not reloaded', { reason });
+        this.badRules.inc({ source: 'file' });
+      },
+    });
   }
 
   /** Every rule in force: the file's, then the containers' (by container name). */
@@ -71,13 +66,15 @@ export class AlarmRuleSet implements ContainerListener {
   /** Rules refused now: the labels of running containers (the file's problems are `problem()`). */
   problems(): string[] {
     const out = [...this.containerRules.values()].flatMap((c) => c.problems.map((p) => `container ${c.name}: ${p}`));
-    if (this.failure !== undefined) out.unshift(this.failure);
+    const failure = this.problem();
+    if (failure !== undefined) out.unshift(failure);
     return out;
   }
 
   /** Why the file's rules in force are not the file's current text; undefined while they are. */
   problem(): string | undefined {
-    return this.failure;
+    const reason = this.file?.problem;
+    return reason === undefined ? undefined : `the alarm rules file was not reloaded, the rules read before stay in force: ${reason}`;
   }
 
   started(info: ContainerInfo): void {
@@ -100,43 +97,11 @@ export class AlarmRuleSet implements ContainerListener {
 
   /** Reads the file now (the timer calls this); resolves when done, never rejects. */
   reload(): Promise<void> {
-    return (this.reloading ??= this.readAgain().finally(() => (this.reloading = undefined)));
+    return this.file?.reload() ?? Promise.resolve();
   }
 
   close(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private async readAgain(): Promise<void> {
-    const { file, log } = this.opts;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      this.lastText = undefined;
-      this.fail(`cannot read ${file}: ${describe(err)}`);
-      return;
-    }
-    if (text === this.lastText) return;
-    this.lastText = text;
-    const parsed = parseRulesFile(text);
-    if (!parsed.ok) {
-      this.fail(`${file}: ${parsed.problems.join('; ')}`);
-      return;
-    }
-    this.fileRules = parsed.rules;
-    this.failure = undefined;
-    log.info('alarm rules reloaded', { file, rules: parsed.rules.length });
-  }
-
-  private fail(reason: string): void {
-    const detail = `the alarm rules file was not reloaded, the rules read before stay in force: ${reason}`;
-    if (detail !== this.failure) {
-      this.opts.log.warn('alarm rules not reloaded', { reason });
-      this.badRules.inc({ source: 'file' });
-    }
-    this.failure = detail;
+    this.file?.close();
   }
 }
 

@@ -5,14 +5,10 @@
  * (the file gone, unreadable or wrong) keeps the last good strategies, logs a warning and counts it once
  * (shipwatch_sampling_reloads_total{outcome="failed"}), and is named by `problem()` (the collector's /health, as
  * degraded) and shipwatch_sampling_reload_failing until a good file is read. Without a file every service gets probabilistic 0.001, as Jaeger.
- *
- * Polling the text rather than watching the file: it sees a file replaced through a symbolic link (a Kubernetes
- * ConfigMap) as well as one written in place, and it is how Jaeger's own reload works.
+ * The reading and polling are ../polled-file.ts's.
  */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { describe, swError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { PolledFile } from '../polled-file.js';
 import type { Runtime } from '../runtime.js';
 import { counter, gauge, type Registry } from '../self-metrics.js';
 import type { SamplingStrategy, SamplingStrategyProvider } from '../../model/sampling-strategy.js';
@@ -30,11 +26,7 @@ export interface FileStrategyProviderOptions {
 
 export class FileStrategyProvider implements SamplingStrategyProvider {
   private table: StrategyTable;
-  /** The text last read, good or bad: an unchanged text is neither parsed again nor reported again. */
-  private lastText: string | undefined;
-  private failure: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> | undefined;
+  private readonly file: PolledFile<StrategyTable> | undefined;
   private readonly defaultSamplingProbability: number;
   private readonly reloads: { loaded: () => void; failed: () => void };
 
@@ -51,29 +43,31 @@ export class FileStrategyProvider implements SamplingStrategyProvider {
         name: 'shipwatch_sampling_reload_failing',
         help: '1 while the last read of the sampling strategies file failed and the strategies read before are served.',
         collect() {
-          this.set(self.failure === undefined ? 0 : 1);
+          this.set(self.file?.problem === undefined ? 0 : 1);
         },
       });
     }
     this.table = defaultStrategyTable(this.defaultSamplingProbability);
     if (options.file === '') return;
 
-    let text: string;
-    try {
-      text = readFileSync(options.file, 'utf8');
-    } catch (err) {
-      throw swError('SW_CONFIG_INVALID', `SAMPLING_STRATEGIES_FILE: cannot read ${options.file}: ${describe(err)}`, err);
-    }
-    const parsed = parseStrategiesFile(text, this.defaultSamplingProbability);
-    if (!parsed.ok) throw swError('SW_CONFIG_INVALID', `SAMPLING_STRATEGIES_FILE: ${options.file}: ${parsed.problems.join('; ')}`);
-    for (const warning of parsed.warnings) options.log.warn('sampling strategy', { file: options.file, warning });
-    this.table = parsed.table;
-    this.lastText = text;
-    options.log.info('sampling strategies loaded', { file: options.file, services: parsed.table.serviceStrategies.size });
-    if (options.reloadIntervalMs > 0) {
-      this.timer = setInterval(() => void this.reload(), options.reloadIntervalMs);
-      this.timer.unref();
-    }
+    this.file = new PolledFile({
+      file: options.file, variable: 'SAMPLING_STRATEGIES_FILE', reloadIntervalMs: options.reloadIntervalMs,
+      parse: (text) => {
+        const parsed = parseStrategiesFile(text, this.defaultSamplingProbability);
+        if (!parsed.ok) return parsed;
+        for (const warning of parsed.warnings) options.log.warn('sampling strategy', { file: options.file, warning });
+        return { ok: true, value: parsed.table };
+      },
+      loaded: (table, initial) => {
+        this.table = table;
+        if (!initial) this.reloads.loaded();
+        options.log.info(initial ? 'sampling strategies loaded' : 'sampling strategies reloaded', { file: options.file, services: table.serviceStrategies.size });
+      },
+      failed: (reason) => {
+        options.log.warn('sampling strategies not reloaded', { reason });
+        this.reloads.failed();
+      },
+    });
   }
 
   strategyFor(serviceName: string): SamplingStrategy {
@@ -82,50 +76,17 @@ export class FileStrategyProvider implements SamplingStrategyProvider {
 
   /** Why the strategies served are not the file's current ones; undefined while they are. */
   problem(): string | undefined {
-    return this.failure;
+    const reason = this.file?.problem;
+    return reason === undefined ? undefined : `the sampling strategies file was not reloaded, the strategies read before are served: ${reason}`;
   }
 
   /** Reads the file now (the timer calls this); resolves when done, never rejects. */
   reload(): Promise<void> {
-    return (this.reloading ??= this.readAgain().finally(() => (this.reloading = undefined)));
+    return this.file?.reload() ?? Promise.resolve();
   }
 
   close(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private async readAgain(): Promise<void> {
-    const { file, log } = this.options;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      this.lastText = undefined;
-      this.fail(`cannot read ${file}: ${describe(err)}`);
-      return;
-    }
-    if (text === this.lastText) return;
-    this.lastText = text;
-    const parsed = parseStrategiesFile(text, this.defaultSamplingProbability);
-    if (!parsed.ok) {
-      this.fail(`${file}: ${parsed.problems.join('; ')}`);
-      return;
-    }
-    for (const warning of parsed.warnings) log.warn('sampling strategy', { file, warning });
-    this.table = parsed.table;
-    this.failure = undefined;
-    this.reloads.loaded();
-    log.info('sampling strategies reloaded', { file, services: parsed.table.serviceStrategies.size });
-  }
-
-  private fail(reason: string): void {
-    const detail = `the sampling strategies file was not reloaded, the strategies read before are served: ${reason}`;
-    if (detail !== this.failure) {
-      this.options.log.warn('sampling strategies not reloaded', { reason });
-      this.reloads.failed();
-    }
-    this.failure = detail;
+    this.file?.close();
   }
 }
 
