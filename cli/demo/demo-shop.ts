@@ -42,18 +42,6 @@ export const DEMO_SERVICES = ['frontend', 'checkout', 'inventory', 'payments', '
 
 const ROUTES = ['/', '/product/{id}', '/cart', '/checkout'] as const;
 
-/** A seedable generator (mulberry32), so a test can ask for the same shop twice. */
-export function randomSource(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const between = (random: () => number, low: number, high: number): number => Math.round((low + random() * (high - low)) * 10) / 10;
 

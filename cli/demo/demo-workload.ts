@@ -10,7 +10,8 @@
  */
 import type { Config } from '../../platform/config/load-config.js';
 import type { Logger } from '../../platform/log.js';
-import { DEMO_SERVICES, planRequest, randomSource, type PlannedRequest } from './demo-shop.js';
+import { seededRandom } from '../../platform/seeded-random.js';
+import { DEMO_SERVICES, planRequest, type PlannedRequest } from './demo-shop.js';
 
 export interface DemoOptions {
   /** Milliseconds between requests. */
@@ -74,7 +75,7 @@ export async function startDemo(config: Config, log: Logger, options: DemoOption
   );
 
   const KIND = { server: api.SpanKind.SERVER, client: api.SpanKind.CLIENT, internal: api.SpanKind.INTERNAL } as const;
-  const random = randomSource(options.seed);
+  const random = seededRandom(options.seed);
   const counts = new Map<string, { count: number; durationSum: number }>();
   let requests = 0;
 
