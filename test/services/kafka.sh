@@ -36,11 +36,13 @@ our_pid() {
 
 # The broker says so in its log once it serves clients; a port that accepts is not yet a broker that answers.
 # The broker's log rolls over every hour: a file shorter than the offset is a new one, read from its start.
+# grep reads a process substitution, not a pipe: `tail | grep -q` under pipefail fails whenever grep stops at the
+# match before tail has written the rest (SIGPIPE), which a broker loading many groups after it started always did.
 started_since() {
   local from=$1 size
   size=$(stat -c %s "$KAFKA_LOGS/server.log" 2>/dev/null || echo 0)
   [ "$size" -lt "$from" ] && from=1
-  tail -c +"$from" "$KAFKA_LOGS/server.log" 2>/dev/null | grep -q 'Kafka Server started'
+  grep -q 'Kafka Server started' < <(tail -c +"$from" "$KAFKA_LOGS/server.log" 2>/dev/null)
 }
 
 install_kafka() {
