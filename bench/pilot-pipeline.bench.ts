@@ -3,7 +3,7 @@
  * log (`aliyun.logs.app=/var/log/app/*.log`, `format=json`) goes through the container sources, the tail, the log
  * pipeline and its outputs, and the positions move as acknowledgements arrive; a run ends when every line is
  * acknowledged. 1,000,000 JSON lines of ~171 bytes; each case in its own process (its own peak RSS), `--runs`
- * times. Cases: bare (a reference loop), console, bulk, console+pos, bulk+pos, es-buffer (Elasticsearch down,
+ * times. Cases: bare (a reference loop), console, bulk, console+pos, bulk+pos, file+pos (the file output), es-buffer (Elasticsearch down,
  * everything into the disk buffer), es (a live node at --es-url, skipped when it does not answer; the run ends when
  * Elasticsearch has taken every line), stdout (the engine's
  * json-file log). Prints lines/s, MiB/s, CPU-seconds, lines per CPU-second and peak RSS, from the first scan to the
@@ -15,7 +15,7 @@
  * (`npx tsc -p .`, then `node dist/bench/pilot-pipeline.bench.js`).
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import { buildOutputs } from '../logs/outputs/log-outputs.js';
 import { PathMapper } from '../pilot/path-mapper.js';
 import { PositionStore } from '../pilot/positions.js';
 import { tracePatternOf } from '../pilot/trace-context.js';
+import { generateLines, jsonLine } from './support/json-lines.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -44,7 +45,7 @@ const arg = (name: string, def: string): string => {
 const LINES = Number(arg('lines', '1000000'));
 const RUNS = Number(arg('runs', '3'));
 const ES_URL = arg('es-url', 'http://127.0.0.1:9200');
-const ALL_CASES = ['bare', 'console', 'bulk', 'console+pos', 'bulk+pos', 'es-buffer', 'es', 'stdout'] as const;
+const ALL_CASES = ['bare', 'console', 'bulk', 'console+pos', 'bulk+pos', 'file+pos', 'es-buffer', 'es', 'stdout'] as const;
 type Case = (typeof ALL_CASES)[number];
 const INPUT_DIR = arg('dir', join(tmpdir(), `shipwatch-bench-pipeline-${LINES}`));
 const APP_LOG = join(INPUT_DIR, 'app', 'app.log');
@@ -52,35 +53,10 @@ const JSON_FILE_LOG = join(INPUT_DIR, 'engine', 'c-json.log');
 /** The container's writable layer (the path to the mount is walked through it). */
 const ROOT_FS = join(INPUT_DIR, 'rootfs');
 
-const LEVELS = ['info', 'info', 'info', 'warn', 'error', 'debug'];
-const LOGGERS = ['com.shop.api.OrderController', 'com.shop.api.CartService', 'com.shop.db.Pool'];
-
-function line(i: number): string {
-  const t = new Date(Date.UTC(2026, 2, 1) + i * 7).toISOString();
-  return `{"time":"${t}","level":"${LEVELS[i % 6]}","logger":"${LOGGERS[i % 3]}","msg":"order ${100000 + (i % 900000)} created",` +
-    `"trace_id":"${(i * 2654435761 >>> 0).toString(16).padStart(8, '0')}a3ce929d0e0e4736","duration_ms":${i % 997}}`;
-}
-
 /** The engine's json-file entry of a line. */
 function engineEntry(i: number): string {
   const time = new Date(Date.UTC(2026, 2, 1) + i * 7).toISOString().replace('Z', '123456Z');
-  return `{"log":${JSON.stringify(line(i) + '\n')},"stream":"stdout","time":"${time}"}`;
-}
-
-async function generate(file: string, make: (i: number) => string): Promise<void> {
-  if (existsSync(file) && statSync(file).size > 0) return;
-  mkdirSync(join(file, '..'), { recursive: true });
-  const out = createWriteStream(file);
-  let buf = '';
-  for (let i = 0; i < LINES; i++) {
-    buf += make(i) + '\n';
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await new Promise<void>((r) => out.once('close', () => r()));
+  return `{"log":${JSON.stringify(jsonLine(i) + '\n')},"stream":"stdout","time":"${time}"}`;
 }
 
 function container(c: Case): ContainerInfo {
@@ -151,7 +127,7 @@ async function bare(): Promise<number> {
 async function pipelineCase(c: Case, dataDir: string): Promise<() => Promise<number>> {
   const savePositions = c !== 'console' && c !== 'bulk';
   const env: Record<string, string> = { SHIPWATCH_DATA_DIR: dataDir, LOG_LEVEL: 'error', PILOT_HOST_ROOT: '/', SHIPWATCH_HOSTNAME: 'node-1' };
-  env['LOGGING_OUTPUT'] = c.startsWith('es') ? 'elasticsearch' : 'console';
+  env['LOGGING_OUTPUT'] = c.startsWith('es') ? 'elasticsearch' : c === 'file+pos' ? 'file' : 'console';
   if (c === 'es') env['ELASTICSEARCH_HOSTS'] = ES_URL;
   if (c === 'es-buffer') {
     env['ELASTICSEARCH_HOSTS'] = `http://127.0.0.1:${await closedLoopbackPort()}`;
@@ -220,8 +196,10 @@ async function child(c: Case): Promise<void> {
   // Setting up is not measured: loading the Elasticsearch client's modules alone took ~0.3 CPU-s, a tenth of the
   // es cases' figure, paid once per process and not per line.
   const run = c === 'bare' ? bare : await pipelineCase(c, dataDir);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  // --from-start (the side-by-side bench, bench/peer-pilot.bench.ts): from the process's start, as a peer's figures are.
+  const fromStart = args.includes('--from-start');
+  const cpu0 = fromStart ? { user: 0, system: 0 } : process.cpuUsage();
+  const t0 = fromStart ? 0 : performance.now();
   const lines = await run();
   const wallS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -250,8 +228,8 @@ async function main(): Promise<void> {
   if (only) return child(only as Case);
   const cases = arg('cases', ALL_CASES.join(',')).split(',') as Case[];
   mkdirSync(join(ROOT_FS, 'var', 'log', 'app'), { recursive: true });
-  await generate(APP_LOG, line);
-  if (cases.includes('stdout')) await generate(JSON_FILE_LOG, engineEntry);
+  await generateLines(APP_LOG, LINES, jsonLine);
+  if (cases.includes('stdout')) await generateLines(JSON_FILE_LOG, LINES, engineEntry);
   const size = statSync(APP_LOG).size;
   console.log(`input: ${LINES} lines, ${(size / 1048576).toFixed(1)} MiB (${(size / LINES).toFixed(0)} bytes/line), ${RUNS} runs per case (min–max (median))`);
   const self = fileURLToPath(import.meta.url);
