@@ -127,7 +127,7 @@ export class ContainerSources implements ContainerListener {
   private async readOut(id: string): Promise<void> {
     let info: ContainerInfo;
     try {
-      info = containerInfoFromInspect(await this.opts.engine.docker.getContainer(id).inspect());
+      info = containerInfoFromInspect(await this.opts.engine.api.inspectContainer(id));
     } catch (err) {
       if (isNoSuchContainer(err)) this.opts.positions.forgetContainer(id);
       else this.opts.log.warn('could not inspect a stopped container to read its end', { id: id.slice(0, 12), reason: describe(err) });

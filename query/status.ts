@@ -120,7 +120,7 @@ async function engineStatus(options: NonNullable<StatusOptions['engine']>, timeo
   let list: Docker.ContainerInfo[];
   try {
     await pingEngine(client, timeoutMs);
-    list = await client.docker.listContainers({ all: false });
+    list = await client.api.listContainers({ all: false });
   } catch (err) {
     return { where: client.where, connected: false, reason: describe(err), containers: [], otherContainers: 0 };
   }

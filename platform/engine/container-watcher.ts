@@ -169,9 +169,7 @@ export class ContainerWatcher {
   private async connectOnce(): Promise<Promise<void>> {
     const { client } = this.opts;
     await pingEngine(client);
-    const stream = (await answered(client.docker.getEvents({
-      filters: { type: ['container'], event: ['start', 'die', 'destroy'] },
-    }), 'the events stream')) as NodeJS.ReadableStream & { destroy?: () => void };
+    const stream = await answered(client.api.events({ type: ['container'], event: ['start', 'die', 'destroy'] }), 'the events stream');
     this.stream = stream;
     const pending: EngineEvent[] = [];
     let syncing = true;
@@ -226,7 +224,7 @@ export class ContainerWatcher {
   }
 
   private async synchronise(): Promise<void> {
-    const list = await answered(this.opts.client.docker.listContainers({ all: true }), 'the container list');
+    const list = await answered(this.opts.client.api.listContainers({ all: true }), 'the container list');
     const all = new Map<string, { running: boolean }>();
     for (const c of list) all.set(c.Id, { running: c.State === 'running' });
     // Created, run and stopped while we were away: announced and stopped at once, so what it wrote is read.
@@ -270,7 +268,7 @@ export class ContainerWatcher {
   private async inspectAndAnnounce(id: string): Promise<void> {
     let info: ContainerInfo;
     try {
-      info = containerInfoFromInspect(await answered(this.opts.client.docker.getContainer(id).inspect(), 'inspect'));
+      info = containerInfoFromInspect(await answered(this.opts.client.api.inspectContainer(id), 'inspect'));
     } catch (err) {
       if (isNoSuchContainer(err)) return; // gone before we looked: nothing left to read
       throw err;
@@ -282,7 +280,7 @@ export class ContainerWatcher {
   /** The latest inspect (state, exit code) when the engine still has the container, else what we knew. */
   private async refresh(info: ContainerInfo): Promise<ContainerInfo> {
     try {
-      return containerInfoFromInspect(await answered(this.opts.client.docker.getContainer(info.id).inspect(), 'inspect'));
+      return containerInfoFromInspect(await answered(this.opts.client.api.inspectContainer(info.id), 'inspect'));
     } catch (err) {
       if (!isNoSuchContainer(err)) this.opts.log.debug('inspect after die failed', { container: info.name, reason: engineFailure(err) });
       return info;

@@ -1,11 +1,12 @@
 /**
- * The connection to the container engine (Docker's Engine API through dockerode). The endpoint comes from
+ * The connection to the container engine (Docker's Engine API, engine-api.ts). The endpoint comes from
  * `DOCKER_HOST` (unix:///path/docker.sock, tcp://host:port, http(s)://host:port), default the local socket.
  *
  * Creating a client never talks to the engine; `pingEngine` does, and turns every failure into one clear
  * SW_ENGINE_UNAVAILABLE naming the endpoint, so a program can report it and keep retrying.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { EngineApi } from './engine-api.js';
 import { swError, describe } from '../errors.js';
 import type { SharedResources } from '../runtime.js';
 
@@ -37,7 +38,7 @@ export function describeEndpoint(endpoint: EngineEndpoint): string {
 }
 
 export interface EngineClient {
-  docker: Docker;
+  api: EngineApi;
   endpoint: EngineEndpoint;
   /** `unix:///var/run/docker.sock`, for messages. */
   where: string;
@@ -46,11 +47,7 @@ export interface EngineClient {
 export function createEngineClient(dockerHost: string): EngineClient {
   const endpoint = parseEngineEndpoint(dockerHost);
   if ('problem' in endpoint) throw swError('SW_ENGINE_UNAVAILABLE', `DOCKER_HOST: ${endpoint.problem}`);
-  const docker =
-    endpoint.kind === 'socket'
-      ? new Docker({ socketPath: endpoint.socketPath })
-      : new Docker({ host: endpoint.host, port: endpoint.port, protocol: endpoint.protocol });
-  return { docker, endpoint, where: describeEndpoint(endpoint) };
+  return { api: new EngineApi(endpoint), endpoint, where: describeEndpoint(endpoint) };
 }
 
 /** One client per process (the programs of `all` share it). */
@@ -66,7 +63,7 @@ export async function pingEngine(client: EngineClient, timeoutMs = 3000): Promis
     timer.unref();
   });
   try {
-    await Promise.race([client.docker.ping(), timeout]);
+    await Promise.race([client.api.ping(), timeout]);
   } catch (err) {
     throw swError('SW_ENGINE_UNAVAILABLE', `${client.where}: ${engineFailure(err)}`, err);
   } finally {
@@ -103,12 +100,12 @@ export interface SwarmRole {
 
 export async function swarmRole(client: EngineClient): Promise<SwarmRole> {
   try {
-    const info = (await client.docker.info()) as { Swarm?: { LocalNodeState?: string; NodeID?: string; ControlAvailable?: boolean } };
+    const info = await client.api.info();
     const state = info.Swarm?.LocalNodeState ?? 'inactive';
     const nodeId = info.Swarm?.NodeID ?? '';
     const manager = state === 'active' && info.Swarm?.ControlAvailable === true;
     if (!manager) return { state, nodeId, manager, leader: false };
-    const node = (await client.docker.getNode(nodeId).inspect()) as { ManagerStatus?: { Leader?: boolean } };
+    const node = await client.api.inspectNode(nodeId);
     return { state, nodeId, manager, leader: node.ManagerStatus?.Leader === true };
   } catch (err) {
     throw swError('SW_ENGINE_UNAVAILABLE', `swarm state: ${engineFailure(err)}`, err);
@@ -141,7 +138,7 @@ function toSwarmService(raw: Docker.Service): SwarmService {
 /** Every service (`GET /services`); the engine filters labels by key or key=value only, so callers filter prefixes. */
 export async function listServices(client: EngineClient): Promise<SwarmService[]> {
   try {
-    return (await client.docker.listServices()).map(toSwarmService);
+    return (await client.api.listServices()).map(toSwarmService);
   } catch (err) {
     throw swError('SW_ENGINE_UNAVAILABLE', `list of services: ${engineFailure(err)}`, err);
   }
@@ -150,7 +147,7 @@ export async function listServices(client: EngineClient): Promise<SwarmService[]
 /** One service (`GET /services/{id}`); undefined when it is gone. */
 export async function inspectService(client: EngineClient, id: string): Promise<SwarmService | undefined> {
   try {
-    return toSwarmService((await client.docker.getService(id).inspect()) as Docker.Service);
+    return toSwarmService(await client.api.inspectService(id));
   } catch (err) {
     if (isNoSuchContainer(err)) return undefined;
     throw swError('SW_ENGINE_UNAVAILABLE', `service ${id}: ${engineFailure(err)}`, err);
@@ -166,8 +163,7 @@ export async function setServiceReplicas(client: EngineClient, service: SwarmSer
   if (!mode?.Replicated) throw swError('SW_ENGINE_UNAVAILABLE', `service ${service.name} is not replicated: its replicas cannot be set`);
   const spec: Docker.ServiceSpec = { ...service.spec, Mode: { ...mode, Replicated: { ...mode.Replicated, Replicas: replicas } } };
   try {
-    // docker-modem sends `_query` as the query string and `_body` as the JSON body.
-    await client.docker.getService(service.id).update({ _query: { version: service.version }, _body: spec });
+    await client.api.updateService(service.id, service.version, spec);
   } catch (err) {
     throw swError('SW_ENGINE_UNAVAILABLE', `update of service ${service.name}: ${engineFailure(err)}`, err);
   }
@@ -181,9 +177,9 @@ export interface RunningTask {
 
 /** A service's tasks that run now (`GET /tasks`, desired and current state running), with their containers. */
 export async function runningTasks(client: EngineClient, serviceId: string): Promise<RunningTask[]> {
-  let tasks: Array<{ ID?: string; NodeID?: string; Status?: { State?: string; ContainerStatus?: { ContainerID?: string } } }>;
+  let tasks: Awaited<ReturnType<EngineApi['listTasks']>>;
   try {
-    tasks = await client.docker.listTasks({ filters: { service: [serviceId], 'desired-state': ['running'] } });
+    tasks = await client.api.listTasks({ service: [serviceId], 'desired-state': ['running'] });
   } catch (err) {
     throw swError('SW_ENGINE_UNAVAILABLE', `tasks of service ${serviceId}: ${engineFailure(err)}`, err);
   }

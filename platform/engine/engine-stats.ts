@@ -12,7 +12,7 @@ export type ContainerStats = Docker.ContainerStats;
 /** undefined when the container is gone; throws SW_ENGINE_UNAVAILABLE when the engine fails. */
 export async function readStats(client: EngineClient, containerId: string, options: { oneShot?: boolean } = {}): Promise<ContainerStats | undefined> {
   try {
-    return await client.docker.getContainer(containerId).stats({ stream: false, 'one-shot': options.oneShot ?? false });
+    return await client.api.containerStats(containerId, options.oneShot ?? false);
   } catch (err) {
     if (isNoSuchContainer(err)) return undefined;
     throw swError('SW_ENGINE_UNAVAILABLE', `stats of ${containerId.slice(0, 12)}: ${engineFailure(err)}`, err);

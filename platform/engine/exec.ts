@@ -21,10 +21,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Writable } from 'node:stream';
+import { Writable, type Duplex, type Readable } from 'node:stream';
 import { describe, swError } from '../errors.js';
 import type { EngineClient } from './docker-client.js';
 import { engineFailure } from './docker-client.js';
+import { demuxStream, type ExecState } from './engine-api.js';
 
 export interface ExecOptions {
   timeoutMs: number;
@@ -122,7 +123,7 @@ class MarkedCapture extends Capture {
 }
 
 interface EngineExec {
-  inspect(): Promise<{ Pid: number; Running: boolean; ExitCode: number | null }>;
+  inspect(): Promise<ExecState>;
 }
 
 /** `command` as a list is run as is; a string is run by `sh -c` (the monitoring label's form). */
@@ -137,18 +138,19 @@ export async function execInContainer(client: EngineClient, containerId: string,
   const overflowed = new Promise<'overflow'>((resolve) => (overflow = () => resolve('overflow')));
   const out = new Capture(limit, options.stopOnOverflow ? () => overflow() : undefined);
   const err = wrapped ? new MarkedCapture(limit) : new Capture(limit);
-  let exec;
-  let stream: NodeJS.ReadableStream & { destroy?: () => void };
+  let exec: EngineExec;
+  let stream: Readable | Duplex;
   try {
-    exec = await client.docker.getContainer(containerId).exec({
+    const id = await client.api.createExec(containerId, {
       Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false,
       ...(options.user ? { User: options.user } : {}), ...(env ? { Env: env } : {}),
     });
-    stream = (await exec.start({ hijack: true, stdin: false })) as typeof stream;
+    exec = { inspect: () => client.api.inspectExec(id) };
+    stream = await client.api.startExec(id);
   } catch (cause) {
     throw swError('SW_ENGINE_UNAVAILABLE', `exec in ${containerId.slice(0, 12)}: ${engineFailure(cause)}`, cause);
   }
-  client.docker.modem.demuxStream(stream, out, err);
+  demuxStream(stream, out, err);
 
   let timer: NodeJS.Timeout | undefined;
   const finished = new Promise<'done'>((resolve) => {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { createEngineClient } from '../../platform/engine/docker-client.js';
 import { DockerLogAssembler, decodeDockerJsonLine, engineTimeMs, jsonFileLineLimit, type AssembledLine, type DockerLogEntry } from '../../pilot/docker-json-log.js';
 import { LineSplitter } from '../../pilot/line-splitter.js';
+import { docker } from '../helpers/docker.js';
 
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';
 
@@ -67,7 +68,7 @@ test('end() hands out lines still waiting for a continuation, each with its own 
 
 test("a real container's json-file log: a 40 KiB line comes back whole, CRLF and stderr as written", async () => {
   const engine = createEngineClient('');
-  const c = await engine.docker.createContainer({
+  const c = await docker().createContainer({
     Image: IMAGE,
     Cmd: ['sh', '-c', 'head -c 40000 /dev/zero | tr "\\0" a; echo; printf "crlf\\r\\n"; echo oops >&2; printf "\\303\\251t\\303\\251\\n"'],
     Labels: { 'shipwatch.test': 'docker-json-log' },

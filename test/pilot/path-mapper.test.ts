@@ -8,6 +8,7 @@ import { containerInfoFromInspect, type ContainerInfo } from '../../platform/eng
 import { createEngineClient } from '../../platform/engine/docker-client.js';
 import { execInContainer } from '../../platform/engine/exec.js';
 import { openConfined, PathMapper } from '../../pilot/path-mapper.js';
+import { docker } from '../helpers/docker.js';
 
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';
 const engine = createEngineClient('');
@@ -24,7 +25,7 @@ async function sh(id: string, cmd: string): Promise<void> {
 
 before(async () => {
   const start = async (binds: string[], volumes: Record<string, object>): Promise<ContainerInfo> => {
-    const c = await engine.docker.createContainer({
+    const c = await docker().createContainer({
       Image: IMAGE, Cmd: ['sleep', '120'], Labels: { 'shipwatch.test': 'path-mapper' }, Volumes: volumes, HostConfig: { Binds: binds },
     });
     created.push(c.id);
@@ -46,7 +47,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const id of created) await engine.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {});
+  for (const id of created) await docker().getContainer(id).remove({ force: true, v: true }).catch(() => {});
   rmSync(bindDir, { recursive: true, force: true });
 });
 

@@ -19,6 +19,7 @@ import { createLogger } from '../../../platform/log.js';
 import { createRegistry, type Registry } from '../../../platform/self-metrics.js';
 import { waitFor } from '../../helpers/wait.js';
 import type { Cleanup } from '../../helpers/cleanup.js';
+import { docker as testDocker } from '../../helpers/docker.js';
 
 const SOCKET = process.env.SHIPWATCH_TEST_DOCKER_SOCKET;
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';
@@ -53,7 +54,7 @@ async function harness(t: Cleanup): Promise<Harness> {
   });
   t.after(() => scaler.close());
   return {
-    client, docker: client.docker, registry, logs, scaler,
+    client, docker: testDocker(), registry, logs, scaler,
     decisions: async (decision) => {
       const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'shipwatch_autoscaling_decisions_total');
       return ((metric?.values ?? []) as Array<{ value: number; labels: Record<string, string | number> }>)

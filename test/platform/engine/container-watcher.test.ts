@@ -9,6 +9,7 @@ import { createEngineClient } from '../../../platform/engine/docker-client.js';
 import { createLogger } from '../../../platform/log.js';
 import { EngineProxy } from '../../helpers/engine-proxy.js';
 import { waitFor } from '../../helpers/wait.js';
+import { docker } from '../../helpers/docker.js';
 
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';
 const engine = createEngineClient('');
@@ -17,7 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sw-watch-'));
 const quiet = createLogger({ level: 'silent' });
 
 async function run(cmd: string): Promise<string> {
-  const c = await engine.docker.createContainer({ Image: IMAGE, Cmd: ['sh', '-c', cmd], Labels: { 'shipwatch.test': 'watcher' } });
+  const c = await docker().createContainer({ Image: IMAGE, Cmd: ['sh', '-c', cmd], Labels: { 'shipwatch.test': 'watcher' } });
   created.push(c.id);
   await c.start();
   return c.id;
@@ -45,7 +46,7 @@ class Journal {
 }
 
 after(async () => {
-  for (const id of created) await engine.docker.getContainer(id).remove({ force: true }).catch(() => {});
+  for (const id of created) await docker().getContainer(id).remove({ force: true }).catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -60,9 +61,9 @@ test('running containers are announced at start, a new one within a second, and 
 
   const later = await run('sleep 30');
   assert.ok((await journal.waitFor(`start ${later}`)) < 1000);
-  await engine.docker.getContainer(later).kill();
+  await docker().getContainer(later).kill();
   await journal.waitFor(`stop ${later}`);
-  await engine.docker.getContainer(later).remove();
+  await docker().getContainer(later).remove();
   await journal.waitFor(`removed ${later}`);
 
   const brief = await run('echo done');
@@ -117,10 +118,10 @@ test('after losing the engine it reconnects and announces only what changed mean
   await proxy.cut();
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(watcher.status().connected, false);
-  await engine.docker.getContainer(dying).kill();
+  await docker().getContainer(dying).kill();
   const born = await run('sleep 60');
   const brief = await run('echo gone');
-  await engine.docker.getContainer(brief).wait();
+  await docker().getContainer(brief).wait();
   await proxy.open();
 
   await journal.waitFor(`start ${born}`);

@@ -8,6 +8,7 @@ import { createEngineClient, parseEngineEndpoint, pingEngine } from '../../../pl
 import { execInContainer } from '../../../platform/engine/exec.js';
 import { readStats } from '../../../platform/engine/engine-stats.js';
 import { ShipwatchError } from '../../../platform/errors.js';
+import { docker } from '../../helpers/docker.js';
 
 const IMAGE = process.env.SHIPWATCH_TEST_IMAGE ?? 'shipwatch-test/busybox:latest';
 const client = createEngineClient('');
@@ -15,7 +16,7 @@ const created: string[] = [];
 let dir: string;
 
 async function run(cmd: string, opts: { labels?: Record<string, string>; binds?: string[]; volumes?: Record<string, object>; env?: string[] } = {}): Promise<string> {
-  const c = await client.docker.createContainer({
+  const c = await docker().createContainer({
     Image: IMAGE, Cmd: ['sh', '-c', cmd], Labels: { 'shipwatch.test': 'engine', ...opts.labels }, Env: opts.env,
     Volumes: opts.volumes, HostConfig: { Binds: opts.binds },
   });
@@ -29,7 +30,7 @@ before(() => {
 });
 
 after(async () => {
-  for (const id of created) await client.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {});
+  for (const id of created) await docker().getContainer(id).remove({ force: true, v: true }).catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -59,7 +60,7 @@ test('inspect gives labels, env, mounts, the writable layer, the log file and th
     binds: [`${dir}:/data/bound:ro`],
     volumes: { '/data/vol': {} },
   });
-  const info = containerInfoFromInspect(await client.docker.getContainer(id).inspect());
+  const info = containerInfoFromInspect(await client.api.inspectContainer(id));
   assert.equal(info.id, id);
   assert.ok(info.name.length > 0 && !info.name.startsWith('/'));
   assert.equal(info.labels['shipwatch.test'], 'engine');
@@ -113,6 +114,6 @@ test('stats of a running container has memory and both cpu samples; of a removed
   assert.ok(s.memory_stats.usage !== undefined && s.memory_stats.usage > 0);
   assert.ok(s.cpu_stats.cpu_usage.total_usage > 0);
   assert.ok(s.precpu_stats.system_cpu_usage !== undefined);
-  await client.docker.getContainer(id).remove({ force: true });
+  await docker().getContainer(id).remove({ force: true });
   assert.equal(await readStats(client, id), undefined);
 });
