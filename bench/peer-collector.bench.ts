@@ -21,8 +21,7 @@
  * `node --import tsx bench/peer-collector.bench.ts [--spans 100000] [--warmup 20000] [--rounds 5] [--cases a,b]
  *   [--storage store|elasticsearch] [--es-url URL]`
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +29,8 @@ import * as grpc from '@grpc/grpc-js';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { batches, sdkSpans } from './support/sdk-spans.js';
 import { zipkinJson } from './support/zipkin-json.js';
-import { median, pollUntil, spread, startPeer, sumSamples, type PeerProcess } from './support/peer-process.js';
+import { startJaeger, type JaegerBackend } from './support/jaeger-peer.js';
+import { accepts, freePort, median, pollUntil, spread, startPeer, sumSamples, type PeerProcess } from './support/peer-process.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -52,30 +52,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 type Program = 'shipwatch' | 'jaeger';
 
-/** A free loopback TCP port (bound, then released for the program to take). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 interface Ports { otlpHttp: number; otlpGrpc: number; zipkin: number; metrics: number }
 
 const portOf = (c: Case, ports: Ports): number => (c === 'otlp-grpc' ? ports.otlpGrpc : c === 'zipkin-json' ? ports.zipkin : ports.otlpHttp);
-
-/** Whether a TCP connection to the loopback `port` is accepted (the receiver listens). */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 interface Running {
   proc: PeerProcess;
@@ -111,48 +90,12 @@ async function startShipwatch(dir: string, ports: Ports, run: string): Promise<R
   };
 }
 
-function jaegerConfig(dir: string, ports: Ports, run: string): string {
-  const backend = STORAGE === 'store'
-    ? `badger: { directories: { keys: "${join(dir, 'keys')}", values: "${join(dir, 'values')}" }, ephemeral: false }`
-    : `elasticsearch: { server_urls: ["${ES_URL}"], indices: { index_prefix: "jg-bench-${run}" } }`;
-  return `service:
-  extensions: [jaeger_storage]
-  pipelines:
-    traces: { receivers: [otlp, zipkin], processors: [batch], exporters: [jaeger_storage_exporter] }
-  telemetry:
-    metrics:
-      level: detailed
-      readers: [{ pull: { exporter: { prometheus: { host: 127.0.0.1, port: ${ports.metrics} } } } }]
-    logs: { level: warn }
-extensions:
-  jaeger_storage:
-    backends:
-      bench_store: { ${backend} }
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: "127.0.0.1:${ports.otlpGrpc}" }
-      http: { endpoint: "127.0.0.1:${ports.otlpHttp}" }
-  zipkin: { endpoint: "127.0.0.1:${ports.zipkin}" }
-processors:
-  batch: {}
-exporters:
-  jaeger_storage_exporter: { trace_storage: bench_store }
-`;
-}
-
-async function startJaeger(dir: string, ports: Ports, run: string): Promise<Running> {
-  const config = join(dir, 'jaeger.yaml');
-  writeFileSync(config, jaegerConfig(dir, ports, run));
-  const proc = startPeer('jaeger', JAEGER_BIN, ['--config', config], { PATH: process.env['PATH'], HOME: dir }, join(dir, 'program.log'), dir);
+async function startJaegerRun(dir: string, ports: Ports, run: string): Promise<Running> {
+  const backend: JaegerBackend = STORAGE === 'store' ? { kind: 'badger' } : { kind: 'elasticsearch', url: ES_URL, indexPrefix: `jg-bench-${run}` };
+  const jaeger = startJaeger(JAEGER_BIN, dir, ports, backend);
   return {
-    proc,
-    async written() {
-      const page = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
-      // The metric's name has had a `_total` suffix in some collector versions and not in others.
-      const of = (name: string): number => sumSamples(page, name) + sumSamples(page, `${name}_total`);
-      return { written: of('otelcol_exporter_sent_spans'), failed: of('otelcol_exporter_send_failed_spans') };
-    },
+    proc: jaeger.proc,
+    written: () => jaeger.written(),
     cleanup() {
       if (STORAGE === 'elasticsearch') void fetch(`${ES_URL}/jg-bench-${run}-*`, { method: 'DELETE' }).catch(() => undefined);
     },
@@ -230,7 +173,7 @@ interface Result { spansPerCpuS: number; spansPerS: number; cpuS: number; peakRs
 async function runOnce(program: Program, c: Case, input: Inputs, run: string): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), `shipwatch-peer-${program}-`));
   const ports: Ports = { otlpHttp: await freePort(), otlpGrpc: await freePort(), zipkin: await freePort(), metrics: await freePort() };
-  const running = program === 'shipwatch' ? await startShipwatch(dir, ports, run) : await startJaeger(dir, ports, run);
+  const running = program === 'shipwatch' ? await startShipwatch(dir, ports, run) : await startJaegerRun(dir, ports, run);
   const { proc } = running;
   const client = sender(c, ports);
   try {
