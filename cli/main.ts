@@ -172,6 +172,30 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  // Listening for the signals before saying "started": whoever waits for that line may stop the process at once, and
+  // a SIGTERM between the line and the listener (a loaded machine runs the reader first) would end it by Node's default.
+  const stopped = new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal });
+      const timer = setTimeout(() => {
+        log.error('shutdown timed out; exiting', { timeoutMs: config.common.shutdownTimeoutMs });
+        resolve(1);
+      }, config.common.shutdownTimeoutMs);
+      timer.unref();
+      shutdown().then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error('shutdown failed', { err });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
   // What is said once per process, now that every program has started (the store's migration summary).
   shared.started();
   if (format === 'json') {
@@ -197,26 +221,5 @@ export async function main(argv: string[]): Promise<number> {
   }, REPORT_DELAY_MS);
   reportTimer.unref();
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info('stopping', { signal });
-      const timer = setTimeout(() => {
-        log.error('shutdown timed out; exiting', { timeoutMs: config.common.shutdownTimeoutMs });
-        resolve(1);
-      }, config.common.shutdownTimeoutMs);
-      timer.unref();
-      shutdown().then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error('shutdown failed', { err });
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
-  });
+  return stopped;
 }
