@@ -180,7 +180,7 @@ async function runOnce(program: Program, c: Case, input: Inputs, run: string): P
     await pollUntil(`${program} to answer on its metrics port`, async () => {
       if (!proc.alive()) throw new Error('exited');
       return (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).ok && (await accepts(portOf(c, ports)));
-    }, 60_000);
+    }, 60_000, 50, proc);
     const waitWritten = async (n: number): Promise<void> => {
       await pollUntil(`${program} to write ${n} spans`, async () => {
         if (!proc.alive()) throw new Error(`${program} exited`);

@@ -56,10 +56,14 @@ export function startPeer(name: string, command: string, args: string[], env: No
   };
 }
 
-/** Polls `check` every `everyMs` until it answers true; throws after `timeoutMs` with `what` in the message. */
-export async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+/**
+ * Polls `check` every `everyMs` until it answers true (a failed check counts as false: the program may not listen
+ * yet); throws after `timeoutMs` with `what` in the message, or at once when `peer` has exited.
+ */
+export async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50, peer?: PeerProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (peer !== undefined && !peer.alive()) throw new Error(`${peer.name} exited while waiting for ${what}`);
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
