@@ -31,12 +31,10 @@ import { batches, sdkSpans } from './support/sdk-spans.js';
 import { zipkinJson } from './support/zipkin-json.js';
 import { startJaeger, type JaegerBackend } from './support/jaeger-peer.js';
 import { accepts, freePort, median, pollUntil, spread, startPeer, sumSamples, type PeerProcess } from './support/peer-process.js';
+import { benchArgs } from './support/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const options = benchArgs();
+const arg = options.value;
 const SPANS = Number(arg('spans', '100000'));
 const WARMUP = Number(arg('warmup', '20000'));
 const ROUNDS = Number(arg('rounds', '5'));

@@ -20,12 +20,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateLines, jsonLine } from './support/json-lines.js';
 import { median, pollUntil, spread, startPeer } from './support/peer-process.js';
+import { benchArgs } from './support/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const options = benchArgs();
+const arg = options.value;
 const LINES = Number(arg('lines', '1000000'));
 const ROUNDS = Number(arg('rounds', '5'));
 const FLUENT_BIT_BIN = process.env['SHIPWATCH_BENCH_FLUENT_BIT_BIN'] ?? '';
@@ -152,7 +150,7 @@ async function main(): Promise<void> {
   console.log(`| tail → json → file, positions kept | ${spread(pilot.map((r) => r.linesPerCpuS), k)} | ${spread(flb.map((r) => r.linesPerCpuS), k)} | ${ratio} | ` +
     `${spread(pilot.map((r) => r.peakRssMiB), mib)} | ${spread(flb.map((r) => r.peakRssMiB), mib)} | ` +
     `${k(median(pilot.map((r) => r.linesPerS)))}, ${flb.length > 0 ? k(median(flb.map((r) => r.linesPerS))) : '–'} |`);
-  if (!args.includes('--keep')) rmSync(INPUT_DIR, { recursive: true, force: true });
+  if (!options.has('keep')) rmSync(INPUT_DIR, { recursive: true, force: true });
 }
 
 await main();

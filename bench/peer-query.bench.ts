@@ -23,12 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../test/helpers/seeded-random.js';
 import { startJaeger } from './support/jaeger-peer.js';
 import { accepts, freePort, pollUntil, startPeer, sumSamples, type PeerProcess } from './support/peer-process.js';
+import { benchArgs } from './support/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const options = benchArgs();
+const arg = options.value;
 const TRACES = Number(arg('traces', '2000'));
 const SPANS_PER_TRACE = Number(arg('spans-per-trace', '100'));
 const REQUESTS = Number(arg('requests', '200'));

@@ -11,7 +11,7 @@
  * Needs a broker (test/services/kafka.sh starts one on 127.0.0.1:19092); skipped, saying so, when none answers.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ import { buildOutputs } from '../logs/outputs/log-outputs.js';
 import { PathMapper } from '../pilot/path-mapper.js';
 import { PositionStore } from '../pilot/positions.js';
 import { tracePatternOf } from '../pilot/trace-context.js';
+import { generateLines, jsonLine } from './support/json-lines.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -41,32 +42,6 @@ const BULK = arg('bulk', '2048');
 const INPUT_DIR = arg('dir', join(tmpdir(), `shipwatch-bench-kafka-${LINES}`));
 const APP_LOG = join(INPUT_DIR, 'app', 'app.log');
 const TOPIC_BASE = 'benchkafka';
-
-const LEVELS = ['info', 'info', 'info', 'warn', 'error', 'debug'];
-const LOGGERS = ['com.shop.api.OrderController', 'com.shop.api.CartService', 'com.shop.db.Pool'];
-
-/** The same ~171-byte json lines as bench/pilot-pipeline.bench.ts. */
-function line(i: number): string {
-  const t = new Date(Date.UTC(2026, 2, 1) + i * 7).toISOString();
-  return `{"time":"${t}","level":"${LEVELS[i % 6]}","logger":"${LOGGERS[i % 3]}","msg":"order ${100000 + (i % 900000)} created",` +
-    `"trace_id":"${(i * 2654435761 >>> 0).toString(16).padStart(8, '0')}a3ce929d0e0e4736","duration_ms":${i % 997}}`;
-}
-
-async function generate(file: string): Promise<void> {
-  if (existsSync(file) && statSync(file).size > 0) return;
-  mkdirSync(join(file, '..'), { recursive: true });
-  const out = createWriteStream(file);
-  let buf = '';
-  for (let i = 0; i < LINES; i++) {
-    buf += line(i) + '\n';
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await new Promise<void>((r) => out.once('close', () => r()));
-}
 
 function container(topic: string): ContainerInfo {
   return {
@@ -156,7 +131,7 @@ async function main(): Promise<void> {
     console.log(`pilot → kafka skipped: no broker answers at ${BROKERS} (test/services/kafka.sh starts one)`);
     return;
   }
-  await generate(APP_LOG);
+  await generateLines(APP_LOG, LINES, jsonLine);
   mkdirSync(join(INPUT_DIR, 'rootfs', 'var', 'log', 'app'), { recursive: true });
   const size = statSync(APP_LOG).size;
   console.log(`input: ${LINES} lines, ${(size / 1048576).toFixed(1)} MiB, KAFKA_BULK_MAX_SIZE ${BULK}, ${RUNS} runs, broker ${BROKERS}`);

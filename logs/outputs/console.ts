@@ -3,9 +3,9 @@
  * taken its bytes (so a slow reader of our stdout slows the tail down instead of growing memory).
  */
 import type { Writable } from 'node:stream';
-import { ByteWriter } from '../../platform/byte-writer.js';
 import { swError } from '../../platform/errors.js';
 import type { LogEvent, LogSink } from '../../model/log-record.js';
+import { recordLines } from './record-lines.js';
 
 export class ConsoleSink implements LogSink {
   readonly name = 'console';
@@ -16,15 +16,9 @@ export class ConsoleSink implements LogSink {
   write(events: LogEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(swError('SW_OUTPUT_FAILED', 'console output is closed'));
     if (events.length === 0) return Promise.resolve();
-    let chars = 0;
-    for (const e of events) chars += e.json.length + 1;
-    const out = new ByteWriter(Math.ceil(chars * 1.05));
-    for (const e of events) {
-      out.write(e.json);
-      out.byte(10);
-    }
+    const bytes = recordLines(events);
     return new Promise((resolve, reject) => {
-      this.out.write(out.bytes(), (err) => (err ? reject(swError('SW_OUTPUT_FAILED', `console: ${err.message}`, err)) : resolve()));
+      this.out.write(bytes, (err) => (err ? reject(swError('SW_OUTPUT_FAILED', `console: ${err.message}`, err)) : resolve()));
     });
   }
 

@@ -6,9 +6,9 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ByteWriter } from '../../platform/byte-writer.js';
 import { describe, swError } from '../../platform/errors.js';
 import type { LogEvent, LogSink } from '../../model/log-record.js';
+import { recordLines } from './record-lines.js';
 
 export interface FileSinkOptions {
   dir: string;
@@ -38,18 +38,6 @@ function formatDay(ms: number): string {
   const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(d.getUTCDate()).padStart(2, '0');
   return `${d.getUTCFullYear()}.${mm}.${dd}`;
-}
-
-/** The records' JSON, a line each, as UTF-8 (a buffer of its own: it is written after earlier batches). */
-function linesOf(events: LogEvent[]): Buffer {
-  let chars = 0;
-  for (const e of events) chars += e.json.length + 1;
-  const out = new ByteWriter(Math.ceil(chars * 1.05));
-  for (const e of events) {
-    out.write(e.json);
-    out.byte(10);
-  }
-  return out.bytes();
 }
 
 export function fileOutputName(target: string, timestampMs: number): string {
@@ -88,9 +76,8 @@ export class FileSink implements LogSink {
       }
       list.push(e);
     }
-    // Each file's lines written into one buffer now, as the console output does (platform/byte-writer.ts): joining
-    // the records into one string first took a quarter of the pilot's CPU in bench/peer-pilot.bench.ts.
-    const chunks = [...byFile].map(([name, list]) => [name, linesOf(list)] as const);
+    // Encoded now: the bytes wait for earlier batches' writes, the records need not.
+    const chunks = [...byFile].map(([name, list]) => [name, recordLines(list)] as const);
     const run = this.chain.then(async () => {
       for (const [name, bytes] of chunks) {
         const f = await this.file(name);
