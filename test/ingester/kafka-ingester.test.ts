@@ -10,17 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeExportTraceRequest } from '../../collector/traces/codecs/otlp/otlp-protobuf.js';
-import { loadConfig } from '../../platform/config/load-config.js';
-import { createLogger } from '../../platform/log.js';
-import { SharedResources } from '../../platform/runtime.js';
-import { start as startIngester } from '../../ingester/ingester-program.js';
-import { openStoreSpanStorage } from '../../storage/span-storage-factory.js';
 import { spanMessages } from '../../storage/kafka/span-messages.js';
 import { decodeOtlpTraces } from '../../collector/traces/codecs/otlp/otlp-decode.js';
 import { count, deleteIndexTemplates, deleteIndices, scan } from '../helpers/elasticsearch.js';
 import { NO_KAFKA, kafkaTestBrokers } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/wait.js';
-import { kafka, otlpRequests, readTopic, send, spawnProgram, startCollector, unique } from './support/kafka-span-path.js';
+import { kafka, otlpRequests, readTopic, send, spawnProgram, startCollector, startStoreIngester, unique } from './support/kafka-span-path.js';
 
 const brokers = kafkaTestBrokers();
 const esUrl = process.env.SHIPWATCH_TEST_ES_URL;
@@ -113,16 +108,7 @@ test('a message that is no valid encoding goes to the dead-letter topic with its
     ],
   });
 
-  const config = loadConfig({
-    SHIPWATCH_DATA_DIR: dataDir, SPAN_STORAGE_TYPE: 'store', KAFKA_CONSUMER_BROKERS: brokers!, KAFKA_CONSUMER_TOPIC: topic,
-    KAFKA_CONSUMER_GROUP_ID: unique('group'), INGESTER_ADMIN_LISTEN: '127.0.0.1:0',
-  }, 'ingester');
-  const runtime = { config, log: createLogger({ level: 'silent' }), shared: new SharedResources() };
-  const program = await startIngester(runtime);
-  t.after(async () => {
-    await program.close();
-    await runtime.shared.closeAll();
-  });
+  const { store, groupId } = await startStoreIngester(t, dataDir, topic);
   const letters = await readTopic(t, `${topic}-dlq`);
   await waitFor(() => letters.length >= 2, { timeoutMs: 60_000, what: 'two dead letters' });
   const byKey = new Map(letters.map((l) => [l.key!.toString(), l]));
@@ -132,7 +118,6 @@ test('a message that is no valid encoding goes to the dead-letter topic with its
   assert.equal(String(byKey.get('garbage')!.headers!['shipwatch-dlq-offset']), '0');
   assert.match(String(byKey.get('empty')!.headers!['shipwatch-dlq-reason']), /empty message/);
 
-  const store = openStoreSpanStorage(runtime);
   for (const m of messages) {
     const spans = await waitFor(async () => {
       const trace = await store.getTrace(m.key);
@@ -145,7 +130,7 @@ test('a message that is no valid encoding goes to the dead-letter topic with its
     const admin = kafka().admin();
     await admin.connect();
     try {
-      const offsets = await admin.fetchOffsets({ groupId: config.ingester.kafkaConsumerGroupId, topics: [topic] });
+      const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
       return offsets[0]!.partitions.every((p) => Number(p.offset) >= 0) && offsets[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0) === messages.length + 3;
     } finally {
       await admin.disconnect();

@@ -1,6 +1,7 @@
 /**
  * What the Kafka span path tests share: the test broker's clients, a raw reader of a topic, the collector and the
- * ingester as child processes (`shipwatch collector` / `shipwatch ingester`), and OTLP/JSON requests of numbered traces.
+ * ingester as child processes (`shipwatch collector` / `shipwatch ingester`) or the ingester in this process, and
+ * OTLP/JSON requests of numbered traces.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,12 @@ import type { Cleanup } from '../../helpers/cleanup.js';
 import { kafkaTestBrokers } from '../../helpers/kafka.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
+import { start as startIngester } from '../../../ingester/ingester-program.js';
+import { loadConfig } from '../../../platform/config/load-config.js';
+import { createLogger } from '../../../platform/log.js';
+import { SharedResources } from '../../../platform/runtime.js';
+import { openStoreSpanStorage } from '../../../storage/span-storage-factory.js';
+import type { StoreSpanStorage } from '../../../storage/sqlite/span-store.js';
 
 const ENTRY = fileURLToPath(new URL('../../../cli/shipwatch.ts', import.meta.url));
 const brokers = kafkaTestBrokers();
@@ -100,3 +107,21 @@ export async function send(url: string, requests: Array<{ body: string }>): Prom
   }
 }
 
+
+/**
+ * `shipwatch ingester` in this process, reading `topic` into an embedded store in `dataDir` (`env` adds variables);
+ * closed after the test. Returns that store, to read what it wrote, and the consumer group it commits in.
+ */
+export async function startStoreIngester(t: Cleanup, dataDir: string, topic: string, env: Record<string, string> = {}): Promise<{ store: StoreSpanStorage; groupId: string }> {
+  const config = loadConfig({
+    SHIPWATCH_DATA_DIR: dataDir, SPAN_STORAGE_TYPE: 'store', KAFKA_CONSUMER_BROKERS: brokers!, KAFKA_CONSUMER_TOPIC: topic,
+    KAFKA_CONSUMER_GROUP_ID: unique('group'), INGESTER_ADMIN_LISTEN: '127.0.0.1:0', ...env,
+  }, 'ingester');
+  const runtime = { config, log: createLogger({ level: 'silent' }), shared: new SharedResources() };
+  const program = await startIngester(runtime);
+  t.after(async () => {
+    await program.close();
+    await runtime.shared.closeAll();
+  });
+  return { store: openStoreSpanStorage(runtime), groupId: config.ingester.kafkaConsumerGroupId };
+}
