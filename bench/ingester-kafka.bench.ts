@@ -21,12 +21,10 @@ import { loadConfig } from '../platform/config/load-config.js';
 import { createLogger } from '../platform/log.js';
 import { SharedResources } from '../platform/runtime.js';
 import { spanMessages } from '../storage/kafka/span-messages.js';
+import { benchArgs } from './support/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const options = benchArgs();
+const arg = options.value;
 const SPANS = Number(arg('spans', '20000'));
 const RUNS = Number(arg('runs', '1'));
 const BROKERS = arg('brokers', '127.0.0.1:19092');
@@ -88,7 +86,7 @@ function range(values: number[], fmt: (n: number) => string): string {
 }
 
 async function main(): Promise<void> {
-  if (args.includes('--child')) return child(arg('topic', ''), Number(arg('messages', '0')));
+  if (options.has('child')) return child(arg('topic', ''), Number(arg('messages', '0')));
   const admin = kafka().admin();
   try {
     await admin.connect();

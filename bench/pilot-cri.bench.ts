@@ -17,12 +17,10 @@ import { createRegistry } from '../platform/self-metrics.js';
 import { CriSources } from '../pilot/cri-sources.js';
 import { LogPipeline } from '../pilot/log-pipeline.js';
 import { PositionStore } from '../pilot/positions.js';
+import { benchArgs } from './support/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const options = benchArgs();
+const arg = options.value;
 const LINES = Number(arg('lines', '100000'));
 const RUNS = Number(arg('runs', '3'));
 const CUT = 16 * 1024;

@@ -29,12 +29,10 @@ import { PathMapper } from '../pilot/path-mapper.js';
 import { PositionStore } from '../pilot/positions.js';
 import { tracePatternOf } from '../pilot/trace-context.js';
 import { generateLines, jsonLine } from './support/json-lines.js';
+import { benchArgs } from './support/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const options = benchArgs();
+const arg = options.value;
 const LINES = Number(arg('lines', '300000'));
 const RUNS = Number(arg('runs', '3'));
 const BROKERS = arg('brokers', '127.0.0.1:19092');
@@ -152,7 +150,7 @@ async function main(): Promise<void> {
   const k = (n: number): string => `${Math.round(n / 1000)}k`;
   console.log(`pilot → kafka  ${range(of('linesPerS'), k)} lines/s, ${range(of('cpuS'), (n) => n.toFixed(2))} CPU-s, ` +
     `${range(of('linesPerCpuS'), k)} lines/CPU-s, peak RSS ${range(of('peakRssMiB'), (n) => n.toFixed(0))} MiB`);
-  if (!args.includes('--keep')) rmSync(INPUT_DIR, { recursive: true, force: true });
+  if (!options.has('keep')) rmSync(INPUT_DIR, { recursive: true, force: true });
 }
 
 await main();

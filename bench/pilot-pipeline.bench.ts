@@ -36,12 +36,10 @@ import { PathMapper } from '../pilot/path-mapper.js';
 import { PositionStore } from '../pilot/positions.js';
 import { tracePatternOf } from '../pilot/trace-context.js';
 import { generateLines, jsonLine } from './support/json-lines.js';
+import { benchArgs } from './support/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
-};
+const options = benchArgs();
+const arg = options.value;
 const LINES = Number(arg('lines', '1000000'));
 const RUNS = Number(arg('runs', '3'));
 const ES_URL = arg('es-url', 'http://127.0.0.1:9200');
@@ -197,7 +195,7 @@ async function child(c: Case): Promise<void> {
   // es cases' figure, paid once per process and not per line.
   const run = c === 'bare' ? bare : await pipelineCase(c, dataDir);
   // --from-start (the side-by-side bench, bench/peer-pilot.bench.ts): from the process's start, as a peer's figures are.
-  const fromStart = args.includes('--from-start');
+  const fromStart = options.has('from-start');
   const cpu0 = fromStart ? { user: 0, system: 0 } : process.cpuUsage();
   const t0 = fromStart ? 0 : performance.now();
   const lines = await run();
@@ -253,7 +251,7 @@ async function main(): Promise<void> {
     console.log(`${c.padEnd(12)} ${range(of('linesPerS'), k)} lines/s, ${range(of('mibPerS'), (n) => n.toFixed(0))} MiB/s, ` +
       `${range(of('cpuS'), (n) => n.toFixed(2))} CPU-s (system ${range(of('systemS'), (n) => n.toFixed(2))}), ${range(of('linesPerCpuS'), k)} lines/CPU-s, peak RSS ${range(of('peakRssMiB'), (n) => n.toFixed(0))} MiB`);
   }
-  if (!args.includes('--keep')) rmSync(INPUT_DIR, { recursive: true, force: true });
+  if (!options.has('keep')) rmSync(INPUT_DIR, { recursive: true, force: true });
 }
 
 await main();
