@@ -66,7 +66,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
     const otlpLogs = await openOtlpLogsInput(runtime, registry, hostName);
     closers.push(() => otlpLogs.close(drainTimeoutMs));
 
-    const engine = sharedEngineClient(runtime.shared, config.common.dockerHost);
+    const engine = sharedEngineClient(runtime.shared, config.common.dockerHost, config.common.dockerCertPath);
     const monitoring = new ContainerMonitoring({
       client: engine, hostName, labelPrefix: c.monitoringLabelPrefix, intervalMs: c.monitoringIntervalMs,
       timeoutMs: c.monitoringTimeoutMs, maxOutputBytes: c.monitoringMaxOutputBytes, containerStats: c.containerStats,

@@ -123,7 +123,7 @@ function runtimeOf(configured: 'docker' | 'cri' | 'auto', dockerHost: string, po
 }
 
 function dockerDiscovery(runtime: Runtime, dockerHost: string, opts: Omit<ConstructorParameters<typeof ContainerSources>[0], 'engine'>): Discovery {
-  const engine = sharedEngineClient(runtime.shared, dockerHost);
+  const engine = sharedEngineClient(runtime.shared, dockerHost, runtime.config.common.dockerCertPath);
   const sources = new ContainerSources({ ...opts, engine });
   const watcher = new ContainerWatcher({ client: engine, listener: sources, log: opts.log.child({ component: 'engine' }), registry: opts.registry });
   return {

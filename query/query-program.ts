@@ -71,7 +71,7 @@ export async function start(runtime: Runtime): Promise<RunningProgram> {
       // Only `all` shares the pilot's and collector's engine; a lone query may run far from any engine.
       engine:
         config.program === 'all'
-          ? { client: sharedEngineClient(runtime.shared, config.common.dockerHost), logPrefixes: config.pilot.logPrefixes, monitoringPrefix: config.collector.monitoringLabelPrefix }
+          ? { client: sharedEngineClient(runtime.shared, config.common.dockerHost, config.common.dockerCertPath), logPrefixes: config.pilot.logPrefixes, monitoringPrefix: config.collector.monitoringLabelPrefix }
           : undefined,
     })();
   const app = buildQueryApp({

@@ -28,6 +28,10 @@ export const common = {
     name: 'DOCKER_HOST', default: '', defaultDoc: '/var/run/docker.sock',
     doc: 'Container engine endpoint: unix:///path/docker.sock or tcp://host:port.', parse: parseString,
   }),
+  dockerCertPath: v({
+    name: 'DOCKER_CERT_PATH', default: '',
+    doc: 'With DOCKER_HOST=https://host:port: the folder of ca.pem, cert.pem and key.pem that identify this client to the engine (as for the docker CLI).', parse: parseString,
+  }),
   hostName: v({
     name: 'SHIPWATCH_HOSTNAME', default: '', defaultDoc: "NODE_NAME, else the host's /etc/hostname under PILOT_HOST_ROOT, else the system host name",
     doc: 'The `host` field of records and tag of points.', parse: parseString,

@@ -6,7 +6,9 @@
  * SW_ENGINE_UNAVAILABLE naming the endpoint, so a program can report it and keep retrying.
  */
 import type Docker from 'dockerode';
-import { EngineApi } from './engine-api.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EngineApi, type EngineTls } from './engine-api.js';
 import { swError, describe } from '../errors.js';
 import type { SharedResources } from '../runtime.js';
 
@@ -44,15 +46,25 @@ export interface EngineClient {
   where: string;
 }
 
-export function createEngineClient(dockerHost: string): EngineClient {
+/** `certPath` (DOCKER_CERT_PATH): the folder of the client's TLS identity, used with an https:// endpoint. */
+export function createEngineClient(dockerHost: string, certPath = ''): EngineClient {
   const endpoint = parseEngineEndpoint(dockerHost);
   if ('problem' in endpoint) throw swError('SW_ENGINE_UNAVAILABLE', `DOCKER_HOST: ${endpoint.problem}`);
-  return { api: new EngineApi(endpoint), endpoint, where: describeEndpoint(endpoint) };
+  const tls = endpoint.kind === 'tcp' && endpoint.protocol === 'https' && certPath !== '' ? readTls(certPath) : undefined;
+  return { api: new EngineApi(endpoint, tls), endpoint, where: describeEndpoint(endpoint) };
+}
+
+function readTls(certPath: string): EngineTls {
+  try {
+    return { ca: readFileSync(join(certPath, 'ca.pem')), cert: readFileSync(join(certPath, 'cert.pem')), key: readFileSync(join(certPath, 'key.pem')) };
+  } catch (err) {
+    throw swError('SW_ENGINE_UNAVAILABLE', `DOCKER_CERT_PATH: ${describe(err)} (ca.pem, cert.pem and key.pem are needed)`, err);
+  }
 }
 
 /** One client per process (the programs of `all` share it). */
-export function sharedEngineClient(shared: SharedResources, dockerHost: string): EngineClient {
-  return shared.get(`engine:${dockerHost}`, () => createEngineClient(dockerHost));
+export function sharedEngineClient(shared: SharedResources, dockerHost: string, certPath = ''): EngineClient {
+  return shared.get(`engine:${dockerHost}`, () => createEngineClient(dockerHost, certPath));
 }
 
 /** Resolves when the engine answers `/_ping` within `timeoutMs`; else throws SW_ENGINE_UNAVAILABLE. */

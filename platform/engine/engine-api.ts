@@ -34,6 +34,9 @@ export interface ExecCreateOptions {
 
 export interface ExecState { Pid: number; Running: boolean; ExitCode: number | null }
 
+/** The client's TLS identity for an engine over HTTPS (DOCKER_CERT_PATH's ca.pem, cert.pem, key.pem). */
+export interface EngineTls { ca: Buffer; cert: Buffer; key: Buffer }
+
 type Query = Record<string, string | number | boolean | object | undefined>;
 
 /** Query string of `query`: objects (filters) as JSON, as the Engine API takes them. */
@@ -58,15 +61,18 @@ export class EngineApi {
   private readonly agent: HttpAgent;
   private readonly base: RequestOptions;
   private readonly send: typeof httpRequest;
+  /** The TLS identity again for the one request made without the agent (an exec's upgraded connection). */
+  private readonly tlsOptions: Partial<EngineTls>;
 
-  constructor(endpoint: EngineEndpoint) {
+  constructor(endpoint: EngineEndpoint, tls?: EngineTls) {
+    this.tlsOptions = endpoint.kind === 'tcp' && endpoint.protocol === 'https' ? { ...tls } : {};
     if (endpoint.kind === 'socket') {
       this.agent = new HttpAgent({ keepAlive: true });
       this.base = { socketPath: endpoint.socketPath };
       this.send = httpRequest;
     } else {
       const https = endpoint.protocol === 'https';
-      this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+      this.agent = https ? new HttpsAgent({ keepAlive: true, ...tls }) : new HttpAgent({ keepAlive: true });
       this.base = { host: endpoint.host, port: endpoint.port };
       this.send = https ? httpsRequest : httpRequest;
     }
@@ -143,7 +149,7 @@ export class EngineApi {
     const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: false }));
     return new Promise((resolve, reject) => {
       const req = this.send({
-        ...this.base, method: 'POST', path: `/exec/${encodeURIComponent(execId)}/start`,
+        ...this.base, agent: false, ...this.tlsOptions, method: 'POST', path: `/exec/${encodeURIComponent(execId)}/start`,
         headers: { 'content-type': 'application/json', 'content-length': payload.length, connection: 'Upgrade', upgrade: 'tcp' },
       });
       req.once('upgrade', (_res, socket, head) => {

@@ -59,3 +59,14 @@ test('frames split anywhere, even inside their headers, are put back together', 
     assert.equal(Buffer.concat(err).toString(), 'warn\n', `cut at ${cut}`);
   }
 });
+
+test('DOCKER_CERT_PATH without its three files is refused with one clear error; a socket endpoint does not read it', () => {
+  const create = createEngineClient;
+  assert.throws(() => create('https://engine.example:2376', '/nonexistent/certs'), (err: unknown) => {
+    assert.equal((err as { code?: string }).code, 'SW_ENGINE_UNAVAILABLE');
+    assert.match((err as Error).message, /DOCKER_CERT_PATH: .*ca\.pem, cert\.pem and key\.pem are needed/);
+    return true;
+  });
+  assert.equal(create('unix:///var/run/docker.sock', '/nonexistent/certs').where, 'unix:///var/run/docker.sock');
+  assert.equal(create('tcp://engine.example:2375', '/nonexistent/certs').where, 'http://engine.example:2375');
+});
